@@ -1,0 +1,231 @@
+"""City configuration (one TOML file per city) and process settings (environment variables).
+
+Both are typed and validated on load. A mistake stops start-up with one line that names the file, the key and
+what was expected, e.g. ``cities/x.toml: city.centre: expected a list of 2 numbers [lat, lon]``.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CITIES_DIR = PROJECT_ROOT / "cities"
+SUPPORTED_LANGUAGES = ("en", "es", "nl", "pt")
+DEFAULT_CATEGORIES = ["air", "traffic", "cycling", "walking", "noise", "street", "green_space", "other"]
+
+
+class ConfigError(Exception):
+    """One line for the person who edited the file."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Basemap(_Strict):
+    # "none" draws on a plain background and fetches nothing: the only safe default offline.
+    style: Literal["none", "tiles"] = Field("none", description="'none' (offline) or 'tiles' (opt-in, online)")
+    tiles_url: str = Field("", description="XYZ tile template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    attribution: str = ""
+
+    @model_validator(mode="after")
+    def _tiles_need_url(self) -> "Basemap":
+        if self.style == "tiles" and not self.tiles_url.startswith(("http://", "https://")):
+            raise ValueError("style 'tiles' needs tiles_url, an http(s) XYZ template")
+        return self
+
+
+class DistrictsConfig(_Strict):
+    file: str = Field(description="polygon file (GeoJSON, GeoPackage, Shapefile), relative to the TOML file")
+    name_field: str = "name"
+    population_field: str | None = None
+    code_field: str | None = None
+
+
+class SourceConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", description="unique slug, used by --source")
+    kind: str = Field(description="connector kind, see README 'Connectors'")
+    title: str = ""
+    layer: str | None = None
+    refresh: str = Field("1h", pattern=r"^\d+[smhd]$", description="how often `citydash refresh --every` fetches")
+    enabled: bool = True
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        from data_sources.base import connector_kinds
+
+        kinds = connector_kinds()
+        if kinds and v not in kinds:
+            raise ValueError(f"expected one of {', '.join(kinds)}; got {v!r}")
+        return v
+
+
+class City(_Strict):
+    name: str = Field(min_length=1)
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    demo: bool = Field(False, description="fill an empty store with the seeded demo city")
+    centre: tuple[float, float] = Field(description="[lat, lon]")
+    zoom: float = Field(12, ge=1, le=20)
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None = Field(
+        None, description="[[south, west], [north, east]]"
+    )
+    languages: list[Literal["en", "es", "nl", "pt"]] = Field(default_factory=lambda: ["en"], min_length=1)
+    default_language: Literal["en", "es", "nl", "pt"] = "en"
+    timezone: str = "UTC"
+    comment_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
+
+    @field_validator("centre")
+    @classmethod
+    def _latlon(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lat, lon = v
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("expected [lat, lon] with -90 <= lat <= 90 and -180 <= lon <= 180")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"expected an IANA time zone such as Europe/London; got {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _default_lang_offered(self) -> "City":
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not in languages {self.languages}")
+        return self
+
+
+class CityConfig(_Strict):
+    city: City
+    districts: DistrictsConfig | None = None
+    basemap: Basemap = Basemap()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> "CityConfig":
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.name in seen:
+                raise ValueError(f"two sources are named {s.name!r}; names must be unique")
+            seen.add(s.name)
+        return self
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the TOML, relative to the TOML's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() or self.path is None else (self.path.parent / p)
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"{self.path}: no source named {name!r}; configured: {[s.name for s in self.sources]}")
+
+
+_EXPECT = {
+    "missing": "this key is required",
+    "extra_forbidden": "unknown key",
+}
+
+
+def _one_line(path: Path, err: ValidationError) -> str:
+    errors = err.errors()
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = _EXPECT.get(first["type"], first["msg"].removeprefix("Value error, "))
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; README 'City configuration' lists the keys)"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{path}: {loc}: {msg}{more}"
+
+
+def load_city(path: str | os.PathLike | None = None) -> CityConfig:
+    """Load and validate a city TOML. ``None`` means $CITYDASH_CITY, else cities/demo.toml.
+
+    $CITYDASH_CITY may be a path or a bare name such as ``glasgow`` (meaning cities/glasgow.toml).
+    """
+    path = Path(path or os.environ.get("CITYDASH_CITY") or CITIES_DIR / "demo.toml")
+    if not path.suffix and not path.exists():
+        path = CITIES_DIR / f"{path}.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    try:
+        cfg = CityConfig.model_validate({**raw, "path": path})
+    except ValidationError as e:
+        raise ConfigError(_one_line(path, e)) from None
+    if cfg.districts is not None and not cfg.resolve(cfg.districts.file).exists():
+        raise ConfigError(f"{path}: districts.file: file {cfg.districts.file!r} not found next to the TOML")
+    return cfg
+
+
+# --- process settings --------------------------------------------------------------------------------------
+
+
+class Settings(BaseModel):
+    """Process settings, read from the environment. README's 'Settings' table documents each one (a test
+    keeps it so)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    city: str = Field("cities/demo.toml", description="City TOML path, or a name under cities/.", json_schema_extra={"env": "CITYDASH_CITY"})
+    data_dir: str = Field("data", description="Folder for the SQLite store and the HTTP cache.", json_schema_extra={"env": "CITYDASH_DATA_DIR"})
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/citydash.sqlite. DATABASE_URL is read too. Use postgresql+psycopg://... for PostgreSQL.", json_schema_extra={"env": "CITYDASH_DATABASE_URL"})
+    secret_key: str = Field("", description="Flask secret for sessions; required when serving officials in production. Empty: a random key per process (sessions end at restart).", json_schema_extra={"env": "CITYDASH_SECRET_KEY"})
+    redis_url: str = Field("", description="Redis URL for rate limits and caches shared across workers; empty: in-process memory.", json_schema_extra={"env": "CITYDASH_REDIS_URL"})
+    host: str = Field("127.0.0.1", description="Address `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_HOST"})
+    port: int = Field(8050, description="Port `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_PORT"})
+    debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
+    openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for name, f in cls.model_fields.items():
+            var = (f.json_schema_extra or {})["env"]
+            if var in env and env[var] != "":
+                values[name] = env[var]
+        if "database_url" not in values and env.get("DATABASE_URL"):
+            values["database_url"] = env["DATABASE_URL"]
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            first = e.errors()[0]
+            var = (cls.model_fields[str(first["loc"][0])].json_schema_extra or {})["env"]
+            raise ConfigError(f"environment: {var}: {first['msg']}") from None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Heroku-style URLs name no driver; we ship psycopg 3.
+            if url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url[len("postgres://"):]
+            elif url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'citydash.sqlite'}"
+
+
+def env_table() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting: README's table is checked against this."""
+    rows = []
+    for name, f in Settings.model_fields.items():
+        rows.append(((f.json_schema_extra or {})["env"], str(f.default), f.description or ""))
+    return rows
