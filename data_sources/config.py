@@ -61,8 +61,8 @@ class SourceConfig(_Strict):
         from data_sources.base import connector_kinds
 
         kinds = connector_kinds()
-        if kinds and v not in kinds:
-            raise ValueError(f"expected one of {', '.join(kinds)}; got {v!r}")
+        if v not in kinds:
+            raise ValueError(f"expected one of {', '.join(kinds) or '(no connector installed)'}; got {v!r}")
         return v
 
 
@@ -141,7 +141,8 @@ _EXPECT = {
 
 
 def _one_line(path: Path, err: ValidationError) -> str:
-    errors = err.errors()
+    # A misspelt key also makes the real key "missing": name the misspelling, it is the cause.
+    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = _EXPECT.get(first["type"], first["msg"].removeprefix("Value error, "))

@@ -108,7 +108,7 @@ def _roads(rng: np.random.Generator) -> list[tuple[str, str, list[tuple[float, f
 def _hour_profiles(hours: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Traffic profile (0..1, weekday double peak, weekend hump) and a 'weather' factor per hour."""
     h = hours.hour.to_numpy() + 0.5
-    weekend = hours.dayofweek.to_numpy() >= 5
+    weekend = hours.day_of_week.to_numpy() >= 5
     weekday_p = 0.15 + 0.85 * np.exp(-((h - 8.2) ** 2) / 2.5) + 0.8 * np.exp(-((h - 17.3) ** 2) / 3.5) + 0.35 * np.exp(-((h - 13) ** 2) / 8)
     weekend_p = 0.12 + 0.6 * np.exp(-((h - 14) ** 2) / 12)
     prof = np.where(weekend, weekend_p, np.minimum(weekday_p, 1.0))

@@ -1,0 +1,101 @@
+"""The Dash application factory.
+
+``create_app()`` wires settings, the city configuration and the store into one Dash app. Nothing is kept at
+module level: each app holds its own context in ``server.extensions["citydash"]`` (tests build many apps in one
+process; gunicorn builds one per worker).
+
+Pages are modules under ``dashboard/pages`` with ``PATH``, ``layout(ctx, lang, query)`` and
+``register(app, ctx)``; the router maps a URL to a page.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import flask
+from dash import Dash, Input, Output, dcc, html
+from sqlalchemy import Engine, func, select
+
+from dashboard import i18n
+from dashboard.pages import PAGES, not_found
+from data_sources.config import CityConfig, Settings, load_city
+from data_sources.models import Source
+
+log = logging.getLogger("citydash")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+@dataclass
+class AppContext:
+    city: CityConfig
+    settings: Settings
+    engine: Engine
+    extras: dict = field(default_factory=dict)  # room for caches, limiter, login manager set up by later parts
+
+    def language(self, query: dict[str, list[str]] | None = None) -> str:
+        q = (query or {}).get("lang", [None])[0]
+        accept = flask.request.headers.get("Accept-Language") if flask.has_request_context() else None
+        return i18n.negotiate(self.city.city.languages, q, accept, self.city.city.default_language)
+
+
+def get_context(server: flask.Flask | None = None) -> AppContext:
+    return (server or flask.current_app).extensions["citydash"]
+
+
+def store_is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return (conn.scalar(select(func.count()).select_from(Source)) or 0) == 0
+
+
+def create_app(city: CityConfig | None = None, settings: Settings | None = None, engine: Engine | None = None) -> Dash:
+    settings = settings or Settings.from_env()
+    city = city or load_city(settings.city)
+    if engine is None:
+        from data_sources.store import open_store
+
+        engine = open_store(settings.sqlalchemy_url)
+    if city.city.demo and store_is_empty(engine):
+        from data_sources.demo import load_demo
+
+        log.info("empty store: loading the demo city")
+        load_demo(engine, city)
+
+    app = Dash(
+        __name__,
+        title=city.city.name,
+        assets_folder=str(ASSETS),
+        compress=True,
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        update_title=None,
+        meta_tags=[
+            {"name": "viewport", "content": "width=device-width, initial-scale=1"},
+            {"name": "description", "content": f"{city.city.name}: open data and citizens' comments"},
+        ],
+    )
+    server = app.server
+    server.secret_key = settings.secret_key or secrets.token_hex(32)
+    ctx = AppContext(city=city, settings=settings, engine=engine)
+    server.extensions["citydash"] = ctx
+
+    app.layout = html.Div([
+        dcc.Location(id="url", refresh="callback-nav"),
+        html.Div(id="page", className="page"),
+    ])
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
+    def route(pathname: str | None, search: str | None):
+        query = parse_qs((search or "").lstrip("?"))
+        lang = ctx.language(query)
+        for page in PAGES:
+            params = page.match(pathname or "/")
+            if params is not None:
+                return page.layout(ctx, lang, query, **params)
+        return not_found(ctx, lang)
+
+    for page in PAGES:
+        page.register(app, ctx)
+    return app

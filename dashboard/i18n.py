@@ -1,0 +1,75 @@
+"""Languages: English message ids, JSON catalogues per language, Babel for numbers and dates.
+
+A message missing from a catalogue falls back to English, so an untranslated string shows, never a key.
+The language comes from ``?lang=`` first, then the browser's Accept-Language, limited to the city's list.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_decimal, format_percent
+
+CATALOGUE_DIR = Path(__file__).resolve().parent / "translations"
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "nl": "Nederlands", "pt": "Português"}
+BABEL_LOCALES = {"en": "en_GB", "es": "es_ES", "nl": "nl_NL", "pt": "pt_BR"}
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    path = CATALOGUE_DIR / f"{lang}.json"
+    if lang == "en" or not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def translator(lang: str) -> Callable[..., str]:
+    cat = catalogue(lang)
+
+    def _(msg: str, **kw: object) -> str:
+        text = cat.get(msg) or msg
+        return text.format(**kw) if kw else text
+
+    return _
+
+
+def negotiate(offered: Iterable[str], query_lang: str | None, accept_language: str | None, default: str) -> str:
+    offered = list(offered)
+    if query_lang in offered:
+        return query_lang  # type: ignore[return-value]
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        base = tag.split("-")[0]
+        if base in offered:
+            return base
+    return default
+
+
+def fmt_number(value: float | None, lang: str, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=fmt, locale=BABEL_LOCALES.get(lang, "en_GB"))
+
+
+def fmt_percent(value: float | None, lang: str) -> str:
+    return "–" if value is None else format_percent(value, locale=BABEL_LOCALES.get(lang, "en_GB"))
+
+
+def fmt_datetime(value: datetime | None, lang: str, tz: str = "UTC") -> str:
+    if value is None:
+        return "–"
+    from zoneinfo import ZoneInfo
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=BABEL_LOCALES.get(lang, "en_GB"))
+
+
+def language_name(lang: str) -> str:
+    return LANGUAGE_NAMES.get(lang) or Locale.parse(lang).get_display_name(lang)

@@ -1,0 +1,68 @@
+"""Page registry. Each page module defines ``PATH`` (a pattern such as ``/comments/<int:id>``), ``layout(ctx,
+lang, query, **params)`` and ``register(app, ctx)`` for its callbacks; add it to ``PAGE_MODULES``."""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from dash import html
+
+PAGE_MODULES = ["dashboard.pages.home"]
+
+_CONVERTERS = {"int": (r"\d+", int), "str": (r"[^/]+", str)}
+
+
+@dataclass
+class Page:
+    module: ModuleType
+    pattern: re.Pattern
+    converters: dict[str, Any]
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        m = self.pattern.fullmatch(path.rstrip("/") or "/")
+        if not m:
+            return None
+        return {k: self.converters[k](v) for k, v in m.groupdict().items()}
+
+    def layout(self, ctx, lang, query, **params):  # noqa: ANN001
+        return self.module.layout(ctx, lang, query, **params)
+
+    def register(self, app, ctx) -> None:  # noqa: ANN001
+        reg = getattr(self.module, "register", None)
+        if reg:
+            reg(app, ctx)
+
+
+def _compile(path: str) -> tuple[re.Pattern, dict[str, Any]]:
+    conv: dict[str, Any] = {}
+
+    def repl(m: re.Match) -> str:
+        kind, name = (m.group(1) or "str"), m.group(2)
+        regex, fn = _CONVERTERS[kind]
+        conv[name] = fn
+        return f"(?P<{name}>{regex})"
+
+    return re.compile(re.sub(r"<(?:(\w+):)?(\w+)>", repl, path.rstrip("/") or "/")), conv
+
+
+def _load() -> list[Page]:
+    pages = []
+    for name in PAGE_MODULES:
+        mod = importlib.import_module(name)
+        pat, conv = _compile(mod.PATH)
+        pages.append(Page(mod, pat, conv))
+    return pages
+
+
+PAGES = _load()
+
+
+def not_found(ctx, lang: str):  # noqa: ANN001
+    from dashboard.components import page_frame
+    from dashboard.i18n import translator
+
+    _ = translator(lang)
+    return page_frame(ctx, lang, [html.H1(_("Page not found")), html.A(_("Back to the map"), href="/")])

@@ -1,0 +1,98 @@
+"""Reads from the store for the dashboard, as DataFrames. No Dash here: pages call these, tests call these."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select
+
+from data_sources.models import OPEN_STATUSES, Comment, District, Feature, Observation, Source
+
+
+def features(engine: Engine, layer: str | None = None) -> pd.DataFrame:
+    q = select(
+        Feature.id, Feature.layer, Feature.external_id, Feature.name, Feature.lat, Feature.lon,
+        Feature.geometry, Feature.properties, Feature.district_id, Source.name.label("source"),
+    ).join(Source, Source.id == Feature.source_id)
+    if layer:
+        q = q.where(Feature.layer == layer)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
+
+
+def latest_time(engine: Engine, metric: str) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.max(Observation.time)).where(Observation.metric == metric))
+
+
+def observations(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
+                 feature_ids: list[int] | None = None) -> pd.DataFrame:
+    cond = [Observation.metric == metric, Observation.time >= since]
+    if until is not None:
+        cond.append(Observation.time <= until)
+    if feature_ids is not None:
+        cond.append(Observation.feature_id.in_(feature_ids))
+    q = select(Observation.feature_id, Observation.time, Observation.value).where(and_(*cond))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=["feature_id", "time", "value"])
+    df["time"] = pd.to_datetime(df["time"])
+    return df
+
+
+def hour_of_week_history(engine: Engine, metric: str, at: datetime, weeks: int = 4) -> pd.DataFrame:
+    """Observations at the same hour and weekday as ``at`` over the previous ``weeks`` weeks, plus ``at``."""
+    times = [at - timedelta(weeks=k) for k in range(weeks + 1)]
+    q = select(Observation.feature_id, Observation.time, Observation.value).where(
+        Observation.metric == metric, Observation.time.in_(times)
+    )
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=["feature_id", "time", "value"])
+    df["time"] = pd.to_datetime(df["time"])
+    return df
+
+
+def districts(engine: Engine) -> pd.DataFrame:
+    q = select(District.id, District.name, District.code, District.population, District.area_km2, District.geometry,
+               District.lat, District.lon)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
+
+
+def districts_geojson(engine: Engine) -> dict:
+    d = districts(engine)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": int(r.id), "properties": {"name": r.name, "population": r.population},
+             "geometry": json.loads(r.geometry)}
+            for r in d.itertuples()
+        ],
+    }
+
+
+def open_comment_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(
+            select(func.count()).select_from(Comment).where(Comment.status.in_(OPEN_STATUSES), Comment.moderation == "published")
+        ) or 0
+
+
+def public_comment_cells(engine: Engine, resolution: int = 8, min_count: int = 3) -> pd.DataFrame:
+    """Published comments counted per H3 cell; cells under ``min_count`` are suppressed for privacy."""
+    col = getattr(Comment, f"h3_r{resolution}")
+    q = (
+        select(col.label("cell"), func.count().label("n"))
+        .where(Comment.moderation == "published")
+        .group_by(col)
+        .having(func.count() >= min_count)
+    )
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).all(), columns=["cell", "n"])
+
+
+def sources(engine: Engine) -> pd.DataFrame:
+    q = select(Source.id, Source.name, Source.kind, Source.title, Source.publisher, Source.licence, Source.attribution,
+               Source.url, Source.last_success_at, Source.last_error, Source.last_error_at)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
