@@ -9,6 +9,7 @@ Pages are modules under ``dashboard/pages`` with ``PATH``, ``layout(ctx, lang, q
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from data_sources.config import CityConfig, Settings, load_city
 from data_sources.models import Source
 
 log = logging.getLogger("citydash")
+# Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
+# (blueprints, login, rate limits, caching, security headers...).
+EXTENSIONS: list[str] = []
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -98,4 +102,6 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
 
     for page in PAGES:
         page.register(app, ctx)
+    for name in EXTENSIONS:
+        importlib.import_module(name).init_app(app, ctx)
     return app

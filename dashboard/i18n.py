@@ -22,10 +22,15 @@ BABEL_LOCALES = {"en": "en_GB", "es": "es_ES", "nl": "nl_NL", "pt": "pt_BR"}
 
 @lru_cache(maxsize=None)
 def catalogue(lang: str) -> dict[str, str]:
-    path = CATALOGUE_DIR / f"{lang}.json"
-    if lang == "en" or not path.exists():
+    """All catalogues of a language merged: ``translations/<lang>.json`` and ``translations/<area>.<lang>.json``
+    (one file per area of the product, so that parts are translated independently)."""
+    if lang == "en":
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in sorted(CATALOGUE_DIR.glob(f"*{lang}.json")):
+        if path.name == f"{lang}.json" or path.name.endswith(f".{lang}.json"):
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def translator(lang: str) -> Callable[..., str]:
