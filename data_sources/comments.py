@@ -112,6 +112,21 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
                         created_at=inp.created_at, extra=inp.extra)
 
 
+# Words that hold a comment for a moderator instead of publishing it (a first line of defence; moderators
+# decide). Matched on whole words, case-insensitively, after Unicode normalisation.
+REVIEW_WORDS = {
+    "en": ["fuck", "fucking", "shit", "cunt", "bastard", "asshole", "idiot", "kill"],
+    "es": ["mierda", "puta", "cabrón", "pendejo", "gilipollas", "matar"],
+    "nl": ["kut", "klootzak", "godverdomme", "kanker", "lul"],
+    "pt": ["merda", "porra", "caralho", "puta", "filho da puta", "matar"],
+}
+_REVIEW_RE = re.compile(r"\b(" + "|".join(re.escape(w) for ws in REVIEW_WORDS.values() for w in ws) + r")\b", re.I)
+
+
+def needs_review(text: str) -> bool:
+    return bool(_REVIEW_RE.search(clean_text(text)))
+
+
 def public_location(lat: float, lon: float) -> tuple[float, float]:
     return h3.cell_to_latlng(h3.latlng_to_cell(lat, lon, PUBLIC_RESOLUTION))
 
@@ -120,7 +135,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=None) -> SubmitResult:  # noqa: ANN001
+def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=needs_review) -> SubmitResult:  # noqa: ANN001
     """Validate, redact, store and commit one comment. ``hold_for_review(text) -> bool`` decides moderation."""
     c = validate(inp, city)
     text, redacted = redact_pii(c.text)

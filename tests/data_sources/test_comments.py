@@ -57,3 +57,9 @@ def test_validation_never_crashes(demo_city, text, lat, lon, category):
         assert e.field in {"location", "category", "text"}
     else:
         assert 10 <= len(c.text) <= 2000 and c.category in demo_city.city.comment_categories
+
+
+def test_abusive_text_is_held_for_review(demo_engine, demo_city):
+    r = submit_comment(demo_engine, demo_city, _ok(text="This idiot council never fixes the lights"))
+    assert r.moderation == "held"
+    assert submit_comment(demo_engine, demo_city, _ok()).moderation == "published"
