@@ -79,6 +79,30 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
     click.echo(json.dumps(counts))
 
 
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup(obj: _Ctx, path: str) -> None:
+    """Write a consistent backup of the live store to PATH (SQLite online backup, or pg_dump) while serving."""
+    from data_sources.operations import backup as do_backup
+
+    click.echo(str(do_backup(obj.engine, path)))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the store's contents.")
+@click.pass_obj
+def restore(obj: _Ctx, path: str, yes: bool) -> None:
+    """Replace the store's contents with the backup at PATH, then upgrade it to the current schema."""
+    from data_sources.operations import restore as do_restore
+
+    if not yes:
+        click.confirm(f"Replace every row in {obj.settings.sqlalchemy_url.split('@')[-1]} with {path}?", abort=True)
+    do_restore(obj.engine, path)
+    click.echo(f"restored {path}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

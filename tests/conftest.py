@@ -26,6 +26,7 @@ REALDATA = ROOT.parent / "shared" / "realdata"
 # Fixed "now" for the demo city in tests: every figure is reproducible.
 DEMO_END = datetime(2026, 11, 16, 9, 0)  # a Monday, 09:00 UTC (morning peak)
 PG_URL = os.environ.get("CITYDASH_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("CITYDASH_TEST_REDIS_URL", "")
 
 
 def realdata(*parts: str) -> Path:
@@ -81,6 +82,22 @@ def any_url(request, sqlite_url: str):
     if not PG_URL:
         pytest.skip("CITYDASH_TEST_POSTGRES_URL not set")
     yield from _pg_database()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis database flushed for this test (CITYDASH_TEST_REDIS_URL); skips locally without one, fails in CI."""
+    if not REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CITYDASH_TEST_REDIS_URL is not set: .ci/run must start redis-server")
+        pytest.skip("CITYDASH_TEST_REDIS_URL not set")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture
