@@ -6,6 +6,7 @@ import pandas as pd
 from dash import Input, Output, dcc, html
 
 from dashboard import figures, kpis, queries
+from dashboard.cache import cached
 from dashboard.components import kpi_card, page_frame
 from dashboard.i18n import translator
 
@@ -59,7 +60,7 @@ def _labels(_) -> dict[str, str]:  # noqa: ANN001
 
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     _ = translator(lang)
-    values = kpis.home_kpis(ctx.engine)
+    values = cached(ctx, "home_kpis", lambda: kpis.home_kpis(ctx.engine))
     src = queries.sources(ctx.engine)
     layer_source = {}
     for key, layer in KPI_SOURCES.items():
@@ -67,7 +68,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         names = src[src["name"].isin(f["source"].unique())]["title"].tolist() if len(f) else []
         layer_source[key] = ", ".join(names)
     cards = [kpi_card(values[k], lang, ctx.city.city.timezone, layer_source.get(k, "")) for k in ("air", "traffic", "cycling", "comments")]
-    fig = figures.city_map(ctx.city, map_layers(ctx.engine), queries.districts_geojson(ctx.engine), LAYERS, _labels(_))
+    fig = figures.city_map(ctx.city, cached(ctx, "home_map_layers", lambda: map_layers(ctx.engine)), queries.districts_geojson(ctx.engine), LAYERS, _labels(_))
     return page_frame(ctx, lang, [
         html.H1(_("How is {city} doing today?", city=ctx.city.city.name), className="visually-hidden"),
         html.Div(cards, className="kpis", id="kpis"),
@@ -91,5 +92,5 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   prevent_initial_call=True)
     def switch_layers(visible: list[str] | None, lang: str | None):
         _ = translator(lang or ctx.city.city.default_language)
-        return figures.city_map(ctx.city, map_layers(ctx.engine), queries.districts_geojson(ctx.engine),
+        return figures.city_map(ctx.city, cached(ctx, "home_map_layers", lambda: map_layers(ctx.engine)), queries.districts_geojson(ctx.engine),
                                 [v for v in (visible or []) if v in LAYERS], _labels(_))
