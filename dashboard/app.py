@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from dashboard import i18n
 from dashboard.pages import PAGES, not_found
 from data_sources.config import CityConfig, Settings, load_city
-from data_sources.operations import STORE_ERRORS, prepare_store
+from data_sources.operations import STORE_ERRORS, explain, prepare_store
 from data_sources.store import make_engine
 
 log = logging.getLogger("citydash")
@@ -62,7 +62,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
         store_ready = True
     except STORE_ERRORS as e:
         # Start anyway and answer 503 until the store is back (dashboard.health retries): no crash loop.
-        log.error("store unreachable at start-up; serving 503 until it is back: %s", str(e).splitlines()[0])
+        log.error("store unreachable at start-up; serving 503 until it is back: %s", explain(engine, e))
         store_ready = False
 
     app = Dash(

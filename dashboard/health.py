@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from dashboard.i18n import translator
 from data_sources.models import Source
-from data_sources.operations import STORE_ERRORS, ping, prepare_store
+from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store
 from data_sources.store import current_revision, utcnow
 
 log = logging.getLogger("citydash")
@@ -94,7 +94,7 @@ def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
         revision = current_revision(ctx.engine)
         sources = source_ages(ctx)
     except STORE_ERRORS as e:
-        log.warning("healthz: store unreachable", extra={"error": str(e).splitlines()[0]})
+        log.warning("healthz: store unreachable", extra={"error": explain(ctx.engine, e)})
         body.update(status="unavailable", store={"reachable": False})
         return body, 503
     head = ctx.extras["schema_head"]
@@ -157,7 +157,7 @@ def _retry_start(ctx) -> bool:  # noqa: ANN001
     try:
         prepare_store(ctx.engine, ctx.city)
     except STORE_ERRORS as e:
-        log.warning("store still unreachable", extra={"error": str(e).splitlines()[0]})
+        log.warning("store still unreachable", extra={"error": explain(ctx.engine, e)})
         return False
     log.info("store reachable again: start-up work done")
     ctx.extras["store_ready"] = True
@@ -198,8 +198,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @server.errorhandler(STORE_ERRORS[0])
     @server.errorhandler(STORE_ERRORS[1])
     def _store_down(e):  # noqa: ANN001, ANN202
-        log.error("store error", extra={"error": str(e.orig if getattr(e, "orig", None) else e).splitlines()[0],
-                                         "path": flask.request.path})
+        log.error("store error", extra={"error": explain(ctx.engine, e), "path": flask.request.path})
         return unavailable_response(ctx)
 
     @server.route("/healthz")

@@ -86,6 +86,24 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def explain(engine: Engine, error: BaseException) -> str:
+    """One line for the operator: what is wrong with the store, beyond the driver's words (for SQLite, a read-only
+    or full filesystem is told apart from a missing file)."""
+    first = str(getattr(error, "orig", None) or error).splitlines()[0]
+    path = sqlite_path(engine)
+    if path is None:
+        return f"store unreachable: {first}"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"SQLite store {path}: folder {folder} does not exist ({first})"
+    st = os.statvfs(folder)
+    if st.f_flag & os.ST_RDONLY:
+        return f"SQLite store {path}: the filesystem is mounted read-only ({first})"
+    if st.f_bavail * st.f_frsize < 1024 * 1024:
+        return f"SQLite store {path}: the disk is full, {st.f_bavail * st.f_frsize} bytes free ({first})"
+    return f"SQLite store {path}: {first}"
+
+
 def data_version(engine: Engine) -> str:
     """Changes whenever data or comments arrive: new comments, comment events (status, answers, moderation),
     new observations, a source refreshed. Each part is a primary-key max or a tiny table: one cheap round trip."""

@@ -1,0 +1,191 @@
+"""Never lose a citizen's comment: acknowledged comments survive kill -9, retries add nothing, a full or read-only
+disk gives a clear error without corruption, and a backup restores every comment."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, select
+
+from data_sources.comments import CommentInput, submit_comment
+from data_sources.models import Comment
+from data_sources.operations import STORE_ERRORS, backup, data_version, explain, restore
+from data_sources.store import make_engine, open_store
+from tests.conftest import ROOT
+
+
+def _say(engine, city, key: str, text: str = "Broken paving stones by the bus stop"):
+    lat, lon = city.city.centre
+    return submit_comment(engine, city, CommentInput(lat=lat, lon=lon, category="street", text=text, client_key=key))
+
+
+def _keys(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.scalars(select(Comment.client_key)).all())
+
+
+# Submits comments k-<start>..k-<end-1> through submit_comment and prints each key once it is acknowledged.
+WRITER = textwrap.dedent("""
+    import sys
+    from data_sources.comments import CommentInput, submit_comment
+    from data_sources.config import load_city
+    from data_sources.store import make_engine
+    url, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    city = load_city("cities/demo.toml")
+    engine = make_engine(url)
+    for i in range(start, end):
+        submit_comment(engine, city, CommentInput(lat=48.5, lon=9.0, category="street",
+                       text=f"Pothole number {i} on the ring road", client_key=f"k-{i:06d}"))
+        print(f"k-{i:06d}", flush=True)
+""")
+
+
+def _writer(url: str, start: int, end: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WRITER, url, str(start), str(end)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.slow
+def test_kill_9_mid_write_loses_no_acknowledged_comment_and_retries_add_nothing(any_url, any_engine):
+    writers = [_writer(any_url, 0, 100_000), _writer(any_url, 500_000, 600_000)]  # two processes, one store
+    acked: list[str] = []
+    for w in writers:
+        acked += [w.stdout.readline().strip() for _ in range(40)]
+    for w in writers:
+        os.kill(w.pid, signal.SIGKILL)  # mid-transaction, most likely
+        acked += [line.strip() for line in w.stdout]  # acknowledged before the kill landed
+        w.wait()
+    engine = make_engine(any_url)  # "after restart": a fresh process would open the store like this
+    stored = _keys(engine)
+    assert len(stored) == len(set(stored))
+    assert set(acked) <= set(stored)
+    # Citizens whose submission got no answer retry with the same key: each comment ends up there exactly once.
+    last = max(int(k[2:]) for k in stored if int(k[2:]) < 500_000)
+    retry = _writer(any_url, 0, last + 3)
+    retry.communicate(timeout=120)
+    stored = _keys(engine)
+    assert len(stored) == len(set(stored))
+    assert {f"k-{i:06d}" for i in range(last + 3)} <= set(stored)
+    engine.dispose()
+
+
+def test_retry_with_the_same_key_returns_the_first_comment(any_engine, demo_city):
+    first = _say(any_engine, demo_city, "retry-0001")
+    again = _say(any_engine, demo_city, "retry-0001")
+    assert again.id == first.id and again.duplicate_of_retry and _keys(any_engine) == ["retry-0001"]
+
+
+def test_backup_and_restore_keep_every_comment(any_url, any_engine, demo_city, tmp_path):
+    for i in range(5):
+        _say(any_engine, demo_city, f"before-{i:04d}")
+    dump = backup(any_engine, tmp_path / "backups" / "store.bak")
+    _say(any_engine, demo_city, "after-0000")
+    with any_engine.begin() as conn:
+        conn.execute(delete(Comment).where(Comment.client_key == "before-0003"))  # an accident
+    restore(any_engine, dump)
+    assert _keys(any_engine) == [f"before-{i:04d}" for i in range(5)]
+    _say(any_engine, demo_city, "after-0001")  # the restored store takes new comments
+    assert len(_keys(any_engine)) == 6
+
+
+def test_backup_and_restore_from_the_command_line(tmp_path, demo_city):
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    engine = open_store(url)
+    _say(engine, demo_city, "cli-0001")
+    env = {"CITYDASH_DATABASE_URL": url, "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
+    from dashboard.cli import cli
+
+    r = CliRunner().invoke(cli, ["backup", str(tmp_path / "b.sqlite")], env=env)
+    assert r.exit_code == 0, r.output
+    _say(engine, demo_city, "cli-0002")
+    r = CliRunner().invoke(cli, ["restore", str(tmp_path / "b.sqlite")], env=env, input="n\n")
+    assert r.exit_code != 0 and len(_keys(engine)) == 2  # asked, declined, nothing changed
+    r = CliRunner().invoke(cli, ["restore", "--yes", str(tmp_path / "b.sqlite")], env=env)
+    assert r.exit_code == 0, r.output
+    assert _keys(engine) == ["cli-0001"]
+    engine.dispose()
+
+
+def test_restore_refuses_a_file_that_is_not_a_store(engine, tmp_path, demo_city):
+    _say(engine, demo_city, "keep-0001")
+    bad = tmp_path / "not-a-backup.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(Exception):
+        restore(engine, bad)
+    assert _keys(engine) == ["keep-0001"]
+
+
+def test_data_version_changes_with_a_new_comment(any_engine, demo_city):
+    before = data_version(any_engine)
+    assert data_version(any_engine) == before
+    _say(any_engine, demo_city, "version-0001")
+    assert data_version(any_engine) != before
+
+
+# --- full and read-only disks (a real tmpfs; we are root in CI) ---------------------------------------------
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 1 MiB tmpfs, remountable read-only or larger: a real full or read-only disk for SQLite."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {r.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs (needs root): {r.stderr.strip()}")
+
+    def remount(opts: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{opts}", str(mnt)], check=True)
+
+    yield mnt, remount
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _integrity(path: Path) -> str:
+    with sqlite3.connect(path) as c:
+        return c.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def test_full_disk_is_a_clear_error_without_loss_or_corruption(tiny_fs, demo_city):
+    mnt, remount = tiny_fs
+    db = mnt / "store.sqlite"
+    engine = open_store(f"sqlite:///{db}")
+    acked, error = [], None
+    for i in range(100_000):
+        try:
+            _say(engine, demo_city, f"full-{i:06d}", text=f"Comment {i} " + "about the noisy junction " * 40)
+        except STORE_ERRORS as e:
+            error = e
+            break
+        acked.append(f"full-{i:06d}")
+    assert error is not None and "disk is full" in explain(engine, error)
+    remount("size=16m")  # the operator frees space; no restart
+    _say(engine, demo_city, "full-after")
+    assert _keys(engine) == sorted([*acked, "full-after"])
+    engine.dispose()
+    assert _integrity(db) == "ok"
+
+
+def test_read_only_disk_is_a_clear_error_without_loss_or_corruption(tiny_fs, demo_city):
+    mnt, remount = tiny_fs
+    db = mnt / "store.sqlite"
+    engine = open_store(f"sqlite:///{db}")
+    _say(engine, demo_city, "readonly-0001")
+    engine.dispose()  # the kernel refuses a read-only remount under open files; the app reconnects on demand
+    remount("ro")
+    with pytest.raises(STORE_ERRORS) as e:
+        _say(engine, demo_city, "readonly-0002")
+    assert "mounted read-only" in explain(engine, e.value)
+    remount("rw")
+    _say(engine, demo_city, "readonly-0003")
+    assert _keys(engine) == ["readonly-0001", "readonly-0003"]
+    engine.dispose()
+    assert _integrity(db) == "ok"
+
