@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Callable, TypeVar
 
+import flask
 from flask_caching import Cache
 
 from data_sources.operations import data_version
@@ -41,6 +42,15 @@ def _now() -> float:
     return time.time()  # wall clock: entries are shared across processes through Redis
 
 
+def _request_version(ctx) -> str:  # noqa: ANN001
+    """The data version, asked of the store once per request however many aggregates the page needs."""
+    if not flask.has_request_context():
+        return data_version(ctx.engine)
+    if "citydash_version" not in flask.g:
+        flask.g.citydash_version = data_version(ctx.engine)
+    return flask.g.citydash_version
+
+
 def cached(ctx, key: str, fn: Callable[[], T], max_lag: float | None = None) -> T:  # noqa: ANN001
     """``fn()``, from the cache when the data has not changed (or changed less than ``max_lag`` seconds after
     the entry was computed). A cache that fails (Redis down) only costs the recomputation."""
@@ -48,7 +58,7 @@ def cached(ctx, key: str, fn: Callable[[], T], max_lag: float | None = None) -> 
     if cache is None:
         return fn()
     lag = MAX_LAG if max_lag is None else max_lag
-    version = data_version(ctx.engine)
+    version = _request_version(ctx)
     try:
         entry = cache.get(key)
     except Exception as e:  # noqa: BLE001  (any cache backend failure)

@@ -68,7 +68,8 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         names = src[src["name"].isin(f["source"].unique())]["title"].tolist() if len(f) else []
         layer_source[key] = ", ".join(names)
     cards = [kpi_card(values[k], lang, ctx.city.city.timezone, layer_source.get(k, "")) for k in ("air", "traffic", "cycling", "comments")]
-    fig = figures.city_map(ctx.city, cached(ctx, "home_map_layers", lambda: map_layers(ctx.engine)), queries.districts_geojson(ctx.engine), LAYERS, _labels(_))
+    fig = cached(ctx, f"home_map:{lang}", lambda: figures.city_map(
+        ctx.city, map_layers(ctx.engine), queries.districts_geojson(ctx.engine), LAYERS, _labels(_)).to_dict())
     return page_frame(ctx, lang, [
         html.H1(_("How is {city} doing today?", city=ctx.city.city.name), className="visually-hidden"),
         html.Div(cards, className="kpis", id="kpis"),
