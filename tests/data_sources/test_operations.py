@@ -5,7 +5,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -29,24 +28,9 @@ def _keys(engine) -> list[str]:
         return sorted(conn.scalars(select(Comment.client_key)).all())
 
 
-# Submits comments k-<start>..k-<end-1> through submit_comment and prints each key once it is acknowledged.
-WRITER = textwrap.dedent("""
-    import sys
-    from data_sources.comments import CommentInput, submit_comment
-    from data_sources.config import load_city
-    from data_sources.store import make_engine
-    url, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    city = load_city("cities/demo.toml")
-    engine = make_engine(url)
-    for i in range(start, end):
-        submit_comment(engine, city, CommentInput(lat=48.5, lon=9.0, category="street",
-                       text=f"Pothole number {i} on the ring road", client_key=f"k-{i:06d}"))
-        print(f"k-{i:06d}", flush=True)
-""")
-
-
 def _writer(url: str, start: int, end: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, url, str(start), str(end)], cwd=ROOT,
+    """A process that submits comments k-<start>..k-<end-1> and prints each key once acknowledged."""
+    return subprocess.Popen([sys.executable, "-m", "bench.comment_writer", url, str(start), str(end)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
@@ -70,7 +54,7 @@ def test_kill_9_mid_write_loses_no_acknowledged_comment_and_retries_add_nothing(
     retry.communicate(timeout=120)
     stored = _keys(engine)
     assert len(stored) == len(set(stored))
-    assert {f"k-{i:06d}" for i in range(last + 3)} <= set(stored)
+    assert {f"k-{i:07d}" for i in range(last + 3)} <= set(stored)
     engine.dispose()
 
 
