@@ -104,8 +104,9 @@ def parse(payload: Any, params: dict) -> Any:
             rows.append({"external_id": loc_id, "time": rec["timestamp"], "metric": metric, "value": value, "unit": METRICS[metric]})
             used += 1
         skipped += used == 0
-    features = point_features(list(stations.values()), layer)
-    skipped += len(stations) - len(features)
+    # A location whose sensors measure nothing the store keeps (e.g. noise only) would be an empty marker.
+    measured = {r["external_id"] for r in rows}
+    features = point_features([s for k, s in stations.items() if k in measured], layer)
     return result(features, observations(rows), META, skipped)
 
 
