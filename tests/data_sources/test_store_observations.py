@@ -1,7 +1,9 @@
 """upsert_observations binds rows straight to the driver: its rows must be the ORM's rows, to the byte."""
+import os
 from datetime import datetime
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,3 +37,27 @@ def test_unknown_features_and_non_numbers_are_dropped(engine):
     fid = _feature(engine)
     df = pd.DataFrame({"external_id": ["a", "zz", "a"], "time": ["2024-01-15T08:00:00Z"] * 3, "metric": ["pm25", "pm25", "no2"], "value": [1.0, 2.0, "n/a"], "unit": ["µg/m³"] * 3})
     assert upsert_observations(engine, {"a": fid}, df) == 1
+
+
+@pytest.fixture
+def pg_engine():
+    url = os.environ.get("CITYDASH_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CITYDASH_TEST_POSTGRES_URL not set")
+    from sqlalchemy import text
+
+    from data_sources.store import make_engine, open_store
+
+    with make_engine(url).begin() as conn:  # a throw-away test database: start from nothing
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    return open_store(url)
+
+
+@pytest.mark.postgres
+def test_postgresql_same_rows_as_the_orm_and_import_twice(pg_engine, fixture_path):
+    test_rows_written_by_the_orm_are_recognised_as_the_same(pg_engine)
+    from data_sources.refresh import import_file
+
+    path = str(fixture_path("sensor_community/2024-01-15_sds011_sensor_18001.csv"))
+    assert import_file(pg_engine, "sensor_community", path)["observations"] == 6
+    assert import_file(pg_engine, "sensor_community", path)["observations"] == 0
