@@ -83,6 +83,13 @@ def _reaches_before(records: list, params: dict, since: Any) -> bool:
     return bool(t.notna().any() and t.min() < cut)
 
 
+def need(params: dict, kind: str, *keys: str) -> None:
+    """A source misconfigured in its TOML fails with the keys it lacks."""
+    missing = [k for k in keys if not params.get(k)]
+    if missing:
+        raise SourceError(f"{kind} needs {' and '.join('params.' + k for k in missing)}")
+
+
 def page_size(params: dict, default: int, most: int | None = None) -> int:
     size = int(params.get("page_size", default))
     return min(size, most) if most else size
