@@ -119,14 +119,15 @@ def test_an_empty_answer_is_not_an_error_and_deletes_nothing(engine, fake_sessio
     assert _count(engine, Observation, "air") == 7
 
 
-def test_since_is_the_last_successful_fetch(engine, fake_session):
+def test_incremental_fetch_starts_before_the_newest_stored_reading(engine, fake_session):
     ods = {"name": "wifi", "kind": "socrata", "params": {"base_url": "https://data.example.org", "dataset": "abcd-1234", "id_field": "id", "lat_field": "lat", "lon_field": "lon", "time_field": "t", "values": {"vehicles": "n"}}}
     city = CityConfig.model_validate({"city": {"name": "T", "slug": "t", "centre": [0, 0]}, "sources": [ods]})
     session = fake_session([(r"/resource/", {"json": [{"id": "a", "lat": "1", "lon": "1", "t": "2024-01-15T08:00:00", "n": "3"}]})])
     refresh(engine, city, session)
     assert "%24where" not in session.transport.requests[0].url  # first run: everything
     refresh(engine, city, session)
-    assert "t+%3E%3D+%27" in session.transport.requests[-1].url
+    # from an hour before the newest stored reading (08:00), not from the time of the last fetch (today)
+    assert "t+%3E%3D+%272024-01-15T07%3A00%3A00%27" in session.transport.requests[-1].url
 
 
 def test_import_twice_adds_nothing(engine, fixture_path):
