@@ -155,4 +155,8 @@ def import_file(engine: Engine, kind: str, path: str, source=None, params: dict 
         finish_run(engine, run_id, error=f"{name}: {_one_line(e)}")
         raise
     finish_run(engine, run_id, features, observations, parsed.skipped)
+    if features:
+        from data_sources.store import assign_districts
+
+        assign_districts(engine, Feature)
     return {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped}

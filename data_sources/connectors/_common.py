@@ -21,6 +21,12 @@ from data_sources.base import (
 )
 
 
+def utc(t: Any) -> pd.Timestamp:
+    """A time from the store (naive UTC) or from anywhere else, as an aware UTC timestamp."""
+    t = pd.Timestamp(t)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
 def require(obj: Any, keys: Iterable[str], what: str) -> None:
     """Fail with one line when an upstream payload lacks fields we rely on (a schema change)."""
     if not isinstance(obj, Mapping):

@@ -30,7 +30,7 @@ import shapely
 from shapely.geometry import shape
 
 from data_sources.base import METRICS, ParseResult, SourceError, SourceMeta, empty_observations
-from data_sources.connectors._common import dig, geometry_features, observations, point_features, result
+from data_sources.connectors._common import dig, geometry_features, observations, point_features, result, utc
 
 MAPPING_KEYS = (
     "id_field", "name_field", "lat_field", "lon_field", "geometry_field", "time_field", "timezone", "values",
@@ -78,9 +78,7 @@ def _reaches_before(records: list, params: dict, since: Any) -> bool:
     if since is None or not params.get("time_field") or not records:
         return False
     t = _times(pd.Series([dig(r, params["time_field"]) for r in records]), params.get("timezone", "UTC"))
-    cut = pd.Timestamp(since)
-    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
-    return bool(t.notna().any() and t.min() < cut)
+    return bool(t.notna().any() and t.min() < utc(since))
 
 
 def need(params: dict, kind: str, *keys: str) -> None:
@@ -97,10 +95,8 @@ def page_size(params: dict, default: int, most: int | None = None) -> int:
 
 def since_iso(since: Any, params: dict) -> str:
     """``since`` (naive UTC from the store) as ISO text in the table's own time zone (portals filter on it)."""
-    t = pd.Timestamp(since)
-    t = t.tz_localize("UTC") if t.tzinfo is None else t
     tz = params.get("timezone", "UTC")
-    return t.tz_convert(tz).strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if tz == "UTC" else "")
+    return utc(since).tz_convert(tz).strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if tz == "UTC" else "")
 
 
 def _field(df: pd.DataFrame, name: str, key: str) -> pd.Series:
