@@ -90,14 +90,18 @@ def request(
     data: Any = None,
     json_body: Any = None,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-) -> requests.Response:
-    """Send one request; any failure becomes a one-line ``SourceError``."""
+    missing_ok: bool = False,
+) -> requests.Response | None:
+    """Send one request; any failure becomes a one-line ``SourceError``. With ``missing_ok`` a 404 gives None
+    (an archive day a sensor did not report)."""
     try:
         r = session.request(method, url, params=params, headers=headers, data=data, json=json_body, timeout=timeout)
     except requests.Timeout:
         raise SourceError(f"{url}: timed out after {timeout[1]:g} s") from None
     except requests.RequestException as e:
         raise SourceError(f"{url}: {type(e).__name__}: {str(e)[:200]}") from None
+    if r.status_code == 404 and missing_ok:
+        return None
     if r.status_code >= 400:
         reason = f"HTTP {r.status_code} {r.reason or ''}".strip()
         if r.status_code == 429 and r.headers.get("Retry-After"):

@@ -106,6 +106,15 @@ def result(features: gpd.GeoDataFrame, obs: pd.DataFrame, meta: SourceMeta, skip
     return ParseResult(features=features, observations=obs, meta=meta, skipped=int(skipped))
 
 
+def merge(results: list[ParseResult], meta: SourceMeta) -> ParseResult:
+    """Several parse results of one source (e.g. one per archive file) as one; a feature seen twice is kept once."""
+    if not results:
+        return result(empty_features(), empty_observations(), meta)
+    feats = pd.concat([r.features for r in results], ignore_index=True).drop_duplicates("external_id")
+    obs = pd.concat([r.observations for r in results], ignore_index=True)
+    return result(gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326"), obs, meta, sum(r.skipped for r in results))
+
+
 def read_json_file(path: str | Path) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8-sig"))
