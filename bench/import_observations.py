@@ -5,7 +5,7 @@ Writes a Sensor.Community archive CSV (the daily-archive format: ``;``-separated
 folder, imports it into a fresh SQLite store with ``data_sources.refresh.import_file`` and prints the seconds,
 the peak resident memory (``resource.getrusage``) and the rows added. Goal on a 2-core machine: <= 20 s, <= 1 GB.
 
-    /work/venv/bin/python bench/import_observations.py [--rows 500000] [--keep DIR]
+    /work/venv/bin/python bench/import_observations.py [--rows 500000] [--keep DIR] [--url postgresql+psycopg://...]
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=500_000, help="archive rows (each gives 2 observations)")
     ap.add_argument("--keep", default=None, help="folder to keep the CSV and the store in")
+    ap.add_argument("--url", default=None, help="store URL instead of a fresh SQLite file (an empty test database)")
     args = ap.parse_args()
 
     from data_sources.refresh import import_file
@@ -60,7 +61,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / "archive.csv"
     write_archive(csv, args.rows)
-    engine = open_store(f"sqlite:///{folder / 'bench.sqlite'}")
+    engine = open_store(args.url or f"sqlite:///{folder / 'bench.sqlite'}")
 
     t0 = time.perf_counter()
     counts = import_file(engine, "sensor_community", str(csv))
