@@ -121,5 +121,6 @@ def get_json(session: requests.Session, url: str, **kwargs: Any) -> Any:
 
 def get_text(session: requests.Session, url: str, **kwargs: Any) -> str:
     r = request(session, url, **kwargs)
-    r.encoding = r.encoding or "utf-8"
-    return r.text
+    if "charset" not in r.headers.get("Content-Type", "").lower():
+        r.encoding = "utf-8"  # requests would assume ISO-8859-1 for text/*; open-data CSVs are UTF-8
+    return r.text.lstrip("\ufeff")  # portals' CSV exports often start with a byte-order mark

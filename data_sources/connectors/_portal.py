@@ -184,7 +184,8 @@ def records_to_result(
         raise SourceError("the field mapping needs lat_field and lon_field, geometry_field, or location = [lat, lon]")
 
     if params.get("id_field"):
-        ext = _field(df, params["id_field"], "id_field").astype(str)
+        raw_id = _field(df, params["id_field"], "id_field")
+        ext = raw_id.astype(str).where(raw_id.notna() & (raw_id.astype(str).str.strip() != ""))
     elif lat is not None:
         ext = lat.round(5).astype(str) + "," + lon.round(5).astype(str)
     else:
@@ -192,7 +193,7 @@ def records_to_result(
     name = _field(df, params["name_field"], "name_field").fillna("").astype(str) if params.get("name_field") else ext
 
     # Features: the first row of each id describes it.
-    first = ~ext.duplicated()
+    first = ~ext.duplicated() & ext.notna()  # a row without an id belongs to no feature
     mapped = {params.get(k) for k in MAPPING_KEYS if isinstance(params.get(k), str)} | set((params.get("values") or {}).values())
     keep = params.get("properties")
     if keep is None:
@@ -209,7 +210,7 @@ def records_to_result(
             for e, n, g, p in zip(ext[first], name[first], geom[first], props)
         ]
         features = geometry_features(rows, layer)
-    skipped = int(first.sum()) - len(features)
+    skipped = int(first.sum()) - len(features) + int(ext.isna().sum())
 
     obs = _observations(df, ext, params)
     return result(features, obs, meta, skipped + obs.attrs.get("skipped", 0))

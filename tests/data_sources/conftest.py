@@ -11,6 +11,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -83,7 +84,7 @@ class FakeTransport(BaseAdapter):
             body = answer.get("body", answer.get("text", "").encode() if isinstance(answer.get("text", ""), str) else b"")
         r._content = body
         r.headers = CaseInsensitiveDict(answer.get("headers", {}))
-        r.encoding = "utf-8"
+        r.encoding = get_encoding_from_headers(r.headers)  # as requests' own adapter does
         r.url = request.url
         r.request = request
         return r

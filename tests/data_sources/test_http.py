@@ -124,3 +124,11 @@ def test_cache_revalidates_with_etag(loopback, tmp_path):
     assert get_json(session, url, timeout=(2, 5)) == {"stations": 3}  # served from the cache after a 304
     assert handler.seen[1][1].get("If-None-Match") == '"v1"'
     assert (tmp_path / "data" / "http_cache.sqlite").exists()
+
+
+def test_csv_text_without_a_charset_is_read_as_utf8_without_bom(fake_session):
+    from data_sources.http import get_text
+
+    body = "\ufeffid,unit\n1,µg/m³\n".encode()
+    s = fake_session([(r".*", {"body": body, "headers": {"Content-Type": "text/csv"}})])
+    assert get_text(s, "https://data.example.org/x.csv") == "id,unit\n1,µg/m³\n"
