@@ -52,7 +52,8 @@ def point_features(rows: list[dict], layer: str) -> gpd.GeoDataFrame:
     are dropped (the caller counts them as skipped)."""
     if not rows:
         return empty_features()
-    df = pd.DataFrame(rows)
+    # One row per id: a feed listing a station twice must not make the upsert touch one row twice.
+    df = pd.DataFrame(rows).drop_duplicates("external_id").reset_index(drop=True)
     lat = pd.to_numeric(df["lat"], errors="coerce")
     lon = pd.to_numeric(df["lon"], errors="coerce")
     ok = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
@@ -72,7 +73,13 @@ def point_features(rows: list[dict], layer: str) -> gpd.GeoDataFrame:
 
 def geometry_features(rows: list[dict], layer: str) -> gpd.GeoDataFrame:
     """rows: dicts with external_id, name, properties and a shapely ``geometry``."""
-    rows = [r for r in rows if r.get("geometry") is not None and not r["geometry"].is_empty]
+    kept, seen = [], set()
+    for r in rows:  # drop empty geometries, and keep the first row of an id listed twice
+        if r.get("geometry") is None or r["geometry"].is_empty or r["external_id"] in seen:
+            continue
+        seen.add(r["external_id"])
+        kept.append(r)
+    rows = kept
     if not rows:
         return empty_features()
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
