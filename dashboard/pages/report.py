@@ -80,8 +80,10 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
             html.Section([
                 html.H2(_("1. Where?"), className="section-title"),
                 html.P(_("Tap the map to place a pin, or use one of these:"), className="hint", id="report-map-hint"),
-                dcc.Graph(id="report-map", figure=fig, className="report-map",
-                          config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
+                # The box sets the height: a responsive Graph takes 100% of its parent.
+                html.Div(dcc.Graph(id="report-map", figure=fig, style={"height": "100%"},
+                                   config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
+                         className="report-map"),
                 html.Div([
                     html.Button(_("Use my location"), id="report-locate", className="button secondary", type="button"),
                     html.Span(id="report-locate-status", role="status", className="muted"),

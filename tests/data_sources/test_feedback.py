@@ -25,7 +25,8 @@ def _submit(engine, city, **kw):
     return submit_comment(engine, city, CommentInput(**{**base, **kw}))
 
 
-def test_one_support_per_browser(demo_engine, demo_city):
+def test_one_support_per_browser(any_engine, demo_city):
+    demo_engine = any_engine  # SQLite and PostgreSQL
     cid = _submit(demo_engine, demo_city).id
     assert add_support(demo_engine, cid, BROWSER_A).count == 1
     again = add_support(demo_engine, cid, BROWSER_A)
@@ -41,7 +42,8 @@ def test_held_comment_cannot_be_supported(demo_engine, demo_city):
         add_support(demo_engine, cid, BROWSER_A)
 
 
-def test_flags_hide_a_comment_at_the_threshold(demo_engine, demo_city):
+def test_flags_hide_a_comment_at_the_threshold(any_engine, demo_city):
+    demo_engine = any_engine  # SQLite and PostgreSQL
     cid = _submit(demo_engine, demo_city).id
     assert not flag_comment(demo_engine, cid, BROWSER_A, "spam", threshold=3).hidden
     assert not flag_comment(demo_engine, cid, BROWSER_A, "spam", threshold=3).added  # same browser: once
@@ -67,7 +69,8 @@ def test_rank_duplicates_by_hand():
     assert [c["id"] for c in rank_duplicates(cands, 48.5, 9.0, 100, limit=1)] == [4]
 
 
-def test_duplicates_are_nearby_open_comments_of_the_category(engine, demo_city):
+def test_duplicates_are_nearby_open_comments_of_the_category(any_engine, demo_city):
+    engine = any_engine
     near = _submit(engine, demo_city, lat=48.5 + 70 * M).id  # 70 m north
     _submit(engine, demo_city, lat=48.5 + 170 * M)  # 170 m: too far
     _submit(engine, demo_city, lat=48.5 + 10 * M, category="noise", text="Motorbikes racing after midnight here.")
@@ -157,7 +160,20 @@ def test_purge_forgets_emails_and_unredacted_text_after_retention(demo_engine, d
 def test_feedback_policy_is_validated(tmp_path):
     src = (load_city().path).read_text()
     bad = tmp_path / "bad.toml"
-    bad.write_text(src.replace("[districts]", '[feedback]\ncomment_rate = "lots"\n\n[districts]')
+    bad.write_text(src.replace('# comment_rate = "5/minute;30/day"', 'comment_rate = "lots"')
                    .replace('file = "demo/districts.geojson"', f'file = "{load_city().resolve("demo/districts.geojson")}"'))
     with pytest.raises(ConfigError, match="feedback.comment_rate"):
         load_city(bad)
+
+
+def test_purge_command(demo_engine, demo_city, monkeypatch):
+    from click.testing import CliRunner
+
+    from dashboard.cli import cli
+
+    _submit(demo_engine, demo_city, email="me@example.org", created_at=datetime(2020, 1, 1))
+    monkeypatch.setenv("CITYDASH_DATABASE_URL", demo_engine.url.render_as_string(hide_password=False))
+    out = CliRunner().invoke(cli, ["purge-personal-data", "--dry-run"])
+    assert out.exit_code == 0 and '"comments": 1' in out.output and '"retention_days": 365' in out.output
+    assert '"comments": 1' in CliRunner().invoke(cli, ["purge-personal-data"]).output
+    assert '"comments": 0' in CliRunner().invoke(cli, ["purge-personal-data", "--days", "30"]).output
