@@ -1,15 +1,30 @@
 """The public reciprocity ledger: per department and category, how fast and how often the city answers."""
 from __future__ import annotations
 
+import time
+
 from dash import html
 
 from dashboard.components import page_frame
 from dashboard.feedback import category_label
-from dashboard.i18n import fmt_number, fmt_percent, translator
+from dashboard.i18n import fmt_datetime, fmt_number, fmt_percent, translator
 from data_sources.ledger import city_ledger
 from data_sources.store import utcnow
 
 PATH = "/ledger"
+# The ledger reads the whole status history (seconds at a few hundred thousand comments): computed at most once
+# per this many seconds per app process, and the page says as of when.
+CACHE_SECONDS = 300
+
+
+def cached_ledger(ctx) -> tuple:  # noqa: ANN001
+    hit = ctx.extras.get("feedback_ledger")
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1], hit[2]
+    at = utcnow()
+    led = city_ledger(ctx.engine, at, ctx.city.feedback.overdue_days)
+    ctx.extras["feedback_ledger"] = (time.monotonic(), at, led)
+    return at, led
 
 
 def duration_text(hours: float | None, lang: str) -> str:
@@ -30,7 +45,7 @@ def _cells(r, lang: str) -> list:  # noqa: ANN001
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     _ = translator(lang)
     fb = ctx.city.feedback
-    led = city_ledger(ctx.engine, utcnow(), fb.overdue_days)
+    at, led = cached_ledger(ctx)
     head = html.Thead(html.Tr([html.Th(_("Department"), scope="col"), html.Th(_("Category"), scope="col"),
                                html.Th(_("Comments"), scope="col"), html.Th(_("Median time to first answer"), scope="col"),
                                html.Th(_("Answered"), scope="col"), html.Th(_("Resolved"), scope="col"),
@@ -53,8 +68,9 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     return page_frame(ctx, lang, [
         html.H1(_("The city's record")),
         *summary,
-        html.P(_("Computed from the public status history. An answer is the first status change or reply; a comment "
-                 "is overdue when it is still open after {d} days.", d=fb.overdue_days), className="muted"),
+        html.P([_("Computed from the public status history. An answer is the first status change or reply; a comment "
+                 "is overdue when it is still open after {d} days.", d=fb.overdue_days), " ",
+                _("Figures as of {t}.", t=fmt_datetime(at, lang, ctx.city.city.timezone))], className="muted"),
         html.Div(html.Table([head, html.Tbody(body)], className="ledger-table", id="ledger-table"), className="table-scroll")
         if body else html.P(_("No comments yet."), className="muted"),
         html.P(html.A(_("You said, we did"), href=f"/you-said-we-did?lang={lang}")),

@@ -227,7 +227,9 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Input("report-send", "n_clicks"),
                   State("report-pin", "data"), State("report-category", "value"), State("report-text", "value"),
                   State("report-email", "value"), State("report-website", "value"), State("report-client-key", "data"),
-                  State("report-lang", "data"), prevent_initial_call=True)
+                  State("report-lang", "data"), prevent_initial_call=True,
+                  # A double click would send a retry whose answer (no tracking link) replaces the first one's.
+                  running=[(Output("report-send", "disabled"), True, False)])
     def send(n_clicks, pin, category, text, email, website, client_key, lang):
         lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
         _ = translator(lang)

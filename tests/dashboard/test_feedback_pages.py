@@ -233,3 +233,8 @@ def test_ledger_and_you_said_we_did_pages(client):
     items = _find(said, lambda c: "comment-item" in str(c["props"].get("className", "")))
     assert 0 < len(items) <= 50
     assert all("Resolved" in _text(i) and "We did:" in _text(i) for i in items)
+
+
+def test_feeds_and_heatmap_are_rate_limited(client):
+    codes = [client.get("/api/v1/comments/heatmap?res=6").status_code for _ in range(121)]
+    assert codes[:120] == [200] * 120 and codes[120] == 429
