@@ -119,6 +119,19 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None) -> None:
     click.echo(json.dumps(counts))
 
 
+@cli.command("purge-personal-data")
+@click.option("--days", default=None, type=click.IntRange(1, None), help="Retention in days (default: the city's feedback.email_retention_days).")
+@click.option("--dry-run", is_flag=True, help="Only count the comments that would be purged.")
+@click.pass_obj
+def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
+    """Forget emails and unredacted texts of comments older than the retention period."""
+    from data_sources.comments import purge_personal_data as purge
+
+    days = days or obj.city.feedback.email_retention_days
+    n = purge(obj.engine, days, dry_run=dry_run)
+    click.echo(json.dumps({"comments": n, "retention_days": days, "dry_run": dry_run}))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
