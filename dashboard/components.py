@@ -10,7 +10,7 @@ from dash import html
 from dashboard.i18n import LANGUAGE_NAMES, fmt_datetime, fmt_number, fmt_percent, translator
 from dashboard.kpis import Kpi
 
-NAV = [("/", "Map")]
+NAV = [("/", "Map"), ("/report", "Tell the city"), ("/you-said-we-did", "You said, we did"), ("/ledger", "The city's record")]
 
 
 def page_frame(ctx, lang: str, children: list, active: str = "/") -> html.Div:  # noqa: ANN001

@@ -10,7 +10,8 @@ from typing import Any
 
 from dash import html
 
-PAGE_MODULES = ["dashboard.pages.home"]
+PAGE_MODULES = ["dashboard.pages.home", "dashboard.pages.report", "dashboard.pages.comment", "dashboard.pages.track",
+                "dashboard.pages.said_did", "dashboard.pages.ledger"]
 
 _CONVERTERS = {"int": (r"\d+", int), "str": (r"[^/]+", str)}
 
