@@ -55,7 +55,9 @@ class Server:
     def __init__(self, url: str, workers: int = 4, port: int | None = None, extra_env: dict | None = None):
         self.url, self.workers, self.port = url, workers, port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # One trusted proxy hop: simulated citizens each come from their own X-Forwarded-For address.
         self.env = {**os.environ, "CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench",
+                    "CITYDASH_PROXY_HOPS": "1", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
                     "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-"), **(extra_env or {})}
         self.log = Path(self.env["CITYDASH_DATA_DIR"]) / "gunicorn.log"
         self.proc: subprocess.Popen | None = None
@@ -148,21 +150,84 @@ async def browse(session, base: str, stats: Stats) -> None:
             stats.add(kind, time.perf_counter() - t0, False)
 
 
-async def crowd(base: str, citizens: int, seconds: float, think: float, stats: Stats) -> float:
+async def comment(session, base: str, stats: Stats, i: int, acked: list[str], run: str) -> None:
+    """One citizen presses Send on /report, through the real callback; retried with the same key on failure."""
+    from bench.comment_writer import acknowledged, citizen_address, send_body
+
+    key = f"{run}-{i:07d}"
+    for _attempt in range(3):
+        t0 = time.perf_counter()
+        try:
+            async with session.post(base + "/_dash-update-component", data=send_body(key, i),
+                                    headers={"Content-Type": "application/json",
+                                             "X-Forwarded-For": citizen_address(i)}) as r:
+                body = await r.read()
+                ok = acknowledged(r.status, body)
+        except Exception:  # noqa: BLE001
+            ok = False
+        stats.add("comment", time.perf_counter() - t0, ok)
+        if ok:
+            acked.append(key)
+            return
+
+
+async def crowd(base: str, citizens: int, seconds: float, think: float, stats: Stats,
+                comment_share: float = 0.0, acked: list[str] | None = None, run: str = "bench") -> float:
+    """``citizens`` concurrent citizens for ``seconds``; each action is a comment with probability
+    ``comment_share``, else a visit of the home page."""
+    import itertools
     import random
 
     import aiohttp
 
     end = time.monotonic() + seconds
+    numbers = itertools.count()
+    acked = [] if acked is None else acked
     conn = aiohttp.TCPConnector(limit=citizens, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
         async def citizen() -> None:
             while time.monotonic() < end:
-                await browse(session, base, stats)
+                if random.random() < comment_share:
+                    await comment(session, base, stats, next(numbers), acked, run)
+                else:
+                    await browse(session, base, stats)
                 if think:
                     await asyncio.sleep(random.expovariate(1 / think))
 
         t0 = time.monotonic()
         await asyncio.gather(*(citizen() for _ in range(citizens)))
         return time.monotonic() - t0
+
+
+def check_comments(url: str, acked: list[str], prefix: str) -> dict:
+    """Every acknowledged comment is in the store exactly once (by key, and by text for retries)."""
+    from sqlalchemy import select
+
+    from data_sources.models import Comment
+    from data_sources.store import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Comment.client_key, Comment.text).where(Comment.client_key.like(f"{prefix}-%"))).all()
+    engine.dispose()
+    keys = [r[0] for r in rows]
+    texts = [r[1] for r in rows]
+    return {"acknowledged": len(acked), "acknowledged_missing": len(set(acked) - set(keys)),
+            "stored": len(keys), "stored_twice": len(texts) - len(set(texts))}
+
+
+def cli(doc: str, run, extra=()) -> None:  # noqa: ANN001
+    """The bench scripts' shared command line: --store, --citizens, --seconds and the script's own options."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--citizens", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=60)
+    for name, kw in extra:
+        ap.add_argument(name, **kw)
+    a = vars(ap.parse_args())
+    store = a.pop("store")
+    for kind in (["sqlite", "postgresql"] if store == "both" else [store]):
+        print(json.dumps(run(kind, **a)), flush=True)

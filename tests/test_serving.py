@@ -1,80 +1,74 @@
 """gunicorn serves the app with several workers from one store: the demo city is loaded once, a killed worker is
-replaced without losing service, and every request leaves one JSON log line."""
+replaced without losing service, and comments sent through the real Send callback survive kill -9 of the
+whole server: every acknowledged one is stored exactly once after the restart."""
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
+from bench._serve import Server
 from data_sources.models import Comment, Source
 from data_sources.store import make_engine
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 
-def _children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def _wait_ok(url: str, seconds: float = 120) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # refused, or queued while the workers start
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer 200 within {seconds} s")
-
-
 @pytest.fixture
-def gunicorn(any_url, tmp_path):
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "CITYDASH_DATA_DIR": str(tmp_path), "CITYDASH_DATABASE_URL": any_url,
-           "CITYDASH_SECRET_KEY": "serving-test", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-w", "2",
-                                 "-b", f"127.0.0.1:{port}", "app:server"], cwd=ROOT, env=env, stdout=out, stderr=out)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ok(base + "/healthz")
-        yield base, proc, log, any_url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+def server(any_url):
+    srv = Server(any_url, workers=2)
+    srv.start(wait=180)
+    yield srv
+    srv.stop()
 
 
-def test_two_workers_fill_an_empty_store_once_and_survive_a_killed_worker(gunicorn):
-    base, proc, log, url = gunicorn
-    workers = _children(proc.pid)
-    assert len(workers) == 2
-    for _ in range(6):  # both workers answer (the kernel spreads connections)
-        assert requests.get(base + "/", timeout=30).status_code == 200
+def _count(url: str, table) -> int:  # noqa: ANN001
     engine = make_engine(url)
     with engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Comment)) == 2000  # once, not twice
-        sources = conn.scalar(select(func.count()).select_from(Source))
-    text = log.read_text()
-    assert text.count("loading the demo city") == 1
-    os.kill(workers[0], signal.SIGKILL)
-    _wait_ok(base + "/healthz", 60)
-    end = time.monotonic() + 60
-    while len(set(_children(proc.pid)) - {workers[0]}) < 2 and time.monotonic() < end:
-        time.sleep(0.2)
-    assert workers[0] not in _children(proc.pid) and len(_children(proc.pid)) == 2  # replaced
-    for _ in range(4):
-        assert requests.get(base + "/healthz", timeout=30).status_code == 200
-    with engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Source)) == sources  # the new worker did not refill
+        n = conn.scalar(select(func.count()).select_from(table))
     engine.dispose()
-    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    return n
+
+
+def test_two_workers_fill_an_empty_store_once_and_survive_a_killed_worker(server):
+    workers = server.workers_pids()
+    assert len(workers) == 2
+    for _ in range(6):  # both workers answer (the kernel spreads connections)
+        assert requests.get(server.base + "/", timeout=30).status_code == 200
+    assert _count(server.url, Comment) == 2000  # once, not twice
+    sources = _count(server.url, Source)
+    assert server.log.read_text().count("loading the demo city") == 1
+    os.kill(workers[0], signal.SIGKILL)
+    end = time.monotonic() + 60
+    while (workers[0] in server.workers_pids() or len(server.workers_pids()) < 2) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert workers[0] not in server.workers_pids() and len(server.workers_pids()) == 2  # replaced
+    for _ in range(4):
+        assert requests.get(server.base + "/healthz", timeout=30).status_code == 200
+    assert _count(server.url, Source) == sources  # the new worker did not refill
+    lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
     assert any(x.get("path") == "/healthz" and x.get("status") == 200 for x in lines)
+
+
+def test_kill_9_of_the_server_mid_comments_loses_no_acknowledged_comment(server):
+    writer = subprocess.Popen([sys.executable, "-m", "bench.comment_writer", server.base, "0", "120"], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    acked = [writer.stdout.readline().strip() for _ in range(15)]
+    server.kill_all()  # master and workers at once, mid-stream
+    server.start(wait=180)  # same store, same port: the writer's retries reach the new server
+    acked += [line.strip() for line in writer.stdout]
+    assert writer.wait(timeout=300) == 0
+    engine = make_engine(server.url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Comment.client_key, Comment.text).where(Comment.client_key.like("k-%"))).all()
+    engine.dispose()
+    keys, texts = [r[0] for r in rows], [r[1] for r in rows]
+    assert set(acked) <= set(keys)  # nothing acknowledged is lost
+    assert len(texts) == len(set(texts))  # nothing stored twice, retries included
+    assert len(set(acked)) == 120  # and every citizen got an answer in the end
