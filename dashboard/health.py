@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from dashboard.i18n import translator
 from data_sources.models import Source
-from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store
+from data_sources.operations import STORE_ERRORS, explain, parse_interval, ping, prepare_store
 from data_sources.store import current_revision, utcnow
 
 log = logging.getLogger("citydash")
@@ -61,7 +61,7 @@ def json_formatter() -> logging.Formatter:
 
 def source_ages(ctx) -> list[dict]:  # noqa: ANN001
     """Each source's last success, its age and whether it is stale (more than STALE_FACTOR refresh intervals)."""
-    intervals = {s.name: _interval(s.refresh) for s in ctx.city.sources}
+    intervals = {s.name: parse_interval(s.refresh) for s in ctx.city.sources}
     now = utcnow()
     with ctx.engine.connect() as conn:
         rows = conn.execute(select(Source.name, Source.last_success_at, Source.last_error_at, Source.last_attempt_at)
@@ -79,11 +79,6 @@ def source_ages(ctx) -> list[dict]:  # noqa: ANN001
             "failing": bool(err_at and (ok_at is None or err_at >= ok_at)),
         })
     return out
-
-
-def _interval(spec: str) -> timedelta:
-    n, unit = int(spec[:-1]), spec[-1]
-    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
 
 
 def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
@@ -134,7 +129,7 @@ def unavailable_response(ctx):  # noqa: ANN001, ANN201
     lang = ctx.language(flask.request.args.to_dict(flat=False))
     _ = translator(lang)
     title = _("{city} is temporarily unavailable", city=ctx.city.city.name)
-    body = _("We cannot reach our database right now. Nothing you sent before this message is lost; "
+    body = _("We cannot reach our database right now. Comments you sent and saw confirmed are safe; "
              "anything you send now is not saved.")
     again = _("This page tries again by itself in {n} seconds.", n=RETRY_AFTER)
     if _wants_json():

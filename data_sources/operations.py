@@ -6,14 +6,19 @@ city while the others wait and then find the work done.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import threading
+import time
 import zlib
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -116,6 +121,41 @@ def data_version(engine: Engine) -> str:
     )
     with engine.connect() as conn:
         return "-".join(str(v) for v in conn.execute(q).one())
+
+
+# --- the refresh worker ----------------------------------------------------------------------------------
+
+
+def parse_interval(spec: str) -> timedelta:
+    """'90s', '15m', '1h', '2d' (the TOML's ``refresh`` and ``citydash refresh --every``)."""
+    m = re.fullmatch(r"(\d+)([smhd])", spec.strip())
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"expected a duration such as 90s, 15m, 1h or 2d; got {spec!r}")
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+
+
+def due_sources(engine: Engine, city, now: datetime) -> list:  # noqa: ANN001
+    """The enabled sources whose own ``refresh`` interval has passed since their last attempt."""
+    with engine.connect() as conn:
+        last = dict(conn.execute(select(Source.name, Source.last_attempt_at)).all())
+    return [s for s in city.sources if s.enabled
+            and (last.get(s.name) is None or now - last[s.name] >= parse_interval(s.refresh))]
+
+
+def run_every(every: timedelta, tick: Callable[[], None], stop: threading.Event) -> int:
+    """Call ``tick`` every ``every`` until ``stop`` is set; a failing tick (store down, a bug in one connector)
+    is logged and the next one runs on time: the worker never exits over one bad run. Returns the ticks run."""
+    log = logging.getLogger("citydash")
+    n = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        n += 1
+        try:
+            tick()
+        except Exception:  # noqa: BLE001
+            log.exception("refresh run failed; next run as scheduled")
+        stop.wait(max(0.0, every.total_seconds() - (time.monotonic() - started)))
+    return n
 
 
 # --- backup and restore ----------------------------------------------------------------------------------

@@ -134,3 +134,30 @@ def test_postgres_down_at_start_migrates_when_it_appears(demo_city, settings, pg
     assert c.get("/").status_code == 200
     body = c.get("/healthz").get_json()
     assert body["status"] == "ok" and body["store"]["revision"] == body["store"]["expected_revision"]
+
+
+@pytest.mark.parametrize("lang", ["es", "nl", "pt"])
+def test_unavailable_page_is_translated(lang):
+    import ast
+    import string
+    from pathlib import Path
+
+    from dashboard.i18n import catalogue
+
+    tree = ast.parse(Path(health.__file__).read_text())
+    ids = {n.args[0].value for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+           and n.func.id == "_" and n.args and isinstance(n.args[0], ast.Constant)}
+    assert len(ids) == 3
+    cat = catalogue(lang)
+    for msg in ids:
+        assert cat.get(msg) and cat[msg] != msg, msg
+        fields = {f for _, f, _, _ in string.Formatter().parse(msg) if f}
+        assert fields == {f for _, f, _, _ in string.Formatter().parse(cat[msg]) if f}
+
+
+def test_unavailable_page_speaks_the_citizens_language(demo_city, settings, tmp_path):
+    db = tmp_path / "gone.sqlite"
+    db.mkdir()
+    app = create_app(city=_no_demo(demo_city), settings=settings.model_copy(update={"database_url": f"sqlite:///{db}"}))
+    r = app.server.test_client().get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+    assert r.status_code == 503 and "tijdelijk niet beschikbaar" in r.get_data(as_text=True)

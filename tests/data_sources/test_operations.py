@@ -1,5 +1,6 @@
 """Never lose a citizen's comment: acknowledged comments survive kill -9, retries add nothing, a full or read-only
 disk gives a clear error without corruption, and a backup restores every comment."""
+import json
 import os
 import signal
 import sqlite3
@@ -173,3 +174,74 @@ def test_read_only_disk_is_a_clear_error_without_loss_or_corruption(tiny_fs, dem
     engine.dispose()
     assert _integrity(db) == "ok"
 
+
+
+# --- the refresh worker -------------------------------------------------------------------------------------
+
+
+def test_parse_interval():
+    from datetime import timedelta
+
+    from data_sources.operations import parse_interval
+
+    assert parse_interval("15m") == timedelta(minutes=15) and parse_interval("2d") == timedelta(days=2)
+    for bad in ("15", "0m", "m", "1w", "-5m"):
+        with pytest.raises(ValueError):
+            parse_interval(bad)
+
+
+def test_only_sources_whose_interval_passed_are_due(engine, demo_city):
+    from datetime import datetime, timedelta
+
+    from data_sources.config import SourceConfig
+    from data_sources.operations import due_sources
+    from data_sources.store import record_failure, record_success, upsert_source
+
+    from data_sources.base import connector_kinds
+
+    k = connector_kinds()[0]  # any registered kind: nothing is fetched here
+    city = demo_city.model_copy(update={"sources": [
+        SourceConfig(name="hourly", kind=k, refresh="1h"), SourceConfig(name="quarter", kind=k, refresh="15m"),
+        SourceConfig(name="never-run", kind=k, refresh="1d"), SourceConfig(name="off", kind=k, enabled=False)]})
+    now = datetime(2026, 11, 16, 9, 0)
+    record_success(engine, upsert_source(engine, "hourly", k), at=now - timedelta(minutes=20))
+    record_failure(engine, upsert_source(engine, "quarter", k), "timeout", at=now - timedelta(minutes=20))
+    assert [s.name for s in due_sources(engine, city, now)] == ["quarter", "never-run"]
+
+
+def test_run_every_survives_a_failing_run_and_stops_on_request():
+    import threading
+    from datetime import timedelta
+
+    from data_sources.operations import run_every
+
+    stop, calls = threading.Event(), []
+
+    def tick():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("store unreachable")
+        if len(calls) == 3:
+            stop.set()
+
+    assert run_every(timedelta(milliseconds=10), tick, stop) == 3
+
+
+def test_refresh_worker_runs_until_sigterm(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CITYDASH_DATA_DIR": str(tmp_path),
+           "CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite'}", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
+    p = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "refresh", "--every", "1s"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    second = p.stdout.readline()  # a second run a second later: it keeps running
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert json.loads(first)["refreshed"] == [] and json.loads(second)["refreshed"] == []  # the demo has no sources due
+
+
+def test_refresh_every_rejects_a_bad_duration(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CITYDASH_DATA_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "dashboard.cli", "refresh", "--every", "soon"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--every" in r.stderr and "15m" in r.stderr
