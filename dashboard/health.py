@@ -190,11 +190,12 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             })
         return resp
 
-    @server.errorhandler(STORE_ERRORS[0])
-    @server.errorhandler(STORE_ERRORS[1])
     def _store_down(e):  # noqa: ANN001, ANN202
         log.error("store error", extra={"error": explain(ctx.engine, e), "path": flask.request.path})
         return unavailable_response(ctx)
+
+    for error in STORE_ERRORS:
+        server.register_error_handler(error, _store_down)
 
     @server.route("/healthz")
     def healthz():  # noqa: ANN202

@@ -26,9 +26,15 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from data_sources.models import Comment, CommentEvent, Observation, Source
 from data_sources.store import migrate
 
+
+
+class StoreUnavailable(Exception):
+    """The store's surroundings fail (e.g. its folder is read-only, so the start-up lock cannot be taken)."""
+
+
 # Errors that mean "the store cannot be reached or cannot write right now" (server down, connection dropped,
 # SQLite file unreadable, read-only or disk full), as opposed to a bug in a query.
-STORE_ERRORS = (OperationalError, InterfaceError)
+STORE_ERRORS = (OperationalError, InterfaceError, StoreUnavailable)
 
 
 def sqlite_path(engine: Engine) -> Path | None:
@@ -59,8 +65,15 @@ def store_lock(engine: Engine, name: str, timeout: float = 600) -> Iterator[None
         return
     from filelock import FileLock
 
-    with FileLock(str(path) + f".{name}.lock", timeout=timeout):
+    lock = FileLock(str(path) + f".{name}.lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except OSError as e:  # read-only or full filesystem, missing folder
+        raise StoreUnavailable(f"cannot take the lock {lock.lock_file}: {e}") from e
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def store_is_empty(engine: Engine) -> bool:

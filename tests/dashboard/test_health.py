@@ -161,3 +161,19 @@ def test_unavailable_page_speaks_the_citizens_language(demo_city, settings, tmp_
     app = create_app(city=_no_demo(demo_city), settings=settings.model_copy(update={"database_url": f"sqlite:///{db}"}))
     r = app.server.test_client().get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
     assert r.status_code == 503 and "tijdelijk niet beschikbaar" in r.get_data(as_text=True)
+
+
+def test_read_only_disk_at_start_serves_503_then_recovers(demo_city, settings, tiny_fs, monkeypatch):
+    from data_sources.store import open_store
+
+    monkeypatch.setattr(health, "RETRY_SECONDS", 0)
+    mnt, remount = tiny_fs
+    url = f"sqlite:///{mnt / 'store.sqlite'}"
+    open_store(url).dispose()
+    remount("ro")
+    app = create_app(city=_no_demo(demo_city), settings=settings.model_copy(update={"database_url": url}))
+    c = app.server.test_client()  # started: gunicorn would not crash-loop
+    assert c.get("/").status_code == 503 and c.get("/healthz").status_code == 503
+    remount("rw")
+    assert c.get("/").status_code == 200 and c.get("/healthz").get_json()["status"] == "ok"
+    app.server.extensions["citydash"].engine.dispose()

@@ -115,24 +115,6 @@ def test_data_version_changes_with_a_new_comment(any_engine, demo_city):
 # --- full and read-only disks (a real tmpfs; we are root in CI) ---------------------------------------------
 
 
-@pytest.fixture
-def tiny_fs(tmp_path):
-    """A 1 MiB tmpfs, remountable read-only or larger: a real full or read-only disk for SQLite."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if r.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot mount a tmpfs in CI: {r.stderr.strip()}")
-        pytest.skip(f"cannot mount a tmpfs (needs root): {r.stderr.strip()}")
-
-    def remount(opts: str) -> None:
-        subprocess.run(["mount", "-o", f"remount,{opts}", str(mnt)], check=True)
-
-    yield mnt, remount
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def _integrity(path: Path) -> str:
     with sqlite3.connect(path) as c:
         return c.execute("PRAGMA integrity_check").fetchone()[0]
