@@ -79,6 +79,52 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
     click.echo(json.dumps(counts))
 
 
+@cli.command(name="create-api-key")
+@click.argument("name")
+@click.pass_obj
+def create_api_key(obj: _Ctx, name: str) -> None:
+    """Create an Open311 API key for integrator NAME; the key is printed once and only its hash is stored."""
+    from data_sources.api_keys import ApiKeyError, create_api_key as create
+
+    try:
+        click.echo(create(obj.engine, name))
+    except ApiKeyError as e:
+        _fail(f"create-api-key: {e}")
+
+
+@cli.command(name="import")
+@click.argument("kind", type=click.Choice(["open311"]))
+@click.argument("path")
+@click.option("--map", "mapping", multiple=True, metavar="UPSTREAM=CATEGORY",
+              help="open311: map an upstream service_code or service_name to one of the city's categories.")
+@click.option("--origin", default=None, help="open311: name of the upstream system (default: the URL's host or the file name).")
+@click.pass_obj
+def import_(obj: _Ctx, kind: str, path: str, mapping: tuple[str, ...], origin: str | None) -> None:
+    """Load a payload of KIND from PATH (a file, or for open311 also a server URL) into the store."""
+    from data_sources.base import SourceError
+    from data_sources.open311_import import import_open311
+
+    pairs = dict(m.split("=", 1) for m in mapping if "=" in m)
+    try:
+        counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin)
+    except SourceError as e:
+        _fail(f"import {kind} {path}: {e}")
+    click.echo(json.dumps(counts))
+
+
+@cli.command()
+@click.option("--datapackage", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write a Frictionless Data Package into (datapackage.json, CSV and GeoJSON).")
+@click.option("--licence", default="CC-BY-4.0", show_default=True,
+              help="Licence id for what the city publishes itself (comments, their history, districts).")
+@click.pass_obj
+def export(obj: _Ctx, out_dir: str, licence: str) -> None:
+    """Export the open data and the published comments as a Frictionless Data Package."""
+    from data_sources.datapackage import export_datapackage
+
+    click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence)))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
