@@ -12,13 +12,14 @@ import dataclasses
 import io
 import json
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 
 import flask
 from sqlalchemy import Engine, func, select
 
 from data_sources.base import LAYERS, METRICS
 from data_sources.models import Feature, Observation, Source
+from data_sources.store import parse_utc, utc_iso
 
 PREFIX = "/api/v1"
 CACHE_CONTROL = "public, max-age=60"
@@ -34,18 +35,19 @@ class ApiError(Exception):
         self.message = message
 
 
-def iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+def query_time(value: str) -> datetime:
+    """A time from a query string as naive UTC (an unencoded "+01:00" arrives as " 01:00"). ValueError if bad."""
+    value = value.strip()
+    return parse_utc(value.replace(" ", "+") if "T" in value else value)
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
     try:
-        dt = datetime.fromisoformat(value.strip().replace(" ", "+") if "T" in value else value.strip())
+        return query_time(value)
     except ValueError:
         raise ApiError(400, f"{name} must be an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
-    return dt.astimezone(timezone.utc).replace(tzinfo=None) if dt.tzinfo else dt
 
 
 def paging(args, default: int, largest: int) -> tuple[int, int]:  # noqa: ANN001
@@ -89,7 +91,7 @@ def sources(engine: Engine) -> list[dict]:
         by_metric.setdefault(sid, []).append(metric)
     return [{
         "name": s.name, "kind": s.kind, "title": s.title, "publisher": s.publisher, "licence": s.licence,
-        "attribution": s.attribution, "url": s.url, "last_success_at": iso(s.last_success_at),
+        "attribution": s.attribution, "url": s.url, "last_success_at": utc_iso(s.last_success_at),
         "layers": [{"layer": k, "features": v} for k, v in sorted(by_layer.get(s.id, {}).items())],
         "metrics": sorted(by_metric.get(s.id, [])),
     } for s in rows]
@@ -115,7 +117,7 @@ def features_page(engine: Engine, layer: str, limit: int, offset: int) -> tuple[
         "id": r.id,
         "geometry": json.loads(r.geometry),
         "properties": finite({**(r.properties or {}), "name": r.name, "external_id": r.external_id, "source": r.source,
-                              "layer": layer, "district_id": r.district_id, "updated_at": iso(r.updated_at)}),
+                              "layer": layer, "district_id": r.district_id, "updated_at": utc_iso(r.updated_at)}),
     } for r in rows]
     return {"type": "FeatureCollection", "features": feats}, total
 
@@ -136,7 +138,7 @@ def observations_page(engine: Engine, metrics: list[str] | None, start: datetime
     q = q.order_by(Observation.time, Observation.feature_id, Observation.metric).limit(limit).offset(offset)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [{"feature_id": r.feature_id, "time": iso(r.time), "metric": r.metric, "value": finite(r.value), "unit": r.unit}
+    return [{"feature_id": r.feature_id, "time": utc_iso(r.time), "metric": r.metric, "value": finite(r.value), "unit": r.unit}
             for r in rows]
 
 
@@ -146,7 +148,7 @@ def kpis(engine: Engine) -> dict:
     out = {}
     for key, k in home_kpis(engine).items():
         d = dataclasses.asdict(k)
-        d["updated"] = iso(k.updated.to_pydatetime() if hasattr(k.updated, "to_pydatetime") else k.updated)
+        d["updated"] = utc_iso(k.updated.to_pydatetime() if hasattr(k.updated, "to_pydatetime") else k.updated)
         out[key] = finite(json.loads(json.dumps(d, default=float)))
     return out
 

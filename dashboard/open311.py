@@ -16,10 +16,11 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import flask
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from data_sources.api_keys import api_key_name
-from data_sources.comments import CommentInput, CommentRejected, submit_comment
+from dashboard.api import query_time
+from data_sources.comments import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
 from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
 from data_sources.store import utcnow
 
@@ -40,8 +41,6 @@ CATEGORY_LAYERS = {
     "traffic": ["traffic_counter", "traffic_segment"],
     "cycling": ["cycle_route", "cycle_counter", "bike_station"],
 }
-# Events whose public_text the public may read (assignments, moderation and notes stay internal).
-PUBLIC_EVENT_KINDS = ("status", "answer")
 
 
 class Open311Error(Exception):
@@ -68,12 +67,9 @@ def w3c(dt: datetime | None, tz: str) -> str | None:
 def parse_w3c(value: str, name: str) -> datetime:
     """A W3C datetime (offset or Z; a bare date or naive time is taken as UTC) as naive UTC."""
     try:
-        dt = datetime.fromisoformat(value.strip().replace(" ", "+") if "T" in value else value.strip())
+        return query_time(value)
     except ValueError:
         raise Open311Error(400, f"{name} must be a W3C datetime such as 2026-01-31T12:00:00Z") from None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
-    return dt
 
 
 def category_label(category: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import flask
 
 from dashboard import api, open311
+from data_sources.comments import PUBLIC_EVENT_KINDS
 
 NULL_STR = {"type": ["string", "null"]}
 DATETIME = {"type": "string", "format": "date-time"}
@@ -86,7 +87,7 @@ def schemas() -> dict:
         "long": {"type": "number"},
         "media_url": NULL_STR,
     }
-    note = _obj({"datetime": DATETIME, "type": {"type": "string", "enum": list(open311.PUBLIC_EVENT_KINDS)},
+    note = _obj({"datetime": DATETIME, "type": {"type": "string", "enum": list(PUBLIC_EVENT_KINDS)},
                  "summary": {"type": "string"}, "description": NULL_STR})
     return {
         "Open311Errors": _array(_obj({"code": {"type": "integer"}, "description": {"type": "string"}})),

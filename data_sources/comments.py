@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from data_sources.models import COMMENT_STATUSES, Comment, Feature
 from data_sources.store import district_locator, h3_cells, utcnow
 
+# Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
+PUBLIC_EVENT_KINDS = ("status", "answer")
 MIN_TEXT = 10
 MAX_TEXT = 2000
 MAX_EMAIL = 320

@@ -12,14 +12,14 @@ import csv
 import hashlib
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 
 import h3
 from sqlalchemy import Engine, func, select
 
 from data_sources.base import LAYERS, METRICS
-from data_sources.store import utcnow
+from data_sources.store import utc_iso, utcnow
+from data_sources.comments import PUBLIC_EVENT_KINDS
 from data_sources.models import (
     COMMENT_STATUSES,
     Comment,
@@ -31,13 +31,9 @@ from data_sources.models import (
 )
 
 CHUNK = 50_000
-# Open Definition / SPDX-style licence id at the start of a free-text licence ("CC-BY-4.0 (with ...)").
-_LICENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+\-]*(?=$|\s)")
-PUBLIC_EVENT_KINDS = ("status", "answer")
-
-
-def _t(dt: datetime | None) -> str:
-    return "" if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+# An SPDX / Open Definition licence id at the start of a free-text licence ("CC-BY-4.0 (with ...)"): a word
+# with a versioned or hyphenated part, so that "Open Government Licence" is not taken for an id called "Open".
+_LICENCE_ID = re.compile(r"^[A-Za-z0-9]+(?:[-.][A-Za-z0-9+]+)+(?=$|\s)")
 
 
 def licence(text: str) -> dict:
@@ -135,7 +131,7 @@ def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: 
             _field("last_success_at", "datetime", "Last successful refresh (UTC)"),
         ],
         "primaryKey": ["name"],
-    }, ([s.name, s.kind, s.title, s.publisher, s.licence, s.attribution, s.url, _t(s.last_success_at)] for s in srcs),
+    }, ([s.name, s.kind, s.title, s.publisher, s.licence, s.attribution, s.url, utc_iso(s.last_success_at)] for s in srcs),
         all_source_licences or own, "One row per upstream source, with its licence and attribution.")
 
     feature_fields = [
@@ -172,7 +168,7 @@ def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: 
         ],
         "primaryKey": ["feature_id", "metric", "time"],
         "foreignKeys": [{"fields": ["feature_id"], "reference": {"resource": "features", "fields": ["id"]}}],
-    }, ([r.feature_id, _t(r.time), r.metric, r.value, r.unit] for r in _chunked(engine, ostmt, Observation.id)),
+    }, ([r.feature_id, utc_iso(r.time), r.metric, r.value, r.unit] for r in _chunked(engine, ostmt, Observation.id)),
         all_source_licences or own, "Long format: one row per feature, metric and time.")
 
     cstmt = select(Comment.id, Comment.created_at, Comment.updated_at, Comment.category, Comment.status,
@@ -199,9 +195,9 @@ def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: 
         ],
         "primaryKey": ["id"],
         "foreignKeys": [{"fields": ["feature_id"], "reference": {"resource": "features", "fields": ["id"]}}],
-    }, ([r.id, _t(r.created_at), _t(r.updated_at), r.category, r.status, r.closed_reason, r.text, r.public_lat,
+    }, ([r.id, utc_iso(r.created_at), utc_iso(r.updated_at), r.category, r.status, r.closed_reason, r.text, r.public_lat,
          r.public_lon, h3.int_to_str(r.h3_r9) if r.h3_r9 else "", r.district_id, r.feature_id, r.support_count,
-         _t(r.first_response_at), _t(r.resolved_at)] for r in _chunked(engine, cstmt, Comment.id)), own,
+         utc_iso(r.first_response_at), utc_iso(r.resolved_at)] for r in _chunked(engine, cstmt, Comment.id)), own,
         "Published comments only, located at their H3 cell centre; no author data.")
 
     estmt = (select(CommentEvent.id, CommentEvent.comment_id, CommentEvent.created_at, CommentEvent.kind,
@@ -220,7 +216,7 @@ def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: 
         ],
         "primaryKey": ["id"],
         "foreignKeys": [{"fields": ["comment_id"], "reference": {"resource": "comments", "fields": ["id"]}}],
-    }, ([r.id, r.comment_id, _t(r.created_at), r.kind, r.from_status, r.to_status, r.public_text]
+    }, ([r.id, r.comment_id, utc_iso(r.created_at), r.kind, r.from_status, r.to_status, r.public_text]
         for r in _chunked(engine, estmt, CommentEvent.id)), own, "Public history of every published comment.")
 
     for layer in sorted({lay for lay, _ in layers}):
@@ -251,7 +247,7 @@ def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: 
         "title": f"{city.city.name}: open data and citizens' comments",
         "description": "Exported by citydash. Indicators keep their upstream licences (per resource); comments are "
                        "published as the public sees them, located at H3 res-9 cell centres.",
-        "created": _t(utcnow()),
+        "created": utc_iso(utcnow()),
         "licenses": list({json.dumps(x, sort_keys=True): x for x in own + all_source_licences}.values()),
         "sources": [{"title": s.title or s.name, **({"path": s.url} if s.url else {})} for s in srcs]
                    or [{"title": city.city.name}],

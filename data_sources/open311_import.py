@@ -15,17 +15,17 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from data_sources.base import SourceError
 from data_sources.comments import CommentInput, CommentRejected, submit_comment
 from data_sources.models import COMMENT_STATUSES
+from data_sources.store import parse_utc
 
 MAX_PAGES = 200
 PAGE_SIZE = 1000
@@ -98,12 +98,9 @@ def parse_datetime(value: Any, tz: str = "UTC") -> datetime | None:
     if not value or not isinstance(value, str):
         return None
     try:
-        dt = datetime.fromisoformat(value.strip())
+        return parse_utc(value, tz)
     except ValueError:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo(tz))
-    return dt.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _coord(value: Any) -> float | None:
@@ -172,14 +169,14 @@ def fetch(session, url: str, page_size: int = PAGE_SIZE, max_pages: int = MAX_PA
     return pages
 
 
-def read(source: str, session=None) -> tuple[list[bytes], str]:  # noqa: ANN001
+def read(source: str, session=None, page_size: int = PAGE_SIZE) -> tuple[list[bytes], str]:  # noqa: ANN001
     """Payloads and origin host for a URL (through ``session``) or a local file."""
     if re.match(r"^https?://", source):
         if session is None:
             import requests
 
             session = requests.Session()
-        return fetch(session, source), urlsplit(source).hostname or "remote"
+        return fetch(session, source, page_size), urlsplit(source).hostname or "remote"
     path = Path(source)
     try:
         return [path.read_bytes()], re.sub(r"[^A-Za-z0-9_.\-]", "_", path.stem)[:60] or "file"
@@ -247,9 +244,9 @@ def import_requests(engine: Engine, city, parsed: Parsed, host: str, mapping: di
 
 
 def import_open311(engine: Engine, city, source: str, session=None, mapping: dict[str, str] | None = None,  # noqa: ANN001
-                   origin: str | None = None) -> dict:
+                   origin: str | None = None, page_size: int = PAGE_SIZE) -> dict:
     """``citydash import open311 URL-or-FILE``: read, parse every page, submit."""
-    payloads, host = read(source, session)
+    payloads, host = read(source, session, page_size)
     parsed = Parsed()
     for body in payloads:
         page = parse(body, city.city.timezone)
