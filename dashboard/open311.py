@@ -28,6 +28,7 @@ PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-21T00:00:00Z"  # when this server's GeoReport interface last changed
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
 # Integrators post on behalf of many citizens, so their limit is per key and higher than one citizen's; a
@@ -294,7 +295,7 @@ def to_xml(root: str, item: str | None, data) -> bytes:  # noqa: ANN001
     else:
         for obj in data:
             _xml_value(ET.SubElement(el, item), obj)
-    return ET.tostring(el, encoding="UTF-8", xml_declaration=True)
+    return XML_DECLARATION + ET.tostring(el, encoding="unicode").encode("utf-8")
 
 
 def respond(fmt: str, data, root: str, item: str | None, status: int = 200) -> flask.Response:  # noqa: ANN001
