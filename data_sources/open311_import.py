@@ -114,15 +114,15 @@ def _coord(value: Any) -> float | None:
 def parse(payload: bytes | str | list | dict, tz: str = "UTC") -> Parsed:
     out = Parsed()
     for r in _records(payload):
-        rid = r.get("service_request_id")
+        rid = "" if r.get("service_request_id") is None else str(r.get("service_request_id")).strip()
         lat, lon = _coord(r.get("lat")), _coord(r.get("long"))
         usable = (lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
                   and not (lat == 0 and lon == 0))  # 0,0 is "unknown" upstream (SF311), not the Gulf of Guinea
-        if rid in (None, "") or not usable:
+        if not rid or not usable:
             out.skipped += 1
             continue
         out.requests.append(UpstreamRequest(
-            id=str(rid).strip(),
+            id=rid,
             service_code=str(r.get("service_code") or "").strip(),
             service_name=str(r.get("service_name") or "").strip(),
             status=str(r.get("status") or "open").strip().lower(),

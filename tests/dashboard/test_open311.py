@@ -277,7 +277,7 @@ def test_unknown_format_answers_in_xml(client):
     assert r.status_code == 404 and xml_of(r).tag == "errors"
 
 
-def test_post_is_rate_limited_per_key(client, api_key, monkeypatch):
+def test_post_is_rate_limited_per_key(client, api_key):
     codes = [post(client, api_key=api_key, service_code="noise", lat="48.5", long="9.0",
                   description=f"Too loud at night, report {i}").status_code for i in range(62)]
     assert codes[:60] == [201] * 60 and codes[60:] == [429, 429]
@@ -320,3 +320,37 @@ def test_our_import_reads_our_server_back(live_server, demo_city, engine):
     with engine.connect() as conn:
         statuses = dict(conn.execute(select(Comment.status, Comment.id)).all())
     assert set(statuses) <= {"new", "closed"} and "closed" in statuses
+
+
+# --- open-ended input ----------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_stored_text_survives_xml(text):
+    """What submit_comment stores (after clean_text) comes back from the XML unchanged: escaped, never markup."""
+    from dashboard.open311 import to_xml
+    from data_sources.comments import clean_text
+
+    stored = clean_text(text)
+    root = ET.fromstring(to_xml("service_requests", "request", [{"description": stored}]))
+    assert (root.findtext("request/description") or "") == stored
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["service_request_id", "service_code", "start_date", "end_date", "status",
+                                        "page", "page_size"]), st.text(max_size=30)))
+def test_any_query_is_answered_or_refused_with_400(args):
+    from dashboard.open311 import Open311Error, parse_request_query
+
+    try:
+        q = parse_request_query(args, DEMO_END)
+    except Open311Error as e:
+        assert e.status == 400
+        return
+    assert 1 <= q.page_size <= 1000 and q.page >= 1
+    if q.ids is None:
+        assert q.start <= q.end and q.end - q.start <= timedelta(days=90)

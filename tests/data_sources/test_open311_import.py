@@ -247,3 +247,20 @@ def test_only_imports_set_a_status_and_closed_needs_a_reason(engine):
     res = submit_comment(engine, c, CommentInput(**base))
     with engine.connect() as conn:
         assert conn.scalar(select(Comment.status).where(Comment.id == res.id)) == "new"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["service_request_id", "status", "service_code", "service_name",
+                                                 "description", "requested_datetime", "lat", "long"]), _values)))
+def test_parse_takes_any_records_and_keeps_only_usable_ones(records):
+    p = parse(json.dumps(records))
+    assert parse(json.dumps([{"service_request_id": " ", "lat": 1, "long": 1}])).skipped == 1
+    assert len(p.requests) + p.skipped == len(records)
+    for r in p.requests:
+        assert -90 <= r.lat <= 90 and -180 <= r.lon <= 180 and r.id
