@@ -8,6 +8,7 @@ import flask
 
 from dashboard import api, open311
 from data_sources.comments import PUBLIC_EVENT_KINDS
+from data_sources.models import H3_RESOLUTIONS
 
 NULL_STR = {"type": ["string", "null"]}
 DATETIME = {"type": "string", "format": "date-time"}
@@ -247,16 +248,22 @@ def api_paths(has_heatmap: bool) -> dict:
                           **_api_errors(429)}}},
     }
     if has_heatmap:
-        # Served by the feedback blueprint; described here so the API has one description.
+        # Served by the feedback blueprint (dashboard/feeds.py); described here so the API has one description.
+        cell = _obj({"h3": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},
+                     "count": {"type": "integer", "minimum": 1}})
         paths[f"{p}/comments/heatmap"] = {"get": {
-            "tags": ["Comments"], "summary": "Published comments counted per H3 cell (small counts suppressed)",
+            "tags": ["Comments"], "summary": "Published comments counted per H3 cell; cells under min_count are left out",
             "parameters": [
-                {"name": "res", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 6, "maximum": 9}},
+                {"name": "res", "in": "query", "required": False,
+                 "schema": {"type": "integer", "enum": list(H3_RESOLUTIONS)}, "description": "H3 resolution (default 8)"},
                 {"name": "category", "in": "query", "required": False, "schema": {"type": "string"}},
-                {"name": "since", "in": "query", "required": False, "schema": DATETIME}],
-            "responses": {"200": _json(_obj({"cells": _array(_obj({"cell": {"type": "string"}, "count": {"type": "integer"}}))},
-                                            ["cells"])),
-                          "400": {"description": "Invalid parameter"}, "429": {"description": "Too many requests"}}}}
+                {"name": "since", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "ISO date or time: only comments written since then"}],
+            "responses": {
+                "200": _json(_obj({"resolution": {"type": "integer"}, "category": NULL_STR, "since": NULL_STR,
+                                   "min_count": {"type": "integer"}, "cells": _array(cell)})),
+                "400": _json(_ref("ApiError"), "Invalid parameter"),
+                "429": {"description": "Too many requests"}}}}
     return paths
 
 
