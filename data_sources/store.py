@@ -31,6 +31,22 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def parse_utc(text: str, tz: str = "UTC") -> datetime:
+    """An ISO 8601 / W3C time as the store's naive UTC; a time without an offset is taken in ``tz``.
+    Raises ValueError when unreadable."""
+    from zoneinfo import ZoneInfo
+
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def utc_iso(dt: datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with Z, to the second."""
+    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
