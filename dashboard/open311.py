@@ -73,14 +73,18 @@ def parse_w3c(value: str, name: str) -> datetime:
         raise Open311Error(400, f"{name} must be a W3C datetime such as 2026-01-31T12:00:00Z") from None
 
 
-def category_label(category: str) -> str:
-    return category.replace("_", " ").capitalize()
+def category_label(category: str, city) -> str:  # noqa: ANN001
+    # The label citizens see in the feedback panel, in the city's default language.
+    from dashboard.feedback import category_label as label
+    from dashboard.i18n import translator
+
+    return label(category, translator(city.city.default_language))
 
 
 def services(city) -> list[dict]:  # noqa: ANN001
     out = []
     for cat in city.city.comment_categories:
-        label = category_label(cat)
+        label = category_label(cat, city)
         out.append({
             "service_code": cat,
             "service_name": label,
@@ -218,7 +222,7 @@ def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = Fals
             "service_request_id": r.id,
             "status": open311_status(r.status),
             "status_notes": texts[-1] if texts else None,
-            "service_name": category_label(r.category),
+            "service_name": category_label(r.category, city),
             "service_code": r.category,
             "description": r.text,
             "agency_responsible": r.agency,
