@@ -28,7 +28,7 @@ from data_sources.models import Source
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.limits"]
+EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.auth", "dashboard.officials"]
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from dash import html
 
-PAGE_MODULES = ["dashboard.pages.home"]
+PAGE_MODULES = ["dashboard.pages.home", "dashboard.pages.officials_map", "dashboard.pages.officials_queue",
+                "dashboard.pages.officials_moderation", "dashboard.pages.officials_audit"]
 
 _CONVERTERS = {"int": (r"\d+", int), "str": (r"[^/]+", str)}
 
