@@ -46,7 +46,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comment_cell_counts")),
         sa.UniqueConstraint("week", "category", "status", "district_id", "h3_r9", name="uq_comment_cell_counts_key"),
     )
-    op.create_index(op.f("ix_comment_cell_counts_week"), "comment_cell_counts", ["week"], unique=False)
+    for r in (6, 7, 8, 9):
+        op.create_index(f"ix_comment_cell_counts_r{r}", "comment_cell_counts",
+                        [f"h3_r{r}", "week", "category", "status", "district_id", "n"], unique=False)
     d = op.get_bind().dialect.name
     if d not in WEEK:
         raise RuntimeError(f"comment_cell_counts triggers: unsupported database {d}")
@@ -85,5 +87,6 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS comment_cells_sync ON comments")
         op.execute("DROP FUNCTION IF EXISTS comment_cells_sync()")
-    op.drop_index(op.f("ix_comment_cell_counts_week"), table_name="comment_cell_counts")
+    for r in (6, 7, 8, 9):
+        op.drop_index(f"ix_comment_cell_counts_r{r}", table_name="comment_cell_counts")
     op.drop_table("comment_cell_counts")
