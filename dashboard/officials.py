@@ -43,7 +43,7 @@ def frame(ctx, lang: str, role: str, active: str, children_fn) -> html.Div:  # n
     nav = html.Nav([html.A(_(label), href=f"{href}?lang={lang}", **({"aria-current": "page"} if href == active else {}))
                     for href, label, need in OFFICIAL_NAV if has_role(need)], className="nav off-nav",
                    **{"aria-label": _("Officials")})
-    logout = html.Form([html.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+    logout = html.Form([dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
                         html.Span(f"{user.email} ({_(user.role)})", className="off-user"),
                         html.Button(_("Log out"), type="submit", id="off-logout", className="button")],
                        method="post", action=f"{LOGOUT_PATH}?lang={lang}", className="off-logout")
