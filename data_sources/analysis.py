@@ -8,6 +8,7 @@ pre-counted table: it scans ``comments`` (the slower path, a LIKE over published
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
-from data_sources.models import H3_RESOLUTIONS, Comment, CommentCellCount, District
+from data_sources.models import H3_RESOLUTIONS, Comment, CommentCellCount, CommentCellCountsPause, District
 
 EPOCH_MONDAY = date(1970, 1, 5)
 
@@ -29,6 +30,40 @@ def week_of(t: datetime | date) -> int:
 
 def week_start(week: int) -> date:
     return EPOCH_MONDAY + timedelta(days=7 * (week - 1))
+
+
+# The triggers' week, in SQL (migration 0601 holds the same expressions, frozen with the triggers).
+_SQL_WEEK = {
+    "sqlite": "((CAST(julianday(created_at) - 2440587.5 AS INTEGER) + 3) / 7)",
+    "postgresql": "((floor(extract(epoch from created_at) / 86400)::int + 3) / 7)",
+}
+
+
+def rebuild_cell_counts(conn) -> None:  # noqa: ANN001
+    """Recount ``comment_cell_counts`` from the comments (inside the caller's transaction)."""
+    conn.execute(CommentCellCount.__table__.delete())
+    conn.exec_driver_sql(
+        "INSERT INTO comment_cell_counts (week, category, status, district_id, h3_r6, h3_r7, h3_r8, h3_r9, n) "
+        f"SELECT {_SQL_WEEK[conn.dialect.name]}, category, status, COALESCE(district_id, 0), COALESCE(h3_r6, 0), "
+        "COALESCE(h3_r7, 0), COALESCE(h3_r8, 0), COALESCE(h3_r9, 0), count(*) FROM comments "
+        "WHERE moderation = 'published' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8")
+
+
+@contextmanager
+def paused_cell_counts(engine: Engine):
+    """For bulk loads: the per-row triggers stand still, and the counts are rebuilt once at the end (in the
+    same transaction that lifts the pause, so nothing written meanwhile is missed on SQLite)."""
+    with engine.begin() as conn:
+        conn.execute(CommentCellCountsPause.__table__.insert().values(id=1).prefix_with("OR IGNORE", dialect="sqlite")
+                     if conn.dialect.name == "sqlite" else
+                     CommentCellCountsPause.__table__.insert().from_select(
+                         ["id"], select(1).where(~select(CommentCellCountsPause.id).exists())))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(CommentCellCountsPause.__table__.delete())
+            rebuild_cell_counts(conn)
 
 
 def resolution_for_zoom(zoom: float | None) -> int:

@@ -269,3 +269,11 @@ class CommentCellCount(Base):
     h3_r8: Mapped[int] = mapped_column(BigInteger)
     h3_r9: Mapped[int] = mapped_column(BigInteger)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentCellCountsPause(Base):
+    """A row here pauses the triggers that keep ``comment_cell_counts`` (bulk loads rebuild it once at the end;
+    see ``data_sources.analysis.paused_cell_counts``)."""
+
+    __tablename__ = "comment_cell_counts_pause"
+    id: Mapped[int] = mapped_column(primary_key=True)

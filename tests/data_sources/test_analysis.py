@@ -165,3 +165,49 @@ def test_migration_0601_downgrades_and_rebuilds_counts(demo_engine):
     migrate(demo_engine)  # upgrade counts the comments already stored
     after = analysis.cell_counts(demo_engine, HeatFilter(resolution=7))
     assert before.sort_values("cell").reset_index(drop=True).equals(after.sort_values("cell").reset_index(drop=True))
+
+
+def test_paused_counts_are_rebuilt(demo_engine):
+    before = analysis.cell_counts(demo_engine, HeatFilter(resolution=8))
+    with analysis.paused_cell_counts(demo_engine):
+        with demo_engine.begin() as conn:
+            ids = conn.scalars(select(Comment.id).limit(40)).all()
+            conn.execute(update(Comment).where(Comment.id.in_(ids)).values(status="closed"))
+        # paused: the table has not moved yet
+        assert analysis.cell_counts(demo_engine, HeatFilter(resolution=8)).equals(before)
+    got = analysis.cell_counts(demo_engine, HeatFilter(statuses=("closed",), resolution=9))
+    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(demo_engine, 9, lambda r: r.status == "closed")
+    # and the triggers run again afterwards
+    with demo_engine.begin() as conn:
+        conn.execute(update(Comment).where(Comment.id.in_(ids[:5])).values(status="new"))
+    got = analysis.cell_counts(demo_engine, HeatFilter(statuses=("closed",), resolution=9))
+    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(demo_engine, 9, lambda r: r.status == "closed")
+
+
+def test_triggers_keep_counts_on_both_stores(any_engine, demo_city):
+    """SQLite and PostgreSQL triggers: inserts, status and moderation changes, deletes, a paused bulk load."""
+    from data_sources.comments import CommentInput, submit_comment
+    from data_sources.demo import load_demo
+
+    load_demo(any_engine, demo_city, seed=3, n_comments=300, days=2, end=datetime(2026, 11, 16, 9))
+    for i in range(6):
+        submit_comment(any_engine, demo_city, CommentInput(lat=48.49 + i * 0.004, lon=9.01, category="noise",
+                                                           text=f"Noise from the depot, night {i}"), hold_for_review=None)
+    with any_engine.begin() as conn:
+        ids = conn.scalars(select(Comment.id).order_by(Comment.id).limit(20)).all()
+        conn.execute(update(Comment).where(Comment.id.in_(ids[:8])).values(status="in_progress"))
+        conn.execute(update(Comment).where(Comment.id.in_(ids[8:12])).values(moderation="hidden"))
+        conn.execute(Comment.__table__.delete().where(Comment.id.in_(ids[12:16])))
+
+    def stored_cells(r):  # the cells as stored on each comment (the writer's convention)
+        with any_engine.connect() as conn:
+            rows = conn.execute(select(getattr(Comment, f"h3_r{r}"), Comment.status)
+                                .where(Comment.moderation == "published")).all()
+        return Counter(c for c, s in rows if s == "in_progress"), Counter(c for c, _ in rows)
+
+    for r in (6, 9):
+        prog, allc = stored_cells(r)
+        got = analysis.cell_counts(any_engine, HeatFilter(resolution=r))
+        assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == allc
+        got = analysis.cell_counts(any_engine, HeatFilter(statuses=("in_progress",), resolution=r))
+        assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == prog

@@ -49,6 +49,8 @@ def upgrade() -> None:
     for r in (6, 7, 8, 9):
         op.create_index(f"ix_comment_cell_counts_r{r}", "comment_cell_counts",
                         [f"h3_r{r}", "week", "category", "status", "district_id", "n"], unique=False)
+    op.create_table("comment_cell_counts_pause", sa.Column("id", sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint("id", name=op.f("pk_comment_cell_counts_pause")))
     d = op.get_bind().dialect.name
     if d not in WEEK:
         raise RuntimeError(f"comment_cell_counts triggers: unsupported database {d}")
@@ -56,15 +58,19 @@ def upgrade() -> None:
           f"ON CONFLICT ({KEY}) DO UPDATE SET n = comment_cell_counts.n + 1"
     sub = f"UPDATE comment_cell_counts SET n = n - 1 WHERE {_match(d, 'OLD')}"
     if d == "sqlite":
-        op.execute(f"CREATE TRIGGER comment_cells_ins AFTER INSERT ON comments BEGIN {add}; END")
-        op.execute(f"CREATE TRIGGER comment_cells_del AFTER DELETE ON comments WHEN OLD.moderation = 'published' "
+        live = "NOT EXISTS (SELECT 1 FROM comment_cell_counts_pause)"
+        op.execute(f"CREATE TRIGGER comment_cells_ins AFTER INSERT ON comments WHEN {live} BEGIN {add}; END")
+        op.execute(f"CREATE TRIGGER comment_cells_del AFTER DELETE ON comments WHEN OLD.moderation = 'published' AND {live} "
                    f"BEGIN {sub}; END")
         op.execute("CREATE TRIGGER comment_cells_upd AFTER UPDATE OF status, moderation, category, district_id, created_at, "
-                   f"h3_r9 ON comments BEGIN {sub} AND OLD.moderation = 'published'; {add}; END")
+                   f"h3_r9 ON comments WHEN {live} BEGIN {sub} AND OLD.moderation = 'published'; {add}; END")
     else:
         op.execute(f"""
 CREATE FUNCTION comment_cells_sync() RETURNS trigger AS $$
 BEGIN
+  IF EXISTS (SELECT 1 FROM comment_cell_counts_pause) THEN
+    RETURN NULL;
+  END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.moderation = 'published' THEN
     {sub};
   END IF;
@@ -90,3 +96,4 @@ def downgrade() -> None:
     for r in (6, 7, 8, 9):
         op.drop_index(f"ix_comment_cell_counts_r{r}", table_name="comment_cell_counts")
     op.drop_table("comment_cell_counts")
+    op.drop_table("comment_cell_counts_pause")
