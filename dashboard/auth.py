@@ -153,14 +153,14 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 LOGIN_FORM = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><link rel="stylesheet" href="/assets/style.css"></head>
+<title>{title}</title><link rel="stylesheet" href="/assets/style.css"><link rel="stylesheet" href="/assets/officials.css"></head>
 <body><main id="main" class="login-page"><h1>{title}</h1>{error}
 <form method="post" action="{action}" class="login-form">
 <input type="hidden" name="csrf_token" value="{csrf}">
 <label for="email">{email_label}</label><input id="email" name="email" type="email" autocomplete="username" required>
 <label for="password">{password_label}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit" id="login-submit">{submit}</button></form>
+<button type="submit" id="login-submit" class="button">{submit}</button></form>
 <p><a href="/?lang={lang}">{back}</a></p></main></body></html>"""
 
 
