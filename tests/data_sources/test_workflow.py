@@ -123,3 +123,19 @@ def test_queue_sorts(demo_engine):
     assert sup["support_count"].is_monotonic_decreasing
     over = workflow.queue(demo_engine, "overdue", overdue_days=14, now=now)
     assert len(over) and over["first_response_at"].isna().all() and (over["created_at"] < datetime(2026, 11, 2, 9)).all()
+
+
+def test_city_toml_officials_table(tmp_path):
+    from data_sources.config import ConfigError, load_city
+    from tests.conftest import ROOT
+
+    src = (ROOT / "cities" / "demo.toml").read_text().replace('file = "demo/districts.geojson"',
+                                                               f'file = "{ROOT / "cities" / "demo" / "districts.geojson"}"')
+    ok = tmp_path / "city.toml"
+    ok.write_text(src + '\n[officials]\noverdue_days = 7\nanswer_templates = { resolved = "Sorted, thanks!" }\n')
+    city = load_city(ok)
+    assert city.officials.overdue_days == 7 and workflow.answer_templates(city)["resolved"] == "Sorted, thanks!"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(src + '\n[officials]\nanswer_templates = { fixed = "?" }\n')
+    with pytest.raises(ConfigError, match="officials.answer_templates"):
+        load_city(bad)
