@@ -27,8 +27,7 @@ def test_official_journey(page, live_server, demo_engine):
     before = summary.inner_text()
     n_before = int(re.sub(r"\D", "", before.split(" comments")[0]))
     page.click("#off-f-category")
-    page.keyboard.type("traffic")
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name="traffic", exact=True).click()
     page.wait_for_function("t => document.querySelector('#off-heat-summary').innerText !== t", arg=before, timeout=10_000)
     n_after = int(re.sub(r"\D", "", summary.inner_text().split(" comments")[0]))
     assert 0 < n_after < n_before
@@ -41,9 +40,8 @@ def test_official_journey(page, live_server, demo_engine):
     cid = int(page.locator("#off-q-table td[data-dash-column='id']").first.inner_text())
     page.locator("#off-q-table input[type='checkbox']").first.check()
     page.click("#off-q-status")
-    page.keyboard.type("Resolved")
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelector('#off-q-answer').value.length > 0")
+    page.get_by_role("option", name="Resolved", exact=True).click()  # waits for the list to open
+    page.wait_for_function("() => document.querySelector('#off-q-answer').value.length > 0", timeout=10_000)
     page.fill("#off-q-answer", "Fixed on Tuesday: the crossing light now lasts longer.")
     page.click("#off-q-apply")
     page.wait_for_function("() => document.querySelector('#off-q-msg').innerText.includes('Updated 1')", timeout=10_000)
