@@ -28,7 +28,8 @@ from data_sources.models import Source
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.feeds", "dashboard.open311", "dashboard.api"]
+EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.auth", "dashboard.officials", "dashboard.feeds", "dashboard.open311",
+                         "dashboard.api"]
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 

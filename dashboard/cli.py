@@ -175,6 +175,29 @@ def export(obj: _Ctx, out_dir: str, licence: str) -> None:
     click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence)))
 
 
+@cli.command("create-official")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["moderator", "official", "admin"]), help="What the account may do.")
+@click.option("--department", default=None, help="Department name (created if new).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of a prompt.")
+@click.pass_obj
+def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
+    """Create an official's account, or reset its role, department and password."""
+    from dashboard.auth import MIN_PASSWORD, hash_password
+    from data_sources.workflow import create_official as create
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        _fail(f"the password needs at least {MIN_PASSWORD} characters")
+    if "@" not in email:
+        _fail("EMAIL does not look like an email address")
+    oid = create(obj.engine, email, hash_password(password), role, department)
+    click.echo(json.dumps({"official_id": oid, "email": email.strip().lower(), "role": role, "department": department}))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
