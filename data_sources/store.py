@@ -103,9 +103,13 @@ def open_store(url: str) -> Engine:
 
 
 def h3_cells(lat: float, lon: float) -> dict[str, int | None]:
+    """H3 cells at every stored resolution: the finest from the point, the coarser ones as its parents, so that a
+    comment's cells nest exactly (counts per cell agree at every resolution, whoever wrote the row)."""
     if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
         return {f"h3_r{r}": None for r in H3_RESOLUTIONS}
-    return {f"h3_r{r}": h3.str_to_int(h3.latlng_to_cell(lat, lon, r)) for r in H3_RESOLUTIONS}
+    finest = max(H3_RESOLUTIONS)
+    cell = h3.latlng_to_cell(lat, lon, finest)
+    return {f"h3_r{r}": h3.str_to_int(cell if r == finest else h3.cell_to_parent(cell, r)) for r in H3_RESOLUTIONS}
 
 
 def h3_cells_array(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
