@@ -18,9 +18,11 @@ import h3
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
+from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
 from data_sources.store import district_locator, h3_cells, utcnow
 
+# Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
+PUBLIC_EVENT_KINDS = ("status", "answer")
 MIN_TEXT = 10
 MAX_TEXT = 2000
 MAX_EMAIL = 320
@@ -56,6 +58,8 @@ class CommentInput:
     origin: str = "web"
     evidence: dict | None = None
     created_at: datetime | None = None  # imports keep the original time; citizens get "now"
+    status: str = "new"  # imports keep the upstream status; citizens' comments always start "new"
+    closed_reason: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -107,9 +111,11 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
     key = inp.client_key
     if key is not None and (not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_\-:.]{8,100}", key)):
         raise CommentRejected("client_key", "Invalid request.")
+    if inp.status not in COMMENT_STATUSES or (inp.status == "closed") != bool(inp.closed_reason):
+        raise CommentRejected("status", "Invalid request.")
     return CommentInput(lat=lat, lon=lon, category=inp.category, text=text, email=email, feature_id=inp.feature_id,
                         language=inp.language, client_key=key, origin=inp.origin, evidence=inp.evidence,
-                        created_at=inp.created_at, extra=inp.extra)
+                        created_at=inp.created_at, status=inp.status, closed_reason=inp.closed_reason, extra=inp.extra)
 
 
 # Words that hold a comment for a moderator instead of publishing it (a first line of defence; moderators
@@ -159,7 +165,8 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
         "created_at": c.created_at or now, "updated_at": now, "lat": c.lat, "lon": c.lon,
         "public_lat": plat, "public_lon": plon, **h3_cells(c.lat, c.lon), "district_id": district,
         "feature_id": c.feature_id, "category": c.category, "text": text,
-        "original_text": c.text if redacted else None, "language": c.language, "status": "new",
+        "original_text": c.text if redacted else None, "language": c.language, "status": c.status,
+        "closed_reason": c.closed_reason,
         "moderation": "held" if held else "published", "moderation_reason": "automatic check" if held else None,
         "email": c.email, "tracking_token_hash": token_hash(token), "evidence": c.evidence,
         "origin": c.origin, "client_key": c.client_key,

@@ -131,11 +131,18 @@ class FeedbackConfig(_Strict):
         return v
 
 
+class OfficialsConfig(_Strict):
+    # Public answers offered per status; keys among acknowledged, in_progress, resolved, closed.
+    answer_templates: dict[Literal["acknowledged", "in_progress", "resolved", "closed"], str] = Field(default_factory=dict)
+    overdue_days: int = Field(14, ge=1, le=365, description="an open comment with no answer after this many days is overdue")
+
+
 class CityConfig(_Strict):
     city: City
     districts: DistrictsConfig | None = None
     basemap: Basemap = Basemap()
     feedback: FeedbackConfig = FeedbackConfig()
+    officials: OfficialsConfig = OfficialsConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
     path: Path | None = Field(None, exclude=True)
 

@@ -31,6 +31,22 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def parse_utc(text: str, tz: str = "UTC") -> datetime:
+    """An ISO 8601 / W3C time as the store's naive UTC; a time without an offset is taken in ``tz``.
+    Raises ValueError when unreadable."""
+    from zoneinfo import ZoneInfo
+
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def utc_iso(dt: datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with Z, to the second."""
+    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
@@ -87,9 +103,13 @@ def open_store(url: str) -> Engine:
 
 
 def h3_cells(lat: float, lon: float) -> dict[str, int | None]:
+    """H3 cells at every stored resolution: the finest from the point, the coarser ones as its parents, so that a
+    comment's cells nest exactly (counts per cell agree at every resolution, whoever wrote the row)."""
     if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
         return {f"h3_r{r}": None for r in H3_RESOLUTIONS}
-    return {f"h3_r{r}": h3.str_to_int(h3.latlng_to_cell(lat, lon, r)) for r in H3_RESOLUTIONS}
+    finest = max(H3_RESOLUTIONS)
+    cell = h3.latlng_to_cell(lat, lon, finest)
+    return {f"h3_r{r}": h3.str_to_int(cell if r == finest else h3.cell_to_parent(cell, r)) for r in H3_RESOLUTIONS}
 
 
 def h3_cells_array(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
