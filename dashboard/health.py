@@ -64,10 +64,11 @@ def source_ages(ctx) -> list[dict]:  # noqa: ANN001
     intervals = {s.name: parse_interval(s.refresh) for s in ctx.city.sources}
     now = utcnow()
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(Source.name, Source.last_success_at, Source.last_error_at, Source.last_attempt_at)
-                            .order_by(Source.name)).all()
+        rows = conn.execute(select(Source.name, Source.last_success_at, Source.last_error_at)).all()
+    # A configured source that never ran is as stale as one that stopped.
+    rows += [(name, None, None) for name in sorted(set(intervals) - {r[0] for r in rows})]
     out = []
-    for name, ok_at, err_at, attempt_at in rows:
+    for name, ok_at, err_at in sorted(rows, key=lambda r: r[0]):
         age = (now - ok_at).total_seconds() if ok_at else None
         limit = intervals.get(name, DEFAULT_REFRESH) * STALE_FACTOR
         out.append({

@@ -177,3 +177,15 @@ def test_read_only_disk_at_start_serves_503_then_recovers(demo_city, settings, t
     remount("rw")
     assert c.get("/").status_code == 200 and c.get("/healthz").get_json()["status"] == "ok"
     app.server.extensions["citydash"].engine.dispose()
+
+
+def test_a_configured_source_that_never_ran_is_stale(demo_city, settings, demo_engine):
+    from data_sources.base import connector_kinds
+    from data_sources.config import SourceConfig
+
+    city = demo_city.model_copy(update={"sources": [SourceConfig(name="city-air", kind=connector_kinds()[0])]})
+    c = create_app(city=city, settings=settings, engine=demo_engine).server.test_client()
+    body = c.get("/healthz").get_json()
+    never = [s for s in body["sources"] if s["name"] == "city-air"]
+    assert never == [{"name": "city-air", "last_success_at": None, "age_seconds": None, "stale": True, "failing": False}]
+    assert body["status"] == "degraded"
