@@ -227,3 +227,22 @@ def test_refresh_every_rejects_a_bad_duration(tmp_path):
     r = subprocess.run([sys.executable, "-m", "dashboard.cli", "refresh", "--every", "soon"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--every" in r.stderr and "15m" in r.stderr
+
+
+def test_a_backup_from_an_older_version_restores_and_upgrades(any_url, demo_city, tmp_path):
+    """Upgrading keeps every comment: a store at the first schema revision, backed up and restored into the
+    current version, comes back at the newest revision with its comments."""
+    from alembic.script import ScriptDirectory
+
+    from data_sources.store import alembic_config, current_revision, migrate
+
+    old = make_engine(any_url)
+    migrate(old, "0001")
+    _say(old, demo_city, "old-version-0001")
+    dump = backup(old, tmp_path / "old.backup")
+    restore(old, dump)  # what `citydash restore` does after an upgrade of the code
+    assert current_revision(old) == ScriptDirectory.from_config(alembic_config()).get_current_head() != "0001"
+    assert _keys(old) == ["old-version-0001"]
+    _say(old, demo_city, "new-version-0002")
+    assert len(_keys(old)) == 2
+    old.dispose()
