@@ -79,6 +79,46 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
     click.echo(json.dumps(counts))
 
 
+@cli.command()
+@click.option("--source", "source_name", default=None, help="Refresh only this source (by its name in the city TOML).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (for cron and logs).")
+@click.pass_obj
+def refresh(obj: _Ctx, source_name: str | None, no_progress: bool) -> None:
+    """Fetch the city's sources into the store (and its districts when they changed); exit 1 if any failed."""
+    from data_sources.http import make_session
+    from data_sources.refresh import refresh as run_refresh
+
+    session = make_session(cache_dir=obj.settings.data_dir)
+    report = run_refresh(obj.engine, obj.city, session, only=source_name, progress=not no_progress)
+    if report.districts_loaded:
+        click.echo(json.dumps({"districts": report.districts_loaded}))
+    for r in report.runs:
+        click.echo(json.dumps(r.as_dict()))
+    for error in [report.districts_error] + [r.error for r in report.runs]:
+        if error:
+            click.echo(f"citydash refresh: {error}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command(name="import")
+@click.argument("kind")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source_name", default=None, help="Import into this configured source (its params apply).")
+@click.pass_obj
+def import_(obj: _Ctx, kind: str, path: str, source_name: str | None) -> None:
+    """Load one local payload of connector KIND (a downloaded response, an archive CSV, a vector file)."""
+    from data_sources.base import SourceError
+    from data_sources.refresh import import_file
+
+    source = obj.city.source(source_name) if source_name else None
+    try:
+        counts = import_file(obj.engine, kind, path, source=source)
+    except SourceError as e:
+        _fail(f"import {kind} {path}: {e}")
+    click.echo(json.dumps(counts))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
