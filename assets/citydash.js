@@ -3,7 +3,9 @@
  * 2. Deferred slots ([data-ready-store]): when one comes near the viewport, load the partial plotly.js bundle
  *    (named by <meta name="citydash-plotly">) once, then set the slot's dcc.Store so a callback fills it.
  *    If the bundle cannot load, the store is set anyway and Dash falls back to its own plotly.js.
- * 3. Name the option lists Dash renders as role="listbox" without a name after the legend of their fieldset.
+ * 3. Dash 4 wraps the native inputs of dcc.Checklist / dcc.RadioItems in role="listbox" / role="option", which
+ *    nests interactive roles and leaves the list unnamed. Inside our fieldsets (whose legend names the group)
+ *    the native checkboxes and radios already say everything, so those roles are removed.
  * 4. dash_clientside.citydash.syncQuery: keep the page's filters in the URL (history.replaceState, which Dash's
  *    dcc.Location does not listen to, so the page is not re-rendered) so that a view can be shared.
  */
@@ -51,11 +53,9 @@
     var fp = document.getElementById("first-paint");
     if (fp && entry && entry.querySelector(".frame")) fp.remove();
     if (!entry) return;
-    entry.querySelectorAll('fieldset [role="listbox"]:not([aria-labelledby])').forEach(function (box) {
-      var legend = box.closest("fieldset").querySelector("legend");
-      if (!legend) return;
-      if (!legend.id) legend.id = (box.id || "options") + "-legend";
-      box.setAttribute("aria-labelledby", legend.id);
+    entry.querySelectorAll('fieldset [role="listbox"], fieldset [role="option"]').forEach(function (el) {
+      el.removeAttribute("role");
+      el.removeAttribute("aria-selected");
     });
     entry.querySelectorAll("[data-ready-store]").forEach(function (el) {
       if (seen.has(el)) return;
@@ -64,7 +64,8 @@
     });
   }
 
-  new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true });
+  new MutationObserver(scan).observe(document.documentElement,
+    { childList: true, subtree: true, attributes: true, attributeFilter: ["role"] });
   document.addEventListener("DOMContentLoaded", scan);
 
   window.dash_clientside = window.dash_clientside || {};

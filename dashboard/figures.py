@@ -80,8 +80,9 @@ def district_layers(geojson: dict, filled: bool = True) -> list[dict]:
     ]
 
 
-def _ids(frame: pd.DataFrame, values: pd.Series | np.ndarray) -> np.ndarray:
-    return np.stack([frame["id"].to_numpy(), np.asarray(values, dtype=float)], axis=-1)
+def _ids(frame: pd.DataFrame, values: pd.Series | np.ndarray) -> list:
+    """[[feature id, value], ...] as plain lists: a typed array would not reach Dash's clickData."""
+    return np.stack([frame["id"].to_numpy(float), np.asarray(values, dtype=float)], axis=-1).tolist()
 
 
 def city_map(city, layers: dict[str, pd.DataFrame], districts_geojson: dict, visible: list[str] | None = None,  # noqa: ANN001

@@ -60,6 +60,11 @@ def _names(ctx, lang: str, st: ViewState) -> dict[str, str]:  # noqa: ANN001
     return names
 
 
+def district_summary(ctx, lang: str, st: ViewState) -> str:  # noqa: ANN001
+    _ = translator(lang)
+    return _("District: {d}", d=_names(ctx, lang, st).get("district") or _("Whole city"))
+
+
 def summary(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> str:  # noqa: ANN001
     _ = translator(lang)
     m = data["metric"]
@@ -140,10 +145,16 @@ def layout(ctx, lang: str, query: dict, theme_key: str):  # noqa: ANN001
     ], className="control-group") if len(theme.metrics) > 1 else dcc.Store(id=f"{t}-metric", data=st.metric)
     filters = html.Div([
         metric_control,
-        html.Div([html.Label(_("District"), htmlFor=f"{t}-district", className="control-label"),
-                  dcc.Dropdown(id=f"{t}-district", value=st.district, placeholder=_("Whole city"), searchable=False,
-                               options=[{"label": r.name, "value": int(r.id)} for r in d.itertuples()], className="select")],
-                 className="control-group"),
+        html.Details([
+            html.Summary(district_summary(ctx, lang, st), id=f"{t}-district-summary", className="control-label"),
+            html.Fieldset([
+                html.Legend(_("District"), className="visually-hidden"),
+                dcc.RadioItems(id=f"{t}-district", value=st.district if st.district is not None else "",
+                               options=[{"label": _("Whole city"), "value": ""},
+                                        *[{"label": r.name, "value": int(r.id)} for r in d.itertuples()]],
+                               inputClassName="layer-input", labelClassName="layer-label", className="district-switcher"),
+            ], className="control-group"),
+        ], className="district-details"),
         html.Div([html.Label(_("From"), htmlFor=f"{t}-from", className="control-label"),
                   dcc.Input(id=f"{t}-from", type="date", value=st.start.isoformat(), debounce=True, className="date-input")],
                  className="control-group"),
@@ -173,16 +184,17 @@ def register(app, ctx, theme_key: str) -> None:  # noqa: ANN001
                Input(f"{t}-to", "value")]
 
     def state_of(metric, district, start, end) -> ViewState:  # noqa: ANN001
-        return current_state(ctx, t, {"metric": metric, "district": str(district) if district is not None else None,
+        return current_state(ctx, t, {"metric": metric, "district": str(district) if district not in (None, "") else None,
                                       "from": start, "to": end})
 
     @app.callback(Output(f"{t}-summary", "children"), Output(f"{t}-tables", "children"), Output(f"{t}-downloads", "children"),
-                  *filters, State(f"{t}-lang", "data"), prevent_initial_call=True)
+                  Output(f"{t}-district-summary", "children"), *filters, State(f"{t}-lang", "data"), prevent_initial_call=True)
     def update_text(metric, district, start, end, lang):  # noqa: ANN001
         lang = lang or ctx.city.city.default_language
         st = state_of(metric, district, start, end)
         data = theme_data(ctx, t, st)
-        return summary(ctx, lang, t, st, data), tables(ctx, lang, st, data), download_links(lang, t, st.query())
+        return (summary(ctx, lang, t, st, data), tables(ctx, lang, st, data), download_links(lang, t, st.query()),
+                district_summary(ctx, lang, st))
 
     @app.callback(Output(f"{t}-charts", "children"), Input(f"{t}-charts-ready", "data"), *filters,
                   State(f"{t}-lang", "data"), prevent_initial_call=True)

@@ -296,6 +296,17 @@ def detail(ctx, lang: str, feature_id: int, period: str) -> tuple[list, list, li
     return header, chart, more
 
 
+def clicked_feature(click: dict | None) -> int | None:
+    """The feature id of a map click: ``customdata[0]`` of a point layer. The browser sends customdata as a list,
+    or, from a typed array, as an object {"0": id, "1": value}; comment cells carry a bare count and are skipped."""
+    for p in (click or {}).get("points", []):
+        cd = p.get("customdata")
+        first = cd[0] if isinstance(cd, list) and cd else cd.get("0") if isinstance(cd, dict) else None
+        if isinstance(first, (int, float)) and not isinstance(first, bool):
+            return int(first)
+    return None
+
+
 def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("home-map-slot", "children"), Input("home-map-slot-ready", "data"),
                   State("home-layers", "value"), State("home-choropleth", "value"), State("home-res", "data"),
@@ -324,11 +335,8 @@ def register(app, ctx) -> None:  # noqa: ANN001
 
     @app.callback(Output("home-feature", "data"), Input("home-map", "clickData"), prevent_initial_call=True)
     def pick(click):  # noqa: ANN001
-        for p in (click or {}).get("points", []):
-            cd = p.get("customdata")
-            if isinstance(cd, list) and cd and isinstance(cd[0], (int, float)):
-                return int(cd[0])
-        return no_update
+        fid = clicked_feature(click)
+        return no_update if fid is None else fid
 
     @app.callback(Output("home-detail-body", "children"), Output("home-detail-chart", "children"),
                   Output("home-detail-more", "children"), Output("home-detail", "hidden"),

@@ -160,6 +160,15 @@ def test_clicking_a_station_opens_its_detail(app, client, period, points):
     assert link["props"]["href"] == f"/report?feature={fid}&lang=en"
 
 
+def test_a_click_names_its_feature_however_the_browser_sends_customdata():
+    from dashboard.pages.home import clicked_feature
+
+    assert clicked_feature({"points": [{"customdata": [65, 8.6]}]}) == 65
+    assert clicked_feature({"points": [{"customdata": {"0": 65, "1": 8.6}}]}) == 65  # from a typed array
+    assert clicked_feature({"points": [{"customdata": 12}]}) is None  # a comment cell: a count, not a feature
+    assert clicked_feature(None) is None
+
+
 def test_counter_detail_shows_the_usual_range(app, client):
     resp = _detail(client, _station_id(app, "traffic_counter"), "7d")
     fig = _find(resp["home-detail-chart"]["children"], lambda c: c["type"] == "Graph")[0]["props"]["figure"]

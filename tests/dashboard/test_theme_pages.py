@@ -58,10 +58,11 @@ def test_shared_url_opens_the_same_view(client):
 
 
 def test_a_filter_changes_the_summary_and_downloads(client):
-    r = dash_update(client, "..air-summary.children...air-tables.children...air-downloads.children..",
+    r = dash_update(client, "..air-summary.children...air-tables.children...air-downloads.children...air-district-summary.children..",
                     _filters("air", "pm10", 3, "2026-11-01", "2026-11-14"), state=[{"id": "air-lang", "property": "data", "value": "en"}])
     resp = r.get_json()["response"]
     assert "Particles (PM10)" in _text(resp["air-summary"]["children"]) and "1 Nov 2026" in _text(resp["air-summary"]["children"])
+    assert resp["air-district-summary"]["children"].startswith("District: ")
     hrefs = [c["props"]["href"] for c in _find(resp["air-downloads"]["children"], lambda c: c["type"] == "A")]
     assert "/download/air.csv?metric=pm10&from=2026-11-01&to=2026-11-14&district=3" in hrefs
 
