@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import new_tab
+
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["/", "/air", "/traffic", "/cycling", "/about"]
@@ -25,13 +27,10 @@ def axe_js() -> str:
 
 @pytest.fixture
 def phone(browser):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
-    p = ctx.new_page()
-    p.errors = []
-    p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    """A 390 px phone with touch."""
+    p = new_tab(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
     yield p
-    ctx.close()
+    p.context.close()
 
 
 def settle(page):
@@ -56,8 +55,8 @@ def traces(page):
 def test_home_first_paint_then_map_from_the_partial_bundle(live_server, page):
     requested = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto(live_server + "/")
-    assert "µg/m³" in page.inner_text("#first-paint #kpi-air .kpi-number")  # before any Dash callback
+    html = page.goto(live_server + "/").text()
+    assert 'id="first-paint"' in html and "µg/m³" in html  # the figures are in the page before any Dash callback
     settle(page)
     assert page.inner_text("#kpi-participation .kpi-number").split()[0].replace(",", "").isdigit()
     open_map(page, live_server + "/")
