@@ -27,7 +27,8 @@ from data_sources.models import Source
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.cache", "dashboard.downloads", "dashboard.frontend"]
+EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
+                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.frontend"]
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 

@@ -101,22 +101,101 @@ def refresh(obj: _Ctx, source_name: str | None, no_progress: bool) -> None:
         sys.exit(1)
 
 
+@cli.command(name="create-api-key")
+@click.argument("name")
+@click.pass_obj
+def create_api_key(obj: _Ctx, name: str) -> None:
+    """Create an Open311 API key for integrator NAME; the key is printed once and only its hash is stored."""
+    from data_sources.api_keys import ApiKeyError, create_api_key as create
+
+    try:
+        click.echo(create(obj.engine, name))
+    except ApiKeyError as e:
+        _fail(f"create-api-key: {e}")
+
+
 @cli.command(name="import")
 @click.argument("kind")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path")
 @click.option("--source", "source_name", default=None, help="Import into this configured source (its params apply).")
+@click.option("--map", "mapping", multiple=True, metavar="UPSTREAM=CATEGORY",
+              help="open311: map an upstream service_code or service_name to one of the city's categories.")
+@click.option("--origin", default=None, help="open311: name of the upstream system (default: the URL's host or the file name).")
 @click.pass_obj
-def import_(obj: _Ctx, kind: str, path: str, source_name: str | None) -> None:
-    """Load one local payload of connector KIND (a downloaded response, an archive CSV, a vector file)."""
-    from data_sources.base import SourceError
-    from data_sources.refresh import import_file
+def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: tuple[str, ...], origin: str | None) -> None:
+    """Load one local payload of connector KIND (a downloaded response, an archive CSV, a vector file), or,
+    with KIND open311, another Open311 server's requests from a file or the server's URL."""
+    from pathlib import Path
 
-    source = obj.city.source(source_name) if source_name else None
+    from data_sources.base import SourceError
+
     try:
-        counts = import_file(obj.engine, kind, path, source=source)
+        if kind == "open311":
+            from data_sources.http import make_session
+            from data_sources.open311_import import import_open311
+
+            pairs = dict(m.split("=", 1) for m in mapping if "=" in m)
+            counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin,
+                                    session=make_session(cache_dir=obj.settings.data_dir))
+        else:
+            from data_sources.refresh import import_file
+
+            if not Path(path).is_file():
+                _fail(f"import {kind} {path}: no such file")
+            source = obj.city.source(source_name) if source_name else None
+            counts = import_file(obj.engine, kind, path, source=source)
     except SourceError as e:
         _fail(f"import {kind} {path}: {e}")
     click.echo(json.dumps(counts))
+
+
+@cli.command("purge-personal-data")
+@click.option("--days", default=None, type=click.IntRange(1, None), help="Retention in days (default: the city's feedback.email_retention_days).")
+@click.option("--dry-run", is_flag=True, help="Only count the comments that would be purged.")
+@click.pass_obj
+def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
+    """Forget emails and unredacted texts of comments older than the retention period."""
+    from data_sources.comments import purge_personal_data as purge
+
+    days = days or obj.city.feedback.email_retention_days
+    n = purge(obj.engine, days, dry_run=dry_run)
+    click.echo(json.dumps({"comments": n, "retention_days": days, "dry_run": dry_run}))
+
+
+@cli.command()
+@click.option("--datapackage", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write a Frictionless Data Package into (datapackage.json, CSV and GeoJSON).")
+@click.option("--licence", default="CC-BY-4.0", show_default=True,
+              help="Licence id for what the city publishes itself (comments, their history, districts).")
+@click.pass_obj
+def export(obj: _Ctx, out_dir: str, licence: str) -> None:
+    """Export the open data and the published comments as a Frictionless Data Package."""
+    from data_sources.datapackage import export_datapackage
+
+    click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence)))
+
+
+@cli.command("create-official")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["moderator", "official", "admin"]), help="What the account may do.")
+@click.option("--department", default=None, help="Department name (created if new).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of a prompt.")
+@click.pass_obj
+def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
+    """Create an official's account, or reset its role, department and password."""
+    from dashboard.auth import MIN_PASSWORD, hash_password
+    from data_sources.workflow import create_official as create
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        _fail(f"the password needs at least {MIN_PASSWORD} characters")
+    if "@" not in email:
+        _fail("EMAIL does not look like an email address")
+    oid = create(obj.engine, email, hash_password(password), role, department)
+    click.echo(json.dumps({"official_id": oid, "email": email.strip().lower(), "role": role, "department": department}))
 
 
 def main() -> None:

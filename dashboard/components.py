@@ -15,6 +15,7 @@ from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_number, fmt_per
 from dashboard.kpis import Kpi
 
 NAV = [("/", N_("Map")), ("/air", N_("Air")), ("/traffic", N_("Traffic")), ("/cycling", N_("Cycling")),
+       ("/report", N_("Tell the city")), ("/you-said-we-did", N_("You said, we did")), ("/ledger", N_("The city's record")),
        ("/about", N_("About the data"))]
 
 
@@ -143,12 +144,12 @@ def _kpi_extra(k: Kpi, lang: str) -> list:
         if share:
             out.append(html.P(_("Bike share now: {b} bikes and {d} free docks", b=fmt_number(share["bikes"], lang),
                                 d=fmt_number(share["docks"], lang)), className="kpi-sub"))
-        counts: Kpi | None = d.get("counts")
-        if counts is not None and counts.value is not None:
-            usual = (counts.detail or {}).get("usual")
-            out.append(html.P([_("Cycled past the counters today: {n}", n=fmt_number(counts.value, lang)),
+        today = d.get("counts_today") or {}
+        if today.get("value") is not None:
+            usual = today.get("usual")
+            out.append(html.P([_("Cycled past the counters today: {n}", n=fmt_number(today["value"], lang)),
                                *([" ", _("(usual: {u})", u=fmt_number(usual, lang))] if usual else []), " ",
-                               *band_chip(counts.band, _)], className="kpi-sub"))
+                               *band_chip(today.get("band", "none"), _)], className="kpi-sub"))
     elif k.key == "participation":
         if d.get("answered_share") is not None:
             out.append(html.P(_("{s} answered", s=fmt_percent(d["answered_share"], lang)), className="kpi-sub"))

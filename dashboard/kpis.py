@@ -140,7 +140,7 @@ def counts_today(history: pd.DataFrame, now: datetime, tz: str) -> Kpi:
     usual = float(pd.Series(totals).median()) if totals else None
     ratio = total / usual if usual else None
     return Kpi("cycle_counts", total, "cyclists", usual_band(ratio),
-               {"usual": usual, "ratio": ratio, "counters": int(len(counters))}, today["time"].max())
+               {"usual": usual, "ratio": ratio, "counters": int(len(counters))}, today["time"].max().to_pydatetime())
 
 
 def network_km(geometries: list) -> float:
@@ -167,15 +167,17 @@ def bikes_now(bikes: pd.DataFrame, docks: pd.DataFrame, now: datetime) -> dict:
         return {}
     return {"bikes": float(b["value"].sum()), "docks": float(d["value"].sum()),
             "stations": int(pd.concat([b["feature_id"], d["feature_id"]]).nunique()),
-            "updated": max(x for x in (b["time"].max(), d["time"].max()) if pd.notna(x))}
+            "updated": max(x for x in (b["time"].max(), d["time"].max()) if pd.notna(x)).to_pydatetime()}
 
 
 def cycling(routes: pd.DataFrame, bike_share: dict, counts: Kpi) -> Kpi:
+    """Network km by type, bike share now and today's counts; ``detail`` stays plain JSON (the API serves it)."""
     by_type = km_by_type(routes)
     km = sum(by_type.values()) if by_type else None
     updated = max([t for t in (bike_share.get("updated"), counts.updated) if t is not None], default=None)
-    return Kpi("cycling", km, "km", counts.band,
-               {"by_type": by_type, "bike_share": bike_share, "counts": counts}, updated)
+    share = {k: v for k, v in bike_share.items() if k != "updated"}
+    today = {"value": counts.value, "band": counts.band, **counts.detail}
+    return Kpi("cycling", km, "km", counts.band, {"by_type": by_type, "bike_share": share, "counts_today": today}, updated)
 
 
 def participation(comments: pd.DataFrame, now: datetime, tz: str) -> Kpi:
@@ -188,10 +190,13 @@ def participation(comments: pd.DataFrame, now: datetime, tz: str) -> Kpi:
     n = len(month)
     answered = month[month["first_response_at"].notna() & (month["first_response_at"] <= now)]
     hours = (pd.to_datetime(answered["first_response_at"]) - pd.to_datetime(answered["created_at"])).dt.total_seconds() / 3600
+    # "Updated": the newest comment or answer (not the clock), so the figure changes only when the data does.
+    seen = pd.concat([comments["created_at"], comments["first_response_at"]]).dropna()
+    seen = seen[seen <= now]
     return Kpi("participation", float(n), "comments", "none",
                {"answered_share": (len(answered) / n) if n else None,
                 "median_hours_to_answer": float(hours.median()) if len(hours) else None,
-                "month_start": start}, now)
+                "month_start": start.isoformat()}, seen.max().to_pydatetime() if len(seen) else None)
 
 
 def home_kpis(engine: Engine, tz: str = "UTC", now: datetime | None = None) -> dict[str, Kpi]:

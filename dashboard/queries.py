@@ -78,13 +78,19 @@ def open_comment_count(engine: Engine) -> int:
         ) or 0
 
 
-def public_comment_cells(engine: Engine, resolution: int = 8, min_count: int = 3) -> pd.DataFrame:
+def public_comment_cells(engine: Engine, resolution: int = 8, min_count: int = 3, category: str | None = None,
+                         since: datetime | None = None) -> pd.DataFrame:
     """Published comments counted per H3 cell; cells under ``min_count`` are suppressed for privacy (at r9, the
     published location of each comment, ``min_count=1`` shows every cell)."""
     col = getattr(Comment, f"h3_r{resolution}")
+    cond = [Comment.moderation == "published"]
+    if category is not None:
+        cond.append(Comment.category == category)
+    if since is not None:
+        cond.append(Comment.created_at >= since)
     q = (
         select(col.label("cell"), func.count().label("n"))
-        .where(Comment.moderation == "published")
+        .where(*cond)
         .group_by(col)
         .having(func.count() >= min_count)
     )

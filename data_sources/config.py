@@ -106,10 +106,43 @@ class City(_Strict):
         return self
 
 
+class FeedbackConfig(_Strict):
+    """Policy for citizens' comments: moderation, privacy and rate limits (README 'Comments and the reciprocity
+    loop')."""
+
+    flag_threshold: int = Field(3, ge=1, description="flags from different browsers that hide a comment pending review")
+    min_cell_count: int = Field(3, ge=1, description="public heatmap cells with fewer comments are suppressed (k)")
+    email_retention_days: int = Field(365, ge=1, description="emails and unredacted texts are purged after this")
+    duplicate_radius_m: float = Field(100, gt=0, le=1000, description="radius for 'is this yours too?' suggestions")
+    overdue_days: int = Field(30, ge=1, description="an open comment older than this counts as overdue in the ledger")
+    comment_rate: str = Field("5/minute;30/day", description="comments per client (Flask-Limiter syntax)")
+    support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
+    flag_rate: str = Field("10/minute;50/day", description="flags per client")
+
+    @field_validator("comment_rate", "support_rate", "flag_rate")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(v)
+        except ValueError:
+            raise ValueError(f"expected a rate such as '5/minute;30/day'; got {v!r}") from None
+        return v
+
+
+class OfficialsConfig(_Strict):
+    # Public answers offered per status; keys among acknowledged, in_progress, resolved, closed.
+    answer_templates: dict[Literal["acknowledged", "in_progress", "resolved", "closed"], str] = Field(default_factory=dict)
+    overdue_days: int = Field(14, ge=1, le=365, description="an open comment with no answer after this many days is overdue")
+
+
 class CityConfig(_Strict):
     city: City
     districts: DistrictsConfig | None = None
     basemap: Basemap = Basemap()
+    feedback: FeedbackConfig = FeedbackConfig()
+    officials: OfficialsConfig = OfficialsConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
     path: Path | None = Field(None, exclude=True)
 

@@ -17,6 +17,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from urllib.parse import urlsplit
+
 from data_sources.base import SourceError
 
 PROJECT_URL = "https://github.com/citydash/citydash"
@@ -90,20 +92,40 @@ def request(
     data: Any = None,
     json_body: Any = None,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-) -> requests.Response:
-    """Send one request; any failure becomes a one-line ``SourceError``."""
+    missing_ok: bool = False,
+) -> requests.Response | None:
+    """Send one request; any failure becomes a one-line ``SourceError``. With ``missing_ok`` a 404 gives None
+    (an archive day a sensor did not report)."""
     try:
         r = session.request(method, url, params=params, headers=headers, data=data, json=json_body, timeout=timeout)
     except requests.Timeout:
         raise SourceError(f"{url}: timed out after {timeout[1]:g} s") from None
+    except requests.ConnectionError as e:
+        raise SourceError(f"{url}: {_connection_reason(e)}") from None
     except requests.RequestException as e:
         raise SourceError(f"{url}: {type(e).__name__}: {str(e)[:200]}") from None
+    if r.status_code == 404 and missing_ok:
+        return None
     if r.status_code >= 400:
         reason = f"HTTP {r.status_code} {r.reason or ''}".strip()
         if r.status_code == 429 and r.headers.get("Retry-After"):
             reason += f" (rate limited; upstream asks to retry after {r.headers['Retry-After']} s)"
         raise SourceError(f"{url}: {reason}")
     return r
+
+
+def _connection_reason(e: Exception) -> str:
+    """A short reason a data team can act on, instead of urllib3's nested exception text."""
+    text = str(e)
+    host = urlsplit(getattr(e.request, "url", "") or "").hostname if getattr(e, "request", None) else None
+    where = f" {host}" if host else ""
+    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+        return f"cannot reach{where}: the host name does not resolve (no network, or a wrong URL)"
+    if "Connection refused" in text:
+        return f"cannot reach{where}: connection refused"
+    if "SSL" in text or "certificate" in text:
+        return f"cannot reach{where}: TLS/certificate error"
+    return f"cannot reach{where}: {text[:160]}"
 
 
 def get_json(session: requests.Session, url: str, **kwargs: Any) -> Any:
@@ -117,5 +139,6 @@ def get_json(session: requests.Session, url: str, **kwargs: Any) -> Any:
 
 def get_text(session: requests.Session, url: str, **kwargs: Any) -> str:
     r = request(session, url, **kwargs)
-    r.encoding = r.encoding or "utf-8"
-    return r.text
+    if "charset" not in r.headers.get("Content-Type", "").lower():
+        r.encoding = "utf-8"  # requests would assume ISO-8859-1 for text/*; open-data CSVs are UTF-8
+    return r.text.lstrip("\ufeff")  # portals' CSV exports often start with a byte-order mark

@@ -242,3 +242,38 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CommentCellCount(Base):
+    """Published comments counted per week × category × status × district × H3 r9 cell (with its r6-r8 parents).
+
+    Maintained by database triggers on ``comments`` (migration 0601), so every writer keeps it right. The
+    officials' heatmap reads it instead of scanning every comment. ``week`` is Monday-based weeks since
+    1970-01-05 (see ``data_sources.analysis.week_of``); a missing district or cell is stored as 0.
+    """
+
+    __tablename__ = "comment_cell_counts"
+    __table_args__ = (
+        UniqueConstraint("week", "category", "status", "district_id", "h3_r9", name="uq_comment_cell_counts_key"),
+        # One covering index per resolution, led by the cell: a filtered GROUP BY cell reads the index in order.
+        *[Index(f"ix_comment_cell_counts_r{r}", f"h3_r{r}", "week", "category", "status", "district_id", "n")
+          for r in H3_RESOLUTIONS],
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    week: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20))
+    district_id: Mapped[int] = mapped_column(Integer)
+    h3_r6: Mapped[int] = mapped_column(BigInteger)
+    h3_r7: Mapped[int] = mapped_column(BigInteger)
+    h3_r8: Mapped[int] = mapped_column(BigInteger)
+    h3_r9: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentCellCountsPause(Base):
+    """A row here pauses the triggers that keep ``comment_cell_counts`` (bulk loads rebuild it once at the end;
+    see ``data_sources.analysis.paused_cell_counts``)."""
+
+    __tablename__ = "comment_cell_counts_pause"
+    id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from data_sources.base import ParseResult, SourceError, get_connector
-from data_sources.models import Source
+from data_sources.models import Feature, Observation, Source
 from data_sources.store import finish_run, record_failure, record_success, start_run, upsert_features, upsert_observations, upsert_source
 
 
@@ -59,14 +60,31 @@ def _one_line(e: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
+OVERLAP = timedelta(hours=1)
+
+
+def fetch_window_start(engine: Engine, source_id: int) -> datetime | None:
+    """Where an incremental fetch starts: None before the first success, else the older of the last successful
+    fetch and the newest stored observation, less an hour. Portals often publish late (yesterday's counts
+    uploaded this morning), so "since the last fetch" alone would skip rows timed before it; the overlap costs
+    nothing because the store ignores rows it already has."""
+    with engine.connect() as conn:
+        last = conn.scalar(select(Source.last_success_at).where(Source.id == source_id))
+        if last is None:
+            return None
+        newest = conn.scalar(
+            select(func.max(Observation.time)).join(Feature, Observation.feature_id == Feature.id).where(Feature.source_id == source_id)
+        )
+    return (min(last, newest) if newest is not None else last) - OVERLAP
+
+
 def run_source(engine: Engine, source, session: Any) -> RunResult:  # noqa: ANN001
     """Fetch, parse and store one configured source, logging the run."""
     t0 = time.perf_counter()
     out = RunResult(source=source.name, kind=source.kind)
     sid = upsert_source(engine, source.name, source.kind, title=source.title)
     run_id = start_run(engine, sid)
-    with engine.connect() as conn:
-        since = conn.scalar(select(Source.last_success_at).where(Source.id == sid))
+    since = fetch_window_start(engine, sid)
     try:
         connector = get_connector(source.kind)
         params = connector_params(source)
@@ -101,7 +119,6 @@ def refresh(engine: Engine, city, session: Any, only: str | None = None, progres
     from tqdm import tqdm
 
     from data_sources.districts import sync_districts
-    from data_sources.models import Feature
     from data_sources.store import assign_districts
 
     report = RefreshReport(runs=[])
@@ -138,4 +155,8 @@ def import_file(engine: Engine, kind: str, path: str, source=None, params: dict 
         finish_run(engine, run_id, error=f"{name}: {_one_line(e)}")
         raise
     finish_run(engine, run_id, features, observations, parsed.skipped)
+    if features:
+        from data_sources.store import assign_districts
+
+        assign_districts(engine, Feature)
     return {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped}

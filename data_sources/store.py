@@ -16,7 +16,7 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from data_sources.base import SourceMeta
@@ -29,6 +29,22 @@ _CHUNK = 20_000
 def utcnow() -> datetime:
     """Naive UTC, the store's convention."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def parse_utc(text: str, tz: str = "UTC") -> datetime:
+    """An ISO 8601 / W3C time as the store's naive UTC; a time without an offset is taken in ``tz``.
+    Raises ValueError when unreadable."""
+    from zoneinfo import ZoneInfo
+
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def utc_iso(dt: datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with Z, to the second."""
+    return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_engine(url: str) -> Engine:
@@ -87,9 +103,13 @@ def open_store(url: str) -> Engine:
 
 
 def h3_cells(lat: float, lon: float) -> dict[str, int | None]:
+    """H3 cells at every stored resolution: the finest from the point, the coarser ones as its parents, so that a
+    comment's cells nest exactly (counts per cell agree at every resolution, whoever wrote the row)."""
     if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
         return {f"h3_r{r}": None for r in H3_RESOLUTIONS}
-    return {f"h3_r{r}": h3.str_to_int(h3.latlng_to_cell(lat, lon, r)) for r in H3_RESOLUTIONS}
+    finest = max(H3_RESOLUTIONS)
+    cell = h3.latlng_to_cell(lat, lon, finest)
+    return {f"h3_r{r}": h3.str_to_int(cell if r == finest else h3.cell_to_parent(cell, r)) for r in H3_RESOLUTIONS}
 
 
 def h3_cells_array(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
@@ -243,19 +263,46 @@ def upsert_observations(engine: Engine, feature_ids: dict[str, int], observation
             "unit": df["unit"][ok].astype(str),
         }
     ).drop_duplicates(["feature_id", "metric", "time"])
-    rows = frame.to_dict("records")
-    for r in rows:
-        r["time"] = r["time"].to_pydatetime()
-    added = 0
+    # In (metric, time) order, ix_observations_metric_time grows at its end instead of everywhere: on SQLite this
+    # halves the insert time of a large batch.
+    frame = frame.sort_values(["metric", "time"], kind="stable")
+    table = Observation.__table__
+    cols = ("feature_id", "time", "metric", "value", "unit")
     with engine.begin() as conn:
+        stmt = _insert_stmt(conn, table).values({c: bindparam(c) for c in cols})
+        compiled = stmt.on_conflict_do_nothing(index_elements=["feature_id", "metric", "time"]).compile(dialect=conn.dialect)
+        # Rows go straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost more than
+        # the inserts themselves. Times are bound exactly as the column type would bind them.
+        values = {
+            "feature_id": frame["feature_id"].tolist(),
+            "time": _bind_times(conn, frame["time"]),
+            "metric": frame["metric"].tolist(),
+            "value": frame["value"].tolist(),
+            "unit": frame["unit"].tolist(),
+        }
+        if compiled.positional:
+            rows = list(zip(*(values[c] for c in compiled.positiontup)))
+        else:
+            rows = [dict(zip(cols, r)) for r in zip(*(values[c] for c in cols))]
         before = conn.scalar(select(func.count()).select_from(Observation))
         for chunk in _chunks(rows):
-            stmt = _insert_stmt(conn, Observation.__table__).on_conflict_do_nothing(
-                index_elements=["feature_id", "metric", "time"]
-            )
-            conn.execute(stmt, chunk)
+            conn.exec_driver_sql(compiled.string, chunk)
         added = conn.scalar(select(func.count()).select_from(Observation)) - before
     return added
+
+
+def _bind_times(conn: Connection, times: pd.Series) -> list:
+    """Naive UTC times as the ``time`` column's type binds them on this dialect (text on SQLite, datetime on
+    PostgreSQL), computed for the whole column at once."""
+    as_datetimes = times.to_numpy().astype("datetime64[us]").astype(object)
+    time_type = Observation.__table__.c.time.type
+    process = time_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if process is None or len(times) == 0:
+        return as_datetimes.tolist()
+    text = np.char.replace(np.datetime_as_string(times.to_numpy().astype("datetime64[us]"), unit="us"), "T", " ")
+    if process(as_datetimes[0]) != text[0]:  # a storage format other than SQLAlchemy's default: bind row by row
+        return [process(v) for v in as_datetimes]
+    return text.tolist()
 
 
 def replace_districts(engine: Engine, districts) -> int:  # noqa: ANN001

@@ -22,7 +22,8 @@ from data_sources.config import CityConfig, Settings, load_city
 from data_sources.store import make_engine, migrate, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-REALDATA = ROOT.parent / "shared" / "realdata"
+# The real payloads live beside the project, never inside it; CITYDASH_REALDATA points elsewhere (a worktree).
+REALDATA = Path(os.environ.get("CITYDASH_REALDATA") or ROOT.parent / "shared" / "realdata")
 # Fixed "now" for the demo city in tests: every figure is reproducible.
 DEMO_END = datetime(2026, 11, 16, 9, 0)  # a Monday, 09:00 UTC (morning peak)
 PG_URL = os.environ.get("CITYDASH_TEST_POSTGRES_URL", "")

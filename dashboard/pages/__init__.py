@@ -10,8 +10,13 @@ from typing import Any
 
 from dash import html
 
-PAGE_MODULES = ["dashboard.pages.home", "dashboard.pages.air", "dashboard.pages.traffic", "dashboard.pages.cycling",
-                "dashboard.pages.about"]
+PAGE_MODULES = [
+    "dashboard.pages.home", "dashboard.pages.air", "dashboard.pages.traffic", "dashboard.pages.cycling",
+    "dashboard.pages.about", "dashboard.pages.report", "dashboard.pages.comment", "dashboard.pages.track",
+    "dashboard.pages.said_did", "dashboard.pages.ledger",
+    "dashboard.pages.officials_map", "dashboard.pages.officials_queue", "dashboard.pages.officials_moderation",
+    "dashboard.pages.officials_audit",
+]
 
 _CONVERTERS = {"int": (r"\d+", int), "str": (r"[^/]+", str)}
 

@@ -290,7 +290,7 @@ def detail(ctx, lang: str, feature_id: int, period: str) -> tuple[list, list, li
                              for c in comments.itertuples()], className="linked-comments"))
     else:
         more.append(html.P(_("No comments about this place yet."), className="kpi-sub"))
-    more.append(html.A(_("Comment on this"), href=f"/report?feature={feature_id}&lang={lang}", className="button"))
+    more.append(html.A(_("Comment on this"), href=f"/report?feature={feature_id}&lang={lang}", className="button primary"))
     more.append(html.P(_("Source: {s} ({licence})", s=f["source_title"], licence=f["licence"] or _("licence not stated")),
                        className="kpi-meta"))
     return header, chart, more

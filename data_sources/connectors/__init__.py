@@ -11,5 +11,6 @@ from data_sources.connectors import (  # noqa: F401
     sensor_community,
     sensorthings,
     socrata,
+    telraam,
     vector_file,
 )

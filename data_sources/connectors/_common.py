@@ -21,6 +21,12 @@ from data_sources.base import (
 )
 
 
+def utc(t: Any) -> pd.Timestamp:
+    """A time from the store (naive UTC) or from anywhere else, as an aware UTC timestamp."""
+    t = pd.Timestamp(t)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
 def require(obj: Any, keys: Iterable[str], what: str) -> None:
     """Fail with one line when an upstream payload lacks fields we rely on (a schema change)."""
     if not isinstance(obj, Mapping):
@@ -46,7 +52,8 @@ def point_features(rows: list[dict], layer: str) -> gpd.GeoDataFrame:
     are dropped (the caller counts them as skipped)."""
     if not rows:
         return empty_features()
-    df = pd.DataFrame(rows)
+    # One row per id: a feed listing a station twice must not make the upsert touch one row twice.
+    df = pd.DataFrame(rows).drop_duplicates("external_id").reset_index(drop=True)
     lat = pd.to_numeric(df["lat"], errors="coerce")
     lon = pd.to_numeric(df["lon"], errors="coerce")
     ok = lat.between(-90, 90) & lon.between(-180, 180) & ~((lat == 0) & (lon == 0))
@@ -66,7 +73,13 @@ def point_features(rows: list[dict], layer: str) -> gpd.GeoDataFrame:
 
 def geometry_features(rows: list[dict], layer: str) -> gpd.GeoDataFrame:
     """rows: dicts with external_id, name, properties and a shapely ``geometry``."""
-    rows = [r for r in rows if r.get("geometry") is not None and not r["geometry"].is_empty]
+    kept, seen = [], set()
+    for r in rows:  # drop empty geometries, and keep the first row of an id listed twice
+        if r.get("geometry") is None or r["geometry"].is_empty or r["external_id"] in seen:
+            continue
+        seen.add(r["external_id"])
+        kept.append(r)
+    rows = kept
     if not rows:
         return empty_features()
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
@@ -98,6 +111,15 @@ def observations(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
 
 def result(features: gpd.GeoDataFrame, obs: pd.DataFrame, meta: SourceMeta, skipped: int = 0) -> ParseResult:
     return ParseResult(features=features, observations=obs, meta=meta, skipped=int(skipped))
+
+
+def merge(results: list[ParseResult], meta: SourceMeta) -> ParseResult:
+    """Several parse results of one source (e.g. one per archive file) as one; a feature seen twice is kept once."""
+    if not results:
+        return result(empty_features(), empty_observations(), meta)
+    feats = pd.concat([r.features for r in results], ignore_index=True).drop_duplicates("external_id")
+    obs = pd.concat([r.observations for r in results], ignore_index=True)
+    return result(gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326"), obs, meta, sum(r.skipped for r in results))
 
 
 def read_json_file(path: str | Path) -> Any:

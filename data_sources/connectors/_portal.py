@@ -30,7 +30,7 @@ import shapely
 from shapely.geometry import shape
 
 from data_sources.base import METRICS, ParseResult, SourceError, SourceMeta, empty_observations
-from data_sources.connectors._common import dig, geometry_features, observations, point_features, result
+from data_sources.connectors._common import dig, geometry_features, observations, point_features, result, utc
 
 MAPPING_KEYS = (
     "id_field", "name_field", "lat_field", "lon_field", "geometry_field", "time_field", "timezone", "values",
@@ -78,9 +78,14 @@ def _reaches_before(records: list, params: dict, since: Any) -> bool:
     if since is None or not params.get("time_field") or not records:
         return False
     t = _times(pd.Series([dig(r, params["time_field"]) for r in records]), params.get("timezone", "UTC"))
-    cut = pd.Timestamp(since)
-    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
-    return bool(t.notna().any() and t.min() < cut)
+    return bool(t.notna().any() and t.min() < utc(since))
+
+
+def need(params: dict, kind: str, *keys: str) -> None:
+    """A source misconfigured in its TOML fails with the keys it lacks."""
+    missing = [k for k in keys if not params.get(k)]
+    if missing:
+        raise SourceError(f"{kind} needs {' and '.join('params.' + k for k in missing)}")
 
 
 def page_size(params: dict, default: int, most: int | None = None) -> int:
@@ -90,10 +95,8 @@ def page_size(params: dict, default: int, most: int | None = None) -> int:
 
 def since_iso(since: Any, params: dict) -> str:
     """``since`` (naive UTC from the store) as ISO text in the table's own time zone (portals filter on it)."""
-    t = pd.Timestamp(since)
-    t = t.tz_localize("UTC") if t.tzinfo is None else t
     tz = params.get("timezone", "UTC")
-    return t.tz_convert(tz).strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if tz == "UTC" else "")
+    return utc(since).tz_convert(tz).strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if tz == "UTC" else "")
 
 
 def _field(df: pd.DataFrame, name: str, key: str) -> pd.Series:
@@ -181,7 +184,8 @@ def records_to_result(
         raise SourceError("the field mapping needs lat_field and lon_field, geometry_field, or location = [lat, lon]")
 
     if params.get("id_field"):
-        ext = _field(df, params["id_field"], "id_field").astype(str)
+        raw_id = _field(df, params["id_field"], "id_field")
+        ext = raw_id.astype(str).where(raw_id.notna() & (raw_id.astype(str).str.strip() != ""))
     elif lat is not None:
         ext = lat.round(5).astype(str) + "," + lon.round(5).astype(str)
     else:
@@ -189,7 +193,7 @@ def records_to_result(
     name = _field(df, params["name_field"], "name_field").fillna("").astype(str) if params.get("name_field") else ext
 
     # Features: the first row of each id describes it.
-    first = ~ext.duplicated()
+    first = ~ext.duplicated() & ext.notna()  # a row without an id belongs to no feature
     mapped = {params.get(k) for k in MAPPING_KEYS if isinstance(params.get(k), str)} | set((params.get("values") or {}).values())
     keep = params.get("properties")
     if keep is None:
@@ -206,7 +210,7 @@ def records_to_result(
             for e, n, g, p in zip(ext[first], name[first], geom[first], props)
         ]
         features = geometry_features(rows, layer)
-    skipped = int(first.sum()) - len(features)
+    skipped = int(first.sum()) - len(features) + int(ext.isna().sum())
 
     obs = _observations(df, ext, params)
     return result(features, obs, meta, skipped + obs.attrs.get("skipped", 0))

@@ -13,13 +13,12 @@ from typing import Any
 
 from data_sources.base import SourceError, register
 from data_sources.connectors._common import read_json_payload, require
-from data_sources.connectors._portal import page_size, paginate, parse_pages
+from data_sources.connectors._portal import need, page_size, paginate, parse_pages
 from data_sources.http import get_json
 
 
 def fetch(session: Any, params: dict, since: Any = None) -> dict:
-    if not (params.get("base_url") and params.get("resource_id")):
-        raise SourceError("ckan needs params.base_url and params.resource_id")
+    need(params, "ckan", "base_url", "resource_id")
     url = params["base_url"].rstrip("/") + "/api/3/action/datastore_search"
     size = page_size(params, 1000, 32000)
     query: dict[str, Any] = {"resource_id": params["resource_id"], "limit": size}

@@ -3,12 +3,13 @@ environment (``OPENAQ_API_KEY``, or the variable named in ``params.api_key_env``
 
 fetch: ``/v3/locations`` in an area (``params.coordinates = [lat, lon]`` with ``radius`` in metres, at most
 25000, or ``bbox = [west, south, east, north]``, or ``locations = [ids]``), paged; then for each sensor of a
-wanted pollutant either ``/v3/locations/{id}/latest`` (``mode = "latest"``, the default: one call a location) or
+wanted pollutant either ``/v3/locations/{id}/latest`` (``mode = "latest"``, the default: one call a location),
+``/v3/locations/{id}/sensors`` (``mode = "sensors"``: the same latest values with each sensor's unit) or
 ``/v3/sensors/{id}/hours`` since the last successful fetch (``mode = "hours"``, default window 1 day back on the
 first run; at most ``max_sensors`` sensors, default 30, to stay inside the free tier's 60 calls a minute).
 
-parse: a bundle ``{"locations": [...responses], "latest": {location id: response}, "hours": {sensor id:
-[responses]}}`` as fetch returns it, or one ``/v3/locations`` response (stations only). Gas values reported in
+parse: a bundle ``{"locations": [...responses], "latest": {location id: response}, "sensors": {location id:
+response}, "hours": {sensor id: [responses]}}`` as fetch returns it, or one ``/v3/locations`` response (stations only). Gas values reported in
 ppm or ppb are converted to µg/m³ at 25 °C. Hourly values are stamped with the end of their hour.
 
 Licence: OpenAQ passes on each provider's licence (shown per location); attribute "OpenAQ" and the provider.
@@ -66,11 +67,12 @@ def fetch(session: Any, params: dict, since: Any = None) -> dict:
         else:
             raise SourceError("openaq needs params.coordinates (with radius), params.bbox or params.locations")
         locations = _paged(session, f"{API}/locations", headers, area)
-    bundle: dict[str, Any] = {"locations": locations, "latest": {}, "hours": {}}
+    bundle: dict[str, Any] = {"locations": locations, "latest": {}, "sensors": {}, "hours": {}}
     sensors = _sensor_map(locations)
-    if params.get("mode", "latest") == "latest":
+    mode = params.get("mode", "latest")
+    if mode in ("latest", "sensors"):
         for loc_id in {loc for loc, _, _ in sensors.values()}:
-            bundle["latest"][loc_id] = get_json(session, f"{API}/locations/{loc_id}/latest", headers=headers)
+            bundle[mode][loc_id] = get_json(session, f"{API}/locations/{loc_id}/{mode}", headers=headers)
     else:
         start = pd.Timestamp(since) if since is not None else pd.Timestamp.now(tz="UTC").tz_localize(None) - timedelta(days=1)
         wanted = list(sensors)[: int(params.get("max_sensors", 30))]
@@ -141,6 +143,12 @@ def parse(payload: Any, params: dict) -> Any:
         )
     features = point_features(rows, params.get("layer", "air_station"))
     sensors = _sensor_map(bundle["locations"])
+    for loc_id, doc in (bundle.get("sensors") or {}).items():  # /locations/{id}/sensors: units per sensor
+        require(doc, ("results",), "an OpenAQ /sensors response")
+        for sensor in doc["results"]:
+            p = sensor.get("parameter") or {}
+            if p.get("name") in WANTED:
+                sensors[str(sensor["id"])] = (str(loc_id), p["name"], p.get("units", ""))
     obs, skipped = [], len(rows) - len(features)
 
     def add(sid: str, time: Any, value: Any, unit: str | None = None) -> None:
@@ -159,6 +167,11 @@ def parse(payload: Any, params: dict) -> Any:
         require(doc, ("results",), "an OpenAQ /latest response")
         for r in doc["results"]:
             add(str(r.get("sensorsId")), (r.get("datetime") or {}).get("utc"), r.get("value"))
+    for doc in (bundle.get("sensors") or {}).values():
+        for sensor in doc["results"]:
+            latest = sensor.get("latest") or {}
+            if str(sensor["id"]) in sensors:
+                add(str(sensor["id"]), (latest.get("datetime") or {}).get("utc"), latest.get("value"))
     for sid, pages in (bundle.get("hours") or {}).items():
         for doc in pages if isinstance(pages, list) else [pages]:
             require(doc, ("results",), "an OpenAQ /hours response")

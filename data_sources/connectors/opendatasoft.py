@@ -11,17 +11,16 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from data_sources.base import SourceError, register
+from data_sources.base import register
 from data_sources.connectors._common import read_json_payload, require
-from data_sources.connectors._portal import page_size, paginate, parse_pages, since_iso
+from data_sources.connectors._portal import need, page_size, paginate, parse_pages, since_iso
 from data_sources.http import get_json
 
 MAX_OFFSET = 10_000
 
 
 def fetch(session: Any, params: dict, since: Any = None) -> dict:
-    if not (params.get("base_url") and params.get("dataset")):
-        raise SourceError("opendatasoft needs params.base_url and params.dataset")
+    need(params, "opendatasoft", "base_url", "dataset")
     url = f"{params['base_url'].rstrip('/')}/api/explore/v2.1/catalog/datasets/{params['dataset']}/records"
     size = page_size(params, 100, 100)
     where = [params["where"]] if params.get("where") else []

@@ -3,7 +3,8 @@
 fetch: the live API's filter endpoint (the last 5 minutes of every sensor in an area),
 ``https://data.sensor.community/airrohr/v1/filter/area=LAT,LON,KM`` (or ``box=LAT1,LON1,LAT2,LON2``), a JSON
 list of readings. The live API has no history, so there is no incremental window: each refresh takes the latest
-readings and the store ignores the ones it already has.
+readings and the store ignores the ones it already has. With ``archive_sensors`` fetch reads the daily archive
+CSVs of those sensors instead, for every finished day since the last fetch.
 
 parse: that JSON list, or a daily archive CSV (``archive.sensor.community/DATE/DATE_TYPE_sensor_ID.csv``,
 ``;``-separated), for ``citydash import``. One feature per *location* (a station may carry a PM sensor and a
@@ -21,10 +22,11 @@ from typing import Any
 import pandas as pd
 
 from data_sources.base import METRICS, SourceError, SourceMeta, register
-from data_sources.connectors._common import observations, point_features, read_text_file, require, result
-from data_sources.http import get_json
+from data_sources.connectors._common import merge, observations, point_features, read_text_file, require, result, utc
+from data_sources.http import get_json, request
 
 API = "https://data.sensor.community/airrohr/v1/filter/"
+ARCHIVE = "https://archive.sensor.community/"
 META = SourceMeta(
     publisher="Sensor.Community",
     licence="ODbL 1.0 (database), DbCL 1.0 (contents)",
@@ -42,7 +44,9 @@ VALUE_TYPES = {
 ARCHIVE_COLUMNS = ("sensor_id", "sensor_type", "location", "lat", "lon", "timestamp")
 
 
-def fetch(session: Any, params: dict, since: Any = None) -> list:
+def fetch(session: Any, params: dict, since: Any = None) -> Any:
+    if params.get("archive_sensors"):
+        return fetch_archive(session, params, since)
     filters = []
     for key in ("area", "box", "country", "type"):
         if params.get(key):
@@ -54,6 +58,23 @@ def fetch(session: Any, params: dict, since: Any = None) -> list:
     if not isinstance(payload, list):
         raise SourceError(f"upstream schema changed: expected a JSON list of readings, got {type(payload).__name__}")
     return payload
+
+
+def fetch_archive(session: Any, params: dict, since: Any = None) -> dict:
+    """Daily archive CSVs of ``params.archive_sensors`` (["sds011:15092", "bme280:15093"]) for every finished
+    day since the last fetch (``archive_days`` days back on the first run, default 7). The archive is built
+    once a day, so this is the way to backfill history or to keep a sensor's full record."""
+    today = pd.Timestamp.now(tz="UTC").normalize()
+    first = utc(since).normalize() if since is not None else today - pd.Timedelta(days=int(params.get("archive_days", 7)))
+    texts = []
+    for day in pd.date_range(first, today - pd.Timedelta(days=1), freq="D"):
+        for sensor in params["archive_sensors"]:
+            stype, sid = str(sensor).lower().split(":")
+            url = f"{ARCHIVE}{day:%Y-%m-%d}/{day:%Y-%m-%d}_{stype}_sensor_{sid}.csv"
+            r = request(session, url, missing_ok=True)  # no file: the sensor sent nothing that day
+            if r is not None:
+                texts.append(r.text)
+    return {"archives": texts}
 
 
 def read_file(path: str, params: dict) -> Any:
@@ -68,6 +89,8 @@ def parse(payload: Any, params: dict) -> Any:
     layer = params.get("layer", "air_station")
     if isinstance(payload, str):
         return _parse_archive(payload, layer)
+    if isinstance(payload, dict) and "archives" in payload:
+        return merge([_parse_archive(text, layer) for text in payload["archives"]], META)
     if not isinstance(payload, list):
         raise SourceError(f"upstream schema changed: expected a JSON list of readings, got {type(payload).__name__}")
     stations: dict[str, dict] = {}
@@ -104,8 +127,9 @@ def parse(payload: Any, params: dict) -> Any:
             rows.append({"external_id": loc_id, "time": rec["timestamp"], "metric": metric, "value": value, "unit": METRICS[metric]})
             used += 1
         skipped += used == 0
-    features = point_features(list(stations.values()), layer)
-    skipped += len(stations) - len(features)
+    # A location whose sensors measure nothing the store keeps (e.g. noise only) would be an empty marker.
+    measured = {r["external_id"] for r in rows}
+    features = point_features([s for k, s in stations.items() if k in measured], layer)
     return result(features, observations(rows), META, skipped)
 
 

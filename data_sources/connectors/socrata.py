@@ -14,13 +14,12 @@ from typing import Any
 
 from data_sources.base import SourceError, register
 from data_sources.connectors._common import read_json_payload
-from data_sources.connectors._portal import page_size, paginate, parse_pages, since_iso
+from data_sources.connectors._portal import need, page_size, paginate, parse_pages, since_iso
 from data_sources.http import get_json
 
 
 def fetch(session: Any, params: dict, since: Any = None) -> dict:
-    if not (params.get("base_url") and params.get("dataset")):
-        raise SourceError("socrata needs params.base_url and params.dataset")
+    need(params, "socrata", "base_url", "dataset")
     url = f"{params['base_url'].rstrip('/')}/resource/{params['dataset']}.json"
     size = page_size(params, 1000, 50_000)
     where = [params["where"]] if params.get("where") else []

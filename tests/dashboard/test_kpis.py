@@ -97,6 +97,7 @@ def test_participation_this_month():
     assert k.value == 4
     assert k.detail["answered_share"] == 0.5
     assert k.detail["median_hours_to_answer"] == 6  # median(2, 10)
+    assert k.updated == datetime(2026, 3, 14, 0, 0)  # the newest comment or answer up to now
 
 
 def test_participation_month_starts_in_city_time():

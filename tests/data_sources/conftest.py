@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -11,19 +10,16 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-# The real payloads live beside the project (never inside it); CITYDASH_REALDATA points elsewhere, e.g. from a
-# git worktree whose parent folder has no shared/.
-REALDATA = Path(os.environ.get("CITYDASH_REALDATA") or ROOT.parent / "shared" / "realdata")
 
 
 def _realdata(relative: str) -> Path:
-    path = REALDATA / relative
-    if not path.exists():
-        pytest.skip(f"real payload {relative} not available (../shared/realdata)")
-    return path
+    from tests.conftest import realdata
+
+    return realdata(*relative.split("/"))
 
 
 @pytest.fixture
@@ -36,13 +32,6 @@ def realdata() -> Callable[[str], Path]:
 def fixture_path() -> Callable[[str], Path]:
     """fixture_path("gbfs_v3/gbfs.json") -> tests/fixtures/..., our own small payloads in upstream formats."""
     return lambda relative: FIXTURES / relative
-
-
-@pytest.fixture
-def engine(tmp_path):
-    from data_sources.store import open_store
-
-    return open_store(f"sqlite:///{tmp_path}/t.sqlite")
 
 
 class FakeTransport(BaseAdapter):
@@ -83,7 +72,7 @@ class FakeTransport(BaseAdapter):
             body = answer.get("body", answer.get("text", "").encode() if isinstance(answer.get("text", ""), str) else b"")
         r._content = body
         r.headers = CaseInsensitiveDict(answer.get("headers", {}))
-        r.encoding = "utf-8"
+        r.encoding = get_encoding_from_headers(r.headers)  # as requests' own adapter does
         r.url = request.url
         r.request = request
         return r

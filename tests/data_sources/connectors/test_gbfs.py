@@ -77,3 +77,16 @@ def test_status_without_a_bikes_count_is_a_schema_change(fixture_path):
     status = {"data": {"stations": [{"station_id": "gl-10", "bikes": 3, "last_reported": 1705305540}]}}
     with pytest.raises(SourceError, match="num_bikes_available"):
         gbfs.parse({"station_information": info, "station_status": status}, {})
+
+
+def test_a_station_listed_twice_is_one_feature(engine, fixture_path):
+    import json
+
+    from data_sources.refresh import store_result
+    from data_sources.store import upsert_source
+
+    info = json.loads(fixture_path("gbfs_v2/station_information.json").read_text())
+    info["data"]["stations"].append(dict(info["data"]["stations"][0], name="George Square (again)"))
+    r = gbfs.parse({"station_information": info}, {})
+    assert list(r.features.external_id) == ["gl-10", "gl-11"]
+    assert store_result(engine, upsert_source(engine, "b", "gbfs"), r) == (2, 0)

@@ -29,9 +29,21 @@ def test_real_location_and_hourly_pm25(realdata):
     assert set(obs.metric) == {"pm25"} and set(obs.unit) == {"µg/m³"}
 
 
-def test_real_sensors_list_and_raw_measurements_shape(realdata):
-    sensors = _json(realdata("openaq/v3_locations_2178_sensors.json"))
-    assert {s["parameter"]["name"] for s in sensors["results"]} >= {"pm25", "no2", "o3"}
+def test_real_sensors_response_gives_each_sensors_latest_value_in_store_units(realdata):
+    bundle = {
+        "locations": _json(realdata("openaq/v3_locations_2178_albuquerque_delnorte.json")),
+        "sensors": {"2178": _json(realdata("openaq/v3_locations_2178_sensors.json"))},
+    }
+    r = openaq.parse(bundle, {})
+    obs = r.observations.set_index("metric")
+    assert sorted(obs.index) == ["co", "no2", "o3", "pm10", "pm25", "so2"]  # no and nox are not kept
+    assert obs.loc["pm25", "value"] == 4.1 and obs.loc["pm25", "time"] == pd.Timestamp("2024-08-26T20:00Z")
+    assert obs.loc["o3", "value"] == pytest.approx(115.8, abs=0.1)  # 0.059 ppm at 25 °C
+    assert obs.loc["co", "value"] == pytest.approx(114.6, abs=0.1)  # 0.1 ppm
+    assert set(obs.unit) == {"µg/m³"}
+
+
+def test_real_raw_measurements_of_a_test_sensor(realdata):
     raw = _json(realdata("openaq/v3_sensors_3_measurements_raw_2023-03-07_testdb.json"))
     locations = {"results": [{"id": 3, "name": "testing site 3", "coordinates": {"latitude": 1.0, "longitude": 1.0},
                               "sensors": [{"id": 3, "parameter": {"name": "pm25", "units": "µg/m³"}}]}]}

@@ -190,3 +190,9 @@ def test_a_mapped_field_missing_upstream_names_the_key(fixture_path):
 def test_malformed_csv_is_a_source_error():
     with pytest.raises(SourceError, match="malformed CSV"):
         get_connector("csv").parse('a,b\n"1,2\n', {"lat_field": "a", "lon_field": "b"})
+
+
+def test_rows_without_an_id_are_skipped_not_merged_into_one_feature():
+    records = [{"id": None, "lat": 1.0, "lon": 1.0}, {"id": "", "lat": 2.0, "lon": 2.0}, {"id": "k", "lat": 3.0, "lon": 3.0}]
+    r = get_connector("socrata").parse(records, {"id_field": "id", "lat_field": "lat", "lon_field": "lon"})
+    assert list(r.features.external_id) == ["k"] and r.skipped == 2

@@ -48,3 +48,20 @@ def test_unreadable_file_and_missing_id_field(tmp_path, fixture_path):
         vf.parse(str(bad), {})
     with pytest.raises(SourceError, match="id_field"):
         vf.parse(str(fixture_path("vector/routes.geojson")), {"id_field": "route_id"})
+
+
+def test_shapefile_on_disk_and_zipped_by_url(tmp_path, fake_session):
+    import io
+    import zipfile
+
+    gdf = gpd.GeoDataFrame({"ref": ["a", "b"], "name": ["Towpath", "Park path"]}, geometry=[shapely.LineString([(-4.3, 55.87), (-4.29, 55.875)]), shapely.LineString([(-4.25, 55.85), (-4.25, 55.84)])], crs="EPSG:4326")
+    gdf.to_file(tmp_path / "routes.shp")
+    r = vf.parse(str(tmp_path / "routes.shp"), {"id_field": "ref"})
+    assert list(r.features.external_id) == ["a", "b"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for f in tmp_path.glob("routes.*"):
+            z.write(f, f.name)
+    s = fake_session([(r"routes\.zip$", {"body": buf.getvalue()})])
+    r = vf.parse(vf.fetch(s, {"url": "https://example.org/routes.zip"}), {"id_field": "ref"})
+    assert list(r.features["name"]) == ["Towpath", "Park path"]

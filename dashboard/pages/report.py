@@ -1,0 +1,281 @@
+"""The feedback panel: place a pin (tap the map, use my location, pick a feature or a district), choose a
+category, write, and send. No account; an email for updates is optional and never shown.
+
+Every callback here is public HTTP, so each one validates again on the server: the form's limits are a courtesy,
+``data_sources.comments.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
+"""
+from __future__ import annotations
+
+import secrets
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, callback_context, dcc, html, no_update
+from flask_limiter import RateLimitExceeded
+
+from dashboard import figures, queries
+from dashboard.components import page_frame
+from dashboard.feedback import category_label, evidence_text, support_action
+from dashboard.i18n import translator
+from dashboard.limits import limiter
+from data_sources.comments import MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, find_duplicates, submit_comment, validate
+from data_sources.evidence import nearest_reading
+from data_sources.store import utcnow
+
+PATH = "/report"
+POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station")
+PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
+
+
+def report_map(city, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:  # noqa: ANN001
+    pts = features[features["layer"].isin(POINT_LAYERS)] if len(features) else features
+    fig = go.Figure()
+    fig.add_trace(go.Scattermap(
+        lat=pts["lat"] if len(pts) else [], lon=pts["lon"] if len(pts) else [], mode="markers",
+        marker={"size": 11, "color": [figures.LAYER_COLOURS.get(x, "#555555") for x in pts["layer"]] if len(pts) else []},
+        customdata=pts["id"].tolist() if len(pts) else [], hovertext=pts["name"].tolist() if len(pts) else [],
+        hovertemplate="%{hovertext}<extra></extra>", name=labels["features"],
+    ))
+    fig.add_trace(go.Scattermap(
+        lat=[pin["lat"]] if pin else [], lon=[pin["lon"]] if pin else [], mode="markers",
+        marker={"size": 20, "color": "#D55E00"}, hoverinfo="skip", name=labels["pin"],
+    ))
+    lay = figures.base_layout(city)
+    lay["map"]["layers"] = lay["map"]["layers"] + figures.district_layers(districts_geojson)
+    lay["showlegend"] = False
+    if pin:
+        lay["map"]["center"] = {"lat": pin["lat"], "lon": pin["lon"]}
+        lay["map"]["zoom"] = max(city.city.zoom, 14)
+    fig.update_layout(**lay)
+    return fig
+
+
+def _feature_pin(engine, feature_id) -> dict | None:  # noqa: ANN001
+    try:
+        fid = int(feature_id)
+    except (TypeError, ValueError):
+        return None
+    f = queries.features(engine)
+    row = f[f["id"] == fid]
+    if not len(row):
+        return None
+    r = row.iloc[0]
+    return {"lat": float(r["lat"]), "lon": float(r["lon"]), "feature_id": fid, "source": "feature", "name": r["name"]}
+
+
+def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+    _ = translator(lang)
+    city = ctx.city
+    feats = queries.features(ctx.engine)
+    dists = queries.districts(ctx.engine)
+    pin = _feature_pin(ctx.engine, (query.get("feature") or [None])[0])
+    fig = report_map(city, feats, queries.districts_geojson(ctx.engine), pin,
+                     {"features": _("Stations and counters"), "pin": _("Your pin")})
+    cats = list(city.city.comment_categories)
+    return page_frame(ctx, lang, [
+        html.H1(_("Tell the city")),
+        html.P(_("No account needed. Your comment is public; your exact location and your email are not."),
+               className="lead"),
+        html.Div([
+            html.Section([
+                html.H2(_("1. Where?"), className="section-title"),
+                html.P(_("Tap the map to place a pin, or use one of these:"), className="hint", id="report-map-hint"),
+                # The box sets the height: a responsive Graph takes 100% of its parent.
+                html.Div(dcc.Graph(id="report-map", figure=fig, style={"height": "100%"},
+                                   config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
+                         className="report-map"),
+                html.Div([
+                    html.Button(_("Use my location"), id="report-locate", className="button secondary", type="button"),
+                    html.Span(id="report-locate-status", role="status", className="muted"),
+                ], className="row"),
+                html.Label(_("A station, counter or route"), htmlFor="report-feature", className="label"),
+                dcc.Dropdown(id="report-feature", value=pin["feature_id"] if pin else None, placeholder=_("Search by name"),
+                             options=[{"label": n, "value": int(i)} for i, n in sorted(zip(feats["id"], feats["name"]), key=lambda t: t[1])]
+                             if len(feats) else []),
+                html.Label(_("A whole district"), htmlFor="report-district", className="label"),
+                dcc.Dropdown(id="report-district", placeholder=_("Choose a district"),
+                             options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])] if len(dists) else []),
+                html.Div(id="report-place", className="place", **{"aria-live": "polite"}),
+            ], className="report-where"),
+            html.Section([
+                html.H2(_("2. What about?"), className="section-title"),
+                dcc.RadioItems(id="report-category", options=[{"label": category_label(c, _), "value": c} for c in cats],
+                               className="categories", inputClassName="category-input", labelClassName="category-label"),
+                html.H2(_("3. Your comment"), className="section-title"),
+                html.Label(_("What is happening here?"), htmlFor="report-text", className="label"),
+                dcc.Textarea(id="report-text", maxLength=MAX_TEXT, className="report-text", value="",
+                             placeholder=_("Describe what you see, when, and what would help.")),
+                html.P(_("{n} characters (between {min} and {max})", n=0, min=MIN_TEXT, max=MAX_TEXT), id="report-count",
+                       className="muted", **{"aria-live": "polite"}),
+                html.Label(_("Email for updates (optional, never shown)"), htmlFor="report-email", className="label"),
+                dcc.Input(id="report-email", type="email", className="input", autoComplete="email", value=""),
+                html.Div([html.Label("Website", htmlFor="report-website"),
+                          dcc.Input(id="report-website", type="text", autoComplete="off", value="")],
+                         className="hp", **{"aria-hidden": "true"}),
+                html.Div(id="report-duplicates", className="duplicates", **{"aria-live": "polite"}),
+                html.Div(id="report-dup-msg", role="status"),
+                html.Button(_("Send"), id="report-send", className="button primary", type="button"),
+                html.Div(id="report-result", className="result", role="alert"),
+            ], className="report-what"),
+        ], className="report-grid"),
+        dcc.Store(id="report-pin", data=pin),
+        dcc.Store(id="report-click"),
+        dcc.Store(id="report-client-key", data=secrets.token_urlsafe(16)),
+        dcc.Store(id="report-lang", data=lang),
+        dcc.Store(id="report-msgs", data={
+            "count": _("{n} characters (between {min} and {max})", n="{n}", min=MIN_TEXT, max=MAX_TEXT),
+            "finding": _("Finding your location…"), "found": _("Pin placed at your location."),
+            "denied": _("Your location is not available; tap the map instead."),
+            "unsupported": _("This browser cannot share its location; tap the map instead."),
+        }),
+        dcc.Store(id="fb-browser", storage_type="local"),
+    ], active=PATH)
+
+
+def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
+    _ = translator(lang)
+    if not pin:
+        return [html.P(_("No place chosen yet."), className="muted")]
+    out = [html.P(_("Pin placed. Only an approximate location (about 150 m) is shown publicly."))]
+    if pin.get("name"):
+        out.append(html.P(_("About: {name}", name=pin["name"])))
+    if category:
+        try:
+            ev = nearest_reading(ctx.engine, float(pin["lat"]), float(pin["lon"]), category, utcnow(), pin.get("feature_id"))
+        except (TypeError, ValueError):
+            ev = None
+        text = evidence_text(ev, lang, ctx.city.city.timezone)
+        if text:
+            out.append(html.P([html.Strong(_("Measured nearby: ")), text], className="evidence", id="report-evidence"))
+    return out
+
+
+def _duplicates(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
+    _ = translator(lang)
+    if not pin or not category:
+        return []
+    try:
+        dups = find_duplicates(ctx.engine, float(pin["lat"]), float(pin["lon"]), category, ctx.city.feedback.duplicate_radius_m)
+    except (TypeError, ValueError, KeyError):
+        return []
+    if not dups:
+        return []
+    return [
+        html.H3(_("Is it one of these? Support it instead of writing the same again."), className="dup-title"),
+        html.Ul([html.Li([
+            html.Span(d["text"], className="dup-text"), " ",
+            html.A(_("Details"), href=f"/comments/{d['id']}?lang={lang}", target="_blank"), " ",
+            html.Span(_("{n} supports", n=d["support_count"]), className="muted"), " ",
+            html.Button(_("Me too"), id={"type": "report-support", "id": int(d["id"])}, className="button secondary", type="button"),
+        ], className="dup-item") for d in dups], className="dup-list"),
+    ]
+
+
+def register(app, ctx) -> None:  # noqa: ANN001
+    app.clientside_callback(ClientsideFunction("citydash_feedback", "count"), Output("report-count", "children"),
+                            Input("report-text", "value"), State("report-msgs", "data"))
+    app.clientside_callback(ClientsideFunction("citydash_feedback", "locate"), Output("report-locate-status", "children"),
+                            Input("report-locate", "n_clicks"), State("report-msgs", "data"), prevent_initial_call=True)
+
+    @app.callback(Output("report-pin", "data"), Output("report-feature", "value"), Output("report-district", "value"),
+                  Input("report-click", "data"), Input("report-map", "clickData"), Input("report-feature", "value"),
+                  Input("report-district", "value"), prevent_initial_call=True)
+    def choose_place(click, map_click, feature_id, district_id):
+        trig = callback_context.triggered_id
+        if trig == "report-click" and isinstance(click, dict):
+            try:
+                return {"lat": float(click["lat"]), "lon": float(click["lon"]), "source": str(click.get("source", "map"))[:10]}, None, None
+            except (KeyError, TypeError, ValueError):
+                return no_update, no_update, no_update
+        if trig == "report-map" and isinstance(map_click, dict):
+            try:
+                fid = map_click["points"][0]["customdata"]
+            except (KeyError, IndexError, TypeError):
+                return no_update, no_update, no_update
+            pin = _feature_pin(ctx.engine, fid)
+            return (pin, pin["feature_id"], None) if pin else (no_update, no_update, no_update)
+        if trig == "report-feature" and feature_id is not None:
+            pin = _feature_pin(ctx.engine, feature_id)
+            return (pin, no_update, None) if pin else (no_update, no_update, no_update)
+        if trig == "report-district" and district_id is not None:
+            d = queries.districts(ctx.engine)
+            row = d[d["id"] == district_id] if len(d) else d
+            if len(row):
+                r = row.iloc[0]
+                return {"lat": float(r["lat"]), "lon": float(r["lon"]), "source": "district", "name": r["name"]}, None, no_update
+        return no_update, no_update, no_update
+
+    @app.callback(Output("report-map", "figure"), Output("report-place", "children"), Output("report-duplicates", "children"),
+                  Input("report-pin", "data"), Input("report-category", "value"), State("report-lang", "data"),
+                  prevent_initial_call=True)
+    def show_place(pin, category, lang):
+        lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
+        cat = category if category in ctx.city.city.comment_categories else None
+        patch = Patch()
+        ok = isinstance(pin, dict)
+        try:
+            lat, lon = (float(pin["lat"]), float(pin["lon"])) if ok else (None, None)
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        patch["data"][PIN_TRACE]["lat"] = [lat] if ok else []
+        patch["data"][PIN_TRACE]["lon"] = [lon] if ok else []
+        pin = pin if ok else None
+        return patch, _place_text(ctx, lang, pin, cat), _duplicates(ctx, lang, pin, cat)
+
+    @app.callback(Output("report-result", "children"), Output("report-client-key", "data"),
+                  Output("report-text", "value"), Output("report-email", "value"),
+                  Input("report-send", "n_clicks"),
+                  State("report-pin", "data"), State("report-category", "value"), State("report-text", "value"),
+                  State("report-email", "value"), State("report-website", "value"), State("report-client-key", "data"),
+                  State("report-lang", "data"), prevent_initial_call=True,
+                  # A double click would send a retry whose answer (no tracking link) replaces the first one's.
+                  running=[(Output("report-send", "disabled"), True, False)])
+    def send(n_clicks, pin, category, text, email, website, client_key, lang):
+        lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
+        _ = translator(lang)
+        keep = (no_update, no_update, no_update)
+        if not n_clicks:
+            return (no_update, *keep)
+        if website:  # the honeypot: people never see this field
+            return (html.P(_("Your comment could not be sent."), className="error"), *keep)
+        pin = pin if isinstance(pin, dict) else {}
+        try:
+            fid = pin.get("feature_id")
+            inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
+                               text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
+                               feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
+                               language=lang, client_key=client_key if isinstance(client_key, str) else None)
+            validate(inp, ctx.city)  # a mistake is not counted against the rate limit
+            with limiter(ctx).limit(ctx.city.feedback.comment_rate, scope="comment"):
+                result = submit_comment(ctx.engine, ctx.city, inp)
+        except CommentRejected as e:
+            return (html.P(_(e.message, **e.params), className="error", id="report-error", **{"data-field": e.field}), *keep)
+        except RateLimitExceeded:
+            return (html.P(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
+                           className="error", id="report-error"), *keep)
+        return (_confirmation(lang, result), secrets.token_urlsafe(16), "", "")
+
+    @app.callback(Output("report-dup-msg", "children"), Input({"type": "report-support", "id": ALL}, "n_clicks"),
+                  State("fb-browser", "data"), State("report-lang", "data"), prevent_initial_call=True)
+    def support(clicks, browser, lang):
+        trig = callback_context.triggered_id
+        if not isinstance(trig, dict) or not any(clicks or []):
+            return no_update
+        lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
+        return support_action(ctx, lang, trig.get("id"), browser)
+
+
+def _confirmation(lang: str, result) -> html.Div:  # noqa: ANN001
+    _ = translator(lang)
+    held = result.moderation != "published"
+    parts = [html.P(_("Thank you. Your comment is saved as number {n}.", n=result.id), className="success", id="report-success")]
+    if held:
+        parts.append(html.P(_("A moderator will check it before it is published.")))
+    if result.redacted:
+        parts.append(html.P(_("We removed an email address or phone number from the public text.")))
+    parts.append(html.P(html.A(_("See your comment"), href=f"/comments/{result.id}?lang={lang}", id="report-public-link")))
+    if result.tracking_token:
+        parts.append(html.P([_("Your private tracking link (keep it; it is shown only once): "),
+                             html.A(f"/track/{result.tracking_token}", href=f"/track/{result.tracking_token}?lang={lang}",
+                                    id="report-track-link")]))
+    return html.Div(parts)

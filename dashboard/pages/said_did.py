@@ -1,0 +1,35 @@
+"""You said, we did: resolved comments with the city's answer, newest first, by category."""
+from __future__ import annotations
+
+from dash import html
+
+from dashboard.components import page_frame
+from dashboard.feedback import category_label, comment_list_item
+from dashboard.i18n import translator
+from data_sources.comments import latest_public_answers, published_comments
+
+PATH = "/you-said-we-did"
+PAGE_SIZE = 50
+
+
+def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+    _ = translator(lang)
+    cats = list(ctx.city.city.comment_categories)
+    cat = (query.get("category") or [None])[0]
+    cat = cat if cat in cats else None
+    rows = published_comments(ctx.engine, category=cat, status="resolved", limit=PAGE_SIZE, order_by_resolved=True)
+    answers = latest_public_answers(ctx.engine, [r["id"] for r in rows])
+    tz = ctx.city.city.timezone
+    filters = [html.A(_("All"), href=f"/you-said-we-did?lang={lang}", className="chip" + (" chip-active" if cat is None else ""))]
+    filters += [html.A(category_label(c, _), href=f"/you-said-we-did?category={c}&lang={lang}",
+                       className="chip" + (" chip-active" if c == cat else "")) for c in cats]
+    feed = f"/feeds/categories/{cat}.atom" if cat else None
+    return page_frame(ctx, lang, [
+        html.H1(_("You said, we did")),
+        html.P(_("Problems citizens reported that the city has resolved, with the city's answer.")),
+        html.Nav(filters, className="chips", **{"aria-label": _("Category")}),
+        *([html.P(html.A(_("Follow new comments in this category (Atom feed)"), href=feed))] if feed else []),
+        html.Ul([comment_list_item(r, answers.get(r["id"]), lang, tz) for r in rows], className="comment-list", id="said-did-list")
+        if rows else html.P(_("No resolved comments yet."), className="muted"),
+        html.P(html.A(_("How the city answers: the ledger"), href=f"/ledger?lang={lang}")),
+    ], active=PATH)

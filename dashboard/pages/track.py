@@ -1,0 +1,23 @@
+"""The author's private tracking page: their comment (even while held for review) and what the city did."""
+from __future__ import annotations
+
+from dash import html
+
+from dashboard.components import page_frame
+from dashboard.feedback import comment_view
+from dashboard.i18n import translator
+from dashboard.pages.comment import not_available
+from data_sources.comments import comment_by_token, public_history
+
+PATH = "/track/<token>"
+
+
+def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: ANN001
+    _ = translator(lang)
+    c = comment_by_token(ctx.engine, token)
+    if c is None:
+        return not_available(ctx, lang)
+    note = html.P(_("This is your private tracking link. Keep it to follow your comment; anyone who has the link "
+                    "can open this page."), className="notice", role="note")
+    return page_frame(ctx, lang, [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True)],
+                      active="")
