@@ -202,13 +202,19 @@ def browser():
     pw.stop()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser tab (desktop size) that records console errors and page errors in ``page.errors``."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+def new_tab(browser, **context_options):
+    """A tab in a fresh browser context that records console errors and page errors in ``tab.errors``."""
+    ctx = browser.new_context(**context_options)
     p = ctx.new_page()
     p.errors = []
     p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
     p.on("pageerror", lambda e: p.errors.append(str(e)))
+    return p
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab (desktop size) that records console errors and page errors in ``page.errors``."""
+    p = new_tab(browser, viewport={"width": 1280, "height": 900})
     yield p
-    ctx.close()
+    p.context.close()
