@@ -14,14 +14,13 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import flask
 from dash import Dash, Input, Output, dcc, html
 from sqlalchemy import Engine
 
 from dashboard import i18n
-from dashboard.pages import PAGES, not_found
+from dashboard.pages import PAGES, resolve
 from data_sources.config import CityConfig, Settings, load_city
 from data_sources.operations import STORE_ERRORS, explain, prepare_store
 from data_sources.store import make_engine
@@ -29,8 +28,8 @@ from data_sources.store import make_engine
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.auth", "dashboard.officials", "dashboard.feeds", "dashboard.open311",
-                         "dashboard.api", "dashboard.health", "dashboard.cache",
+EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
+                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.frontend", "dashboard.health",
                          "dashboard.security"]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -91,13 +90,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def route(pathname: str | None, search: str | None):
-        query = parse_qs((search or "").lstrip("?"))
-        lang = ctx.language(query)
-        for page in PAGES:
-            params = page.match(pathname or "/")
-            if params is not None:
-                return page.layout(ctx, lang, query, **params)
-        return not_found(ctx, lang)
+        return resolve(ctx, pathname, search)
 
     for page in PAGES:
         page.register(app, ctx)

@@ -1,11 +1,13 @@
-"""Caching of aggregates (KPIs, map layers, heatmaps) so that a busy page does not recompute per visitor.
+"""Aggregates (KPIs, map layers, district figures, the comment heatmap) cached so that a busy page does not
+recompute per visitor.
 
 Flask-Caching: in-process ``SimpleCache`` by default, ``RedisCache`` when CITYDASH_REDIS_URL is set (shared by
 every gunicorn worker). ``cached(ctx, key, fn)`` stores ``fn()`` with the store's data version
-(``data_sources.operations.data_version``): when data or comments arrive the version changes and the next
-visitor recomputes. Under a stream of comments (hundreds a second) the version changes on every request, so an
-entry younger than ``MAX_LAG`` seconds is still served: a new comment shows in the aggregates within MAX_LAG
-seconds, and a page recomputes at most once per MAX_LAG seconds per cache (per worker, or once with Redis).
+(``data_sources.operations.data_version``: new comments, comment events, observations, refreshed sources): when
+data or comments arrive the version changes and the next visitor recomputes. Under a stream of comments (hundreds
+a second) the version changes on every request, so an entry younger than ``MAX_LAG`` seconds is still served: a
+new comment shows in the aggregates within MAX_LAG seconds, and a page recomputes at most once per MAX_LAG
+seconds per cache (per worker, or once with Redis).
 """
 from __future__ import annotations
 
@@ -26,13 +28,13 @@ TIMEOUT = 3600  # backstop: an entry nobody asked for in an hour is dropped
 
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
-    # One namespace per store, so apps over different databases can share a Redis.
+    # One namespace per city and store, so apps over different databases can share a Redis.
     url = ctx.engine.url.render_as_string(hide_password=True)
-    prefix = f"citydash:{hashlib.sha256(url.encode()).hexdigest()[:12]}:"
+    prefix = f"citydash:{ctx.city.city.slug}:{hashlib.sha256(url.encode()).hexdigest()[:12]}:"
     if ctx.settings.redis_url:
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": ctx.settings.redis_url, "CACHE_KEY_PREFIX": prefix}
     else:
-        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 200}
+        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 500}
     cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": TIMEOUT})
     cache.init_app(app.server)
     ctx.extras["cache"] = cache
@@ -51,9 +53,10 @@ def _request_version(ctx) -> str:  # noqa: ANN001
     return flask.g.citydash_version
 
 
-def cached(ctx, key: str, fn: Callable[[], T], max_lag: float | None = None) -> T:  # noqa: ANN001
-    """``fn()``, from the cache when the data has not changed (or changed less than ``max_lag`` seconds after
-    the entry was computed). A cache that fails (Redis down) only costs the recomputation."""
+def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None) -> T:  # noqa: ANN001
+    """``fn()``, from the cache while the data has not changed (or changed less than ``max_lag`` seconds after
+    the entry was computed); ``timeout`` bounds how long an unused entry is kept. Without a cache (an app built
+    without this extension), always ``fn()``. A cache that fails (Redis down) only costs the recomputation."""
     cache: Cache | None = ctx.extras.get("cache")
     if cache is None:
         return fn()
@@ -70,7 +73,7 @@ def cached(ctx, key: str, fn: Callable[[], T], max_lag: float | None = None) -> 
             return value
     value = fn()
     try:
-        cache.set(key, (_now(), version, value))
+        cache.set(key, (_now(), version, value), timeout=timeout or TIMEOUT)
     except Exception as e:  # noqa: BLE001
         log.warning("cache unavailable", extra={"error": str(e)})
     return value

@@ -33,6 +33,12 @@ def catalogue(lang: str) -> dict[str, str]:
     return merged
 
 
+def N_(msg: str) -> str:
+    """Marks a message id defined away from where it is translated (tables of labels); returns it unchanged.
+    The catalogue test finds ``N_("...")`` as well as ``_("...")``."""
+    return msg
+
+
 def translator(lang: str) -> Callable[..., str]:
     cat = catalogue(lang)
 
@@ -62,6 +68,14 @@ def fmt_number(value: float | None, lang: str, digits: int = 0) -> str:
     return format_decimal(value, format=fmt, locale=BABEL_LOCALES.get(lang, "en_GB"))
 
 
+def plotly_separators(lang: str) -> str:
+    """Plotly's ``layout.separators`` (decimal mark, then group mark) for ``lang``, from Babel."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    loc = BABEL_LOCALES.get(lang, "en_GB")
+    return get_decimal_symbol(loc) + get_group_symbol(loc)
+
+
 def fmt_percent(value: float | None, lang: str) -> str:
     return "–" if value is None else format_percent(value, locale=BABEL_LOCALES.get(lang, "en_GB"))
 
@@ -74,6 +88,15 @@ def fmt_datetime(value: datetime | None, lang: str, tz: str = "UTC") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo("UTC"))
     return format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=BABEL_LOCALES.get(lang, "en_GB"))
+
+
+def fmt_date(value, lang: str) -> str:  # noqa: ANN001
+    """A calendar date (or the date of a datetime), medium length, e.g. "16 Nov 2026" / "16 nov 2026"."""
+    from babel.dates import format_date
+
+    if value is None:
+        return "–"
+    return format_date(value, format="medium", locale=BABEL_LOCALES.get(lang, "en_GB"))
 
 
 def language_name(lang: str) -> str:

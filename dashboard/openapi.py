@@ -137,7 +137,9 @@ def schemas() -> dict:
         "Observation": _obj({"feature_id": {"type": "integer"}, "time": DATETIME, "metric": {"type": "string"},
                              "value": {"type": ["number", "null"]}, "unit": {"type": "string"}}),
         "Kpi": _obj({"key": {"type": "string"}, "value": {"type": ["number", "null"]}, "unit": {"type": "string"},
-                     "band": {"type": "string", "enum": ["good", "fair", "poor", "none"]},
+                     # air: the European AQI bands; traffic and cycling: against the usual for the hour and weekday
+                     "band": {"type": "string", "enum": ["good", "fair", "moderate", "poor", "very_poor", "extremely_poor",
+                                                         "busier", "usual", "quieter", "none"]},
                      "detail": {"type": ["object", "null"]}, "updated": NULL_DATETIME}),
     }
 

@@ -80,7 +80,8 @@ def open_comment_count(engine: Engine) -> int:
 
 def public_comment_cells(engine: Engine, resolution: int = 8, min_count: int = 3, category: str | None = None,
                          since: datetime | None = None) -> pd.DataFrame:
-    """Published comments counted per H3 cell; cells under ``min_count`` are suppressed for privacy."""
+    """Published comments counted per H3 cell; cells under ``min_count`` are suppressed for privacy (at r9, the
+    published location of each comment, ``min_count=1`` shows every cell)."""
     col = getattr(Comment, f"h3_r{resolution}")
     cond = [Comment.moderation == "published"]
     if category is not None:
@@ -102,3 +103,76 @@ def sources(engine: Engine) -> pd.DataFrame:
                Source.url, Source.last_success_at, Source.last_error, Source.last_error_at)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
+
+
+# Metrics drawn for each layer, first one is the layer's headline.
+LAYER_METRICS = {
+    "air_station": ["pm25", "pm10", "no2"],
+    "traffic_counter": ["vehicles"],
+    "cycle_counter": ["cyclists"],
+    "bike_station": ["bikes_available", "docks_available"],
+}
+
+
+def comment_times(engine: Engine, since: datetime) -> pd.DataFrame:
+    """Creation and first-answer times of published comments created since ``since``."""
+    q = select(Comment.created_at, Comment.first_response_at).where(
+        Comment.moderation == "published", Comment.created_at >= since)
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=["created_at", "first_response_at"])
+    for c in df.columns:
+        df[c] = pd.to_datetime(df[c])
+    return df
+
+
+def feature(engine: Engine, feature_id: int) -> dict | None:
+    q = select(Feature.id, Feature.layer, Feature.name, Feature.properties, Feature.lat, Feature.lon,
+               Feature.district_id, Source.title.label("source_title"), Source.licence, Source.attribution,
+               Source.publisher).join(Source, Source.id == Feature.source_id).where(Feature.id == feature_id)
+    with engine.connect() as conn:
+        row = conn.execute(q).first()
+    return dict(row._mapping) if row else None
+
+
+def linked_comments(engine: Engine, feature_id: int, limit: int = 20) -> pd.DataFrame:
+    """Published comments linked to a feature, newest first, public fields only."""
+    q = (select(Comment.id, Comment.created_at, Comment.category, Comment.text, Comment.status)
+         .where(Comment.feature_id == feature_id, Comment.moderation == "published")
+         .order_by(Comment.created_at.desc()).limit(limit))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).all(), columns=["id", "created_at", "category", "text", "status"])
+
+
+def observations_by_district(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
+                             layer: str | None = None) -> pd.DataFrame:
+    """Observations with their feature's district: feature_id, district_id, time, value."""
+    cond = [Observation.metric == metric, Observation.time >= since]
+    if until is not None:
+        cond.append(Observation.time <= until)
+    if layer:
+        cond.append(Feature.layer == layer)
+    q = (select(Observation.feature_id, Feature.district_id, Observation.time, Observation.value)
+         .join(Feature, Feature.id == Observation.feature_id).where(and_(*cond)))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=["feature_id", "district_id", "time", "value"])
+    df["time"] = pd.to_datetime(df["time"])
+    return df
+
+
+def comments_per_district(engine: Engine, since: datetime | None = None) -> pd.Series:
+    """Published comments per district id (optionally created since ``since``)."""
+    q = select(Comment.district_id, func.count()).where(Comment.moderation == "published", Comment.district_id.is_not(None))
+    if since is not None:
+        q = q.where(Comment.created_at >= since)
+    with engine.connect() as conn:
+        rows = conn.execute(q.group_by(Comment.district_id)).all()
+    return pd.Series({int(d): int(n) for d, n in rows}, dtype=float)
+
+
+def layer_sources(engine: Engine, layer: str) -> pd.DataFrame:
+    """The sources that provide features of ``layer``, with their licence and status."""
+    ids = select(Feature.source_id).where(Feature.layer == layer).distinct()
+    s = sources(engine)
+    with engine.connect() as conn:
+        wanted = set(conn.scalars(ids).all())
+    return s[s["id"].isin(wanted)]

@@ -238,13 +238,23 @@ def browser():
     pw.stop()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser tab (desktop size) that records console errors and page errors in ``page.errors``."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+def new_tab(browser, bypass_csp: bool = True, **context_options):
+    """A tab in a fresh browser context that records console errors and page errors in ``tab.errors``.
+
+    Tests probe pages with strings of JavaScript (``wait_for_function``, injected axe-core), which the app's
+    Content Security Policy rightly forbids, so test tabs bypass it; tests/dashboard/test_security.py opens
+    pages with ``bypass_csp=False``, as a citizen's browser does."""
+    ctx = browser.new_context(bypass_csp=bypass_csp, **context_options)
     p = ctx.new_page()
     p.errors = []
     p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)
     p.on("pageerror", lambda e: p.errors.append(str(e)))
+    return p
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab (desktop size) that records console errors and page errors in ``page.errors``."""
+    p = new_tab(browser, viewport={"width": 1280, "height": 900})
     yield p
-    ctx.close()
+    p.context.close()

@@ -11,7 +11,8 @@ from typing import Any
 from dash import html
 
 PAGE_MODULES = [
-    "dashboard.pages.home", "dashboard.pages.report", "dashboard.pages.comment", "dashboard.pages.track",
+    "dashboard.pages.home", "dashboard.pages.air", "dashboard.pages.traffic", "dashboard.pages.cycling",
+    "dashboard.pages.about", "dashboard.pages.report", "dashboard.pages.comment", "dashboard.pages.track",
     "dashboard.pages.said_did", "dashboard.pages.ledger",
     "dashboard.pages.officials_map", "dashboard.pages.officials_queue", "dashboard.pages.officials_moderation",
     "dashboard.pages.officials_audit",
@@ -63,6 +64,19 @@ def _load() -> list[Page]:
 
 
 PAGES = _load()
+
+
+def resolve(ctx, pathname: str | None, search: str | None):  # noqa: ANN001
+    """The layout for a URL: the first page whose PATH matches, in the language the query or browser asks for."""
+    from urllib.parse import parse_qs
+
+    query = parse_qs((search or "").lstrip("?"))
+    lang = ctx.language(query)
+    for page in PAGES:
+        params = page.match(pathname or "/")
+        if params is not None:
+            return page.layout(ctx, lang, query, **params)
+    return not_found(ctx, lang)
 
 
 def not_found(ctx, lang: str):  # noqa: ANN001

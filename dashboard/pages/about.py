@@ -1,0 +1,74 @@
+"""About the data: every source with its publisher, licence, last update and status; how the figures are made;
+what can be downloaded."""
+from __future__ import annotations
+
+from dash import html
+
+from dashboard import queries
+from dashboard.cache import cached
+from dashboard.components import page_frame
+from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
+from dashboard.indicators import THEMES
+from data_sources.standards import EAQI_UPPER, who_guideline
+
+PATH = "/about"
+FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+
+
+def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
+    """(css class, words) for a source's state: working, failing since, or never loaded."""
+    if row.last_error and (row.last_success_at is None or (row.last_error_at and row.last_error_at > row.last_success_at)):
+        return "status-error", _("Last update failed: {e}", e=row.last_error)
+    if row.last_success_at is not None:
+        return "status-ok", _("Working")
+    return "status-none", _("Not loaded yet")
+
+
+def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+    _ = translator(lang)
+    tz = ctx.city.city.timezone
+    src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine))
+    rows = []
+    for r in src.sort_values("title").itertuples():
+        css, words = source_status(r, _)
+        rows.append(html.Tr([
+            html.Th(html.A(r.title, href=r.url) if r.url else r.title, scope="row"),
+            html.Td(r.publisher or "–"), html.Td(r.licence or _("not stated")), html.Td(r.attribution or "–"),
+            html.Td(fmt_datetime(r.last_success_at, lang, tz) if r.last_success_at is not None else "–"),
+            html.Td(words, className=css),
+        ]))
+    table = html.Table([
+        html.Caption(_("Sources of the data on this site")),
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                            (_("Source"), _("Publisher"), _("Licence"), _("Attribution"), _("Last update"), _("Status"))])),
+        html.Tbody(rows),
+    ], className="data-table sources-table")
+    g = {m: fmt_number(who_guideline(m, "24h"), lang) for m in ("pm25", "pm10", "no2")}
+    downloads = [html.Li(html.A(_(label), href=href)) for label, href in (
+        (N_("Stations and counters with their latest reading (CSV)"), "/download/stations.csv"),
+        (N_("Stations and counters with their latest reading (GeoJSON)"), "/download/stations.geojson"),
+        (N_("Cycle network (GeoJSON)"), "/download/cycle-routes.geojson"),
+            )] + [html.Li(html.A(_("{theme}: last 7 days (CSV)", theme=_(THEMES[t].title)), href=f"/download/{t}.csv")) for t in THEMES]
+    return page_frame(ctx, lang, [
+        html.H1(_("About the data"), className="page-title"),
+        html.P(_("Everything on this site comes from open data published by the bodies below, and from comments citizens "
+                 "send here. Each figure says where it comes from and when it was last updated.")),
+        html.Div(table, className="table-scroll"),
+        html.H2(_("How the figures are made"), className="section-title"),
+        html.Ul([
+            html.Li(_("Air: the middle (median) station's latest PM2.5 reading; the share of stations whose last 24 hours "
+                      "averaged above the WHO 2021 guideline ({pm25} µg/m³ for PM2.5, {pm10} for PM10, {no2} for NO2); "
+                      "and the European Air Quality Index band of the middle station.", **g)),
+            html.Li(_("European Air Quality Index (EEA): PM2.5 is good up to {a} µg/m³ as a 24-hour mean, fair up to {b}, "
+                      "moderate up to {c}, poor up to {d}, very poor up to {e}, and extremely poor above.",
+                      **dict(zip("abcde", (fmt_number(v, lang) for v in EAQI_UPPER["pm25"]))))),
+            html.Li(_("Traffic and cycling: this hour's count against the usual, which is the median of the same hour "
+                      "and weekday over the previous four weeks. Within 10% counts as usual.")),
+            html.Li(_("Comments: comments sent this month, the share the city has answered, and the median time to the "
+                      "first answer. Comment locations are shown only as areas of about 170 m, never the exact spot.")),
+        ]),
+        html.H2(_("Download"), className="section-title"),
+        html.P(_("Every chart page has CSV and GeoJSON downloads of what it shows. Each file names its sources, "
+                 "their licence and the attribution they ask for.")),
+        html.Ul(downloads),
+    ], active="/about")

@@ -1,0 +1,15 @@
+"""/air: the air indicator page (see dashboard/theme_page.py)."""
+from __future__ import annotations
+
+from dashboard import theme_page
+
+PATH = "/air"
+FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+
+
+def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+    return theme_page.layout(ctx, lang, query, "air")
+
+
+def register(app, ctx) -> None:  # noqa: ANN001
+    theme_page.register(app, ctx, "air")

@@ -1,0 +1,15 @@
+"""/cycling: the cycling indicator page (see dashboard/theme_page.py)."""
+from __future__ import annotations
+
+from dashboard import theme_page
+
+PATH = "/cycling"
+FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+
+
+def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+    return theme_page.layout(ctx, lang, query, "cycling")
+
+
+def register(app, ctx) -> None:  # noqa: ANN001
+    theme_page.register(app, ctx, "cycling")

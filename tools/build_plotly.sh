@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Rebuilds the two vendored browser files under assets/ from npm, reproducibly (pinned versions):
+#   assets/deferred/plotly-citydash.min.js  plotly.js core + the trace types citydash draws (see TRACES)
+#   assets/regenerator-runtime.min.js       the one piece of @babel/polyfill Dash's async components call
+# Dash's full plotly.min.js is 4.8 MB (1.44 MB gzipped); this bundle is ~3.0 MB (~0.9 MB gzipped), and it is
+# loaded only when a chart or the map comes into view (assets/citydash.js).
+# Usage: tools/build_plotly.sh [WORKDIR]   (WORKDIR defaults to a temporary folder; needs node and npm)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${1:-$(mktemp -d)}
+PLOTLY_VERSION=4.1.1          # the plotly.js that the installed plotly.py ships (plotly.offline.get_plotlyjs_version())
+ESBUILD_VERSION=0.28.2
+REGENERATOR_VERSION=0.14.1
+# Keep in sync with dashboard/figures.py: tests/dashboard/test_speed.py checks every trace type we draw is here.
+TRACES="bar scattermap choroplethmap"
+
+npm install --silent --no-audit --no-fund --prefix "$work" "plotly.js@$PLOTLY_VERSION" "esbuild@$ESBUILD_VERSION" \
+  "regenerator-runtime@$REGENERATOR_VERSION" >/dev/null
+{
+  echo "var Plotly = require('plotly.js/lib/core');"
+  echo "Plotly.register(["
+  for t in $TRACES; do echo "  require('plotly.js/lib/$t'),"; done
+  echo "]);"
+  echo "module.exports = Plotly;"
+} > "$work/entry.js"
+mkdir -p "$root/assets/deferred"
+# esbuild with one small plugin: maplibre's stylesheet is injected by the bundle as a <style> (as plotly.js's own
+# builds do), so the map is styled without another file.
+cat > "$work/build.js" <<JS
+const fs = require("fs");
+const esbuild = require("esbuild");
+const inlineCss = { name: "inline-css", setup(b) {
+  b.onLoad({ filter: /\\.css\$/ }, async (args) => {
+    const css = (await esbuild.transform(fs.readFileSync(args.path, "utf8"), { loader: "css", minify: true })).code;
+    return { loader: "js", contents: "var s=document.createElement('style');s.textContent=" + JSON.stringify(css) +
+      ";document.head.appendChild(s);" };
+  });
+} };
+esbuild.build({ entryPoints: ["entry.js"], bundle: true, minify: true, format: "iife", globalName: "Plotly",
+  define: { global: "window", "define.amd": "false" }, target: "es2020", legalComments: "none", logLevel: "warning",
+  banner: { js: "/* plotly.js $PLOTLY_VERSION (MIT, https://github.com/plotly/plotly.js) partial bundle: core + $TRACES; " +
+                "includes maplibre-gl (BSD-3-Clause). Built by tools/build_plotly.sh */" },
+  plugins: [inlineCss], outfile: process.argv[2] }).catch(() => process.exit(1));
+JS
+(cd "$work" && node build.js "$root/assets/deferred/plotly-citydash.min.js")
+(cd "$work" && node_modules/.bin/esbuild node_modules/regenerator-runtime/runtime.js --minify --format=iife \
+  --target=es2020 --log-level=warning \
+  --banner:js="/* regenerator-runtime $REGENERATOR_VERSION (MIT, https://github.com/facebook/regenerator). Built by tools/build_plotly.sh */" \
+  --outfile="$root/assets/regenerator-runtime.min.js")
+ls -l "$root/assets/deferred/plotly-citydash.min.js" "$root/assets/regenerator-runtime.min.js"
