@@ -17,18 +17,20 @@ from pathlib import Path
 
 import flask
 from dash import Dash, Input, Output, dcc, html
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from dashboard import i18n
 from dashboard.pages import PAGES, resolve
 from data_sources.config import CityConfig, Settings, load_city
-from data_sources.models import Source
+from data_sources.operations import STORE_ERRORS, explain, prepare_store
+from data_sources.store import make_engine
 
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
 EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
-                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.frontend"]
+                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.frontend", "dashboard.health",
+                         "dashboard.security"]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -49,23 +51,19 @@ def get_context(server: flask.Flask | None = None) -> AppContext:
     return (server or flask.current_app).extensions["citydash"]
 
 
-def store_is_empty(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return (conn.scalar(select(func.count()).select_from(Source)) or 0) == 0
-
-
 def create_app(city: CityConfig | None = None, settings: Settings | None = None, engine: Engine | None = None) -> Dash:
     settings = settings or Settings.from_env()
     city = city or load_city(settings.city)
-    if engine is None:
-        from data_sources.store import open_store
-
-        engine = open_store(settings.sqlalchemy_url)
-    if city.city.demo and store_is_empty(engine):
-        from data_sources.demo import load_demo
-
-        log.info("empty store: loading the demo city")
-        load_demo(engine, city)
+    own_engine = engine is None
+    if own_engine:
+        engine = make_engine(settings.sqlalchemy_url)
+    try:  # migrate and fill an empty demo store, once across gunicorn workers
+        prepare_store(engine, city, migrate_schema=own_engine)
+        store_ready = True
+    except STORE_ERRORS as e:
+        # Start anyway and answer 503 until the store is back (dashboard.health retries): no crash loop.
+        log.error("store unreachable at start-up; serving 503 until it is back: %s", explain(engine, e))
+        store_ready = False
 
     app = Dash(
         __name__,
@@ -82,7 +80,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     )
     server = app.server
     server.secret_key = settings.secret_key or secrets.token_hex(32)
-    ctx = AppContext(city=city, settings=settings, engine=engine)
+    ctx = AppContext(city=city, settings=settings, engine=engine, extras={"store_ready": store_ready})
     server.extensions["citydash"] = ctx
 
     app.layout = html.Div([

@@ -1,34 +1,79 @@
-"""Aggregates cached per app (Flask-Caching): in-process by default, Redis when CITYDASH_REDIS_URL is set, so
-that gunicorn workers share them. Pages cache what every visitor sees the same (KPIs, map layers, district
-figures) for a short time; the store is refreshed hourly, so a minute-old figure is still "now".
+"""Aggregates (KPIs, map layers, district figures, the comment heatmap) cached so that a busy page does not
+recompute per visitor.
+
+Flask-Caching: in-process ``SimpleCache`` by default, ``RedisCache`` when CITYDASH_REDIS_URL is set (shared by
+every gunicorn worker). ``cached(ctx, key, fn)`` stores ``fn()`` with the store's data version
+(``data_sources.operations.data_version``: new comments, comment events, observations, refreshed sources): when
+data or comments arrive the version changes and the next visitor recomputes. Under a stream of comments (hundreds
+a second) the version changes on every request, so an entry younger than ``MAX_LAG`` seconds is still served: a
+new comment shows in the aggregates within MAX_LAG seconds, and a page recomputes at most once per MAX_LAG
+seconds per cache (per worker, or once with Redis).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import hashlib
+import logging
+import time
+from typing import Callable, TypeVar
 
+import flask
 from flask_caching import Cache
 
-DEFAULT_TIMEOUT = 60  # seconds
+from data_sources.operations import data_version
+
+T = TypeVar("T")
+log = logging.getLogger("citydash")
+MAX_LAG = 5.0  # seconds
+TIMEOUT = 3600  # backstop: an entry nobody asked for in an hour is dropped
 
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
+    # One namespace per city and store, so apps over different databases can share a Redis.
+    url = ctx.engine.url.render_as_string(hide_password=True)
+    prefix = f"citydash:{ctx.city.city.slug}:{hashlib.sha256(url.encode()).hexdigest()[:12]}:"
     if ctx.settings.redis_url:
-        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": ctx.settings.redis_url,
-                  "CACHE_KEY_PREFIX": f"citydash:{ctx.city.city.slug}:"}
+        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": ctx.settings.redis_url, "CACHE_KEY_PREFIX": prefix}
     else:
         config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 500}
-    cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT})
+    cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": TIMEOUT})
     cache.init_app(app.server)
     ctx.extras["cache"] = cache
 
 
-def cached(ctx, key: str, compute: Callable[[], Any], timeout: int | None = None) -> Any:  # noqa: ANN001
-    """``compute()`` once per ``key`` and timeout; without a cache (an app built without this extension), always."""
-    cache = ctx.extras.get("cache")
+def _now() -> float:
+    return time.time()  # wall clock: entries are shared across processes through Redis
+
+
+def _request_version(ctx) -> str:  # noqa: ANN001
+    """The data version, asked of the store once per request however many aggregates the page needs."""
+    if not flask.has_request_context():
+        return data_version(ctx.engine)
+    if "citydash_version" not in flask.g:
+        flask.g.citydash_version = data_version(ctx.engine)
+    return flask.g.citydash_version
+
+
+def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None) -> T:  # noqa: ANN001
+    """``fn()``, from the cache while the data has not changed (or changed less than ``max_lag`` seconds after
+    the entry was computed); ``timeout`` bounds how long an unused entry is kept. Without a cache (an app built
+    without this extension), always ``fn()``. A cache that fails (Redis down) only costs the recomputation."""
+    cache: Cache | None = ctx.extras.get("cache")
     if cache is None:
-        return compute()
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, timeout=timeout)
+        return fn()
+    lag = MAX_LAG if max_lag is None else max_lag
+    version = _request_version(ctx)
+    try:
+        entry = cache.get(key)
+    except Exception as e:  # noqa: BLE001  (any cache backend failure)
+        log.warning("cache unavailable", extra={"error": str(e)})
+        entry = None
+    if entry is not None:
+        at, ver, value = entry
+        if ver == version or _now() - at < lag:
+            return value
+    value = fn()
+    try:
+        cache.set(key, (_now(), version, value), timeout=timeout or TIMEOUT)
+    except Exception as e:  # noqa: BLE001
+        log.warning("cache unavailable", extra={"error": str(e)})
     return value

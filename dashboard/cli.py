@@ -82,13 +82,18 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
 @cli.command()
 @click.option("--source", "source_name", default=None, help="Refresh only this source (by its name in the city TOML).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for cron and logs).")
+@click.option("--every", default=None, metavar="DURATION",
+              help="Keep running: every DURATION (e.g. 15m) refresh the sources whose own `refresh` interval has passed.")
 @click.pass_obj
-def refresh(obj: _Ctx, source_name: str | None, no_progress: bool) -> None:
+def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | None) -> None:
     """Fetch the city's sources into the store (and its districts when they changed); exit 1 if any failed."""
     from data_sources.http import make_session
     from data_sources.refresh import refresh as run_refresh
 
     session = make_session(cache_dir=obj.settings.data_dir)
+    if every:
+        _refresh_worker(obj, session, every)
+        return
     report = run_refresh(obj.engine, obj.city, session, only=source_name, progress=not no_progress)
     if report.districts_loaded:
         click.echo(json.dumps({"districts": report.districts_loaded}))
@@ -99,6 +104,33 @@ def refresh(obj: _Ctx, source_name: str | None, no_progress: bool) -> None:
             click.echo(f"citydash refresh: {error}", err=True)
     if not report.ok:
         sys.exit(1)
+
+
+def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
+    """The long-running refresh worker (systemd: deploy/citydash-refresh.service); stops cleanly on SIGTERM."""
+    import signal
+    import threading
+
+    from dashboard.health import configure_logging
+    from data_sources.operations import due_sources, parse_interval, run_every
+    from data_sources.refresh import refresh as run_refresh
+    from data_sources.store import utcnow
+
+    try:
+        interval = parse_interval(every)
+    except ValueError as e:
+        _fail(f"--every: {e}")
+    configure_logging()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def tick() -> None:
+        due = due_sources(obj.engine, obj.city, utcnow())
+        report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
+        click.echo(json.dumps({"refreshed": [r.as_dict() for r in report.runs], "districts_error": report.districts_error}))
+
+    run_every(interval, tick, stop)
 
 
 @cli.command(name="create-api-key")
@@ -196,6 +228,30 @@ def create_official(obj: _Ctx, email: str, role: str, department: str | None, pa
         _fail("EMAIL does not look like an email address")
     oid = create(obj.engine, email, hash_password(password), role, department)
     click.echo(json.dumps({"official_id": oid, "email": email.strip().lower(), "role": role, "department": department}))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup(obj: _Ctx, path: str) -> None:
+    """Write a consistent backup of the live store to PATH (SQLite online backup, or pg_dump) while serving."""
+    from data_sources.operations import backup as do_backup
+
+    click.echo(str(do_backup(obj.engine, path)))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the store's contents.")
+@click.pass_obj
+def restore(obj: _Ctx, path: str, yes: bool) -> None:
+    """Replace the store's contents with the backup at PATH, then upgrade it to the current schema."""
+    from data_sources.operations import restore as do_restore
+
+    if not yes:
+        click.confirm(f"Replace every row in {obj.settings.sqlalchemy_url.split('@')[-1]} with {path}?", abort=True)
+    do_restore(obj.engine, path)
+    click.echo(f"restored {path}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 
 from dashboard import queries
+from dashboard.cache import cached
 from dashboard.feedback import category_label, evidence_text, status_label
 from dashboard.i18n import translator
 from dashboard.limits import limiter
@@ -188,7 +189,8 @@ def heatmap():
     except BadQuery as e:
         return flask.jsonify({"error": str(e)}), 400
     k = ctx.city.feedback.min_cell_count
-    cells = queries.public_comment_cells(ctx.engine, resolution=res, min_count=k, category=category, since=since)
+    cells = cached(ctx, f"heatmap:{res}:{category}:{since}", lambda: queries.public_comment_cells(
+        ctx.engine, resolution=res, min_count=k, category=category, since=since))
     out = []
     for cell, n in zip(cells["cell"].tolist(), cells["n"].tolist()):
         s = h3.int_to_str(int(cell))

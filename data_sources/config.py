@@ -224,6 +224,7 @@ class Settings(BaseModel):
     redis_url: str = Field("", description="Redis URL for rate limits and caches shared across workers; empty: in-process memory.", json_schema_extra={"env": "CITYDASH_REDIS_URL"})
     host: str = Field("127.0.0.1", description="Address `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_HOST"})
     port: int = Field(8050, description="Port `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_PORT"})
+    proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind nginx); 0: none.", json_schema_extra={"env": "CITYDASH_PROXY_HOPS"})
     debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
     openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import uuid
 from datetime import datetime
@@ -27,6 +28,7 @@ REALDATA = Path(os.environ.get("CITYDASH_REALDATA") or ROOT.parent / "shared" / 
 # Fixed "now" for the demo city in tests: every figure is reproducible.
 DEMO_END = datetime(2026, 11, 16, 9, 0)  # a Monday, 09:00 UTC (morning peak)
 PG_URL = os.environ.get("CITYDASH_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("CITYDASH_TEST_REDIS_URL", "")
 
 
 def realdata(*parts: str) -> Path:
@@ -82,6 +84,40 @@ def any_url(request, sqlite_url: str):
     if not PG_URL:
         pytest.skip("CITYDASH_TEST_POSTGRES_URL not set")
     yield from _pg_database()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis database flushed for this test (CITYDASH_TEST_REDIS_URL); skips locally without one, fails in CI."""
+    if not REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CITYDASH_TEST_REDIS_URL is not set: .ci/run must start redis-server")
+        pytest.skip("CITYDASH_TEST_REDIS_URL not set")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 1 MiB tmpfs, remountable read-only or larger: a real full or read-only disk for SQLite."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {r.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs (needs root): {r.stderr.strip()}")
+
+    def remount(opts: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{opts}", str(mnt)], check=True)
+
+    yield mnt, remount
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 @pytest.fixture
@@ -202,9 +238,13 @@ def browser():
     pw.stop()
 
 
-def new_tab(browser, **context_options):
-    """A tab in a fresh browser context that records console errors and page errors in ``tab.errors``."""
-    ctx = browser.new_context(**context_options)
+def new_tab(browser, bypass_csp: bool = True, **context_options):
+    """A tab in a fresh browser context that records console errors and page errors in ``tab.errors``.
+
+    Tests probe pages with strings of JavaScript (``wait_for_function``, injected axe-core), which the app's
+    Content Security Policy rightly forbids, so test tabs bypass it; tests/dashboard/test_security.py opens
+    pages with ``bypass_csp=False``, as a citizen's browser does."""
+    ctx = browser.new_context(bypass_csp=bypass_csp, **context_options)
     p = ctx.new_page()
     p.errors = []
     p.on("console", lambda m: p.errors.append(m.text) if m.type == "error" else None)

@@ -1,0 +1,233 @@
+"""Shared by the bench scripts: a fresh store (SQLite file or a new PostgreSQL database) served by gunicorn on
+loopback, and a closed-loop crowd of simulated citizens with latency percentiles."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get("CITYDASH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def fresh_store(kind: str) -> Iterator[str]:
+    """The URL of an empty store that is dropped afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="citydash-bench-") as d:
+            yield f"sqlite:///{d}/citydash.sqlite"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"citydash_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class Server:
+    """`gunicorn -c deploy/gunicorn.conf.py -w N app:server` over ``url``; restartable, killable."""
+
+    def __init__(self, url: str, workers: int = 4, port: int | None = None, extra_env: dict | None = None):
+        self.url, self.workers, self.port = url, workers, port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        # One trusted proxy hop: simulated citizens each come from their own X-Forwarded-For address.
+        self.env = {**os.environ, "CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench",
+                    "CITYDASH_PROXY_HOPS": "1", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+                    "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-"), **(extra_env or {})}
+        self.log = Path(self.env["CITYDASH_DATA_DIR"]) / "gunicorn.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, wait: float = 180) -> float:
+        t0 = time.monotonic()
+        out = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-w", str(self.workers),
+             "-b", f"127.0.0.1:{self.port}", "app:server"],
+            cwd=ROOT, env=self.env, stdout=out, stderr=out, start_new_session=True)
+        self.wait_healthy(wait)
+        return time.monotonic() - t0
+
+    def wait_healthy(self, wait: float = 60) -> None:
+        import requests
+
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            try:
+                if requests.get(self.base + "/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not healthy after {wait} s; see {self.log}")
+
+    def workers_pids(self) -> list[int]:
+        pid = self.proc.pid
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def kill_all(self) -> None:
+        """kill -9 of the master and every worker at once (a power cut of the app, not of the machine)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill_all()
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, seconds: float, ok: bool) -> None:
+        if ok:
+            self.latencies.setdefault(kind, []).append(seconds)
+        else:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def report(self, seconds: float) -> dict:
+        out = {}
+        for kind, lat in sorted(self.latencies.items()):
+            lat = sorted(lat)
+            out[kind] = {"ok": len(lat), "errors": self.errors.get(kind, 0), "per_s": round(len(lat) / seconds, 1),
+                         "p50_ms": round(lat[len(lat) // 2] * 1000, 1),
+                         "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)}
+        for kind, n in self.errors.items():
+            out.setdefault(kind, {"ok": 0, "errors": n})
+        return out
+
+
+def route_body(path: str = "/") -> str:
+    """What Dash's renderer POSTs when a citizen opens ``path`` (the router callback)."""
+    return json.dumps({
+        "output": "page.children", "outputs": {"id": "page", "property": "children"},
+        "inputs": [{"id": "url", "property": "pathname", "value": path}, {"id": "url", "property": "search", "value": ""}],
+        "changedPropIds": ["url.pathname", "url.search"], "state": [],
+    })
+
+
+async def browse(session, base: str, stats: Stats) -> None:
+    """One citizen opens the home page: the HTML shell, then the page itself through the router callback."""
+    for kind, coro in (("page_shell", session.get(base + "/", headers={"Accept-Encoding": "gzip"})),
+                       ("page_render", session.post(base + "/_dash-update-component", data=route_body("/"),
+                                                    headers={"Content-Type": "application/json",
+                                                             "Accept-Encoding": "gzip"}))):
+        t0 = time.perf_counter()
+        try:
+            async with coro as r:
+                await r.read()
+                stats.add(kind, time.perf_counter() - t0, r.status == 200)
+        except Exception:  # noqa: BLE001  (refused or reset while a worker dies: counted, not fatal)
+            stats.add(kind, time.perf_counter() - t0, False)
+
+
+async def comment(session, base: str, stats: Stats, i: int, acked: list[str], run: str) -> None:
+    """One citizen presses Send on /report, through the real callback; retried with the same key on failure."""
+    from bench.comment_writer import acknowledged, citizen_address, send_body
+
+    key = f"{run}-{i:07d}"
+    for _attempt in range(3):
+        t0 = time.perf_counter()
+        try:
+            async with session.post(base + "/_dash-update-component", data=send_body(key, i),
+                                    headers={"Content-Type": "application/json",
+                                             "X-Forwarded-For": citizen_address(i)}) as r:
+                body = await r.read()
+                ok = acknowledged(r.status, body)
+        except Exception:  # noqa: BLE001
+            ok = False
+        stats.add("comment", time.perf_counter() - t0, ok)
+        if ok:
+            acked.append(key)
+            return
+
+
+async def crowd(base: str, citizens: int, seconds: float, think: float, stats: Stats,
+                comment_share: float = 0.0, acked: list[str] | None = None, run: str = "bench") -> float:
+    """``citizens`` concurrent citizens for ``seconds``; each action is a comment with probability
+    ``comment_share``, else a visit of the home page."""
+    import itertools
+    import random
+
+    import aiohttp
+
+    end = time.monotonic() + seconds
+    numbers = itertools.count()
+    acked = [] if acked is None else acked
+    conn = aiohttp.TCPConnector(limit=citizens, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
+        async def citizen() -> None:
+            while time.monotonic() < end:
+                if random.random() < comment_share:
+                    await comment(session, base, stats, next(numbers), acked, run)
+                else:
+                    await browse(session, base, stats)
+                if think:
+                    await asyncio.sleep(random.expovariate(1 / think))
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(citizen() for _ in range(citizens)))
+        return time.monotonic() - t0
+
+
+def check_comments(url: str, acked: list[str], prefix: str) -> dict:
+    """Every acknowledged comment is in the store exactly once (by key, and by text for retries)."""
+    from sqlalchemy import select
+
+    from data_sources.models import Comment
+    from data_sources.store import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Comment.client_key, Comment.text).where(Comment.client_key.like(f"{prefix}-%"))).all()
+    engine.dispose()
+    keys = [r[0] for r in rows]
+    texts = [r[1] for r in rows]
+    return {"acknowledged": len(acked), "acknowledged_missing": len(set(acked) - set(keys)),
+            "stored": len(keys), "stored_twice": len(texts) - len(set(texts))}
+
+
+def cli(doc: str, run, extra=()) -> None:  # noqa: ANN001
+    """The bench scripts' shared command line: --store, --citizens, --seconds and the script's own options."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--citizens", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=60)
+    for name, kw in extra:
+        ap.add_argument(name, **kw)
+    a = vars(ap.parse_args())
+    store = a.pop("store")
+    for kind in (["sqlite", "postgresql"] if store == "both" else [store]):
+        print(json.dumps(run(kind, **a)), flush=True)

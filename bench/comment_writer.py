@@ -1,0 +1,80 @@
+"""A citizen who keeps commenting: submits comments k-START..k-(END-1) and prints each key once it is
+acknowledged. Whatever it printed must be in the store exactly once, however it (or the server) was killed.
+
+    python -m bench.comment_writer STORE_URL START END           # straight through submit_comment
+    python -m bench.comment_writer http://127.0.0.1:PORT START END  # through the report page's Send callback
+
+Over HTTP each comment comes from its own address in X-Forwarded-For (the server must trust one proxy hop,
+CITYDASH_PROXY_HOPS=1): many citizens, each within the per-citizen rate limit, as behind nginx.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+LAT, LON, CATEGORY = 48.5, 9.0, "street"  # the demo city's centre
+RETRIES = 60  # half a second apart: a citizen who keeps pressing Send for half a minute
+
+
+def text(i: int) -> str:
+    return f"Pothole number {i} on the ring road"
+
+
+def send_body(key: str, i: int, lang: str = "en") -> str:
+    """What the browser POSTs when a citizen presses Send on /report (dashboard/pages/report.py ``send``)."""
+    outs = [("report-result", "children"), ("report-client-key", "data"), ("report-text", "value"), ("report-email", "value")]
+    state = {("report-pin", "data"): {"lat": LAT, "lon": LON}, ("report-category", "value"): CATEGORY,
+             ("report-text", "value"): text(i), ("report-email", "value"): None, ("report-website", "value"): None,
+             ("report-client-key", "data"): key, ("report-lang", "data"): lang}
+    return json.dumps({
+        "output": ".." + "...".join(f"{c}.{p}" for c, p in outs) + "..",
+        "outputs": [{"id": c, "property": p} for c, p in outs],
+        "inputs": [{"id": "report-send", "property": "n_clicks", "value": 1}],
+        "state": [{"id": c, "property": p, "value": v} for (c, p), v in state.items()],
+        "changedPropIds": ["report-send.n_clicks"],
+    })
+
+
+def citizen_address(i: int) -> str:
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+def acknowledged(status: int, body: bytes) -> bool:
+    """The page shows "Thank you. Your comment is saved as number N": only then is it acknowledged."""
+    return status == 200 and b"report-success" in body
+
+
+def main(target: str, start: int, end: int) -> None:
+    keys = (f"k-{i:07d}" for i in range(start, end))
+    if target.startswith("http"):
+        import requests
+
+        import time
+
+        s = requests.Session()
+        for i, key in zip(range(start, end), keys):
+            # No answer, or 503 while the store or the server restarts: the page keeps the key and sends again.
+            for _attempt in range(RETRIES):
+                try:
+                    r = s.post(target + "/_dash-update-component", data=send_body(key, i), timeout=30,
+                               headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
+                    if acknowledged(r.status_code, r.content):
+                        print(key, flush=True)
+                        break
+                except requests.RequestException:
+                    s = requests.Session()
+                time.sleep(0.5)
+        return
+    from data_sources.comments import CommentInput, submit_comment
+    from data_sources.config import CITIES_DIR, load_city
+    from data_sources.store import make_engine
+
+    city = load_city(CITIES_DIR / "demo.toml")
+    engine = make_engine(target)
+    for i, key in zip(range(start, end), keys):
+        submit_comment(engine, city, CommentInput(lat=LAT, lon=LON, category=CATEGORY, client_key=key, text=text(i)))
+        print(key, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

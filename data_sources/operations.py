@@ -1,0 +1,244 @@
+"""Running the store in production: start-up under a lock, reachability, a cheap data version, backup and restore.
+
+Many gunicorn workers start at once and each runs ``prepare_store``; a store-wide lock (a PostgreSQL advisory
+lock, a file lock next to the SQLite file) makes exactly one of them migrate and fill an empty store with the demo
+city while the others wait and then find the work done.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+import zlib
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from data_sources.models import Comment, CommentEvent, Observation, Source
+from data_sources.store import migrate
+
+
+
+class StoreUnavailable(Exception):
+    """The store's surroundings fail (e.g. its folder is read-only, so the start-up lock cannot be taken)."""
+
+
+# Errors that mean "the store cannot be reached or cannot write right now" (server down, connection dropped,
+# SQLite file unreadable, read-only or disk full), as opposed to a bug in a query.
+STORE_ERRORS = (OperationalError, InterfaceError, StoreUnavailable)
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    db = engine.url.database
+    return Path(db) if db and db != ":memory:" else None
+
+
+@contextmanager
+def store_lock(engine: Engine, name: str, timeout: float = 600) -> Iterator[None]:
+    """Hold a lock shared by every process that uses this store (not a lock on any table)."""
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(name.encode())  # advisory locks take a bigint
+        with engine.connect() as conn:
+            conn.execute(text(f"SET lock_timeout = {int(timeout * 1000)}"))
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    path = sqlite_path(engine)
+    if path is None:
+        yield
+        return
+    from filelock import FileLock
+
+    lock = FileLock(str(path) + f".{name}.lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except OSError as e:  # read-only or full filesystem, missing folder
+        raise StoreUnavailable(f"cannot take the lock {lock.lock_file}: {e}") from e
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def store_is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return (conn.scalar(select(func.count()).select_from(Source)) or 0) == 0
+
+
+def prepare_store(engine: Engine, city, migrate_schema: bool = True) -> None:  # noqa: ANN001  (CityConfig)
+    """Migrate, then fill an empty store with the demo city when the city asks for it; once across workers.
+    Raises one of STORE_ERRORS when the store is unreachable."""
+    if not migrate_schema and not (city.city.demo and store_is_empty(engine)):
+        return  # the common case of an app built over a ready store: no lock, one cheap query
+    with store_lock(engine, "prepare"):
+        if migrate_schema:
+            migrate(engine)
+        if city.city.demo and store_is_empty(engine):
+            import logging
+
+            from data_sources.demo import load_demo
+
+            logging.getLogger("citydash").info("empty store: loading the demo city")
+            load_demo(engine, city)
+
+
+def ping(engine: Engine) -> None:
+    """A round trip to the store; raises one of STORE_ERRORS when it is unreachable."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def explain(engine: Engine, error: BaseException) -> str:
+    """One line for the operator: what is wrong with the store, beyond the driver's words (for SQLite, a read-only
+    or full filesystem is told apart from a missing file)."""
+    first = str(getattr(error, "orig", None) or error).splitlines()[0]
+    path = sqlite_path(engine)
+    if path is None:
+        return f"store unreachable: {first}"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"SQLite store {path}: folder {folder} does not exist ({first})"
+    st = os.statvfs(folder)
+    if st.f_flag & os.ST_RDONLY:
+        return f"SQLite store {path}: the filesystem is mounted read-only ({first})"
+    if st.f_bavail * st.f_frsize < 1024 * 1024:
+        return f"SQLite store {path}: the disk is full, {st.f_bavail * st.f_frsize} bytes free ({first})"
+    return f"SQLite store {path}: {first}"
+
+
+def data_version(engine: Engine) -> str:
+    """Changes whenever data or comments arrive: new comments, comment events (status, answers, moderation),
+    new observations, a source refreshed. Each part is a primary-key max or a tiny table: one cheap round trip."""
+    q = select(
+        select(func.max(Comment.id)).scalar_subquery(),
+        select(func.max(CommentEvent.id)).scalar_subquery(),
+        select(func.max(Observation.id)).scalar_subquery(),
+        select(func.max(Source.last_success_at)).scalar_subquery(),
+        select(func.count()).select_from(Source).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        return "-".join(str(v) for v in conn.execute(q).one())
+
+
+# --- the refresh worker ----------------------------------------------------------------------------------
+
+
+def parse_interval(spec: str) -> timedelta:
+    """'90s', '15m', '1h', '2d' (the TOML's ``refresh`` and ``citydash refresh --every``)."""
+    m = re.fullmatch(r"(\d+)([smhd])", spec.strip())
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"expected a duration such as 90s, 15m, 1h or 2d; got {spec!r}")
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+
+
+def due_sources(engine: Engine, city, now: datetime) -> list:  # noqa: ANN001
+    """The enabled sources whose own ``refresh`` interval has passed since their last attempt."""
+    with engine.connect() as conn:
+        last = dict(conn.execute(select(Source.name, Source.last_attempt_at)).all())
+    return [s for s in city.sources if s.enabled
+            and (last.get(s.name) is None or now - last[s.name] >= parse_interval(s.refresh))]
+
+
+def run_every(every: timedelta, tick: Callable[[], None], stop: threading.Event) -> int:
+    """Call ``tick`` every ``every`` until ``stop`` is set; a failing tick (store down, a bug in one connector)
+    is logged and the next one runs on time: the worker never exits over one bad run. Returns the ticks run."""
+    log = logging.getLogger("citydash")
+    n = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        n += 1
+        try:
+            tick()
+        except Exception:  # noqa: BLE001
+            log.exception("refresh run failed; next run as scheduled")
+        stop.wait(max(0.0, every.total_seconds() - (time.monotonic() - started)))
+    return n
+
+
+# --- backup and restore ----------------------------------------------------------------------------------
+
+
+def _pg_env(engine: Engine) -> tuple[list[str], dict[str, str]]:
+    """libpq connection arguments, with the password in the environment rather than on the command line."""
+    u = engine.url
+    env = dict(os.environ)
+    if u.password:
+        env["PGPASSWORD"] = str(u.password)
+    args = ["--host", u.host or "localhost", "--port", str(u.port or 5432), "--username", u.username or "postgres"]
+    return args, env
+
+
+def backup(engine: Engine, dest: str | os.PathLike) -> Path:
+    """A consistent copy of the live store at ``dest``, taken while the app keeps serving: SQLite's online
+    backup API (a page-by-page copy under a read transaction), or ``pg_dump --format=custom``."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".partial")
+    if engine.dialect.name == "sqlite":
+        src = sqlite_path(engine)
+        if src is None:
+            raise ValueError("an in-memory store cannot be backed up")
+        with sqlite3.connect(src) as s, sqlite3.connect(tmp) as d:
+            s.backup(d)
+        with sqlite3.connect(tmp) as d:  # a backup is whole or it is nothing
+            if d.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise RuntimeError(f"{tmp}: integrity check failed")
+    elif engine.dialect.name == "postgresql":
+        args, env = _pg_env(engine)
+        _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *args, "--file", str(tmp),
+              engine.url.database], env)
+    else:
+        raise ValueError(f"no backup for {engine.dialect.name}")
+    os.replace(tmp, dest)
+    return dest
+
+
+def restore(engine: Engine, src: str | os.PathLike) -> None:
+    """Replace the store's contents with the backup ``src``, then migrate it to the current schema (a backup
+    made by an older version is upgraded, never downgraded)."""
+    src = Path(src)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no such backup")
+    if engine.dialect.name == "sqlite":
+        dst = sqlite_path(engine)
+        if dst is None:
+            raise ValueError("cannot restore into an in-memory store")
+        with sqlite3.connect(f"file:{src}?mode=ro", uri=True) as s:
+            if s.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise RuntimeError(f"{src}: not an intact SQLite store")
+            with sqlite3.connect(dst, timeout=30) as d:
+                s.backup(d)  # page by page into the live file, under its write lock: readers see old or new
+        engine.dispose()  # pooled connections may cache the old schema
+    elif engine.dialect.name == "postgresql":
+        args, env = _pg_env(engine)
+        engine.dispose()
+        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+              *args, "--dbname", engine.url.database, str(src)], env)
+    else:
+        raise ValueError(f"no restore for {engine.dialect.name}")
+    migrate(engine)
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> None:
+    if shutil.which(cmd[0]) is None:
+        raise RuntimeError(f"{cmd[0]} not found: install the PostgreSQL client (apt-get install postgresql-client)")
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()[-500:]}")
+

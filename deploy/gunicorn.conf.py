@@ -1,0 +1,19 @@
+"""gunicorn settings for citydash: `gunicorn -c deploy/gunicorn.conf.py app:server` (README "Deploying").
+
+Command-line flags override these (e.g. `-w 8 -b 0.0.0.0:8050`).
+"""
+import os
+
+bind = "127.0.0.1:8050"  # nginx in front; never expose the workers directly
+# Sync workers, each a separate process with its own store pool; WEB_CONCURRENCY is gunicorn's own variable.
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# The first start of an empty demo store loads the demo city inside one worker (the others wait on a lock).
+timeout = 120
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then: memory stays bounded over years of uptime.
+max_requests = 5000
+max_requests_jitter = 500
+# The app writes one JSON line per request (dashboard.health); gunicorn's own access log would repeat it.
+accesslog = None
+errorlog = "-"

@@ -1,0 +1,111 @@
+"""Aggregates are computed once per data version, new comments invalidate them, and with Redis the cache and the
+rate limits are shared by every worker."""
+from dashboard import cache as cache_mod
+from dashboard import kpis
+from dashboard.app import create_app
+from dashboard.cache import cached
+from dashboard.limits import limiter
+from data_sources.comments import CommentInput, submit_comment
+from tests.conftest import DEMO_END, render_page
+
+
+def _comment(ctx, key: str):
+    lat, lon = ctx.city.city.centre
+    # Dated inside the demo city's month, so that the month's participation figure counts it.
+    return submit_comment(ctx.engine, ctx.city, CommentInput(lat=lat, lon=lon, category="air", created_at=DEMO_END,
+                                                             text="The air smells of diesel here", client_key=key))
+
+
+def test_computed_once_until_data_changes(app, monkeypatch):
+    ctx = app.server.extensions["citydash"]
+    calls = []
+
+    def fn():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    with app.server.app_context():
+        assert cached(ctx, "k", fn) == {"n": 1}
+        assert cached(ctx, "k", fn) == {"n": 1} and len(calls) == 1
+        _comment(ctx, "cache-test-0001")
+        assert cached(ctx, "k", fn) == {"n": 1}  # within MAX_LAG: a burst of comments does not recompute
+        later = cache_mod._now() + cache_mod.MAX_LAG + 1
+        monkeypatch.setattr(cache_mod, "_now", lambda: later)
+        assert cached(ctx, "k", fn) == {"n": 2}  # new data and the entry is old enough: recomputed
+        assert cached(ctx, "k", fn) == {"n": 2}  # and then kept while nothing changes, however old
+        assert len(calls) == 2
+
+
+def test_home_page_counts_a_new_comment_and_does_not_recompute_per_visitor(app, client, monkeypatch):
+    ctx = app.server.extensions["citydash"]
+    calls = []
+    real = kpis.home_kpis
+    monkeypatch.setattr(kpis, "home_kpis", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def open_comments():
+        page = render_page(client, "/")
+        return _find(page, "kpi-participation")
+
+    first = open_comments()
+    for _ in range(3):
+        assert open_comments() == first
+    assert len(calls) == 1
+    _comment(ctx, "cache-test-0002")
+    later = cache_mod._now() + cache_mod.MAX_LAG + 1
+    monkeypatch.setattr(cache_mod, "_now", lambda: later)
+    assert open_comments() != first and len(calls) == 2
+
+
+def _find(node, cid):
+    """The text inside the component with id ``cid`` of a layout given as JSON."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if props.get("id") == cid:
+            return repr(props.get("children"))
+        return next((t for t in (_find(v, cid) for v in props.values()) if t is not None), None)
+    if isinstance(node, list):
+        return next((t for t in (_find(v, cid) for v in node) if t is not None), None)
+    return None
+
+
+def _worker(demo_city, settings, demo_engine, redis_url):
+    """Another app over the same store and Redis: what a second gunicorn worker is."""
+    app = create_app(city=demo_city, settings=settings.model_copy(update={"redis_url": redis_url}), engine=demo_engine)
+
+    @app.server.route("/limited")
+    @limiter(app.server.extensions["citydash"]).limit("2/minute")
+    def limited():
+        return "ok"
+
+    return app
+
+
+def test_redis_shares_cache_and_rate_limits_across_workers(demo_city, settings, demo_engine, redis_url):
+    a, b = (_worker(demo_city, settings, demo_engine, redis_url) for _ in range(2))
+    calls = []
+    for app in (a, b):
+        with app.server.app_context():
+            cached(app.server.extensions["citydash"], "shared", lambda: calls.append(1) or 42)
+    assert len(calls) == 1  # b found a's entry
+    ca, cb = a.server.test_client(), b.server.test_client()
+    assert [ca.get("/limited").status_code, cb.get("/limited").status_code, ca.get("/limited").status_code,
+            cb.get("/limited").status_code] == [200, 200, 429, 429]
+
+
+def test_cache_down_costs_only_recomputation(demo_city, settings, demo_engine):
+    from tests.conftest import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(city=demo_city, settings=settings.model_copy(update={"redis_url": dead}), engine=demo_engine)
+    with app.server.app_context():
+        assert cached(app.server.extensions["citydash"], "k", lambda: "computed") == "computed"
+
+
+def test_zero_lag_recomputes_on_every_change(app):
+    ctx = app.server.extensions["citydash"]
+    calls = []
+    with app.server.app_context():
+        cached(ctx, "z", lambda: calls.append(1), max_lag=0)
+        _comment(ctx, "cache-test-0003")
+        cached(ctx, "z", lambda: calls.append(1), max_lag=0)
+    assert len(calls) == 2
