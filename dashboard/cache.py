@@ -8,15 +8,20 @@ data or comments arrive the version changes and the next visitor recomputes. Und
 a second) the version changes on every request, so an entry younger than ``MAX_LAG`` seconds is still served: a
 new comment shows in the aggregates within MAX_LAG seconds, and a page recomputes at most once per MAX_LAG
 seconds per cache (per worker, or once with Redis).
+
+``shared_page(ctx, key, fn)`` keeps, in each process, whole pages that are the same for every visitor (public
+pages that set ``SHARED = True``): built at most once per MAX_LAG seconds per worker, language and query.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from typing import Callable, TypeVar
 
 import flask
+from cachetools import TTLCache
 from flask_caching import Cache
 
 from data_sources.operations import data_version
@@ -38,6 +43,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": TIMEOUT})
     cache.init_app(app.server)
     ctx.extras["cache"] = cache
+    # Bounded: odd query strings push older pages out, they do not grow memory.
+    ctx.extras["pages"] = (TTLCache(maxsize=256, ttl=MAX_LAG, timer=lambda: _now()), threading.Lock())
 
 
 def _now() -> float:
@@ -61,7 +68,6 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     if cache is None:
         return fn()
     lag = MAX_LAG if max_lag is None else max_lag
-    version = _request_version(ctx)
     try:
         entry = cache.get(key)
     except Exception as e:  # noqa: BLE001  (any cache backend failure)
@@ -69,11 +75,28 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
         entry = None
     if entry is not None:
         at, ver, value = entry
-        if ver == version or _now() - at < lag:
+        # A young entry is served without asking the store for the version (one round trip less per request).
+        if _now() - at < lag or ver == _request_version(ctx):
             return value
+    version = _request_version(ctx)  # before computing: data that lands meanwhile makes the next visitor recompute
     value = fn()
     try:
         cache.set(key, (_now(), version, value), timeout=timeout or TIMEOUT)
     except Exception as e:  # noqa: BLE001
         log.warning("cache unavailable", extra={"error": str(e)})
     return value
+
+
+def shared_page(ctx, key: tuple, fn: Callable[[], T]) -> T:  # noqa: ANN001
+    """``fn()``, kept in this process for MAX_LAG seconds under ``key``; without the cache extension, ``fn()``."""
+    pages = ctx.extras.get("pages")
+    if pages is None:
+        return fn()
+    memo, lock = pages
+    with lock:
+        hit = memo.get(key)
+    if hit is None:
+        hit = fn()
+        with lock:
+            memo[key] = hit
+    return hit

@@ -35,7 +35,15 @@ def first_paint(ctx, path: str, search: str) -> str:  # noqa: ANN001
     if not any(getattr(p.module, "FIRST_PAINT", False) and p.match(path) is not None for p in PAGES):
         return ""
     try:
-        return f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'
+        html = lambda: f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'  # noqa: E731
+        page = next(p for p in PAGES if p.match(path) is not None)
+        if getattr(page.module, "SHARED", False):
+            from urllib.parse import parse_qs
+
+            from dashboard.cache import shared_page
+
+            return shared_page(ctx, ("html", path, search, ctx.language(parse_qs(search))), html)
+        return html()
     except Exception:  # the static copy is an optimisation; never let it break the page
         log.exception("first paint of %s failed", path)
         return ""

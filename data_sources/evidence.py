@@ -5,9 +5,11 @@ open data. The lookup reads the store; choosing the reading and the distance sho
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import h3
+from cachetools import TTLCache
 from sqlalchemy import Engine, func, select
 
 from data_sources.models import Feature, Observation
@@ -58,9 +60,32 @@ def choose_reading(candidates: list[dict], lat: float, lon: float, at: datetime,
     }
 
 
+# A stream of comments asks for the same candidates again and again: each process keeps them per store, layer and
+# minute for CANDIDATES_TTL seconds (a reading that arrives meanwhile is used from the next minute on).
+CANDIDATES_TTL = 60.0
+_candidates: TTLCache = TTLCache(maxsize=256, ttl=CANDIDATES_TTL)
+_candidates_lock = threading.Lock()
+
+
 def nearest_reading(engine: Engine, lat: float, lon: float, category: str, at: datetime,
                     feature_id: int | None = None) -> dict | None:
     """The evidence dict for a comment placed at (lat, lon) at ``at``, or None when nothing relevant is measured."""
+    if feature_id is None and category not in CATEGORY_METRICS:
+        return None
+    minute = at.replace(second=0, microsecond=0)
+    key = (engine.url.render_as_string(), category if feature_id is None else None, feature_id, minute)
+    with _candidates_lock:
+        cands = _candidates.get(key)
+    if cands is None:
+        cands = _candidate_readings(engine, category, minute, feature_id)
+        with _candidates_lock:
+            _candidates[key] = cands
+    return choose_reading(cands, lat, lon, at, max_distance_m=float("inf") if feature_id is not None else MAX_DISTANCE_M)
+
+
+def _candidate_readings(engine: Engine, category: str, at: datetime, feature_id: int | None) -> list[dict]:
+    """For each feature of the relevant layer (or the one feature), its latest reading of the day before ``at`` and
+    its reading of the hour of ``at``."""
     layer_metric = CATEGORY_METRICS.get(category)
     with engine.connect() as conn:
         if feature_id is not None:
@@ -68,11 +93,9 @@ def nearest_reading(engine: Engine, lat: float, lon: float, category: str, at: d
             layer = conn.scalar(select(Feature.layer).where(Feature.id == feature_id))
             metric = next((m for lyr, m in CATEGORY_METRICS.values() if lyr == layer), None)
             if metric is None:
-                return None
+                return []
             feature_cond = Feature.id == feature_id
             layer_metric = (layer, metric)
-        elif layer_metric is None:
-            return None
         else:
             feature_cond = Feature.layer == layer_metric[0]
         layer, metric = layer_metric
@@ -92,7 +115,5 @@ def nearest_reading(engine: Engine, lat: float, lon: float, category: str, at: d
                    (Observation.time == latest.c.t) | (Observation.time == same_hour))
         )
         rows = conn.execute(q).all()
-    cands = [{"feature_id": r.id, "name": r.name, "lat": r.lat, "lon": r.lon, "layer": r.layer, "time": r.time,
-              "value": r.value, "unit": r.unit, "metric": r.metric} for r in rows]
-    return choose_reading(cands, lat, lon, at, max_distance_m=float("inf") if feature_id is not None else MAX_DISTANCE_M)
-
+    return [{"feature_id": r.id, "name": r.name, "lat": r.lat, "lon": r.lon, "layer": r.layer, "time": r.time,
+             "value": r.value, "unit": r.unit, "metric": r.metric} for r in rows]

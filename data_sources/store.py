@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import h3
+from cachetools import TTLCache
 import numpy as np
 import pandas as pd
 import shapely
@@ -324,6 +326,7 @@ def replace_districts(engine: Engine, districts) -> int:  # noqa: ANN001
                 "lon": lon,
             }
         )
+    forget_districts(engine)
     with engine.begin() as conn:
         for chunk in _chunks(rows):
             stmt = _insert_stmt(conn, District.__table__)
@@ -334,8 +337,26 @@ def replace_districts(engine: Engine, districts) -> int:  # noqa: ANN001
     return len(rows)
 
 
-def district_locator(engine: Engine):
-    """A function (lat array, lon array) -> district ids (0 where outside every district), for bulk work."""
+# Every comment needs the district index, and district outlines change once in years: each process keeps the
+# index of each store for LOCATOR_TTL seconds (replace_districts drops its own copy at once; another process that
+# replaces them is seen within LOCATOR_TTL).
+LOCATOR_TTL = 60.0
+_locators: TTLCache = TTLCache(maxsize=32, ttl=LOCATOR_TTL)
+_locators_lock = threading.Lock()
+
+
+def forget_districts(engine: Engine) -> None:
+    with _locators_lock:
+        _locators.pop(engine.url.render_as_string(), None)
+
+
+def district_locator(engine: Engine) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A function (lat array, lon array) -> district ids (0 where outside every district)."""
+    key = engine.url.render_as_string()
+    with _locators_lock:
+        hit = _locators.get(key)
+    if hit is not None:
+        return hit
     with engine.connect() as conn:
         d = conn.execute(select(District.id, District.geometry)).all()
     ids = np.array([r[0] for r in d], dtype=np.int64)
@@ -350,6 +371,8 @@ def district_locator(engine: Engine):
         out[pi] = ids[di]
         return out
 
+    with _locators_lock:
+        _locators[key] = locate
     return locate
 
 
@@ -357,6 +380,7 @@ def assign_districts(engine: Engine, table=Feature) -> int:  # noqa: ANN001
     """Set district_id on rows of ``table`` (features or comments) that have none, by point-in-polygon."""
     from sqlalchemy import bindparam
 
+    forget_districts(engine)  # a fresh index: this runs right after districts change
     locate = district_locator(engine)
     with engine.connect() as conn:
         pts = conn.execute(select(table.id, table.lat, table.lon).where(table.district_id.is_(None))).all()

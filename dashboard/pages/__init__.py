@@ -1,5 +1,8 @@
 """Page registry. Each page module defines ``PATH`` (a pattern such as ``/comments/<int:id>``), ``layout(ctx,
-lang, query, **params)`` and ``register(app, ctx)`` for its callbacks; add it to ``PAGE_MODULES``."""
+lang, query, **params)`` and ``register(app, ctx)`` for its callbacks; add it to ``PAGE_MODULES``.
+
+A page whose layout is the same for every visitor (no session, no per-visit token) sets ``SHARED = True``: each
+worker then builds it at most once per ``dashboard.cache.MAX_LAG`` seconds per language and query."""
 from __future__ import annotations
 
 import importlib
@@ -75,6 +78,11 @@ def resolve(ctx, pathname: str | None, search: str | None):  # noqa: ANN001
     for page in PAGES:
         params = page.match(pathname or "/")
         if params is not None:
+            if getattr(page.module, "SHARED", False):
+                from dashboard.cache import shared_page
+
+                return shared_page(ctx, ("layout", pathname, search or "", lang),
+                                   lambda: page.layout(ctx, lang, query, **params))
             return page.layout(ctx, lang, query, **params)
     return not_found(ctx, lang)
 

@@ -13,6 +13,7 @@ from data_sources.standards import EAQI_UPPER, who_guideline
 
 PATH = "/about"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 
 
 def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001

@@ -5,6 +5,7 @@ from dashboard import theme_page
 
 PATH = "/air"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 
 
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001

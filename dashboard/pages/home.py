@@ -24,6 +24,7 @@ from data_sources.store import utcnow
 
 PATH = "/"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 LAYERS = ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"]
 LAYER_LABELS = {
     "air_station": N_("Air quality"),

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from dashboard import health
+from dashboard import cache, health
 from dashboard.app import create_app
 from data_sources.models import Source
 from data_sources.store import record_failure
@@ -105,7 +105,7 @@ def pg_db():
 
 
 @pytest.mark.postgres
-def test_postgres_going_away_gives_503_and_comes_back_by_itself(demo_city, settings, pg_db):
+def test_postgres_going_away_gives_503_and_comes_back_by_itself(demo_city, settings, pg_db, monkeypatch):
     url, create, cut = pg_db
     create()
     app = create_app(city=_no_demo(demo_city), settings=settings.model_copy(update={"database_url": url}))
@@ -114,6 +114,10 @@ def test_postgres_going_away_gives_503_and_comes_back_by_itself(demo_city, setti
     cut(True)
     r = c.get("/")
     assert r.status_code == 503 and b"temporarily unavailable" in r.data
+    # A public page built less than MAX_LAG seconds ago is still served from the worker's copy; after that, 503.
+    assert dash_update(c, "page.children", ROUTE).status_code == 200
+    later = cache._now() + cache.MAX_LAG + 1
+    monkeypatch.setattr(cache, "_now", lambda: later)
     r = dash_update(c, "page.children", ROUTE)
     assert r.status_code == 503 and r.get_json()["error"] == "temporarily_unavailable"
     assert r.headers["Retry-After"] == health.RETRY_AFTER
