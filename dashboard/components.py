@@ -11,8 +11,11 @@ from datetime import datetime
 import pandas as pd
 from dash import dcc, html
 
+from dashboard import queries
+from dashboard.cache import cached
 from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_number, fmt_percent, translator
 from dashboard.kpis import Kpi
+from data_sources.operations import SourceStatus, source_status
 
 NAV = [("/", N_("Map")), ("/air", N_("Air")), ("/traffic", N_("Traffic")), ("/cycling", N_("Cycling")),
        ("/report", N_("Tell the city")), ("/you-said-we-did", N_("You said, we did")), ("/ledger", N_("The city's record")),
@@ -159,18 +162,55 @@ def _kpi_extra(k: Kpi, lang: str) -> list:
     return out
 
 
-def kpi_card(k: Kpi, lang: str, tz: str, source: str = "", link: str | None = None) -> html.Section:
+def sources_behind(ctx, layers_by_key: dict[str, list[str]]) -> dict[str, list[SourceStatus]]:  # noqa: ANN001
+    """For each key (a KPI card, an indicator page), the sources of its layers that are failing or stale.
+
+    The status is read at every build, not cached: a source goes stale with time alone, which changes no data
+    version. Which sources feed which layer changes only with the data, so that is cached."""
+    names = cached(ctx, "layer-source-names:" + repr(sorted(layers_by_key.items())),
+                   lambda: {k: queries.layer_source_names(ctx.engine, v) for k, v in layers_by_key.items()})
+    behind = [s for s in source_status(ctx.engine, ctx.city) if s.behind]
+    return {k: [s for s in behind if s.name in names.get(k, set())] for k in layers_by_key}
+
+
+def stale_notice(behind: list[SourceStatus], lang: str, tz: str) -> list:
+    """In words, for citizens: these figures are the last ones received, since when, and which source is not
+    answering or has sent nothing new. No error text: that stays for officials."""
+    if not behind:
+        return []
+    _ = translator(lang)
+    since = [s.last_success_at for s in behind if s.last_success_at is not None]
+    lead = (_("Not updated since {time}.", time=fmt_datetime(min(since), lang, tz)) if since
+            else _("These figures may be out of date."))
+    failing = [s.title for s in behind if s.failing]
+    old = [s.title for s in behind if not s.failing]
+    why = []
+    if len(failing) == 1:
+        why.append(_("The source ({source}) is not answering.", source=failing[0]))
+    elif failing:
+        why.append(_("The sources ({sources}) are not answering.", sources=", ".join(failing)))
+    if len(old) == 1:
+        why.append(_("The source ({source}) has sent no new data.", source=old[0]))
+    elif old:
+        why.append(_("The sources ({sources}) have sent no new data.", sources=", ".join(old)))
+    return [html.P([html.Strong(lead), " ", " ".join([*why, _("We show the last data we received.")])],
+                   className="stale-notice", role="note")]
+
+
+def kpi_card(k: Kpi, lang: str, tz: str, source: str = "", link: str | None = None,
+             behind: list[SourceStatus] | None = None) -> html.Section:
     _ = translator(lang)
     return html.Section([
         html.H2(_(KPI_TITLES.get(k.key, k.key)), className="kpi-title", id=f"kpi-{k.key}-title"),
         html.P(html.Span(kpi_value_text(k, lang), className="kpi-number"), className="kpi-value"),
+        *stale_notice(behind or [], lang, tz),
         *_kpi_extra(k, lang),
         html.Details([html.Summary(_("What does this mean?")), html.P(kpi_meaning(k, lang))], className="kpi-meaning"),
         html.P([*([_("Source: {s}", s=source)] if source else []),
                 *([" · "] if source and k.updated else []),
                 *([_("Updated {t}", t=fmt_datetime(k.updated, lang, tz))] if k.updated else []),
                 *([" · ", html.A(_("More"), href=link)] if link else [])], className="kpi-meta"),
-    ], className=f"kpi kpi-{k.key} kpi-band-{k.band}", id=f"kpi-{k.key}", **{"aria-labelledby": f"kpi-{k.key}-title"})
+    ], className=f"kpi kpi-{k.key} kpi-band-{k.band}" + (" kpi-stale" if behind else ""), id=f"kpi-{k.key}", **{"aria-labelledby": f"kpi-{k.key}-title"})
 
 
 def deferred(block_id: str, placeholder_text: str, min_height: int = 300) -> html.Div:

@@ -11,23 +11,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from datetime import timedelta
 
 import flask
 from pythonjsonlogger.json import JsonFormatter
-from sqlalchemy import select
 
 from dashboard.i18n import translator
-from data_sources.models import Source
-from data_sources.operations import STORE_ERRORS, explain, parse_interval, ping, prepare_store
-from data_sources.store import current_revision, utcnow
+from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store, source_status
+from data_sources.store import current_revision
 
 log = logging.getLogger("citydash")
 access = logging.getLogger("citydash.request")
 RETRY_SECONDS = 5
 RETRY_AFTER = "30"  # seconds a client should wait: long enough for a database restart
-STALE_FACTOR = 3  # a source is stale after this many missed refresh intervals
-DEFAULT_REFRESH = timedelta(hours=1)
 DASH_INDEX = {"/", "/<path:path>"}  # the endpoints where Dash serves its page
 
 
@@ -60,26 +55,12 @@ def json_formatter() -> logging.Formatter:
 
 
 def source_ages(ctx) -> list[dict]:  # noqa: ANN001
-    """Each source's last success, its age and whether it is stale (more than STALE_FACTOR refresh intervals)."""
-    intervals = {s.name: parse_interval(s.refresh) for s in ctx.city.sources}
-    now = utcnow()
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(select(Source.name, Source.last_success_at, Source.last_error_at)).all()
-    # A configured source that never ran is as stale as one that stopped.
-    rows += [(name, None, None) for name in sorted(set(intervals) - {r[0] for r in rows})]
-    out = []
-    for name, ok_at, err_at in sorted(rows, key=lambda r: r[0]):
-        age = (now - ok_at).total_seconds() if ok_at else None
-        limit = intervals.get(name, DEFAULT_REFRESH) * STALE_FACTOR
-        out.append({
-            "name": name,
-            "last_success_at": ok_at.isoformat() + "Z" if ok_at else None,
-            "age_seconds": round(age) if age is not None else None,
-            "stale": age is None or age > limit.total_seconds(),
-            # The last attempt failed (the message stays in the store: it may name internal hosts).
-            "failing": bool(err_at and (ok_at is None or err_at >= ok_at)),
-        })
-    return out
+    """Each source's last success, its age and whether it is stale (more than STALE_FACTOR refresh intervals)
+    or failing; the error messages stay in the store (they may name internal hosts)."""
+    return [{"name": s.name, "last_success_at": s.last_success_at.isoformat() + "Z" if s.last_success_at else None,
+             "age_seconds": round(s.age_seconds) if s.age_seconds is not None else None,
+             "stale": s.stale, "failing": s.failing}
+            for s in source_status(ctx.engine, ctx.city)]
 
 
 def health(ctx) -> tuple[dict, int]:  # noqa: ANN001

@@ -176,3 +176,10 @@ def layer_sources(engine: Engine, layer: str) -> pd.DataFrame:
     with engine.connect() as conn:
         wanted = set(conn.scalars(ids).all())
     return s[s["id"].isin(wanted)]
+
+
+def layer_source_names(engine: Engine, layers: list[str]) -> set[str]:
+    """The names of the sources that provide features of any of ``layers``."""
+    q = select(Source.name).join(Feature, Feature.source_id == Source.id).where(Feature.layer.in_(layers)).distinct()
+    with engine.connect() as conn:
+        return set(conn.scalars(q).all())

@@ -12,7 +12,8 @@ from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
 from dashboard import figures, indicators, queries
 from dashboard.cache import cached
-from dashboard.components import BAND_WORDS, data_table, deferred, download_links, page_frame, table_details
+from dashboard.components import (BAND_WORDS, data_table, deferred, download_links, page_frame, sources_behind,
+                                  stale_notice, table_details)
 from dashboard.i18n import fmt_date, fmt_number, fmt_percent, plotly_separators, translator
 from dashboard.indicators import THEMES, State as ViewState
 
@@ -165,6 +166,7 @@ def layout(ctx, lang: str, query: dict, theme_key: str):  # noqa: ANN001
     return page_frame(ctx, lang, [
         html.H1(_(theme.title), className="page-title"),
         html.P(_(theme.intro), className="intro"),
+        *stale_notice(sources_behind(ctx, {t: sorted({m.layer for m in theme.metrics})})[t], lang, ctx.city.city.timezone),
         filters,
         html.P(summary(ctx, lang, t, st, data), id=f"{t}-summary", className="chart-summary", **{"aria-live": "polite"}),
         deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560),

@@ -16,6 +16,7 @@ import threading
 import time
 import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterator
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from data_sources.models import Comment, CommentEvent, Observation, Source
-from data_sources.store import migrate
+from data_sources.store import migrate, utcnow
 
 
 
@@ -145,6 +146,45 @@ def parse_interval(spec: str) -> timedelta:
     if not m or int(m.group(1)) == 0:
         raise ValueError(f"expected a duration such as 90s, 15m, 1h or 2d; got {spec!r}")
     return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+
+
+STALE_FACTOR = 3  # a source is stale after this many missed refresh intervals
+DEFAULT_REFRESH = timedelta(hours=1)  # for a source the city's TOML does not configure (demo, one-off import)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    title: str
+    last_success_at: datetime | None
+    age_seconds: float | None
+    stale: bool  # no success within STALE_FACTOR refresh intervals (or never)
+    failing: bool  # the last attempt failed; its message stays in the store (it may name internal hosts)
+
+    @property
+    def behind(self) -> bool:
+        """What citizens are told about: the data shown is older than it should be, or its source is failing."""
+        return self.stale or self.failing
+
+
+def source_status(engine: Engine, city, now: datetime | None = None) -> list[SourceStatus]:  # noqa: ANN001
+    """Each source's last success, its age, and whether it is stale or failing, by name. ``/healthz`` reports
+    these; the public pages mark the figures of the sources that are behind."""
+    intervals = {s.name: parse_interval(s.refresh) for s in city.sources}
+    now = now or utcnow()
+    with engine.connect() as conn:
+        rows = conn.execute(select(Source.name, Source.title, Source.last_success_at, Source.last_error_at)).all()
+    # A configured source that never ran is as stale as one that stopped.
+    titles = {s.name: s.title or s.name for s in city.sources}
+    rows += [(name, titles[name], None, None) for name in sorted(set(intervals) - {r[0] for r in rows})]
+    out = []
+    for name, title, ok_at, err_at in sorted(rows, key=lambda r: r[0]):
+        age = (now - ok_at).total_seconds() if ok_at else None
+        limit = intervals.get(name, DEFAULT_REFRESH) * STALE_FACTOR
+        out.append(SourceStatus(name=name, title=title or name, last_success_at=ok_at, age_seconds=age,
+                                stale=age is None or age > limit.total_seconds(),
+                                failing=bool(err_at and (ok_at is None or err_at >= ok_at))))
+    return out
 
 
 def due_sources(engine: Engine, city, now: datetime) -> list:  # noqa: ANN001

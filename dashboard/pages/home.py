@@ -16,7 +16,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import figures, kpis, queries
 from dashboard.cache import cached
 from dashboard.components import (BAND_WORDS, CYCLE_TYPES, band_chip, data_table, deferred, download_links,
-                                  kpi_card, page_frame, table_details)
+                                  kpi_card, page_frame, sources_behind, table_details)
 from dashboard.i18n import N_, fmt_datetime, fmt_number, plotly_separators, translator
 from dashboard.indicators import city_series, guideline, usual_range
 from data_sources.standards import EAQI_BANDS
@@ -122,8 +122,9 @@ def _kpi_cards(ctx, lang: str) -> list:  # noqa: ANN001
     values = cached(ctx, "home:kpis", lambda: kpis.home_kpis(ctx.engine, tz))
     sources = cached(ctx, "home:kpi-sources", lambda: {k: _source_line(ctx, v) for k, v in KPI_LAYERS.items()})
     sources["participation"] = _("comments sent on this site")
+    behind = sources_behind(ctx, KPI_LAYERS)
     return [kpi_card(values[k], lang, tz, sources.get(k, ""),
-                     link=f"{KPI_LINKS[k]}?lang={lang}" if k in KPI_LINKS else None)
+                     link=f"{KPI_LINKS[k]}?lang={lang}" if k in KPI_LINKS else None, behind=behind.get(k))
             for k in ("air", "traffic", "cycling", "participation")]
 
 

@@ -172,6 +172,35 @@ def test_parse_interval():
             parse_interval(bad)
 
 
+def test_source_status_stale_after_three_of_its_own_intervals_and_failing_until_a_success(engine, demo_city):
+    from datetime import datetime, timedelta
+
+    from data_sources.config import SourceConfig
+    from data_sources.operations import source_status
+    from data_sources.store import record_failure, record_success, upsert_source
+
+    now = datetime(2026, 11, 16, 12, 0)
+    city = demo_city.model_copy(update={"sources": [
+        SourceConfig(name="daily", kind="csv", title="Daily table", refresh="1d"),
+        SourceConfig(name="quick", kind="csv", refresh="10m"),
+        SourceConfig(name="never", kind="csv", title="Never ran")]})
+    daily, quick, unconfigured = (upsert_source(engine, n, "csv") for n in ("daily", "quick", "imported"))
+    record_success(engine, daily, at=now - timedelta(days=2, hours=23))  # within 3 x 1 day
+    record_success(engine, quick, at=now - timedelta(minutes=31))  # past 3 x 10 minutes
+    record_success(engine, unconfigured, at=now - timedelta(hours=2))  # not in the TOML: 1 h assumed
+
+    def status() -> dict:
+        return {s.name: (s.stale, s.failing, s.behind) for s in source_status(engine, city, now)}
+
+    assert status() == {"daily": (False, False, False), "quick": (True, False, True), "imported": (False, False, False),
+                        "never": (True, False, True)}
+    assert {s.name: s.title for s in source_status(engine, city, now)}["never"] == "Never ran"
+    record_failure(engine, daily, "HTTP 500", at=now - timedelta(minutes=5))
+    assert status()["daily"] == (False, True, True)  # failing since its last success, though not yet old
+    record_success(engine, daily, at=now)
+    assert status()["daily"] == (False, False, False)
+
+
 def test_only_sources_whose_interval_passed_are_due(engine, demo_city):
     from datetime import datetime, timedelta
 
