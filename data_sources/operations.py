@@ -173,16 +173,18 @@ def source_status(engine: Engine, city, now: datetime | None = None) -> list[Sou
     intervals = {s.name: parse_interval(s.refresh) for s in city.sources}
     now = now or utcnow()
     with engine.connect() as conn:
-        rows = conn.execute(select(Source.name, Source.title, Source.last_success_at, Source.last_error_at)).all()
+        rows = conn.execute(select(Source.name, Source.title, Source.last_success_at, Source.last_error_at,
+                                   Source.kind)).all()
     # A configured source that never ran is as stale as one that stopped.
     titles = {s.name: s.title or s.name for s in city.sources}
-    rows += [(name, titles[name], None, None) for name in sorted(set(intervals) - {r[0] for r in rows})]
+    rows += [(name, titles[name], None, None, None) for name in sorted(set(intervals) - {r[0] for r in rows})]
     out = []
-    for name, title, ok_at, err_at in sorted(rows, key=lambda r: r[0]):
+    for name, title, ok_at, err_at, kind in sorted(rows, key=lambda r: r[0]):
         age = (now - ok_at).total_seconds() if ok_at else None
         limit = intervals.get(name, DEFAULT_REFRESH) * STALE_FACTOR
         out.append(SourceStatus(name=name, title=title or name, last_success_at=ok_at, age_seconds=age,
-                                stale=age is None or age > limit.total_seconds(),
+                                # The demo city is a snapshot taken at its first start: it never refreshes.
+                                stale=kind != "demo" and (age is None or age > limit.total_seconds()),
                                 failing=bool(err_at and (ok_at is None or err_at >= ok_at))))
     return out
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dashboard.app import create_app
 from dashboard.i18n import fmt_datetime, translator
@@ -151,8 +151,12 @@ def test_a_source_that_is_simply_old_is_marked_without_any_error(app, client):
     engine = app.server.extensions["citydash"].engine
     with engine.connect() as conn:
         traffic = conn.scalar(select(Source.id).where(Source.name == "demo-traffic"))
-    # The demo city configures no refresh: one hour is assumed, so three hours without news is stale.
+    # The demo city configures no refresh: one hour is assumed, so three hours without news is stale...
     record_success(engine, traffic, at=utcnow() - timedelta(hours=3, minutes=5))
+    # ...except for the demo snapshot itself, which never refreshes.
+    assert _notices(_render(app, client, "/")) == []
+    with engine.begin() as conn:  # the same source, now one the city refreshes
+        conn.execute(update(Source).where(Source.id == traffic).values(kind="csv"))
     home = _render(app, client, "/")
     assert _notices(_find(home, "kpi-air")) == [] and _notices(_find(home, "kpi-cycling")) == []
     assert _notices(_find(home, "kpi-traffic")) == [
