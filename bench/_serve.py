@@ -52,13 +52,17 @@ def fresh_store(kind: str) -> Iterator[str]:
 class Server:
     """`gunicorn -c deploy/gunicorn.conf.py -w N app:server` over ``url``; restartable, killable."""
 
-    def __init__(self, url: str, workers: int = 4, port: int | None = None, extra_env: dict | None = None):
+    def __init__(self, url: str, workers: int = 4, port: int | None = None, extra_env: dict | None = None,
+                 redis_url: str | None = None):
         self.url, self.workers, self.port = url, workers, port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # One trusted proxy hop: simulated citizens each come from their own X-Forwarded-For address.
         self.env = {**os.environ, "CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench",
                     "CITYDASH_PROXY_HOPS": "1", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
-                    "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-"), **(extra_env or {})}
+                    "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-"),
+                    **({"CITYDASH_REDIS_URL": redis_url} if redis_url else {}), **(extra_env or {})}
+        if not redis_url:
+            self.env.pop("CITYDASH_REDIS_URL", None)
         self.log = Path(self.env["CITYDASH_DATA_DIR"]) / "gunicorn.log"
         self.proc: subprocess.Popen | None = None
 
@@ -135,13 +139,19 @@ def route_body(path: str = "/") -> str:
     })
 
 
-async def browse(session, base: str, stats: Stats) -> None:
-    """One citizen opens the home page: the HTML shell, then the page itself through the router callback."""
-    for kind, coro in (("page_shell", session.get(base + "/", headers={"Accept-Encoding": "gzip"})),
-                       ("page_render", session.post(base + "/_dash-update-component", data=route_body("/"),
+PAGES = ("/", "/air", "/traffic", "/cycling")  # the public pages a citizen opens
+
+
+async def browse(session, base: str, stats: Stats, path: str = "/", scheduled: float | None = None) -> None:
+    """One citizen opens ``path``: the HTML shell, then the page itself through the router callback. The shell's
+    latency counts from ``scheduled`` (when the citizen wanted it) if given, so that waiting for a busy server
+    counts too."""
+    for kind, coro in (("page_shell", session.get(base + path, headers={"Accept-Encoding": "gzip"})),
+                       ("page_render", session.post(base + "/_dash-update-component", data=route_body(path),
                                                     headers={"Content-Type": "application/json",
                                                              "Accept-Encoding": "gzip"}))):
-        t0 = time.perf_counter()
+        t0 = scheduled if scheduled is not None else time.perf_counter()
+        scheduled = None
         try:
             async with coro as r:
                 await r.read()
@@ -150,13 +160,15 @@ async def browse(session, base: str, stats: Stats) -> None:
             stats.add(kind, time.perf_counter() - t0, False)
 
 
-async def comment(session, base: str, stats: Stats, i: int, acked: list[str], run: str) -> None:
+async def comment(session, base: str, stats: Stats, i: int, acked: list[str], run: str,
+                  scheduled: float | None = None) -> None:
     """One citizen presses Send on /report, through the real callback; retried with the same key on failure."""
     from bench.comment_writer import acknowledged, citizen_address, send_body
 
     key = f"{run}-{i:07d}"
     for _attempt in range(3):
-        t0 = time.perf_counter()
+        t0 = scheduled if scheduled is not None else time.perf_counter()
+        scheduled = None
         try:
             async with session.post(base + "/_dash-update-component", data=send_body(key, i),
                                     headers={"Content-Type": "application/json",
@@ -172,9 +184,15 @@ async def comment(session, base: str, stats: Stats, i: int, acked: list[str], ru
 
 
 async def crowd(base: str, citizens: int, seconds: float, think: float, stats: Stats,
-                comment_share: float = 0.0, acked: list[str] | None = None, run: str = "bench") -> float:
+                comment_share: float = 0.0, acked: list[str] | None = None, run: str = "bench",
+                rate: float | None = None) -> float:
     """``citizens`` concurrent citizens for ``seconds``; each action is a comment with probability
-    ``comment_share``, else a visit of the home page."""
+    ``comment_share``, else a visit of one of the public pages.
+
+    Without ``rate``, each citizen acts again as soon as it has its answer (after ``think`` seconds on average):
+    the server's saturation throughput, with latencies set by the queue that builds up. With ``rate``, the
+    citizens together want ``rate`` actions a second, at random (Poisson) times: the latency of an action counts
+    from when its citizen wanted it, so a server that falls behind shows it in p99."""
     import itertools
     import random
 
@@ -187,17 +205,53 @@ async def crowd(base: str, citizens: int, seconds: float, think: float, stats: S
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
         async def citizen() -> None:
+            due = time.perf_counter()
             while time.monotonic() < end:
+                scheduled = None
+                if rate:
+                    due += random.expovariate(rate / citizens)
+                    wait = due - time.perf_counter()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    if time.monotonic() >= end:
+                        return
+                    scheduled = due
                 if random.random() < comment_share:
-                    await comment(session, base, stats, next(numbers), acked, run)
+                    await comment(session, base, stats, next(numbers), acked, run, scheduled)
                 else:
-                    await browse(session, base, stats)
-                if think:
+                    await browse(session, base, stats, random.choice(PAGES), scheduled)
+                if think and not rate:
                     await asyncio.sleep(random.expovariate(1 / think))
 
         t0 = time.monotonic()
         await asyncio.gather(*(citizen() for _ in range(citizens)))
         return time.monotonic() - t0
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by the processes of each part on this machine (from /proc), to tell how busy the
+    two cores were: the web workers, PostgreSQL, Redis, and this load generator."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(pid) == os.getpid():
+            part = "load_generator"
+        else:
+            part = next((p for p in ("gunicorn", "postgres", "redis") if p in cmd), None)
+        if part:
+            f = stat.rsplit(")", 1)[1].split()
+            out[part] = out.get(part, 0.0) + (int(f[11]) + int(f[12])) / tick
+    return out
+
+
+def cores_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Average cores used by each part between two ``cpu_seconds()``: a worker recycled in between is missed."""
+    return {k: round((after[k] - before.get(k, 0.0)) / seconds, 2) for k in sorted(after)}
 
 
 def check_comments(url: str, acked: list[str], prefix: str) -> dict:

@@ -12,7 +12,13 @@ from __future__ import annotations
 import json
 import sys
 
-LAT, LON, CATEGORY = 48.5, 9.0, "street"  # the demo city's centre
+LAT, LON = 48.5, 9.0  # the demo city's centre
+# Comments spread over about 2 km around it, in categories with and without a measured counterpart (evidence).
+CATEGORIES = ("street", "air", "traffic", "noise", "cycling", "other")
+
+
+def place(i: int) -> tuple[float, float, str]:
+    return LAT + ((i * 37) % 21 - 10) * 0.001, LON + ((i * 53) % 29 - 14) * 0.001, CATEGORIES[i % len(CATEGORIES)]
 RETRIES = 60  # half a second apart: a citizen who keeps pressing Send for half a minute
 
 
@@ -23,7 +29,8 @@ def text(i: int) -> str:
 def send_body(key: str, i: int, lang: str = "en") -> str:
     """What the browser POSTs when a citizen presses Send on /report (dashboard/pages/report.py ``send``)."""
     outs = [("report-result", "children"), ("report-client-key", "data"), ("report-text", "value"), ("report-email", "value")]
-    state = {("report-pin", "data"): {"lat": LAT, "lon": LON}, ("report-category", "value"): CATEGORY,
+    lat, lon, category = place(i)
+    state = {("report-pin", "data"): {"lat": lat, "lon": lon}, ("report-category", "value"): category,
              ("report-text", "value"): text(i), ("report-email", "value"): None, ("report-website", "value"): None,
              ("report-client-key", "data"): key, ("report-lang", "data"): lang}
     return json.dumps({
@@ -72,7 +79,8 @@ def main(target: str, start: int, end: int) -> None:
     city = load_city(CITIES_DIR / "demo.toml")
     engine = make_engine(target)
     for i, key in zip(range(start, end), keys):
-        submit_comment(engine, city, CommentInput(lat=LAT, lon=LON, category=CATEGORY, client_key=key, text=text(i)))
+        lat, lon, category = place(i)
+        submit_comment(engine, city, CommentInput(lat=lat, lon=lon, category=category, client_key=key, text=text(i)))
         print(key, flush=True)
 
 

@@ -1,12 +1,19 @@
 """Load: N simulated citizens browsing and commenting against `gunicorn -w 4` on loopback, SQLite and PostgreSQL.
 
-    python bench/load.py [--store sqlite|postgresql|both] [--citizens 200] [--seconds 60] [--think 0]
-                         [--comment-share 0.5] [--workers 4]
+    python bench/load.py [--store sqlite|postgresql|both] [--citizens 200] [--seconds 60] [--rate R]
+                         [--comment-share 0.5] [--think 0] [--workers 4] [--redis URL]
 
-A visit is what a browser does to open the home page (the HTML shell, then the router callback that renders
-it); a comment is a press of Send on /report (the real callback: validation, rate limit per citizen, commit
-before the answer). Each citizen comes from its own address through one trusted proxy hop, as behind nginx.
-Prints throughput, p50 and p99 per request kind, and checks that every acknowledged comment is stored once.
+A visit is what a browser does to open a public page (home, air, traffic or cycling: the HTML shell, then the
+router callback that renders it); a comment is a press of Send on /report (the real callback: validation, rate
+limit per citizen, evidence lookup, commit before the answer), at places and in categories that vary. Each
+citizen comes from its own address through one trusted proxy hop, as behind nginx.
+
+Without --rate, every citizen acts again as soon as it is answered: the saturation throughput. With --rate R,
+the citizens together want R actions a second at random times, and a latency counts from when the action was
+wanted: the p50/p99 a citizen sees at that load. --redis URL serves with Redis for rate limits and caches, as a
+deployment with several workers must (that Redis database is emptied first). Prints throughput, p50 and p99 per
+request kind, the cores used by each part of the machine, and checks that every acknowledged comment is stored
+exactly once.
 """
 from __future__ import annotations
 
@@ -16,24 +23,34 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._serve import Server, Stats, check_comments, cli, crowd, fresh_store  # noqa: E402
+from bench._serve import (Server, Stats, check_comments, cli, cores_used, cpu_seconds, crowd,  # noqa: E402
+                          fresh_store)
 
 
-def run(kind: str, citizens: int, seconds: float, think: float, comment_share: float, workers: int) -> dict:
+def run(kind: str, citizens: int, seconds: float, think: float, comment_share: float, workers: int,
+        rate: float | None, redis: str | None) -> dict:
+    if redis:
+        import redis as redis_client
+
+        redis_client.Redis.from_url(redis).flushdb()
     with fresh_store(kind) as url:
-        srv = Server(url, workers=workers)
+        srv = Server(url, workers=workers, redis_url=redis)
         try:
             startup = srv.start()
             asyncio.run(crowd(srv.base, 10, 5, 0, Stats(), comment_share, run="warm"))  # imports, caches
             stats, acked, tag = Stats(), [], f"b{uuid.uuid4().hex[:6]}"
-            took = asyncio.run(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag))
+            before = cpu_seconds()
+            took = asyncio.run(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
+            cores = cores_used(before, cpu_seconds(), took)
         finally:
             srv.stop()
-        return {"store": kind, "workers": workers, "citizens": citizens, "seconds": round(took, 1), "think_s": think,
-                "comment_share": comment_share, "first_start_s": round(startup, 1), "requests": stats.report(took),
+        return {"store": kind, "workers": workers, "redis": bool(redis), "citizens": citizens,
+                "rate_wanted": rate, "seconds": round(took, 1), "think_s": think, "comment_share": comment_share,
+                "first_start_s": round(startup, 1), "requests": stats.report(took), "cores": cores,
                 "comments": check_comments(url, acked, tag)}
 
 
 if __name__ == "__main__":
     cli(__doc__, run, [("--think", {"type": float, "default": 0.0}), ("--comment-share", {"type": float, "default": 0.5}),
-                       ("--workers", {"type": int, "default": 4})])
+                       ("--workers", {"type": int, "default": 4}), ("--rate", {"type": float, "default": None}),
+                       ("--redis", {"default": None})])

@@ -51,7 +51,7 @@ def _now() -> float:
     return time.time()  # wall clock: entries are shared across processes through Redis
 
 
-def _request_version(ctx) -> str:  # noqa: ANN001
+def _request_version(ctx) -> tuple[str, ...]:  # noqa: ANN001
     """The data version, asked of the store once per request however many aggregates the page needs."""
     if not flask.has_request_context():
         return data_version(ctx.engine)
@@ -60,10 +60,22 @@ def _request_version(ctx) -> str:  # noqa: ANN001
     return flask.g.citydash_version
 
 
-def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None) -> T:  # noqa: ANN001
+# Which parts of the data version (data_sources.operations.data_version) an aggregate depends on: a stream of
+# comments must not make every worker recompute the air quality figures.
+DEPENDS = {"all": slice(None), "comments": slice(0, 2), "readings": slice(2, None)}
+
+
+def _relevant(version: tuple[str, ...], depends: str) -> tuple[str, ...]:
+    return tuple(version)[DEPENDS[depends]]
+
+
+def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None,  # noqa: ANN001
+           depends: str = "all") -> T:
     """``fn()``, from the cache while the data has not changed (or changed less than ``max_lag`` seconds after
-    the entry was computed); ``timeout`` bounds how long an unused entry is kept. Without a cache (an app built
-    without this extension), always ``fn()``. A cache that fails (Redis down) only costs the recomputation."""
+    the entry was computed); ``timeout`` bounds how long an unused entry is kept. ``depends`` narrows which
+    changes count: "comments" (comments and their events), "readings" (observations and sources) or "all".
+    Without a cache (an app built without this extension), always ``fn()``. A cache that fails (Redis down) only
+    costs the recomputation."""
     cache: Cache | None = ctx.extras.get("cache")
     if cache is None:
         return fn()
@@ -76,7 +88,7 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     if entry is not None:
         at, ver, value = entry
         # A young entry is served without asking the store for the version (one round trip less per request).
-        if _now() - at < lag or ver == _request_version(ctx):
+        if _now() - at < lag or _relevant(ver, depends) == _relevant(_request_version(ctx), depends):
             return value
     version = _request_version(ctx)  # before computing: data that lands meanwhile makes the next visitor recompute
     value = fn()

@@ -168,7 +168,8 @@ def sources_behind(ctx, layers_by_key: dict[str, list[str]]) -> dict[str, list[S
     The status is read at every build, not cached: a source goes stale with time alone, which changes no data
     version. Which sources feed which layer changes only with the data, so that is cached."""
     names = cached(ctx, "layer-source-names:" + repr(sorted(layers_by_key.items())),
-                   lambda: {k: queries.layer_source_names(ctx.engine, v) for k, v in layers_by_key.items()})
+                   lambda: {k: queries.layer_source_names(ctx.engine, v) for k, v in layers_by_key.items()},
+                   depends="readings")
     behind = [s for s in source_status(ctx.engine, ctx.city) if s.behind]
     return {k: [s for s in behind if s.name in names.get(k, set())] for k in layers_by_key}
 

@@ -171,7 +171,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             if theme not in THEMES or part not in ("", "districts"):
                 flask.abort(404)
             rows, layers, title = theme_download(ctx, theme, part, fmt, args)
-        prov = cached(ctx, "download:prov:" + ",".join(layers), lambda: provenance(_sources_for(ctx, layers)))
+        prov = cached(ctx, "download:prov:" + ",".join(layers), lambda: provenance(_sources_for(ctx, layers)),
+                      depends="readings")
         filename = f"{ctx.city.city.slug}-{name}.{fmt}"
         if fmt == "csv":
             body = to_csv(rows.drop(columns=["geometry"], errors="ignore"), prov, title)

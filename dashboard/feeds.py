@@ -190,7 +190,7 @@ def heatmap():
         return flask.jsonify({"error": str(e)}), 400
     k = ctx.city.feedback.min_cell_count
     cells = cached(ctx, f"heatmap:{res}:{category}:{since}", lambda: queries.public_comment_cells(
-        ctx.engine, resolution=res, min_count=k, category=category, since=since))
+        ctx.engine, resolution=res, min_count=k, category=category, since=since), depends="comments")
     out = []
     for cell, n in zip(cells["cell"].tolist(), cells["n"].tolist()):
         s = h3.int_to_str(int(cell))

@@ -35,15 +35,7 @@ def first_paint(ctx, path: str, search: str) -> str:  # noqa: ANN001
     if not any(getattr(p.module, "FIRST_PAINT", False) and p.match(path) is not None for p in PAGES):
         return ""
     try:
-        html = lambda: f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'  # noqa: E731
-        page = next(p for p in PAGES if p.match(path) is not None)
-        if getattr(page.module, "SHARED", False):
-            from urllib.parse import parse_qs
-
-            from dashboard.cache import shared_page
-
-            return shared_page(ctx, ("html", path, search, ctx.language(parse_qs(search))), html)
-        return html()
+        return f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'
     except Exception:  # the static copy is an optimisation; never let it break the page
         log.exception("first paint of %s failed", path)
         return ""
@@ -73,3 +65,18 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         return default(**kw).replace("<html>", f'<html lang="{escape(lang)}">', 1)
 
     app.interpolate_index = interpolate_index
+    default_index = app.index
+
+    def index(*args, **kwargs):  # noqa: ANN002, ANN003
+        # The whole HTML page of a public page is the same for every visitor in a language: kept like the page.
+        req = flask.request
+        page = next((p for p in PAGES if p.match(req.path) is not None), None)
+        if page is None or not getattr(page.module, "SHARED", False):
+            return default_index(*args, **kwargs)
+        from dashboard.cache import shared_page
+
+        search = req.query_string.decode("utf-8", "replace")
+        lang = ctx.language({k: req.args.getlist(k) for k in req.args})
+        return shared_page(ctx, ("index", req.path, search, lang), lambda: default_index(*args, **kwargs))
+
+    app.index = index

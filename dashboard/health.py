@@ -22,6 +22,7 @@ from data_sources.store import current_revision
 log = logging.getLogger("citydash")
 access = logging.getLogger("citydash.request")
 RETRY_SECONDS = 5
+PING_EVERY = 1.0  # seconds: under load a worker asks the store "are you there?" at most this often
 RETRY_AFTER = "30"  # seconds a client should wait: long enough for a database restart
 DASH_INDEX = {"/", "/<path:path>"}  # the endpoints where Dash serves its page
 
@@ -155,10 +156,14 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             return unavailable_response(ctx)
         if flask.request.endpoint in DASH_INDEX:
             # Dash's page shell needs no store, but every page does: answer now, not with a blank page later.
-            try:
-                ping(ctx.engine)
-            except STORE_ERRORS:
-                return unavailable_response(ctx)
+            now = time.monotonic()
+            if now - ctx.extras.get("store_seen_at", float("-inf")) >= PING_EVERY:
+                try:
+                    ping(ctx.engine)
+                except STORE_ERRORS:
+                    ctx.extras.pop("store_seen_at", None)
+                    return unavailable_response(ctx)
+                ctx.extras["store_seen_at"] = now
         return None
 
     @server.after_request

@@ -201,6 +201,16 @@ def participation(comments: pd.DataFrame, now: datetime, tz: str) -> Kpi:
 
 def home_kpis(engine: Engine, tz: str = "UTC", now: datetime | None = None) -> dict[str, Kpi]:
     """Every home KPI. Readings are taken at each metric's newest time; participation at ``now`` (the clock)."""
+    return {**reading_kpis(engine, tz), "participation": participation_now(engine, tz, now)}
+
+
+def participation_now(engine: Engine, tz: str = "UTC", now: datetime | None = None) -> Kpi:
+    now = now or utcnow()
+    return participation(queries.comment_times(engine, now - timedelta(days=32)), now, tz)
+
+
+def reading_kpis(engine: Engine, tz: str = "UTC") -> dict[str, Kpi]:
+    """The KPIs of measured data (air, traffic, cycling): they change with readings, not with comments."""
     out: dict[str, Kpi] = {}
     t = queries.latest_time(engine, "pm25")
     if t is not None:
@@ -220,6 +230,4 @@ def home_kpis(engine: Engine, tz: str = "UTC", now: datetime | None = None) -> d
     counts = (counts_today(queries.observations(engine, "cyclists", local_midnight(t, tz) - timedelta(weeks=USUAL_WEEKS), t), t, tz)
               if t else Kpi("cycle_counts", None, "cyclists"))
     out["cycling"] = cycling(queries.features(engine, "cycle_route"), share, counts)
-    now = now or utcnow()
-    out["participation"] = participation(queries.comment_times(engine, now - timedelta(days=32)), now, tz)
     return out

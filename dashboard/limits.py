@@ -17,7 +17,11 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         storage_uri=ctx.settings.redis_url or "memory://",
         default_limits=[],
         headers_enabled=True,
-        strategy="moving-window",
+        # A weighted count over the current and the previous window: close to a true moving window, at two
+        # counters per client instead of one list entry per request.
+        strategy="sliding-window-counter",
+        # Per city (cities may share a Redis); the strategy in the name, as each strategy keeps its own key types.
+        key_prefix=f"citydash:{ctx.city.city.slug}:swc",
     )
     lim.init_app(app.server)
     ctx.extras["limiter"] = lim

@@ -19,12 +19,14 @@ from dashboard.indicators import THEMES, State as ViewState
 
 
 def _districts(ctx) -> pd.DataFrame:  # noqa: ANN001
-    return cached(ctx, "districts", lambda: queries.districts(ctx.engine).drop(columns=["geometry"]), timeout=3600)
+    return cached(ctx, "districts", lambda: queries.districts(ctx.engine).drop(columns=["geometry"]), timeout=3600,
+                  depends="readings")
 
 
 def current_state(ctx, theme_key: str, query: dict) -> ViewState:  # noqa: ANN001
     theme = THEMES[theme_key]
-    latest = cached(ctx, f"latest:{theme.metrics[0].key}", lambda: queries.latest_time(ctx.engine, theme.metrics[0].key))
+    latest = cached(ctx, f"latest:{theme.metrics[0].key}", lambda: queries.latest_time(ctx.engine, theme.metrics[0].key),
+                    depends="readings")
     return indicators.parse_state(theme, query, latest, set(_districts(ctx)["id"].astype(int)))
 
 
@@ -49,7 +51,7 @@ def theme_data(ctx, theme_key: str, st: ViewState) -> dict:  # noqa: ANN001
             usual = indicators.usual_range(hist, series[series["name"] == series["name"].iloc[0]]["time"], m.agg)
         return {"series": series, "districts": dvals, "usual": usual, "metric": m}
 
-    return cached(ctx, f"theme:{theme_key}:{st.query()}", compute)
+    return cached(ctx, f"theme:{theme_key}:{st.query()}", compute, depends="readings")
 
 
 def _names(ctx, lang: str, st: ViewState) -> dict[str, str]:  # noqa: ANN001

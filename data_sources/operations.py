@@ -123,9 +123,10 @@ def explain(engine: Engine, error: BaseException) -> str:
     return f"SQLite store {path}: {first}"
 
 
-def data_version(engine: Engine) -> str:
-    """Changes whenever data or comments arrive: new comments, comment events (status, answers, moderation),
-    new observations, a source refreshed. Each part is a primary-key max or a tiny table: one cheap round trip."""
+def data_version(engine: Engine) -> tuple[str, ...]:
+    """Changes whenever data or comments arrive: (newest comment, newest comment event (status, answers,
+    moderation), newest observation, latest source refresh, number of sources). Each part is a primary-key max or
+    a tiny table: one cheap round trip."""
     q = select(
         select(func.max(Comment.id)).scalar_subquery(),
         select(func.max(CommentEvent.id)).scalar_subquery(),
@@ -134,7 +135,7 @@ def data_version(engine: Engine) -> str:
         select(func.count()).select_from(Source).scalar_subquery(),
     )
     with engine.connect() as conn:
-        return "-".join(str(v) for v in conn.execute(q).one())
+        return tuple(str(v) for v in conn.execute(q).one())
 
 
 # --- the refresh worker ----------------------------------------------------------------------------------

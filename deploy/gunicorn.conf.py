@@ -12,8 +12,8 @@ timeout = 120
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then: memory stays bounded over years of uptime.
-max_requests = 5000
-max_requests_jitter = 500
+max_requests = 50000
+max_requests_jitter = 5000
 # The app writes one JSON line per request (dashboard.health); gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"

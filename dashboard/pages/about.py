@@ -28,7 +28,7 @@ def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     _ = translator(lang)
     tz = ctx.city.city.timezone
-    src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine))
+    src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine), depends="readings")
     rows = []
     for r in src.sort_values("title").itertuples():
         css, words = source_status(r, _)

@@ -119,8 +119,11 @@ def _source_line(ctx, layers: list[str]) -> str:  # noqa: ANN001
 def _kpi_cards(ctx, lang: str) -> list:  # noqa: ANN001
     _ = translator(lang)
     tz = ctx.city.city.timezone
-    values = cached(ctx, "home:kpis", lambda: kpis.home_kpis(ctx.engine, tz))
-    sources = cached(ctx, "home:kpi-sources", lambda: {k: _source_line(ctx, v) for k, v in KPI_LAYERS.items()})
+    values = {**cached(ctx, "home:kpis", lambda: kpis.reading_kpis(ctx.engine, tz), depends="readings"),
+              "participation": cached(ctx, "home:participation", lambda: kpis.participation_now(ctx.engine, tz),
+                                      depends="comments")}
+    sources = cached(ctx, "home:kpi-sources", lambda: {k: _source_line(ctx, v) for k, v in KPI_LAYERS.items()},
+                     depends="readings")
     sources["participation"] = _("comments sent on this site")
     behind = sources_behind(ctx, KPI_LAYERS)
     return [kpi_card(values[k], lang, tz, sources.get(k, ""),
@@ -204,7 +207,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
 def map_figure(ctx, lang: str, visible: list[str], choropleth: str, resolution: int):  # noqa: ANN001
     _ = translator(lang)
     layers = cached(ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution))
-    geo = cached(ctx, "home:districts", lambda: queries.districts_geojson(ctx.engine), timeout=3600)
+    geo = cached(ctx, "home:districts", lambda: queries.districts_geojson(ctx.engine), timeout=3600, depends="readings")
     choro = None
     if choropleth in CHOROPLETHS:
         label, unit = CHOROPLETHS[choropleth]

@@ -38,9 +38,16 @@ def test_computed_once_until_data_changes(app, monkeypatch):
 
 def test_home_page_counts_a_new_comment_and_does_not_recompute_per_visitor(app, client, monkeypatch):
     ctx = app.server.extensions["citydash"]
-    calls = []
-    real = kpis.home_kpis
-    monkeypatch.setattr(kpis, "home_kpis", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = {"readings": 0, "participation": 0}
+
+    def counting(name, real):  # noqa: ANN001, ANN202
+        def fn(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            calls[name] += 1
+            return real(*a, **k)
+        return fn
+
+    monkeypatch.setattr(kpis, "reading_kpis", counting("readings", kpis.reading_kpis))
+    monkeypatch.setattr(kpis, "participation_now", counting("participation", kpis.participation_now))
 
     def open_comments():
         page = render_page(client, "/")
@@ -49,11 +56,13 @@ def test_home_page_counts_a_new_comment_and_does_not_recompute_per_visitor(app, 
     first = open_comments()
     for _ in range(3):
         assert open_comments() == first
-    assert len(calls) == 1
+    assert calls == {"readings": 1, "participation": 1}
     _comment(ctx, "cache-test-0002")
     later = cache_mod._now() + cache_mod.MAX_LAG + 1
     monkeypatch.setattr(cache_mod, "_now", lambda: later)
-    assert open_comments() != first and len(calls) == 2
+    assert open_comments() != first
+    # The comment changed the participation figure; the air, traffic and cycling figures were not recomputed.
+    assert calls == {"readings": 1, "participation": 2}
 
 
 def _find(node, cid):
