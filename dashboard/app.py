@@ -90,7 +90,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def route(pathname: str | None, search: str | None):
-        return resolve(ctx, pathname, search)
+        return resolve(ctx, pathname, search, plain=True)
 
     for page in PAGES:
         page.register(app, ctx)

@@ -6,12 +6,14 @@ worker then builds it at most once per ``dashboard.cache.MAX_LAG`` seconds per l
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from dash import html
+from plotly.io.json import to_json_plotly as to_json  # the encoder Dash sends callback answers with
 
 PAGE_MODULES = [
     "dashboard.pages.home", "dashboard.pages.air", "dashboard.pages.traffic", "dashboard.pages.cycling",
@@ -69,8 +71,11 @@ def _load() -> list[Page]:
 PAGES = _load()
 
 
-def resolve(ctx, pathname: str | None, search: str | None):  # noqa: ANN001
-    """The layout for a URL: the first page whose PATH matches, in the language the query or browser asks for."""
+def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):  # noqa: ANN001
+    """The layout for a URL: the first page whose PATH matches, in the language the query or browser asks for.
+
+    ``plain``: a shared page as the JSON-ready dicts Dash would send (the router callback's answer), so that a
+    busy page is not serialised component by component for every visitor."""
     from urllib.parse import parse_qs
 
     query = parse_qs((search or "").lstrip("?"))
@@ -81,8 +86,11 @@ def resolve(ctx, pathname: str | None, search: str | None):  # noqa: ANN001
             if getattr(page.module, "SHARED", False):
                 from dashboard.cache import shared_page
 
-                return shared_page(ctx, ("layout", pathname, search or "", lang),
-                                   lambda: page.layout(ctx, lang, query, **params))
+                key = (pathname, search or "", lang)
+                layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params))  # noqa: E731
+                if plain:
+                    return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())))
+                return layout()
             return page.layout(ctx, lang, query, **params)
     return not_found(ctx, lang)
 
