@@ -140,16 +140,17 @@ def route_body(path: str = "/") -> str:
 
 
 PAGES = ("/", "/air", "/traffic", "/cycling")  # the public pages a citizen opens
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # what Chromium asks for
 
 
 async def browse(session, base: str, stats: Stats, path: str = "/", scheduled: float | None = None) -> None:
     """One citizen opens ``path``: the HTML shell, then the page itself through the router callback. The shell's
     latency counts from ``scheduled`` (when the citizen wanted it) if given, so that waiting for a busy server
     counts too."""
-    for kind, coro in (("page_shell", session.get(base + path, headers={"Accept-Encoding": "gzip"})),
+    for kind, coro in (("page_shell", session.get(base + path, headers={"Accept-Encoding": BROWSER_ENCODINGS})),
                        ("page_render", session.post(base + "/_dash-update-component", data=route_body(path),
                                                     headers={"Content-Type": "application/json",
-                                                             "Accept-Encoding": "gzip"}))):
+                                                             "Accept-Encoding": BROWSER_ENCODINGS}))):
         t0 = scheduled if scheduled is not None else time.perf_counter()
         scheduled = None
         try:
@@ -212,8 +213,8 @@ async def crowd(base: str, citizens: int, seconds: float, think: float, stats: S
                     due += random.expovariate(rate / citizens)
                     wait = due - time.perf_counter()
                     if wait > 0:
-                        await asyncio.sleep(wait)
-                    if time.monotonic() >= end:
+                        await asyncio.sleep(min(wait, end - time.monotonic()))
+                    if time.monotonic() >= end:  # the run is over before this action was due
                         return
                     scheduled = due
                 if random.random() < comment_share:
