@@ -31,8 +31,8 @@ def _gbfs_routes(fixture_path, status_answer=None):
         (r"/gbfs/2\.3/gbfs\.json$", {"json": {"data": {"en": {"feeds": [
             {"name": "station_information", "url": "https://example.org/gbfs/2.3/en/station_information.json"},
             {"name": "station_status", "url": "https://example.org/gbfs/2.3/en/station_status.json"}]}}}}),
-        (r"/station_information\.json$", {"file": fixture_path("gbfs_v2/station_information.json")}),
-        (r"/station_status\.json$", status_answer or {"file": fixture_path("gbfs_v2/station_status.json")}),
+        (r"/station_information\.json$", {"file": fixture_path("gbfs_v2/glasgow-stations.json")}),
+        (r"/station_status\.json$", status_answer or {"file": fixture_path("gbfs_v2/glasgow-status.json")}),
     ]
 
 

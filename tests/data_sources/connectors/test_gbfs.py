@@ -55,9 +55,9 @@ def test_fetch_v3_autodiscovery_and_localised_names(fake_session, fixture_path):
 
 def test_fetch_v2_picks_the_requested_language(fake_session, fixture_path):
     s = fake_session([
-        (r"/gbfs\.json$", {"file": fixture_path("gbfs_v2/gbfs.json")}),
-        (r"/nl/station_information\.json$", {"file": fixture_path("gbfs_v2/station_information.json")}),
-        (r"/nl/station_status\.json$", {"file": fixture_path("gbfs_v2/station_status.json")}),
+        (r"/gbfs\.json$", {"file": fixture_path("gbfs_v2/glasgow-discovery.json")}),
+        (r"/nl/station_information\.json$", {"file": fixture_path("gbfs_v2/glasgow-stations.json")}),
+        (r"/nl/station_status\.json$", {"file": fixture_path("gbfs_v2/glasgow-status.json")}),
     ])
     r = gbfs.parse(gbfs.fetch(s, {"url": "https://example.org/gbfs.json", "language": "nl"}), {})
     assert len(r.features) == 2 and len(r.observations) == 4
@@ -73,7 +73,7 @@ def test_discovery_without_station_feeds_is_an_error(fake_session):
 def test_status_without_a_bikes_count_is_a_schema_change(fixture_path):
     import json
 
-    info = json.loads(fixture_path("gbfs_v2/station_information.json").read_text())
+    info = json.loads(fixture_path("gbfs_v2/glasgow-stations.json").read_text())
     status = {"data": {"stations": [{"station_id": "gl-10", "bikes": 3, "last_reported": 1705305540}]}}
     with pytest.raises(SourceError, match="num_bikes_available"):
         gbfs.parse({"station_information": info, "station_status": status}, {})
@@ -85,7 +85,7 @@ def test_a_station_listed_twice_is_one_feature(engine, fixture_path):
     from data_sources.refresh import store_result
     from data_sources.store import upsert_source
 
-    info = json.loads(fixture_path("gbfs_v2/station_information.json").read_text())
+    info = json.loads(fixture_path("gbfs_v2/glasgow-stations.json").read_text())
     info["data"]["stations"].append(dict(info["data"]["stations"][0], name="George Square (again)"))
     r = gbfs.parse({"station_information": info}, {})
     assert list(r.features.external_id) == ["gl-10", "gl-11"]
