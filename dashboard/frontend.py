@@ -18,7 +18,7 @@ import re
 import flask
 from markupsafe import escape
 
-from dashboard.pages import PAGES
+from dashboard.pages import find
 from dashboard.ssr import to_html
 
 log = logging.getLogger("citydash")
@@ -32,7 +32,8 @@ def first_paint(ctx, path: str, search: str) -> str:  # noqa: ANN001
     """Static HTML of the page at ``path``, or "" when the page does not opt in (or fails: Dash still draws it)."""
     from dashboard.pages import resolve
 
-    if not any(getattr(p.module, "FIRST_PAINT", False) and p.match(path) is not None for p in PAGES):
+    page, _params = find(path)
+    if page is None or not getattr(page.module, "FIRST_PAINT", False):
         return ""
     try:
         return f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'
@@ -49,10 +50,13 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     default = app.interpolate_index
     bundle = app.config.assets_folder + "/" + PLOTLY_BUNDLE
 
+    def request_lang() -> str:
+        return ctx.language({k: flask.request.args.getlist(k) for k in flask.request.args})
+
     def interpolate_index(**kw):  # noqa: ANN003
         req = flask.request
         search = req.query_string.decode("utf-8", "replace")
-        lang = ctx.language({k: req.args.getlist(k) for k in req.args})
+        lang = request_lang()
         kw["scripts"] = _SCRIPT_SRC.sub("<script defer src=", _POLYFILL.sub("", kw.get("scripts", "")))
         try:
             from pathlib import Path
@@ -70,13 +74,12 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     def index(*args, **kwargs):  # noqa: ANN002, ANN003
         # The whole HTML page of a public page is the same for every visitor in a language: kept like the page.
         req = flask.request
-        page = next((p for p in PAGES if p.match(req.path) is not None), None)
+        page, _params = find(req.path)
         if page is None or not getattr(page.module, "SHARED", False):
             return default_index(*args, **kwargs)
         from dashboard.cache import shared_page
 
-        search = req.query_string.decode("utf-8", "replace")
-        lang = ctx.language({k: req.args.getlist(k) for k in req.args})
-        return shared_page(ctx, ("index", req.path, search, lang), lambda: default_index(*args, **kwargs))
+        key = ("index", req.path, req.query_string.decode("utf-8", "replace"), request_lang())
+        return shared_page(ctx, key, lambda: default_index(*args, **kwargs))
 
     app.index = index

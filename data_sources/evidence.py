@@ -9,10 +9,11 @@ import threading
 from datetime import datetime, timedelta
 
 import h3
-from cachetools import TTLCache
+from cachetools import TTLCache, cached
 from sqlalchemy import Engine, func, select
 
 from data_sources.models import Feature, Observation
+from data_sources.store import store_key
 
 # Which reading speaks to which category: (layer, metric). Categories without a measured counterpart get none.
 CATEGORY_METRICS: dict[str, tuple[str, str]] = {
@@ -63,8 +64,6 @@ def choose_reading(candidates: list[dict], lat: float, lon: float, at: datetime,
 # A stream of comments asks for the same candidates again and again: each process keeps them per store, layer and
 # minute for CANDIDATES_TTL seconds (a reading that arrives meanwhile is used from the next minute on).
 CANDIDATES_TTL = 60.0
-_candidates: TTLCache = TTLCache(maxsize=256, ttl=CANDIDATES_TTL)
-_candidates_lock = threading.Lock()
 
 
 def nearest_reading(engine: Engine, lat: float, lon: float, category: str, at: datetime,
@@ -72,18 +71,14 @@ def nearest_reading(engine: Engine, lat: float, lon: float, category: str, at: d
     """The evidence dict for a comment placed at (lat, lon) at ``at``, or None when nothing relevant is measured."""
     if feature_id is None and category not in CATEGORY_METRICS:
         return None
-    minute = at.replace(second=0, microsecond=0)
-    key = (engine.url.render_as_string(), category if feature_id is None else None, feature_id, minute)
-    with _candidates_lock:
-        cands = _candidates.get(key)
-    if cands is None:
-        cands = _candidate_readings(engine, category, minute, feature_id)
-        with _candidates_lock:
-            _candidates[key] = cands
+    cands = _candidate_readings(engine, category if feature_id is None else None, at.replace(second=0, microsecond=0),
+                                feature_id)
     return choose_reading(cands, lat, lon, at, max_distance_m=float("inf") if feature_id is not None else MAX_DISTANCE_M)
 
 
-def _candidate_readings(engine: Engine, category: str, at: datetime, feature_id: int | None) -> list[dict]:
+@cached(TTLCache(maxsize=256, ttl=CANDIDATES_TTL), lock=threading.Lock(),
+        key=lambda engine, *rest: (store_key(engine), *rest))
+def _candidate_readings(engine: Engine, category: str | None, at: datetime, feature_id: int | None) -> list[dict]:
     """For each feature of the relevant layer (or the one feature), its latest reading of the day before ``at`` and
     its reading of the hour of ``at``."""
     layer_metric = CATEGORY_METRICS.get(category)

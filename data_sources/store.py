@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import h3
-from cachetools import TTLCache
+from cachetools import TTLCache, cached
 import numpy as np
 import pandas as pd
 import shapely
@@ -341,22 +341,21 @@ def replace_districts(engine: Engine, districts) -> int:  # noqa: ANN001
 # index of each store for LOCATOR_TTL seconds (replace_districts drops its own copy at once; another process that
 # replaces them is seen within LOCATOR_TTL).
 LOCATOR_TTL = 60.0
-_locators: TTLCache = TTLCache(maxsize=32, ttl=LOCATOR_TTL)
-_locators_lock = threading.Lock()
+
+
+def store_key(engine: Engine) -> str:
+    """Which store an engine reaches (its URL without the password): the key of per-process caches."""
+    return engine.url.render_as_string()
 
 
 def forget_districts(engine: Engine) -> None:
-    with _locators_lock:
-        _locators.pop(engine.url.render_as_string(), None)
+    with district_locator.cache_lock:
+        district_locator.cache.pop(store_key(engine), None)
 
 
+@cached(TTLCache(maxsize=32, ttl=LOCATOR_TTL), key=store_key, lock=threading.Lock())
 def district_locator(engine: Engine) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A function (lat array, lon array) -> district ids (0 where outside every district)."""
-    key = engine.url.render_as_string()
-    with _locators_lock:
-        hit = _locators.get(key)
-    if hit is not None:
-        return hit
     with engine.connect() as conn:
         d = conn.execute(select(District.id, District.geometry)).all()
     ids = np.array([r[0] for r in d], dtype=np.int64)
@@ -371,8 +370,6 @@ def district_locator(engine: Engine) -> Callable[[np.ndarray, np.ndarray], np.nd
         out[pi] = ids[di]
         return out
 
-    with _locators_lock:
-        _locators[key] = locate
     return locate
 
 

@@ -71,6 +71,15 @@ def _load() -> list[Page]:
 PAGES = _load()
 
 
+def find(pathname: str | None) -> tuple[Page, dict[str, Any]] | tuple[None, None]:
+    """The first page whose PATH matches, and its parameters."""
+    for page in PAGES:
+        params = page.match(pathname or "/")
+        if params is not None:
+            return page, params
+    return None, None
+
+
 def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):  # noqa: ANN001
     """The layout for a URL: the first page whose PATH matches, in the language the query or browser asks for.
 
@@ -80,19 +89,18 @@ def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):
 
     query = parse_qs((search or "").lstrip("?"))
     lang = ctx.language(query)
-    for page in PAGES:
-        params = page.match(pathname or "/")
-        if params is not None:
-            if getattr(page.module, "SHARED", False):
-                from dashboard.cache import shared_page
+    page, params = find(pathname)
+    if page is None:
+        return not_found(ctx, lang)
+    if not getattr(page.module, "SHARED", False):
+        return page.layout(ctx, lang, query, **params)
+    from dashboard.cache import shared_page
 
-                key = (pathname, search or "", lang)
-                layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params))  # noqa: E731
-                if plain:
-                    return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())))
-                return layout()
-            return page.layout(ctx, lang, query, **params)
-    return not_found(ctx, lang)
+    key = (pathname, search or "", lang)
+    layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params))  # noqa: E731
+    if plain:
+        return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())))
+    return layout()
 
 
 def not_found(ctx, lang: str):  # noqa: ANN001
