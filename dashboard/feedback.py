@@ -131,22 +131,19 @@ def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.L
 
 def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) -> tuple[str, object]:  # noqa: ANN001
     """Run a support or a flag under its rate limit; (message, VoteResult or None)."""
-    from flask_limiter import RateLimitExceeded
-
-    from dashboard.limits import limiter
+    from dashboard.limits import allow
     from data_sources.comments import CommentRejected
 
     _ = translator(lang)
     try:
         cid = int(comment_id)
-        with limiter(ctx).limit(rate, scope=scope):
-            return "", action(cid, browser)
+        if not allow(ctx, rate, scope):
+            return _("Too many clicks in a short time; wait a minute and try again."), None
+        return "", action(cid, browser)
     except (TypeError, ValueError):
         return _("That comment is not available."), None
     except CommentRejected as e:
         return _(e.message, **e.params), None
-    except RateLimitExceeded:
-        return _("Too many clicks in a short time; wait a minute and try again."), None
 
 
 def support_action(ctx, lang: str, comment_id, browser) -> html.P:  # noqa: ANN001

@@ -11,13 +11,12 @@ import secrets
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, callback_context, dcc, html, no_update
-from flask_limiter import RateLimitExceeded
 
 from dashboard import figures, queries
 from dashboard.components import page_frame
 from dashboard.feedback import category_label, evidence_text, support_action
 from dashboard.i18n import translator
-from dashboard.limits import limiter
+from dashboard.limits import allow
 from data_sources.comments import MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, find_duplicates, submit_comment, validate
 from data_sources.evidence import nearest_reading
 from data_sources.store import utcnow
@@ -246,13 +245,12 @@ def register(app, ctx) -> None:  # noqa: ANN001
                                feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
                                language=lang, client_key=client_key if isinstance(client_key, str) else None)
             validate(inp, ctx.city)  # a mistake is not counted against the rate limit
-            with limiter(ctx).limit(ctx.city.feedback.comment_rate, scope="comment"):
-                result = submit_comment(ctx.engine, ctx.city, inp)
+            if not allow(ctx, ctx.city.feedback.comment_rate, "comment"):
+                return (html.P(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
+                               className="error", id="report-error"), *keep)
+            result = submit_comment(ctx.engine, ctx.city, inp)
         except CommentRejected as e:
             return (html.P(_(e.message, **e.params), className="error", id="report-error", **{"data-field": e.field}), *keep)
-        except RateLimitExceeded:
-            return (html.P(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
-                           className="error", id="report-error"), *keep)
         return (_confirmation(lang, result), secrets.token_urlsafe(16), "", "")
 
     @app.callback(Output("report-dup-msg", "children"), Input({"type": "report-support", "id": ALL}, "n_clicks"),
