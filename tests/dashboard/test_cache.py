@@ -7,6 +7,7 @@ from dashboard.cache import cached
 from dashboard.limits import limiter
 from data_sources.comments import CommentInput, submit_comment
 from tests.conftest import DEMO_END, render_page
+from tests.dashboard.test_home import _text
 
 
 def _comment(ctx, key: str):
@@ -99,6 +100,25 @@ def test_redis_shares_cache_and_rate_limits_across_workers(demo_city, settings, 
     ca, cb = a.server.test_client(), b.server.test_client()
     assert [ca.get("/limited").status_code, cb.get("/limited").status_code, ca.get("/limited").status_code,
             cb.get("/limited").status_code] == [200, 200, 429, 429]
+
+
+def test_a_citizens_comment_limit_holds_across_workers_and_not_across_citizens(demo_city, settings, demo_engine,
+                                                                                  redis_url):
+    from tests.dashboard.test_feedback_pages import send
+
+    proxied = settings.model_copy(update={"proxy_hops": 1})  # citizens' addresses come in X-Forwarded-For
+    a, b = (_worker(demo_city, proxied, demo_engine, redis_url) for _ in range(2))
+
+    def as_citizen(client, address):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        return client
+
+    one_a, one_b = as_citizen(a.server.test_client(), "10.0.0.1"), as_citizen(b.server.test_client(), "10.0.0.1")
+    for i in range(5):  # demo policy: 5 a minute, sent to alternate workers
+        assert "Thank you" in _text(send(one_a if i % 2 else one_b, key=f"across-workers-{i:03d}")["report-result"]["children"])
+    assert "Wait a few minutes" in _text(send(one_a, key="across-workers-998")["report-result"]["children"])
+    other = as_citizen(b.server.test_client(), "10.0.0.2")
+    assert "Thank you" in _text(send(other, key="across-workers-999")["report-result"]["children"])
 
 
 def test_cache_down_costs_only_recomputation(demo_city, settings, demo_engine):
