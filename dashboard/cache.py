@@ -9,8 +9,11 @@ a second) the version changes on every request, so an entry younger than ``MAX_L
 new comment shows in the aggregates within MAX_LAG seconds, and a page recomputes at most once per MAX_LAG
 seconds per cache (per worker, or once with Redis).
 
-``shared_page(ctx, key, fn)`` keeps, in each process, whole pages that are the same for every visitor (public
-pages that set ``SHARED = True``): built at most once per MAX_LAG seconds per worker, language and query.
+``shared_page(ctx, key, fn, depends)`` keeps, in each process, whole pages that are the same for every visitor
+(public pages that set ``SHARED = True``), per language and query. A copy younger than MAX_LAG seconds is served
+as is; an older one is checked against what the page shows (the parts of the data version it depends on, and
+which sources are behind) and rebuilt only if that changed: under a stream of comments the air page is not
+rebuilt by every worker every MAX_LAG seconds, only when readings arrive or a source falls behind.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import flask
 from cachetools import TTLCache
 from flask_caching import Cache
 
-from data_sources.operations import data_version
+from data_sources.operations import data_version, source_status
 
 T = TypeVar("T")
 log = logging.getLogger("citydash")
@@ -44,7 +47,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     cache.init_app(app.server)
     ctx.extras["cache"] = cache
     # Bounded: odd query strings push older pages out, they do not grow memory.
-    ctx.extras["pages"] = (TTLCache(maxsize=256, ttl=MAX_LAG, timer=lambda: _now()), threading.Lock())
+    ctx.extras["pages"] = (TTLCache(maxsize=256, ttl=TIMEOUT, timer=lambda: _now()), threading.Lock())
 
 
 def _now() -> float:
@@ -99,16 +102,40 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     return value
 
 
-def shared_page(ctx, key: tuple, fn: Callable[[], T]) -> T:  # noqa: ANN001
-    """``fn()``, kept in this process for MAX_LAG seconds under ``key``; without the cache extension, ``fn()``."""
+def _request_behind(ctx) -> tuple:  # noqa: ANN001
+    """Each source's name, last success and whether it is stale or failing, once per request: a source goes
+    stale with time alone, which changes no data version."""
+    if "citydash_behind" not in flask.g:
+        flask.g.citydash_behind = tuple((s.name, s.last_success_at, s.stale, s.failing)
+                                        for s in source_status(ctx.engine, ctx.city))
+    return flask.g.citydash_behind
+
+
+def page_stamp(ctx, depends: str = "all") -> tuple:  # noqa: ANN001
+    """What a shared page shows besides its code: the parts of the data version it depends on, and which
+    sources are behind (the pages say so in words)."""
+    return _relevant(_request_version(ctx), depends), _request_behind(ctx)
+
+
+def shared_page(ctx, key: tuple, fn: Callable[[], T], depends: str = "all") -> T:  # noqa: ANN001
+    """``fn()``, kept in this process under ``key``: served as is for MAX_LAG seconds, then kept as long as
+    ``page_stamp(ctx, depends)`` is unchanged. Without the cache extension, ``fn()``. The stamp is taken before
+    building, so that data landing meanwhile makes the next visitor rebuild; a store that is down makes the
+    check fail like the build would."""
     pages = ctx.extras.get("pages")
     if pages is None:
         return fn()
     memo, lock = pages
     with lock:
         hit = memo.get(key)
-    if hit is None:
-        hit = fn()
-        with lock:
-            memo[key] = hit
-    return hit
+    now = _now()
+    if hit is not None and now - hit[0] < MAX_LAG:
+        return hit[2]
+    stamp = page_stamp(ctx, depends)
+    if hit is not None and hit[1] == stamp:
+        value = hit[2]
+    else:
+        value = fn()
+    with lock:
+        memo[key] = (now, stamp, value)
+    return value

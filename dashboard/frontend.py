@@ -18,7 +18,7 @@ import re
 import flask
 from markupsafe import escape
 
-from dashboard.pages import find
+from dashboard.pages import depends_on, find
 from dashboard.ssr import to_html
 
 log = logging.getLogger("citydash")
@@ -80,6 +80,6 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         from dashboard.cache import shared_page
 
         key = ("index", req.path, req.query_string.decode("utf-8", "replace"), request_lang())
-        return shared_page(ctx, key, lambda: default_index(*args, **kwargs))
+        return shared_page(ctx, key, lambda: default_index(*args, **kwargs), depends_on(page))
 
     app.index = index

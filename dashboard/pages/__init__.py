@@ -2,7 +2,9 @@
 lang, query, **params)`` and ``register(app, ctx)`` for its callbacks; add it to ``PAGE_MODULES``.
 
 A page whose layout is the same for every visitor (no session, no per-visit token) sets ``SHARED = True``: each
-worker then builds it at most once per ``dashboard.cache.MAX_LAG`` seconds per language and query."""
+worker then keeps it per language and query, and rebuilds it only when what it shows has changed
+(``dashboard.cache.shared_page``). ``DEPENDS`` says which data that is: "readings" (observations and sources),
+"comments", or "all" (the default)."""
 from __future__ import annotations
 
 import importlib
@@ -96,11 +98,17 @@ def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):
         return page.layout(ctx, lang, query, **params)
     from dashboard.cache import shared_page
 
-    key = (pathname, search or "", lang)
-    layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params))  # noqa: E731
+    key, depends = (pathname, search or "", lang), depends_on(page)
+    layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params),  # noqa: E731
+                                 depends)
     if plain:
-        return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())))
+        return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())), depends)
     return layout()
+
+
+def depends_on(page: Page) -> str:
+    """Which data a shared page shows (its module's ``DEPENDS``): see dashboard.cache.DEPENDS."""
+    return getattr(page.module, "DEPENDS", "all")
 
 
 def not_found(ctx, lang: str):  # noqa: ANN001

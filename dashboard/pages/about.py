@@ -14,6 +14,7 @@ from data_sources.standards import EAQI_UPPER, who_guideline
 PATH = "/about"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
+DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 
 
 def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001

@@ -6,6 +6,7 @@ from dashboard import theme_page
 PATH = "/cycling"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
+DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 
 
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001

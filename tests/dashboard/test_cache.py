@@ -1,5 +1,7 @@
 """Aggregates are computed once per data version, new comments invalidate them, and with Redis the cache and the
 rate limits are shared by every worker."""
+import json
+
 from dashboard import cache as cache_mod
 from dashboard import kpis
 from dashboard.app import create_app
@@ -64,6 +66,41 @@ def test_home_page_counts_a_new_comment_and_does_not_recompute_per_visitor(app, 
     assert open_comments() != first
     # The comment changed the participation figure; the air, traffic and cycling figures were not recomputed.
     assert calls == {"readings": 1, "participation": 2}
+
+
+def test_a_shared_page_is_rebuilt_only_when_what_it_shows_changed(app, client, monkeypatch):
+    from sqlalchemy import update
+
+    from dashboard.pages import air, home
+    from data_sources.models import Source
+    from data_sources.operations import utcnow
+
+    ctx = app.server.extensions["citydash"]
+    builds = {"air": 0, "home": 0}
+    for name, mod in (("air", air), ("home", home)):
+        def counting(*a, _real=mod.layout, _name=name, **k):  # noqa: ANN002, ANN003, ANN202
+            builds[_name] += 1
+            return _real(*a, **k)
+        monkeypatch.setattr(mod, "layout", counting)
+    clock = [cache_mod._now()]
+    monkeypatch.setattr(cache_mod, "_now", lambda: clock[0])
+
+    def visit_both_later():
+        clock[0] += cache_mod.MAX_LAG + 1
+        return render_page(client, "/air"), render_page(client, "/")
+
+    first_air, _home = visit_both_later()
+    assert builds == {"air": 1, "home": 1}
+    visit_both_later()  # nothing changed: each worker keeps its copy past MAX_LAG
+    assert builds == {"air": 1, "home": 1}
+    _comment(ctx, "cache-test-0004")
+    visit_both_later()  # a comment changes what the home page shows (participation), not the air page
+    assert builds == {"air": 1, "home": 2}
+    with ctx.engine.begin() as conn:  # the air sensors stop answering: time alone changes no data version
+        conn.execute(update(Source).where(Source.name == "demo-air").values(last_error="HTTP 500", last_error_at=utcnow()))
+    air_now, _home = visit_both_later()
+    assert builds == {"air": 2, "home": 3}
+    assert "not answering" in json.dumps(air_now) and "not answering" not in json.dumps(first_air)
 
 
 def _find(node, cid):
