@@ -5,13 +5,8 @@ Command-line flags override these (e.g. `-w 8 -b 0.0.0.0:8050`).
 import os
 
 bind = "127.0.0.1:8050"  # nginx in front; never expose the workers directly
-# Worker processes, each with its own store pool; WEB_CONCURRENCY is gunicorn's own variable.
+# Sync workers, each a separate process with its own store pool; WEB_CONCURRENCY is gunicorn's own variable.
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-# Threaded workers: a request waiting on the store (a comment's commit) or Redis no longer holds the whole
-# process, and connections stay open between requests (nginx's upstream keepalive; sync workers close every
-# connection). The app keeps no per-request state outside Flask's context, and its per-process caches are locked.
-worker_class = "gthread"
-threads = 4
 # The first start of an empty demo store loads the demo city inside one worker (the others wait on a lock).
 timeout = 120
 graceful_timeout = 30
