@@ -107,24 +107,37 @@ class Server:
                 self.kill_all()
 
 
+def _p(lat: list[float], q: float) -> float:
+    """The q-quantile of sorted latencies, in ms."""
+    return round(lat[min(len(lat) - 1, int(len(lat) * q))] * 1000, 1)
+
+
+WINDOW_S = 10  # p99 per window of this many seconds: a queue that builds up shows as a rising window
+
+
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    answered_at: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, kind: str, seconds: float, ok: bool) -> None:
         if ok:
             self.latencies.setdefault(kind, []).append(seconds)
+            self.answered_at.setdefault(kind, []).append(time.monotonic())
         else:
             self.errors[kind] = self.errors.get(kind, 0) + 1
 
     def report(self, seconds: float) -> dict:
         out = {}
         for kind, lat in sorted(self.latencies.items()):
+            start, windows = self.answered_at[kind][0], {}
+            for at, s in zip(self.answered_at[kind], lat):
+                windows.setdefault(int((at - start) // WINDOW_S), []).append(s)
             lat = sorted(lat)
             out[kind] = {"ok": len(lat), "errors": self.errors.get(kind, 0), "per_s": round(len(lat) / seconds, 1),
-                         "p50_ms": round(lat[len(lat) // 2] * 1000, 1),
-                         "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)}
+                         "p50_ms": _p(lat, 0.5), "p99_ms": _p(lat, 0.99),
+                         f"p99_per_{WINDOW_S}s_ms": [_p(sorted(w), 0.99) for _, w in sorted(windows.items())]}
         for kind, n in self.errors.items():
             out.setdefault(kind, {"ok": 0, "errors": n})
         return out

@@ -12,8 +12,8 @@ Without --rate, every citizen acts again as soon as it is answered: the saturati
 the citizens together want R actions a second at random times, and a latency counts from when the action was
 wanted: the p50/p99 a citizen sees at that load. --redis URL serves with Redis for rate limits and caches, as a
 deployment with several workers must (that Redis database is emptied first). Prints throughput, p50 and p99 per
-request kind, the cores used by each part of the machine, and checks that every acknowledged comment is stored
-exactly once.
+request kind (and p99 per 10-s window: a queue that builds up shows as rising windows), the cores used by each
+part of the machine, and checks that every acknowledged comment is stored exactly once.
 """
 from __future__ import annotations
 
