@@ -10,7 +10,6 @@ comment check.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -20,7 +19,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._serve import Server, Stats, check_comments, cli, crowd, fresh_store  # noqa: E402
+from bench._serve import Server, Stats, check_comments, cli, crowd, fresh_store, run_crowd  # noqa: E402
 
 
 def run(kind: str, citizens: int, seconds: float, comment_share: float) -> dict:
@@ -28,7 +27,7 @@ def run(kind: str, citizens: int, seconds: float, comment_share: float) -> dict:
         srv = Server(url, workers=4)
         srv.start()
         stats, acked, tag = Stats(), [], f"k{uuid.uuid4().hex[:6]}"
-        load = threading.Thread(target=lambda: asyncio.run(
+        load = threading.Thread(target=lambda: run_crowd(
             crowd(srv.base, citizens, seconds, 0, stats, comment_share, acked, tag)))
         out: dict = {"store": kind, "citizens": citizens, "seconds": seconds, "comment_share": comment_share}
         try:

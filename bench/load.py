@@ -17,14 +17,13 @@ part of the machine, and checks that every acknowledged comment is stored exactl
 """
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._serve import (Server, Stats, check_comments, cli, cores_used, cpu_seconds, crowd,  # noqa: E402
-                          fresh_store)
+                          fresh_store, run_crowd)
 
 
 def run(kind: str, citizens: int, seconds: float, think: float, comment_share: float, workers: int,
@@ -37,10 +36,10 @@ def run(kind: str, citizens: int, seconds: float, think: float, comment_share: f
         srv = Server(url, workers=workers, redis_url=redis)
         try:
             startup = srv.start()
-            asyncio.run(crowd(srv.base, 10, 5, 0, Stats(), comment_share, run="warm"))  # imports, caches
+            run_crowd(crowd(srv.base, 10, 5, 0, Stats(), comment_share, run="warm"))  # imports, caches
             stats, acked, tag = Stats(), [], f"b{uuid.uuid4().hex[:6]}"
             before = cpu_seconds()
-            took = asyncio.run(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
+            took = run_crowd(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
             cores = cores_used(before, cpu_seconds(), took)
         finally:
             srv.stop()
