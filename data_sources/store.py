@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -20,6 +21,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 
 from data_sources.base import SourceMeta
 from data_sources.models import H3_RESOLUTIONS, Base, District, Feature, Observation, RefreshRun, Source
@@ -67,7 +69,31 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_IDLE_S = 1.0  # a pooled connection unused for longer than this is checked before it is handed out
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, for connections that sat idle: a server restart is noticed before a request
+    uses a dead connection, without a round trip before each of the hundreds of comments a second a busy worker
+    stores. A connection that dies while in steady use fails that one request (503, the page and its text stay),
+    and SQLAlchemy then replaces every connection of the pool."""
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn, record) -> None:  # noqa: ANN001
+        record.info["citydash_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
+        since = record.info.get("citydash_idle_since")
+        if since is not None and time.monotonic() - since > PING_IDLE_S:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as e:  # noqa: BLE001  (whatever the driver raises: the pool connects anew)
+                raise DisconnectionError(str(e)) from e
 
 
 def alembic_config(connection: Connection | None = None):

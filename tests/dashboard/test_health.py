@@ -128,6 +128,24 @@ def test_postgres_going_away_gives_503_and_comes_back_by_itself(demo_city, setti
 
 
 @pytest.mark.postgres
+def test_a_postgres_restart_while_the_app_is_idle_costs_no_request(demo_city, settings, pg_db):
+    import time
+
+    from data_sources import store
+
+    url, create, cut = pg_db
+    create()
+    app = create_app(city=_no_demo(demo_city), settings=settings.model_copy(update={"database_url": url}))
+    c = app.server.test_client()
+    assert c.get("/healthz").status_code == 200
+    cut(True)  # every connection in the pool is now dead, as after a server restart
+    cut(False)
+    time.sleep(store.PING_IDLE_S + 0.1)  # idle connections are checked before they are handed out
+    assert c.get("/healthz").status_code == 200
+    assert c.get("/api/v1/sources").status_code == 200
+
+
+@pytest.mark.postgres
 def test_postgres_down_at_start_migrates_when_it_appears(demo_city, settings, pg_db, monkeypatch):
     monkeypatch.setattr(health, "RETRY_SECONDS", 0)
     url, create, _cut = pg_db
