@@ -105,9 +105,13 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
 def _request_behind(ctx) -> tuple:  # noqa: ANN001
     """Each source's name, last success and whether it is stale or failing, once per request: a source goes
     stale with time alone, which changes no data version."""
+    def read() -> tuple:
+        return tuple((s.name, s.last_success_at, s.stale, s.failing) for s in source_status(ctx.engine, ctx.city))
+
+    if not flask.has_request_context():
+        return read()
     if "citydash_behind" not in flask.g:
-        flask.g.citydash_behind = tuple((s.name, s.last_success_at, s.stale, s.failing)
-                                        for s in source_status(ctx.engine, ctx.city))
+        flask.g.citydash_behind = read()
     return flask.g.citydash_behind
 
 
