@@ -30,7 +30,7 @@ def realdata() -> Callable[[str], Path]:
 
 @pytest.fixture
 def fixture_path() -> Callable[[str], Path]:
-    """fixture_path("gbfs_v3/gbfs.json") -> tests/fixtures/..., our own small payloads in upstream formats."""
+    """fixture_path("gbfs_v3/utrecht-discovery.json") -> tests/fixtures/..., our own small payloads in upstream formats."""
     return lambda relative: FIXTURES / relative
 
 

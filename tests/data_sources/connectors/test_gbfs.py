@@ -37,9 +37,9 @@ def test_real_discovery_file_lists_language_feeds(realdata):
 
 def test_fetch_v3_autodiscovery_and_localised_names(fake_session, fixture_path):
     s = fake_session([
-        (r"/gbfs/v3/gbfs\.json$", {"file": fixture_path("gbfs_v3/gbfs.json")}),
-        (r"/gbfs/v3/station_information\.json$", {"file": fixture_path("gbfs_v3/station_information.json")}),
-        (r"/gbfs/v3/station_status\.json$", {"file": fixture_path("gbfs_v3/station_status.json")}),
+        (r"/gbfs/v3/gbfs\.json$", {"file": fixture_path("gbfs_v3/utrecht-discovery.json")}),
+        (r"/gbfs/v3/station_information\.json$", {"file": fixture_path("gbfs_v3/utrecht-stations.json")}),
+        (r"/gbfs/v3/station_status\.json$", {"file": fixture_path("gbfs_v3/utrecht-status.json")}),
     ])
     params = {"url": "https://example.org/gbfs/v3/gbfs.json", "language": "en"}
     r = gbfs.parse(gbfs.fetch(s, params), params)
