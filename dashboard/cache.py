@@ -27,7 +27,7 @@ import flask
 from cachetools import TTLCache
 from flask_caching import Cache
 
-from data_sources.operations import data_version, source_status
+from data_sources.operations import SourceStatus, data_version, source_status
 
 T = TypeVar("T")
 log = logging.getLogger("citydash")
@@ -54,13 +54,23 @@ def _now() -> float:
     return time.time()  # wall clock: entries are shared across processes through Redis
 
 
-def _request_version(ctx) -> tuple[str, ...]:  # noqa: ANN001
-    """The data version, asked of the store once per request however many aggregates the page needs."""
+def _once_per_request(name: str, fn: Callable[[], T]) -> T:
+    """``fn()``, asked of the store once per request however many parts of the page need it."""
     if not flask.has_request_context():
-        return data_version(ctx.engine)
-    if "citydash_version" not in flask.g:
-        flask.g.citydash_version = data_version(ctx.engine)
-    return flask.g.citydash_version
+        return fn()
+    if name not in flask.g:
+        setattr(flask.g, name, fn())
+    return getattr(flask.g, name)
+
+
+def _request_version(ctx) -> tuple[str, ...]:  # noqa: ANN001
+    return _once_per_request("citydash_version", lambda: data_version(ctx.engine))
+
+
+def request_source_status(ctx) -> list[SourceStatus]:  # noqa: ANN001
+    """Each source's status (``data_sources.operations.source_status``), read once per request: the page stamp
+    and the page's own stale notices use the same reading."""
+    return _once_per_request("citydash_sources", lambda: source_status(ctx.engine, ctx.city))
 
 
 # Which parts of the data version (data_sources.operations.data_version) an aggregate depends on: a stream of
@@ -102,23 +112,12 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     return value
 
 
-def _request_behind(ctx) -> tuple:  # noqa: ANN001
-    """Each source's name, last success and whether it is stale or failing, once per request: a source goes
-    stale with time alone, which changes no data version."""
-    def read() -> tuple:
-        return tuple((s.name, s.last_success_at, s.stale, s.failing) for s in source_status(ctx.engine, ctx.city))
-
-    if not flask.has_request_context():
-        return read()
-    if "citydash_behind" not in flask.g:
-        flask.g.citydash_behind = read()
-    return flask.g.citydash_behind
-
-
 def page_stamp(ctx, depends: str = "all") -> tuple:  # noqa: ANN001
     """What a shared page shows besides its code: the parts of the data version it depends on, and which
-    sources are behind (the pages say so in words)."""
-    return _relevant(_request_version(ctx), depends), _request_behind(ctx)
+    sources are behind (the pages say so in words; a source goes stale with time alone, which changes no data
+    version). Ages are left out: they change every second."""
+    behind = tuple((s.name, s.last_success_at, s.stale, s.failing) for s in request_source_status(ctx))
+    return _relevant(_request_version(ctx), depends), behind
 
 
 def shared_page(ctx, key: tuple, fn: Callable[[], T], depends: str = "all") -> T:  # noqa: ANN001

@@ -12,10 +12,10 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import queries
-from dashboard.cache import cached
+from dashboard.cache import cached, request_source_status
 from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_number, fmt_percent, translator
 from dashboard.kpis import Kpi
-from data_sources.operations import SourceStatus, source_status
+from data_sources.operations import SourceStatus
 
 NAV = [("/", N_("Map")), ("/air", N_("Air")), ("/traffic", N_("Traffic")), ("/cycling", N_("Cycling")),
        ("/report", N_("Tell the city")), ("/you-said-we-did", N_("You said, we did")), ("/ledger", N_("The city's record")),
@@ -165,12 +165,12 @@ def _kpi_extra(k: Kpi, lang: str) -> list:
 def sources_behind(ctx, layers_by_key: dict[str, list[str]]) -> dict[str, list[SourceStatus]]:  # noqa: ANN001
     """For each key (a KPI card, an indicator page), the sources of its layers that are failing or stale.
 
-    The status is read at every build, not cached: a source goes stale with time alone, which changes no data
-    version. Which sources feed which layer changes only with the data, so that is cached."""
+    The status is read at every build (once per request), not cached: a source goes stale with time alone, which
+    changes no data version. Which sources feed which layer changes only with the data, so that is cached."""
     names = cached(ctx, "layer-source-names:" + repr(sorted(layers_by_key.items())),
                    lambda: {k: queries.layer_source_names(ctx.engine, v) for k, v in layers_by_key.items()},
                    depends="readings")
-    behind = [s for s in source_status(ctx.engine, ctx.city) if s.behind]
+    behind = [s for s in request_source_status(ctx) if s.behind]
     return {k: [s for s in behind if s.name in names.get(k, set())] for k in layers_by_key}
 
 
