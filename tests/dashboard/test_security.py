@@ -40,6 +40,19 @@ def test_hsts_only_on_https(client):
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
 
 
+def test_every_kind_of_answer_carries_the_same_security_headers(client):
+    from bench._serve import route_body
+
+    answers = [client.get("/"), client.get("/healthz"), client.get("/no-such-page-at-all.txt"),
+               client.post("/_dash-update-component", data=route_body("/air"), content_type="application/json"),
+               client.get("/api/v1/sources")]
+    first = answers[0].headers
+    for r in answers:
+        for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                     "Permissions-Policy"):
+            assert r.headers.get(name) == first[name], (r.request.path, name)
+
+
 def _limited_app(demo_city, settings, demo_engine, hops: int):
     from dashboard.limits import limiter
 
