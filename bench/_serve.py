@@ -294,9 +294,10 @@ async def crowd(base: str, citizens: int, seconds: float, think: float, stats: S
                 wait = due - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(min(wait, end - time.monotonic()))
-                if time.monotonic() >= end:  # the run is over before this action was due
+                now = time.perf_counter()
+                if time.monotonic() >= end or now < due - 0.002:  # the run ended before this action was due
                     return
-                scheduled = due
+                scheduled = min(due, now)  # uvloop's timers wake up to a millisecond early
             if random.random() < comment_share:
                 await comment(client, stats, next(numbers), acked, run, scheduled)
             else:
