@@ -1,8 +1,9 @@
 """Operations: ``/healthz``, one JSON log line per request, and a clear 503 while the store is unreachable.
 
 Store down: every request that needs it answers 503 "temporarily unavailable" with ``Retry-After`` (a page for
-people, JSON for Dash callbacks and APIs), and the next request after the store is back is served normally:
-SQLAlchemy's pool drops dead connections (``pool_pre_ping`` on PostgreSQL) and nothing needs a restart. When the
+people, JSON for Dash callbacks and APIs), and requests recover by themselves once the store is back: SQLAlchemy
+replaces dead connections (on PostgreSQL one idle for over a second is pinged first, ``store._ping_when_idle``;
+one in steady use fails its request with 503 and the pool is replaced), and nothing needs a restart. When the
 store is down at start-up, the app starts anyway (no gunicorn crash loop) and retries the start-up work
 (migrations, demo city) at most every ``RETRY_SECONDS`` until it succeeds.
 """
