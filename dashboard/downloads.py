@@ -23,7 +23,7 @@ import flask
 import pandas as pd
 import shapely
 
-from dashboard import indicators, queries
+from dashboard import queries
 from dashboard.cache import cached
 from dashboard.indicators import THEMES
 from dashboard.pages.home import POINT_METRIC

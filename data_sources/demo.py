@@ -22,7 +22,7 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import Engine, delete, insert, select
 
 from data_sources.base import SourceMeta
-from data_sources.models import Comment, CommentEvent, Department, District, Source
+from data_sources.models import Comment, CommentEvent, Department, Source
 from data_sources.store import (
     _chunks,
     assign_districts,

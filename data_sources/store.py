@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
 
 from data_sources.base import SourceMeta
-from data_sources.models import H3_RESOLUTIONS, Base, District, Feature, Observation, RefreshRun, Source
+from data_sources.models import H3_RESOLUTIONS, District, Feature, Observation, RefreshRun, Source
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _CHUNK = 20_000

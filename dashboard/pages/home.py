@@ -15,7 +15,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import figures, kpis, queries
 from dashboard.cache import cached
-from dashboard.components import (BAND_WORDS, CYCLE_TYPES, band_chip, data_table, deferred, download_links,
+from dashboard.components import (BAND_WORDS, CYCLE_TYPES, data_table, deferred, download_links,
                                   kpi_card, page_frame, sources_behind, table_details)
 from dashboard.i18n import N_, fmt_datetime, fmt_number, plotly_separators, translator
 from dashboard.indicators import city_series, guideline, usual_range

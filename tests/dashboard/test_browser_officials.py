@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from data_sources.models import Comment, CommentEvent
+from data_sources.models import Comment
 from tests.dashboard.officials_helpers import PASSWORD, make_officials
 
 pytestmark = pytest.mark.browser

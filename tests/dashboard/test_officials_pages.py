@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dashboard.i18n import catalogue
 from data_sources.models import AuditEntry, Comment, CommentEvent, Official
-from tests.dashboard.officials_helpers import PASSWORD, login, make_officials
+from tests.dashboard.officials_helpers import login, make_officials
 
 
 @pytest.fixture
