@@ -1,5 +1,5 @@
 /* Feedback panel (no inline script): a random id per browser, tap-to-pin on the report map, "use my location",
-   and the character counter. */
+   the character counter, and Send. */
 (function () {
   "use strict";
   // One support and one flag per browser per comment: this random id (hashed on the server) is the browser.
@@ -48,6 +48,44 @@
         setProps("report-locate-status", {children: msgs.denied});
       }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 60000});
       return msgs.finding;
+    },
+    // Send: post the form to the server's JSON endpoint and draw its answer. Everything the server says is put in
+    // as text (Dash renders strings as text nodes), never as HTML. On a refusal or no answer, the draft and its
+    // key stay, so pressing Send again is a retry that the server recognises.
+    send: async function (n, pin, category, text, email, website, key, lang, msgs) {
+      var keep = window.dash_clientside.no_update;
+      if (!n) { return [keep, keep, keep, keep]; }
+      var answer = null;
+      setProps("report-send", {disabled: true});
+      try {
+        var r = await fetch(msgs.send_path, {
+          method: "POST", credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "Accept": "application/json"},
+          body: JSON.stringify({pin: pin, category: category, text: text, email: email, website: website,
+                                client_key: key, lang: lang})
+        });
+        answer = await r.json();
+      } catch (e) { answer = null; }
+      finally { setProps("report-send", {disabled: false}); }
+      if (!answer || answer.ok !== true) {
+        var message = answer && typeof answer.message === "string" ? answer.message : msgs.not_sent;
+        var field = answer && typeof answer.field === "string" ? answer.field : "";
+        return [el("P", {className: "error", id: "report-error", "data-field": field}, message), keep, keep, keep];
+      }
+      var parts = answer.lines.map(function (line, i) {
+        return el("P", i === 0 ? {className: "success", id: "report-success"} : {}, line);
+      });
+      parts.push(el("P", {}, el("A", {href: answer["public"].href, id: "report-public-link"}, answer["public"].text)));
+      if (answer.track) {
+        parts.push(el("P", {}, [answer.track.label,
+                                el("A", {href: answer.track.href, id: "report-track-link"}, answer.track.text)]));
+      }
+      return [el("Div", {}, parts), answer.client_key, "", ""];
     }
   };
+
+  // A Dash html component as the renderer takes it from a clientside callback.
+  function el(type, props, children) {
+    return {type: type, namespace: "dash_html_components", props: Object.assign({}, props, {children: children})};
+  }
 })();

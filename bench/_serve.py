@@ -248,15 +248,16 @@ async def browse(client: Client, stats: Stats, path: str = "/", scheduled: float
 
 async def comment(client: Client, stats: Stats, i: int, acked: list[str], run: str,
                   scheduled: float | None = None) -> None:
-    """One citizen presses Send on /report, through the real callback; retried with the same key on failure."""
-    from bench.comment_writer import acknowledged, citizen_address, send_body
+    """One citizen presses Send on /report (the page posts the form as JSON); retried with the same key on
+    failure, as the page keeps the draft and its key."""
+    from bench.comment_writer import SEND_PATH, acknowledged, citizen_address, send_body
 
     key = f"{run}-{i:07d}"
     for _attempt in range(3):
         t0 = scheduled if scheduled is not None else time.perf_counter()
         scheduled = None
         try:
-            status, body = await client.request("POST", "/_dash-update-component", send_body(key, i),
+            status, body = await client.request("POST", SEND_PATH, send_body(key, i),
                                                 {"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
             ok = acknowledged(status, body)
         except Exception:  # noqa: BLE001

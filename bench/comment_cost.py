@@ -2,12 +2,12 @@
 
     python bench/comment_cost.py [--store sqlite|postgresql|both] [--comments 200] [--redis URL] [--callgrind]
 
-Posts comments through the report page's real Send callback in process (Flask's test client: every hook, the
-Dash dispatch, the rate limit, the INSERT), then the same number straight through ``submit_comment``, and
+Posts comments through the report page's real Send in process (Flask's test client: every hook, the
+validation, the rate limit, the INSERT), then the same number straight through ``submit_comment``, and
 prints the cost of each per comment. With --callgrind (Debian's valgrind) the cost is in instructions, counted
 only around the measured loop: repeatable to about 1 % whatever else the machine is doing, where CPU time on a
 shared machine moves by 20-70 % from one minute to the next. Without it, CPU ms. The gap between the two
-figures is what Flask, Dash and the hooks cost; the kernel's share (sockets to PostgreSQL and Redis, to the
+figures is what Flask, the hooks and the rate limit cost; the kernel's share (sockets to PostgreSQL and Redis, to the
 client) and gunicorn's own (about 0.7 ms of CPU per request) come on top, so bench/load.py stays the measure of
 capacity. Use this one to tell whether a change made a request cheaper.
 """
@@ -44,14 +44,14 @@ def child(url: str, n: int, phase: str, redis: str | None) -> None:
     else:
         os.environ.pop("CITYDASH_REDIS_URL", None)
     import app as application
-    from bench.comment_writer import acknowledged, citizen_address, place, send_body, text
+    from bench.comment_writer import SEND_PATH, acknowledged, citizen_address, place, send_body, text
     from data_sources.comments import CommentInput, submit_comment
 
     ctx = application.server.extensions["citydash"]
     client = application.server.test_client()
 
     def send(i: int) -> None:
-        r = client.post("/_dash-update-component", data=send_body(f"{phase}-{i:07d}", i),
+        r = client.post(SEND_PATH, data=send_body(f"{phase}-{i:07d}", i),
                         headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
         assert acknowledged(r.status_code, r.data), r.data[:300]
 
@@ -96,7 +96,7 @@ def run(kind: str, citizens: int, seconds: float, comments: int, redis: str | No
     del citizens, seconds  # the shared command line's; this bench has no crowd
     with fresh_store(kind) as url:
         return {"store": kind, "redis": bool(redis), "comments": comments,
-                "per_comment": {"send_callback": _phase(url, comments, "send", redis, callgrind),
+                "per_comment": {"send": _phase(url, comments, "send", redis, callgrind),
                                 "submit_comment_alone": _phase(url, comments, "direct", redis, callgrind)}}
 
 

@@ -2,7 +2,7 @@
 acknowledged. Whatever it printed must be in the store exactly once, however it (or the server) was killed.
 
     python -m bench.comment_writer STORE_URL START END           # straight through submit_comment
-    python -m bench.comment_writer http://127.0.0.1:PORT START END  # through the report page's Send callback
+    python -m bench.comment_writer http://127.0.0.1:PORT START END  # through the report page's Send (HTTP)
 
 Over HTTP each comment comes from its own address in X-Forwarded-For (the server must trust one proxy hop,
 CITYDASH_PROXY_HOPS=1): many citizens, each within the per-citizen rate limit, as behind nginx.
@@ -26,20 +26,14 @@ def text(i: int) -> str:
     return f"Pothole number {i} on the ring road"
 
 
+SEND_PATH = "/report/send"  # where the report page's Send posts (dashboard/pages/report.py ``send_answer``)
+
+
 def send_body(key: str, i: int, lang: str = "en") -> str:
-    """What the browser POSTs when a citizen presses Send on /report (dashboard/pages/report.py ``send``)."""
-    outs = [("report-result", "children"), ("report-client-key", "data"), ("report-text", "value"), ("report-email", "value")]
+    """What the browser POSTs to SEND_PATH when a citizen presses Send on /report (assets/feedback.js ``send``)."""
     lat, lon, category = place(i)
-    state = {("report-pin", "data"): {"lat": lat, "lon": lon}, ("report-category", "value"): category,
-             ("report-text", "value"): text(i), ("report-email", "value"): None, ("report-website", "value"): None,
-             ("report-client-key", "data"): key, ("report-lang", "data"): lang}
-    return json.dumps({
-        "output": ".." + "...".join(f"{c}.{p}" for c, p in outs) + "..",
-        "outputs": [{"id": c, "property": p} for c, p in outs],
-        "inputs": [{"id": "report-send", "property": "n_clicks", "value": 1}],
-        "state": [{"id": c, "property": p, "value": v} for (c, p), v in state.items()],
-        "changedPropIds": ["report-send.n_clicks"],
-    })
+    return json.dumps({"pin": {"lat": lat, "lon": lon}, "category": category, "text": text(i), "email": None,
+                       "website": None, "client_key": key, "lang": lang})
 
 
 def citizen_address(i: int) -> str:
@@ -48,7 +42,12 @@ def citizen_address(i: int) -> str:
 
 def acknowledged(status: int, body: bytes) -> bool:
     """The page shows "Thank you. Your comment is saved as number N": only then is it acknowledged."""
-    return status == 200 and b"report-success" in body
+    if status != 200:
+        return False
+    try:
+        return json.loads(body).get("ok") is True
+    except ValueError:
+        return False
 
 
 def main(target: str, start: int, end: int) -> None:
@@ -63,7 +62,7 @@ def main(target: str, start: int, end: int) -> None:
             # No answer, or 503 while the store or the server restarts: the page keeps the key and sends again.
             for _attempt in range(RETRIES):
                 try:
-                    r = s.post(target + "/_dash-update-component", data=send_body(key, i), timeout=30,
+                    r = s.post(target + SEND_PATH, data=send_body(key, i), timeout=30,
                                headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
                     if acknowledged(r.status_code, r.content):
                         print(key, flush=True)

@@ -3,7 +3,7 @@ while citizens browse and comment; after the restart every acknowledged comment 
 
     python bench/kill.py [--store sqlite|postgresql|both] [--citizens 200] [--seconds 60] [--comment-share 0.5]
 
-Comments go through the report page's Send callback (bench/load.py explains the simulated citizens). A worker
+Comments go through the report page's Send (bench/load.py explains the simulated citizens). A worker
 is killed at a quarter of the run and the server at half, then restarted on the same port. Prints JSON:
 requests (failed ones include those cut by the kills), time until the server answered again, and the
 comment check.

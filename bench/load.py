@@ -4,7 +4,7 @@
                          [--comment-share 0.5] [--think 0] [--workers 4] [--redis URL]
 
 A visit is what a browser does to open a public page (home, air, traffic or cycling: the HTML shell, then the
-router callback that renders it); a comment is a press of Send on /report (the real callback: validation, rate
+router callback that renders it); a comment is a press of Send on /report (the real JSON post: validation, rate
 limit per citizen, evidence lookup, commit before the answer), at places and in categories that vary. Each
 citizen comes from its own address through one trusted proxy hop, as behind nginx.
 

@@ -1,5 +1,5 @@
 """gunicorn serves the app with several workers from one store: the demo city is loaded once, a killed worker is
-replaced without losing service, and comments sent through the real Send callback survive kill -9 of the
+replaced without losing service, and comments sent through the report page's real Send survive kill -9 of the
 whole server: every acknowledged one is stored exactly once after the restart."""
 import json
 import os

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+import flask
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, callback_context, dcc, html, no_update
@@ -22,6 +23,7 @@ from data_sources.evidence import nearest_reading
 from data_sources.store import utcnow
 
 PATH = "/report"
+SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)
 POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station")
 PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
 
@@ -126,6 +128,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
             "finding": _("Finding your location…"), "found": _("Pin placed at your location."),
             "denied": _("Your location is not available; tap the map instead."),
             "unsupported": _("This browser cannot share its location; tap the map instead."),
+            "not_sent": _("Your comment could not be sent."), "send_path": SEND_PATH,
         }),
         dcc.Store(id="fb-browser", storage_type="local"),
     ], active=PATH)
@@ -221,37 +224,26 @@ def register(app, ctx) -> None:  # noqa: ANN001
         pin = pin if ok else None
         return patch, _place_text(ctx, lang, pin, cat), _duplicates(ctx, lang, pin, cat)
 
-    @app.callback(Output("report-result", "children"), Output("report-client-key", "data"),
-                  Output("report-text", "value"), Output("report-email", "value"),
-                  Input("report-send", "n_clicks"),
-                  State("report-pin", "data"), State("report-category", "value"), State("report-text", "value"),
-                  State("report-email", "value"), State("report-website", "value"), State("report-client-key", "data"),
-                  State("report-lang", "data"), prevent_initial_call=True,
-                  # A double click would send a retry whose answer (no tracking link) replaces the first one's.
-                  running=[(Output("report-send", "disabled"), True, False)])
-    def send(n_clicks, pin, category, text, email, website, client_key, lang):
-        lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
-        _ = translator(lang)
-        keep = (no_update, no_update, no_update)
-        if not n_clicks:
-            return (no_update, *keep)
-        if website:  # the honeypot: people never see this field
-            return (html.P(_("Your comment could not be sent."), className="error"), *keep)
-        pin = pin if isinstance(pin, dict) else {}
-        try:
-            fid = pin.get("feature_id")
-            inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
-                               text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
-                               feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
-                               language=lang, client_key=client_key if isinstance(client_key, str) else None)
-            validate(inp, ctx.city)  # a mistake is not counted against the rate limit
-            if not allow(ctx, ctx.city.feedback.comment_rate, "comment"):
-                return (html.P(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
-                               className="error", id="report-error"), *keep)
-            result = submit_comment(ctx.engine, ctx.city, inp)
-        except CommentRejected as e:
-            return (html.P(_(e.message, **e.params), className="error", id="report-error", **{"data-field": e.field}), *keep)
-        return (_confirmation(lang, result), secrets.token_urlsafe(16), "", "")
+    # Send: the page's script (``send`` in assets/feedback.js) posts the form to SEND_PATH and draws the answer as
+    # text. A plain JSON route rather than a Dash callback: Dash's dispatch and the confirmation's components were
+    # about a third of what a comment cost the web worker (bench/comment_cost.py).
+    app.clientside_callback(ClientsideFunction("citydash_feedback", "send"),
+                            Output("report-result", "children"), Output("report-client-key", "data"),
+                            Output("report-text", "value"), Output("report-email", "value"),
+                            Input("report-send", "n_clicks"),
+                            State("report-pin", "data"), State("report-category", "value"), State("report-text", "value"),
+                            State("report-email", "value"), State("report-website", "value"),
+                            State("report-client-key", "data"), State("report-lang", "data"), State("report-msgs", "data"),
+                            prevent_initial_call=True)
+
+    def send_view():  # noqa: ANN202
+        answer, status = send_answer(ctx, flask.request.get_json(silent=True))
+        resp = flask.jsonify(answer)
+        resp.status_code = status
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    app.server.add_url_rule(SEND_PATH, "report_send", send_view, methods=["POST"])
 
     @app.callback(Output("report-dup-msg", "children"), Input({"type": "report-support", "id": ALL}, "n_clicks"),
                   State("fb-browser", "data"), State("report-lang", "data"), prevent_initial_call=True)
@@ -263,17 +255,44 @@ def register(app, ctx) -> None:  # noqa: ANN001
         return support_action(ctx, lang, trig.get("id"), browser)
 
 
-def _confirmation(lang: str, result) -> html.Div:  # noqa: ANN001
+def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
+    """The answer to a press of Send, as data that the page draws as text: ``{"ok": true, "lines": [...],
+    "public": {...}, "track": {...} or null, "client_key": the key for the next comment}``, or ``{"ok": false,
+    "field": ..., "message": ...}`` with 422 (or 429 over the rate limit), and then nothing is stored and the page
+    keeps the draft and its key. ``body`` is the posted JSON; anything may be in it."""
+    body = body if isinstance(body, dict) else {}
+    langs = ctx.city.city.languages
+    lang = body.get("lang") if body.get("lang") in langs else ctx.city.city.default_language
     _ = translator(lang)
-    held = result.moderation != "published"
-    parts = [html.P(_("Thank you. Your comment is saved as number {n}.", n=result.id), className="success", id="report-success")]
-    if held:
-        parts.append(html.P(_("A moderator will check it before it is published.")))
+
+    def refused(message: str, field: str = "", status: int = 422) -> tuple[dict, int]:
+        return {"ok": False, "field": field, "message": message}, status
+
+    if body.get("website"):  # the honeypot: people never see this field
+        return refused(_("Your comment could not be sent."))
+    pin = body.get("pin") if isinstance(body.get("pin"), dict) else {}
+    text, email, key, category = (body.get(k) for k in ("text", "email", "client_key", "category"))
+    try:
+        fid = pin.get("feature_id")
+        inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
+                           text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
+                           feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
+                           language=lang, client_key=key if isinstance(key, str) else None)
+        validate(inp, ctx.city)  # a mistake is not counted against the rate limit
+        if not allow(ctx, ctx.city.feedback.comment_rate, "comment"):
+            return refused(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
+                           status=429)
+        result = submit_comment(ctx.engine, ctx.city, inp)
+    except CommentRejected as e:
+        return refused(_(e.message, **e.params), e.field)
+    lines = [_("Thank you. Your comment is saved as number {n}.", n=result.id)]
+    if result.moderation != "published":
+        lines.append(_("A moderator will check it before it is published."))
     if result.redacted:
-        parts.append(html.P(_("We removed an email address or phone number from the public text.")))
-    parts.append(html.P(html.A(_("See your comment"), href=f"/comments/{result.id}?lang={lang}", id="report-public-link")))
+        lines.append(_("We removed an email address or phone number from the public text."))
+    track = None
     if result.tracking_token:
-        parts.append(html.P([_("Your private tracking link (keep it; it is shown only once): "),
-                             html.A(f"/track/{result.tracking_token}", href=f"/track/{result.tracking_token}?lang={lang}",
-                                    id="report-track-link")]))
-    return html.Div(parts)
+        track = {"label": _("Your private tracking link (keep it; it is shown only once): "),
+                 "text": f"/track/{result.tracking_token}", "href": f"/track/{result.tracking_token}?lang={lang}"}
+    return {"ok": True, "id": result.id, "lines": lines, "client_key": secrets.token_urlsafe(16),
+            "public": {"text": _("See your comment"), "href": f"/comments/{result.id}?lang={lang}"}, "track": track}, 200

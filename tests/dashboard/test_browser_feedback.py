@@ -67,6 +67,27 @@ def test_rejection_keeps_the_draft(live_server, page):
     assert page.input_value("#report-text") == "Sin lugar elegido todavía, pero con texto."
 
 
+def test_no_answer_keeps_the_draft_and_send_again_stores_it(live_server, page):
+    page.goto(live_server + "/report")
+    page.wait_for_selector("#report-map .maplibregl-canvas", timeout=30_000)
+    page.wait_for_timeout(800)
+    box = page.locator("#report-map .maplibregl-canvas").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.35)
+    page.wait_for_selector("#report-place >> text=Pin placed", timeout=15_000)
+    page.get_by_label("Noise", exact=True).check()
+    text = "Sent on a train through a tunnel: no answer came."
+    page.fill("#report-text", text)
+    page.route("**/report/send", lambda route: route.abort())  # the network drops the request
+    page.click("#report-send")
+    page.wait_for_selector("#report-error", timeout=15_000)
+    assert "could not be sent" in page.inner_text("#report-error")
+    assert page.input_value("#report-text") == text and page.is_enabled("#report-send")
+    page.unroute("**/report/send")
+    page.click("#report-send")
+    page.wait_for_selector("#report-success", timeout=15_000)
+    assert page.input_value("#report-text") == ""
+
+
 def test_use_my_location_places_the_pin(live_server, browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, geolocation={"latitude": 48.51, "longitude": 9.01},
                               permissions=["geolocation"])

@@ -9,7 +9,6 @@ from dashboard.cache import cached
 from dashboard.limits import limiter
 from data_sources.comments import CommentInput, submit_comment
 from tests.conftest import DEMO_END, render_page
-from tests.dashboard.test_home import _text
 
 
 def _comment(ctx, key: str):
@@ -141,7 +140,7 @@ def test_redis_shares_cache_and_rate_limits_across_workers(demo_city, settings, 
 
 def test_a_citizens_comment_limit_holds_across_workers_and_not_across_citizens(demo_city, settings, demo_engine,
                                                                                   redis_url):
-    from tests.dashboard.test_feedback_pages import send
+    from tests.dashboard.test_feedback_pages import said, send
 
     proxied = settings.model_copy(update={"proxy_hops": 1})  # citizens' addresses come in X-Forwarded-For
     a, b = (_worker(demo_city, proxied, demo_engine, redis_url) for _ in range(2))
@@ -152,10 +151,10 @@ def test_a_citizens_comment_limit_holds_across_workers_and_not_across_citizens(d
 
     one_a, one_b = as_citizen(a.server.test_client(), "10.0.0.1"), as_citizen(b.server.test_client(), "10.0.0.1")
     for i in range(5):  # demo policy: 5 a minute, sent to alternate workers
-        assert "Thank you" in _text(send(one_a if i % 2 else one_b, key=f"across-workers-{i:03d}")["report-result"]["children"])
-    assert "Wait a few minutes" in _text(send(one_a, key="across-workers-998")["report-result"]["children"])
+        assert "Thank you" in said(send(one_a if i % 2 else one_b, key=f"across-workers-{i:03d}"))
+    assert "Wait a few minutes" in said(send(one_a, key="across-workers-998"))
     other = as_citizen(b.server.test_client(), "10.0.0.2")
-    assert "Thank you" in _text(send(other, key="across-workers-999")["report-result"]["children"])
+    assert "Thank you" in said(send(other, key="across-workers-999"))
 
 
 def test_cache_down_costs_only_recomputation(demo_city, settings, demo_engine):

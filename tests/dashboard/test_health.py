@@ -122,9 +122,15 @@ def test_postgres_going_away_gives_503_and_comes_back_by_itself(demo_city, setti
     assert r.status_code == 503 and r.get_json()["error"] == "temporarily_unavailable"
     assert r.headers["Retry-After"] == health.RETRY_AFTER
     assert c.get("/healthz").get_json() == {"status": "unavailable", "city": "demo", "store": {"reachable": False}}
+    # A citizen presses Send meanwhile: a clear answer the page shows, and the page keeps the draft and its key.
+    draft = {"pin": {"lat": 48.5, "lon": 9.0}, "category": "traffic", "text": "Sent while the store was down.",
+             "client_key": "sent-while-down-01", "lang": "en"}
+    r = c.post("/report/send", json=draft)
+    assert r.status_code == 503 and "temporarily unavailable" in r.get_json()["message"]
     cut(False)
     assert dash_update(c, "page.children", ROUTE).status_code == 200  # same app, same pool: no restart
     assert c.get("/healthz").status_code == 200
+    assert c.post("/report/send", json=draft).get_json()["ok"] is True  # Send again: stored now
 
 
 @pytest.mark.postgres
