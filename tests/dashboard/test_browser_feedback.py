@@ -35,7 +35,8 @@ def test_xss_payloads_stay_text(demo_engine, demo_city, live_server, page):
     assert page.errors == []
 
 
-def test_journey_pin_write_send_track(live_server, page):
+def _draft(live_server, page, category: str, text: str) -> None:
+    """Open /report, tap a free spot on the map, choose ``category`` and write ``text``."""
     page.goto(live_server + "/report")
     page.wait_for_selector("#report-map .maplibregl-canvas", timeout=30_000)
     page.wait_for_timeout(800)
@@ -43,9 +44,13 @@ def test_journey_pin_write_send_track(live_server, page):
     # A spot off the stations (the top-left quarter of the map), so the tap places a free pin.
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.35)
     page.wait_for_selector("#report-place >> text=Pin placed", timeout=15_000)
-    page.get_by_label("Street", exact=True).check()
-    text = "The pavement is broken outside the bakery."
+    page.get_by_label(category, exact=True).check()
     page.fill("#report-text", text)
+
+
+def test_journey_pin_write_send_track(live_server, page):
+    text = "The pavement is broken outside the bakery."
+    _draft(live_server, page, "Street", text)
     page.wait_for_selector(f"#report-count >> text={len(text)} characters", timeout=5_000)
     page.click("#report-send")
     page.wait_for_selector("#report-success", timeout=15_000)
@@ -68,15 +73,8 @@ def test_rejection_keeps_the_draft(live_server, page):
 
 
 def test_no_answer_keeps_the_draft_and_send_again_stores_it(live_server, page):
-    page.goto(live_server + "/report")
-    page.wait_for_selector("#report-map .maplibregl-canvas", timeout=30_000)
-    page.wait_for_timeout(800)
-    box = page.locator("#report-map .maplibregl-canvas").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.35)
-    page.wait_for_selector("#report-place >> text=Pin placed", timeout=15_000)
-    page.get_by_label("Noise", exact=True).check()
     text = "Sent on a train through a tunnel: no answer came."
-    page.fill("#report-text", text)
+    _draft(live_server, page, "Noise", text)
     page.route("**/report/send", lambda route: route.abort())  # the network drops the request
     page.click("#report-send")
     page.wait_for_selector("#report-error", timeout=15_000)
