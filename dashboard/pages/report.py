@@ -226,7 +226,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
 
     # Send: the page's script (``send`` in assets/feedback.js) posts the form to SEND_PATH and draws the answer as
     # text. A plain JSON route rather than a Dash callback: Dash's dispatch and the confirmation's components were
-    # about a third of what a comment cost the web worker (bench/comment_cost.py).
+    # a third of a comment's instructions in process (bench/comment_cost.py) and 15 % of a worker's CPU under load.
     app.clientside_callback(ClientsideFunction("citydash_feedback", "send"),
                             Output("report-result", "children"), Output("report-client-key", "data"),
                             Output("report-text", "value"), Output("report-email", "value"),
