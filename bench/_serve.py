@@ -49,6 +49,19 @@ def fresh_store(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
+def app_env(url: str, redis_url: str | None = None) -> dict[str, str]:
+    """The environment the bench serves the demo city in: this process's, over ``url``, with Redis for rate
+    limits and caches only if ``redis_url`` is given, and one trusted proxy hop (simulated citizens each come
+    from their own X-Forwarded-For address)."""
+    env = {**os.environ, "CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench", "CITYDASH_PROXY_HOPS": "1",
+           "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+           "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-")}
+    env.pop("CITYDASH_REDIS_URL", None)
+    if redis_url:
+        env["CITYDASH_REDIS_URL"] = redis_url
+    return env
+
+
 class Server:
     """`gunicorn -c deploy/gunicorn.conf.py -w N app:server` over ``url``; restartable, killable."""
 
@@ -56,13 +69,7 @@ class Server:
                  redis_url: str | None = None):
         self.url, self.workers, self.port = url, workers, port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        # One trusted proxy hop: simulated citizens each come from their own X-Forwarded-For address.
-        self.env = {**os.environ, "CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench",
-                    "CITYDASH_PROXY_HOPS": "1", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
-                    "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-"),
-                    **({"CITYDASH_REDIS_URL": redis_url} if redis_url else {}), **(extra_env or {})}
-        if not redis_url:
-            self.env.pop("CITYDASH_REDIS_URL", None)
+        self.env = {**app_env(url, redis_url), **(extra_env or {})}
         self.log = Path(self.env["CITYDASH_DATA_DIR"]) / "gunicorn.log"
         self.proc: subprocess.Popen | None = None
 

@@ -5,7 +5,7 @@
 Posts comments through the report page's real Send in process (Flask's test client: every hook, the
 validation, the rate limit, the INSERT), then the same number straight through ``submit_comment``, and
 prints the cost of each per comment. With --callgrind (Debian's valgrind) the cost is in instructions, counted
-only around the measured loop: repeatable to about 1 % whatever else the machine is doing, where CPU time on a
+only around the measured loop: repeatable to 1-3 % whatever else the machine is doing, where CPU time on a
 shared machine moves by 20-70 % from one minute to the next. Without it, CPU ms. The gap between the two
 figures is what Flask, the hooks and the rate limit cost; the kernel's share (sockets to PostgreSQL and Redis, to the
 client) and gunicorn's own (about 0.7 ms of CPU per request) come on top, so bench/load.py stays the measure of
@@ -18,12 +18,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._serve import ROOT, cli, fresh_store  # noqa: E402
+from bench._serve import ROOT, app_env, cli, fresh_store  # noqa: E402
 
 WARM = 100  # comments before counting: imports, caches, prepared statements
 
@@ -36,16 +35,12 @@ def _toggle(on: bool) -> None:
 
 def child(url: str, n: int, phase: str, redis: str | None) -> None:
     """Runs in its own process (under valgrind with --callgrind); prints CPU seconds for ``n`` comments."""
-    os.environ.update({"CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench", "CITYDASH_PROXY_HOPS": "1",
-                       "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
-                       "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-")})
-    if redis:
-        os.environ["CITYDASH_REDIS_URL"] = redis
-    else:
-        os.environ.pop("CITYDASH_REDIS_URL", None)
+    env = app_env(url, redis)
+    os.environ.clear()  # the app reads its settings from the environment: exactly the bench's, as gunicorn's
+    os.environ.update(env)
     import app as application
-    from bench.comment_writer import SEND_PATH, acknowledged, citizen_address, place, send_body, text
-    from data_sources.comments import CommentInput, submit_comment
+    from bench.comment_writer import SEND_PATH, acknowledged, citizen_address, comment_input, send_body
+    from data_sources.comments import submit_comment
 
     ctx = application.server.extensions["citydash"]
     client = application.server.test_client()
@@ -56,9 +51,7 @@ def child(url: str, n: int, phase: str, redis: str | None) -> None:
         assert acknowledged(r.status_code, r.data), r.data[:300]
 
     def direct(i: int) -> None:
-        lat, lon, category = place(i)
-        submit_comment(ctx.engine, ctx.city, CommentInput(lat=lat, lon=lon, category=category, text=text(i),
-                                                          language="en", client_key=f"{phase}-{i:07d}"))
+        submit_comment(ctx.engine, ctx.city, comment_input(f"{phase}-{i:07d}", i, "en"))
 
     one = send if phase == "send" else direct
     for i in range(WARM):

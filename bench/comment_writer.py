@@ -36,6 +36,14 @@ def send_body(key: str, i: int, lang: str = "en") -> str:
                        "website": None, "client_key": key, "lang": lang})
 
 
+def comment_input(key: str, i: int, lang: str | None = None):  # noqa: ANN201
+    """The same comment as ``send_body``, for ``data_sources.comments.submit_comment`` straight."""
+    from data_sources.comments import CommentInput
+
+    lat, lon, category = place(i)
+    return CommentInput(lat=lat, lon=lon, category=category, text=text(i), client_key=key, language=lang)
+
+
 def citizen_address(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
@@ -71,15 +79,14 @@ def main(target: str, start: int, end: int) -> None:
                     s = requests.Session()
                 time.sleep(0.5)
         return
-    from data_sources.comments import CommentInput, submit_comment
+    from data_sources.comments import submit_comment
     from data_sources.config import CITIES_DIR, load_city
     from data_sources.store import make_engine
 
     city = load_city(CITIES_DIR / "demo.toml")
     engine = make_engine(target)
     for i, key in zip(range(start, end), keys):
-        lat, lon, category = place(i)
-        submit_comment(engine, city, CommentInput(lat=lat, lon=lon, category=category, client_key=key, text=text(i)))
+        submit_comment(engine, city, comment_input(key, i))
         print(key, flush=True)
 
 
