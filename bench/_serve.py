@@ -114,6 +114,107 @@ class Server:
                 self.kill_all()
 
 
+class MachineProbe:
+    """What the machine itself did during a run, measured beside it by a small process of its own:
+
+    - the disk: every ``interval`` seconds, 8 KB appended to a file in ``directory`` and ``fdatasync``ed, as a
+      database commits. A comment is acknowledged only once committed, so every commit waits for such a flush;
+      when the disk stalls (seen here: 0.2-1.2 s with no write completing, in this probe alone on an idle
+      machine too), every comment waits with it, whatever the software.
+    - the cores: every other time, a fixed loop of Python, timed in the probe's own CPU time (not wall time, so
+      waiting for a busy core does not count). Seen here: the same loop takes 0.41 ms in some seconds and 0.61 ms
+      in others of the same run, and the web workers' CPU per request moves with it.
+
+    The load report puts, for each window, the slowest flush and the loop's median time beside the p99."""
+
+    LOOP = 30_000  # sum(range(LOOP)): about half a millisecond of one core
+
+    def __init__(self, directory: str, interval: float = 0.05):
+        self.directory, self.interval = directory, interval
+        self.proc: subprocess.Popen | None = None
+        self.samples: list[tuple[str, float, float]] = []
+
+    def __enter__(self) -> "MachineProbe":
+        self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from bench._serve import _probe_loop; "
+                                      "_probe_loop(sys.argv[1], float(sys.argv[2]))", self.directory, str(self.interval)],
+                                     cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        self.samples = [(kind, float(at), float(v)) for kind, at, v in (line.split() for line in out.splitlines() if line)]
+
+    def report(self, start: float, seconds: float) -> dict:
+        """The samples between ``start`` (time.monotonic) and ``seconds`` later, per window of WINDOW_S."""
+        out = {}
+        for kind, name, per_window, unit in (("flush", "disk_flush", max, "max"), ("loop", "cpu_loop", _median, "median")):
+            inside = [(at - start, v) for k, at, v in self.samples if k == kind and 0 <= at - start <= seconds]
+            if not inside:
+                continue
+            windows: dict[int, list[float]] = {}
+            for at, v in inside:
+                windows.setdefault(int(at // WINDOW_S), []).append(v)
+            values = sorted(v for _, v in inside)
+            out[name] = {"n": len(values), "median_ms": round(_median(values), 2),
+                         f"{unit}_per_{WINDOW_S}s_ms": [round(per_window(windows.get(w, [0.0])), 2)
+                                                       for w in range(max(windows) + 1)]}
+            if kind == "flush":
+                out[name]["over_100ms"] = sum(v > 100 for v in values)
+        return out
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def _probe_loop(directory: str, interval: float) -> None:
+    """MachineProbe's process: prints "kind monotonic-time milliseconds" per sample until SIGTERM."""
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    fd, path = tempfile.mkstemp(prefix="citydash-probe-", dir=directory)
+    block, offset, lines, turn = b"\0" * 8192, 0, [], 0
+    try:
+        while not stop:
+            t0 = time.monotonic()
+            os.pwrite(fd, block, offset)
+            os.fdatasync(fd)
+            lines.append(f"flush {t0:.4f} {(time.monotonic() - t0) * 1000:.2f}")
+            offset = (offset + len(block)) % (64 << 20)  # a WAL segment's worth, then round again
+            turn += 1
+            if turn % 2 == 0:
+                c0 = time.thread_time()
+                sum(range(MachineProbe.LOOP))
+                lines.append(f"loop {t0:.4f} {(time.thread_time() - c0) * 1000:.3f}")
+            time.sleep(interval)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+        print("\n".join(lines), flush=True)
+
+
+def store_directory(url: str) -> str:
+    """A folder on the same disk as the store: the SQLite file's; for PostgreSQL on this machine, this machine's
+    temporary folder if it is on the server's disk, else the folder above the server's data directory."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return str(Path(u.database).parent)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            data = Path(c.execute(text("SHOW data_directory")).scalar_one())
+        if data.exists() and data.stat().st_dev != Path(tempfile.gettempdir()).stat().st_dev:
+            return str(data.parent)
+    except Exception:  # noqa: BLE001  (not a superuser, or a server elsewhere: this machine's disk, then)
+        pass
+    finally:
+        engine.dispose()
+    return tempfile.gettempdir()
+
+
 def _p(lat: list[float], q: float) -> float:
     """The q-quantile of sorted latencies, in ms."""
     return round(lat[min(len(lat) - 1, int(len(lat) * q))] * 1000, 1)

@@ -14,16 +14,23 @@ wanted: the p50/p99 a citizen sees at that load. --redis URL serves with Redis f
 deployment with several workers must (that Redis database is emptied first). Prints throughput, p50 and p99 per
 request kind (and p99 per 10-s window: a queue that builds up shows as rising windows), the cores used by each
 part of the machine, and checks that every acknowledged comment is stored exactly once.
+
+Beside the run, a probe (bench._serve.MachineProbe) flushes 8 KB to the store's disk 20 times a second and
+times a fixed loop of Python 10 times a second; the report gives, per 10-s window, the slowest flush and the
+loop's median CPU time. Every comment waits for a flush before it is acknowledged, and the workers' CPU per
+request moves with the loop's: a window whose p99 jumps while the disk stalled or the loop slowed is the
+machine's doing, not the software's.
 """
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._serve import (Server, Stats, check_comments, cli, cores_used, cpu_seconds, crowd,  # noqa: E402
-                          fresh_store, run_crowd)
+from bench._serve import (MachineProbe, Server, Stats, check_comments, cli, cores_used, cpu_seconds,  # noqa: E402
+                          crowd, fresh_store, run_crowd, store_directory)
 
 
 def run(kind: str, citizens: int, seconds: float, think: float, comment_share: float, workers: int,
@@ -38,14 +45,16 @@ def run(kind: str, citizens: int, seconds: float, think: float, comment_share: f
             startup = srv.start()
             run_crowd(crowd(srv.base, 10, 5, 0, Stats(), comment_share, run="warm"))  # imports, caches
             stats, acked, tag = Stats(), [], f"b{uuid.uuid4().hex[:6]}"
-            before = cpu_seconds()
-            took = run_crowd(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
-            cores = cores_used(before, cpu_seconds(), took)
+            with MachineProbe(store_directory(url)) as probe:
+                before, start = cpu_seconds(), time.monotonic()
+                took = run_crowd(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
+                cores = cores_used(before, cpu_seconds(), took)
         finally:
             srv.stop()
         return {"store": kind, "workers": workers, "redis": bool(redis), "citizens": citizens,
                 "rate_wanted": rate, "seconds": round(took, 1), "think_s": think, "comment_share": comment_share,
                 "first_start_s": round(startup, 1), "requests": stats.report(took), "cores": cores,
+                "machine": probe.report(start, took),
                 "comments": check_comments(url, acked, tag)}
 
 

@@ -17,6 +17,9 @@ max_requests_jitter = 5000
 # The app writes one JSON line per request (dashboard.health); gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
+# Each worker's heartbeat touches a file in this folder on every loop: on a disk, that is a journal write per
+# request, and it blocks the worker while the disk flushes (gunicorn's FAQ, "Blocking os.fchmod"). Memory instead.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201
