@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bench._serve import Server
+from bench._serve import MachineProbe, Server
 from data_sources.models import Comment, Source
 from data_sources.store import make_engine
 from tests.conftest import ROOT
@@ -72,3 +72,23 @@ def test_kill_9_of_the_server_mid_comments_loses_no_acknowledged_comment(server)
     assert set(acked) <= set(keys)  # nothing acknowledged is lost
     assert len(texts) == len(set(texts))  # nothing stored twice, retries included
     assert len(set(acked)) == 120  # and every citizen got an answer in the end
+
+
+def test_the_load_probe_reports_disk_stalls_and_slow_cores_in_the_window_they_happened(tmp_path):
+    """bench/load.py blames a bad window on the machine only with this probe's evidence: it must really flush to
+    the disk it is given, leave nothing behind, and put each stall in its own window."""
+    with MachineProbe(str(tmp_path), interval=0.01) as probe:
+        start = time.monotonic()
+        time.sleep(0.5)
+    real = probe.report(start, 0.5)
+    assert real["disk_flush"]["n"] >= 10 and real["cpu_loop"]["n"] >= 5
+    assert real["cpu_loop"]["median_ms"] > 0
+    assert list(tmp_path.iterdir()) == []
+
+    probe.samples = ([("flush", 100.0 + t, 1.0) for t in range(30)] + [("flush", 125.0, 700.0)]
+                     + [("loop", 100.0 + t, 0.6 if t >= 20 else 0.4) for t in range(30)]
+                     + [("flush", 90.0, 900.0)])  # before the run: not counted
+    rep = probe.report(100.0, 30)
+    assert rep["disk_flush"]["max_per_10s_ms"] == [1.0, 1.0, 700.0]
+    assert rep["disk_flush"]["over_100ms"] == 1
+    assert rep["cpu_loop"]["median_per_10s_ms"] == [0.4, 0.4, 0.6]

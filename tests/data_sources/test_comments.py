@@ -3,7 +3,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from data_sources.comments import CommentInput, CommentRejected, redact_pii, submit_comment, validate
+from data_sources.comments import CommentInput, CommentRejected, clean_text, redact_pii, submit_comment, validate
 from data_sources.models import Comment
 
 
@@ -63,3 +63,21 @@ def test_abusive_text_is_held_for_review(demo_engine, demo_city):
     r = submit_comment(demo_engine, demo_city, _ok(text="This idiot council never fixes the lights"))
     assert r.moderation == "held"
     assert submit_comment(demo_engine, demo_city, _ok()).moderation == "published"
+
+
+def test_no_invisible_or_control_character_survives_cleaning_whatever_the_code_point():
+    """Every code point of Unicode, inside ordinary text: a control, format (a right-to-left override, a
+    zero-width joiner), private-use or unassigned character never reaches the store, and text without one comes
+    out as it went in (normalised)."""
+    import unicodedata
+
+    def invisible(c: str) -> bool:
+        return c not in "\t\n" and unicodedata.category(c).startswith("C")
+
+    for cp in range(0x110000):
+        text = f"ab{chr(cp)}c"
+        out = clean_text(text)
+        assert not any(invisible(c) for c in out), hex(cp)
+        norm = unicodedata.normalize("NFKC", text)
+        if not any(invisible(c) or unicodedata.category(c).startswith("Z") or c in "\t\n" for c in norm):
+            assert out == norm, hex(cp)
