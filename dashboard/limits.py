@@ -22,7 +22,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     lim = Limiter(
         key_func=get_remote_address,
         storage_uri=ctx.settings.redis_url or "memory://",
-        default_limits=[],
+        default_limits=[],  # none, nor application limits: _check_blueprints_only counts on it
         headers_enabled=True,
         # A weighted count over the current and the previous window: close to a true moving window, at two
         # counters per client instead of one list entry per request.

@@ -18,7 +18,7 @@ max_requests_jitter = 5000
 accesslog = None
 errorlog = "-"
 # Each worker's heartbeat touches a file in this folder on every loop: on a disk, that is a journal write per
-# request, and it blocks the worker while the disk flushes (gunicorn's FAQ, "Blocking os.fchmod"). Memory instead.
+# request, which can stall the worker while the disk flushes (gunicorn's FAQ, "Blocking os.fchmod"). Memory instead.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
