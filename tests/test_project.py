@@ -31,3 +31,51 @@ def test_data_sources_never_imports_dash():
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not any(n == "dash" or n.startswith(("dash.", "dashboard")) for n in names), f"{path} imports {names}"
+
+
+def _audit_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ci_audit", ROOT / ".ci" / "audit.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _PyPI:
+    """PyPI's project JSON for the fixtures' projects, 404 for any other; records what was asked."""
+
+    def __init__(self, projects: dict[str, str]):
+        self.projects, self.asked = projects, []
+
+    def get(self, url: str, timeout: float):  # noqa: ANN201
+        import json
+
+        self.asked.append(url)
+        name = url.split("/pypi/")[1].split("/")[0]
+
+        class R:
+            status_code = 200 if name in self.projects else 404
+
+            def json(_self):  # noqa: N805, ANN202
+                return json.loads((ROOT / "tests" / "fixtures" / "pypi" / self.projects[name]).read_text())
+
+        return R()
+
+
+def test_ci_audit_without_its_service_still_audits_what_is_at_its_latest_release_and_names_the_rest():
+    """CI's pip-audit cannot reach its vulnerability service here; a vulnerable dependency must still fail CI
+    whenever PyPI's project JSON can vouch for it, and what cannot be audited is named, never passed silently."""
+    audit = _audit_module()
+    pypi = _PyPI({"six": "six.json", "django": "django_3.0.2_documented.json"})
+    skipped = [{"name": "six", "skip_reason": "Dependency not found on PyPI and could not be audited: six (1.17.0)"},
+               {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be audited: django (3.0.2)"},
+               {"name": "numpy", "skip_reason": "Dependency not found on PyPI and could not be audited: numpy (2.4.6)"}]
+    found, audited, not_audited = audit.audit_skipped(skipped, pypi)
+    assert audited == 2
+    assert [(name, version, v["id"]) for name, version, v in found] == [("django", "3.0.2", "PYSEC-2021-9")]  # not the withdrawn one
+    assert not_audited == ["numpy 2.4.6 (not found)"]
+    assert pypi.asked[0] == "https://pypi.org/pypi/six/json"
+    # An older release than the one PyPI's project JSON describes is not vouched for.
+    older = [{"name": "six", "skip_reason": "Dependency not found on PyPI and could not be audited: six (1.16.0)"}]
+    assert audit.audit_skipped(older, pypi) == ([], 0, ["six 1.16.0 (latest is 1.17.0)"])
