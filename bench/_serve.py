@@ -152,9 +152,7 @@ class MachineProbe:
             inside = [(at - start, v) for k, at, v in self.samples if k == kind and 0 <= at - start <= seconds]
             if not inside:
                 continue
-            windows: dict[int, list[float]] = {}
-            for at, v in inside:
-                windows.setdefault(int(at // WINDOW_S), []).append(v)
+            windows = _by_window(inside)
             values = sorted(v for _, v in inside)
             out[name] = {"n": len(values), "median_ms": round(_median(values), 2),
                          f"{unit}_per_{WINDOW_S}s_ms": [round(per_window(windows.get(w, [0.0])), 2)
@@ -223,6 +221,14 @@ def _p(lat: list[float], q: float) -> float:
 WINDOW_S = 10  # p99 per window of this many seconds: a queue that builds up shows as a rising window
 
 
+def _by_window(points) -> dict[int, list[float]]:  # noqa: ANN001
+    """(seconds since the start, value) pairs, grouped by window of WINDOW_S seconds."""
+    windows: dict[int, list[float]] = {}
+    for at, value in points:
+        windows.setdefault(int(at // WINDOW_S), []).append(value)
+    return windows
+
+
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
@@ -239,9 +245,8 @@ class Stats:
     def report(self, seconds: float) -> dict:
         out = {}
         for kind, lat in sorted(self.latencies.items()):
-            start, windows = self.answered_at[kind][0], {}
-            for at, s in zip(self.answered_at[kind], lat):
-                windows.setdefault(int((at - start) // WINDOW_S), []).append(s)
+            start = self.answered_at[kind][0]
+            windows = _by_window((at - start, s) for at, s in zip(self.answered_at[kind], lat))
             lat = sorted(lat)
             out[kind] = {"ok": len(lat), "errors": self.errors.get(kind, 0), "per_s": round(len(lat) / seconds, 1),
                          "p50_ms": _p(lat, 0.5), "p99_ms": _p(lat, 0.99),
