@@ -11,6 +11,7 @@ Feeds are written by feedgen (which escapes every text), entries carry text cont
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from urllib.parse import parse_qs
 
@@ -158,8 +159,11 @@ class BadQuery(ValueError):
     pass
 
 
-def parse_heatmap_query(args, categories: list[str]) -> tuple[int, str | None, datetime | None]:  # noqa: ANN001
-    """(resolution, category, since) from the query string; BadQuery with a message on anything else."""
+def parse_heatmap_query(args: Mapping[str, str], categories: list[str]) -> tuple[int, str | None, datetime | None]:
+    """(resolution, category, since) from the query string; BadQuery with a message on anything else.
+
+    ``since`` counts whole UTC days: a time of day is dropped (2026-01-31T15:20 means from 2026-01-31 00:00), so
+    bisecting it cannot time a comment more finely than its day (README "Privacy model")."""
     raw_res = args.get("res", "8")
     if not str(raw_res).isdigit() or int(raw_res) not in H3_RESOLUTIONS:
         raise BadQuery(f"res must be one of {', '.join(map(str, H3_RESOLUTIONS))}")
@@ -177,6 +181,7 @@ def parse_heatmap_query(args, categories: list[str]) -> tuple[int, str | None, d
                 raise BadQuery("since must be an ISO date such as 2026-01-31") from None
         if since.tzinfo is not None:
             since = since.astimezone(timezone.utc).replace(tzinfo=None)
+        since = datetime.combine(since.date(), datetime.min.time())
     return int(raw_res), category, since
 
 
@@ -197,7 +202,7 @@ def heatmap():
         lat, lon = h3.cell_to_latlng(s)
         out.append({"h3": s, "lat": round(lat, 6), "lon": round(lon, 6), "count": int(n)})
     out.sort(key=lambda c: (-c["count"], c["h3"]))
-    resp = flask.jsonify({"resolution": res, "category": category, "since": since.isoformat() if since else None,
+    resp = flask.jsonify({"resolution": res, "category": category, "since": since.date().isoformat() if since else None,
                           "min_count": k, "cells": out})
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp

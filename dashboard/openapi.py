@@ -260,7 +260,7 @@ def api_paths(has_heatmap: bool) -> dict:
                  "schema": {"type": "integer", "enum": list(H3_RESOLUTIONS)}, "description": "H3 resolution (default 8)"},
                 {"name": "category", "in": "query", "required": False, "schema": {"type": "string"}},
                 {"name": "since", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "ISO date or time: only comments written since then"}],
+                 "description": "ISO date (a time of day is dropped): only comments written on or after that UTC day"}],
             "responses": {
                 "200": _json(_obj({"resolution": {"type": "integer"}, "category": NULL_STR, "since": NULL_STR,
                                    "min_count": {"type": "integer"}, "cells": _array(cell)})),

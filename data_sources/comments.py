@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
-from data_sources.store import district_locator, h3_cells, utcnow
+from data_sources.store import cell_districts, district_locator, h3_cells, utcnow
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
@@ -156,7 +156,10 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
     token = secrets.token_urlsafe(24)
     now = utcnow()
     plat, plon = public_location(c.lat, c.lon)
-    district = int(district_locator(engine)([c.lat], [c.lon])[0]) or None
+    cells = h3_cells(c.lat, c.lon)
+    # Everything anyone else may see is derived from the public cell, never from the exact point: the district
+    # (of the whole cell) and the evidence (nearest reading and its distance, from the public point).
+    district = int(cell_districts(district_locator(engine), [cells[f"h3_r{PUBLIC_RESOLUTION}"]])[0]) or None
     if c.feature_id is not None:
         with engine.connect() as conn:
             if conn.scalar(select(Feature.id).where(Feature.id == c.feature_id)) is None:
@@ -164,10 +167,10 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
     if c.evidence is None:
         from data_sources.evidence import nearest_reading
 
-        c.evidence = nearest_reading(engine, c.lat, c.lon, c.category, c.created_at or now, c.feature_id)
+        c.evidence = nearest_reading(engine, plat, plon, c.category, c.created_at or now, c.feature_id)
     row = {
         "created_at": c.created_at or now, "updated_at": now, "lat": c.lat, "lon": c.lon,
-        "public_lat": plat, "public_lon": plon, **h3_cells(c.lat, c.lon), "district_id": district,
+        "public_lat": plat, "public_lon": plon, **cells, "district_id": district,
         "feature_id": c.feature_id, "category": c.category, "text": text,
         "original_text": c.text if redacted else None, "language": c.language, "status": c.status,
         "closed_reason": c.closed_reason,
@@ -261,40 +264,55 @@ def flag_comment(engine: Engine, comment_id: int, browser_id: str, reason: str |
 
 
 # --- duplicates: open comments of the same category nearby ----------------------------------------------------
+#
+# Anyone may ask, for any pin, which comments are nearby: so the answer is a function of public cells only. The
+# pin is reduced to its H3 r9 cell, each comment is taken at its public cell, and the order is by grid distance
+# between cells, then supports, then id. Moving the pin inside a cell changes nothing, so probing learns no more
+# than the public cell that every comment's page already shows (tests/dashboard/test_location_oracles.py).
 
 # An H3 r9 cell's inscribed radius is ~150 m: points within that distance are in the same cell or a neighbour.
 _R9_INNER_M = 150
 
 
-def rank_duplicates(candidates: list[dict], lat: float, lon: float, radius_m: float, limit: int = 5) -> list[dict]:
-    """Candidates (with exact lat/lon) within ``radius_m`` of the point, nearest first (to 10 m: closer than that
-    is the same spot), then most supported. Pure; the distance stays server-side (only the order is shown)."""
+def duplicate_rings(radius_m: float) -> int:
+    """How many rings of r9 cells around the pin's cell hold every point within ``radius_m`` of the pin."""
+    return 1 + int(radius_m // _R9_INNER_M)
+
+
+def rank_duplicates(candidates: list[dict], cell: int, rings: int, limit: int = 5) -> list[dict]:
+    """Candidates (with their public cell ``h3_r9``) within ``rings`` cells of ``cell``: the nearest cells first,
+    then the most supported, then the oldest. Pure, and a function of cells only (never of an exact point)."""
+    origin = h3.int_to_str(int(cell))
     out = []
     for c in candidates:
-        d = h3.great_circle_distance((lat, lon), (c["lat"], c["lon"]), unit="m")
-        if d <= radius_m:
-            out.append((round(d / 10), -c.get("support_count", 0), c["id"], c))
+        try:
+            d = h3.grid_distance(origin, h3.int_to_str(int(c["h3_r9"])))
+        except (h3.H3BaseException, TypeError, ValueError):
+            continue  # no public cell, or too far apart for H3 to measure: not a neighbour
+        if d <= rings:
+            out.append((d, -c.get("support_count", 0), c["id"], c))
     out.sort(key=lambda t: t[:3])
     return [t[3] for t in out[:limit]]
 
 
 def find_duplicates(engine: Engine, lat: float, lon: float, category: str, radius_m: float = 100,
                     limit: int = 5) -> list[dict]:
-    """Open, published comments of ``category`` within ``radius_m``: public fields only."""
+    """Open, published comments of ``category`` whose public cell is within reach of the pin's cell (see
+    ``duplicate_rings``): public fields only, and the same answer for every pin in the same r9 cell."""
     try:
-        cell = h3.latlng_to_cell(float(lat), float(lon), 9)
+        cell = h3.latlng_to_cell(float(lat), float(lon), PUBLIC_RESOLUTION)
     except (TypeError, ValueError, h3.H3BaseException):
         return []
-    k = 1 + int(radius_m // _R9_INNER_M)
-    cells = [h3.str_to_int(c) for c in h3.grid_disk(cell, k)]
-    q = select(Comment.id, Comment.lat, Comment.lon, Comment.text, Comment.status, Comment.support_count,
+    rings = duplicate_rings(radius_m)
+    cells = [h3.str_to_int(c) for c in h3.grid_disk(cell, rings)]
+    q = select(Comment.id, Comment.h3_r9, Comment.text, Comment.status, Comment.support_count,
                Comment.created_at).where(
         Comment.h3_r9.in_(cells), Comment.category == category, Comment.moderation == "published",
         Comment.status.in_(OPEN_STATUSES))
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-    ranked = rank_duplicates(rows, float(lat), float(lon), radius_m, limit)
-    return [{k: v for k, v in r.items() if k not in ("lat", "lon")} for r in ranked]
+    ranked = rank_duplicates(rows, h3.str_to_int(cell), rings, limit)
+    return [{k: v for k, v in r.items() if k != "h3_r9"} for r in ranked]
 
 
 # --- public reads: never the exact location, the email or the unredacted text ------------------------------

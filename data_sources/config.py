@@ -118,8 +118,9 @@ class FeedbackConfig(_Strict):
     comment_rate: str = Field("5/minute;30/day", description="comments per client (Flask-Limiter syntax)")
     support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
     flag_rate: str = Field("10/minute;50/day", description="flags per client")
+    duplicate_rate: str = Field("30/minute;500/day", description="'is it one of these?' lookups on /report per client")
 
-    @field_validator("comment_rate", "support_rate", "flag_rate")
+    @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate")
     @classmethod
     def _rate(cls, v: str) -> str:
         from limits import parse_many

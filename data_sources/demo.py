@@ -26,6 +26,7 @@ from data_sources.models import Comment, CommentEvent, Department, Source
 from data_sources.store import (
     _chunks,
     assign_districts,
+    cell_districts,
     district_locator,
     h3_cells_array,
     replace_districts,
@@ -362,7 +363,8 @@ def _demo_comments(engine, rng, centre, roads, city, n, end, feature_ids, say, s
 
     now = pd.Timestamp(end)
     created_py = created.to_pydatetime()
-    district = district_locator(engine)(lat, lon)
+    # The district of the public cell, never of the exact point (data_sources.store.cell_districts).
+    district = cell_districts(district_locator(engine), uniq.tolist())[inv]
     written = 0
     for lo in range(0, n, 50_000):
         hi = min(n, lo + 50_000)

@@ -399,18 +399,41 @@ def district_locator(engine: Engine) -> Callable[[np.ndarray, np.ndarray], np.nd
     return locate
 
 
-def assign_districts(engine: Engine, table=Feature) -> int:  # noqa: ANN001
-    """Set district_id on rows of ``table`` (features or comments) that have none, by point-in-polygon."""
+def cell_districts(locate: Callable[[np.ndarray, np.ndarray], np.ndarray], cells: list[int]) -> np.ndarray:
+    """District ids for whole H3 cells (0 where none): the district of the cell's centre, else of its first vertex
+    (in H3's order) that lies in one. A function of the cell alone, never of a point inside it: a comment's public
+    district must not tell which side of a boundary crossing its public cell the exact point lies on."""
+    if not len(cells):
+        return np.zeros(0, dtype=np.int64)
+    names = [h3.int_to_str(int(c)) for c in cells]
+    centres = np.array([h3.cell_to_latlng(n) for n in names], dtype=float)
+    out = locate(centres[:, 0], centres[:, 1])
+    for i in np.flatnonzero(out == 0):
+        ring = np.array(h3.cell_to_boundary(names[i]), dtype=float)
+        found = locate(ring[:, 0], ring[:, 1])
+        out[i] = next((int(d) for d in found if d), 0)
+    return out
+
+
+def assign_districts(engine: Engine, table: type = Feature) -> int:
+    """Set district_id on rows of ``table`` (features or comments) that have none, by point-in-polygon. Comments
+    get the district of their public cell (``cell_districts``), never of their exact point."""
     from sqlalchemy import bindparam
 
     forget_districts(engine)  # a fresh index: this runs right after districts change
     locate = district_locator(engine)
+    is_comment = getattr(table, "__tablename__", "") == "comments"
+    cols = (table.id, table.h3_r9) if is_comment else (table.id, table.lat, table.lon)
     with engine.connect() as conn:
-        pts = conn.execute(select(table.id, table.lat, table.lon).where(table.district_id.is_(None))).all()
+        pts = conn.execute(select(*cols).where(table.district_id.is_(None))).all()
     if not pts:
         return 0
-    arr = np.array([(p[1], p[2]) for p in pts], dtype=float)
-    found = locate(arr[:, 0], arr[:, 1])
+    if is_comment:
+        pts = [p for p in pts if p[1]]
+        found = cell_districts(locate, [int(p[1]) for p in pts])
+    else:
+        arr = np.array([(p[1], p[2]) for p in pts], dtype=float)
+        found = locate(arr[:, 0], arr[:, 1])
     rows = [{"_id": int(p[0]), "_d": int(d)} for p, d in zip(pts, found) if d]
     t = table.__table__
     with engine.begin() as conn:

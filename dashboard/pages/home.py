@@ -12,6 +12,7 @@ import h3
 import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
+from sqlalchemy import Engine
 
 from dashboard import figures, kpis, queries
 from dashboard.cache import cached
@@ -57,8 +58,10 @@ def comment_resolution(zoom: float | None) -> int:
     return 8 if zoom < 14 else 9
 
 
-def map_layers(engine, resolution: int = 7) -> dict[str, pd.DataFrame]:  # noqa: ANN001
-    """Each layer as a DataFrame the figure builder draws: the latest value per point feature."""
+def map_layers(engine: Engine, resolution: int = 7, min_count: int = 3) -> dict[str, pd.DataFrame]:
+    """Each layer as a DataFrame the figure builder draws: the latest value per point feature. Comment cells
+    coarser than a comment's public cell (r9) are drawn from ``min_count`` comments up (the city's k, as in the
+    heatmap API); at r9 every published comment is shown at its public point (README "Privacy model")."""
     out: dict[str, pd.DataFrame] = {}
     bands = pd.Series(dtype=object)
     for layer, metric in POINT_METRIC.items():
@@ -78,7 +81,7 @@ def map_layers(engine, resolution: int = 7) -> dict[str, pd.DataFrame]:  # noqa:
     routes = queries.features(engine, "cycle_route")
     routes["cycle_type"] = routes["properties"].map(lambda p: (p or {}).get("cycle_type") or "other")
     out["cycle_route"] = routes
-    cells = queries.public_comment_cells(engine, resolution=resolution, min_count=3 if resolution < 9 else 1)
+    cells = queries.public_comment_cells(engine, resolution=resolution, min_count=min_count if resolution < 9 else 1)
     if len(cells):
         centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells["cell"]]
         cells["lat"] = [c[0] for c in centres]
@@ -206,7 +209,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
 
 def map_figure(ctx, lang: str, visible: list[str], choropleth: str, resolution: int):  # noqa: ANN001
     _ = translator(lang)
-    layers = cached(ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution))
+    layers = cached(ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution, ctx.city.feedback.min_cell_count))
     geo = cached(ctx, "home:districts", lambda: queries.districts_geojson(ctx.engine), timeout=3600, depends="readings")
     choro = None
     if choropleth in CHOROPLETHS:

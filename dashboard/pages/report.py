@@ -7,6 +7,7 @@ Every callback here is public HTTP, so each one validates again on the server: t
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 import flask
 import pandas as pd
@@ -21,6 +22,9 @@ from dashboard.limits import allow
 from data_sources.comments import MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, find_duplicates, submit_comment, validate
 from data_sources.evidence import nearest_reading
 from data_sources.store import utcnow
+
+if TYPE_CHECKING:  # dashboard.app imports the pages: a type-only import avoids the cycle
+    from dashboard.app import AppContext
 
 PATH = "/report"
 SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)
@@ -152,14 +156,20 @@ def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:
     return out
 
 
-def _duplicates(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
+def _duplicates(ctx: AppContext, lang: str, pin: dict | None, category: str | None) -> list:
+    """The 'is it one of these?' list for a pin and a category: found from public cells only
+    (``find_duplicates``), and counted per client under the city's ``duplicate_rate``."""
     _ = translator(lang)
     if not pin or not category:
         return []
     try:
-        dups = find_duplicates(ctx.engine, float(pin["lat"]), float(pin["lon"]), category, ctx.city.feedback.duplicate_radius_m)
+        lat, lon = float(pin["lat"]), float(pin["lon"])
     except (TypeError, ValueError, KeyError):
         return []
+    if not allow(ctx, ctx.city.feedback.duplicate_rate, "duplicates"):
+        return [html.P(_("Similar comments are not shown for a while: too many places were tried in a short time."),
+                       className="muted", id="report-dup-limit")]
+    dups = find_duplicates(ctx.engine, lat, lon, category, ctx.city.feedback.duplicate_radius_m)
     if not dups:
         return []
     return [
