@@ -71,3 +71,25 @@ def test_real_boundary_files(realdata, file, name_field, count, one):
     gdf = load_districts(realdata(file), name_field)
     assert len(gdf) == count and one in set(gdf["name"])
     assert gdf.crs.to_epsg() == 4326 and gdf.is_valid.all()
+
+
+def test_a_comment_district_is_a_function_of_its_public_cell():
+    """cell_districts: the centre's district, else the first vertex's; never a point inside the cell."""
+    import h3
+    import numpy as np
+
+    from data_sources.store import cell_districts
+
+    cell = h3.latlng_to_cell(48.5, 9.0, 9)
+    clat, _clon = h3.cell_to_latlng(cell)
+
+    def north_is_two(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:  # a boundary along the centre's parallel
+        return np.where(np.asarray(lat) > clat + 1e-9, 2, 1)
+
+    def only_north(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:  # the centre is in no district
+        return np.where(np.asarray(lat) > clat + 1e-9, 2, 0)
+
+    assert cell_districts(north_is_two, [h3.str_to_int(cell)]).tolist() == [1]
+    assert cell_districts(only_north, [h3.str_to_int(cell)]).tolist() == [2]
+    assert cell_districts(lambda lat, lon: np.zeros(len(lat), dtype=np.int64), [h3.str_to_int(cell)]).tolist() == [0]
+    assert cell_districts(north_is_two, []).tolist() == []

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from data_sources.comments import (
-    CommentInput, CommentRejected, add_support, find_duplicates, flag_comment, public_comment, purge_personal_data,
-    rank_duplicates, submit_comment,
+    CommentInput, CommentRejected, add_support, find_duplicates, flag_comment, public_comment, public_location,
+    purge_personal_data,
+    duplicate_rings, rank_duplicates, submit_comment,
 )
 from data_sources.config import ConfigError, load_city
 from data_sources.evidence import choose_reading, nearest_reading
@@ -59,27 +60,46 @@ def test_flags_hide_a_comment_at_the_threshold(any_engine, demo_city):
 
 
 def test_rank_duplicates_by_hand():
+    """Rings of cells around the pin's cell, then supports, then id: a function of public cells alone."""
+    import h3
+
+    pin = h3.latlng_to_cell(48.5, 9.0, 9)
+    ring1 = sorted(h3.grid_ring(pin, 1))
+    far = h3.grid_ring(pin, 3)[0]
     cands = [
-        {"id": 1, "lat": 48.5 + 150 * M, "lon": 9.0, "support_count": 9},  # 150 m: too far
-        {"id": 2, "lat": 48.5 + 60 * M, "lon": 9.0, "support_count": 0},  # 60 m
-        {"id": 3, "lat": 48.5 - 20 * M, "lon": 9.0, "support_count": 1},  # 20 m
-        {"id": 4, "lat": 48.5 + 20 * M, "lon": 9.0, "support_count": 5},  # 20 m, more support: first of the two
+        {"id": 1, "h3_r9": h3.str_to_int(far), "support_count": 9},  # three cells away: too far for one ring
+        {"id": 2, "h3_r9": h3.str_to_int(ring1[0]), "support_count": 7},  # a neighbour, well supported
+        {"id": 3, "h3_r9": h3.str_to_int(pin), "support_count": 1},  # the pin's own cell
+        {"id": 4, "h3_r9": h3.str_to_int(pin), "support_count": 5},  # the pin's own cell, more support: first
+        {"id": 5, "h3_r9": h3.str_to_int(ring1[1]), "support_count": 7},  # as 2, a later id
+        {"id": 6, "h3_r9": None, "support_count": 0},  # no public cell: never offered
     ]
-    assert [c["id"] for c in rank_duplicates(cands, 48.5, 9.0, 100)] == [4, 3, 2]
-    assert [c["id"] for c in rank_duplicates(cands, 48.5, 9.0, 100, limit=1)] == [4]
+    assert [c["id"] for c in rank_duplicates(cands, h3.str_to_int(pin), rings=1)] == [4, 3, 2, 5]
+    assert [c["id"] for c in rank_duplicates(cands, h3.str_to_int(pin), rings=1, limit=1)] == [4]
+    assert [c["id"] for c in rank_duplicates(cands, h3.str_to_int(pin), rings=3)] == [4, 3, 2, 5, 1]
+    assert duplicate_rings(100) == 1 and duplicate_rings(400) == 3
 
 
-def test_duplicates_are_nearby_open_comments_of_the_category(any_engine, demo_city):
+def test_duplicates_are_open_comments_of_the_category_in_nearby_cells(any_engine, demo_city):
+    import h3
+
     engine = any_engine
-    near = _submit(engine, demo_city, lat=48.5 + 70 * M).id  # 70 m north
-    _submit(engine, demo_city, lat=48.5 + 170 * M)  # 170 m: too far
-    _submit(engine, demo_city, lat=48.5 + 10 * M, category="noise", text="Motorbikes racing after midnight here.")
-    done = _submit(engine, demo_city, lon=9.0 + 30 * M).id
+    cell = h3.latlng_to_cell(48.5, 9.0, 9)
+    here = _submit(engine, demo_city).id  # the pin's own cell
+    next_door = _submit(engine, demo_city, lat=h3.cell_to_latlng(h3.grid_ring(cell, 1)[0])[0],
+                        lon=h3.cell_to_latlng(h3.grid_ring(cell, 1)[0])[1]).id
+    _submit(engine, demo_city, lat=h3.cell_to_latlng(h3.grid_ring(cell, 3)[0])[0],
+            lon=h3.cell_to_latlng(h3.grid_ring(cell, 3)[0])[1])  # three cells away: too far
+    _submit(engine, demo_city, category="noise", text="Motorbikes racing after midnight here.")  # other category
+    done = _submit(engine, demo_city).id
     with engine.begin() as c:
         c.execute(update(Comment).where(Comment.id == done).values(status="resolved"))
     found = find_duplicates(engine, 48.5, 9.0, "street", radius_m=100)
-    assert [d["id"] for d in found] == [near]
-    assert "lat" not in found[0] and "lon" not in found[0]  # exact places stay on the server
+    assert [d["id"] for d in found] == [here, next_door]
+    assert not {"lat", "lon", "h3_r9"} & set(found[0])  # nothing about places in the answer
+    # Any pin in the same cell gets the same answer (the exact pin is never compared with an exact point).
+    lat, lon = h3.cell_to_latlng(cell)
+    assert find_duplicates(engine, lat, lon, "street") == found
 
 
 def test_choose_reading_by_hand():
@@ -100,7 +120,8 @@ def test_submitted_comment_records_the_nearest_reading(demo_engine, demo_city):
     r = _submit(demo_engine, demo_city, category="air", text="The air smells of exhaust every morning.", created_at=DEMO_END)
     ev = public_comment(demo_engine, r.id)["evidence"]
     assert ev["metric"] == "pm25" and ev["unit"] == "µg/m³" and ev["time"] == "2026-11-16T09:00"
-    assert ev == nearest_reading(demo_engine, 48.5, 9.0, "air", DEMO_END)
+    # Found and measured from the public point (the centre of the comment's r9 cell), never the exact point.
+    assert ev == nearest_reading(demo_engine, *public_location(48.5, 9.0), "air", DEMO_END)
     assert ev["distance_m"] % 50 == 0 and ev["distance_m"] <= 2000
     # No measured counterpart for street lights.
     assert public_comment(demo_engine, _submit(demo_engine, demo_city, created_at=DEMO_END).id)["evidence"] is None
