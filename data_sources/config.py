@@ -113,7 +113,8 @@ class FeedbackConfig(_Strict):
     flag_threshold: int = Field(3, ge=1, description="flags from different browsers that hide a comment pending review")
     min_cell_count: int = Field(3, ge=1, description="public heatmap cells with fewer comments are suppressed (k)")
     email_retention_days: int = Field(365, ge=1, description="emails and unredacted texts are purged after this")
-    duplicate_radius_m: float = Field(100, gt=0, le=1000, description="reach of 'is this yours too?' suggestions: the pin's H3 r9 cell and the rings of cells that cover this radius")
+    duplicate_radius_m: float = Field(100, gt=0, le=1000, description="reach of 'is this yours too?' suggestions: the "
+                                      "pin's H3 r9 cell and the rings of cells that cover this radius")
     overdue_days: int = Field(30, ge=1, description="an open comment older than this counts as overdue in the ledger")
     comment_rate: str = Field("5/minute;30/day", description="comments per client (Flask-Limiter syntax)")
     support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
