@@ -277,7 +277,8 @@ def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
         inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
                            text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
                            feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
-                           language=lang, client_key=key if isinstance(key, str) else None)
+                           language=lang, client_key=key if isinstance(key, str) else None,
+                           photo_ids=body.get("photos") or ())
         validate(inp, ctx.city)  # a mistake is not counted against the rate limit
         if not allow(ctx, ctx.city.feedback.comment_rate, "comment"):
             return refused(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
