@@ -11,8 +11,10 @@ Names are ``<random id>.jpg`` and ``<random id>.thumb.jpg``: nothing in a name c
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +97,43 @@ class S3MediaStore:
                 name = obj["Key"][len(self.prefix):]
                 if NAME_RE.fullmatch(name):
                     yield name
+
+
+def media_archive(backup: str | os.PathLike[str]) -> Path:
+    """Where the photos of a store backup go: beside it, as ``<backup>.media.tar``."""
+    return Path(f"{backup}.media.tar")
+
+
+def backup_media(media: MediaStore, dest: str | os.PathLike[str]) -> int:
+    """Every photo in the store, into one tar file (written whole, then renamed). Returns how many files."""
+    dest = Path(dest)
+    tmp = dest.with_name(dest.name + ".partial")
+    n = 0
+    with tarfile.open(tmp, "w") as tar:
+        for name in media.names():
+            data = media.get(name)
+            if data is None:  # deleted while we were copying
+                continue
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            n += 1
+    os.replace(tmp, dest)
+    return n
+
+
+def restore_media(media: MediaStore, src: str | os.PathLike[str]) -> int:
+    """Put the photos of a backup back into the store (files of other names in the archive are skipped)."""
+    n = 0
+    with tarfile.open(src, "r") as tar:
+        for info in tar:
+            if not info.isfile() or not NAME_RE.fullmatch(info.name):
+                continue
+            f = tar.extractfile(info)
+            if f is not None:
+                media.put(info.name, f.read(), "image/jpeg")
+                n += 1
+    return n
 
 
 def open_media_store(url: str, data_dir: str | os.PathLike[str]) -> MediaStore:

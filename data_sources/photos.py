@@ -79,6 +79,12 @@ def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
             if im.width * im.height > limits.max_pixels or im.width < 1 or im.height < 1:
                 raise PhotoRejected("The photo has too many pixels (at most {mp} megapixels).",
                                     mp=limits.max_pixels // 1_000_000)
+            if im.format in ("JPEG", "MPO"):
+                # Decode at 1/2, 1/4 or 1/8 scale when that still covers FULL_SIDE (libjpeg's DCT scaling): a
+                # 12-megapixel photo decodes in a fraction of the time and memory, and loses nothing we keep.
+                scale = FULL_SIDE / max(im.width, im.height)
+                if scale < 1:
+                    im.draft(im.mode, (max(1, round(im.width * scale)), max(1, round(im.height * scale))))
             im.load()
     except PhotoRejected:
         raise
@@ -122,6 +128,8 @@ def encode_jpeg(im: Image.Image) -> bytes:
 
 
 def _fit(im: Image.Image, side: int) -> Image.Image:
+    if max(im.size) <= side:
+        return im
     copy = im.copy()
     copy.thumbnail((side, side), Image.Resampling.LANCZOS)
     return copy
@@ -129,9 +137,8 @@ def _fit(im: Image.Image, side: int) -> Image.Image:
 
 def process_photo(data: bytes, limits: PhotoLimits | None = None) -> ProcessedPhoto:
     """The bytes a citizen uploaded, made safe: raises ``PhotoRejected`` with a reason, or returns new JPEGs."""
-    im = _to_srgb(_open(data, limits or PhotoLimits()))
-    full = _fit(im, FULL_SIDE)
-    return ProcessedPhoto(full=encode_jpeg(full), thumb=encode_jpeg(_fit(im, THUMB_SIDE)),
+    full = _fit(_to_srgb(_open(data, limits or PhotoLimits())), FULL_SIDE)
+    return ProcessedPhoto(full=encode_jpeg(full), thumb=encode_jpeg(_fit(full, THUMB_SIDE)),
                           width=full.width, height=full.height)
 
 

@@ -16,10 +16,11 @@ from sqlalchemy import func, select, update
 
 from data_sources.comment_photos import blur_photo, hide_photo, names, photos_of, purge_photos
 from data_sources.media import FileMediaStore
-from data_sources.models import Comment, Photo
+from data_sources.models import AuditEntry, Comment, Photo
 from data_sources.store import utcnow
 from data_sources.workflow import Actor, moderate
-from tests.dashboard.officials_helpers import PASSWORD, make_officials
+from tests.conftest import dash_update
+from tests.dashboard.officials_helpers import PASSWORD, login, make_officials
 from tests.data_sources.test_photos import jpeg_with_everything
 
 PIN = {"lat": 48.5, "lon": 9.0}
@@ -193,3 +194,99 @@ def test_purge_forgets_unsent_uploads_and_photos_of_comments_never_published(liv
     assert rows(demo_engine, id=unsent) == 0 and rows(demo_engine, id=held_photo) == 0 and rows(demo_engine, id=kept) == 1
     assert store.get(f"{unsent}.jpg") is None and store.get(f"{held_photo}.thumb.jpg") is None
     assert media(live_server, kept).status_code == 200
+
+
+def _photo_comment(client) -> tuple[int, str]:  # noqa: ANN001
+    r = client.post("/report/photos", data={"photo": (io.BytesIO(jpeg_with_everything((320, 240))), "a.jpg"),
+                                            "lang": "en"}, content_type="multipart/form-data")
+    photo_id = r.get_json()["photo_id"]
+    sent = client.post("/report/send", json={"pin": PIN, "category": "street", "text": "Graffiti on the bridge again.",
+                                             "client_key": secrets.token_urlsafe(12), "photos": [photo_id]})
+    return sent.get_json()["id"], photo_id
+
+
+def _photo_action(client, kind: str, photo_id: str, reason: str = "a face", box: dict | None = None):  # noqa: ANN001, ANN202
+    import json
+
+    ids = [{"type": t, "id": photo_id} for t in ("off-mod-photo-hide", "off-mod-photo-show", "off-mod-photo-blur")]
+    inputs = [[{"id": i, "property": "n_clicks", "value": 1 if i["type"] == kind else None}] for i in ids]
+    trig = json.dumps({"id": photo_id, "type": kind}, separators=(",", ":"))
+    return dash_update(client, "..off-mod-photo-msg.children...off-mod-photo-refresh.data..", inputs,  # type: ignore[arg-type]
+                       state=[{"id": "off-mod-reason", "property": "value", "value": reason},
+                              {"id": "off-mod-photo-box", "property": "data", "value": box},
+                              {"id": "off-mod-photo-refresh", "property": "data", "value": 0},
+                              {"id": "off-mod-lang", "property": "data", "value": "en"}],
+                       changed=[f"{trig}.n_clicks"])
+
+
+def test_photo_moderation_callbacks_refuse_outsiders_and_work_for_moderators(app, demo_engine) -> None:  # noqa: ANN001
+    citizen = app.server.test_client()
+    cid, photo_id = _photo_comment(citizen)
+    assert citizen.get(f"/media/{photo_id}.jpg").status_code == 200
+    for kind in ("off-mod-photo-hide", "off-mod-photo-blur", "off-mod-photo-show"):
+        assert _photo_action(citizen, kind, photo_id).status_code in (401, 403)
+    assert citizen.get(f"/media/{photo_id}.jpg").status_code == 200  # nothing an outsider sent changed it
+
+    make_officials(demo_engine)
+    moderator = app.server.test_client()
+    login(moderator, "moderator")
+    r = _photo_action(moderator, "off-mod-photo-hide", photo_id, reason="number plate")
+    assert r.status_code == 200 and "Done." in r.get_data(as_text=True)
+    assert citizen.get(f"/media/{photo_id}.jpg").status_code == 404
+    assert moderator.get(f"/officials/media/{photo_id}.jpg").status_code == 200
+    assert "blurred" not in _photo_action(moderator, "off-mod-photo-blur", photo_id, box=None).get_data(as_text=True)
+    r = _photo_action(moderator, "off-mod-photo-blur", photo_id, box={"photo": photo_id, "box": [0.1, 0.1, 0.5, 0.5]})
+    assert "Done." in r.get_data(as_text=True)
+    with demo_engine.connect() as c:
+        blurred_id, state, blurred = c.execute(select(Photo.id, Photo.state, Photo.blurred)
+                                               .where(Photo.comment_id == cid)).one()
+    assert blurred_id != photo_id and state == "hidden" and blurred
+    with demo_engine.connect() as c:
+        actions = [a for (a,) in c.execute(select(AuditEntry.action).where(AuditEntry.target_type == "photo"))]
+    assert actions == ["hide_photo", "blur_photo"]
+
+
+def test_photos_go_everywhere_a_comment_goes(app, demo_engine, demo_city, tmp_path: Path) -> None:  # noqa: ANN001
+    """Atom enclosures, Open311 media_url (and POST with a media upload), and the data package's addresses."""
+    import csv
+    import json
+
+    import feedparser
+
+    from data_sources.api_keys import create_api_key
+    from data_sources.datapackage import export_datapackage
+
+    client = app.server.test_client()
+    cid, photo_id = _photo_comment(client)
+    with demo_engine.connect() as c:
+        category, district = c.execute(select(Comment.category, Comment.district_id).where(Comment.id == cid)).one()
+
+    feed = feedparser.parse(client.get(f"/feeds/categories/{category}.atom").data)
+    entry = next(e for e in feed.entries if e.link.endswith(f"/comments/{cid}"))
+    assert [link.href for link in entry.links if link.rel == "enclosure"] == [f"http://localhost/media/{photo_id}.jpg"]
+
+    found = client.get(f"/open311/v2/requests/{cid}.json").get_json()[0]
+    assert found["media_url"] == f"http://localhost/media/{photo_id}.jpg"
+
+    key = create_api_key(demo_engine, "back-office")
+    r = client.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "street", "lat": "48.5", "long": "9.0",
+        "description": "A fallen tree blocks the path.",
+        "media": (io.BytesIO(jpeg_with_everything((900, 600))), "tree.jpg")}, content_type="multipart/form-data")
+    assert r.status_code == 201, r.data
+    new_id = r.get_json()[0]["service_request_id"]
+    media_url = client.get(f"/open311/v2/requests/{new_id}.json").get_json()[0]["media_url"]
+    got = client.get(media_url.replace("http://localhost", ""))
+    assert got.status_code == 200 and not Image.open(io.BytesIO(got.data)).getexif()
+    bad = client.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "street", "lat": "48.5", "long": "9.0", "description": "An svg as a photo.",
+        "media": (io.BytesIO(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), "x.jpg")}, content_type="multipart/form-data")
+    assert bad.status_code == 400 and "media" in bad.get_data(as_text=True)
+
+    export_datapackage(demo_engine, demo_city, tmp_path / "pkg", public_url="https://city.example/")
+    meta = json.loads((tmp_path / "pkg" / "datapackage.json").read_text())
+    assert "comment_photos" in [res["name"] for res in meta["resources"]]
+    rows = list(csv.DictReader(line for line in (tmp_path / "pkg" / "comment_photos.csv").open() if not line.startswith("#")))
+    assert {r["url"] for r in rows} >= {f"https://city.example/media/{photo_id}.jpg"}
+    assert not list((tmp_path / "pkg").glob("*.jpg"))  # addresses, not files
+    assert district is None or district

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from data_sources.media import FileMediaStore, MediaStore, S3MediaStore, open_media_store
+from data_sources.media import (
+    FileMediaStore,
+    MediaStore,
+    S3MediaStore,
+    backup_media,
+    media_archive,
+    open_media_store,
+    restore_media,
+)
 from tests.conftest import free_port
 
 
@@ -69,3 +77,49 @@ def test_the_setting_picks_the_backend(tmp_path: Path, monkeypatch: pytest.Monke
     assert isinstance(s3, S3MediaStore) and (s3.bucket, s3.prefix) == ("city-photos", "prod/")
     with pytest.raises(ValueError, match="CITYDASH_MEDIA_URL"):
         open_media_store("ftp://host/x", tmp_path)
+
+
+def test_backup_and_restore_bring_the_photos_back(media: MediaStore, tmp_path: Path) -> None:
+    media.put("abcdefghijklmnop.jpg", b"\xff\xd8one", "image/jpeg")
+    media.put("qrstuvwxyzABCDEF.thumb.jpg", b"\xff\xd8two", "image/jpeg")
+    archive = media_archive(tmp_path / "store.bak")
+    assert archive.name == "store.bak.media.tar"
+    assert backup_media(media, archive) == 2
+    for name in list(media.names()):
+        media.delete(name)  # the disk or the bucket is lost
+    assert restore_media(media, archive) == 2
+    assert media.get("abcdefghijklmnop.jpg") == b"\xff\xd8one" and media.get("qrstuvwxyzABCDEF.thumb.jpg") == b"\xff\xd8two"
+
+
+def test_restore_skips_what_is_not_a_photo_name(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tar:
+        for name in ("../../outside.jpg", "abcdefghijklmnop.jpg"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    store = FileMediaStore(tmp_path / "media")
+    assert restore_media(store, evil) == 1
+    assert list(store.names()) == ["abcdefghijklmnop.jpg"] and not (tmp_path.parent / "outside.jpg").exists()
+
+
+def test_the_command_line_backs_up_and_restores_photos_with_the_store(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dashboard.cli import cli
+    from tests.conftest import ROOT
+
+    env = {"CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}", "CITYDASH_DATA_DIR": str(tmp_path),
+           "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
+    store = FileMediaStore(tmp_path / "media")
+    store.put("abcdefghijklmnop.jpg", b"\xff\xd8kept", "image/jpeg")
+    r = CliRunner().invoke(cli, ["backup", str(tmp_path / "b.sqlite")], env=env)
+    assert r.exit_code == 0, r.output
+    assert "(1 photo files)" in r.output and media_archive(tmp_path / "b.sqlite").is_file()
+    store.delete("abcdefghijklmnop.jpg")
+    r = CliRunner().invoke(cli, ["restore", "--yes", str(tmp_path / "b.sqlite")], env=env)
+    assert r.exit_code == 0, r.output
+    assert store.get("abcdefghijklmnop.jpg") == b"\xff\xd8kept"
