@@ -15,15 +15,38 @@ from PIL import Image
 from sqlalchemy import func, select, update
 
 from data_sources.comment_photos import blur_photo, hide_photo, names, photos_of, purge_photos
-from data_sources.media import FileMediaStore
+from data_sources.media import MediaStore
 from data_sources.models import AuditEntry, Comment, Photo
 from data_sources.store import utcnow
 from data_sources.workflow import Actor, moderate
-from tests.conftest import dash_update
+from tests.conftest import dash_update, s3_client
 from tests.dashboard.officials_helpers import PASSWORD, login, make_officials
 from tests.data_sources.test_photos import jpeg_with_everything
 
 PIN = {"lat": 48.5, "lon": 9.0}
+
+
+@pytest.fixture(params=["files", "s3"])
+def app(request: pytest.FixtureRequest, demo_city, demo_engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    """The demo app with its photos on files under DATA_DIR, then in an S3-compatible store: the same tests pass
+    on both."""
+    from dashboard.app import create_app
+    from data_sources.config import Settings
+
+    env = {"CITYDASH_DATA_DIR": str(tmp_path), "CITYDASH_SECRET_KEY": "test-secret"}
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        bucket = f"photos-{secrets.token_hex(4)}"
+        s3_client(endpoint).create_bucket(Bucket=bucket)
+        for var, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                           "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(var, value)
+        env["CITYDASH_MEDIA_URL"] = f"s3://{bucket}/city"
+    return create_app(city=demo_city, settings=Settings.from_env(env), engine=demo_engine)
+
+
+def media_store(app) -> MediaStore:  # noqa: ANN001
+    return app.server.extensions["citydash"].media
 
 
 def upload(base: str, data: bytes, filename: str = "IMG_0001.jpg", session: requests.Session | None = None) -> requests.Response:
@@ -89,17 +112,12 @@ def test_sending_a_photo_twice_or_an_unknown_one_stores_nothing(live_server: str
     (b"<html><body>hello</body></html>", 415, "not a photo"),
     (jpeg_with_everything((800, 600))[:3000], 422, "damaged"),  # a truncated photo
 ])
-def test_files_that_are_not_photos_are_refused_and_nothing_is_stored(live_server: str, demo_engine, content: bytes,  # noqa: ANN001
-                                                                     status: int, words: str) -> None:
+def test_files_that_are_not_photos_are_refused_and_nothing_is_stored(app, live_server: str, demo_engine,  # noqa: ANN001
+                                                                     content: bytes, status: int, words: str) -> None:
     r = upload(live_server, content, "holiday.jpg")
     assert r.status_code == status and words in r.json()["message"] and r.json()["ok"] is False
     assert rows(demo_engine) == 0
-    assert not list(FileMediaStore(Path(live_server_data_dir(demo_engine))).names())
-
-
-def live_server_data_dir(engine) -> str:  # noqa: ANN001
-    # The app's media folder is DATA_DIR/media; DATA_DIR is the test's tmp folder that also holds the store.
-    return str(Path(engine.url.database).parent / "media")
+    assert not list(media_store(app).names())
 
 
 def test_a_file_over_the_limit_is_refused_with_413(live_server: str, demo_engine) -> None:  # noqa: ANN001
@@ -160,12 +178,12 @@ def spread(jpeg: bytes, box: tuple[int, int, int, int]) -> int:
     return int(hi) - int(lo)
 
 
-def test_blur_replaces_the_public_file_and_its_address(live_server: str, demo_engine) -> None:  # noqa: ANN001
+def test_blur_replaces_the_public_file_and_its_address(app, live_server: str, demo_engine) -> None:  # noqa: ANN001
     photo_id = upload(live_server, striped_png(), "plate.png").json()["photo_id"]
     send(live_server, [photo_id])
     before = media(live_server, photo_id).content
     officials = make_officials(demo_engine)
-    store = FileMediaStore(live_server_data_dir(demo_engine))
+    store = media_store(app)
     new_id = blur_photo(demo_engine, store, Actor(officials["moderator"], "moderator"), photo_id, (0.25, 0.25, 0.75, 0.75))
     assert new_id != photo_id
     assert media(live_server, photo_id).status_code == 404  # the unblurred address is gone, and so are its bytes
@@ -177,7 +195,7 @@ def test_blur_replaces_the_public_file_and_its_address(live_server: str, demo_en
     assert spread(after.content, outside) > 150  # the rest of the photo is as it was
 
 
-def test_purge_forgets_unsent_uploads_and_photos_of_comments_never_published(live_server: str, demo_engine) -> None:  # noqa: ANN001
+def test_purge_forgets_unsent_uploads_and_photos_of_comments_never_published(app, live_server: str, demo_engine) -> None:  # noqa: ANN001
     unsent = upload(live_server, jpeg_with_everything((320, 240))).json()["photo_id"]
     held_photo = upload(live_server, jpeg_with_everything((320, 240))).json()["photo_id"]
     kept = upload(live_server, jpeg_with_everything((320, 240))).json()["photo_id"]
@@ -185,7 +203,7 @@ def test_purge_forgets_unsent_uploads_and_photos_of_comments_never_published(liv
     send(live_server, [kept])
     officials = make_officials(demo_engine)
     moderate(demo_engine, Actor(officials["moderator"], "moderator"), held_comment, "hide", "abuse")
-    store = FileMediaStore(live_server_data_dir(demo_engine))
+    store = media_store(app)
     later = utcnow() + timedelta(days=400)
     with demo_engine.begin() as c:
         c.execute(update(Comment).where(Comment.id == held_comment).values(created_at=utcnow() - timedelta(days=400)))

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,23 +16,7 @@ from data_sources.media import (
     open_media_store,
     restore_media,
 )
-from tests.conftest import free_port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server_mod = pytest.importorskip("moto.server")
-    port = free_port()
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def s3_client(endpoint: str) -> Any:  # a boto3 S3 client
-    boto3 = pytest.importorskip("boto3")
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test")
+from tests.conftest import free_port, s3_client
 
 
 @pytest.fixture(params=["files", "s3"])
