@@ -32,6 +32,77 @@
     setProps("report-click", {data: {lat: ll.lat, lon: ll.lng, source: "map", t: Date.now()}});
   }, true);
 
+  // Photos: "Add a photo" opens the camera or the gallery; each photo uploads at once (POST msgs.photo_path) and
+  // shows a preview, its state and a Remove button. Send carries the ids of the uploaded ones. What the server
+  // says is put in as text.
+  function photoList() { return document.getElementById("report-photos"); }
+  function photoIds() {
+    var list = photoList();
+    if (!list) { return []; }
+    return Array.prototype.map.call(list.querySelectorAll("li[data-photo-id]"), function (li) { return li.dataset.photoId; });
+  }
+  function photosPending() {
+    var list = photoList();
+    return !!(list && list.querySelector("li[data-state='uploading']"));
+  }
+  function addPhoto(list, file, msgs, lang) {
+    var li = document.createElement("li");
+    li.className = "photo-item";
+    li.dataset.state = "uploading";
+    var img = document.createElement("img");
+    img.alt = "";
+    img.className = "photo-preview";
+    img.src = URL.createObjectURL(file);
+    var state = document.createElement("span");
+    state.className = "photo-state";
+    state.textContent = msgs.photo_uploading;
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "button secondary photo-remove";
+    remove.textContent = msgs.photo_remove;
+    remove.addEventListener("click", function () { URL.revokeObjectURL(img.src); li.remove(); });
+    li.append(img, state, remove);
+    list.appendChild(li);
+    var form = new FormData();
+    form.append("photo", file);
+    form.append("lang", lang || "");
+    fetch(list.dataset.path, {method: "POST", body: form, credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if (answer && answer.ok === true && typeof answer.photo_id === "string") {
+          li.dataset.photoId = answer.photo_id;
+          li.dataset.state = "ready";
+          state.textContent = msgs.photo_ready;
+        } else {
+          li.dataset.state = "refused";
+          state.textContent = answer && typeof answer.message === "string" ? answer.message : msgs.photo_failed;
+        }
+      })
+      .catch(function () { li.dataset.state = "refused"; state.textContent = msgs.photo_failed; });
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#report-photo-add");
+    var list = photoList();
+    if (!button || !list) { return; }
+    var msgs = JSON.parse(list.dataset.msgs || "{}");
+    var lang = list.dataset.lang || "";
+    var most = parseInt(list.dataset.max || "0", 10);
+    var input = document.createElement("input");
+    input.type = "file";
+    input.accept = "image/*";
+    input.multiple = true;
+    input.addEventListener("change", function () {
+      Array.prototype.forEach.call(input.files || [], function (file) {
+        if (list.querySelectorAll("li:not([data-state='refused'])").length >= most) {
+          var full = document.getElementById("report-photo-hint");
+          if (full) { full.textContent = msgs.photo_too_many; }
+          return;
+        }
+        addPhoto(list, file, msgs, lang);
+      });
+    });
+    input.click();
+  });
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.citydash_feedback = {
     count: function (text, msgs) {
@@ -55,6 +126,9 @@
     send: async function (n, pin, category, text, email, website, key, lang, msgs) {
       var keep = window.dash_clientside.no_update;
       if (!n) { return [keep, keep, keep, keep]; }
+      if (photosPending()) {
+        return [el("P", {className: "error", id: "report-error", "data-field": "photos"}, msgs.photo_wait), keep, keep, keep];
+      }
       var answer = null;
       setProps("report-send", {disabled: true});
       try {
@@ -62,7 +136,7 @@
           method: "POST", credentials: "same-origin",
           headers: {"Content-Type": "application/json", "Accept": "application/json"},
           body: JSON.stringify({pin: pin, category: category, text: text, email: email, website: website,
-                                client_key: key, lang: lang})
+                                client_key: key, lang: lang, photos: photoIds()})
         });
         answer = await r.json();
       } catch (e) { answer = null; }
@@ -80,6 +154,8 @@
         parts.push(el("P", {}, [answer.track.label,
                                 el("A", {href: answer.track.href, id: "report-track-link"}, answer.track.text)]));
       }
+      var list = photoList();
+      if (list) { list.replaceChildren(); }  // sent with the comment: the next comment starts with none
       return [el("Div", {}, parts), answer.client_key, "", ""];
     }
   };

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from dashboard import i18n
 from dashboard.pages import PAGES, resolve
 from data_sources.config import CityConfig, Settings, load_city
+from data_sources.media import MediaStore, open_media_store
 from data_sources.operations import STORE_ERRORS, explain, prepare_store
 from data_sources.store import make_engine
 
@@ -29,7 +30,7 @@ log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
 EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
-                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.frontend", "dashboard.health",
+                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.media", "dashboard.frontend", "dashboard.health",
                          "dashboard.security"]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -39,6 +40,7 @@ class AppContext:
     city: CityConfig
     settings: Settings
     engine: Engine
+    media: MediaStore
     extras: dict = field(default_factory=dict)  # room for caches, limiter, login manager set up by later parts
 
     def language(self, query: dict[str, list[str]] | None = None) -> str:
@@ -80,7 +82,8 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     )
     server = app.server
     server.secret_key = settings.secret_key or secrets.token_hex(32)
-    ctx = AppContext(city=city, settings=settings, engine=engine, extras={"store_ready": store_ready})
+    ctx = AppContext(city=city, settings=settings, engine=engine,
+                     media=open_media_store(settings.media_url, settings.data_dir), extras={"store_ready": store_ready})
     server.extensions["citydash"] = ctx
 
     app.layout = html.Div([

@@ -7,6 +7,7 @@ import sys
 import click
 
 from data_sources.config import ConfigError, Settings, load_city
+from data_sources.media import MediaStore, backup_media, media_archive, open_media_store, restore_media
 
 
 def _fail(msg: str) -> None:
@@ -31,6 +32,10 @@ class _Ctx:
         if self._city is None:
             self._city = load_city(self._city_arg or self.settings.city)
         return self._city
+
+    @property
+    def media(self) -> MediaStore:
+        return open_media_store(self.settings.media_url, self.settings.data_dir)
 
     @property
     def engine(self):
@@ -186,12 +191,15 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
 @click.option("--dry-run", is_flag=True, help="Only count the comments that would be purged.")
 @click.pass_obj
 def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
-    """Forget emails and unredacted texts of comments older than the retention period."""
+    """Forget emails and unredacted texts of comments older than the retention period, photos of comments that
+    were never published, and uploads never sent with a comment."""
+    from data_sources.comment_photos import purge_photos
     from data_sources.comments import purge_personal_data as purge
 
     days = days or obj.city.feedback.email_retention_days
     n = purge(obj.engine, days, dry_run=dry_run)
-    click.echo(json.dumps({"comments": n, "retention_days": days, "dry_run": dry_run}))
+    photos = purge_photos(obj.engine, obj.media, days, dry_run=dry_run)
+    click.echo(json.dumps({"comments": n, "photos": photos, "retention_days": days, "dry_run": dry_run}))
 
 
 @cli.command()
@@ -199,12 +207,15 @@ def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
               help="Folder to write a Frictionless Data Package into (datapackage.json, CSV and GeoJSON).")
 @click.option("--licence", default="CC-BY-4.0", show_default=True,
               help="Licence id for what the city publishes itself (comments, their history, districts).")
+@click.option("--public-url", envvar="CITYDASH_PUBLIC_URL", default="",
+              help="The dashboard's public address, for absolute photo URLs (default: CITYDASH_PUBLIC_URL).")
 @click.pass_obj
-def export(obj: _Ctx, out_dir: str, licence: str) -> None:
+def export(obj: _Ctx, out_dir: str, licence: str, public_url: str) -> None:
     """Export the open data and the published comments as a Frictionless Data Package."""
     from data_sources.datapackage import export_datapackage
 
-    click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence)))
+    click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence,
+                                             public_url=public_url)))
 
 
 @cli.command("create-official")
@@ -234,10 +245,14 @@ def create_official(obj: _Ctx, email: str, role: str, department: str | None, pa
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.pass_obj
 def backup(obj: _Ctx, path: str) -> None:
-    """Write a consistent backup of the live store to PATH (SQLite online backup, or pg_dump) while serving."""
+    """Write a consistent backup of the live store to PATH (SQLite online backup, or pg_dump) while serving, and
+    its photos to PATH.media.tar."""
     from data_sources.operations import backup as do_backup
 
     click.echo(str(do_backup(obj.engine, path)))
+    # After the store: every photo the backup's rows name was stored before them, so it is in the archive.
+    n = backup_media(obj.media, media_archive(path))
+    click.echo(f"{media_archive(path)} ({n} photo files)")
 
 
 @cli.command()
@@ -252,6 +267,9 @@ def restore(obj: _Ctx, path: str, yes: bool) -> None:
         click.confirm(f"Replace every row in {obj.settings.sqlalchemy_url.split('@')[-1]} with {path}?", abort=True)
     do_restore(obj.engine, path)
     click.echo(f"restored {path}")
+    if media_archive(path).is_file():
+        n = restore_media(obj.media, media_archive(path))
+        click.echo(f"restored {n} photo files from {media_archive(path)}")
 
 
 def main() -> None:

@@ -75,8 +75,22 @@ def history_items(events: list[dict], lang: str, tz: str) -> list:
     return items
 
 
-def comment_view(ctx, lang: str, c: dict, events: list[dict], private: bool = False) -> html.Article:  # noqa: ANN001
-    """One comment: status, text, evidence, supports, history and its feed. ``private``: the author's view."""
+def photo_gallery(photos: list[dict], lang: str) -> html.Ul | None:
+    """Public photos as thumbnails, each a link to the full photo (served by dashboard.media)."""
+    _ = translator(lang)
+    if not photos:
+        return None
+    return html.Ul([html.Li(html.A(html.Img(src=f"/media/{p['id']}.thumb.jpg", alt=_("Photo {n} of {m}", n=i, m=len(photos)),
+                                            width=min(400, p["width"]), height=round(p["height"] * min(400, p["width"]) / p["width"]),
+                                            className="photo-thumb"),
+                                   href=f"/media/{p['id']}.jpg", target="_blank", rel="noopener"))
+                    for i, p in enumerate(photos, 1)], className="photo-gallery", id="comment-photos")
+
+
+def comment_view(ctx, lang: str, c: dict, events: list[dict], private: bool = False,  # noqa: ANN001
+                 photos: list[dict] | None = None) -> html.Article:
+    """One comment: status, text, photos, evidence, supports, history and its feed. ``private``: the author's
+    view. ``photos``: its public photos (``data_sources.comment_photos.photos_of``)."""
     _ = translator(lang)
     tz = ctx.city.city.timezone
     visible = c["moderation"] == "published" or private
@@ -95,6 +109,9 @@ def comment_view(ctx, lang: str, c: dict, events: list[dict], private: bool = Fa
     body = []
     if visible:
         body.append(html.Blockquote(c["text"], className="comment-text", id="comment-text"))
+        gallery = photo_gallery(photos or [], lang) if c["moderation"] == "published" else None
+        if gallery is not None:
+            body.append(gallery)
         ev = evidence_text(c.get("evidence"), lang, tz)
         if ev:
             body.append(html.P([html.Strong(_("Measured nearby when it was sent: ")), ev], className="evidence",

@@ -16,6 +16,7 @@ from datetime import date, datetime, timezone
 from urllib.parse import parse_qs
 
 import flask
+from lxml import etree
 import h3
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
@@ -25,10 +26,12 @@ from dashboard.cache import cached
 from dashboard.feedback import category_label, evidence_text, status_label
 from dashboard.i18n import translator
 from dashboard.limits import limiter
+from data_sources.comment_photos import photos_of
 from data_sources.comments import latest_public_answers, public_comment, public_history, published_comments
 from data_sources.models import H3_RESOLUTIONS, District
 
 ATOM = "application/atom+xml; charset=utf-8"
+ATOM_NS = "{http://www.w3.org/2005/Atom}"
 FEED_SIZE = 50
 # Characters XML 1.0 cannot carry; officials' text does not pass through clean_text, so strip them here.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -59,10 +62,21 @@ def _feed(ctx, lang: str, title: str, self_path: str, page_path: str) -> FeedGen
     return fg
 
 
+def _with_enclosures(atom: bytes) -> bytes:
+    """feedgen 1.0 writes an entry's links without their ``rel`` and ``type`` (its loop variable shadows the link's
+    data), so photo links are marked here as what they are: enclosures (RFC 4287 4.2.7.2), JPEG."""
+    root = etree.fromstring(atom)
+    for link in root.iterfind(f"{ATOM_NS}entry/{ATOM_NS}link"):
+        if "/media/" in (link.get("href") or ""):
+            link.set("rel", "enclosure")
+            link.set("type", "image/jpeg")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 def _respond(fg: FeedGenerator, entries_updated: list[datetime]) -> flask.Response:
     if entries_updated:
         fg.updated(_utc(max(entries_updated)))
-    resp = flask.Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")
+    resp = flask.Response(_with_enclosures(fg.atom_str(pretty=True)), mimetype="application/atom+xml")
     resp.headers["Content-Type"] = ATOM
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
@@ -72,12 +86,15 @@ def _comment_entries(ctx, fg: FeedGenerator, lang: str, comments: list[dict]) ->
     _ = translator(lang)
     root = flask.request.url_root.rstrip("/")
     answers = latest_public_answers(ctx.engine, [c["id"] for c in comments])
+    photos = photos_of(ctx.engine, [c["id"] for c in comments])
     stamps = []
     for c in comments:
         fe = fg.add_entry(order="append")
         url = f"{root}/comments/{c['id']}"
         fe.id(url)
         fe.link(href=url, rel="alternate", type="text/html")
+        for p in photos.get(c["id"], []):  # RFC 4287 4.2.7.2: related resources worth downloading
+            fe.link(href=f"{root}/media/{p['id']}.jpg", rel="enclosure", type="image/jpeg")
         fe.title(_x(f"{category_label(c['category'], _)} · {status_label(c['status'], c.get('closed_reason'), _)}"
                     f"{' · ' + c['district'] if c.get('district') else ''}"))
         parts = [c["text"]]

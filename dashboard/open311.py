@@ -20,7 +20,9 @@ from sqlalchemy import Engine, select
 
 from data_sources.api_keys import api_key_name
 from dashboard.api import query_time
+from data_sources.comment_photos import photos_of, upload_photo
 from data_sources.comments import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
+from data_sources.photos import PhotoLimits, PhotoRejected
 from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
 from data_sources.store import utcnow
 
@@ -191,8 +193,10 @@ def _public_notes(conn, ids: list[int]) -> dict[int, list]:  # noqa: ANN001
     return notes
 
 
-def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = False) -> list[dict]:  # noqa: ANN001
-    """Published comments as GeoReport service requests, newest first."""
+def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = False,  # noqa: ANN001
+                  base_url: str = "") -> list[dict]:
+    """Published comments as GeoReport service requests, newest first. ``media_url`` is the first public photo,
+    at ``base_url``."""
     cond = [Comment.moderation == "published"]
     if q.ids is not None:
         cond.append(Comment.id.in_(q.ids))
@@ -214,6 +218,7 @@ def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = Fals
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
         notes = _public_notes(conn, [r.id for r in rows])
+    photos = photos_of(engine, [r.id for r in rows])
     out = []
     for r in rows:
         history = notes[r.id]
@@ -235,7 +240,7 @@ def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = Fals
             "zipcode": None,
             "lat": r.public_lat,
             "long": r.public_lon,
-            "media_url": None,
+            "media_url": f"{base_url.rstrip('/')}/media/{photos[r.id][0]['id']}.jpg" if photos.get(r.id) else None,
         }
         if with_notes:
             item["notes"] = [
@@ -248,8 +253,10 @@ def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = Fals
     return out
 
 
-def create_request(engine: Engine, city, form, integrator: str, language: str | None) -> dict:  # noqa: ANN001
-    """POST requests: one citizen's report from an integrator, through submit_comment."""
+def create_request(engine: Engine, city, form, integrator: str, language: str | None,  # noqa: ANN001
+                   photo_ids: tuple[str, ...] = ()) -> dict:
+    """POST requests: one citizen's report from an integrator, through submit_comment. ``photo_ids``: the
+    request's ``media`` upload, already made safe and stored as a pending photo."""
     code = (form.get("service_code") or "").strip()
     if not code:
         raise Open311Error(400, "service_code is required")
@@ -262,7 +269,7 @@ def create_request(engine: Engine, city, form, integrator: str, language: str | 
         raise Open311Error(400, "attribute[feature_id] must be one of the values in the service definition")
     inp = CommentInput(lat=form.get("lat"), lon=form.get("long"), category=code, text=form.get("description") or "",
                        email=form.get("email") or None, feature_id=int(feature) if feature else None,
-                       language=language, origin=f"open311:{integrator}"[:100])
+                       language=language, origin=f"open311:{integrator}"[:100], photo_ids=photo_ids)
     try:
         res = submit_comment(engine, city, inp)
     except CommentRejected as e:
@@ -384,7 +391,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     def get_requests(fmt: str):
         check(fmt)
         q = parse_request_query(flask.request.args, utcnow())
-        return respond(fmt, find_requests(ctx.engine, ctx.city, q), "service_requests", "request")
+        return respond(fmt, find_requests(ctx.engine, ctx.city, q, base_url=flask.request.url_root),
+                       "service_requests", "request")
 
     @bp.post("/requests.<fmt>")
     @lim.limit(POST_LIMIT_PER_ADDRESS, scope="open311-post-address")
@@ -395,7 +403,15 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         integrator = api_key_name(ctx.engine, form.get("api_key") or flask.request.args.get("api_key"))
         if integrator is None:
             raise Open311Error(403, "api_key missing or not valid")
-        created = create_request(ctx.engine, ctx.city, form, integrator, ctx.language())
+        photo_ids: tuple[str, ...] = ()
+        media = flask.request.files.get("media")
+        if media is not None:  # a photo sent with the request: the same pipeline as the report page's uploads
+            limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
+            try:
+                photo_ids = (upload_photo(ctx.engine, ctx.media, media.stream.read(limit + 1), PhotoLimits(max_bytes=limit)),)
+            except PhotoRejected as e:
+                raise Open311Error(400, f"media: {e}") from None
+        created = create_request(ctx.engine, ctx.city, form, integrator, ctx.language(), photo_ids)
         return respond(fmt, [created], "service_requests", "request", status=201)
 
     @bp.get("/requests/<request_id>.<fmt>")
@@ -403,7 +419,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     def get_request(request_id: str, fmt: str):
         check(fmt)
         rid = _int(request_id, "service_request_id", 1, 2**63 - 1)
-        found = find_requests(ctx.engine, ctx.city, RequestQuery(ids=[rid], page_size=1), with_notes=True)
+        found = find_requests(ctx.engine, ctx.city, RequestQuery(ids=[rid], page_size=1), with_notes=True,
+                              base_url=flask.request.url_root)
         if not found:
             raise Open311Error(404, f"service_request_id {rid} not found")
         return respond(fmt, found, "service_requests", "request")

@@ -70,6 +70,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @server.after_request
     def _security_headers(resp: flask.Response) -> flask.Response:
         for name, value in headers:
+            if name == "Content-Security-Policy" and name in resp.headers:
+                continue  # a response with a stricter policy of its own (photos: dashboard.media) keeps it
             resp.headers[name] = value
         if flask.request.is_secure:  # the proxy's X-Forwarded-Proto counts once ProxyFix trusts it
             resp.headers["Strict-Transport-Security"] = HSTS

@@ -13,13 +13,18 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import h3
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from data_sources.comment_photos import PhotoError, attach, valid_ids
 from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
 from data_sources.store import cell_districts, district_locator, h3_cells, utcnow
+
+if TYPE_CHECKING:
+    from data_sources.config import CityConfig
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
@@ -61,6 +66,7 @@ class CommentInput:
     status: str = "new"  # imports keep the upstream status; citizens' comments always start "new"
     closed_reason: str | None = None
     extra: dict = field(default_factory=dict)
+    photo_ids: tuple[str, ...] = ()  # pending uploads (data_sources.comment_photos) sent with this comment
 
 
 @dataclass
@@ -119,7 +125,15 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
         raise CommentRejected("status", "Invalid request.")
     return CommentInput(lat=lat, lon=lon, category=inp.category, text=text, email=email, feature_id=inp.feature_id,
                         language=inp.language, client_key=key, origin=inp.origin, evidence=inp.evidence,
-                        created_at=inp.created_at, status=inp.status, closed_reason=inp.closed_reason, extra=inp.extra)
+                        created_at=inp.created_at, status=inp.status, closed_reason=inp.closed_reason, extra=inp.extra,
+                        photo_ids=_photo_ids(inp.photo_ids, city))
+
+
+def _photo_ids(photo_ids: object, city: CityConfig) -> tuple[str, ...]:
+    try:
+        return valid_ids(photo_ids, city.feedback.max_photos)
+    except PhotoError as e:
+        raise CommentRejected("photos", str(e.args[0]), n=city.feedback.max_photos) from None
 
 
 # Words that hold a comment for a moderator instead of publishing it (a first line of defence; moderators
@@ -181,8 +195,15 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
     try:
         # One INSERT is its own transaction, with the triggers it fires: committed when execute returns, without a
         # BEGIN and a COMMIT of its own (two round trips less per comment on PostgreSQL).
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            cid = conn.execute(insert(Comment.__table__).returning(Comment.__table__.c.id), row).scalar_one()
+        if c.photo_ids:  # the comment and its photos in one transaction: a refused photo stores nothing
+            with engine.begin() as conn:
+                cid = conn.execute(insert(Comment.__table__).returning(Comment.__table__.c.id), row).scalar_one()
+                attach(conn, cid, c.photo_ids)
+        else:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                cid = conn.execute(insert(Comment.__table__).returning(Comment.__table__.c.id), row).scalar_one()
+    except PhotoError as e:
+        raise CommentRejected("photos", str(e.args[0])) from None
     except IntegrityError:
         if c.client_key is None:
             raise

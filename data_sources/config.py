@@ -120,8 +120,11 @@ class FeedbackConfig(_Strict):
     support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
     flag_rate: str = Field("10/minute;50/day", description="flags per client")
     duplicate_rate: str = Field("30/minute;500/day", description="'is it one of these?' lookups on /report per client")
+    max_photos: int = Field(3, ge=0, le=10, description="photos a citizen may attach to one comment (0: none)")
+    photo_max_mb: int = Field(12, ge=1, le=50, description="largest photo file accepted, in MB")
+    photo_rate: str = Field("20/hour;60/day", description="photo uploads per client")
 
-    @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate")
+    @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate", "photo_rate")
     @classmethod
     def _rate(cls, v: str) -> str:
         from limits import parse_many
@@ -228,6 +231,7 @@ class Settings(BaseModel):
     port: int = Field(8050, description="Port `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_PORT"})
     proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind nginx); 0: none.", json_schema_extra={"env": "CITYDASH_PROXY_HOPS"})
     debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
+    media_url: str = Field("", description="Where photos are stored: empty for DATA_DIR/media, a folder, or s3://bucket/prefix (endpoint and keys from boto3's AWS_* environment).", json_schema_extra={"env": "CITYDASH_MEDIA_URL"})
     openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
 
     @classmethod

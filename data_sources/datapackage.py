@@ -27,6 +27,7 @@ from data_sources.models import (
     District,
     Feature,
     Observation,
+    Photo,
     Source,
 )
 
@@ -101,7 +102,8 @@ def _chunked(engine: Engine, stmt, key_col):  # noqa: ANN001
         last = rows[-1][0]
 
 
-def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: str = "CC-BY-4.0") -> dict:  # noqa: ANN001
+def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: str = "CC-BY-4.0",  # noqa: ANN001
+                       public_url: str = "") -> dict:
     """Write the package into ``out_dir``; returns {resource name: rows or features}. ``city_licence`` covers
     what the city itself publishes (comments, their history, districts)."""
     root = Path(out_dir)
@@ -199,6 +201,28 @@ def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: 
          r.public_lon, h3.int_to_str(r.h3_r9) if r.h3_r9 else "", r.district_id, r.feature_id, r.support_count,
          utc_iso(r.first_response_at), utc_iso(r.resolved_at)] for r in _chunked(engine, cstmt, Comment.id)), own,
         "Published comments only, located at their H3 cell centre; no author data.")
+
+    # Photos as their public addresses (the files stay on the city's server; hidden ones are left out).
+    pstmt = (select(Photo.id, Photo.comment_id, Photo.position, Photo.width, Photo.height)
+             .join(Comment, Comment.id == Photo.comment_id)
+             .where(Comment.moderation == "published", Photo.state == "attached")
+             .order_by(Photo.comment_id, Photo.position, Photo.id))
+    with engine.connect() as conn:
+        prows = conn.execute(pstmt).all()
+    base = public_url.rstrip("/")
+    counts["comment_photos"] = w.csv("comment_photos", "Photos on published comments", {
+        "fields": [
+            _field("comment_id", "integer", "Comment (see comments.csv)", True),
+            _field("position", "integer", "Order among the comment's photos", True, constraints={"minimum": 0}),
+            _field("url", "string", "Public address of the photo (JPEG, no metadata)", True),
+            _field("thumbnail_url", "string", "Public address of its 400-px thumbnail", True),
+            _field("width", "integer", "Width in pixels", True),
+            _field("height", "integer", "Height in pixels", True),
+        ],
+        "foreignKeys": [{"fields": ["comment_id"], "reference": {"resource": "comments", "fields": ["id"]}}],
+    }, ([r.comment_id, r.position, f"{base}/media/{r.id}.jpg", f"{base}/media/{r.id}.thumb.jpg", r.width, r.height]
+        for r in prows), own, "Addresses of the published photos, not the files; relative to the dashboard's "
+        "address unless the export was given --public-url.")
 
     estmt = (select(CommentEvent.id, CommentEvent.comment_id, CommentEvent.created_at, CommentEvent.kind,
                     CommentEvent.from_status, CommentEvent.to_status, CommentEvent.public_text)

@@ -40,6 +40,7 @@ COMMENT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "closed")
 OPEN_STATUSES = ("new", "acknowledged", "in_progress")
 # Moderation is separate from the workflow: a held comment can still be "new".
 MODERATION_STATES = ("published", "held", "hidden")
+PHOTO_STATES = ("pending", "attached", "hidden")
 OFFICIAL_ROLES = ("moderator", "official", "admin")
 
 # H3 resolutions kept on every comment and feature: r6 (~36 km²) for a city overview down to r9 (~0.1 km²).
@@ -190,6 +191,26 @@ class CommentEvent(Base):
     internal_text: Mapped[str | None] = mapped_column(Text)
     official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id", ondelete="SET NULL"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+
+
+class Photo(Base):
+    """A citizen's photo (or an official's, on an answer), stored re-encoded without metadata
+    (``data_sources.photos``); its bytes live in the media store under ``<id>.jpg`` and ``<id>.thumb.jpg``.
+
+    ``state``: "pending" (uploaded, not yet sent with a comment: never public), "attached", or "hidden" by an
+    official (with ``hidden_reason``). A photo is public only while attached to a published comment."""
+
+    __tablename__ = "photos"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random and unguessable: also its file name
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("comment_events.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    blurred: Mapped[bool] = mapped_column(Boolean, default=False)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Support(Base):

@@ -206,6 +206,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible object store on loopback (moto's server), for the photo storage tests."""
+    server_mod = pytest.importorskip("moto.server")
+    port = free_port()
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_client(endpoint: str):
+    """A boto3 S3 client for the loopback store (moto accepts any keys)."""
+    boto3 = pytest.importorskip("boto3")
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
 @pytest.fixture
 def live_server(app):
     """The app served by a real WSGI server on loopback, in a thread."""

@@ -6,6 +6,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard.components import page_frame
 from dashboard.feedback import FLAG_REASON_LABELS, comment_view, flag_action, support_action
 from dashboard.i18n import translator
+from data_sources.comment_photos import photos_of
 from data_sources.comments import FLAG_REASONS, public_comment, public_history
 
 PATH = "/comments/<int:comment_id>"
@@ -41,7 +42,8 @@ def layout(ctx, lang: str, query: dict, comment_id: int = 0, **_params):  # noqa
     c = public_comment(ctx.engine, comment_id)
     if c is None or c["moderation"] == "held":
         return not_available(ctx, lang)  # held comments are not public yet: only the author's link shows them
-    view = comment_view(ctx, lang, c, public_history(ctx.engine, comment_id))
+    photos = photos_of(ctx.engine, [comment_id]).get(comment_id, [])
+    view = comment_view(ctx, lang, c, public_history(ctx.engine, comment_id), photos=photos)
     extra = [actions(lang, comment_id)] if c["moderation"] == "published" else []
     return page_frame(ctx, lang, [view, *extra], active="")
 

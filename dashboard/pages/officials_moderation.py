@@ -1,12 +1,14 @@
-"""Officials: the moderation queue (held and flagged comments): approve, hide with a reason, or redact."""
+"""Officials: the moderation queue (held and flagged comments): approve, hide with a reason, or redact; and the
+comment's photos: hide one (with the reason) or show it again, or blur a region marked by dragging on it."""
 from __future__ import annotations
 
-from dash import Input, Output, State, dash_table, dcc, html
+from dash import ALL, Input, Output, State, dash_table, dcc, html, no_update
 
 from dashboard.auth import current_official, require_role
 from dashboard.i18n import fmt_datetime, translator
 from dashboard.officials import frame
-from data_sources import workflow
+from data_sources import comment_photos, workflow
+from data_sources.photos import PhotoRejected
 
 PATH = "/officials/moderation"
 ROLE = "moderator"
@@ -31,9 +33,38 @@ def _content(lang: str) -> list:
                   html.Button(_("Hide"), id="off-mod-hide", className="button"),
                   html.Button(_("Redact"), id="off-mod-redact", className="button")], className="off-actions"),
         html.P(id="off-mod-msg", role="status", **{"aria-live": "polite"}),
+        html.H2(_("Photos")),
+        html.P([_("Drag across a photo to mark a face or a number plate, then blur it."), " ",
+                _("Hiding a photo needs the reason above.")], className="muted"),
+        html.Div(id="off-mod-photos", className="off-photos"),
+        html.P(id="off-mod-photo-msg", role="status", **{"aria-live": "polite"}),
         dcc.Store(id="off-mod-lang", data=lang),
         dcc.Store(id="off-mod-refresh", data=0),
+        dcc.Store(id="off-mod-photo-box"),  # {"photo": id, "box": [left, top, right, bottom]} (assets/officials.js)
+        dcc.Store(id="off-mod-photo-refresh", data=0),
     ]
+
+
+def photo_cards(photos: list[dict], lang: str) -> list:
+    """Each photo of a comment as a moderator sees it (any state), with its actions."""
+    _ = translator(lang)
+    if not photos:
+        return [html.P(_("This comment has no photos."), className="muted")]
+    cards = []
+    for p in photos:
+        state = _("Hidden: {reason}", reason=p["hidden_reason"] or "") if p["state"] == "hidden" else _("Public")
+        toggle = ("off-mod-photo-show", _("Show again")) if p["state"] == "hidden" else ("off-mod-photo-hide", _("Hide photo"))
+        cards.append(html.Figure([
+            html.Div(html.Img(src=f"/officials/media/{p['id']}.jpg", alt=_("Photo"), draggable="false"),
+                     className="off-photo-frame", **{"data-photo": p["id"]}),
+            html.Figcaption([
+                html.Span(state + (" · " + _("blurred") if p["blurred"] else "")), " ",
+                html.Button(toggle[1], id={"type": toggle[0], "id": p["id"]}, className="button", type="button"), " ",
+                html.Button(_("Blur the marked region"), id={"type": "off-mod-photo-blur", "id": p["id"]},
+                            className="button", type="button"),
+            ]),
+        ], className="off-photo"))
+    return cards
 
 
 def register(app, ctx) -> None:  # noqa: ANN001
@@ -52,6 +83,44 @@ def register(app, ctx) -> None:  # noqa: ANN001
     def pick(ids, rows):  # noqa: ANN001, ANN202
         chosen = [r for r in rows or [] if ids and r.get("id") == ids[0]]
         return chosen[0]["text"] if chosen else ""
+
+    @app.callback(Output("off-mod-photos", "children"), Input("off-mod-table", "selected_row_ids"),
+                  Input("off-mod-photo-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
+    @require_role(ROLE)
+    def photos(ids, _refresh, lang):  # noqa: ANN001, ANN202
+        if not ids:
+            return []
+        cid = int(ids[0])
+        return photo_cards(comment_photos.photos_of(ctx.engine, [cid], public=False).get(cid, []), lang or "en")
+
+    @app.callback(Output("off-mod-photo-msg", "children"), Output("off-mod-photo-refresh", "data"),
+                  Input({"type": "off-mod-photo-hide", "id": ALL}, "n_clicks"),
+                  Input({"type": "off-mod-photo-show", "id": ALL}, "n_clicks"),
+                  Input({"type": "off-mod-photo-blur", "id": ALL}, "n_clicks"),
+                  State("off-mod-reason", "value"), State("off-mod-photo-box", "data"),
+                  State("off-mod-photo-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
+    @require_role(ROLE)
+    def photo_action(hide, show, blur, reason, box, refresh, lang):  # noqa: ANN001, ANN202
+        from dash import ctx as dash_ctx
+
+        trig = dash_ctx.triggered_id
+        if not isinstance(trig, dict) or not any(n for n in (*(hide or []), *(show or []), *(blur or [])) if n):
+            return no_update, no_update
+        _ = translator(lang or "en")
+        photo_id, action, actor = str(trig.get("id", "")), trig.get("type"), current_official().actor
+        try:
+            if action == "off-mod-photo-hide":
+                comment_photos.hide_photo(ctx.engine, actor, photo_id, reason or "")
+            elif action == "off-mod-photo-show":
+                comment_photos.show_photo(ctx.engine, actor, photo_id)
+            else:
+                marked = box.get("box") if isinstance(box, dict) and box.get("photo") == photo_id else None
+                if not (isinstance(marked, list) and len(marked) == 4 and all(isinstance(v, (int, float)) for v in marked)):
+                    return _("Drag across the photo to mark the region to blur."), no_update
+                comment_photos.blur_photo(ctx.engine, ctx.media, actor, photo_id, tuple(marked))
+        except (comment_photos.PhotoError, PhotoRejected) as e:
+            return _(str(e)), no_update
+        return _("Done."), (refresh or 0) + 1
 
     @app.callback(Output("off-mod-msg", "children"), Output("off-mod-refresh", "data"),
                   Input("off-mod-approve", "n_clicks"), Input("off-mod-hide", "n_clicks"), Input("off-mod-redact", "n_clicks"),

@@ -6,6 +6,7 @@ Every callback here is public HTTP, so each one validates again on the server: t
 """
 from __future__ import annotations
 
+import json
 import secrets
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from dashboard.components import page_frame
 from dashboard.feedback import category_label, evidence_text, support_action
 from dashboard.i18n import translator
 from dashboard.limits import allow
+from dashboard.media import UPLOAD_PATH
 from data_sources.comments import MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, find_duplicates, submit_comment, validate
 from data_sources.evidence import nearest_reading
 from data_sources.store import utcnow
@@ -114,6 +116,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
                        className="muted", **{"aria-live": "polite"}),
                 html.Label(_("Email for updates (optional, never shown)"), htmlFor="report-email", className="label"),
                 dcc.Input(id="report-email", type="email", className="input", autoComplete="email", value=""),
+                *photo_picker(ctx, lang),
                 html.Div([html.Label("Website", htmlFor="report-website"),
                           dcc.Input(id="report-website", type="text", autoComplete="off", value="")],
                          className="hp", **{"aria-hidden": "true"}),
@@ -133,9 +136,34 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
             "denied": _("Your location is not available; tap the map instead."),
             "unsupported": _("This browser cannot share its location; tap the map instead."),
             "not_sent": _("Your comment could not be sent."), "send_path": SEND_PATH,
+            "photo_wait": _("Wait until your photos have uploaded."),
         }),
         dcc.Store(id="fb-browser", storage_type="local"),
     ], active=PATH)
+
+
+def photo_picker(ctx, lang: str) -> list:  # noqa: ANN001
+    """Up to ``max_photos`` photos from the camera or the gallery; each uploads as soon as it is chosen
+    (assets/feedback.js), so that Send carries only their ids. Nothing here when the city takes no photos."""
+    _ = translator(lang)
+    most = ctx.city.feedback.max_photos
+    if most == 0:
+        return []
+    msgs = {"photo_uploading": _("Uploading…"), "photo_ready": _("Attached"),
+            "photo_failed": _("This photo could not be attached."), "photo_remove": _("Remove"),
+            "photo_too_many": _("Attach at most {n} photos.", n=most)}
+    return [
+        html.H3(_("Photos (optional, up to {n})", n=most), className="label"),
+        html.P(_("Location data in photos is removed. Moderators may blur faces and number plates."),
+               className="hint", id="report-photo-hint"),
+        # The button opens the phone's camera or gallery through a file input that the script makes on each press
+        # (assets/feedback.js): Dash has no plain file input, and dcc.Upload would read every photo into memory.
+        html.Button(_("Add a photo"), id="report-photo-add", type="button", className="button secondary",
+                    **{"aria-describedby": "report-photo-hint"}),
+        html.Ul(id="report-photos", className="photo-list",
+                **{"aria-live": "polite", "data-max": str(most), "data-path": UPLOAD_PATH, "data-lang": lang,
+                   "data-msgs": json.dumps(msgs)}),
+    ]
 
 
 def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
@@ -287,7 +315,8 @@ def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
         inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
                            text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
                            feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
-                           language=lang, client_key=key if isinstance(key, str) else None)
+                           language=lang, client_key=key if isinstance(key, str) else None,
+                           photo_ids=body.get("photos") or ())
         validate(inp, ctx.city)  # a mistake is not counted against the rate limit
         if not allow(ctx, ctx.city.feedback.comment_rate, "comment"):
             return refused(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),

@@ -7,6 +7,7 @@ from dashboard.components import page_frame
 from dashboard.feedback import comment_view
 from dashboard.i18n import translator
 from dashboard.pages.comment import not_available
+from data_sources.comment_photos import photos_of
 from data_sources.comments import comment_by_token, public_history
 
 PATH = "/track/<token>"
@@ -19,5 +20,6 @@ def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: AN
         return not_available(ctx, lang)
     note = html.P(_("This is your private tracking link. Keep it to follow your comment; anyone who has the link "
                     "can open this page."), className="notice", role="note")
-    return page_frame(ctx, lang, [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True)],
-                      active="")
+    photos = photos_of(ctx.engine, [c["id"]]).get(c["id"], [])
+    return page_frame(ctx, lang, [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True,
+                                                     photos=photos)], active="")

@@ -82,7 +82,8 @@ def test_backup_and_restore_from_the_command_line(tmp_path, demo_city):
     url = f"sqlite:///{tmp_path / 'live.sqlite'}"
     engine = open_store(url)
     _say(engine, demo_city, "cli-0001")
-    env = {"CITYDASH_DATABASE_URL": url, "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
+    env = {"CITYDASH_DATABASE_URL": url, "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+           "CITYDASH_DATA_DIR": str(tmp_path)}
     from dashboard.cli import cli
 
     r = CliRunner().invoke(cli, ["backup", str(tmp_path / "b.sqlite")], env=env)
