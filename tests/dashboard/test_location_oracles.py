@@ -267,7 +267,9 @@ def test_the_duplicate_lookup_is_rate_limited_per_client(demo_city: CityConfig, 
 def test_a_comment_on_the_old_rows_gets_its_district_and_distance_from_its_cell(demo_engine: Engine,
                                                                                demo_city: CityConfig) -> None:
     """Rows written before the fix (district and evidence from the exact point) are rewritten by migration 0701."""
-    from data_sources.store import migrate
+    from alembic import command
+
+    from data_sources.store import alembic_config, migrate
 
     twins = make_twins(demo_engine, demo_city)
     locate = district_locator(demo_engine)
@@ -278,7 +280,8 @@ def test_a_comment_on_the_old_rows_gets_its_district_and_distance_from_its_cell(
             conn.execute(update(Comment).where(Comment.id == cid).values(
                 district_id=int(locate(np.array([p[0]]), np.array([p[1]]))[0]),
                 evidence={**ev, "distance_m": shown_distance(_nearest_station_m(stations, *p))}))
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0601'")
+    with demo_engine.begin() as conn:  # back to 0601 (later migrations undone), then up again: 0701 runs over them
+        command.downgrade(alembic_config(conn), "0601")
     migrate(demo_engine)
     with demo_engine.connect() as conn:
         rows = conn.execute(select(Comment.district_id, Comment.evidence).where(Comment.id.in_([twins.a, twins.b]))).all()

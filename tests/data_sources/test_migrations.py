@@ -74,7 +74,12 @@ def test_0701_takes_districts_and_evidence_distances_from_public_cells(any_url, 
             metres = h3.great_circle_distance(exact, (clat + 0.01 if fid == near else clat - 0.012, clon), unit="m")
             c.execute(update(Comment).where(Comment.id == cid).values(
                 district_id=north, evidence={**ev, "feature_id": fid, "distance_m": shown_distance(metres)}))
-        c.exec_driver_sql("UPDATE alembic_version SET version_num = '0601'")
+    from alembic import command
+
+    from data_sources.store import alembic_config
+
+    with eng.begin() as c:  # back to 0601 (later migrations undone), then up again: 0701 runs over these rows
+        command.downgrade(alembic_config(c), "0601")
     migrate(eng)
     with eng.connect() as c:
         rows = {r.id: r for r in c.execute(select(Comment.id, Comment.district_id, Comment.evidence).where(Comment.id.in_(ids)))}
