@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from data_sources.api_keys import api_key_name
 from dashboard.api import query_time
+from dashboard.hosts import public_root
 from data_sources.comments import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
 from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
 from data_sources.store import utcnow
@@ -365,7 +366,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @lim.limit(GET_LIMIT)
     def get_discovery(fmt: str):
         check(fmt)
-        return respond(fmt, discovery(flask.request.url_root, ctx.city), "discovery", None)
+        return respond(fmt, discovery(public_root(ctx), ctx.city), "discovery", None)
 
     @bp.get("/services.<fmt>")
     @lim.limit(GET_LIMIT)
