@@ -25,7 +25,9 @@ def normalise_email(address: str, *, allow_display_name: bool = False) -> str:
     try:
         # A lone surrogate cannot be encoded at all: refuse it before the library tries.
         address.encode("utf-8")
-        info = validate_email(address.strip(), check_deliverability=False, allow_display_name=allow_display_name)
+        # strict: also the 64-octet limit of the part before the @ (RFC 5321), which mail servers enforce.
+        info = validate_email(address.strip(), check_deliverability=False, allow_display_name=allow_display_name,
+                              strict=True)
     except EmailNotValidError as e:
         raise InvalidEmail(str(e)) from None
     except UnicodeError:

@@ -20,7 +20,7 @@ depends_on = None
 def _clean(address: str) -> str | None:
     try:
         address.encode("utf-8")
-        return validate_email(address.strip(), check_deliverability=False, allow_display_name=True).normalized
+        return validate_email(address.strip(), check_deliverability=False, allow_display_name=True, strict=True).normalized
     except (EmailNotValidError, UnicodeError):
         return None
 
