@@ -10,26 +10,32 @@ This extension runs first: its check is put at the head of Flask's ``before_requ
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import flask
+
+if TYPE_CHECKING:  # dashboard.app imports every extension, this one included: names for annotations only
+    from dash import Dash
+
+    from dashboard.app import AppContext
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 HEALTH_PATH = "/healthz"
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
-def _ctx():  # noqa: ANN202  (AppContext; dashboard.app imports this module's siblings at start-up)
+def _ctx() -> AppContext:
     return flask.current_app.extensions["citydash"]
 
 
-def public_root(ctx=None) -> str:  # noqa: ANN001
+def public_root(ctx: AppContext | None = None) -> str:
     """The base of every absolute URL, without a trailing slash: CITYDASH_PUBLIC_URL, or the request's root."""
     ctx = ctx or _ctx()
     return ctx.settings.public_url or flask.request.url_root.rstrip("/")
 
 
-def absolute(path: str, ctx=None) -> str:  # noqa: ANN001
+def absolute(path: str, ctx: AppContext | None = None) -> str:
     """An absolute URL for an app path such as ``/comments/3`` (the path as the app sees it)."""
     return public_root(ctx) + path
 
@@ -61,7 +67,7 @@ def host_allowed(host: str, path: str, allowed: frozenset[str]) -> bool:
     return path == HEALTH_PATH and name in LOOPBACK_NAMES
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     public = ctx.settings.public_url
     if not public:
         return

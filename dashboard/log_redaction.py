@@ -23,13 +23,13 @@ SECRET_PARAMS = ("token", "api_key", "apikey", "api-key", "key", "access_token",
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-csrftoken")
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # /track/<token>, also percent-encoded slashes are not needed: a token is one segment.
-    (re.compile(r"(/(?:%s)/)[^/?#\s\"'<>]+" % "|".join(TOKEN_PATHS), re.IGNORECASE), r"\1" + REDACTED),
+    # /track/<token>: the token is the next path segment.
+    (re.compile(rf"(/(?:{'|'.join(TOKEN_PATHS)})/)[^/?#\s\"'<>]+", re.IGNORECASE), r"\1" + REDACTED),
     # ?api_key=... &token=... (query strings and form bodies)
-    (re.compile(r"((?:^|[?&;\s\"'])(?:%s)=)[^&;#\s\"']*" % "|".join(map(re.escape, SECRET_PARAMS)), re.IGNORECASE),
+    (re.compile(rf"((?:^|[?&;\s\"'])(?:{'|'.join(map(re.escape, SECRET_PARAMS))})=)[^&;#\s\"']*", re.IGNORECASE),
      r"\1" + REDACTED),
     # Authorization: Bearer x / "Cookie": "a=b" / X-API-Key=...
-    (re.compile(r"\b(%s)([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+" % "|".join(map(re.escape, SECRET_HEADERS)), re.IGNORECASE),
+    (re.compile(rf"\b({'|'.join(map(re.escape, SECRET_HEADERS))})([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+", re.IGNORECASE),
      r"\1\2" + REDACTED),
     (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1 " + REDACTED),
     (re.compile(r"\b(citydash_session|session)=[^;\s\"']+", re.IGNORECASE), r"\1=" + REDACTED),

@@ -16,7 +16,7 @@ from tests.dashboard.officials_helpers import PASSWORD
 
 
 @contextlib.contextmanager
-def serving(app) -> Iterator[str]:  # noqa: ANN001
+def serving(app) -> Iterator[str]:
     """The app behind a real threaded WSGI server on 127.0.0.1; yields its base URL."""
     port = free_port()
     srv = make_server("127.0.0.1", port, app.server, threaded=True)
@@ -44,7 +44,7 @@ def http_logout(base: str, s: requests.Session) -> requests.Response:
     return s.post(f"{base}/officials/logout", data={"csrf_token": token}, allow_redirects=False, timeout=30)
 
 
-def _outputs(output: str) -> dict | list[dict]:
+def dash_outputs(output: str) -> dict | list[dict]:
     parts = [p for p in output.strip(".").split("...") if p] if output.startswith("..") else [output]
     outs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1].split("@")[0]} for p in parts]
     return outs if output.startswith("..") else outs[0]
@@ -54,7 +54,7 @@ def officials_callback_body(base: str, prefix: str = "off-q-") -> dict:
     """The body of a real officials' callback (found in /_dash-dependencies) whose output id starts with prefix."""
     deps = requests.get(f"{base}/_dash-dependencies", timeout=30).json()
     dep = next(d for d in deps if d["output"].lstrip(".").startswith(prefix))
-    return {"output": dep["output"], "outputs": _outputs(dep["output"]),
+    return {"output": dep["output"], "outputs": dash_outputs(dep["output"]),
             "inputs": [{**i, "value": None} for i in dep["inputs"]],
             "state": [{**s, "value": None} for s in dep.get("state", [])],
             "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"]}

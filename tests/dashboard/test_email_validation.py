@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dashboard.app import create_app
@@ -48,23 +49,23 @@ def encodable(address: str) -> bool:
 
 
 @pytest.fixture
-def base(demo_city, settings, demo_engine):  # noqa: ANN001
+def base(demo_city, settings, demo_engine):
     city = demo_city.model_copy(update={"feedback": FeedbackConfig(comment_rate="100000/minute")})
     with serving(create_app(city=city, settings=settings, engine=demo_engine)) as url:
         yield url
 
 
-def stored_emails(engine) -> list[str]:  # noqa: ANN001
+def stored_emails(engine) -> list[str]:
     with engine.connect() as c:
         return [e for (e,) in c.execute(select(Comment.email).where(Comment.email.is_not(None))).all()]
 
 
-def count(engine) -> int:  # noqa: ANN001
+def count(engine) -> int:
     with engine.connect() as c:
         return c.scalar(select(func.count()).select_from(Comment))
 
 
-def assert_store_clean(engine) -> None:  # noqa: ANN001
+def assert_store_clean(engine) -> None:
     for e in stored_emails(engine):
         assert "<" not in e and ">" not in e and normalise_email(e) == e, e
 

@@ -10,9 +10,20 @@ from click.testing import CliRunner
 
 from dashboard.app import create_app
 from dashboard.cli import cli
-from dashboard.login_throttle import BASE_DELAY, FREE_FAILURES, MAX_DELAY, backoff_seconds
+from dashboard.login_throttle import (
+    BASE_DELAY,
+    FREE_FAILURES,
+    MAX_DELAY,
+    backoff_seconds,
+)
 from data_sources.config import Settings
-from tests.dashboard.live_helpers import call_callback, http_login, http_logout, officials_callback_body, serving
+from tests.dashboard.live_helpers import (
+    call_callback,
+    http_login,
+    http_logout,
+    officials_callback_body,
+    serving,
+)
 from tests.dashboard.officials_helpers import PASSWORD, make_officials
 
 EMAIL = "official@city.example"
@@ -25,7 +36,7 @@ def officials(demo_engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def base(app, officials):  # noqa: ANN001
+def base(app, officials):
     with serving(app) as url:
         yield url
 
@@ -52,7 +63,7 @@ def logged_in_copy(base: str) -> tuple[requests.Session, str, dict]:
     return s, cookie, body
 
 
-def run_cli(engine, *args: str, stdin: str = "") -> None:  # noqa: ANN001
+def run_cli(engine, *args: str, stdin: str = "") -> None:
     env = {"CITYDASH_DATABASE_URL": str(engine.url)}
     res = CliRunner().invoke(cli, list(args), input=stdin, env=env, catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -66,7 +77,7 @@ def test_a_cookie_copied_before_logout_is_refused_after_it(base):
 
 def test_logout_ends_the_officials_other_sessions_too(base):
     phone, _ = http_login(base, EMAIL)
-    laptop, cookie, body = logged_in_copy(base)
+    _, cookie, body = logged_in_copy(base)
     assert http_logout(base, phone).status_code == 303
     replay_refused(base, cookie, body)
 

@@ -4,6 +4,7 @@ a request naming another Host is refused with 400, except /healthz asked on a lo
 live server, with forged Host and X-Forwarded-Host headers."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -12,7 +13,8 @@ import requests
 from dashboard.app import create_app
 from dashboard.hosts import allowed_hosts, host_allowed
 from data_sources.config import ConfigError, Settings
-from tests.dashboard.live_helpers import serving
+from tests.dashboard.live_helpers import dash_outputs, http_login, serving
+from tests.dashboard.officials_helpers import make_officials
 
 PUBLIC = "https://city.example"
 GOOD = {"Host": "city.example"}
@@ -87,3 +89,21 @@ def test_the_setting_is_checked():
     assert allowed_hosts("https://city.example") == {"city.example", "city.example:443"}
     assert allowed_hosts("http://[::1]:8050") == {"[::1]:8050"}
     assert not host_allowed("localhost", "/healthz/x", allowed_hosts("https://city.example"))
+
+
+def test_officials_callbacks_check_the_origin_against_the_public_url(base, demo_engine):
+    make_officials(demo_engine)
+    s, r = http_login(base, "admin@city.example", headers=GOOD)
+    assert r.status_code == 303
+    deps = requests.get(f"{base}/_dash-dependencies", headers=GOOD, timeout=60).json()
+    dep = next(d for d in deps if d["output"].lstrip(".").startswith("off-q-"))
+    body = {"output": dep["output"], "outputs": dash_outputs(dep["output"]),
+            "inputs": [{**i, "value": None} for i in dep["inputs"]],
+            "state": [{**x, "value": None} for x in dep.get("state", [])], "changedPropIds": []}
+
+    def post(origin: str) -> int:
+        return s.post(f"{base}/_dash-update-component", data=json.dumps(body), timeout=60,
+                      headers={**GOOD, "Content-Type": "application/json", "Origin": origin}).status_code
+
+    assert post(PUBLIC) in (200, 204)
+    assert post(base) == 403 and post("https://evil.example") == 403

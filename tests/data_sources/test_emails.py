@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from dashboard.cli import cli
-from data_sources.comments import CommentInput, CommentRejected, submit_comment, validate
+from data_sources.comments import (
+    CommentInput,
+    CommentRejected,
+    submit_comment,
+    validate,
+)
 from data_sources.emails import InvalidEmail, normalise_email, normalise_official_email
 from data_sources.models import Comment, Official
 from data_sources.store import make_engine, migrate
@@ -46,7 +52,7 @@ def test_whatever_is_accepted_is_a_plain_address(address):
 
 
 def test_a_comment_with_a_bad_address_is_refused_with_a_reason(demo_city):
-    base = dict(lat=48.52, lon=9.05, category="noise", text="Loud works every night on this corner.")
+    base = {"lat": 48.52, "lon": 9.05, "category": "noise", "text": "Loud works every night on this corner."}
     for address in HOSTILE:
         with pytest.raises(CommentRejected) as e:
             validate(CommentInput(**base, email=address), demo_city)

@@ -7,8 +7,8 @@ Emails: rows holding ``<`` or ``>`` (e.g. ``Name <a@b.example>``, pasted from a 
 address when email-validator (offline) accepts it, and lose the email otherwise: an address no mail server
 accepts can never be written to, and the comment itself is untouched.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from email_validator import EmailNotValidError, validate_email
 
 revision = "0702"
