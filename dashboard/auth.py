@@ -10,6 +10,13 @@ independent checks, both on the server:
 2. ``require_role(level)`` wraps each officials' callback and Flask route and checks again.
 
 Refusals are 401 (no session) or 403 (role too low) with no data.
+
+Sessions end on the server: the cookie holds the account's session epoch from when it was opened, and every
+request compares it with ``officials.session_epoch`` in the store (so every gunicorn worker agrees). Logout, a
+password, role or department change and disabling the account add one to the epoch (``data_sources.workflow``),
+which ends every session of that official, copied cookies included. Idle and absolute timeouts
+(``CITYDASH_SESSION_IDLE_MINUTES``, ``CITYDASH_SESSION_MAX_HOURS``) are checked against ``ctx.extras["clock"]``.
+Wrong passwords are throttled per account and address (``dashboard.login_throttle``).
 """
 from __future__ import annotations
 
