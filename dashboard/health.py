@@ -153,6 +153,8 @@ def _retry_start(ctx) -> bool:  # noqa: ANN001
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
     configure_logging()
+    # Flask logs an unhandled exception as "Exception on <path> [GET]" through the app's own logger.
+    log_redaction.install((*log_redaction.LOGGERS, app.server.logger.name))
     server = app.server
     ctx.extras["schema_head"] = _schema_head()
 

@@ -35,6 +35,8 @@ def test_no_tracking_token_api_key_password_or_session_in_the_logs(app, demo_eng
         session_id = s.cookies["citydash_session"]
         assert s.get(f"{base}/officials/export.csv", timeout=60,
                      headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        # What Flask writes for an unhandled exception, through the app's own logger.
+        app.server.logger.error("Exception on /track/%s [GET]", mine.tracking_token)
         logging.getLogger("citydash").info("debugging a client", extra={"headers": {"Cookie": f"citydash_session={session_id}"},
                                                                        "url": f"/track/{mine.tracking_token}"})
     out, err = capfd.readouterr()
