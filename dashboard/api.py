@@ -17,6 +17,7 @@ from datetime import datetime
 import flask
 from sqlalchemy import Engine, func, select
 
+from dashboard.hosts import public_root
 from data_sources.base import LAYERS, METRICS
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import parse_utc, utc_iso
@@ -173,7 +174,8 @@ def next_link(count: int, limit: int, offset: int, total: int | None = None) -> 
         return None
     args = flask.request.args.to_dict()
     args.update(limit=str(limit), offset=str(offset + limit))
-    return flask.url_for(flask.request.endpoint, _external=True, **(flask.request.view_args or {}), **args)
+    path = flask.url_for(flask.request.endpoint, **(flask.request.view_args or {}), **args)
+    return public_root() + path[len(flask.request.script_root):]
 
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
@@ -193,12 +195,12 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.get("/api/openapi.json")
     def get_openapi():
-        return json_response(openapi(ctx.city, flask.request.url_root))
+        return json_response(openapi(ctx.city, public_root(ctx) + "/"))
 
     @bp.get(PREFIX + "/")
     @lim.limit(API_LIMIT)
     def get_index():
-        root = flask.request.url_root.rstrip("/")
+        root = public_root(ctx)
         return json_response({
             "city": ctx.city.city.name,
             "links": {k: root + v for k, v in {

@@ -10,33 +10,49 @@ independent checks, both on the server:
 2. ``require_role(level)`` wraps each officials' callback and Flask route and checks again.
 
 Refusals are 401 (no session) or 403 (role too low) with no data.
+
+Sessions end on the server: the cookie holds the account's session epoch from when it was opened, and every
+request compares it with ``officials.session_epoch`` in the store (so every gunicorn worker agrees). Logout, a
+password, role or department change and disabling the account add one to the epoch (``data_sources.workflow``),
+which ends every session of that official, copied cookies included. Idle and absolute timeouts
+(``CITYDASH_SESSION_IDLE_MINUTES``, ``CITYDASH_SESSION_MAX_HOURS``) are checked against ``ctx.extras["clock"]``.
+Wrong passwords are throttled per account and address (``dashboard.login_throttle``).
 """
 from __future__ import annotations
 
 import functools
 import json
-from typing import Callable
+import time
+from typing import Callable, MutableMapping
 
 import flask
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from markupsafe import escape
 from sqlalchemy import select, update
 
+from dashboard.hosts import public_origin
 from dashboard.i18n import translator
 from dashboard.limits import limiter
+from dashboard.login_throttle import LoginThrottle
 from data_sources.models import Official
 from data_sources.store import utcnow
-from data_sources.workflow import ROLE_RANK, Actor, log_action
+from data_sources.workflow import ROLE_RANK, Actor, end_sessions, log_action
 
 OFF_PREFIX = "off-"
 PREFIX_ROLES = (("off-mod-", "moderator"), ("off-audit-", "admin"), (OFF_PREFIX, "official"))
 MIN_PASSWORD = 12
 LOGIN_PATH = "/officials/login"
 LOGOUT_PATH = "/officials/logout"
+# What an officials' session carries besides Flask-Login's keys: the account's session epoch when it was opened,
+# and when it was opened and last used (seconds since the epoch, from ``ctx.extras["clock"]``).
+EPOCH_KEY, LOGIN_AT_KEY, SEEN_AT_KEY = "_cd_epoch", "_cd_login_at", "_cd_seen_at"
+LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", EPOCH_KEY, LOGIN_AT_KEY, SEEN_AT_KEY)
+SEEN_EVERY = 60  # seconds: the last-use time in the cookie is renewed at most this often (idle timeout ±1 min)
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so that a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("citydash-no-such-official")
@@ -141,7 +157,22 @@ def _same_origin() -> bool:
     origin = flask.request.headers.get("Origin")
     if not origin:
         return True  # non-browser clients; the session cookie is SameSite=Lax and the body must be JSON
-    return origin.rstrip("/") == flask.request.host_url.rstrip("/")
+    public = flask.current_app.extensions["citydash"].settings.public_url
+    return origin.rstrip("/") == (public_origin(public) if public else flask.request.host_url.rstrip("/"))
+
+
+def session_alive(session: MutableMapping, epoch: int, now: float, idle_s: float, max_s: float) -> bool:
+    """Whether an officials' session may still be used: opened in the account's current epoch (no logout,
+    password, role or department change or disabling since), used within ``idle_s`` and opened within ``max_s``."""
+    login_at, seen_at = session.get(LOGIN_AT_KEY), session.get(SEEN_AT_KEY)
+    if session.get(EPOCH_KEY) != epoch or not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float)):
+        return False
+    return now - login_at <= max_s and now - seen_at <= idle_s
+
+
+def _forget_login(session: MutableMapping) -> None:
+    for key in LOGIN_KEYS:
+        session.pop(key, None)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -174,6 +205,13 @@ def _login_page(lang: str, error: str = "", status: int = 200) -> flask.Response
     return flask.Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
+def _too_many_attempts(lang: str, wait: int) -> flask.Response:
+    _ = translator(lang)
+    resp = _login_page(lang, _("Too many failed attempts. Try again in {n} seconds.", n=wait), 429)
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
 def init_app(app, ctx) -> None:  # noqa: ANN001
     server: flask.Flask = app.server
     server.config.update(
@@ -194,17 +232,29 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     lm.init_app(server)
     ctx.extras["login_manager"] = lm
     ctx.extras["csrf"] = csrf
+    # Tests move time with a settable clock; everything about session age reads it.
+    ctx.extras.setdefault("clock", time.time)
+    idle_s, max_s = ctx.settings.session_idle_minutes * 60, ctx.settings.session_max_hours * 3600
 
     @lm.user_loader
     def load(user_id: str) -> OfficialUser | None:
+        """Every request with a session: the account must be active and the session alive (its epoch current,
+        not idle too long, not too old), checked against the store, so that it holds in every worker."""
         try:
             oid = int(user_id)
         except ValueError:
             return None
         with ctx.engine.connect() as conn:
-            row = conn.execute(select(Official.id, Official.email, Official.role, Official.department_id)
+            row = conn.execute(select(Official.id, Official.email, Official.role, Official.department_id,
+                                      Official.session_epoch)
                                .where(Official.id == oid, Official.active.is_(True))).first()
-        return OfficialUser(*row) if row else None
+        now = ctx.extras["clock"]()
+        if row is None or not session_alive(flask.session, row.session_epoch, now, idle_s, max_s):
+            _forget_login(flask.session)
+            return None
+        if now - flask.session[SEEN_AT_KEY] >= SEEN_EVERY:
+            flask.session[SEEN_AT_KEY] = now
+        return OfficialUser(row.id, row.email, row.role, row.department_id)
 
     @lm.unauthorized_handler
     def unauthorized():  # noqa: ANN202
@@ -240,29 +290,37 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
                            translator(ctx.language())("The form expired. Please try again."), 400)
 
     lim = limiter(ctx)
+    throttle = LoginThrottle(lim.storage, ctx.extras["limit_prefix"])
+    ctx.extras["login_throttle"] = throttle
 
-    def login_email_key() -> str:
-        return "login:" + (flask.request.form.get("email") or "").strip().lower()[:320]
-
+    # Per address across all accounts (Flask-Limiter); per account and address with backoff (LoginThrottle).
     @lim.limit("10/minute;60/hour", methods=["POST"], scope="login-ip")
-    @lim.limit("5/minute;20/hour", methods=["POST"], key_func=login_email_key, scope="login-email")
     def login():  # noqa: ANN202
         lang = ctx.language(flask.request.args.to_dict(flat=False))
         _ = translator(lang)
         if flask.request.method == "GET":
             return _login_page(lang)
         csrf.protect()
-        email = (flask.request.form.get("email") or "").strip().lower()
+        email = (flask.request.form.get("email") or "").strip().lower()[:320]
         password = flask.request.form.get("password") or ""
+        address = get_remote_address()
+        wait = throttle.wait(email, address)
+        if wait:
+            return _too_many_attempts(lang, wait)
         with ctx.engine.connect() as conn:
             row = conn.execute(select(Official.id, Official.email, Official.role, Official.department_id,
-                                      Official.password_hash).where(Official.email == email, Official.active.is_(True))).first()
+                                      Official.password_hash, Official.session_epoch)
+                               .where(Official.email == email, Official.active.is_(True))).first()
         ok = verify_password(row.password_hash if row else _DUMMY_HASH, password) and row is not None
         if not ok:
+            throttle.failed(email, address)
             return _login_page(lang, _("Wrong email or password."), 401)
+        throttle.succeeded(email, address)
         user = OfficialUser(row.id, row.email, row.role, row.department_id)
         flask.session.clear()  # a fresh session: no fixation
         login_user(user)
+        now = ctx.extras["clock"]()
+        flask.session.update({EPOCH_KEY: row.session_epoch, LOGIN_AT_KEY: now, SEEN_AT_KEY: now})
         with ctx.engine.begin() as conn:
             conn.execute(update(Official.__table__).where(Official.id == row.id).values(last_login_at=utcnow()))
         log_action(ctx.engine, user.actor, "login", "official", str(row.id))
@@ -273,6 +331,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         lang = ctx.language(flask.request.args.to_dict(flat=False))
         u = current_official()
         if u is not None:
+            end_sessions(ctx.engine, u.id)  # every session of this official, including copies of this cookie
             log_action(ctx.engine, u.actor, "logout", "official", str(u.id))
         logout_user()
         flask.session.clear()

@@ -227,18 +227,35 @@ def export(obj: _Ctx, out_dir: str, licence: str, public_url: str) -> None:
 def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
     """Create an official's account, or reset its role, department and password."""
     from dashboard.auth import MIN_PASSWORD, hash_password
+    from data_sources.emails import InvalidEmail, normalise_official_email
     from data_sources.workflow import create_official as create
 
+    try:
+        email = normalise_official_email(email)
+    except InvalidEmail as e:
+        _fail(f"EMAIL is not a valid address: {e}")
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
         _fail(f"the password needs at least {MIN_PASSWORD} characters")
-    if "@" not in email:
-        _fail("EMAIL does not look like an email address")
     oid = create(obj.engine, email, hash_password(password), role, department)
-    click.echo(json.dumps({"official_id": oid, "email": email.strip().lower(), "role": role, "department": department}))
+    click.echo(json.dumps({"official_id": oid, "email": email, "role": role, "department": department}))
+
+
+@cli.command("disable-official")
+@click.argument("email")
+@click.pass_obj
+def disable_official(obj: _Ctx, email: str) -> None:
+    """Disable an official's account: no more logins, and every open session ends now."""
+    from data_sources.workflow import WorkflowError, disable_official as disable
+
+    try:
+        oid = disable(obj.engine, email)
+    except WorkflowError as e:
+        _fail(f"disable-official: {e}")
+    click.echo(json.dumps({"official_id": oid, "email": email.strip().lower(), "active": False}))
 
 
 @cli.command()

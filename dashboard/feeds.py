@@ -24,6 +24,7 @@ from sqlalchemy import select
 from dashboard import queries
 from dashboard.cache import cached
 from dashboard.feedback import category_label, evidence_text, status_label
+from dashboard.hosts import public_root
 from dashboard.i18n import translator
 from dashboard.limits import limiter
 from data_sources.comment_photos import photos_of
@@ -50,7 +51,7 @@ def _lang(ctx) -> str:  # noqa: ANN001
 
 
 def _feed(ctx, lang: str, title: str, self_path: str, page_path: str) -> FeedGenerator:  # noqa: ANN001
-    root = flask.request.url_root.rstrip("/")
+    root = public_root(ctx)
     fg = FeedGenerator()
     fg.id(root + self_path)
     fg.title(_x(title))
@@ -84,7 +85,7 @@ def _respond(fg: FeedGenerator, entries_updated: list[datetime]) -> flask.Respon
 
 def _comment_entries(ctx, fg: FeedGenerator, lang: str, comments: list[dict]) -> list[datetime]:  # noqa: ANN001
     _ = translator(lang)
-    root = flask.request.url_root.rstrip("/")
+    root = public_root(ctx)
     answers = latest_public_answers(ctx.engine, [c["id"] for c in comments])
     photos = photos_of(ctx.engine, [c["id"] for c in comments])
     stamps = []
@@ -121,7 +122,7 @@ def comment_feed(comment_id: int):
     _ = translator(lang)
     fg = _feed(ctx, lang, _("Comment {n}: {category}", n=c["id"], category=category_label(c["category"], _)),
                f"/feeds/comments/{comment_id}.atom", f"/comments/{comment_id}")
-    root = flask.request.url_root.rstrip("/")
+    root = public_root(ctx)
     stamps = [c["created_at"]]
     first = fg.add_entry(order="append")
     first.id(f"{root}/comments/{comment_id}#sent")

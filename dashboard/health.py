@@ -16,6 +16,7 @@ import time
 import flask
 from pythonjsonlogger.json import JsonFormatter
 
+from dashboard import log_redaction
 from dashboard.i18n import translator
 from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store, source_status
 from data_sources.store import current_revision
@@ -41,8 +42,10 @@ class _StderrHandler(logging.StreamHandler):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for the ``citydash`` loggers; idempotent (called by every app in the process)."""
+    """JSON lines on stderr for the ``citydash`` loggers, with secrets redacted from every logger the app writes
+    through (``dashboard.log_redaction``); idempotent (called by every app in the process)."""
     if any(getattr(h, "citydash_json", False) for h in log.handlers):
+        log_redaction.install()
         return
     # What our JSON lines never show, each record need not collect (the logging HOWTO's "Optimization"): the
     # caller's file and line (a walk up the stack), thread and process names. One line per request at 300/s.
@@ -54,6 +57,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     log.addHandler(h)
     log.setLevel(level)
     log.propagate = False
+    log_redaction.install()
 
 
 def json_formatter() -> logging.Formatter:
@@ -149,6 +153,8 @@ def _retry_start(ctx) -> bool:  # noqa: ANN001
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
     configure_logging()
+    # Flask logs an unhandled exception as "Exception on <path> [GET]" through the app's own logger.
+    log_redaction.install((*log_redaction.LOGGERS, app.server.logger.name))
     server = app.server
     ctx.extras["schema_head"] = _schema_head()
 

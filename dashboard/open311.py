@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from data_sources.api_keys import api_key_name
 from dashboard.api import query_time
 from data_sources.comment_photos import photos_of, upload_photo
+from dashboard.hosts import public_root
 from data_sources.comments import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
 from data_sources.photos import PhotoLimits, PhotoRejected
 from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
@@ -372,7 +373,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @lim.limit(GET_LIMIT)
     def get_discovery(fmt: str):
         check(fmt)
-        return respond(fmt, discovery(flask.request.url_root, ctx.city), "discovery", None)
+        return respond(fmt, discovery(public_root(ctx), ctx.city), "discovery", None)
 
     @bp.get("/services.<fmt>")
     @lim.limit(GET_LIMIT)
@@ -391,7 +392,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     def get_requests(fmt: str):
         check(fmt)
         q = parse_request_query(flask.request.args, utcnow())
-        return respond(fmt, find_requests(ctx.engine, ctx.city, q, base_url=flask.request.url_root),
+        return respond(fmt, find_requests(ctx.engine, ctx.city, q, base_url=public_root(ctx)),
                        "service_requests", "request")
 
     @bp.post("/requests.<fmt>")
@@ -420,7 +421,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         check(fmt)
         rid = _int(request_id, "service_request_id", 1, 2**63 - 1)
         found = find_requests(ctx.engine, ctx.city, RequestQuery(ids=[rid], page_size=1), with_notes=True,
-                              base_url=flask.request.url_root)
+                              base_url=public_root(ctx))
         if not found:
             raise Open311Error(404, f"service_request_id {rid} not found")
         return respond(fmt, found, "service_requests", "request")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.comment_photos import PhotoError, attach, valid_ids
+from data_sources.emails import InvalidEmail, normalise_email
 from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
 from data_sources.store import cell_districts, district_locator, h3_cells, utcnow
 
@@ -37,7 +38,6 @@ PUBLIC_RESOLUTION = 9
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A run of 9+ digits with the usual separators: phone numbers, not dates, times or house numbers.
 PHONE_RE = re.compile(r"(?<!\w)\+?(?:\d[\s().\-/]{0,2}){8,}\d(?!\w)")
-VALID_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 class CommentRejected(ValueError):
@@ -115,9 +115,15 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
         raise CommentRejected("text", "Write at least {n} characters.", n=MIN_TEXT)
     if len(text) > MAX_TEXT:
         raise CommentRejected("text", "Write at most {n} characters (you wrote {m}).", n=MAX_TEXT, m=len(text))
-    email = (inp.email or "").strip() or None
-    if email is not None and (len(email) > MAX_EMAIL or not VALID_EMAIL_RE.match(email)):
-        raise CommentRejected("email", "That email address does not look right; leave it empty if you prefer.")
+    email = inp.email.strip() if isinstance(inp.email, str) else inp.email
+    if email:
+        try:
+            if len(email) > MAX_EMAIL:
+                raise InvalidEmail("too long")
+            email = normalise_email(email)  # email-validator, offline; InvalidEmail for a non-string too
+        except (InvalidEmail, TypeError):
+            raise CommentRejected("email", "That email address does not look right; leave it empty if you prefer.") from None
+    email = email or None
     key = inp.client_key
     if key is not None and (not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_\-:.]{8,100}", key)):
         raise CommentRejected("client_key", "Invalid request.")

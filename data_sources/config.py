@@ -233,6 +233,22 @@ class Settings(BaseModel):
     debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
     media_url: str = Field("", description="Where photos are stored: empty for DATA_DIR/media, a folder, or s3://bucket/prefix (endpoint and keys from boto3's AWS_* environment).", json_schema_extra={"env": "CITYDASH_MEDIA_URL"})
     openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
+    public_url: str = Field("", description="The site's public base URL (e.g. https://city.example): every absolute URL (feeds, API links, Open311 discovery, emails) is built from it and requests for any other Host get 400. Empty: URLs follow the request's Host (development only; set it in production).", json_schema_extra={"env": "CITYDASH_PUBLIC_URL"})
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="An official's session ends after this many minutes without a request.", json_schema_extra={"env": "CITYDASH_SESSION_IDLE_MINUTES"})
+    session_max_hours: int = Field(12, ge=1, le=24 * 30, description="An official's session ends this many hours after login, however active.", json_schema_extra={"env": "CITYDASH_SESSION_MAX_HOURS"})
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
+        v = v.strip().rstrip("/")
+        if not v:
+            return ""
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or parts.username:
+            raise ValueError(f"expected a base URL such as https://city.example; got {v!r}")
+        return v
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

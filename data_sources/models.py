@@ -242,6 +242,9 @@ class Official(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Every session carries the epoch it was opened in; logout, a password, role or department change and
+    # disabling the account add one, which ends every session opened before (dashboard.auth checks each request).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEntry(Base):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from data_sources.comments import clean_text, redact_pii
+from data_sources.emails import InvalidEmail, normalise_official_email
 from data_sources.models import COMMENT_STATUSES, OFFICIAL_ROLES, AuditEntry, Comment, CommentEvent, Department, Official
 from data_sources.store import utcnow
 
@@ -178,7 +179,10 @@ def create_official(engine: Engine, email: str, password_hash: str, role: str, d
     """Create (or update the role, department and password of) an official. Departments are created by name."""
     if role not in OFFICIAL_ROLES:
         raise WorkflowError(f"role must be one of {', '.join(OFFICIAL_ROLES)}")
-    email = email.strip().lower()
+    try:
+        email = normalise_official_email(email)
+    except InvalidEmail as e:
+        raise WorkflowError(f"EMAIL is not a valid address: {e}") from None
     now = utcnow()
     with engine.begin() as conn:
         dept_id = None
@@ -197,12 +201,37 @@ def create_official(engine: Engine, email: str, password_hash: str, role: str, d
             oid = existing
             before = dict(conn.execute(select(Official.role, Official.department_id, Official.active)
                                        .where(Official.id == oid)).one()._mapping)
-            conn.execute(update(Official.__table__).where(Official.id == oid).values(**values))
+            # A reset (password, role, department) ends every session opened before it.
+            conn.execute(update(Official.__table__).where(Official.id == oid)
+                         .values(**values, session_epoch=Official.__table__.c.session_epoch + 1))
             action = "update_official"
         conn.execute(insert(AuditEntry.__table__).values(at=now, official_id=None, action=action, target_type="official",
                                                          target_id=str(oid), before=before,
                                                          after={"email": email, "role": role, "department_id": dept_id}))
     return oid
+
+
+def end_sessions(engine: Engine, official_id: int) -> None:
+    """End every session of this official, in every worker (the epoch lives in the store)."""
+    with engine.begin() as conn:
+        conn.execute(update(Official.__table__).where(Official.id == official_id)
+                     .values(session_epoch=Official.__table__.c.session_epoch + 1))
+
+
+def disable_official(engine: Engine, email: str) -> int:
+    """Disable an account: it can no longer log in and its sessions end now. ``create-official`` enables it again
+    (with a new password). Returns the official's id."""
+    email = email.strip().lower()
+    with engine.begin() as conn:
+        row = conn.execute(select(Official.id, Official.active).where(Official.email == email)).first()
+        if row is None:
+            raise WorkflowError(f"No official with the email {email}.")
+        conn.execute(update(Official.__table__).where(Official.id == row.id)
+                     .values(active=False, session_epoch=Official.__table__.c.session_epoch + 1))
+        conn.execute(insert(AuditEntry.__table__).values(at=utcnow(), official_id=None, action="disable_official",
+                                                         target_type="official", target_id=str(row.id),
+                                                         before={"active": row.active}, after={"active": False}))
+    return row.id
 
 
 # --- reading: the work queue -------------------------------------------------------------------------------

@@ -27,5 +27,11 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201
     # garbage collector's way, so that collections under load stay short (fewer latency spikes).
     import gc
 
+    from dashboard import log_redaction  # importable once the worker has loaded the app
+
+    # No secret in gunicorn's logs either: tracking tokens in paths, API keys in query strings, Authorization and
+    # Cookie headers are redacted, also in the access log if it is turned on (--access-logfile). The app's
+    # dashboard.health.configure_logging installs the same filter; this makes it independent of the app.
+    log_redaction.install()
     gc.collect()
     gc.freeze()
