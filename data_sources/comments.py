@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
+from data_sources.routing import department_subquery, ensure_department, routed_department
 from data_sources.store import district_locator, h3_cells, utcnow
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
@@ -175,11 +176,21 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
         "email": c.email, "tracking_token_hash": token_hash(token), "evidence": c.evidence,
         "origin": c.origin, "client_key": c.client_key,
     }
+    table = Comment.__table__
     try:
         # One INSERT is its own transaction, with the triggers it fires: committed when execute returns, without a
-        # BEGIN and a COMMIT of its own (two round trips less per comment on PostgreSQL).
+        # BEGIN and a COMMIT of its own (two round trips less per comment on PostgreSQL). The department (routing,
+        # README "Routing to departments") is looked up by name inside the same INSERT.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            cid = conn.execute(insert(Comment.__table__).returning(Comment.__table__.c.id), row).scalar_one()
+            dept = routed_department(conn, city.routing, c.category, district)
+            stmt = insert(table).returning(table.c.id, table.c.department_id)
+            if dept is not None:
+                stmt = stmt.values(department_id=department_subquery(dept))
+            cid, dept_id = conn.execute(stmt, row).one()
+        if dept is not None and dept_id is None:
+            # A department the TOML names but the store does not hold yet: create it and assign, once.
+            with engine.begin() as conn:
+                conn.execute(update(table).where(table.c.id == cid).values(department_id=ensure_department(conn, dept)))
     except IntegrityError:
         if c.client_key is None:
             raise
