@@ -156,7 +156,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         page = page if dash_ctx.triggered_id == "off-q-table" and isinstance(page, int) and page >= 0 else 0
         rows, total = queue_rows(ctx, f, lang, page)
         pages = max(1, -(-total // PAGE_SIZE))
-        return rows, [], pages, page, _("{n} comments match.", n=fmt_number(total, lang))
+        return rows, [], pages, page, _("Matching comments: {n}", n=fmt_number(total, lang))
 
     @app.callback(Output("off-q-answer", "value"), Input("off-q-status", "value"), State("off-q-lang", "data"),
                   prevent_initial_call=True)

@@ -59,7 +59,7 @@ def load(client, lang: str = "en", page: int | None = None, **filters) -> dict: 
 
 
 def total(out: dict) -> int:
-    return int(re.match(r"([\d,]+) comments match", out["summary"]).group(1).replace(",", ""))
+    return int(re.fullmatch(r"Matching comments: ([\d,]+)", out["summary"]).group(1).replace(",", ""))
 
 
 def test_search_filters_and_sort_match_the_store(official_client, demo_engine):
@@ -129,7 +129,7 @@ def test_unassigned_comments_are_a_department_choice(official_client, demo_engin
 
 def test_labels_are_readable_in_the_officials_language(official_client):
     out = load(official_client, lang="es", category=["green_space"], status=["in_progress", "new"])
-    assert out["rows"] and out["summary"].endswith("comentarios coinciden.")
+    assert out["rows"] and out["summary"].startswith("Comentarios que coinciden: ")
     text = json.dumps([{k: v for k, v in r.items() if k != "text"} for r in out["rows"]], ensure_ascii=False)
     assert {r["category"] for r in out["rows"]} == {"Zonas verdes"}
     assert {r["status"] for r in out["rows"]} <= {"En curso", "Nuevo"}
