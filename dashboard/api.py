@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import math
+from collections.abc import Mapping
 from datetime import datetime
 
 import flask
@@ -78,7 +79,7 @@ def finite(x):  # noqa: ANN001, ANN201
 # --- back-office answers ------------------------------------------------------------------------------------
 
 
-def bearer_key(headers) -> str | None:  # noqa: ANN001  (werkzeug Headers)
+def bearer_key(headers: Mapping[str, str]) -> str | None:
     """The API key from ``Authorization: Bearer <key>`` (or ``X-API-Key``)."""
     auth = headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -288,7 +289,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.post(PREFIX + "/comments/<int:comment_id>/updates")
     @lim.limit(API_LIMIT)
-    def post_comment_update(comment_id: int):
+    def post_comment_update(comment_id: int) -> flask.Response | tuple[flask.Response, int, dict]:
         info = api_key_info(ctx.engine, bearer_key(flask.request.headers))
         if info is None:
             return flask.jsonify({"error": "An API key is required: Authorization: Bearer <key>."}), 401, \

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import flask
@@ -14,7 +15,7 @@ import h3
 import numpy as np
 from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import and_, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from dashboard.auth import LOGIN_PATH, LOGOUT_PATH, current_official, has_role, require_role
 from dashboard.components import page_frame
@@ -119,16 +120,16 @@ def parse_at(value: object) -> tuple[float, float] | None:
     return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
-def place_name(district: str | None, _) -> str:  # noqa: ANN001
+def place_name(district: str | None, _: Callable[..., str]) -> str:
     return district or _("Outside the districts")
 
 
-def map_link(district: str | None, lat: float, lon: float, lang: str, _) -> str:  # noqa: ANN001
+def map_link(district: str | None, lat: float, lon: float, lang: str, _: Callable[..., str]) -> str:
     """A place as a Markdown link for tables (the district's name escaped: it is text, not markup)."""
     return f"[{place_name(district, _).translate(_MD_SPECIAL)}]({place_href(lat, lon, lang)})"
 
 
-def cell_places(engine, cells: list[int]) -> dict[int, tuple[str | None, float, float]]:  # noqa: ANN001
+def cell_places(engine: Engine, cells: list[int]) -> dict[int, tuple[str | None, float, float]]:
     """For H3 cells: the district holding each cell's centre (None outside every district) and the centre."""
     if not cells:
         return {}

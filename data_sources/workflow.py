@@ -7,6 +7,7 @@ so no entry point can skip it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -117,7 +118,7 @@ def _ids(comment_ids) -> list[int]:  # noqa: ANN001
     return ids
 
 
-def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, public_text: str,  # noqa: ANN001
+def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int], to_status: str, public_text: str,
                   closed_reason: str | None = None, internal_text: str | None = None) -> int:
     """Set the status of one or more comments with a public answer. Returns how many changed."""
     actor.require("official")
@@ -154,7 +155,7 @@ def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, pub
     return len(ids)
 
 
-def assign(engine: Engine, actor: Actor, comment_ids, department_id: int | None) -> int:  # noqa: ANN001
+def assign(engine: Engine, actor: Actor, comment_ids: Iterable[int], department_id: int | None) -> int:
     actor.require("official")
     ids = _ids(comment_ids)
     now = utcnow()
@@ -369,7 +370,7 @@ def moderation_queue(engine: Engine, limit: int = 200):
     return pd.DataFrame(rows, columns=[col.key for col in cols])
 
 
-def audit_entries(engine: Engine, limit: int = 500):
+def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:
     import pandas as pd
 
     a = AuditEntry

@@ -3,7 +3,9 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import dash
 from babel.dates import format_date
@@ -30,6 +32,9 @@ from data_sources import analysis
 from data_sources.models import COMMENT_STATUSES
 from data_sources.store import utcnow
 
+if TYPE_CHECKING:
+    from dashboard.app import AppContext  # for annotations only: dashboard.app imports this page
+
 PATH = "/officials"
 ROLE = "official"
 INDICATOR_LABELS = {"air_station": "Air quality", "traffic_counter": "Traffic", "cycle_route": "Cycle routes"}
@@ -41,7 +46,7 @@ def _week_marks(lo: int, hi: int, lang: str) -> dict:
     return {w: format_date(analysis.week_start(w), "d MMM", locale=BABEL_LOCALES.get(lang, "en_GB")) for w in range(lo, hi + 1, step)}
 
 
-def weeks_label(weeks: object, lang: str, _) -> str:  # noqa: ANN001
+def weeks_label(weeks: object, lang: str, _: Callable[..., str]) -> str:
     """The slider's chosen weeks as dates: from the Monday of the first to the Sunday of the last."""
     if not (isinstance(weeks, list) and len(weeks) == 2 and all(isinstance(w, int) for w in weeks)):
         return _("All weeks")
@@ -50,11 +55,11 @@ def weeks_label(weeks: object, lang: str, _) -> str:  # noqa: ANN001
     return _("From {start} to {end}", start=fmt_date(analysis.week_start(lo), lang), end=fmt_date(end, lang))
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: object) -> html.Div:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang, parse_at((query or {}).get("at"))))
 
 
-def _content(ctx, lang: str, at: tuple[float, float] | None = None) -> list:  # noqa: ANN001
+def _content(ctx: AppContext, lang: str, at: tuple[float, float] | None = None) -> list:
     _ = translator(lang)
     weeks = analysis.week_range(ctx.engine) or (analysis.week_of(utcnow()), analysis.week_of(utcnow()))
     res = analysis.resolution_for_zoom(ctx.city.city.zoom)
@@ -117,7 +122,7 @@ def _table(header: list[str], rows: list[list], empty: str) -> html.Table | html
                       className="off-table")
 
 
-def _place(places: dict, cell: int, lang: str, _) -> html.A:  # noqa: ANN001
+def _place(places: dict, cell: int, lang: str, _: Callable[..., str]) -> html.A:
     district, lat, lon = places[int(cell)]
     return html.A(place_name(district, _), href=place_href(lat, lon, lang), className="off-place")
 
@@ -157,7 +162,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-f-weeks-label", "children"), Input("off-f-weeks", "value"), State("off-lang", "data"),
                   prevent_initial_call=True)
     @require_role(ROLE)
-    def update_weeks_label(weeks, lang):  # noqa: ANN001, ANN202
+    def update_weeks_label(weeks: object, lang: str | None) -> str:
         return weeks_label(weeks, lang or "en", translator(lang or "en"))
 
     @app.callback(Output("off-heat-map", "figure", allow_duplicate=True), Input("off-f-indicators", "value"),

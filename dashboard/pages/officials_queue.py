@@ -4,6 +4,9 @@ sorted and paged in SQL: ``workflow.queue_page``). Pick one or many comments, ch
 answer (templates per status) or reassign the department (audited)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from dash import Input, Output, State, dash_table, dcc, html
 from dash import ctx as dash_ctx
 
@@ -16,6 +19,9 @@ from data_sources import workflow
 from data_sources.models import COMMENT_STATUSES
 from data_sources.store import utcnow
 
+if TYPE_CHECKING:
+    from dashboard.app import AppContext  # for annotations only: dashboard.app imports this page
+
 PATH = "/officials/queue"
 ROLE = "official"
 SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "oldest_open": "Oldest still open",
@@ -26,17 +32,17 @@ MAX_DAYS = 36_500
 PAGE_SIZE = workflow.QUEUE_PAGE[0]
 
 
-def layout(ctx, lang: str, query: dict, **_params) -> object:  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: object) -> html.Div:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang))
 
 
-def department_options(ctx, _) -> list[dict]:  # noqa: ANN001
+def department_options(ctx: AppContext, _: Callable[..., str]) -> list[dict]:
     """The department filter's choices: "Unassigned" first, then every department."""
     return [{"label": _("Unassigned"), "value": workflow.UNASSIGNED},
             *({"label": n, "value": i} for i, n in workflow.departments(ctx.engine))]
 
 
-def _content(ctx, lang: str) -> list:  # noqa: ANN001
+def _content(ctx: AppContext, lang: str) -> list:
     _ = translator(lang)
     depts = [{"label": n, "value": i} for i, n in workflow.departments(ctx.engine)]
     dists = district_table(ctx.engine).sort_values("name")
@@ -123,7 +129,7 @@ def queue_filter(text: object, statuses: object, categories: object, districts: 
         sort=sort if sort in workflow.QUEUE_SORTS else "newest")
 
 
-def queue_rows(ctx, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:  # noqa: ANN001
+def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:
     """One page of rows as the official reads them (labels in their language, places not ids) and the total."""
     _ = translator(lang)
     now = utcnow()
@@ -147,8 +153,9 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Input("off-q-sort", "value"), Input("off-q-table", "page_current"), Input("off-q-refresh", "data"),
                   State("off-q-lang", "data"))
     @require_role(ROLE)
-    def load(text, status, category, district, dept, min_age, max_age, supports, overdue, sort, page, _refresh,  # noqa: ANN001, ANN202
-             lang):
+    def load(text: object, status: object, category: object, district: object, dept: object, min_age: object,
+             max_age: object, supports: object, overdue: object, sort: object, page: object, _refresh: object,
+             lang: str | None) -> tuple[list[dict], list, int, int, str]:
         lang = lang or "en"
         _ = translator(lang)
         f = queue_filter(text, status, category, district, dept, min_age, max_age, supports, overdue, sort)

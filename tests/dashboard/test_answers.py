@@ -9,11 +9,12 @@ import json
 import pytest
 import requests
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from dashboard.cli import cli
 from data_sources import workflow
 from data_sources.api_keys import ApiKeyError, api_key_info, create_api_key
+from data_sources.config import CityConfig
 from data_sources.comments import CommentInput, public_history, submit_comment
 from data_sources.models import AuditEntry, Comment
 from data_sources.routing import ensure_departments
@@ -27,7 +28,7 @@ def spy(monkeypatch):
     calls = []
     real = workflow.change_status
 
-    def recording(engine, actor, ids, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def recording(engine: Engine, actor: workflow.Actor, ids: list[int], *a: object, **kw: object) -> int:
         calls.append((actor, list(ids)))
         return real(engine, actor, ids, *a, **kw)
 
@@ -35,13 +36,13 @@ def spy(monkeypatch):
     return calls
 
 
-def new_comment(engine, city, category: str) -> int:  # noqa: ANN001
+def new_comment(engine: Engine, city: CityConfig, category: str) -> int:
     return submit_comment(engine, city, CommentInput(lat=48.5, lon=9.0, category=category,
                                                      text="The bin by the bus stop overflows every weekend."),
                           hold_for_review=None).id
 
 
-def state(engine, cid: int) -> tuple[str, list]:  # noqa: ANN001
+def state(engine: Engine, cid: int) -> tuple[str, list]:
     with engine.connect() as conn:
         status = conn.scalar(select(Comment.status).where(Comment.id == cid))
         audit = conn.execute(select(AuditEntry.__table__).where(AuditEntry.target_id == str(cid),

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, select
 
 from data_sources import workflow
 from data_sources.models import OPEN_STATUSES, Comment, Department, District
@@ -32,7 +34,7 @@ def official_client(app, demo_engine):
     return c
 
 
-def all_comments(engine) -> pd.DataFrame:  # noqa: ANN001
+def all_comments(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(select(Comment.id, Comment.created_at, Comment.text, Comment.status, Comment.category,
                                    Comment.district_id, Comment.department_id, Comment.support_count,
@@ -41,7 +43,7 @@ def all_comments(engine) -> pd.DataFrame:  # noqa: ANN001
                                        "support_count", "first_response_at"])
 
 
-def load(client, lang: str = "en", page: int | None = None, **filters) -> dict:  # noqa: ANN001
+def load(client: FlaskClient, lang: str = "en", page: int | None = None, **filters: object) -> dict:
     """The queue's load callback with these filter values (``text``, ``status``, ...)."""
     names = {"text": "off-q-f-text.value", "status": "off-q-f-status.value", "category": "off-q-f-category.value",
              "district": "off-q-f-district.value", "dept": "off-q-dept.value", "min_age": "off-q-f-min-age.value",
@@ -165,7 +167,7 @@ def test_heatmap_shows_dates_and_places(official_client, demo_engine):
     assert [round(fig["layout"]["map"]["center"][k], 4) for k in ("lat", "lon")] == [round(float(x), 4) for x in at.split(",")]
 
 
-def _walk(node):  # noqa: ANN001, ANN202
+def _walk(node: object) -> Iterator[dict]:
     if isinstance(node, dict):
         yield node
         for v in node.get("props", {}).values():
@@ -240,3 +242,30 @@ def queue_store(tmp_path_factory, demo_store_file):
         conn.execute(Comment.__table__.update().where(Comment.id % 7 == 0).values(department_id=None))
     yield eng, all_comments(eng)
     eng.dispose()
+
+
+def test_queue_page_on_both_stores(any_url, demo_city):
+    from data_sources.comments import CommentInput, submit_comment
+    from data_sources.store import open_store
+
+    eng = open_store(any_url)
+    try:
+        texts = ["Broken 50% of the lamps on this street", "Broken_bench in the park by the pond",
+                 "Loud music from the bar every night", "Bins overflow at the corner every weekend"]
+        ids = [submit_comment(eng, demo_city, CommentInput(lat=48.5, lon=9.0, category=c, text=t), hold_for_review=None).id
+               for c, t in zip(["street", "green_space", "noise", "other"], texts)]
+
+        def page(**kw: object) -> tuple[pd.DataFrame, int]:
+            return workflow.queue_page(eng, workflow.QueueFilter(**kw), page_size=2)
+
+        df, n = page(text="50%")  # matched literally: % is not a wildcard
+        assert n == 1 and df["id"].tolist() == [ids[0]]
+        assert page(text="broken_")[1] == 1 and page(text="BROKEN")[1] == 2
+        df, n = page(categories=("noise", "other"), sort="oldest")
+        assert n == 2 and df["id"].tolist() == ids[2:] and set(df["department"]) == {"Environment", "Streets and public space"}
+        df, n = page(sort="newest")
+        assert n == 4 and len(df) == 2 and df["id"].tolist() == ids[::-1][:2]
+        assert workflow.queue_page(eng, workflow.QueueFilter(sort="newest"), page=1, page_size=2)[0]["id"].tolist() == ids[1::-1]
+        assert page(departments=(workflow.UNASSIGNED,))[1] == 0
+    finally:
+        eng.dispose()

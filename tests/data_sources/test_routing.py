@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from data_sources import workflow
 from data_sources.comments import CommentInput, submit_comment
-from data_sources.config import ConfigError, load_city
+from data_sources.config import CityConfig, ConfigError, load_city
 from data_sources.demo import DEPARTMENTS
 from data_sources.ledger import city_ledger
 from data_sources.models import AuditEntry, Comment, CommentEvent, Department
@@ -32,13 +32,14 @@ def inside(district: str) -> tuple[float, float]:
     return p.y, p.x
 
 
-def dept_of(engine, cid: int) -> str | None:  # noqa: ANN001
+def dept_of(engine: Engine, cid: int) -> str | None:
     with engine.connect() as conn:
         return conn.scalar(select(Department.name).join(Comment, Comment.department_id == Department.id)
                            .where(Comment.id == cid))
 
 
-def comment(engine, city, category: str, at: tuple[float, float], text: str = "Something to fix right here.") -> int:  # noqa: ANN001
+def comment(engine: Engine, city: CityConfig, category: str, at: tuple[float, float],
+            text: str = "Something to fix right here.") -> int:
     return submit_comment(engine, city, CommentInput(lat=at[0], lon=at[1], category=category, text=text),
                           hold_for_review=None).id
 
@@ -79,7 +80,10 @@ def test_unrouted_comments_stay_visible_as_unassigned(demo_engine, demo_city):
     assert dept_of(demo_engine, cid) is None
     # The queue without a filter shows it; a department filter offers "unassigned" and shows it; a named
     # department alone does not (it is not theirs), but "unassigned" with it does.
-    ids = lambda f: set(workflow.queue_page(demo_engine, f, page_size=200)[0]["id"])  # noqa: E731
+
+    def ids(f: QueueFilter) -> set[int]:
+        return set(workflow.queue_page(demo_engine, f, page_size=200)[0]["id"])
+
     assert cid in ids(QueueFilter(text="unrouted noise"))
     assert cid in ids(QueueFilter(text="unrouted noise", departments=(UNASSIGNED,)))
     env = dict((n, i) for i, n in workflow.departments(demo_engine))["Environment"]
