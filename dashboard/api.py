@@ -12,13 +12,17 @@ import dataclasses
 import io
 import json
 import math
+from collections.abc import Mapping
 from datetime import datetime
 
 import flask
 from sqlalchemy import Engine, func, select
 
 from dashboard.hosts import public_root
+from data_sources import workflow
+from data_sources.api_keys import api_key_info
 from data_sources.base import LAYERS, METRICS
+from data_sources.comments import public_comment, public_history
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import parse_utc, utc_iso
 
@@ -71,6 +75,36 @@ def finite(x):  # noqa: ANN001, ANN201
     if isinstance(x, (list, tuple)):
         return [finite(v) for v in x]
     return x
+
+
+# --- back-office answers ------------------------------------------------------------------------------------
+
+
+def bearer_key(headers: Mapping[str, str]) -> str | None:
+    """The API key from ``Authorization: Bearer <key>`` (or ``X-API-Key``)."""
+    auth = headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return headers.get("X-API-Key") or None
+
+
+def parse_update(body: object) -> tuple[str, str, str | None]:
+    """``{"status": ..., "text": ..., "closed_reason": ...}`` from a back office; ApiError 400 with a short reason."""
+    if not isinstance(body, dict):
+        raise ApiError(400, 'The body must be a JSON object such as {"status": "resolved", "text": "..."}.')
+    unknown = sorted(set(body) - {"status", "text", "closed_reason"})
+    if unknown:
+        raise ApiError(400, f"Unknown field: {unknown[0]}.")
+    status, text, reason = body.get("status"), body.get("text"), body.get("closed_reason")
+    if status not in workflow.COMMENT_STATUSES or status == "new":
+        raise ApiError(400, "status must be one of acknowledged, in_progress, resolved, closed.")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(400, "text (the public answer) is required.")
+    if reason is not None and reason not in workflow.CLOSED_REASONS:
+        raise ApiError(400, f"closed_reason must be one of {', '.join(workflow.CLOSED_REASONS)}.")
+    if status == "closed" and reason is None:
+        raise ApiError(400, "closed_reason is required when status is closed.")
+    return status, text, reason
 
 
 # --- reads -----------------------------------------------------------------------------------------------------
@@ -254,6 +288,29 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             return conditional(buf.getvalue(), "text/csv", headers)
         return json_response({"observations": rows, "units": {m: METRICS.get(m) for m in sorted({r["metric"] for r in rows})},
                               "next": nxt}, headers)
+
+    @bp.post(PREFIX + "/comments/<int:comment_id>/updates")
+    @lim.limit(API_LIMIT)
+    def post_comment_update(comment_id: int) -> flask.Response | tuple[flask.Response, int, dict]:
+        info = api_key_info(ctx.engine, bearer_key(flask.request.headers))
+        if info is None:
+            return flask.jsonify({"error": "An API key is required: Authorization: Bearer <key>."}), 401, \
+                {"WWW-Authenticate": 'Bearer realm="citydash"'}
+        if info.department_id is None:
+            raise ApiError(403, "This key is not scoped to a department, so it cannot answer comments.")
+        status, text, reason = parse_update(flask.request.get_json(silent=True))
+        if public_comment(ctx.engine, comment_id) is None:
+            raise ApiError(404, f"No comment {comment_id}.")
+        try:
+            workflow.change_status(ctx.engine, workflow.integrator_actor(info.name, info.department_id), [comment_id],
+                                   status, text, closed_reason=reason)
+        except workflow.NotAllowed:
+            raise ApiError(403, "This key answers only comments assigned to its department.") from None
+        except workflow.WorkflowError as e:
+            raise ApiError(400, str(e)) from None
+        history = [{"at": utc_iso(h["created_at"]), "from_status": h["from_status"], "status": h["to_status"],
+                    "text": h["public_text"]} for h in public_history(ctx.engine, comment_id)]
+        return flask.jsonify({"comment_id": comment_id, "status": status, "history": history})
 
     @bp.get(PREFIX + "/kpis")
     @lim.limit(API_LIMIT)

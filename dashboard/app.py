@@ -24,6 +24,7 @@ from dashboard.pages import PAGES, resolve
 from data_sources.config import CityConfig, Settings, load_city
 from data_sources.media import MediaStore, open_media_store
 from data_sources.operations import STORE_ERRORS, explain, prepare_store
+from data_sources.routing import ensure_departments
 from data_sources.store import make_engine
 
 log = logging.getLogger("citydash")
@@ -61,6 +62,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
         engine = make_engine(settings.sqlalchemy_url)
     try:  # migrate and fill an empty demo store, once across gunicorn workers
         prepare_store(engine, city, migrate_schema=own_engine)
+        ensure_departments(engine, city.routing)  # the city's departments, offered in the queue before any comment
         store_ready = True
     except STORE_ERRORS as e:
         # Start anyway and answer 503 until the store is back (dashboard.health retries): no crash loop.

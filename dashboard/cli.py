@@ -140,15 +140,48 @@ def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
 
 @cli.command(name="create-api-key")
 @click.argument("name")
+@click.option("--department", default=None,
+              help="Scope the key to this department: it may then answer that department's comments "
+                   "(POST /api/v1/comments/<id>/updates).")
 @click.pass_obj
-def create_api_key(obj: _Ctx, name: str) -> None:
-    """Create an Open311 API key for integrator NAME; the key is printed once and only its hash is stored."""
+def create_api_key(obj: _Ctx, name: str, department: str | None) -> None:
+    """Create an API key for integrator NAME (Open311 posting; with --department, also answers); the key is
+    printed once and only its hash is stored."""
     from data_sources.api_keys import ApiKeyError, create_api_key as create
+    from data_sources.routing import ensure_departments
 
+    ensure_departments(obj.engine, obj.city.routing)  # the departments the city TOML names exist to be chosen
     try:
-        click.echo(create(obj.engine, name))
+        click.echo(create(obj.engine, name, department))
     except ApiKeyError as e:
         _fail(f"create-api-key: {e}")
+
+
+@cli.command()
+@click.argument("comment_id", type=int)
+@click.option("--status", required=True, type=click.Choice(["acknowledged", "in_progress", "resolved", "closed"]),
+              help="The new status.")
+@click.option("--text", required=True, help="The public answer (the citizen and everyone see it).")
+@click.option("--as", "as_email", required=True, metavar="EMAIL", help="The official who answers (named in the audit log).")
+@click.option("--reason", default=None, type=click.Choice(["duplicate", "not_city", "no_action", "spam", "other"]),
+              help="Why it is closed (required with --status closed).")
+@click.pass_obj
+def answer(obj: _Ctx, comment_id: int, status: str, text: str, as_email: str, reason: str | None) -> None:
+    """Answer comment COMMENT_ID and change its status, as the officials' queue does (same workflow: audit log
+    entry, public history)."""
+    from data_sources import workflow
+    from data_sources.comments import public_history
+
+    try:
+        actor = workflow.official_actor(obj.engine, as_email)
+        workflow.change_status(obj.engine, actor, [comment_id], status, text, closed_reason=reason)
+    except workflow.NotAllowed as e:
+        _fail(f"answer: {as_email} may not answer comments ({e})")
+    except workflow.WorkflowError as e:
+        _fail(f"answer: {e}")
+    history = [{"at": h["created_at"].isoformat(timespec="seconds") + "Z", "status": h["to_status"], "text": h["public_text"]}
+               for h in public_history(obj.engine, comment_id)]
+    click.echo(json.dumps({"comment_id": comment_id, "status": status, "history": history}, ensure_ascii=False))
 
 
 @cli.command(name="import")

@@ -73,12 +73,14 @@ def update_heat(engine, f: analysis.HeatFilter, version: int, resolution_changed
     return heat_patch(locs, z, zmax, cells_url(f.resolution, version) if resolution_changed else None)
 
 
-def indicator_scatter(counts: pd.DataFrame, indicator: dict[int, float], x_label: str, y_label: str) -> go.Figure:
-    """Comments per cell against the indicator per cell, for the cells that have both."""
+def indicator_scatter(counts: pd.DataFrame, indicator: dict[int, float], x_label: str, y_label: str,
+                      places: dict[int, str] | None = None) -> go.Figure:
+    """Comments per cell against the indicator per cell, for the cells that have both; a point's hover names its
+    place (``places``: cell -> district name), not the cell's id."""
     n = dict(zip(counts["cell"].astype(np.int64).tolist(), counts["n"].tolist()))
     cells = [c for c in indicator if c in n]
     fig = go.Figure(go.Scatter(x=[indicator[c] for c in cells], y=[n[c] for c in cells], mode="markers",
-                               marker={"size": 9, "color": "#0072B2"}, text=[h3.int_to_str(c) for c in cells],
+                               marker={"size": 9, "color": "#0072B2"}, text=[(places or {}).get(c, "") for c in cells],
                                hovertemplate=x_label + " %{x:.1f}<br>" + y_label + " %{y}<extra>%{text}</extra>"))
     fig.update_layout(xaxis_title=x_label, yaxis_title=y_label, margin={"l": 50, "r": 10, "t": 10, "b": 40}, height=280,
                       plot_bgcolor="#fff")

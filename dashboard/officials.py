@@ -7,18 +7,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import flask
+import h3
+import numpy as np
 from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import and_, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from dashboard.auth import LOGIN_PATH, LOGOUT_PATH, current_official, has_role, require_role
 from dashboard.components import page_frame
 from dashboard.i18n import translator
 from data_sources import analysis
 from data_sources.models import COMMENT_STATUSES, H3_RESOLUTIONS, Comment, CommentCellCount, Department, District
+from data_sources.store import district_locator
 from data_sources.workflow import log_action
 
 OFFICIAL_NAV = [
@@ -92,6 +96,48 @@ def filter_query(f: analysis.HeatFilter) -> str:
 def cells_version(engine) -> int:  # noqa: ANN001
     with engine.connect() as conn:
         return int(conn.scalar(select(func.max(CommentCellCount.id))) or 0)
+
+
+# --- places: a district name and a link to the map, never a cell id -----------------------------------------
+
+PLACE_ZOOM = 15
+_MD_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*_{}[]()#+-.!|<>"})
+
+
+def place_href(lat: float, lon: float, lang: str) -> str:
+    """The officials' map centred on a point (``?at=lat,lon``)."""
+    return f"/officials?lang={lang}&at={lat:.5f},{lon:.5f}"
+
+
+def parse_at(value: object) -> tuple[float, float] | None:
+    """``?at=lat,lon`` from a place link; None when absent or not a point on Earth."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        lat, lon = (float(x) for x in str(value).split(","))
+    except (TypeError, ValueError):
+        return None
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+def place_name(district: str | None, _: Callable[..., str]) -> str:
+    return district or _("Outside the districts")
+
+
+def map_link(district: str | None, lat: float, lon: float, lang: str, _: Callable[..., str]) -> str:
+    """A place as a Markdown link for tables (the district's name escaped: it is text, not markup)."""
+    return f"[{place_name(district, _).translate(_MD_SPECIAL)}]({place_href(lat, lon, lang)})"
+
+
+def cell_places(engine: Engine, cells: list[int]) -> dict[int, tuple[str | None, float, float]]:
+    """For H3 cells: the district holding each cell's centre (None outside every district) and the centre."""
+    if not cells:
+        return {}
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells])
+    ids = district_locator(engine)(centres[:, 0], centres[:, 1])
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(District.id, District.name)).all())
+    return {int(c): (names.get(int(d)), float(lat), float(lon)) for c, d, (lat, lon) in zip(cells, ids, centres)}
 
 
 # --- routes ------------------------------------------------------------------------------------------------

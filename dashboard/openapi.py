@@ -249,6 +249,33 @@ def api_paths(has_heatmap: bool) -> dict:
             "responses": {**cached(_obj({"kpis": {"type": "object", "additionalProperties": _ref("Kpi")}})),
                           **_api_errors(429)}}},
     }
+    update_body = {
+        "type": "object", "additionalProperties": False, "required": ["status", "text"],
+        "properties": {
+            "status": {"type": "string", "enum": ["acknowledged", "in_progress", "resolved", "closed"]},
+            "text": {"type": "string", "minLength": 1, "maxLength": 2000,
+                     "description": "The city's public answer: the citizen and everyone see it"},
+            "closed_reason": {"type": "string", "enum": ["duplicate", "not_city", "no_action", "spam", "other"],
+                              "description": "Required when status is closed"}}}
+    history = _obj({"at": DATETIME, "from_status": NULL_STR, "status": {"type": "string"}, "text": NULL_STR})
+    paths[f"{p}/comments/{{comment_id}}/updates"] = {"post": {
+        "tags": ["Back office"],
+        "summary": "Answer a comment and change its status (back-office systems)",
+        "description": "For a department's back-office system. The key (`citydash create-api-key NAME --department D`) "
+                       "answers only comments assigned to its department. The update goes through the same workflow "
+                       "as the officials' queue: an audit log entry naming the integrator, a public history entry "
+                       "(shown on the comment's page and in Open311 status_notes).",
+        "security": [{"apiKey": []}],
+        "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": update_body}}},
+        "responses": {
+            "200": _json(_obj({"comment_id": {"type": "integer"}, "status": {"type": "string"},
+                               "history": _array(history)}), "Updated; the answer is public"),
+            "400": _json(_ref("ApiError"), "Invalid body (the error says why)"),
+            "401": _json(_ref("ApiError"), "No API key, or not a valid one"),
+            "403": _json(_ref("ApiError"), "The key is not scoped to a department, or not to this comment's"),
+            "404": _json(_ref("ApiError"), "No such comment"),
+            "429": _json(_ref("ApiError"), "Too many requests")}}}
     if has_heatmap:
         # Served by the feedback blueprint (dashboard/feeds.py); described here so the API has one description.
         cell = _obj({"h3": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},
@@ -282,7 +309,9 @@ def openapi(city, base_url: str) -> dict:  # noqa: ANN001
                         "identifier": "AGPL-3.0-or-later"},
         },
         "servers": [{"url": base_url.rstrip("/") or "/"}],
-        "tags": [{"name": "Indicators"}, {"name": "Open311"}, {"name": "Comments"}],
+        "tags": [{"name": "Indicators"}, {"name": "Open311"}, {"name": "Comments"}, {"name": "Back office"}],
         "paths": {**api_paths(f"{api.PREFIX}/comments/heatmap" in rules), **open311_paths()},
-        "components": {"schemas": schemas()},
+        "components": {"schemas": schemas(), "securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer",
+                       "description": "An integrator's API key scoped to a department: Authorization: Bearer <key>"}}},
     }

@@ -11,21 +11,20 @@ import math
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import h3
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.comment_photos import PhotoError, attach, valid_ids
+from data_sources.config import CityConfig
 from data_sources.emails import InvalidEmail, normalise_email
 from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
+from data_sources.routing import department_subquery, ensure_department, routed_department
 from data_sources.store import cell_districts, district_locator, h3_cells, utcnow
-
-if TYPE_CHECKING:
-    from data_sources.config import CityConfig
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
@@ -165,7 +164,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=needs_review) -> SubmitResult:  # noqa: ANN001
+def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
+                   hold_for_review: Callable[[str], bool] | None = needs_review) -> SubmitResult:
     """Validate, redact, store and commit one comment. ``hold_for_review(text) -> bool`` decides moderation.
 
     The evidence (nearest relevant reading for that place and hour) is looked up here unless the caller brings
@@ -198,16 +198,25 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
         "email": c.email, "tracking_token_hash": token_hash(token), "evidence": c.evidence,
         "origin": c.origin, "client_key": c.client_key,
     }
+    table = Comment.__table__
     try:
         # One INSERT is its own transaction, with the triggers it fires: committed when execute returns, without a
-        # BEGIN and a COMMIT of its own (two round trips less per comment on PostgreSQL).
-        if c.photo_ids:  # the comment and its photos in one transaction: a refused photo stores nothing
-            with engine.begin() as conn:
-                cid = conn.execute(insert(Comment.__table__).returning(Comment.__table__.c.id), row).scalar_one()
+        # BEGIN and a COMMIT of its own (two round trips less per comment on PostgreSQL); a comment with photos
+        # is one transaction with them, so that a refused photo stores nothing. The department (routing, README
+        # "Routing to departments") is looked up by name inside the same INSERT.
+        opened = engine.begin() if c.photo_ids else engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        with opened as conn:
+            dept = routed_department(conn, city.routing, c.category, district)
+            stmt = insert(table).returning(table.c.id, table.c.department_id)
+            if dept is not None:
+                stmt = stmt.values(department_id=department_subquery(dept))
+            cid, dept_id = conn.execute(stmt, row).one()
+            if c.photo_ids:
                 attach(conn, cid, c.photo_ids)
-        else:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                cid = conn.execute(insert(Comment.__table__).returning(Comment.__table__.c.id), row).scalar_one()
+        if dept is not None and dept_id is None:
+            # A department the TOML names but the store does not hold yet: create it and assign, once.
+            with engine.begin() as conn:
+                conn.execute(update(table).where(table.c.id == cid).values(department_id=ensure_department(conn, dept)))
     except PhotoError as e:
         raise CommentRejected("photos", str(e.args[0])) from None
     except IntegrityError:

@@ -142,12 +142,41 @@ class OfficialsConfig(_Strict):
     overdue_days: int = Field(14, ge=1, le=365, description="an open comment with no answer after this many days is overdue")
 
 
+class RoutingConfig(_Strict):
+    """Which department a new comment goes to (README 'Routing to departments'). ``districts`` overrides
+    ``categories`` for a district (by its name), per category or for every category with the key ``"*"``; a
+    comment that no rule matches arrives unassigned and shows as such in the work queue."""
+
+    categories: dict[str, str] = Field(default_factory=dict, description="category -> department name")
+    districts: dict[str, dict[str, str]] = Field(default_factory=dict,
+                                                 description='district name -> {category or "*" -> department name}')
+
+    @field_validator("categories", "districts")
+    @classmethod
+    def _names(cls, v: dict) -> dict:
+        for key, dept in v.items():
+            for name in (dept.values() if isinstance(dept, dict) else [dept]):
+                if not name.strip() or len(name) > 200:
+                    raise ValueError(f"{key!r}: a department name is 1-200 characters")
+        return v
+
+    def department_for(self, category: str, district: str | None) -> str | None:
+        """The department name for a comment of ``category`` in ``district`` (None: unassigned)."""
+        override = self.districts.get(district or "", {})
+        return override.get(category) or override.get("*") or self.categories.get(category)
+
+    def department_names(self) -> list[str]:
+        names = set(self.categories.values()) | {d for m in self.districts.values() for d in m.values()}
+        return sorted(names)
+
+
 class CityConfig(_Strict):
     city: City
     districts: DistrictsConfig | None = None
     basemap: Basemap = Basemap()
     feedback: FeedbackConfig = FeedbackConfig()
     officials: OfficialsConfig = OfficialsConfig()
+    routing: RoutingConfig = RoutingConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
     path: Path | None = Field(None, exclude=True)
 
@@ -158,6 +187,15 @@ class CityConfig(_Strict):
             if s.name in seen:
                 raise ValueError(f"two sources are named {s.name!r}; names must be unique")
             seen.add(s.name)
+        return self
+
+    @model_validator(mode="after")
+    def _routed_categories_exist(self) -> "CityConfig":
+        known = set(self.city.comment_categories)
+        routed = set(self.routing.categories) | {c for m in self.routing.districts.values() for c in m if c != "*"}
+        unknown = sorted(routed - known)
+        if unknown:
+            raise ValueError(f"routing names categories that are not in city.comment_categories: {', '.join(unknown)}")
         return self
 
     def resolve(self, relative: str) -> Path:

@@ -252,6 +252,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id", ondelete="SET NULL"))
+    # The integrator's key name when a back-office system acted through the API (official_id is then empty).
+    integrator: Mapped[str | None] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(50))
     target_type: Mapped[str] = mapped_column(String(50))
     target_id: Mapped[str | None] = mapped_column(String(100))
@@ -266,6 +268,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A key scoped to a department may answer that department's comments (POST /api/v1/comments/<id>/updates).
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
 
 
 class CommentCellCount(Base):

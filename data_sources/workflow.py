@@ -7,16 +7,30 @@ so no entry point can skip it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from data_sources.comments import clean_text, redact_pii
 from data_sources.emails import InvalidEmail, normalise_official_email
-from data_sources.models import COMMENT_STATUSES, OFFICIAL_ROLES, AuditEntry, Comment, CommentEvent, Department, Official
+from data_sources.models import (
+    COMMENT_STATUSES,
+    OFFICIAL_ROLES,
+    AuditEntry,
+    Comment,
+    CommentEvent,
+    Department,
+    District,
+    Official,
+)
 from data_sources.store import utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROLE_RANK = {r: i + 1 for i, r in enumerate(OFFICIAL_ROLES)}  # moderator < official < admin
 CLOSED_REASONS = ("duplicate", "not_city", "no_action", "spam", "other")
@@ -41,13 +55,37 @@ class NotAllowed(PermissionError):
 
 @dataclass(frozen=True)
 class Actor:
-    id: int
+    """Who acts: an official (``id``), or a back-office system through its API key (``integrator``, no id).
+    ``only_department``: the actor may change only comments assigned to that department (integrator keys)."""
+
+    id: int | None
     role: str
     department_id: int | None = None
+    integrator: str | None = None
+    only_department: int | None = None
 
     def require(self, role: str) -> None:
         if ROLE_RANK.get(self.role, 0) < ROLE_RANK[role]:
             raise NotAllowed(f"needs role {role}")
+
+    def check_department(self, department_id: int | None) -> None:
+        if self.only_department is not None and department_id != self.only_department:
+            raise NotAllowed("this key answers only comments assigned to its department")
+
+
+def integrator_actor(name: str, department_id: int) -> Actor:
+    """A back-office system answering through its department-scoped key (``data_sources.api_keys``)."""
+    return Actor(id=None, role="official", department_id=department_id, integrator=name, only_department=department_id)
+
+
+def official_actor(engine: Engine, email: str) -> Actor:
+    """The active official with this email as an Actor (``citydash answer --as``)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(Official.id, Official.role, Official.department_id)
+                           .where(Official.email == email.strip().lower(), Official.active.is_(True))).first()
+    if row is None:
+        raise WorkflowError(f"No active official with the email {email.strip().lower()}.")
+    return Actor(row.id, row.role, row.department_id)
 
 
 def answer_templates(city) -> dict[str, str]:  # noqa: ANN001  (CityConfig)
@@ -69,8 +107,9 @@ def _load(conn: Connection, ids: list[int]) -> list:
 
 
 def _audit(conn: Connection, actor: Actor, action: str, target: int, before: dict, after: dict, at: datetime) -> None:
-    conn.execute(insert(AuditEntry.__table__).values(at=at, official_id=actor.id, action=action, target_type="comment",
-                                                     target_id=str(target), before=before, after=after))
+    conn.execute(insert(AuditEntry.__table__).values(at=at, official_id=actor.id, integrator=actor.integrator,
+                                                     action=action, target_type="comment", target_id=str(target),
+                                                     before=before, after=after))
 
 
 def _ids(comment_ids) -> list[int]:  # noqa: ANN001
@@ -80,7 +119,7 @@ def _ids(comment_ids) -> list[int]:  # noqa: ANN001
     return ids
 
 
-def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, public_text: str,  # noqa: ANN001
+def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int], to_status: str, public_text: str,
                   closed_reason: str | None = None, internal_text: str | None = None) -> int:
     """Set the status of one or more comments with a public answer. Returns how many changed."""
     actor.require("official")
@@ -97,6 +136,7 @@ def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, pub
     now = utcnow()
     with engine.begin() as conn:
         for c in _load(conn, ids):
+            actor.check_department(c.department_id)
             before = _snapshot(c)
             values = {"status": to_status, "updated_at": now,
                       "closed_reason": closed_reason if to_status == "closed" else None}
@@ -116,7 +156,7 @@ def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, pub
     return len(ids)
 
 
-def assign(engine: Engine, actor: Actor, comment_ids, department_id: int | None) -> int:  # noqa: ANN001
+def assign(engine: Engine, actor: Actor, comment_ids: Iterable[int], department_id: int | None) -> int:
     actor.require("official")
     ids = _ids(comment_ids)
     now = utcnow()
@@ -124,6 +164,7 @@ def assign(engine: Engine, actor: Actor, comment_ids, department_id: int | None)
         if department_id is not None and conn.scalar(select(Department.id).where(Department.id == department_id)) is None:
             raise WorkflowError("No such department.")
         for c in _load(conn, ids):
+            actor.check_department(c.department_id)
             before = _snapshot(c)
             conn.execute(update(Comment.__table__).where(Comment.id == c.id).values(department_id=department_id, updated_at=now))
             conn.execute(insert(CommentEvent.__table__).values(comment_id=c.id, created_at=now, kind="assign",
@@ -236,38 +277,112 @@ def disable_official(engine: Engine, email: str) -> int:
 
 # --- reading: the work queue -------------------------------------------------------------------------------
 
-QUEUE_SORTS = ("newest", "oldest_open", "most_supported", "overdue")
+QUEUE_SORTS = ("newest", "oldest", "oldest_open", "most_supported", "overdue", "recently_updated")
+UNASSIGNED = 0  # in a department filter: comments with no department (always offered, never hidden)
+QUEUE_PAGE = (25, 200)  # default and largest page
 
 
-def queue(engine: Engine, sort: str = "newest", statuses=(), department_id: int | None = None,  # noqa: ANN001
-          overdue_days: int = 14, now: datetime | None = None, limit: int = 200):
-    """Comments for the work queue as a DataFrame. ``overdue``: open, unanswered and older than overdue_days."""
-    import pandas as pd
+@dataclass(frozen=True)
+class QueueFilter:
+    """What an official narrows the work queue to. Empty fields do not filter. ``departments`` may hold
+    UNASSIGNED. Ages are whole days since the comment arrived. Sorts ``oldest_open`` and ``overdue`` keep only
+    open (respectively overdue) comments, as their names say."""
+
+    text: str = ""
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    districts: tuple[int, ...] = ()
+    departments: tuple[int, ...] = ()
+    min_age_days: int | None = None
+    max_age_days: int | None = None
+    overdue: bool = False
+    min_supports: int | None = None
+    sort: str = "newest"
+
+
+QUEUE_COLUMNS = ["id", "created_at", "updated_at", "category", "status", "department_id", "department", "district_id",
+                 "district", "support_count", "flag_count", "text", "first_response_at", "lat", "lon", "moderation"]
+
+
+def _like(text: str) -> str:
+    t = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{t}%"
+
+
+def queue_conditions(f: QueueFilter, now: datetime, overdue_days: int) -> list:
+    """The filter as SQL conditions over ``comments`` (published only: held and hidden ones are moderation's)."""
     from datetime import timedelta
+
+    from sqlalchemy import func, or_
 
     from data_sources.models import OPEN_STATUSES
 
-    now = now or utcnow()
     c = Comment
-    cols = [c.id, c.created_at, c.category, c.status, c.department_id, c.support_count, c.flag_count, c.text,
-            c.district_id, c.first_response_at, c.moderation]
-    q = select(*cols).where(c.moderation == "published")
-    if statuses:
-        q = q.where(c.status.in_(list(statuses)))
-    if department_id:
-        q = q.where(c.department_id == department_id)
-    if sort == "oldest_open":
-        q = q.where(c.status.in_(OPEN_STATUSES)).order_by(c.created_at.asc(), c.id.asc())
-    elif sort == "most_supported":
-        q = q.order_by(c.support_count.desc(), c.created_at.desc())
-    elif sort == "overdue":
-        q = q.where(c.status.in_(OPEN_STATUSES), c.first_response_at.is_(None),
-                    c.created_at < now - timedelta(days=overdue_days)).order_by(c.created_at.asc())
-    else:
-        q = q.order_by(c.created_at.desc(), c.id.desc())
+    cond = [c.moderation == "published"]
+    if f.text.strip():
+        cond.append(func.lower(c.text).like(_like(f.text[:200]), escape="\\"))
+    if f.statuses:
+        cond.append(c.status.in_(list(f.statuses)))
+    if f.categories:
+        cond.append(c.category.in_(list(f.categories)))
+    if f.districts:
+        cond.append(c.district_id.in_(list(f.districts)))
+    if f.departments:
+        named = [d for d in f.departments if d != UNASSIGNED]
+        either = [c.department_id.in_(named)] if named else []
+        if UNASSIGNED in f.departments:
+            either.append(c.department_id.is_(None))
+        cond.append(or_(*either))
+    if f.min_age_days is not None:
+        cond.append(c.created_at <= now - timedelta(days=f.min_age_days))
+    if f.max_age_days is not None:
+        cond.append(c.created_at >= now - timedelta(days=f.max_age_days))
+    if f.min_supports is not None:
+        cond.append(c.support_count >= f.min_supports)
+    if f.overdue or f.sort == "overdue":
+        cond += [c.status.in_(OPEN_STATUSES), c.first_response_at.is_(None),
+                 c.created_at < now - timedelta(days=overdue_days)]
+    if f.sort == "oldest_open":
+        cond.append(c.status.in_(OPEN_STATUSES))
+    return cond
+
+
+def _queue_order(sort: str) -> list:
+    c = Comment
+    return {
+        "oldest": [c.created_at.asc(), c.id.asc()],
+        "oldest_open": [c.created_at.asc(), c.id.asc()],
+        "overdue": [c.created_at.asc(), c.id.asc()],
+        "most_supported": [c.support_count.desc(), c.created_at.desc(), c.id.desc()],
+        "recently_updated": [c.updated_at.desc(), c.id.desc()],
+    }.get(sort, [c.created_at.desc(), c.id.desc()])
+
+
+def queue_page(engine: Engine, f: QueueFilter, overdue_days: int = 14, now: datetime | None = None,
+               page: int = 0, page_size: int = QUEUE_PAGE[0]) -> tuple[pd.DataFrame, int]:
+    """One page of the work queue (filtered, sorted and paged in SQL) and how many comments match in all."""
+    import pandas as pd
+    from sqlalchemy import and_, func
+
+    now = now or utcnow()
+    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+    c = Comment
+    cond = and_(*queue_conditions(f, now, overdue_days))
+    q = (select(c.id, c.created_at, c.updated_at, c.category, c.status, c.department_id, Department.name, c.district_id,
+                District.name, c.support_count, c.flag_count, c.text, c.first_response_at, c.lat, c.lon, c.moderation)
+         .outerjoin(Department, Department.id == c.department_id).outerjoin(District, District.id == c.district_id)
+         .where(cond).order_by(*_queue_order(f.sort)).limit(page_size).offset(max(0, int(page)) * page_size))
     with engine.connect() as conn:
-        rows = conn.execute(q.limit(limit)).all()
-    return pd.DataFrame(rows, columns=[col.key for col in cols])
+        total = conn.scalar(select(func.count()).select_from(c).where(cond)) or 0
+        rows = conn.execute(q).all()
+    return pd.DataFrame(rows, columns=QUEUE_COLUMNS), int(total)
+
+
+def queue(engine: Engine, sort: str = "newest", statuses: tuple[str, ...] = (), department_id: int | None = None,
+          overdue_days: int = 14, now: datetime | None = None, limit: int = 200) -> pd.DataFrame:
+    """The first ``limit`` comments of the queue for a sort (and optionally statuses and one department)."""
+    f = QueueFilter(statuses=tuple(statuses), departments=(department_id,) if department_id is not None else (), sort=sort)
+    return queue_page(engine, f, overdue_days, now, 0, limit)[0]
 
 
 def moderation_queue(engine: Engine, limit: int = 200):
@@ -284,11 +399,14 @@ def moderation_queue(engine: Engine, limit: int = 200):
     return pd.DataFrame(rows, columns=[col.key for col in cols])
 
 
-def audit_entries(engine: Engine, limit: int = 500):
+def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:
     import pandas as pd
 
     a = AuditEntry
-    q = (select(a.id, a.at, Official.email, a.action, a.target_type, a.target_id, a.before, a.after)
+    from sqlalchemy import func, literal
+
+    who = func.coalesce(Official.email, literal("integrator ") + a.integrator)
+    q = (select(a.id, a.at, who, a.action, a.target_type, a.target_id, a.before, a.after)
          .join(Official, Official.id == a.official_id, isouter=True).order_by(a.id.desc()).limit(limit))
     with engine.connect() as conn:
         rows = conn.execute(q).all()

@@ -3,18 +3,37 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 import dash
-import h3
+from babel.dates import format_date
 from dash import Input, Output, State, ctx as dash_ctx, dcc, html
 
 from dashboard import heatmap, queries
 from dashboard.auth import require_role
-from dashboard.i18n import fmt_number, translator
-from dashboard.officials import STATUS_LABELS, cells_version, filter_query, frame, parse_filter
+from dashboard.i18n import BABEL_LOCALES, fmt_date, fmt_number, translator
+from dashboard.feedback import category_label
+from dashboard.officials import (
+    PLACE_ZOOM,
+    STATUS_LABELS,
+    cell_places,
+    cells_version,
+    filter_query,
+    frame,
+    parse_at,
+    parse_filter,
+    place_href,
+    place_name,
+)
 from dashboard.pages.home import _labels, map_layers
 from data_sources import analysis
 from data_sources.models import COMMENT_STATUSES
 from data_sources.store import utcnow
+
+if TYPE_CHECKING:
+    from dashboard.app import AppContext  # for annotations only: dashboard.app imports this page
 
 PATH = "/officials"
 ROLE = "official"
@@ -23,19 +42,24 @@ SCATTER_INDICATORS = {"air_station": "PM2.5 (µg/m³)", "traffic_counter": "Vehi
 
 
 def _week_marks(lo: int, hi: int, lang: str) -> dict:
-    from babel.dates import format_date
-
-    from dashboard.i18n import BABEL_LOCALES
-
     step = max(1, (hi - lo) // 6)
     return {w: format_date(analysis.week_start(w), "d MMM", locale=BABEL_LOCALES.get(lang, "en_GB")) for w in range(lo, hi + 1, step)}
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
-    return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang))
+def weeks_label(weeks: object, lang: str, _: Callable[..., str]) -> str:
+    """The slider's chosen weeks as dates: from the Monday of the first to the Sunday of the last."""
+    if not (isinstance(weeks, list) and len(weeks) == 2 and all(isinstance(w, int) for w in weeks)):
+        return _("All weeks")
+    lo, hi = sorted(weeks)
+    end = analysis.week_start(hi) + timedelta(days=6)
+    return _("From {start} to {end}", start=fmt_date(analysis.week_start(lo), lang), end=fmt_date(end, lang))
 
 
-def _content(ctx, lang: str) -> list:  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: object) -> html.Div:
+    return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang, parse_at((query or {}).get("at"))))
+
+
+def _content(ctx: AppContext, lang: str, at: tuple[float, float] | None = None) -> list:
     _ = translator(lang)
     weeks = analysis.week_range(ctx.engine) or (analysis.week_of(utcnow()), analysis.week_of(utcnow()))
     res = analysis.resolution_for_zoom(ctx.city.city.zoom)
@@ -45,18 +69,22 @@ def _content(ctx, lang: str) -> list:  # noqa: ANN001
     layers = map_layers(ctx.engine)
     fig = heatmap.heat_figure(ctx.city, layers, queries.districts_geojson(ctx.engine),
                               heatmap.heat_trace(locs, z, zmax, heatmap.cells_url(res, version), _("Comments")), [], _labels(_))
+    if at is not None:  # a place link from the queue or a hotspot table
+        fig.update_layout(map_center={"lat": at[0], "lon": at[1]}, map_zoom=PLACE_ZOOM)
     trace_layers = [(tr.meta or {}).get("layer", "") for tr in fig.data]
     dists = queries.districts(ctx.engine).sort_values("name")
     filters = html.Div([
         html.Label([_("Category"), dcc.Dropdown(id="off-f-category", multi=True, placeholder=_("All"),
-                                                options=[{"label": c, "value": c} for c in ctx.city.city.comment_categories])]),
+                                                options=[{"label": category_label(c, _), "value": c} for c in ctx.city.city.comment_categories])]),
         html.Label([_("Status"), dcc.Dropdown(id="off-f-status", multi=True, placeholder=_("All"),
                                               options=[{"label": _(STATUS_LABELS[s]), "value": s} for s in COMMENT_STATUSES])]),
         html.Label([_("District"), dcc.Dropdown(id="off-f-district", multi=True, placeholder=_("All"),
                                                 options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])])]),
         html.Label([_("Text contains"), dcc.Input(id="off-f-text", type="search", debounce=True, maxLength=200)]),
         html.Label([_("Weeks"), dcc.RangeSlider(id="off-f-weeks", min=weeks[0], max=weeks[1], step=1, value=list(weeks),
-                                                marks=_week_marks(*weeks, lang), allowCross=False)], className="off-weeks"),
+                                                marks=_week_marks(*weeks, lang), allowCross=False, allow_direct_input=False),
+                            html.Span(weeks_label(list(weeks), lang, _), id="off-f-weeks-label", className="off-weeks-label")],
+                   className="off-weeks"),
         dcc.Checklist(id="off-f-indicators", value=[], inline=True, className="layer-switcher",
                       options=[{"label": _(v), "value": k} for k, v in INDICATOR_LABELS.items()]),
     ], className="off-filters")
@@ -90,7 +118,13 @@ def _table(header: list[str], rows: list[list], empty: str) -> html.Table | html
     if not rows:
         return html.P(empty)
     return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])),
-                       html.Tbody([html.Tr([html.Td(str(v)) for v in r]) for r in rows])], className="off-table")
+                       html.Tbody([html.Tr([html.Td(v if isinstance(v, html.A) else str(v)) for v in r]) for r in rows])],
+                      className="off-table")
+
+
+def _place(places: dict, cell: int, lang: str, _: Callable[..., str]) -> html.A:
+    district, lat, lon = places[int(cell)]
+    return html.A(place_name(district, _), href=place_href(lat, lon, lang), className="off-place")
 
 
 FILTER_INPUTS = [Input("off-f-category", "value"), Input("off-f-status", "value"), Input("off-f-district", "value"),
@@ -125,6 +159,12 @@ def register(app, ctx) -> None:  # noqa: ANN001
         return (heatmap.heat_patch(locs, z, zmax, url), new_res, _summary(_, lang or "en", z, new_res),
                 f"/officials/export.csv?{q}", f"/officials/export.geojson?{q}")
 
+    @app.callback(Output("off-f-weeks-label", "children"), Input("off-f-weeks", "value"), State("off-lang", "data"),
+                  prevent_initial_call=True)
+    @require_role(ROLE)
+    def update_weeks_label(weeks: object, lang: str | None) -> str:
+        return weeks_label(weeks, lang or "en", translator(lang or "en"))
+
     @app.callback(Output("off-heat-map", "figure", allow_duplicate=True), Input("off-f-indicators", "value"),
                   State("off-heat-layers", "data"), prevent_initial_call=True)
     @require_role(ROLE)
@@ -144,22 +184,25 @@ def register(app, ctx) -> None:  # noqa: ANN001
         counts = analysis.cell_counts(ctx.engine, f)
         hs = analysis.hotspots(counts)
         hot = hs[hs["hotspot"] != ""].sort_values("z", ascending=False).head(15)
-        hot_rows = [[h3.int_to_str(int(r.cell)), _("hot") if r.hotspot == "hot" else _("cold"), int(r.n),
+        em = analysis.emerging_hotspots(ctx.engine, f.resolution, utcnow()).head(10)
+        places = cell_places(ctx.engine, sorted({int(c) for c in [*hot["cell"], *em["cell"]]}))
+        hot_rows = [[_place(places, r.cell, lang, _), _("hot") if r.hotspot == "hot" else _("cold"), int(r.n),
                      fmt_number(r.z, lang, 2), fmt_number(r.p, lang, 3)] for r in hot.itertuples()]
         rates = analysis.district_rates(ctx.engine, f).sort_values("per_1000", ascending=False)
         rate_rows = [[r.district, fmt_number(r.n, lang), fmt_number(r.population, lang) if r.population else "–",
                       fmt_number(r.per_1000, lang, 1) if r.population else "–"] for r in rates.itertuples()]
-        em = analysis.emerging_hotspots(ctx.engine, f.resolution, utcnow()).head(10)
-        em_rows = [[h3.int_to_str(int(r.cell)), int(r.recent), fmt_number(r.previous_mean, lang, 1), fmt_number(r.ratio, lang, 1)]
+        em_rows = [[_place(places, r.cell, lang, _), int(r.recent), fmt_number(r.previous_mean, lang, 1), fmt_number(r.ratio, lang, 1)]
                    for r in em.itertuples()]
         ind = indicator if indicator in SCATTER_INDICATORS else "air_station"
         feats = map_layers(ctx.engine)[ind]
-        scatter = heatmap.indicator_scatter(counts, analysis.indicator_per_cell(feats, f.resolution), _(SCATTER_INDICATORS[ind]),
-                                            _("Comments"))
+        per_cell = analysis.indicator_per_cell(feats, f.resolution)
+        shown = sorted(set(per_cell) & {int(c) for c in counts["cell"]})
+        names = {c: place_name(d, _) for c, (d, _lat, _lon) in cell_places(ctx.engine, shown).items()}
+        scatter = heatmap.indicator_scatter(counts, per_cell, _(SCATTER_INDICATORS[ind]), _("Comments"), names)
         return (
-            _table([_("Cell"), _("Type"), _("Comments"), "z", "p"], hot_rows, _("No significant hotspots.")),
+            _table([_("Place"), _("Type"), _("Comments"), "z", "p"], hot_rows, _("No significant hotspots.")),
             _table([_("District"), _("Comments"), _("Residents"), _("Per 1,000")], rate_rows, _("No districts.")),
-            _table([_("Cell"), _("Last 4 weeks"), _("Mean of previous 4-week periods"), _("Ratio")], em_rows,
+            _table([_("Place"), _("Last 4 weeks"), _("Mean of previous 4-week periods"), _("Ratio")], em_rows,
                    _("No emerging hotspots.")),
             scatter,
         )

@@ -1,41 +1,84 @@
-"""Officials: the work queue. Sort (newest, oldest still open, most supported, overdue), pick one or many
-comments, change the status with a public answer (templates per status) or assign a department."""
+"""Officials: the work queue. Search the text; filter by status, category, district, department (with an explicit
+"Unassigned" choice, so nothing is hidden), age, overdue and supports; sort; page through the result (filtered,
+sorted and paged in SQL: ``workflow.queue_page``). Pick one or many comments, change the status with a public
+answer (templates per status) or reassign the department (audited)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from dash import Input, Output, State, dash_table, dcc, html
+from dash import ctx as dash_ctx
 
 from dashboard.auth import current_official, require_role
-from dashboard.i18n import fmt_datetime, translator
-from dashboard.officials import STATUS_LABELS, frame
+from dashboard.feedback import category_label
+from dashboard.i18n import fmt_datetime, fmt_number, translator
+from dashboard.officials import STATUS_LABELS, frame, map_link
+from dashboard.queries import districts as district_table
 from data_sources import workflow
 from data_sources.models import COMMENT_STATUSES
+from data_sources.store import utcnow
+
+if TYPE_CHECKING:
+    from dashboard.app import AppContext  # for annotations only: dashboard.app imports this page
 
 PATH = "/officials/queue"
 ROLE = "official"
-SORT_LABELS = {"newest": "Newest", "oldest_open": "Oldest still open", "most_supported": "Most supported",
-               "overdue": "Overdue"}
+SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "oldest_open": "Oldest still open",
+               "most_supported": "Most supported", "overdue": "Overdue", "recently_updated": "Recently updated"}
 REASON_LABELS = {"duplicate": "Duplicate", "not_city": "Not the city's responsibility", "no_action": "No action possible",
                  "spam": "Spam", "other": "Other"}
+MAX_DAYS = 36_500
+PAGE_SIZE = workflow.QUEUE_PAGE[0]
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: object) -> html.Div:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang))
 
 
-def _content(ctx, lang: str) -> list:  # noqa: ANN001
+def department_options(ctx: AppContext, _: Callable[..., str]) -> list[dict]:
+    """The department filter's choices: "Unassigned" first, then every department."""
+    return [{"label": _("Unassigned"), "value": workflow.UNASSIGNED},
+            *({"label": n, "value": i} for i, n in workflow.departments(ctx.engine))]
+
+
+def _content(ctx: AppContext, lang: str) -> list:
     _ = translator(lang)
     depts = [{"label": n, "value": i} for i, n in workflow.departments(ctx.engine)]
-    cols = [("id", "#"), ("created", _("Received")), ("category", _("Category")), ("status", _("Status")),
-            ("department", _("Department")), ("support_count", _("Supports")), ("text", _("Comment"))]
+    dists = district_table(ctx.engine).sort_values("name")
+    cols = [("id", "#", "text"), ("created", _("Received"), "text"), ("age", _("Age (days)"), "text"),
+            ("category", _("Category"), "text"), ("status", _("Status"), "text"),
+            ("department", _("Department"), "text"), ("place", _("Place"), "markdown"),
+            ("support_count", _("Supports"), "text"), ("text", _("Comment"), "text")]
+    filters = html.Div([
+        html.Label([_("Search the text"), dcc.Input(id="off-q-f-text", type="search", debounce=True, maxLength=200)]),
+        html.Label([_("Status"), dcc.Dropdown(id="off-q-f-status", multi=True, placeholder=_("All"), options=[
+            {"label": _(STATUS_LABELS[s]), "value": s} for s in COMMENT_STATUSES])]),
+        html.Label([_("Category"), dcc.Dropdown(id="off-q-f-category", multi=True, placeholder=_("All"), options=[
+            {"label": category_label(c, _), "value": c} for c in ctx.city.city.comment_categories])]),
+        html.Label([_("District"), dcc.Dropdown(id="off-q-f-district", multi=True, placeholder=_("All"), options=[
+            {"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])])]),
+        html.Label([_("Department"), dcc.Dropdown(id="off-q-dept", multi=True, placeholder=_("All departments"),
+                                                  options=department_options(ctx, _))]),
+        html.Label([_("At least (days old)"), dcc.Input(id="off-q-f-min-age", type="number", min=0, max=MAX_DAYS, step=1,
+                                                        debounce=True)]),
+        html.Label([_("At most (days old)"), dcc.Input(id="off-q-f-max-age", type="number", min=0, max=MAX_DAYS, step=1,
+                                                       debounce=True)]),
+        html.Label([_("At least (supports)"), dcc.Input(id="off-q-f-supports", type="number", min=0, step=1,
+                                                        debounce=True)]),
+        dcc.Checklist(id="off-q-f-overdue", value=[], options=[{"label": _("Only overdue"), "value": "overdue"}]),
+    ], className="off-filters")
     return [
         html.H1(_("Work queue")),
-        html.Div([
-            dcc.RadioItems(id="off-q-sort", value="newest", inline=True, className="layer-switcher",
-                           options=[{"label": _(v), "value": k} for k, v in SORT_LABELS.items()]),
-            dcc.Dropdown(id="off-q-dept", options=depts, placeholder=_("All departments"), clearable=True),
-        ], className="off-filters"),
-        dash_table.DataTable(id="off-q-table", columns=[{"id": k, "name": v} for k, v in cols], data=[],
-                             row_selectable="multi", selected_row_ids=[], page_size=25, sort_action="none",
+        filters,
+        html.Div([html.Span(_("Sort"), className="off-label"),
+                  dcc.RadioItems(id="off-q-sort", value="newest", inline=True, className="layer-switcher",
+                                 options=[{"label": _(v), "value": k} for k, v in SORT_LABELS.items()])]),
+        html.P(id="off-q-summary", role="status", className="off-summary"),
+        dash_table.DataTable(id="off-q-table", columns=[{"id": k, "name": v, "presentation": p} for k, v, p in cols],
+                             data=[], row_selectable="multi", selected_row_ids=[], page_size=PAGE_SIZE,
+                             page_action="custom", page_current=0, page_count=1, sort_action="none",
+                             markdown_options={"html": False, "link_target": "_self"},
                              style_cell={"whiteSpace": "normal", "textAlign": "left", "maxWidth": "420px"}),
         html.Section([
             html.H2(_("Answer and change status")),
@@ -56,23 +99,71 @@ def _content(ctx, lang: str) -> list:  # noqa: ANN001
     ]
 
 
-def queue_rows(ctx, sort: str, dept: int | None, lang: str) -> list[dict]:  # noqa: ANN001
+def _days(value: object) -> int | None:
+    """A whole number of days from a number input (None when empty or not a number)."""
+    try:
+        n = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return min(max(n, 0), MAX_DAYS)
+
+
+def _ints(values: object) -> tuple[int, ...]:
+    if not isinstance(values, list):
+        return ()
+    return tuple(int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit()))
+
+
+def queue_filter(text: object, statuses: object, categories: object, districts: object, departments: object,
+                 min_age: object, max_age: object, supports: object, overdue: object, sort: object) -> workflow.QueueFilter:
+    """The filter from the callback's values, whatever a client sends (unknown values are dropped)."""
+    def strings(v: object, allowed: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        return tuple(x for x in v if isinstance(x, str) and x in allowed) if isinstance(v, list) else ()
+
+    return workflow.QueueFilter(
+        text=text[:200] if isinstance(text, str) else "", statuses=strings(statuses, COMMENT_STATUSES),
+        categories=tuple(c for c in categories if isinstance(c, str))[:50] if isinstance(categories, list) else (),
+        districts=_ints(districts), departments=_ints(departments), min_age_days=_days(min_age),
+        max_age_days=_days(max_age), min_supports=_days(supports),
+        overdue=isinstance(overdue, list) and "overdue" in overdue,
+        sort=sort if sort in workflow.QUEUE_SORTS else "newest")
+
+
+def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:
+    """One page of rows as the official reads them (labels in their language, places not ids) and the total."""
     _ = translator(lang)
-    names = dict(workflow.departments(ctx.engine))
-    df = workflow.queue(ctx.engine, sort if sort in workflow.QUEUE_SORTS else "newest", department_id=dept,
-                        overdue_days=ctx.city.officials.overdue_days)
-    return [{"id": int(r.id), "created": fmt_datetime(r.created_at, lang, ctx.city.city.timezone), "category": r.category,
-             "status": _(STATUS_LABELS.get(r.status, r.status)), "department": names.get(r.department_id, "–"),
+    now = utcnow()
+    df, total = workflow.queue_page(ctx.engine, f, ctx.city.officials.overdue_days, now, page, PAGE_SIZE)
+    rows = [{"id": int(r.id), "created": fmt_datetime(r.created_at, lang, ctx.city.city.timezone),
+             "age": fmt_number((now - r.created_at).days, lang), "category": category_label(r.category, _),
+             "status": _(STATUS_LABELS.get(r.status, r.status)),
+             "department": r.department if isinstance(r.department, str) else _("Unassigned"),
+             "place": map_link(r.district if isinstance(r.district, str) else None, r.lat, r.lon, lang, _),
              "support_count": int(r.support_count), "text": r.text} for r in df.itertuples()]
+    return rows, total
 
 
 def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-q-table", "data"), Output("off-q-table", "selected_row_ids"),
-                  Input("off-q-sort", "value"), Input("off-q-dept", "value"), Input("off-q-refresh", "data"),
+                  Output("off-q-table", "page_count"), Output("off-q-table", "page_current"),
+                  Output("off-q-summary", "children"),
+                  Input("off-q-f-text", "value"), Input("off-q-f-status", "value"), Input("off-q-f-category", "value"),
+                  Input("off-q-f-district", "value"), Input("off-q-dept", "value"), Input("off-q-f-min-age", "value"),
+                  Input("off-q-f-max-age", "value"), Input("off-q-f-supports", "value"), Input("off-q-f-overdue", "value"),
+                  Input("off-q-sort", "value"), Input("off-q-table", "page_current"), Input("off-q-refresh", "data"),
                   State("off-q-lang", "data"))
     @require_role(ROLE)
-    def load(sort, dept, _refresh, lang):  # noqa: ANN001, ANN202
-        return queue_rows(ctx, sort, dept, lang or "en"), []
+    def load(text: object, status: object, category: object, district: object, dept: object, min_age: object,
+             max_age: object, supports: object, overdue: object, sort: object, page: object, _refresh: object,
+             lang: str | None) -> tuple[list[dict], list, int, int, str]:
+        lang = lang or "en"
+        _ = translator(lang)
+        f = queue_filter(text, status, category, district, dept, min_age, max_age, supports, overdue, sort)
+        # A new filter starts at the first page; paging keeps the filter.
+        page = page if dash_ctx.triggered_id == "off-q-table" and isinstance(page, int) and page >= 0 else 0
+        rows, total = queue_rows(ctx, f, lang, page)
+        pages = max(1, -(-total // PAGE_SIZE))
+        return rows, [], pages, page, _("Matching comments: {n}", n=fmt_number(total, lang))
 
     @app.callback(Output("off-q-answer", "value"), Input("off-q-status", "value"), State("off-q-lang", "data"),
                   prevent_initial_call=True)
@@ -87,8 +178,6 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("off-q-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
     def act(_apply, _assign, ids, status, reason, answer, dept, refresh, lang):  # noqa: ANN001, ANN202
-        from dash import ctx as dash_ctx
-
         _ = translator(lang or "en")
         actor = current_official().actor
         try:

@@ -32,18 +32,30 @@ def test_official_journey(page, live_server, demo_engine, demo_city):
     before = summary.inner_text()
     n_before = int(re.sub(r"\D", "", before.split(" comments")[0]))
     page.click("#off-f-category")
-    page.get_by_role("option", name="traffic", exact=True).click()
+    page.get_by_role("dialog").get_by_role("option", name="Traffic", exact=True).click()  # by name, not slug
     page.wait_for_function("t => document.querySelector('#off-heat-summary').innerText !== t", arg=before, timeout=10_000)
     n_after = int(re.sub(r"\D", "", summary.inner_text().split(" comments")[0]))
     assert 0 < n_after < n_before
     hexes = page.evaluate("() => document.querySelector('#off-heat-map .js-plotly-plot').data[0].locations.length")
     assert hexes > 0
+    # the week slider is told in dates, with no boxes of raw week numbers
+    assert re.fullmatch(r"From \d{1,2} \w{3} \d{4} to \d{1,2} \w{3} \d{4}", page.inner_text("#off-f-weeks-label"))
+    assert page.locator(".off-weeks input").count() == 0
 
     # answer the newest comment from the queue
     page.click("a[href^='/officials/queue']")
     page.wait_for_selector("#off-q-table td[data-dash-column='id']", timeout=10_000)
     cid = int(page.locator("#off-q-table td[data-dash-column='id']").first.inner_text())
     assert cid == mine.id
+    # search its text: the queue narrows to it, routed to Transport on arrival, placed by district name
+    page.fill("#off-q-f-text", "LIGHT AT THIS CROSSING")
+    page.press("#off-q-f-text", "Enter")
+    page.wait_for_function("() => document.querySelector('#off-q-summary').innerText === 'Matching comments: 1'",
+                           timeout=10_000)
+    row = page.locator("#off-q-table tbody tr").nth(1)  # row 0 is the header
+    assert row.locator("td[data-dash-column='department']").inner_text() == "Transport"
+    assert row.locator("td[data-dash-column='category']").inner_text() == "Walking"
+    assert row.locator("td[data-dash-column='place'] a").get_attribute("href").startswith("/officials?lang=en&at=")
     page.locator("#off-q-table input[type='checkbox']").first.check()
     page.click("#off-q-status")
     page.get_by_role("option", name="Resolved", exact=True).click()  # waits for the list to open

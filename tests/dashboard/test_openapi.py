@@ -25,7 +25,8 @@ def test_description_covers_both_apis(client):
     # Only routes the app serves are described (the heatmap appears when the feedback blueprint is installed).
     rules = {r.rule.replace("<", "{").replace(">", "}") for r in client.application.url_map.iter_rules()}
     for p in paths:
-        flask_form = p.replace("{format}", "{fmt}").replace("{service_code}", "{code}").replace("{service_request_id}", "{request_id}")
+        flask_form = p.replace("{format}", "{fmt}").replace("{service_code}", "{code}").replace("{service_request_id}", "{request_id}").replace(
+            "{comment_id}", "{int:comment_id}")
         assert flask_form in rules or flask_form.rstrip("/") in rules, p
 
 
