@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from data_sources import workflow
-from data_sources.models import OPEN_STATUSES, Comment, Department, District
+from data_sources.models import OPEN_STATUSES, Comment, Department, District, Official
 from data_sources.store import utcnow
 from tests.conftest import render_page
 from tests.dashboard.officials_helpers import login, make_officials
@@ -114,7 +114,9 @@ def test_pages_are_served_from_the_store(official_client, demo_engine):
 def test_unassigned_comments_are_a_department_choice(official_client, demo_engine):
     from dashboard.pages.officials_queue import department_options
 
-    official = workflow.Actor(make_officials(demo_engine)["official"], "official")
+    with demo_engine.connect() as conn:  # the logged-in official (creating the accounts again would end its session)
+        official_id = conn.scalar(select(Official.id).where(Official.email == "official@city.example"))
+    official = workflow.Actor(official_id, "official")
     ids = workflow.queue(demo_engine, "newest", limit=3)["id"].tolist()
     workflow.assign(demo_engine, official, ids, None)
     out = load(official_client, dept=[workflow.UNASSIGNED])
