@@ -39,6 +39,14 @@ def latest_time(engine: Engine, metric: str) -> datetime | None:
         return conn.scalar(q)
 
 
+def layer_updated(engine: Engine, layer: str) -> datetime | None:
+    """When the newest counted feature of ``layer`` was last written (for layers without readings, such as the
+    cycle network, the date of their data)."""
+    q = select(func.max(Feature.updated_at)).where(Feature.layer == layer, Feature.outside.is_(False))
+    with engine.connect() as conn:
+        return conn.scalar(q)
+
+
 def observations(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
                  feature_ids: list[int] | None = None) -> pd.DataFrame:
     cond = [Observation.metric == metric, Observation.time >= since, counted()]
