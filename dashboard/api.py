@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func, select
 
 from dashboard.cache import request_now
 from data_sources.base import LAYERS, METRICS
+from data_sources.config import CityConfig
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import parse_utc, utc_iso
 
@@ -143,7 +144,7 @@ def observations_page(engine: Engine, metrics: list[str] | None, start: datetime
             for r in rows]
 
 
-def kpis(engine: Engine, city, now: datetime | None = None) -> dict:  # noqa: ANN001  (CityConfig)
+def kpis(engine: Engine, city: CityConfig, now: datetime | None = None) -> dict:
     """The home page's key figures; each, and each sub-figure of cycling, with ``as_of`` (the newest reading it
     uses, ISO 8601 UTC) and ``stale`` (older than its sources' freshness window)."""
     from dashboard.kpis import current_kpis

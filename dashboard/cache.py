@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import flask
 from cachetools import TTLCache
@@ -30,6 +30,9 @@ from flask_caching import Cache
 
 from data_sources.operations import SourceStatus, data_version, source_status
 from data_sources.store import utcnow
+
+if TYPE_CHECKING:  # dashboard.app imports this module
+    from dashboard.app import AppContext
 
 T = TypeVar("T")
 log = logging.getLogger("citydash")
@@ -119,7 +122,7 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
 STALE_TICK = 300
 
 
-def request_now(ctx) -> datetime:  # noqa: ANN001
+def request_now(ctx: AppContext) -> datetime:
     """The time the figures are judged at (naive UTC): the wall clock, or ``ctx.extras["clock"]()`` when set
     (tests pin it to the demo city's end)."""
     return ctx.extras.get("clock", utcnow)()

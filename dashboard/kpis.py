@@ -15,6 +15,7 @@ import shapely
 from sqlalchemy import Engine
 
 from dashboard import queries
+from data_sources.config import CityConfig
 from data_sources.operations import is_stale, window_of
 from data_sources.store import utc_iso, utcnow
 from data_sources.standards import EAQI_BANDS, eaqi_band, who_guideline
@@ -287,12 +288,12 @@ def reading_kpis(engine: Engine, tz: str = "UTC") -> dict[str, Kpi]:
     return out
 
 
-def figure_windows(engine: Engine, city) -> dict[str, timedelta]:  # noqa: ANN001  (CityConfig)
+def figure_windows(engine: Engine, city: CityConfig) -> dict[str, timedelta]:
     """Each figure's freshness window (FIGURE_LAYERS key -> window): the longest of its layer's sources'."""
     return {key: window_of(city, queries.layer_source_names(engine, [layer])) for key, layer in FIGURE_LAYERS.items()}
 
 
-def current_kpis(engine: Engine, city, now: datetime | None = None) -> dict[str, Kpi]:  # noqa: ANN001  (CityConfig)
+def current_kpis(engine: Engine, city: CityConfig, now: datetime | None = None) -> dict[str, Kpi]:
     """Every home KPI with its ``as_of`` and ``stale`` judged at ``now`` (the API's key figures; participation, a
     count of this calendar month's comments, always goes by the wall clock, as on the home page)."""
     return with_staleness(home_kpis(engine, city.city.timezone), figure_windows(engine, city), now or utcnow())

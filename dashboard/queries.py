@@ -5,12 +5,12 @@ import json
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, select
 
 from data_sources.models import OPEN_STATUSES, Comment, District, Feature, Observation, Source
 
 
-def counted():  # noqa: ANN201  (a SQLAlchemy condition)
+def counted() -> ColumnElement[bool]:
     """Observations of features inside the city's footprint (data_sources.footprint): the only ones its figures
     count. A NOT IN over the few outside features keeps the (metric, time) index usable."""
     return Observation.feature_id.not_in(select(Feature.id).where(Feature.outside.is_(True)))

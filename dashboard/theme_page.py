@@ -6,6 +6,7 @@ summary and a data table for each chart; downloads of what is shown. The URL hol
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
@@ -18,13 +19,16 @@ from dashboard.i18n import fmt_date, fmt_day, fmt_number, fmt_percent, plotly_se
 from dashboard.indicators import THEMES, State as ViewState
 from data_sources.operations import is_stale, window_of
 
+if TYPE_CHECKING:  # dashboard.app imports the pages
+    from dashboard.app import AppContext
+
 
 def _districts(ctx) -> pd.DataFrame:  # noqa: ANN001
     return cached(ctx, "districts", lambda: queries.districts(ctx.engine).drop(columns=["geometry"]), timeout=3600,
                   depends="readings")
 
 
-def _latest(ctx, metric: str) -> datetime | None:  # noqa: ANN001
+def _latest(ctx: AppContext, metric: str) -> datetime | None:
     return cached(ctx, f"latest:{metric}", lambda: queries.latest_time(ctx.engine, metric), depends="readings")
 
 
@@ -142,7 +146,7 @@ def charts(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> list:  
     ]
 
 
-def data_age_notice(ctx, lang: str, metric: indicators.Metric) -> list:  # noqa: ANN001
+def data_age_notice(ctx: AppContext, lang: str, metric: indicators.Metric) -> list:
     """"Latest reading: 14 Mar 2023" when the metric's newest reading is older than its sources' window."""
     _ = translator(lang)
     latest = _latest(ctx, metric.key)

@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, bindparam, func, select, update
 
+from data_sources.config import CityConfig
 from data_sources.models import District, Feature, Source
 
 
@@ -34,7 +35,7 @@ class Footprint:
         return ~shapely.intersects(np.asarray(geometries, dtype=object), self.area)
 
 
-def footprint(engine: Engine, city) -> Footprint | None:  # noqa: ANN001  (CityConfig)
+def footprint(engine: Engine, city: CityConfig) -> Footprint | None:
     """The city's footprint from its TOML (and, for ``clip = "districts"``, from the districts in the store), or
     None when everything counts: ``clip = "none"``, no ``bounds`` given, or no districts loaded yet."""
     c = city.city

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from data_sources.config import CityConfig, SourceConfig
 from data_sources.models import Comment, CommentEvent, Observation, Source
 from data_sources.store import migrate, utcnow
 
@@ -190,7 +191,7 @@ def source_status(engine: Engine, city, now: datetime | None = None) -> list[Sou
     return out
 
 
-def freshness_window(source) -> timedelta:  # noqa: ANN001  (SourceConfig or None)
+def freshness_window(source: SourceConfig | None) -> timedelta:
     """How old a source's newest reading may be before the figures it feeds are stale (the second clock: the age
     of the data, apart from when the source was last fetched): its ``stale_after``, else STALE_FACTOR refresh
     intervals; a source the TOML does not configure (the demo, a one-off import) gets STALE_FACTOR hours."""
@@ -201,12 +202,12 @@ def freshness_window(source) -> timedelta:  # noqa: ANN001  (SourceConfig or Non
     return parse_interval(source.refresh) * STALE_FACTOR
 
 
-def freshness_windows(city) -> dict[str, timedelta]:  # noqa: ANN001  (CityConfig)
+def freshness_windows(city: CityConfig) -> dict[str, timedelta]:
     """Source name -> its freshness window (``freshness_window``), for every configured source."""
     return {s.name: freshness_window(s) for s in city.sources}
 
 
-def window_of(city, source_names: set[str] | list[str]) -> timedelta:  # noqa: ANN001  (CityConfig)
+def window_of(city: CityConfig, source_names: set[str] | list[str]) -> timedelta:
     """The freshness window of a figure fed by ``source_names``: the longest of theirs (a figure is stale only
     when even its slowest source should have sent something newer)."""
     windows = freshness_windows(city)

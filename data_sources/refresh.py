@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from data_sources.base import ParseResult, SourceError, get_connector
+from data_sources.config import SourceConfig
 from data_sources.footprint import Footprint, footprint, mark_outside
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import finish_run, record_failure, record_success, start_run, upsert_features, upsert_observations, upsert_source
@@ -81,7 +82,7 @@ def fetch_window_start(engine: Engine, source_id: int) -> datetime | None:
     return (min(last, newest) if newest is not None else last) - OVERLAP
 
 
-def run_source(engine: Engine, source, session: Any, footprint: Footprint | None = None) -> RunResult:  # noqa: ANN001
+def run_source(engine: Engine, source: SourceConfig, session: Any, footprint: Footprint | None = None) -> RunResult:
     """Fetch, parse and store one configured source, logging the run; features outside ``footprint`` are
     stored, marked and counted in ``outside``."""
     t0 = time.perf_counter()
@@ -142,7 +143,7 @@ def refresh(engine: Engine, city, session: Any, only: str | None = None, progres
     return report
 
 
-def import_file(engine: Engine, kind: str, path: str, source=None, params: dict | None = None,  # noqa: ANN001
+def import_file(engine: Engine, kind: str, path: str, source: SourceConfig | None = None, params: dict | None = None,
                 footprint: Footprint | None = None) -> dict:
     """Load one local payload of ``kind`` (a downloaded response, an archive CSV, a vector file) and store it.
 

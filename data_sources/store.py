@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import h3
 from cachetools import TTLCache, cached
@@ -25,6 +25,9 @@ from sqlalchemy.exc import DisconnectionError
 
 from data_sources.base import SourceMeta
 from data_sources.footprint import Footprint
+
+if TYPE_CHECKING:  # geopandas is heavy: only the connectors need it at run time
+    import geopandas as gpd
 from data_sources.models import H3_RESOLUTIONS, District, Feature, Observation, RefreshRun, Source
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -222,7 +225,8 @@ def _chunks(rows: list[dict], size: int = _CHUNK) -> Iterable[list[dict]]:
         yield rows[i : i + size]
 
 
-def upsert_features(engine: Engine, source_id: int, features, footprint: Footprint | None = None) -> dict[str, int]:  # noqa: ANN001
+def upsert_features(engine: Engine, source_id: int, features: gpd.GeoDataFrame | None,
+                    footprint: Footprint | None = None) -> _IdMap:
     """Insert or update features of one source. ``features``: GeoDataFrame with external_id, layer, name,
     properties, geometry (EPSG:4326). ``footprint``: the city's (data_sources.footprint); features that do not
     touch it are stored with ``outside`` set (None: none is outside). Returns {external_id: feature id} and sets

@@ -7,6 +7,7 @@ loads with the partial plotly.js bundle only when it comes into view (components
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import h3
 import numpy as np
@@ -21,6 +22,9 @@ from dashboard.i18n import N_, fmt_age, fmt_datetime, fmt_number, plotly_separat
 from dashboard.indicators import city_series, guideline, usual_range
 from data_sources.standards import EAQI_BANDS
 from data_sources.store import utcnow
+
+if TYPE_CHECKING:  # dashboard.app imports the pages
+    from dashboard.app import AppContext
 
 PATH = "/"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
@@ -116,7 +120,7 @@ def _source_line(ctx, layers: list[str]) -> str:  # noqa: ANN001
     return ", ".join(titles)
 
 
-def home_values(ctx) -> dict[str, kpis.Kpi]:  # noqa: ANN001
+def home_values(ctx: AppContext) -> dict[str, kpis.Kpi]:
     """The home KPIs (cached with the data) with their staleness judged now (it changes with time alone)."""
     tz = ctx.city.city.timezone
     values = {**cached(ctx, "home:kpis", lambda: kpis.reading_kpis(ctx.engine, tz), depends="readings"),
@@ -140,7 +144,7 @@ def freshness_note(values: dict[str, kpis.Kpi], lang: str) -> list:
     return [html.P(text, className="freshness-note", role="note")]
 
 
-def _kpi_cards(ctx, lang: str, values: dict[str, kpis.Kpi] | None = None) -> list:  # noqa: ANN001
+def _kpi_cards(ctx: AppContext, lang: str, values: dict[str, kpis.Kpi] | None = None) -> list:
     _ = translator(lang)
     tz = ctx.city.city.timezone
     values = values if values is not None else home_values(ctx)

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from dash import Dash
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from data_sources.config import CityConfig, Settings
@@ -30,7 +31,7 @@ VALUES = st.one_of(
 QUERIES = st.dictionaries(st.sampled_from(KEYS), st.one_of(VALUES, st.lists(VALUES, min_size=2, max_size=3)), max_size=5)
 
 
-def _app(city: CityConfig, url: str, tmp: Path, clock: datetime | None = None):  # noqa: ANN202
+def _app(city: CityConfig, url: str, tmp: Path, clock: datetime | None = None) -> Dash:
     from dashboard.app import create_app, get_context
 
     settings = Settings.from_env({"CITYDASH_DATA_DIR": str(tmp), "CITYDASH_SECRET_KEY": "test-secret"})
@@ -46,7 +47,7 @@ def _real(city: CityConfig) -> CityConfig:
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory, demo_city, demo_store_file):  # noqa: ANN001, ANN201
+def stores(tmp_path_factory: pytest.TempPathFactory, demo_city: CityConfig, demo_store_file: Path) -> dict[str, Dash]:
     """name -> app: an empty store, the demo store (judged at its end) and one whose data ends in 2019."""
     from data_sources.demo import load_demo
 

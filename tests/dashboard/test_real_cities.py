@@ -10,11 +10,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 import shapely
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
 
 from dashboard.pages.home import map_layers
-from data_sources.config import CityConfig, Settings, load_city
+from data_sources.config import CityConfig, Settings, SourceConfig, load_city
 from data_sources.districts import sync_districts
 from data_sources.footprint import footprint, outside_counts
 from data_sources.models import Feature
@@ -32,12 +33,12 @@ def _city(name: str, *needs: str) -> CityConfig:
     return load_city(CITIES / f"{name}.toml")
 
 
-def _payload(city: CityConfig, source) -> Path:  # noqa: ANN001
+def _payload(city: CityConfig, source: SourceConfig) -> Path:
     path = city.resolve(source.params["url"])
     return path.with_name("station_information.json") if source.kind == "gbfs" and path.name == "gbfs.json" else path
 
 
-def _load(city: CityConfig, tmp: Path) -> tuple:  # noqa: ANN001
+def _load(city: CityConfig, tmp: Path) -> tuple[Engine, dict[str, dict]]:
     """The city's store, filled from its files as `citydash import` would; and each source's import summary."""
     engine = open_store(f"sqlite:///{tmp / (city.city.slug + '.sqlite')}")
     sync_districts(engine, city)
@@ -47,7 +48,7 @@ def _load(city: CityConfig, tmp: Path) -> tuple:  # noqa: ANN001
     return engine, summaries
 
 
-def _client(city: CityConfig, engine, tmp: Path):  # noqa: ANN001, ANN202
+def _client(city: CityConfig, engine: Engine, tmp: Path) -> FlaskClient:
     from dashboard.app import create_app
 
     settings = Settings.from_env({"CITYDASH_DATA_DIR": str(tmp), "CITYDASH_SECRET_KEY": "test-secret"})
@@ -58,7 +59,7 @@ def _card(page: dict, key: str) -> str:
     return _text(_find(page, lambda c: c["props"].get("id") == f"kpi-{key}" and c["type"] == "Section")[0])
 
 
-def _inside_box(lat: float, lon: float, bounds) -> bool:  # noqa: ANN001
+def _inside_box(lat: float, lon: float, bounds: tuple[tuple[float, float], tuple[float, float]]) -> bool:
     (s, w), (n, e) = bounds
     return s <= lat <= n and w <= lon <= e
 
