@@ -154,3 +154,19 @@ def test_aberdeen_air_is_its_own_sensor_of_2018_not_germany_in_2019(tmp_path):
     assert "Latest reading: 9 Jul 2018" in page and "averaged" in page  # opens on the data, not on an empty week
     about = _text(render_page(client, "/about"))
     assert "2 places from these sources lie outside the city's bounds" in about
+
+
+def test_every_file_the_acceptance_cities_use_is_in_provenance():
+    """The TOMLs point only at files that exist in ../shared/realdata and that PROVENANCE.md describes."""
+    provenance = realdata("PROVENANCE.md").read_text(encoding="utf-8")
+    used = []
+    for toml in sorted(CITIES.glob("*.toml")):
+        city = load_city(toml)
+        used += [city.resolve(s.params["url"]) for s in city.sources]
+        if city.districts is not None:
+            used.append(city.resolve(city.districts.file))
+    assert len(used) == 5
+    for path in used:
+        assert path.resolve().is_file(), path
+        rel = path.resolve().relative_to(realdata().resolve()).as_posix()
+        assert rel in provenance or f"{path.parent.name}/*.json" in provenance, rel
