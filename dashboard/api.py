@@ -18,11 +18,13 @@ from datetime import datetime
 import flask
 from sqlalchemy import Engine, func, select
 
+from dashboard.cache import request_now
 from dashboard.hosts import public_root
 from data_sources import workflow
 from data_sources.api_keys import api_key_info
 from data_sources.base import LAYERS, METRICS
 from data_sources.comments import public_comment, public_history
+from data_sources.config import CityConfig
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import parse_utc, utc_iso
 
@@ -177,13 +179,16 @@ def observations_page(engine: Engine, metrics: list[str] | None, start: datetime
             for r in rows]
 
 
-def kpis(engine: Engine) -> dict:
-    from dashboard.kpis import home_kpis
+def kpis(engine: Engine, city: CityConfig, now: datetime | None = None) -> dict:
+    """The home page's key figures; each, and each sub-figure of cycling, with ``as_of`` (the newest reading it
+    uses, ISO 8601 UTC) and ``stale`` (older than its sources' freshness window)."""
+    from dashboard.kpis import current_kpis
 
     out = {}
-    for key, k in home_kpis(engine).items():
+    for key, k in current_kpis(engine, city, now).items():
         d = dataclasses.asdict(k)
         d["updated"] = utc_iso(k.updated.to_pydatetime() if hasattr(k.updated, "to_pydatetime") else k.updated)
+        d["as_of"] = utc_iso(k.as_of)
         out[key] = finite(json.loads(json.dumps(d, default=float)))
     return out
 
@@ -315,6 +320,6 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @bp.get(PREFIX + "/kpis")
     @lim.limit(API_LIMIT)
     def get_kpis():
-        return json_response({"kpis": kpis(ctx.engine)})
+        return json_response({"kpis": kpis(ctx.engine, ctx.city, request_now(ctx))})
 
     app.server.register_blueprint(bp)

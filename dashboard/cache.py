@@ -21,13 +21,18 @@ import hashlib
 import logging
 import threading
 import time
-from typing import Callable, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import flask
 from cachetools import TTLCache
 from flask_caching import Cache
 
 from data_sources.operations import SourceStatus, data_version, source_status
+from data_sources.store import utcnow
+
+if TYPE_CHECKING:  # dashboard.app imports this module
+    from dashboard.app import AppContext
 
 T = TypeVar("T")
 log = logging.getLogger("citydash")
@@ -112,12 +117,24 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     return value
 
 
+# A figure's data turns stale with time alone ("Latest reading: ..." instead of "now"): pages that show readings
+# are rebuilt at least this often (seconds), so the wording changes within this long of the data's window passing.
+STALE_TICK = 300
+
+
+def request_now(ctx: AppContext) -> datetime:
+    """The time the figures are judged at (naive UTC): the wall clock, or ``ctx.extras["clock"]()`` when set
+    (tests pin it to the demo city's end)."""
+    return ctx.extras.get("clock", utcnow)()
+
+
 def page_stamp(ctx, depends: str = "all") -> tuple:  # noqa: ANN001
-    """What a shared page shows besides its code: the parts of the data version it depends on, and which
-    sources are behind (the pages say so in words; a source goes stale with time alone, which changes no data
-    version). Ages are left out: they change every second."""
+    """What a shared page shows besides its code: the parts of the data version it depends on, which sources
+    are behind (the pages say so in words; a source goes stale with time alone, which changes no data version),
+    and, for pages of readings, the STALE_TICK the clock is in. Ages are left out: they change every second."""
     behind = tuple((s.name, s.last_success_at, s.stale, s.failing) for s in request_source_status(ctx))
-    return _relevant(_request_version(ctx), depends), behind
+    tick = int(request_now(ctx).timestamp() // STALE_TICK) if depends != "comments" else 0
+    return _relevant(_request_version(ctx), depends), behind, tick
 
 
 def shared_page(ctx, key: tuple, fn: Callable[[], T], depends: str = "all") -> T:  # noqa: ANN001

@@ -208,12 +208,13 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
             counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin,
                                     session=make_session(cache_dir=obj.settings.data_dir))
         else:
+            from data_sources.footprint import footprint
             from data_sources.refresh import import_file
 
             if not Path(path).is_file():
                 _fail(f"import {kind} {path}: no such file")
             source = obj.city.source(source_name) if source_name else None
-            counts = import_file(obj.engine, kind, path, source=source)
+            counts = import_file(obj.engine, kind, path, source=source, footprint=footprint(obj.engine, obj.city))
     except SourceError as e:
         _fail(f"import {kind} {path}: {e}")
     click.echo(json.dumps(counts))

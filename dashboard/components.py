@@ -13,8 +13,8 @@ from dash import dcc, html
 
 from dashboard import queries
 from dashboard.cache import cached, request_source_status
-from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_number, fmt_percent, translator
-from dashboard.kpis import Kpi
+from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_day, fmt_number, fmt_percent, translator
+from dashboard.kpis import Kpi, parse_as_of
 from data_sources.operations import SourceStatus
 
 NAV = [("/", N_("Map")), ("/air", N_("Air")), ("/traffic", N_("Traffic")), ("/cycling", N_("Cycling")),
@@ -56,6 +56,8 @@ KPI_TITLES = {
     "cycling": N_("Cycling"),
     "participation": N_("Citizens' comments"),
 }
+# "now" and "today" are only for fresh data: a stale figure's card says what it is and the date of its reading.
+KPI_TITLES_STALE = {"air": N_("Air quality"), "traffic": N_("Traffic")}
 BAND_WORDS = {
     "good": N_("Good"), "fair": N_("Fair"), "moderate": N_("Moderate"), "poor": N_("Poor"), "very_poor": N_("Very poor"),
     "extremely_poor": N_("Extremely poor"),
@@ -82,12 +84,18 @@ def hours_text(hours: float | None, lang: str) -> str:
     return _("{n} days", n=fmt_number(hours / 24, lang, 1))
 
 
-def kpi_meaning(k: Kpi, lang: str) -> str:
+def kpi_meaning(k: Kpi, lang: str, tz: str = "UTC") -> str:
     _ = translator(lang)
     d = k.detail or {}
     if k.key == "air":
         if k.value is None:
             return _("No recent readings.")
+        if k.stale:
+            return _("PM2.5 is fine dust that reaches deep into the lungs. The WHO advises a daily average below {g} µg/m³. "
+                     "At the latest reading, on {date}, the middle station read {v} µg/m³, and the European index, from "
+                     "good to extremely poor, rated the city's air as {band}.", g=fmt_number(d.get("guideline", 15), lang),
+                     date=fmt_day(k.as_of, lang, tz), v=fmt_number(k.value, lang),
+                     band=_(BAND_WORDS.get(k.band, "Good")).lower())
         return _("PM2.5 is fine dust that reaches deep into the lungs. The WHO advises a daily average below {g} µg/m³; "
                  "the middle station reads {v} µg/m³ now. The European index, from good to extremely poor, rates the "
                  "city's air as {band} today.", g=fmt_number(d.get("guideline", 15), lang),
@@ -102,6 +110,10 @@ def kpi_meaning(k: Kpi, lang: str) -> str:
             return _("{p}% busier than usual for this hour and weekday.", p=pct)
         return _("{p}% quieter than usual for this hour and weekday.", p=-pct)
     if k.key == "cycling":
+        if k.stale:
+            return _("How long the cycle network is, how many shared bikes and free docks there were at the latest "
+                     "reading, and how many people the counters saw cycling on the latest day counted, compared with "
+                     "the same weekday in recent weeks. Figures marked with a date are not current.")
         return _("How long the cycle network is, how many shared bikes and free docks there are right now, and how "
                  "many people the counters saw cycling today compared with the same weekday in recent weeks.")
     if k.key == "participation":
@@ -125,7 +137,12 @@ def kpi_value_text(k: Kpi, lang: str) -> str:
     return fmt_number(k.value, lang)
 
 
-def _kpi_extra(k: Kpi, lang: str) -> list:
+def _latest_reading(as_of: object, lang: str, tz: str) -> str:
+    _ = translator(lang)
+    return _("Latest reading: {date}", date=fmt_day(parse_as_of(as_of), lang, tz))
+
+
+def _kpi_extra(k: Kpi, lang: str, tz: str = "UTC") -> list:
     _ = translator(lang)
     d = k.detail or {}
     out: list = []
@@ -143,16 +160,29 @@ def _kpi_extra(k: Kpi, lang: str) -> list:
         if d.get("by_type"):
             out.append(html.Ul([html.Li(_("{km} km {type}", km=fmt_number(v, lang, 1), type=_(CYCLE_TYPES.get(t, t))))
                                 for t, v in d["by_type"].items()], className="kpi-list"))
+        network = d.get("network") or {}
+        if network.get("stale") and network.get("as_of"):
+            out.append(html.P(html.Strong(_("Cycle network: {latest}", latest=_latest_reading(network["as_of"], lang, tz))),
+                              className="kpi-sub kpi-latest"))
         share = d.get("bike_share") or {}
-        if share:
+        if share and share.get("stale"):
+            out.append(html.P([html.Strong(_latest_reading(share.get("as_of"), lang, tz)), " · ",
+                               _("Bike share: {b} bikes and {d} free docks", b=fmt_number(share["bikes"], lang),
+                                 d=fmt_number(share["docks"], lang))], className="kpi-sub kpi-latest"))
+        elif share:
             out.append(html.P(_("Bike share now: {b} bikes and {d} free docks", b=fmt_number(share["bikes"], lang),
                                 d=fmt_number(share["docks"], lang)), className="kpi-sub"))
         today = d.get("counts_today") or {}
         if today.get("value") is not None:
             usual = today.get("usual")
-            out.append(html.P([_("Cycled past the counters today: {n}", n=fmt_number(today["value"], lang)),
+            said = (_("Cycled past the counters on {date}: {n}", date=fmt_day(parse_as_of(today.get("as_of")), lang, tz),
+                      n=fmt_number(today["value"], lang)) if today.get("stale")
+                    else _("Cycled past the counters today: {n}", n=fmt_number(today["value"], lang)))
+            lead = [html.Strong(_latest_reading(today.get("as_of"), lang, tz)), " · "] if today.get("stale") else []
+            out.append(html.P([*lead, said,
                                *([" ", _("(usual: {u})", u=fmt_number(usual, lang))] if usual else []), " ",
-                               *band_chip(today.get("band", "none"), _)], className="kpi-sub"))
+                               *band_chip(today.get("band", "none"), _)],
+                              className="kpi-sub" + (" kpi-latest" if today.get("stale") else "")))
     elif k.key == "participation":
         if d.get("answered_share") is not None:
             out.append(html.P(_("{s} answered", s=fmt_percent(d["answered_share"], lang)), className="kpi-sub"))
@@ -201,17 +231,21 @@ def stale_notice(behind: list[SourceStatus], lang: str, tz: str) -> list:
 def kpi_card(k: Kpi, lang: str, tz: str, source: str = "", link: str | None = None,
              behind: list[SourceStatus] | None = None) -> html.Section:
     _ = translator(lang)
+    title = KPI_TITLES_STALE.get(k.key) if k.stale and k.key in KPI_TITLES_STALE else KPI_TITLES.get(k.key, k.key)
+    latest = ([html.P(html.Strong(_latest_reading(k.as_of, lang, tz)), className="kpi-latest")]
+              if k.stale and k.as_of is not None and k.key in KPI_TITLES_STALE else [])
     return html.Section([
-        html.H2(_(KPI_TITLES.get(k.key, k.key)), className="kpi-title", id=f"kpi-{k.key}-title"),
+        html.H2(_(title), className="kpi-title", id=f"kpi-{k.key}-title"),
+        *latest,
         html.P(html.Span(kpi_value_text(k, lang), className="kpi-number"), className="kpi-value"),
         *stale_notice(behind or [], lang, tz),
-        *_kpi_extra(k, lang),
-        html.Details([html.Summary(_("What does this mean?")), html.P(kpi_meaning(k, lang))], className="kpi-meaning"),
+        *_kpi_extra(k, lang, tz),
+        html.Details([html.Summary(_("What does this mean?")), html.P(kpi_meaning(k, lang, tz))], className="kpi-meaning"),
         html.P([*([_("Source: {s}", s=source)] if source else []),
                 *([" · "] if source and k.updated else []),
                 *([_("Updated {t}", t=fmt_datetime(k.updated, lang, tz))] if k.updated else []),
                 *([" · ", html.A(_("More"), href=link)] if link else [])], className="kpi-meta"),
-    ], className=f"kpi kpi-{k.key} kpi-band-{k.band}" + (" kpi-stale" if behind else ""), id=f"kpi-{k.key}", **{"aria-labelledby": f"kpi-{k.key}-title"})
+    ], className=f"kpi kpi-{k.key} kpi-band-{k.band}" + (" kpi-stale" if behind or k.stale else ""), id=f"kpi-{k.key}", **{"aria-labelledby": f"kpi-{k.key}-title"})
 
 
 def deferred(block_id: str, placeholder_text: str, min_height: int = 300) -> html.Div:

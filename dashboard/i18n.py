@@ -101,3 +101,22 @@ def fmt_date(value, lang: str) -> str:  # noqa: ANN001
 
 def language_name(lang: str) -> str:
     return LANGUAGE_NAMES.get(lang) or Locale.parse(lang).get_display_name(lang)
+
+
+def fmt_day(value: datetime | None, lang: str, tz: str = "UTC") -> str:
+    """The local calendar date of a stored (naive UTC) time, e.g. "14 Mar 2023" ("Latest reading: ...")."""
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return "–"
+    local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)) if value.tzinfo is None else value.astimezone(ZoneInfo(tz))
+    return fmt_date(local.date(), lang)
+
+
+def fmt_age(value: datetime | None, now: datetime, lang: str) -> str:
+    """How long before ``now`` a stored (naive UTC) time was, in words, e.g. "3 years ago", "hace 3 años"."""
+    from babel.dates import format_timedelta
+
+    if value is None:
+        return "–"
+    return format_timedelta(value - now, add_direction=True, threshold=1.0, locale=BABEL_LOCALES.get(lang, "en_GB"))

@@ -96,7 +96,7 @@ def parse_state(theme: Theme, query: dict, latest: datetime | None, districts: s
     metric = _one(query, "metric")
     metric = metric if metric in metrics else metrics[0]
     d = _one(query, "district")
-    district = int(d) if d and d.isdigit() and int(d) in districts else None
+    district = int(d) if d and d.isascii() and d.isdigit() and int(d) in districts else None  # "¹" is a digit too
     last = (latest or datetime.utcnow()).date()
     end = _date(_one(query, "to")) or last
     start = _date(_one(query, "from")) or end - timedelta(days=DEFAULT_DAYS - 1)

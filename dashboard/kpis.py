@@ -5,7 +5,7 @@ function takes the rows it needs and a "now", and returns a ``Kpi``; ``home_kpis
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,9 @@ import shapely
 from sqlalchemy import Engine
 
 from dashboard import queries
-from data_sources.store import utcnow
+from data_sources.config import CityConfig
+from data_sources.operations import is_stale, window_of
+from data_sources.store import utc_iso, utcnow
 from data_sources.standards import EAQI_BANDS, eaqi_band, who_guideline
 
 WHO_PM25_24H = who_guideline("pm25", "24h")  # 15 µg/m³, WHO 2021 air quality guideline, 24-hour mean
@@ -35,6 +37,14 @@ class Kpi:
     band: str = "none"  # drives the card's colour and its band word; vocabulary depends on the KPI
     detail: dict = field(default_factory=dict)
     updated: datetime | None = None
+    # The second clock: the time of the newest reading the figure uses (not when its source was fetched), and
+    # whether that is older than its source's freshness window (set by ``with_staleness``, at each request).
+    as_of: datetime | None = None
+    stale: bool = False
+
+    def __post_init__(self) -> None:
+        if self.as_of is None and self.updated is not None:
+            self.as_of = parse_as_of(self.updated)
 
 
 def _latest(frame: pd.DataFrame, now: datetime) -> pd.DataFrame:
@@ -170,14 +180,58 @@ def bikes_now(bikes: pd.DataFrame, docks: pd.DataFrame, now: datetime) -> dict:
             "updated": max(x for x in (b["time"].max(), d["time"].max()) if pd.notna(x)).to_pydatetime()}
 
 
-def cycling(routes: pd.DataFrame, bike_share: dict, counts: Kpi) -> Kpi:
-    """Network km by type, bike share now and today's counts; ``detail`` stays plain JSON (the API serves it)."""
+def cycling(routes: pd.DataFrame, bike_share: dict, counts: Kpi, network_as_of: datetime | None = None) -> Kpi:
+    """Network km by type, bike share now and today's counts; ``detail`` stays plain JSON (the API serves it).
+    Each sub-figure carries its own ``as_of`` (ISO 8601 UTC) and ``stale``."""
     by_type = km_by_type(routes)
     km = sum(by_type.values()) if by_type else None
     updated = max([t for t in (bike_share.get("updated"), counts.updated) if t is not None], default=None)
     share = {k: v for k, v in bike_share.items() if k != "updated"}
+    if share:
+        share.update(as_of=utc_iso(bike_share.get("updated")), stale=False)
     today = {"value": counts.value, "band": counts.band, **counts.detail}
-    return Kpi("cycling", km, "km", counts.band, {"by_type": by_type, "bike_share": share, "counts_today": today}, updated)
+    if counts.value is not None:
+        today.update(as_of=utc_iso(counts.as_of), stale=False)
+    network = {"km": km, "as_of": utc_iso(network_as_of) if km is not None else None, "stale": False}
+    return Kpi("cycling", km, "km", counts.band,
+               {"by_type": by_type, "network": network, "bike_share": share, "counts_today": today}, updated)
+
+
+def parse_as_of(value: object) -> datetime | None:
+    """A figure's ``as_of`` (a datetime, a Timestamp or the ISO 8601 text kept in ``detail``) as naive UTC."""
+    if value is None or value == "":
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts).to_pydatetime()
+
+
+# Which layer feeds each figure and sub-figure: its freshness window is that of the layer's sources.
+FIGURE_LAYERS = {"air": "air_station", "traffic": "traffic_counter", "network": "cycle_route",
+                 "bike_share": "bike_station", "counts_today": "cycle_counter"}
+
+
+def with_staleness(values: dict[str, Kpi], windows: dict[str, timedelta], now: datetime) -> dict[str, Kpi]:
+    """The KPIs with ``stale`` set from their ``as_of`` against ``windows`` (figure or sub-figure key -> window,
+    see FIGURE_LAYERS) at ``now``. Pure: the (cached) KPIs are not changed; staleness comes with time alone, so it
+    is worked out at every request. A card is stale when its figure is, or, for cycling, any of its sub-figures."""
+    default = max(windows.values(), default=timedelta(hours=3))
+    out: dict[str, Kpi] = {}
+    for key, k in values.items():
+        if key == "cycling":
+            detail = dict(k.detail)
+            any_stale = False
+            for sub in ("network", "bike_share", "counts_today"):
+                part = dict(detail.get(sub) or {})
+                if part.get("as_of"):
+                    part["stale"] = is_stale(parse_as_of(part["as_of"]), windows.get(sub, default), now)
+                    any_stale = any_stale or part["stale"]
+                detail[sub] = part
+            out[key] = replace(k, detail=detail, stale=any_stale)
+        elif key in FIGURE_LAYERS:
+            out[key] = replace(k, stale=k.value is not None and is_stale(k.as_of, windows.get(key, default), now))
+        else:
+            out[key] = k
+    return out
 
 
 def participation(comments: pd.DataFrame, now: datetime, tz: str) -> Kpi:
@@ -229,5 +283,17 @@ def reading_kpis(engine: Engine, tz: str = "UTC") -> dict[str, Kpi]:
     t = queries.latest_time(engine, "cyclists")
     counts = (counts_today(queries.observations(engine, "cyclists", local_midnight(t, tz) - timedelta(weeks=USUAL_WEEKS), t), t, tz)
               if t else Kpi("cycle_counts", None, "cyclists"))
-    out["cycling"] = cycling(queries.features(engine, "cycle_route"), share, counts)
+    out["cycling"] = cycling(queries.features(engine, "cycle_route"), share, counts,
+                             queries.layer_updated(engine, "cycle_route"))
     return out
+
+
+def figure_windows(engine: Engine, city: CityConfig) -> dict[str, timedelta]:
+    """Each figure's freshness window (FIGURE_LAYERS key -> window): the longest of its layer's sources'."""
+    return {key: window_of(city, queries.layer_source_names(engine, [layer])) for key, layer in FIGURE_LAYERS.items()}
+
+
+def current_kpis(engine: Engine, city: CityConfig, now: datetime | None = None) -> dict[str, Kpi]:
+    """Every home KPI with its ``as_of`` and ``stale`` judged at ``now`` (the API's key figures; participation, a
+    count of this calendar month's comments, always goes by the wall clock, as on the home page)."""
+    return with_staleness(home_kpis(engine, city.city.timezone), figure_windows(engine, city), now or utcnow())

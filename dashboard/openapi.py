@@ -140,7 +140,9 @@ def schemas() -> dict:
                      # air: the European AQI bands; traffic and cycling: against the usual for the hour and weekday
                      "band": {"type": "string", "enum": ["good", "fair", "moderate", "poor", "very_poor", "extremely_poor",
                                                          "busier", "usual", "quieter", "none"]},
-                     "detail": {"type": ["object", "null"]}, "updated": NULL_DATETIME}),
+                     "detail": {"type": ["object", "null"]}, "updated": NULL_DATETIME,
+                     # the newest reading the figure uses, and whether it is older than its sources' freshness window
+                     "as_of": NULL_DATETIME, "stale": {"type": "boolean"}}),
     }
 
 

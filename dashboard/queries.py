@@ -5,16 +5,25 @@ import json
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, select
 
 from data_sources.models import OPEN_STATUSES, Comment, District, Feature, Observation, Source
 
 
-def features(engine: Engine, layer: str | None = None) -> pd.DataFrame:
+def counted() -> ColumnElement[bool]:
+    """Observations of features inside the city's footprint (data_sources.footprint): the only ones its figures
+    count. A NOT IN over the few outside features keeps the (metric, time) index usable."""
+    return Observation.feature_id.not_in(select(Feature.id).where(Feature.outside.is_(True)))
+
+
+def features(engine: Engine, layer: str | None = None, include_outside: bool = False) -> pd.DataFrame:
+    """The features of ``layer`` (or all), those outside the city's footprint only when asked for."""
     q = select(
         Feature.id, Feature.layer, Feature.external_id, Feature.name, Feature.lat, Feature.lon,
         Feature.geometry, Feature.properties, Feature.district_id, Source.name.label("source"),
     ).join(Source, Source.id == Feature.source_id)
+    if not include_outside:
+        q = q.where(Feature.outside.is_(False))
     if layer:
         q = q.where(Feature.layer == layer)
     with engine.connect() as conn:
@@ -22,13 +31,25 @@ def features(engine: Engine, layer: str | None = None) -> pd.DataFrame:
 
 
 def latest_time(engine: Engine, metric: str) -> datetime | None:
+    """The newest reading of ``metric`` inside the city's footprint (the index walked backwards, not a max over
+    all rows, so that the NOT IN does not cost a scan)."""
+    q = (select(Observation.time).where(Observation.metric == metric, counted())
+         .order_by(Observation.time.desc()).limit(1))
     with engine.connect() as conn:
-        return conn.scalar(select(func.max(Observation.time)).where(Observation.metric == metric))
+        return conn.scalar(q)
+
+
+def layer_updated(engine: Engine, layer: str) -> datetime | None:
+    """When the newest counted feature of ``layer`` was last written (for layers without readings, such as the
+    cycle network, the date of their data)."""
+    q = select(func.max(Feature.updated_at)).where(Feature.layer == layer, Feature.outside.is_(False))
+    with engine.connect() as conn:
+        return conn.scalar(q)
 
 
 def observations(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
                  feature_ids: list[int] | None = None) -> pd.DataFrame:
-    cond = [Observation.metric == metric, Observation.time >= since]
+    cond = [Observation.metric == metric, Observation.time >= since, counted()]
     if until is not None:
         cond.append(Observation.time <= until)
     if feature_ids is not None:
@@ -44,7 +65,7 @@ def hour_of_week_history(engine: Engine, metric: str, at: datetime, weeks: int =
     """Observations at the same hour and weekday as ``at`` over the previous ``weeks`` weeks, plus ``at``."""
     times = [at - timedelta(weeks=k) for k in range(weeks + 1)]
     q = select(Observation.feature_id, Observation.time, Observation.value).where(
-        Observation.metric == metric, Observation.time.in_(times)
+        Observation.metric == metric, Observation.time.in_(times), counted()
     )
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["feature_id", "time", "value"])
@@ -146,7 +167,7 @@ def linked_comments(engine: Engine, feature_id: int, limit: int = 20) -> pd.Data
 def observations_by_district(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
                              layer: str | None = None) -> pd.DataFrame:
     """Observations with their feature's district: feature_id, district_id, time, value."""
-    cond = [Observation.metric == metric, Observation.time >= since]
+    cond = [Observation.metric == metric, Observation.time >= since, Feature.outside.is_(False)]
     if until is not None:
         cond.append(Observation.time <= until)
     if layer:

@@ -5,17 +5,22 @@ summary and a data table for each chart; downloads of what is shown. The URL hol
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
 from dashboard import figures, indicators, queries
-from dashboard.cache import cached
+from dashboard.cache import cached, request_now
 from dashboard.components import (BAND_WORDS, data_table, deferred, download_links, page_frame, sources_behind,
                                   stale_notice, table_details)
-from dashboard.i18n import fmt_date, fmt_number, fmt_percent, plotly_separators, translator
+from dashboard.i18n import fmt_date, fmt_day, fmt_number, fmt_percent, plotly_separators, translator
 from dashboard.indicators import THEMES, State as ViewState
+from data_sources.operations import is_stale, window_of
+
+if TYPE_CHECKING:  # dashboard.app imports the pages
+    from dashboard.app import AppContext
 
 
 def _districts(ctx) -> pd.DataFrame:  # noqa: ANN001
@@ -23,11 +28,22 @@ def _districts(ctx) -> pd.DataFrame:  # noqa: ANN001
                   depends="readings")
 
 
+def _latest(ctx: AppContext, metric: str) -> datetime | None:
+    return cached(ctx, f"latest:{metric}", lambda: queries.latest_time(ctx.engine, metric), depends="readings")
+
+
 def current_state(ctx, theme_key: str, query: dict) -> ViewState:  # noqa: ANN001
+    """The view the URL asks for. Without dates it ends at the newest reading of its metric, however old, so that a
+    page never opens on an empty week; without a metric it shows the first metric that has readings."""
     theme = THEMES[theme_key]
-    latest = cached(ctx, f"latest:{theme.metrics[0].key}", lambda: queries.latest_time(ctx.engine, theme.metrics[0].key),
-                    depends="readings")
-    return indicators.parse_state(theme, query, latest, set(_districts(ctx)["id"].astype(int)))
+    latest = {m.key: _latest(ctx, m.key) for m in theme.metrics}
+    keys = list(latest)
+    wanted = query.get("metric")
+    wanted = wanted[0] if isinstance(wanted, list) and wanted else wanted
+    if wanted not in keys:
+        wanted = next((k for k in keys if latest[k] is not None), keys[0])
+        query = {**query, "metric": [wanted]}
+    return indicators.parse_state(theme, query, latest[wanted], set(_districts(ctx)["id"].astype(int)))
 
 
 def theme_data(ctx, theme_key: str, st: ViewState) -> dict:  # noqa: ANN001
@@ -48,7 +64,8 @@ def theme_data(ctx, theme_key: str, st: ViewState) -> dict:  # noqa: ANN001
             hist = queries.observations_by_district(ctx.engine, m.key, st.since - timedelta(days=28), st.until, layer=m.layer)
             if st.district is not None:
                 hist = hist[hist["district_id"] == st.district]
-            usual = indicators.usual_range(hist, series[series["name"] == series["name"].iloc[0]]["time"], m.agg)
+            first = series[series["name"] == series["name"].iloc[0]]["time"] if len(series) else series["time"]
+            usual = indicators.usual_range(hist, first, m.agg)
         return {"series": series, "districts": dvals, "usual": usual, "metric": m}
 
     return cached(ctx, f"theme:{theme_key}:{st.query()}", compute, depends="readings")
@@ -76,7 +93,10 @@ def summary(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> str:  
     limit = indicators.guideline(m.key) if theme_key == "air" else None
     n = indicators.summary_numbers(focus, data["districts"], limit)
     if not n:
-        return _("No readings for this choice of dates and district.")
+        latest = _latest(ctx, m.key)
+        return " ".join([_("No readings for this choice of dates and district."),
+                         *([_("Latest reading: {date}", date=fmt_day(latest, lang, ctx.city.city.timezone))] if latest else
+                           [_("No readings of this measure have been received yet.")])])
     where = _names(ctx, lang, st).get("district") or _("the whole city")
     text = _("From {start} to {end}, {measure} in {where} averaged {mean} {unit} and peaked at {peak} {unit} on {when}.",
              start=fmt_date(st.start, lang), end=fmt_date(st.end, lang), measure=_(m.label), where=where,
@@ -126,6 +146,18 @@ def charts(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> list:  
     ]
 
 
+def data_age_notice(ctx: AppContext, lang: str, metric: indicators.Metric) -> list:
+    """"Latest reading: 14 Mar 2023" when the metric's newest reading is older than its sources' window."""
+    _ = translator(lang)
+    latest = _latest(ctx, metric.key)
+    window = cached(ctx, f"window:{metric.layer}", lambda: window_of(ctx.city, queries.layer_source_names(ctx.engine, [metric.layer])),
+                    depends="readings")
+    if not is_stale(latest, window, request_now(ctx)):
+        return []
+    return [html.P([html.Strong(_("Latest reading: {date}", date=fmt_day(latest, lang, ctx.city.city.timezone))), " ",
+                    _("These are the last readings received, not current ones.")], className="data-age-notice", role="note")]
+
+
 def context_note(lang: str, theme_key: str) -> str:
     _ = translator(lang)
     if theme_key == "air":
@@ -169,6 +201,7 @@ def layout(ctx, lang: str, query: dict, theme_key: str):  # noqa: ANN001
         html.H1(_(theme.title), className="page-title"),
         html.P(_(theme.intro), className="intro"),
         *stale_notice(sources_behind(ctx, {t: sorted({m.layer for m in theme.metrics})})[t], lang, ctx.city.city.timezone),
+        *data_age_notice(ctx, lang, indicators.metric_of(theme, st.metric)),
         filters,
         html.P(summary(ctx, lang, t, st, data), id=f"{t}-summary", className="chart-summary", **{"aria-live": "polite"}),
         deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560),

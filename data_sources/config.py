@@ -52,6 +52,9 @@ class SourceConfig(_Strict):
     title: str = ""
     layer: str | None = None
     refresh: str = Field("1h", pattern=r"^\d+[smhd]$", description="how often `citydash refresh --every` fetches")
+    stale_after: str | None = Field(None, pattern=r"^\d+[smhd]$",
+                                    description="how old its newest reading may be before its figures are marked "
+                                                "stale; default three refresh intervals")
     enabled: bool = True
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -78,6 +81,8 @@ class City(_Strict):
     languages: list[Literal["en", "es", "nl", "pt"]] = Field(default_factory=lambda: ["en"], min_length=1)
     default_language: Literal["en", "es", "nl", "pt"] = "en"
     timezone: str = "UTC"
+    clip: Literal["bounds", "districts", "none"] = Field(
+        "bounds", description="the city's footprint: features outside it are stored but not counted in its figures")
     comment_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
 
     @field_validator("centre")

@@ -28,6 +28,8 @@ def comment_states(comments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame
     """Per comment: first_answer_at and status, derived from its events. ``comments``: id, created_at, ...;
     ``events``: id, comment_id, created_at, kind, to_status."""
     out = comments.copy()
+    if out.empty:  # a store with no comments yet: the ledger is all zeros, not an error
+        return out.assign(first_answer_at=pd.Series(dtype="datetime64[ns]"), status=pd.Series(dtype=object))
     ev = events.sort_values(["created_at", "id"])
     first = ev[ev["kind"].isin(RESPONSE_KINDS)].groupby("comment_id")["created_at"].first()
     last_status = ev[(ev["kind"] == "status") & ev["to_status"].notna()].groupby("comment_id")["to_status"].last()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -110,6 +111,8 @@ class Feature(Base):
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
     properties: Mapped[dict] = mapped_column(default=dict)
     updated_at: Mapped[datetime | None]
+    # Outside the city's footprint ([city] clip): stored and served as open data, never counted in the city's figures.
+    outside: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Observation(Base):

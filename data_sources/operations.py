@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from data_sources.config import CityConfig, SourceConfig
 from data_sources.models import Comment, CommentEvent, Observation, Source
 from data_sources.store import migrate, utcnow
 
@@ -188,6 +189,35 @@ def source_status(engine: Engine, city, now: datetime | None = None) -> list[Sou
                                 stale=kind != "demo" and (age is None or age > limit.total_seconds()),
                                 failing=bool(err_at and (ok_at is None or err_at >= ok_at))))
     return out
+
+
+def freshness_window(source: SourceConfig | None) -> timedelta:
+    """How old a source's newest reading may be before the figures it feeds are stale (the second clock: the age
+    of the data, apart from when the source was last fetched): its ``stale_after``, else STALE_FACTOR refresh
+    intervals; a source the TOML does not configure (the demo, a one-off import) gets STALE_FACTOR hours."""
+    if source is None:
+        return DEFAULT_REFRESH * STALE_FACTOR
+    if source.stale_after:
+        return parse_interval(source.stale_after)
+    return parse_interval(source.refresh) * STALE_FACTOR
+
+
+def freshness_windows(city: CityConfig) -> dict[str, timedelta]:
+    """Source name -> its freshness window (``freshness_window``), for every configured source."""
+    return {s.name: freshness_window(s) for s in city.sources}
+
+
+def window_of(city: CityConfig, source_names: set[str] | list[str]) -> timedelta:
+    """The freshness window of a figure fed by ``source_names``: the longest of theirs (a figure is stale only
+    when even its slowest source should have sent something newer)."""
+    windows = freshness_windows(city)
+    return max((windows.get(n, freshness_window(None)) for n in source_names), default=freshness_window(None))
+
+
+def is_stale(as_of: datetime | None, window: timedelta, now: datetime) -> bool:
+    """True when the newest reading ``as_of`` (naive UTC) is older than ``window`` at ``now`` (no reading: not
+    stale, there is simply nothing to show)."""
+    return as_of is not None and now - as_of > window
 
 
 def due_sources(engine: Engine, city, now: datetime) -> list:  # noqa: ANN001

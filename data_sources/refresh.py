@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from data_sources.base import ParseResult, SourceError, get_connector
+from data_sources.config import SourceConfig
+from data_sources.footprint import Footprint, footprint, mark_outside
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import finish_run, record_failure, record_success, start_run, upsert_features, upsert_observations, upsert_source
 
@@ -26,6 +28,7 @@ class RunResult:
     features: int = 0  # features added (updated ones are not counted)
     observations: int = 0  # observations added
     skipped: int = 0
+    outside: int = 0  # features of this run outside the city's footprint (stored, not counted in its figures)
     error: str | None = None
     seconds: float = 0.0
 
@@ -45,11 +48,12 @@ def connector_params(source) -> dict:  # noqa: ANN001
     return params
 
 
-def store_result(engine: Engine, source_id: int, parsed: ParseResult) -> tuple[int, int]:
-    """Upsert one parse result; returns (features added, observations added)."""
-    ids = upsert_features(engine, source_id, parsed.features)
+def store_result(engine: Engine, source_id: int, parsed: ParseResult,
+                 footprint: Footprint | None = None) -> tuple[int, int, int]:
+    """Upsert one parse result; returns (features added, observations added, features outside the footprint)."""
+    ids = upsert_features(engine, source_id, parsed.features, footprint)
     added = upsert_observations(engine, ids, parsed.observations)
-    return getattr(ids, "added", 0), added
+    return getattr(ids, "added", 0), added, getattr(ids, "outside", 0)
 
 
 def _one_line(e: BaseException) -> str:
@@ -78,8 +82,9 @@ def fetch_window_start(engine: Engine, source_id: int) -> datetime | None:
     return (min(last, newest) if newest is not None else last) - OVERLAP
 
 
-def run_source(engine: Engine, source, session: Any) -> RunResult:  # noqa: ANN001
-    """Fetch, parse and store one configured source, logging the run."""
+def run_source(engine: Engine, source: SourceConfig, session: Any, footprint: Footprint | None = None) -> RunResult:
+    """Fetch, parse and store one configured source, logging the run; features outside ``footprint`` are
+    stored, marked and counted in ``outside``."""
     t0 = time.perf_counter()
     out = RunResult(source=source.name, kind=source.kind)
     sid = upsert_source(engine, source.name, source.kind, title=source.title)
@@ -90,7 +95,7 @@ def run_source(engine: Engine, source, session: Any) -> RunResult:  # noqa: ANN0
         params = connector_params(source)
         parsed = connector.parse(connector.fetch(session, params, since), params)
         upsert_source(engine, source.name, source.kind, meta=parsed.meta, title=source.title)
-        out.features, out.observations = store_result(engine, sid, parsed)
+        out.features, out.observations, out.outside = store_result(engine, sid, parsed, footprint)
         out.skipped = parsed.skipped
     except Exception as e:  # noqa: BLE001  (one bad source must not stop the others)
         out.error = f"{source.name}: {_one_line(e)}"
@@ -126,20 +131,25 @@ def refresh(engine: Engine, city, session: Any, only: str | None = None, progres
         report.districts_loaded = sync_districts(engine, city)
     except SourceError as e:
         report.districts_error = f"districts: {_one_line(e)}"
+    fp = footprint(engine, city)
+    if report.districts_loaded and city.city.clip == "districts":
+        mark_outside(engine, fp)  # the footprint itself changed: judge the stored features again
     sources = [city.source(only)] if only else [s for s in city.sources if s.enabled]
     bar = tqdm(sources, desc="refresh", unit="source", disable=not progress)
     for source in bar:
         bar.set_postfix_str(source.name)
-        report.runs.append(run_source(engine, source, session))
+        report.runs.append(run_source(engine, source, session, fp))
     assign_districts(engine, Feature)
     return report
 
 
-def import_file(engine: Engine, kind: str, path: str, source=None, params: dict | None = None) -> dict:  # noqa: ANN001
+def import_file(engine: Engine, kind: str, path: str, source: SourceConfig | None = None, params: dict | None = None,
+                footprint: Footprint | None = None) -> dict:
     """Load one local payload of ``kind`` (a downloaded response, an archive CSV, a vector file) and store it.
 
     ``source``: the configured SourceConfig to import into (its name, title and params), or None to import into
-    a source named after the kind. Returns {"source", "kind", "features", "observations", "skipped"}.
+    a source named after the kind. ``footprint``: the city's (features outside it are stored and marked).
+    Returns {"source", "kind", "features", "observations", "skipped", "outside"}.
     """
     connector = get_connector(kind)
     name = source.name if source is not None else kind
@@ -150,7 +160,7 @@ def import_file(engine: Engine, kind: str, path: str, source=None, params: dict 
     sid = upsert_source(engine, name, kind, meta=parsed.meta, title=source.title if source is not None else "")
     run_id = start_run(engine, sid)
     try:
-        features, observations = store_result(engine, sid, parsed)
+        features, observations, outside = store_result(engine, sid, parsed, footprint)
     except Exception as e:
         finish_run(engine, run_id, error=f"{name}: {_one_line(e)}")
         raise
@@ -159,4 +169,5 @@ def import_file(engine: Engine, kind: str, path: str, source=None, params: dict 
         from data_sources.store import assign_districts
 
         assign_districts(engine, Feature)
-    return {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped}
+    return {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped,
+            "outside": outside}

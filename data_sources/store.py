@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import h3
 from cachetools import TTLCache, cached
@@ -24,6 +24,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
 
 from data_sources.base import SourceMeta
+from data_sources.footprint import Footprint
+
+if TYPE_CHECKING:  # geopandas is heavy: only the connectors need it at run time
+    import geopandas as gpd
 from data_sources.models import H3_RESOLUTIONS, District, Feature, Observation, RefreshRun, Source
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -221,15 +225,20 @@ def _chunks(rows: list[dict], size: int = _CHUNK) -> Iterable[list[dict]]:
         yield rows[i : i + size]
 
 
-def upsert_features(engine: Engine, source_id: int, features) -> dict[str, int]:  # noqa: ANN001
+def upsert_features(engine: Engine, source_id: int, features: gpd.GeoDataFrame | None,
+                    footprint: Footprint | None = None) -> _IdMap:
     """Insert or update features of one source. ``features``: GeoDataFrame with external_id, layer, name,
-    properties, geometry (EPSG:4326). Returns {external_id: feature id} and sets ``.added`` on the dict."""
+    properties, geometry (EPSG:4326). ``footprint``: the city's (data_sources.footprint); features that do not
+    touch it are stored with ``outside`` set (None: none is outside). Returns {external_id: feature id} and sets
+    ``.added`` (features new to the store) and ``.outside`` (features of this batch outside) on the dict."""
     if features is None or len(features) == 0:
-        ids: dict[str, int] = {}
-        return ids
+        return _IdMap()
     gdf = features.to_crs("EPSG:4326") if features.crs and features.crs.to_epsg() != 4326 else features
     now = utcnow()
     rows = []
+    kept = [g is not None and not g.is_empty for g in gdf.geometry]
+    geoms = [g for g, k in zip(gdf.geometry, kept) if k]
+    outside = iter(footprint.outside(geoms) if footprint is not None else np.zeros(len(geoms), dtype=bool))
     for rec, geom in zip(gdf.drop(columns="geometry").to_dict("records"), gdf.geometry):
         if geom is None or geom.is_empty:
             continue
@@ -247,6 +256,7 @@ def upsert_features(engine: Engine, source_id: int, features) -> dict[str, int]:
                 **h3_cells(lat, lon),
                 "properties": json.loads(json.dumps(props, default=str)),
                 "updated_at": now,
+                "outside": bool(next(outside)),
             }
         )
     with engine.begin() as conn:
@@ -255,18 +265,21 @@ def upsert_features(engine: Engine, source_id: int, features) -> dict[str, int]:
             stmt = _insert_stmt(conn, Feature.__table__)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["source_id", "external_id"],
-                set_={c: stmt.excluded[c] for c in ("layer", "name", "geometry", "lat", "lon", "properties", "updated_at", *[f"h3_r{r}" for r in H3_RESOLUTIONS])},
+                set_={c: stmt.excluded[c] for c in ("layer", "name", "geometry", "lat", "lon", "properties", "updated_at", "outside",
+                                                     *[f"h3_r{r}" for r in H3_RESOLUTIONS])},
             )
             conn.execute(stmt, chunk)
         after = conn.scalar(select(func.count()).select_from(Feature).where(Feature.source_id == source_id))
         result = dict(conn.execute(select(Feature.external_id, Feature.id).where(Feature.source_id == source_id)).all())
     ids = _IdMap(result)
     ids.added = after - before
+    ids.outside = sum(1 for r in rows if r["outside"])
     return ids
 
 
 class _IdMap(dict):
     added: int = 0
+    outside: int = 0
 
 
 def upsert_observations(engine: Engine, feature_ids: dict[str, int], observations: pd.DataFrame) -> int:

@@ -159,9 +159,12 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(demo_city, settings, demo_engine):
-    from dashboard.app import create_app
+    """The demo app, its figures judged at DEMO_END (the demo's readings are current then)."""
+    from dashboard.app import create_app, get_context
 
-    return create_app(city=demo_city, settings=settings, engine=demo_engine)
+    dash_app = create_app(city=demo_city, settings=settings, engine=demo_engine)
+    get_context(dash_app.server).extras["clock"] = lambda: DEMO_END
+    return dash_app
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 what can be downloaded."""
 from __future__ import annotations
 
+from datetime import datetime
+
+import pandas as pd
 from dash import html
 
 from dashboard import queries
@@ -9,6 +12,7 @@ from dashboard.cache import cached
 from dashboard.components import page_frame
 from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
 from dashboard.indicators import THEMES
+from data_sources.footprint import outside_counts
 from data_sources.standards import EAQI_UPPER, who_guideline
 
 PATH = "/about"
@@ -17,11 +21,17 @@ SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 
 
+def _when(value: object) -> datetime | None:
+    """A time from a pandas row: None for None, NaN and NaT (a source that never succeeded)."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
 def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
     """(css class, words) for a source's state: working, failing since, or never loaded."""
-    if row.last_error and (row.last_success_at is None or (row.last_error_at and row.last_error_at > row.last_success_at)):
+    ok_at, err_at = _when(row.last_success_at), _when(row.last_error_at)
+    if isinstance(row.last_error, str) and row.last_error and (ok_at is None or (err_at is not None and err_at > ok_at)):
         return "status-error", _("Last update failed: {e}", e=row.last_error)
-    if row.last_success_at is not None:
+    if ok_at is not None:
         return "status-ok", _("Working")
     return "status-none", _("Not loaded yet")
 
@@ -30,21 +40,31 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     _ = translator(lang)
     tz = ctx.city.city.timezone
     src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine), depends="readings")
+    outside = cached(ctx, "about:outside", lambda: outside_counts(ctx.engine), depends="readings")
     rows = []
     for r in src.sort_values("title").itertuples():
         css, words = source_status(r, _)
+        ok_at = _when(r.last_success_at)
         rows.append(html.Tr([
             html.Th(html.A(r.title, href=r.url) if r.url else r.title, scope="row"),
             html.Td(r.publisher or "–"), html.Td(r.licence or _("not stated")), html.Td(r.attribution or "–"),
-            html.Td(fmt_datetime(r.last_success_at, lang, tz) if r.last_success_at is not None else "–"),
+            html.Td(fmt_datetime(ok_at, lang, tz) if ok_at is not None else "–"),
             html.Td(words, className=css),
+            html.Td(fmt_number(outside.get(r.name, 0), lang), className="outside-count"),
         ]))
     table = html.Table([
         html.Caption(_("Sources of the data on this site")),
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                            (_("Source"), _("Publisher"), _("Licence"), _("Attribution"), _("Last update"), _("Status"))])),
+                            (_("Source"), _("Publisher"), _("Licence"), _("Attribution"), _("Last update"), _("Status"),
+                             _("Outside the city"))])),
         html.Tbody(rows),
     ], className="data-table sources-table")
+    footprint_words = {"bounds": _("outside the city's bounds"), "districts": _("outside all of the city's districts")}
+    outside_note = ([html.P(_("{n} places from these sources lie {where}: they are kept and can be downloaded, but no "
+                              "figure on this site counts them (column “Outside the city”).",
+                              n=fmt_number(sum(outside.values()), lang),
+                              where=footprint_words.get(ctx.city.city.clip, footprint_words["bounds"])),
+                            id="about-outside")] if outside else [])
     g = {m: fmt_number(who_guideline(m, "24h"), lang) for m in ("pm25", "pm10", "no2")}
     downloads = [html.Li(html.A(_(label), href=href)) for label, href in (
         (N_("Stations and counters with their latest reading (CSV)"), "/download/stations.csv"),
@@ -56,6 +76,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         html.P(_("Everything on this site comes from open data published by the bodies below, and from comments citizens "
                  "send here. Each figure says where it comes from and when it was last updated.")),
         html.Div(table, className="table-scroll"),
+        *outside_note,
         html.H2(_("How the figures are made"), className="section-title"),
         html.Ul([
             html.Li(_("Air: the middle (median) station's latest PM2.5 reading; the share of stations whose last 24 hours "

@@ -7,6 +7,7 @@ loads with the partial plotly.js bundle only when it comes into view (components
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import h3
 import numpy as np
@@ -15,13 +16,16 @@ from dash import Input, Output, State, dcc, html, no_update
 from sqlalchemy import Engine
 
 from dashboard import figures, kpis, queries
-from dashboard.cache import cached
+from dashboard.cache import cached, request_now
 from dashboard.components import (BAND_WORDS, CYCLE_TYPES, data_table, deferred, download_links,
                                   kpi_card, page_frame, sources_behind, table_details)
-from dashboard.i18n import N_, fmt_datetime, fmt_number, plotly_separators, translator
+from dashboard.i18n import N_, fmt_age, fmt_datetime, fmt_number, plotly_separators, translator
 from dashboard.indicators import city_series, guideline, usual_range
 from data_sources.standards import EAQI_BANDS
 from data_sources.store import utcnow
+
+if TYPE_CHECKING:  # dashboard.app imports the pages
+    from dashboard.app import AppContext
 
 PATH = "/"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
@@ -119,12 +123,34 @@ def _source_line(ctx, layers: list[str]) -> str:  # noqa: ANN001
     return ", ".join(titles)
 
 
-def _kpi_cards(ctx, lang: str) -> list:  # noqa: ANN001
-    _ = translator(lang)
+def home_values(ctx: AppContext) -> dict[str, kpis.Kpi]:
+    """The home KPIs (cached with the data) with their staleness judged now (it changes with time alone)."""
     tz = ctx.city.city.timezone
     values = {**cached(ctx, "home:kpis", lambda: kpis.reading_kpis(ctx.engine, tz), depends="readings"),
               "participation": cached(ctx, "home:participation", lambda: kpis.participation_now(ctx.engine, tz),
                                       depends="comments")}
+    windows = cached(ctx, "home:kpi-windows", lambda: kpis.figure_windows(ctx.engine, ctx.city), depends="readings")
+    return kpis.with_staleness(values, windows, request_now(ctx))
+
+
+def freshness_note(values: dict[str, kpis.Kpi], lang: str) -> list:
+    """One line when the cards mix current and old figures (or are all old), so that the summary never reads
+    old numbers as current."""
+    _ = translator(lang)
+    shown = [k for key, k in values.items() if key in KPI_LAYERS and k.value is not None]
+    stale = [k for k in shown if k.stale]
+    if not stale:
+        return []
+    text = (_("None of these figures is current: each card gives the date of its latest reading.")
+            if len(stale) == len(shown) else
+            _("Some of these figures are not current: the ones marked “Latest reading” are older data, with their date."))
+    return [html.P(text, className="freshness-note", role="note")]
+
+
+def _kpi_cards(ctx: AppContext, lang: str, values: dict[str, kpis.Kpi] | None = None) -> list:
+    _ = translator(lang)
+    tz = ctx.city.city.timezone
+    values = values if values is not None else home_values(ctx)
     sources = cached(ctx, "home:kpi-sources", lambda: {k: _source_line(ctx, v) for k, v in KPI_LAYERS.items()},
                      depends="readings")
     sources["participation"] = _("comments sent on this site")
@@ -164,9 +190,13 @@ def legend(lang: str, visible: list[str]) -> html.Ul:
 
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     _ = translator(lang)
+    values = home_values(ctx)
+    fresh = not any(k.stale for k in values.values())
     return page_frame(ctx, lang, [
-        html.H1(_("How is {city} doing today?", city=ctx.city.city.name), className="page-title"),
-        html.Div(_kpi_cards(ctx, lang), className="kpis", id="kpis"),
+        html.H1(_("How is {city} doing today?", city=ctx.city.city.name) if fresh
+                else _("How is {city} doing?", city=ctx.city.city.name), className="page-title"),
+        *freshness_note(values, lang),
+        html.Div(_kpi_cards(ctx, lang, values), className="kpis", id="kpis"),
         html.Section([
             html.H2(_("Map"), className="section-title", id="map-title"),
             html.Div([
@@ -276,6 +306,9 @@ def detail(ctx, lang: str, feature_id: int, period: str) -> tuple[list, list, li
                         lo=fmt_number(head["value"].min(), lang, 1), hi=fmt_number(head["value"].max(), lang, 1))
         else:
             summary = _("No readings in this period.")
+        # The reading's age, always: a station that stopped years ago must not look current.
+        header.append(html.P(_("Latest reading: {t} ({age})", t=fmt_datetime(data["latest"], lang, tz),
+                               age=fmt_age(data["latest"], request_now(ctx), lang)), className="kpi-meta reading-age"))
         if f["layer"] == "air_station":
             g = guideline("pm25")
             header.append(html.P(_("The WHO advises a daily average of PM2.5 below {g} µg/m³; the coloured bands are the "

@@ -89,4 +89,4 @@ def test_a_station_listed_twice_is_one_feature(engine, fixture_path):
     info["data"]["stations"].append(dict(info["data"]["stations"][0], name="George Square (again)"))
     r = gbfs.parse({"station_information": info}, {})
     assert list(r.features.external_id) == ["gl-10", "gl-11"]
-    assert store_result(engine, upsert_source(engine, "b", "gbfs"), r) == (2, 0)
+    assert store_result(engine, upsert_source(engine, "b", "gbfs"), r) == (2, 0, 0)  # added, observations, outside
