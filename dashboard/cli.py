@@ -170,15 +170,19 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
             counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin,
                                     session=make_session(cache_dir=obj.settings.data_dir))
         else:
+            from data_sources.http import local_path
             from data_sources.refresh import import_file
 
-            if not Path(path).is_file():
+            local = local_path(path) or Path(path)
+            if not local.exists():
                 _fail(f"import {kind} {path}: no such file")
             source = obj.city.source(source_name) if source_name else None
-            counts = import_file(obj.engine, kind, path, source=source)
+            counts = import_file(obj.engine, kind, str(local), source=source, configured=[s.name for s in obj.city.sources])
     except SourceError as e:
         _fail(f"import {kind} {path}: {e}")
-    click.echo(json.dumps(counts))
+    if counts.get("note"):
+        click.echo(f"citydash import: {counts['note']}", err=True)
+    click.echo(json.dumps(counts, ensure_ascii=False))
 
 
 @cli.command("purge-personal-data")
