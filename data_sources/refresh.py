@@ -71,8 +71,15 @@ def fetch_payload(connector: Any, session: Any, params: dict, since: Any = None,
 
 
 def parse_checked(connector: Any, payload: Any, params: dict) -> ParseResult:
-    """Parse, map the canonical attributes, and refuse a payload that had rows but gave nothing to load."""
-    parsed = attributes.apply(connector.parse(payload, params), params)
+    """Parse, map the canonical attributes, and refuse a payload that had rows but gave nothing to load. A parser
+    tripping over a payload of another shape fails with one line, never a traceback."""
+    try:
+        parsed = connector.parse(payload, params)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
+        if isinstance(e, SourceError):
+            raise
+        raise SourceError(f"the payload is not the shape a {connector.kind} answer has ({type(e).__name__}: {e})") from None
+    parsed = attributes.apply(parsed, params)
     if parsed.skipped and not len(parsed.features) and not len(parsed.observations):
         raise SourceError(f"nothing loaded: {_reasons_text(parsed)}")
     return parsed
