@@ -1,6 +1,7 @@
 """Canonical attributes mapped per source, never assumed (issue 21, item 3)."""
 from __future__ import annotations
 
+import json
 import tomllib
 
 import pytest
@@ -91,3 +92,19 @@ def test_a_mapping_to_a_value_that_is_not_canonical_stops_start_up_in_one_line(t
     bad.write_text(CITY.replace('"Radweg" = "track"', '"Radweg" = "separated"'), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"sources.0.attributes: .*'separated' is not a canonical value; use one of"):
         load_city(bad)
+
+
+def test_about_lists_the_unmapped_values_with_their_counts(engine, tmp_path):
+    from dashboard.app import create_app
+    from data_sources.config import Settings
+    from tests.conftest import render_page
+
+    csv = tmp_path / "radwege.csv"
+    csv.write_text('id,TYP,wkt\n1,Radweg,"LINESTRING (16.37 48.2, 16.38 48.21)"\n3,Radroute,"LINESTRING (16.30 48.2, 16.31 48.2)"\n'
+                   '4,Radroute,"LINESTRING (16.31 48.2, 16.32 48.2)"\n', encoding="utf-8")
+    city = CityConfig.model_validate(tomllib.loads(CITY))
+    import_file(engine, "csv", str(csv), source=city.source("radwege"))
+    app = create_app(city=city, settings=Settings.from_env({"CITYDASH_DATA_DIR": str(tmp_path)}), engine=engine)
+    text = json.dumps(render_page(app.server.test_client(), "/about"), ensure_ascii=False)
+    assert 'Values counted as \\"other\\"' in text
+    assert '"Radroute"' in text and '"2"' in text and '"cycle_type"' in text
