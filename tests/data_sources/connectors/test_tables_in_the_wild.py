@@ -180,3 +180,28 @@ def test_numbers_never_raise_and_give_a_reason_for_every_value_left_out(cells):
     assert len(values) == len(cells)
     assert ((reasons == "") == values.notna()).all()
     assert all(r in ("", "value", "missing_value") for r in reasons)
+
+
+DOCS = {  # the blocks of docs/connectors.md "Tables as they come" -> the real file each was written for
+    "fremont-bridge": ("bike_counters", "seattle_fremont_bridge_hourly_2019_newest_first_excerpt.csv"),
+    "velo-comptage": ("bike_counters", "montreal_velo_comptage_2012_daily.csv"),
+    "wien-luft": ("semicolon_decimal_comma", "wien_lumesakt_v2_2026-09-18T2130_MESZ.csv"),
+    "wien-kfz": ("dayfirst_dates", "wien_kfz_dauerzaehlstellen_2025-12_monthly_excerpt.csv"),
+}
+
+
+def test_the_documented_blocks_load_the_real_files():
+    from pathlib import Path
+
+    from data_sources.refresh import connector_params
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "connectors.md").read_text(encoding="utf-8")
+    block = text.split("## Tables as they come", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    city = CityConfig.model_validate({"city": {"name": "D", "slug": "d", "centre": [0, 0]}, **tomllib.loads(block)})
+    assert {s.name for s in city.sources} == set(DOCS)
+    for source in city.sources:
+        params = {k: v for k, v in connector_params(source).items() if k not in ("file", "url")}
+        if source.name == "wien-kfz":
+            params["encoding"] = "utf-8"  # the excerpt was saved as UTF-8; the portal's file is cp1252
+        r = _load(realdata(*DOCS[source.name]), params)
+        assert len(r.features) and len(r.observations), source.name
