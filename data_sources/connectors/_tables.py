@@ -230,6 +230,7 @@ def numbers(raw: pd.Series, params: dict, metric: str | None = None) -> tuple[pd
         reason[hit] = "missing_value"
         values = values.where(~hit)
     reason[(reason == "") & ~np.isfinite(values.to_numpy(float))] = "value"
+    values = values.where(reason == "")  # "inf" and the like are no reading either
     scale = (params.get("scale") or {}).get(metric) if metric else None
     if scale is not None:
         values = values * float(scale)
