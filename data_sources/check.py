@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 
 from data_sources.base import ParseResult, get_connector
 from data_sources.models import Feature, Observation, RefreshRun, Source
-from data_sources.refresh import _one_line, connector_params, fetch_payload, parse_checked
+from data_sources.refresh import connector_params, fetch_payload, one_line, parse_checked
 
 
 @dataclass
@@ -79,8 +79,8 @@ def check_source(source: Any, session: Any, city: Any, now: datetime, base: Path
     try:
         connector = get_connector(source.kind)
         parsed = parse_checked(connector, fetch_payload(connector, session, params, None, base), params)
-    except Exception as e:  # noqa: BLE001  (every failure is a line of the report, none stops the check)
-        out.error = _one_line(e)
+    except Exception as e:  # every failure is a line of the report; none stops the check
+        out.error = one_line(e)
         return out
     out.readable = True
     out.rows_read = parsed.rows_read

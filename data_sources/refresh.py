@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from data_sources import attributes
 from data_sources.base import ParseResult, SourceError, get_connector
+from data_sources.config import SourceConfig
 from data_sources.http import local_path
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import finish_run, record_failure, record_success, start_run, upsert_features, upsert_observations, upsert_source
@@ -98,6 +99,11 @@ def store_result(engine: Engine, source_id: int, parsed: ParseResult) -> tuple[i
     return getattr(ids, "added", 0), added
 
 
+def one_line(e: BaseException) -> str:
+    """An exception as the one line a data team reads (refresh, import, check)."""
+    return _one_line(e)
+
+
 def _one_line(e: BaseException) -> str:
     if isinstance(e, SourceError):
         text = str(e)
@@ -124,7 +130,7 @@ def fetch_window_start(engine: Engine, source_id: int) -> datetime | None:
     return (min(last, newest) if newest is not None else last) - OVERLAP
 
 
-def run_source(engine: Engine, source, session: Any, base: Path | None = None) -> RunResult:  # noqa: ANN001
+def run_source(engine: Engine, source: SourceConfig, session: Any, base: Path | None = None) -> RunResult:
     """Fetch (or read, see fetch_payload), parse and store one configured source, logging the run."""
     t0 = time.perf_counter()
     out = RunResult(source=source.name, kind=source.kind)
@@ -200,7 +206,7 @@ def import_file(
     engine: Engine,
     kind: str,
     path: str,
-    source=None,  # noqa: ANN001  (a SourceConfig)
+    source: SourceConfig | None = None,
     params: dict | None = None,
     configured: Collection[str] = (),
 ) -> dict:

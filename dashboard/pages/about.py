@@ -2,6 +2,9 @@
 what can be downloaded."""
 from __future__ import annotations
 
+from typing import Callable
+
+import pandas as pd
 from dash import html
 
 from dashboard import queries
@@ -26,7 +29,7 @@ def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
     return "status-none", _("Not loaded yet")
 
 
-def unmapped_section(unmapped, _) -> list:  # noqa: ANN001
+def unmapped_section(unmapped: pd.DataFrame | None, _: Callable[..., str]) -> list:
     """Values of a source's own type field that no mapping in the city's TOML names: counted as "other" in the
     figures, listed here (with citydash check) so that the data team can map them. Nothing when all are mapped."""
     if unmapped is None or not len(unmapped):

@@ -27,6 +27,7 @@ import re
 from collections import Counter
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -197,9 +198,10 @@ def _localise(naive: pd.Series, tz: str, gap: str) -> tuple[pd.Series, pd.Series
     seen = naive.duplicated(keep="first" if ascending else "last")
     is_dst = (~seen).to_numpy()
     try:
-        aware = naive.dt.tz_localize(tz, ambiguous=is_dst, nonexistent="NaT")
-    except Exception as e:  # noqa: BLE001  (pytz/zoneinfo errors vary; the zone name is the usual cause)
-        raise SourceError(f"params.timezone {tz!r}: {e}") from None
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SourceError(f"params.timezone: unknown time zone {tz!r} (an IANA name such as Europe/Vienna)") from None
+    aware = naive.dt.tz_localize(tz, ambiguous=is_dst, nonexistent="NaT")
     missing = aware.isna() & naive.notna()
     if gap == "shift" and missing.any():
         aware[missing] = naive[missing].dt.tz_localize(tz, nonexistent="shift_forward")

@@ -205,3 +205,18 @@ def test_the_documented_blocks_load_the_real_files():
             params["encoding"] = "utf-8"  # the excerpt was saved as UTF-8; the portal's file is cp1252
         r = _load(realdata(*DOCS[source.name]), params)
         assert len(r.features) and len(r.observations), source.name
+
+
+@pytest.mark.parametrize("kind", ["socrata", "ckan", "opendatasoft"])
+def test_json_portals_take_the_same_value_and_date_options(kind):
+    records = [{"id": "a", "lat": "48,2", "lon": "16,3", "t": "13/01/2024 08:00", "n": "12,5"},
+               {"id": "a", "lat": "48,2", "lon": "16,3", "t": "14/01/2024 08:00", "n": "NE"},
+               {"id": "a", "lat": "48,2", "lon": "16,3", "t": "Mo 15.01.", "n": "3"}]
+    payload = {"socrata": records, "ckan": {"result": {"records": records}}, "opendatasoft": {"results": records}}[kind]
+    params = {"id_field": "id", "lat_field": "lat", "lon_field": "lon", "time_field": "t", "dayfirst": True, "decimal": ",",
+              "missing": ["NE"], "timezone": "Europe/Vienna", "values": {"cyclists": "n"}}
+    r = get_connector(kind).parse(payload, params)
+    assert r.observations.to_dict("records") == [
+        {"external_id": "a", "time": pd.Timestamp("2024-01-13T07:00Z"), "metric": "cyclists", "value": 12.5, "unit": "cyclists/h"}]
+    assert r.skipped_by_reason == {"missing_value": 1, "time": 1}
+    assert (r.features.geometry.y.round(3) == 48.2).all()
