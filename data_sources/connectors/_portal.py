@@ -77,9 +77,12 @@ def paginate(get_page: Callable[[int], tuple[list, Any]], page_size: int, max_re
 
 
 def _reaches_before(records: list, params: dict, since: Any) -> bool:
-    if since is None or not params.get("time_field") or not records:
+    if since is None or not isinstance(params.get("time_field"), str) or not records:
         return False
-    t = _times(pd.Series([dig(r, params["time_field"]) for r in records]), params.get("timezone", "UTC"))
+    try:  # the table's own date options apply; a page whose times cannot be read does not stop the paging
+        t = tables.parse_times(pd.Series([dig(r, params["time_field"]) for r in records]), params)[0]
+    except SourceError:
+        return False
     return bool(t.notna().any() and t.min() < utc(since))
 
 
@@ -143,14 +146,6 @@ def to_geometry(value: Any):  # noqa: ANN201
                 except (TypeError, ValueError):
                     return None
     return None
-
-
-def _times(raw: pd.Series, tz: str) -> pd.Series:
-    """Times of an incremental window check (unreadable ones are NaT)."""
-    try:
-        return tables.parse_times(raw, {"timezone": tz})[0]
-    except SourceError:
-        return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
 
 
 def _id_series(df: pd.DataFrame, field: Any) -> pd.Series:

@@ -152,7 +152,11 @@ def parse(payload: Any, params: dict) -> Any:
         attribution=params.get("attribution", ""),
         url=params.get("url", ""),
     )
-    return result(features, observations(obs), meta, skipped)
+    out = result(features, observations(obs), meta, skipped)
+    out.rows_read = len(info)
+    if skipped:
+        out.skipped_by_reason = {"location": skipped}
+    return out
 
 
 def _time(value: Any) -> pd.Timestamp | None:
