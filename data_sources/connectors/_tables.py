@@ -26,7 +26,6 @@ import io
 import re
 from collections import Counter
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np

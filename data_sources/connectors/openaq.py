@@ -170,7 +170,7 @@ def parse_v2(payload: Any, params: dict) -> Any:
         else:
             readings = [(r, "date")]
         for m, time_key in readings:
-            metric = _v2_field(m, "parameter", f"a reading of result", n)
+            metric = _v2_field(m, "parameter", "a reading of result", n)
             when = m.get(time_key)
             when = when.get("utc") if isinstance(when, dict) else when
             value = m.get("value")
