@@ -209,15 +209,50 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
                                     session=make_session(cache_dir=obj.settings.data_dir))
         else:
             from data_sources.footprint import footprint
+            from data_sources.http import local_path
             from data_sources.refresh import import_file
 
-            if not Path(path).is_file():
+            local = local_path(path) or Path(path)
+            if not local.exists():
                 _fail(f"import {kind} {path}: no such file")
             source = obj.city.source(source_name) if source_name else None
-            counts = import_file(obj.engine, kind, path, source=source, footprint=footprint(obj.engine, obj.city))
+            counts = import_file(obj.engine, kind, str(local), source=source, configured=[s.name for s in obj.city.sources],
+                                 footprint=footprint(obj.engine, obj.city))
     except SourceError as e:
         _fail(f"import {kind} {path}: {e}")
-    click.echo(json.dumps(counts))
+    if counts.get("note"):
+        click.echo(f"citydash import: {counts['note']}", err=True)
+    click.echo(json.dumps(counts, ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--city", "city_name", default=None, help="City TOML path or name (default: the group's --city or CITYDASH_CITY).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@click.option("--no-store", is_flag=True, help="Do not open the store (sources only in the store are then not listed).")
+@click.pass_obj
+def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> None:
+    """Read every source of the city as a refresh would, store nothing, and report per source: readable, rows
+    read, loaded, skipped by reason, outside the footprint, newest reading and its age, unmapped attribute values,
+    licence and attribution. Exit 1 when a source would show nothing."""
+    from data_sources.check import check_city, render_table
+    from data_sources.http import make_session
+    from data_sources.store import utcnow
+
+    if city_name:
+        obj._city_arg, obj._city = city_name, None
+    checks = check_city(None if no_store else obj.engine, obj.city, make_session(cache_dir=obj.settings.data_dir), utcnow())
+    if as_json:
+        click.echo(json.dumps({"city": obj.city.city.slug, "sources": [c.as_dict() for c in checks],
+                               "ok": not any(c.shows_nothing for c in checks)}, ensure_ascii=False))
+    else:
+        from rich.console import Console
+
+        Console(width=200).print(render_table(checks))
+        for c in checks:
+            if c.shows_nothing:
+                click.echo(f"citydash check: {c.source} would show nothing: {c.error or 'no features and no readings'}", err=True)
+    if any(c.shows_nothing for c in checks):
+        sys.exit(1)
 
 
 @cli.command("purge-personal-data")

@@ -64,7 +64,7 @@ BAND_WORDS = {
     "busier": N_("Busier than usual"), "usual": N_("As usual"), "quieter": N_("Quieter than usual"),
 }
 CYCLE_TYPES = {"track": N_("separated track"), "lane": N_("painted lane"), "shared": N_("shared street"), "greenway": N_("greenway"),
-               "other": N_("other")}
+               "cycle_street": N_("cycle street"), "path": N_("shared path"), "other": N_("other")}
 
 
 def band_chip(band: str, _, prefix: str | None = None) -> list:  # noqa: ANN001

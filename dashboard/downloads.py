@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from dashboard import queries
+from data_sources.attributes import cycle_type_of
 from dashboard.cache import cached
 from dashboard.indicators import THEMES
 from dashboard.pages.home import POINT_METRIC
@@ -113,7 +114,7 @@ def cycle_routes(ctx) -> tuple[pd.DataFrame, list[str]]:  # noqa: ANN001
     if not len(f):
         return pd.DataFrame(), ["cycle_route"]
     km = [network_km([shapely.from_geojson(g)]) for g in f["geometry"]]
-    return pd.DataFrame({"id": f["id"], "name": f["name"], "cycle_type": f["properties"].map(lambda p: (p or {}).get("cycle_type") or "other"),
+    return pd.DataFrame({"id": f["id"], "name": f["name"], "cycle_type": f["properties"].map(cycle_type_of),
                          "length_km": [round(k, 3) for k in km], "geometry": f["geometry"]}), ["cycle_route"]
 
 

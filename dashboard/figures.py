@@ -37,7 +37,7 @@ LAYER_COLOURS = {
 }
 # Cycle routes by type: colour and width differ, so the type reads without colour too.
 CYCLE_TYPE_STYLE = {"track": ("#00573f", 4.5), "lane": ("#009E73", 3.0), "greenway": ("#6a3d9a", 3.5),
-                    "shared": ("#7fbfab", 2.0)}
+                    "shared": ("#7fbfab", 2.0), "cycle_street": ("#00573f", 3.0), "path": ("#7fbfab", 2.5)}
 # Viridis: ordered, colour-blind-safe, and readable in grey scale.
 CHOROPLETH_SCALE = "Viridis"
 OUTLINE = "#1b2430"

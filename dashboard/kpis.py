@@ -15,6 +15,7 @@ import shapely
 from sqlalchemy import Engine
 
 from dashboard import queries
+from data_sources.attributes import cycle_type_of
 from data_sources.config import CityConfig
 from data_sources.operations import is_stale, window_of
 from data_sources.store import utc_iso, utcnow
@@ -162,10 +163,11 @@ def network_km(geometries: list) -> float:
 
 
 def km_by_type(routes: pd.DataFrame) -> dict[str, float]:
-    """Cycle network length per ``properties.cycle_type`` (``other`` when absent), longest first."""
+    """Cycle network length per canonical cycle type (data_sources/attributes.py: the source's mapped
+    ``cycle_type``, else what OSM tags say, else ``other``), longest first."""
     if routes.empty:
         return {}
-    types = routes["properties"].map(lambda p: (p or {}).get("cycle_type") or "other")
+    types = routes["properties"].map(cycle_type_of)
     out = {str(t): network_km(list(shapely.from_geojson(grp["geometry"].tolist()))) for t, grp in routes.groupby(types)}
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, select
 
-from data_sources.models import OPEN_STATUSES, Comment, District, Feature, Observation, Source
+from data_sources.models import OPEN_STATUSES, Comment, District, Feature, Observation, RefreshRun, Source
 
 
 def counted() -> ColumnElement[bool]:
@@ -124,6 +124,19 @@ def sources(engine: Engine) -> pd.DataFrame:
                Source.url, Source.last_success_at, Source.last_error, Source.last_error_at)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
+
+
+def unmapped_values(engine: Engine) -> pd.DataFrame:
+    """Attribute values no mapping names (counted as "other"), from each source's latest successful run:
+    columns title, attribute, value, n; most frequent first (issue 21: /about lists them for the data team)."""
+    latest = (select(RefreshRun.source_id, func.max(RefreshRun.id).label("run_id"))
+              .where(RefreshRun.error.is_(None), RefreshRun.finished_at.is_not(None)).group_by(RefreshRun.source_id).subquery())
+    q = (select(Source.title, RefreshRun.unmapped).join(latest, latest.c.source_id == Source.id)
+         .join(RefreshRun, RefreshRun.id == latest.c.run_id).where(RefreshRun.unmapped.is_not(None)))
+    with engine.connect() as conn:
+        rows = [(title, attr, value, int(n)) for title, unmapped in conn.execute(q).all()
+                for attr, values in (unmapped or {}).items() for value, n in values.items()]
+    return pd.DataFrame(rows, columns=["title", "attribute", "value", "n"]).sort_values(["title", "n"], ascending=[True, False])
 
 
 # Metrics drawn for each layer, first one is the layer's headline.

@@ -64,6 +64,19 @@ class ParseResult:
     observations: pd.DataFrame
     meta: SourceMeta = field(default_factory=SourceMeta)
     skipped: int = 0  # upstream records dropped as unusable (no location, no value...)
+    # Why records were dropped, e.g. {"time": 31, "location": 2}; reasons not given are counted as "other".
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    rows_read: int | None = None  # records in the payload (table rows, stations...), when the parser knows
+    # Attribute values that no mapping names (counted as "other"): {"cycle_type": {"Radweg": 12}}.
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def reasons(self) -> dict[str, int]:
+        """skipped_by_reason, with any remainder of ``skipped`` it does not explain as "other"."""
+        out = {k: int(v) for k, v in self.skipped_by_reason.items() if v}
+        rest = int(self.skipped) - sum(out.values())
+        if rest > 0:
+            out["other"] = out.get("other", 0) + rest
+        return out
 
 
 def empty_features() -> gpd.GeoDataFrame:

@@ -57,6 +57,17 @@ class SourceConfig(_Strict):
                                                 "stale; default three refresh intervals")
     enabled: bool = True
     params: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="canonical attribute -> 'osm' or { field, values = { upstream = canonical } } (docs/connectors.md)",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from data_sources.attributes import check_spec
+
+        return check_spec(v)
 
     @field_validator("kind")
     @classmethod

@@ -35,13 +35,16 @@ class Footprint:
         return ~shapely.intersects(np.asarray(geometries, dtype=object), self.area)
 
 
-def footprint(engine: Engine, city: CityConfig) -> Footprint | None:
+def footprint(engine: Engine | None, city: CityConfig) -> Footprint | None:
     """The city's footprint from its TOML (and, for ``clip = "districts"``, from the districts in the store), or
-    None when everything counts: ``clip = "none"``, no ``bounds`` given, or no districts loaded yet."""
+    None when everything counts: ``clip = "none"``, no ``bounds`` given, or no districts loaded yet (or no store
+    to read them from)."""
     c = city.city
     if c.clip == "none":
         return None
     if c.clip == "districts":
+        if engine is None:
+            return None
         with engine.connect() as conn:
             geoms = conn.scalars(select(District.geometry)).all()
         if not geoms:

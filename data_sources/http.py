@@ -17,7 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from data_sources.base import SourceError
 
@@ -82,6 +82,35 @@ def make_session(cache_dir: str | Path | None = None, retries: int = 3, backoff:
     return session
 
 
+def local_path(url: str | Path) -> Path | None:
+    """The file a ``file://`` URL or a plain path names, or None for an http(s) URL. Every kind reads staged
+    files this way: ``params.url = "file:///srv/city/gbfs/gbfs.json"`` or ``"data/gbfs.json"``."""
+    text = str(url)
+    parts = urlsplit(text)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if parts.scheme in ("http", "https"):
+        return None
+    if len(parts.scheme) > 1:  # ftp:, s3:... (a one-letter scheme is a Windows drive)
+        raise SourceError(f"{text}: only http(s), file:// URLs and local paths are read")
+    return Path(text)
+
+
+def read_local(path: Path, url: str) -> requests.Response:
+    """A local file as a requests Response (status 200), so connectors read it as they read HTTP."""
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{url}: file not found") from None
+    except IsADirectoryError:
+        raise SourceError(f"{url}: is a folder, not a file") from None
+    except OSError as e:
+        raise SourceError(f"{url}: cannot read ({e.strerror})") from None
+    r = requests.Response()
+    r.status_code, r._content, r.url, r.reason = 200, content, str(url), "OK"
+    return r
+
+
 def request(
     session: requests.Session,
     url: str,
@@ -95,7 +124,12 @@ def request(
     missing_ok: bool = False,
 ) -> requests.Response | None:
     """Send one request; any failure becomes a one-line ``SourceError``. With ``missing_ok`` a 404 gives None
-    (an archive day a sensor did not report)."""
+    (an archive day a sensor did not report). A ``file://`` URL or a local path is read from disk."""
+    local = local_path(url)
+    if local is not None:
+        if missing_ok and not local.exists():
+            return None
+        return read_local(local, url)
     try:
         r = session.request(method, url, params=params, headers=headers, data=data, json=json_body, timeout=timeout)
     except requests.Timeout:

@@ -79,6 +79,10 @@ class RefreshRun(Base):
     observations_added: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # What the run read and why rows were left out: citydash check and /about show them (issue 21).
+    rows_read: Mapped[int | None]
+    skipped_by_reason: Mapped[dict | None]  # {"time": 31, "value": 2}
+    unmapped: Mapped[dict | None]  # {"cycle_type": {"Radweg": 12}}: values no mapping names, counted as "other"
 
 
 class District(Base):

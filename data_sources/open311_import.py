@@ -69,6 +69,8 @@ def _records(payload: bytes | str | list | dict) -> list[dict]:
             if _local(root.tag) == "errors":
                 raise SourceError("the server answered with errors: " + "; ".join(
                     (_child_text(err, "description") or "") for err in root))
+            if _local(root.tag) == "services":
+                raise SourceError(SERVICES_LIST)
             return [{_local(c.tag): (c.text or "").strip() or None for c in req} for req in root if _local(req.tag) == "request"]
         try:
             data = json.loads(text)
@@ -78,7 +80,15 @@ def _records(payload: bytes | str | list | dict) -> list[dict]:
         data = data.get("service_requests") or data.get("requests") or []
     if not isinstance(data, list):
         raise SourceError("expected a list of service requests")
-    return [r for r in data if isinstance(r, dict)]
+    records = [r for r in data if isinstance(r, dict)]
+    # GeoReport v2 services carry "metadata" and "type" (realtime/batch/blackbox); requests never do.
+    if records and all("service_request_id" not in r and {"service_code", "metadata", "type"} <= set(r) for r in records):
+        raise SourceError(SERVICES_LIST)
+    return records
+
+
+SERVICES_LIST = ("this is an Open311 services list (service_code, service_name), not service requests; give the "
+                 "server's requests.json or requests.xml, or its root URL, and map its service codes with --map CODE=CATEGORY")
 
 
 def _local(tag: str) -> str:

@@ -200,12 +200,24 @@ def start_run(engine: Engine, source_id: int) -> int:
         return conn.execute(insert(RefreshRun).values(source_id=source_id, started_at=utcnow()).returning(RefreshRun.id)).scalar_one()
 
 
-def finish_run(engine: Engine, run_id: int, features: int = 0, observations: int = 0, skipped: int = 0, error: str | None = None) -> None:
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    features: int = 0,
+    observations: int = 0,
+    skipped: int = 0,
+    error: str | None = None,
+    *,
+    rows_read: int | None = None,
+    skipped_by_reason: dict[str, int] | None = None,
+    unmapped: dict[str, dict[str, int]] | None = None,
+) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(RefreshRun)
             .where(RefreshRun.id == run_id)
-            .values(finished_at=utcnow(), features_added=features, observations_added=observations, skipped=skipped, error=error)
+            .values(finished_at=utcnow(), features_added=features, observations_added=observations, skipped=skipped,
+                    error=error, rows_read=rows_read, skipped_by_reason=skipped_by_reason or None, unmapped=unmapped or None)
         )
 
 

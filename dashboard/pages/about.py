@@ -3,6 +3,7 @@ what can be downloaded."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 import pandas as pd
 from dash import html
@@ -36,6 +37,24 @@ def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
     return "status-none", _("Not loaded yet")
 
 
+def unmapped_section(unmapped: pd.DataFrame | None, _: Callable[..., str]) -> list:
+    """Values of a source's own type field that no mapping in the city's TOML names: counted as "other" in the
+    figures, listed here (with citydash check) so that the data team can map them. Nothing when all are mapped."""
+    if unmapped is None or not len(unmapped):
+        return []
+    rows = [html.Tr([html.Td(r.title), html.Td(r.attribute), html.Td(r.value), html.Td(str(r.n))])
+            for r in unmapped.head(50).itertuples()]
+    return [
+        html.H2(_("Values counted as \"other\""), className="section-title"),
+        html.P(_("These values of the sources' own fields are not mapped to a type yet, so the figures count them as "
+                 "\"other\".")),
+        html.Div(html.Table([
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in (_("Source"), _("Attribute"), _("Value"), _("Features"))])),
+            html.Tbody(rows),
+        ], className="data-table unmapped-table"), className="table-scroll"),
+    ]
+
+
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     _ = translator(lang)
     tz = ctx.city.city.timezone
@@ -65,6 +84,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
                               n=fmt_number(sum(outside.values()), lang),
                               where=footprint_words.get(ctx.city.city.clip, footprint_words["bounds"])),
                             id="about-outside")] if outside else [])
+    unmapped = cached(ctx, "about:unmapped", lambda: queries.unmapped_values(ctx.engine), depends="readings")
     g = {m: fmt_number(who_guideline(m, "24h"), lang) for m in ("pm25", "pm10", "no2")}
     downloads = [html.Li(html.A(_(label), href=href)) for label, href in (
         (N_("Stations and counters with their latest reading (CSV)"), "/download/stations.csv"),
@@ -77,6 +97,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
                  "send here. Each figure says where it comes from and when it was last updated.")),
         html.Div(table, className="table-scroll"),
         *outside_note,
+        *unmapped_section(unmapped, _),
         html.H2(_("How the figures are made"), className="section-title"),
         html.Ul([
             html.Li(_("Air: the middle (median) station's latest PM2.5 reading; the share of stations whose last 24 hours "

@@ -21,6 +21,7 @@ from dashboard.components import (BAND_WORDS, CYCLE_TYPES, data_table, deferred,
                                   kpi_card, page_frame, sources_behind, table_details)
 from dashboard.i18n import N_, fmt_age, fmt_datetime, fmt_number, plotly_separators, translator
 from dashboard.indicators import city_series, guideline, usual_range
+from data_sources.attributes import cycle_type_of
 from data_sources.standards import EAQI_BANDS
 from data_sources.store import utcnow
 
@@ -83,7 +84,7 @@ def map_layers(engine: Engine, resolution: int = 7, min_count: int = 3) -> dict[
     air = out["air_station"]
     air["band"] = air["id"].map(bands).fillna("none") if len(air) else pd.Series(dtype=object)
     routes = queries.features(engine, "cycle_route")
-    routes["cycle_type"] = routes["properties"].map(lambda p: (p or {}).get("cycle_type") or "other")
+    routes["cycle_type"] = routes["properties"].map(cycle_type_of)
     out["cycle_route"] = routes
     cells = queries.public_comment_cells(engine, resolution=resolution, min_count=min_count if resolution < 9 else 1)
     if len(cells):

@@ -12,5 +12,6 @@ from data_sources.connectors import (  # noqa: F401
     sensorthings,
     socrata,
     telraam,
+    timeseries_api,
     vector_file,
 )

@@ -127,6 +127,10 @@ def read_json_file(path: str | Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as e:
         raise SourceError(f"{path}: malformed JSON ({e.msg} at line {e.lineno})") from None
+    except FileNotFoundError:
+        raise SourceError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not UTF-8 text, so not JSON") from None
 
 
 def read_json_payload(path: str | Path, params: dict) -> Any:

@@ -30,11 +30,13 @@ import shapely
 from shapely.geometry import shape
 
 from data_sources.base import METRICS, ParseResult, SourceError, SourceMeta, empty_observations
+from data_sources.connectors import _tables as tables
 from data_sources.connectors._common import dig, geometry_features, observations, point_features, result, utc
 
 MAPPING_KEYS = (
     "id_field", "name_field", "lat_field", "lon_field", "geometry_field", "time_field", "timezone", "values",
     "units", "location", "metric_field", "value_field", "unit_field", "metrics", "hourly", "properties",
+    "locations", "locations_field", "keep_rows", "wide", "times", "date_format", "dayfirst", "date_locale", "missing", "sentinels", "decimal", "scale",
 )
 
 
@@ -75,9 +77,12 @@ def paginate(get_page: Callable[[int], tuple[list, Any]], page_size: int, max_re
 
 
 def _reaches_before(records: list, params: dict, since: Any) -> bool:
-    if since is None or not params.get("time_field") or not records:
+    if since is None or not isinstance(params.get("time_field"), str) or not records:
         return False
-    t = _times(pd.Series([dig(r, params["time_field"]) for r in records]), params.get("timezone", "UTC"))
+    try:  # the table's own date options apply; a page whose times cannot be read does not stop the paging
+        t = tables.parse_times(pd.Series([dig(r, params["time_field"]) for r in records]), params)[0]
+    except SourceError:
+        return False
     return bool(t.notna().any() and t.min() < utc(since))
 
 
@@ -143,16 +148,20 @@ def to_geometry(value: Any):  # noqa: ANN201
     return None
 
 
-def _times(raw: pd.Series, tz: str) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(raw):  # epoch numbers (ArcGIS dates are milliseconds)
-        unit = "ms" if raw.dropna().abs().max() > 1e11 else "s"
-        return pd.to_datetime(raw, unit=unit, utc=True, errors="coerce")
-    if tz == "UTC":
-        return pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
-    t = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-    if getattr(t.dt, "tz", None) is None:
-        t = t.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    return t.dt.tz_convert("UTC")
+def _id_series(df: pd.DataFrame, field: Any) -> pd.Series:
+    if isinstance(field, (list, tuple)):
+        parts = [_field(df, f, "id_field").astype(str).str.strip() for f in field]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + "/" + p
+        return out.where(pd.concat([_field(df, f, "id_field") for f in field], axis=1).notna().all(axis=1))
+    return _field(df, field, "id_field")
+
+
+def _time_series(df: pd.DataFrame, field: Any, key: str) -> pd.Series:
+    if isinstance(field, (list, tuple)):  # e.g. ["JAHR", "MONAT"] -> "2025 DEZ."
+        return tables.time_text(df, [_field(df, f, key) for f in field])
+    return _field(df, field, key)
 
 
 def records_to_result(
@@ -160,19 +169,33 @@ def records_to_result(
     params: dict,
     meta: SourceMeta,
     geometries: list | None = None,
+    skipped_by_reason: dict[str, int] | None = None,
 ) -> ParseResult:
-    """Turn a table of records into features and observations by the mapping in ``params`` (see module doc)."""
+    """Turn a table of records into features and observations by the mapping in ``params`` (see module doc and
+    data_sources/connectors/_tables.py for the reading options)."""
     df = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(list(records))
     layer = params.get("layer") or "point"
+    reasons = dict(skipped_by_reason or {})
+    rows_read = len(df) + sum(reasons.values())
     if len(df) == 0:
-        return result(geometry_features([], layer), empty_observations(), meta)
+        out = result(geometry_features([], layer), empty_observations(), meta, sum(reasons.values()))
+        out.skipped_by_reason, out.rows_read = reasons, rows_read
+        return out
+    if params.get("keep_rows"):  # e.g. { FZTYP = ["Kfz"] }: other rows are not this source's (not "skipped")
+        for f, wanted in params["keep_rows"].items():
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            df = df[_field(df, f, f"keep_rows.{f}").astype(str).str.strip().isin([str(w) for w in wanted])]
+        rows_read = len(df) + sum(reasons.values())
     df = df.reset_index(drop=True)
+    if params.get("wide"):
+        df, params = tables.melt_wide(df, params)
+        geometries = None
 
     # Where each row is.
     lat = lon = geom = None
     if params.get("lat_field") and params.get("lon_field"):
-        lat = pd.to_numeric(_field(df, params["lat_field"], "lat_field"), errors="coerce")
-        lon = pd.to_numeric(_field(df, params["lon_field"], "lon_field"), errors="coerce")
+        lat, _ = tables.numbers(_field(df, params["lat_field"], "lat_field"), {"decimal": params.get("decimal")})
+        lon, _ = tables.numbers(_field(df, params["lon_field"], "lon_field"), {"decimal": params.get("decimal")})
     elif params.get("geometry_field"):
         geom = _field(df, params["geometry_field"], "geometry_field").map(to_geometry)
     elif geometries is not None:
@@ -180,14 +203,24 @@ def records_to_result(
     elif params.get("location"):  # a table about one place, e.g. one counter's series
         lat = pd.Series(float(params["location"][0]), index=df.index)
         lon = pd.Series(float(params["location"][1]), index=df.index)
+    elif params.get("locations") and (params.get("locations_field") or params.get("id_field")):  # the file has none
+        table = {str(k).strip(): v for k, v in params["locations"].items()}
+        key = params.get("locations_field") or params["id_field"]
+        ids = _time_series(df, key, "locations_field").astype(str).str.strip()
+        lat = ids.map(lambda i: float(table[i][0]) if i in table else np.nan)
+        lon = ids.map(lambda i: float(table[i][1]) if i in table else np.nan)
     else:
-        raise SourceError("the field mapping needs lat_field and lon_field, geometry_field, or location = [lat, lon]")
+        raise SourceError(
+            "the field mapping needs lat_field and lon_field, geometry_field, location = [lat, lon], "
+            "or locations = { id = [lat, lon] } with id_field"
+        )
 
-    if params.get("id_field"):
-        raw_id = _field(df, params["id_field"], "id_field")
-        ext = raw_id.astype(str).where(raw_id.notna() & (raw_id.astype(str).str.strip() != ""))
+    if params.get("id_field"):  # a field, or a list of fields joined by "/" (station/direction)
+        raw_id = _id_series(df, params["id_field"])
+        text_id = raw_id.astype(str).str.strip()
+        ext = text_id.where(raw_id.notna() & (text_id != "") & (text_id != "nan"))
     elif lat is not None:
-        ext = lat.round(5).astype(str) + "," + lon.round(5).astype(str)
+        ext = (lat.round(5).astype(str) + "," + lon.round(5).astype(str)).where(lat.notna() & lon.notna())
     else:
         ext = geom.map(lambda g: None if g is None else shapely.to_wkt(g, rounding_precision=5))
     name = _field(df, params["name_field"], "name_field").fillna("").astype(str) if params.get("name_field") else ext
@@ -195,10 +228,14 @@ def records_to_result(
     # Features: the first row of each id describes it.
     first = ~ext.duplicated() & ext.notna()  # a row without an id belongs to no feature
     mapped = {params.get(k) for k in MAPPING_KEYS if isinstance(params.get(k), str)} | set((params.get("values") or {}).values())
+    mapped -= {params.get("locations_field")}  # fields of a composite id stay on the feature (e.g. a direction)
+    mapped |= set((params.get("times") or {}).values())
+    if isinstance(params.get("time_field"), list):
+        mapped |= set(params["time_field"])
     keep = params.get("properties")
     if keep is None:
         sample = df.iloc[0]
-        keep = [c for c in df.columns if c not in mapped and not isinstance(sample[c], (dict, list))]
+        keep = [c for c in df.columns if c not in mapped and not isinstance(sample[c], (dict, list)) and not str(c).startswith("Unnamed:")]
     props = df.loc[first, [c for c in keep if c in df.columns]].astype(object).where(lambda x: x.notna(), None).to_dict("records")
     if lat is not None:
         rows = pd.DataFrame({"external_id": ext[first], "name": name[first], "lat": lat[first], "lon": lon[first]})
@@ -210,36 +247,73 @@ def records_to_result(
             for e, n, g, p in zip(ext[first], name[first], geom[first], props)
         ]
         features = geometry_features(rows, layer)
-    skipped = int(first.sum()) - len(features) + int(ext.isna().sum())
+    located = set(features["external_id"])
+    row_reason = pd.Series("", index=df.index, dtype=object)
+    row_reason[ext.isna()] = "id"
+    row_reason[ext.notna() & ~ext.isin(located)] = "location"
 
-    obs = _observations(df, ext, params)
-    return result(features, obs, meta, skipped + obs.attrs.get("skipped", 0))
+    if params.get("time_field") or params.get("times"):
+        obs, obs_reasons = _observations(df, ext, params, row_reason)
+        reasons = tables.add(reasons, obs_reasons)
+    else:
+        obs = empty_observations()
+        reasons = tables.add(reasons, tables.count(row_reason[first | ext.isna()]))
+    out = result(features, obs, meta, sum(reasons.values()))
+    out.skipped_by_reason, out.rows_read = reasons, rows_read
+    return out
 
 
-def _observations(df: pd.DataFrame, ext: pd.Series, params: dict) -> pd.DataFrame:
-    if not params.get("time_field"):
-        return empty_observations()
-    time = _times(_field(df, params["time_field"], "time_field"), params.get("timezone", "UTC"))
+def _observations(df: pd.DataFrame, ext: pd.Series, params: dict, row_reason: pd.Series) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Observations of the table, and what was left out by reason: a row left out whole (no id, no location,
+    an unreadable time) counts once; a reading missing from a row that gave others (a marker, a sentinel, not a
+    number, its own time unreadable) counts once per reading."""
+    times = params.get("times") or {}  # metric -> its own time field (a row per station, a time per component)
+    default_time = None
+    row_reason = row_reason.copy()
+    if params.get("time_field"):
+        default_time = tables.parse_times(_time_series(df, params["time_field"], "time_field"), params, f"time_field {params['time_field']!r}")
+        row_reason = row_reason.where(row_reason != "", default_time[1])
+    # A row of a wide table is several long rows (one per column): a reason of the whole row counts once.
+    whole = row_reason.isin(["time", "dst_gap"]) if "__row" in df else pd.Series(False, index=df.index)
+    reasons = tables.add(tables.count(row_reason[~whole]), tables.count(row_reason[whole & ~df.get("__row", df.index.to_series()).duplicated()]))
     units = params.get("units") or {}
     frames = []
+
+    def frame(metric: Any, raw_values: pd.Series, unit: Any) -> None:
+        metric_name = metric if isinstance(metric, str) else None
+        if metric_name in times:
+            t, t_reason = tables.parse_times(_field(df, times[metric_name], f"times.{metric_name}"), params, f"times.{metric_name}")
+        elif default_time is not None:
+            t, t_reason = default_time
+        else:
+            raise SourceError(f"the field mapping has no time_field nor times.{metric_name}")
+        values, v_reason = tables.numbers(raw_values, params, metric_name)
+        reason = t_reason.where(t_reason != "", v_reason)
+        frames.append(pd.DataFrame({"external_id": ext, "time": t, "metric": metric, "value": values, "unit": unit, "reason": reason})[row_reason == ""])
+
     if params.get("value_field"):  # long table: one row per (thing, metric, time)
         rename = params.get("metrics") or {}
         upstream = _field(df, params.get("metric_field", "metric"), "metric_field").astype(str)
         metric = upstream.map(lambda m: rename.get(m, m))
-        if rename:  # with a rename table, metrics it does not name are not wanted
-            metric = metric.where(upstream.isin(list(rename)))
+        wanted = upstream.isin(list(rename)) if rename else pd.Series(True, index=df.index)
         if params.get("unit_field"):
             unit = _field(df, params["unit_field"], "unit_field").astype(str)
         else:
             unit = metric.map(lambda m: units.get(m, METRICS.get(m, "")))
-        frames.append(pd.DataFrame({"external_id": ext, "time": time, "metric": metric, "value": _field(df, params["value_field"], "value_field"), "unit": unit}).dropna(subset=["metric"]))
+        values, v_reason = tables.numbers(_field(df, params["value_field"], "value_field"), params)
+        if default_time is None:
+            raise SourceError("a long table (value_field) needs time_field")
+        t, t_reason = default_time
+        # with a rename table, metrics it does not name are not wanted (not counted as skipped)
+        frames.append(pd.DataFrame({"external_id": ext, "time": t, "metric": metric, "value": values, "unit": unit, "reason": v_reason})[wanted & (row_reason == "")])
     for metric, field in (params.get("values") or {}).items():
-        frames.append(pd.DataFrame({"external_id": ext, "time": time, "metric": metric, "value": _field(df, field, f"values.{metric}"), "unit": units.get(metric, METRICS.get(metric, ""))}))
+        frame(metric, _field(df, field, f"values.{metric}"), units.get(metric, METRICS.get(metric, "")))
     if not frames:
         raise SourceError("the field mapping has time_field but no values table nor value_field")
     raw = pd.concat(frames, ignore_index=True)
+    reasons = tables.add(reasons, tables.count(raw["reason"]))
+    raw = raw[raw["reason"] == ""]
     obs = observations(raw)
-    skipped = len(raw) - len(obs)
     how = params.get("hourly")
     if how and len(obs):
         if how not in ("sum", "mean"):
@@ -253,7 +327,6 @@ def _observations(df: pd.DataFrame, ext: pd.Series, params: dict) -> pd.DataFram
         by = obs.groupby(keys)
         edge = (obs["time"] == by["time"].transform("max")) | (obs["time"] == by["time"].transform("min"))
         partial = edge & (obs["size"] < by["size"].transform("max"))
-        skipped += int(obs.loc[partial, "size"].sum())
+        reasons = tables.add(reasons, {"partial_hour": int(obs.loc[partial, "size"].sum())})
         obs = obs.loc[~partial].rename(columns={how: "value"})[["external_id", "time", "metric", "value", "unit"]]
-    obs.attrs["skipped"] = skipped
-    return obs
+    return obs, reasons

@@ -13,13 +13,14 @@ Licence: set by each operator (e.g. Divvy's Data License Agreement); say it in `
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from data_sources.base import SourceError, SourceMeta, register
 from data_sources.connectors._common import observations, point_features, read_json_file, require, result
-from data_sources.http import get_json
+from data_sources.http import get_json, local_path
 
 
 def feed_urls(discovery: dict, language: str | None = None) -> dict[str, str]:
@@ -37,30 +38,70 @@ def feed_urls(discovery: dict, language: str | None = None) -> dict[str, str]:
 
 
 def fetch(session: Any, params: dict, since: Any = None) -> dict:
-    if not params.get("url"):
-        raise SourceError("gbfs needs params.url, the operator's gbfs.json")
-    discovery = get_json(session, params["url"])
+    """params.url: the operator's gbfs.json over HTTP, or a saved copy (a path, a ``file://`` URL, or a folder
+    holding gbfs.json or station_information.json). Feeds a saved gbfs.json names by HTTP URL are read from the
+    files of the same name beside it (``station_information.json``...)."""
+    url = params.get("url") or params.get("path")
+    if not url:
+        raise SourceError("gbfs needs params.url, the operator's gbfs.json (or a saved copy: a path or folder)")
+    local = local_path(url)
+    if local is not None and local.is_dir():
+        if (local / "gbfs.json").exists():
+            local = local / "gbfs.json"
+        elif (local / "station_information.json").exists():
+            return _beside(local / "station_information.json")
+        else:
+            raise SourceError(f"{url}: the folder has neither gbfs.json nor station_information.json")
+        url = str(local)
+    discovery = get_json(session, str(url))
+    if isinstance(discovery, dict) and "stations" in (discovery.get("data") or {}):
+        raise SourceError(f"{url}: this is a station feed, not gbfs.json; give the gbfs.json or the folder")
     urls = feed_urls(discovery, params.get("language"))
     missing = [f for f in ("station_information", "station_status") if f not in urls]
+    if missing == ["station_status"] and local is not None:
+        missing = []  # a saved feed without status: stations only
     if missing:
         raise SourceError(f"gbfs.json lists no {' or '.join(missing)} feed (has {', '.join(urls)})")
-    return {
-        "gbfs": discovery,
-        "station_information": get_json(session, urls["station_information"]),
-        "station_status": get_json(session, urls["station_status"]),
-    }
+    out = {"gbfs": discovery}
+    for feed in ("station_information", "station_status"):
+        if feed not in urls:
+            continue
+        target = urls[feed]
+        if local is not None and local_path(target) is None:  # a saved gbfs.json still names the operator's URLs
+            saved = local.with_name(f"{feed}.json")
+            if not saved.exists():
+                if feed == "station_status":
+                    continue
+                raise SourceError(f"{url}: names {target}, and no saved {saved.name} sits beside it")
+            target = str(saved)
+        out[feed] = get_json(session, target)
+    return out
+
+
+def _beside(info: Path) -> dict:
+    payload = {"station_information": read_json_file(info)}
+    status = info.with_name("station_status.json")
+    if status.exists() and status != info:
+        payload["station_status"] = read_json_file(status)
+    return payload
 
 
 def read_file(path: str, params: dict) -> Any:
-    """A station_information.json; its station_status.json is read too when it sits beside it."""
-    from pathlib import Path
-
+    """``citydash import gbfs``: a saved gbfs.json (its feeds read from the files beside it), a folder, or a
+    station_information.json (with station_status.json when it sits beside it)."""
     p = Path(path)
-    payload = {"station_information": read_json_file(p)}
-    status = p.with_name("station_status.json")
-    if status.exists() and status != p:
-        payload["station_status"] = read_json_file(status)
-    return payload
+    if p.is_dir() or p.name == "gbfs.json":
+        return fetch(None, {**params, "url": str(p)})
+    if _is_discovery(read_json_file(p)):  # a gbfs.json saved under another name
+        return fetch(None, {**params, "url": str(p)})
+    return _beside(p)
+
+
+def _is_discovery(doc: Any) -> bool:
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(data, dict):
+        return False
+    return isinstance(data.get("feeds"), list) or any(isinstance(v, dict) and "feeds" in v for v in data.values())
 
 
 def _text(value: Any, language: str | None) -> str:
@@ -111,7 +152,11 @@ def parse(payload: Any, params: dict) -> Any:
         attribution=params.get("attribution", ""),
         url=params.get("url", ""),
     )
-    return result(features, observations(obs), meta, skipped)
+    out = result(features, observations(obs), meta, skipped)
+    out.rows_read = len(info)
+    if skipped:
+        out.skipped_by_reason = {"location": skipped}
+    return out
 
 
 def _time(value: Any) -> pd.Timestamp | None:

@@ -96,10 +96,15 @@ def _sensor_map(location_pages: Any) -> dict[str, tuple[str, str, str]]:
     out = {}
     for loc in _locations(location_pages):
         for s in loc.get("sensors") or []:
-            p = s.get("parameter") or {}
-            if p.get("name") in WANTED:
+            p = s.get("parameter") if isinstance(s, dict) else None
+            if isinstance(p, dict) and p.get("name") in WANTED:
                 out[str(s["id"])] = (str(loc["id"]), p["name"], p.get("units", ""))
     return out
+
+
+def _name(value: Any, key: str) -> Any:
+    """``{"code": "US"}`` -> "US"; a plain text (older answers) as it is."""
+    return value.get(key) if isinstance(value, dict) else value
 
 
 def to_store_unit(metric: str, value: float, unit: str) -> float | None:
@@ -115,7 +120,77 @@ def to_store_unit(metric: str, value: float, unit: str) -> float | None:
     return None
 
 
+def _results(payload: Any) -> list | None:
+    pages = payload if isinstance(payload, list) else [payload]
+    if not all(isinstance(p, dict) and isinstance(p.get("results"), list) for p in pages):
+        return None
+    return [r for p in pages for r in p["results"]]
+
+
+def is_v2(payload: Any) -> bool:
+    """An answer of the retired v2 API (``/v2/latest``, ``/v2/locations``, ``/v2/measurements``): its records
+    carry ``measurements``, ``parameters`` as a list of objects with ``lastValue``, or ``parameter`` as text."""
+    records = _results(payload)
+    if not records:
+        return False
+    r = records[0]
+    return isinstance(r, dict) and (
+        "measurements" in r
+        or isinstance(r.get("parameter"), str)
+        or (isinstance(r.get("parameters"), list) and any(isinstance(p, dict) and "lastValue" in p for p in r["parameters"]))
+    )
+
+
+def _v2_field(record: Any, key: str, what: str, n: int) -> Any:
+    if not isinstance(record, dict) or key not in record:
+        has = ", ".join(list(record)[:10]) if isinstance(record, dict) else type(record).__name__
+        raise SourceError(f"OpenAQ v2 answer: {what} {n} has no {key!r} (has {has})")
+    return record[key]
+
+
+def parse_v2(payload: Any, params: dict) -> Any:
+    """The v2 shapes: one feature per location (``id``, else ``locationId``, else its name), readings from
+    ``measurements`` (latest), ``parameters`` (locations) or the record itself (measurements)."""
+    rows: dict[str, dict] = {}
+    obs, skipped = [], 0
+    for n, r in enumerate(_results(payload) or [], 1):
+        coords = _v2_field(r, "coordinates", "result", n)
+        if not isinstance(coords, dict):
+            coords = {}
+        ext = str(r.get("id") or r.get("locationId") or _v2_field(r, "location", "result", n))
+        name = str(r.get("name") or r.get("location") or f"OpenAQ location {ext}")
+        country = r.get("country")
+        rows.setdefault(ext, {"external_id": ext, "name": name, "lat": coords.get("latitude"), "lon": coords.get("longitude"),
+                              "properties": {"city": r.get("city"), "country": country if isinstance(country, str) else None,
+                                             "api": "v2"}})
+        if "measurements" in r:
+            readings = [(m, "lastUpdated") for m in r["measurements"] or []]
+        elif isinstance(r.get("parameters"), list):
+            readings = [({**p, "value": p.get("lastValue")}, "lastUpdated") for p in r["parameters"]]
+        else:
+            readings = [(r, "date")]
+        for m, time_key in readings:
+            metric = _v2_field(m, "parameter", "a reading of result", n)
+            when = m.get(time_key)
+            when = when.get("utc") if isinstance(when, dict) else when
+            value = m.get("value")
+            if metric not in WANTED or value is None or when is None:
+                skipped += 1
+                continue
+            v = to_store_unit(metric, float(value), str(m.get("unit") or ""))
+            if v is None or v < 0:
+                skipped += 1
+                continue
+            obs.append({"external_id": ext, "time": when, "metric": metric, "value": v, "unit": METRICS[metric]})
+    features = point_features(list(rows.values()), params.get("layer", "air_station"))
+    out = result(features, observations(obs), META, skipped + len(rows) - len(features))
+    out.rows_read = len(_results(payload) or [])
+    return out
+
+
 def parse(payload: Any, params: dict) -> Any:
+    if is_v2(payload) or (isinstance(payload, dict) and is_v2(payload.get("locations"))):
+        return parse_v2(payload.get("locations") if isinstance(payload, dict) and "locations" in payload else payload, params)
     if isinstance(payload, dict) and "locations" in payload:
         bundle = payload
     else:
@@ -124,7 +199,7 @@ def parse(payload: Any, params: dict) -> Any:
     rows = []
     for loc in locs:
         require(loc, ("id", "coordinates"), "an OpenAQ location")
-        c = loc["coordinates"] or {}
+        c = loc["coordinates"] if isinstance(loc["coordinates"], dict) else {}
         rows.append(
             {
                 "external_id": str(loc["id"]),
@@ -133,11 +208,11 @@ def parse(payload: Any, params: dict) -> Any:
                 "lon": c.get("longitude"),
                 "properties": {
                     "locality": loc.get("locality"),
-                    "country": (loc.get("country") or {}).get("code"),
-                    "provider": (loc.get("provider") or {}).get("name"),
-                    "owner": (loc.get("owner") or {}).get("name"),
+                    "country": _name(loc.get("country"), "code"),
+                    "provider": _name(loc.get("provider"), "name"),
+                    "owner": _name(loc.get("owner"), "name"),
                     "monitor": loc.get("isMonitor"),
-                    "licences": [lic.get("name") for lic in loc.get("licenses") or []],
+                    "licences": [_name(lic, "name") for lic in loc.get("licenses") or []],
                 },
             }
         )

@@ -94,7 +94,11 @@ def parse(payload: Any, params: dict) -> Any:
             continue
         name = tags.get("name") or tags.get("ref") or f"{tags.get('highway', el['type'])} {el['id']}"
         rows.append({"external_id": f"{el['type']}/{el['id']}", "name": name, "geometry": geom, "properties": {**tags, "facility": facility(tags)}})
-    return result(geometry_features(rows, params.get("layer", "cycle_route")), empty_observations(), META, skipped)
+    out = result(geometry_features(rows, params.get("layer", "cycle_route")), empty_observations(), META, skipped)
+    out.rows_read = len(payload["elements"])
+    if skipped:
+        out.skipped_by_reason = {"geometry": skipped}
+    return out
 
 
 read_file = read_json_payload

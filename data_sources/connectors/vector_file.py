@@ -84,7 +84,10 @@ def parse(payload: Any, params: dict) -> Any:
     keep = out.geometry.notna() & ~out.geometry.is_empty
     # Two features with one id (e.g. OSM ways split by a converter) would overwrite each other: keep the first.
     dup = out["external_id"].duplicated()
-    return result(out.loc[keep & ~dup, FEATURE_COLUMNS], empty_observations(), meta_from(params), int((~keep | dup).sum()))
+    parsed = result(out.loc[keep & ~dup, FEATURE_COLUMNS], empty_observations(), meta_from(params), int((~keep | dup).sum()))
+    parsed.rows_read = len(gdf)
+    parsed.skipped_by_reason = {k: v for k, v in {"geometry": int((~keep).sum()), "duplicate_id": int((keep & dup).sum())}.items() if v}
+    return parsed
 
 
 register("vector_file")(sys.modules[__name__])

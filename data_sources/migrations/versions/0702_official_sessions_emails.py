@@ -37,5 +37,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("officials") as batch:
-        batch.drop_column("session_epoch")
+    # In place, not in batch mode: rebuilding ``officials`` on SQLite would set every comment event's and audit
+    # entry's official to NULL through their foreign keys (ON DELETE SET NULL).
+    op.drop_column("officials", "session_epoch")

@@ -99,3 +99,51 @@ def test_fetch_without_a_key_says_which_variable(monkeypatch):
 def test_changed_location_fields_fail_clearly():
     with pytest.raises(SourceError, match="schema changed.*coordinates"):
         openaq.parse({"results": [{"id": 1, "name": "x", "coords": {}}]}, {})
+
+
+# --- the retired v2 API (issue 21): read, or refused in one line, never a traceback ------------------------------
+# tests/fixtures/openaq/v2_*.json are our own payloads in the v2 shape (no recorded v2 answer is in ../shared/realdata).
+
+
+def test_v2_latest_answer_is_read_with_its_text_country(fixture_path):
+    r = openaq.parse(_json(fixture_path("openaq/v2_latest.json")), {})
+    assert sorted(r.features.name) == ["Amsterdam-Einsteinweg", "Amsterdam-Vondelpark"]
+    assert r.features.iloc[0].properties["country"] == "NL"
+    obs = r.observations.set_index(["external_id", "metric"]).value
+    assert obs[("Amsterdam-Einsteinweg", "no2")] == 38.2
+    assert obs[("Amsterdam-Einsteinweg", "co")] == pytest.approx(343.6, abs=0.5)  # 0.3 ppm at 25 °C
+    assert ("Amsterdam-Vondelpark", "o3") not in obs.index  # -999 sentinel
+    assert r.skipped == 2  # black carbon (not kept) and the sentinel
+
+
+def test_v2_locations_answer_gives_last_values(fixture_path):
+    r = openaq.parse(_json(fixture_path("openaq/v2_locations.json")), {})
+    assert list(r.features.external_id) == ["2178"]
+    assert r.observations.to_dict("records") == [
+        {"external_id": "2178", "time": pd.Timestamp("2023-10-16T17:00Z"), "metric": "pm25", "value": 6.0, "unit": "µg/m³"}]
+
+
+def test_v2_answer_missing_a_field_names_it(fixture_path):
+    doc = _json(fixture_path("openaq/v2_latest.json"))
+    del doc["results"][1]["coordinates"]
+    with pytest.raises(SourceError, match=r"OpenAQ v2 answer: result 2 has no 'coordinates' \(has location, city, country, measurements\)"):
+        openaq.parse(doc, {})
+
+
+def test_cli_import_of_an_old_answer_never_prints_a_traceback(fixture_path, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dashboard.cli import cli
+
+    monkeypatch.setenv("CITYDASH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CITYDASH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    odd = tmp_path / "odd.json"  # v3-looking locations whose country, provider and sensors are plain text
+    odd.write_text(json.dumps({"results": [{"id": 1, "name": "x", "coordinates": {"latitude": 1, "longitude": 2},
+                                            "country": "NL", "provider": "RIVM", "sensors": ["pm25"]}]}))
+    out = CliRunner().invoke(cli, ["import", "openaq", str(odd)])
+    assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
+    assert "Traceback" not in out.output and out.exit_code == 0
+    good = CliRunner().invoke(cli, ["import", "openaq", str(fixture_path("openaq/v2_latest.json"))])
+    assert good.exit_code == 0 and json.loads(good.stdout)["observations"] == 4
+    assert "named after the file" in good.stderr
