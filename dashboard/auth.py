@@ -15,7 +15,7 @@ Sessions end on the server: the cookie holds the account's session epoch from wh
 request compares it with ``officials.session_epoch`` in the store (so every gunicorn worker agrees). Logout, a
 password, role or department change and disabling the account add one to the epoch (``data_sources.workflow``),
 which ends every session of that official, copied cookies included. Idle and absolute timeouts
-(``CITYDASH_SESSION_IDLE_MINUTES``, ``CITYDASH_SESSION_MAX_HOURS``) are checked against ``ctx.extras["clock"]``.
+(``CITYDASH_SESSION_IDLE_MINUTES``, ``CITYDASH_SESSION_MAX_HOURS``) are checked against ``ctx.extras["session_clock"]``.
 Wrong passwords are throttled per account and address (``dashboard.login_throttle``).
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ MIN_PASSWORD = 12
 LOGIN_PATH = "/officials/login"
 LOGOUT_PATH = "/officials/logout"
 # What an officials' session carries besides Flask-Login's keys: the account's session epoch when it was opened,
-# and when it was opened and last used (seconds since the epoch, from ``ctx.extras["clock"]``).
+# and when it was opened and last used (seconds since the epoch, from ``ctx.extras["session_clock"]``).
 EPOCH_KEY, LOGIN_AT_KEY, SEEN_AT_KEY = "_cd_epoch", "_cd_login_at", "_cd_seen_at"
 LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", EPOCH_KEY, LOGIN_AT_KEY, SEEN_AT_KEY)
 SEEN_EVERY = 60  # seconds: the last-use time in the cookie is renewed at most this often (idle timeout ±1 min)
@@ -233,7 +233,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     ctx.extras["login_manager"] = lm
     ctx.extras["csrf"] = csrf
     # Tests move time with a settable clock; everything about session age reads it.
-    ctx.extras.setdefault("clock", time.time)
+    ctx.extras.setdefault("session_clock", time.time)
     idle_s, max_s = ctx.settings.session_idle_minutes * 60, ctx.settings.session_max_hours * 3600
 
     @lm.user_loader
@@ -248,7 +248,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             row = conn.execute(select(Official.id, Official.email, Official.role, Official.department_id,
                                       Official.session_epoch)
                                .where(Official.id == oid, Official.active.is_(True))).first()
-        now = ctx.extras["clock"]()
+        now = ctx.extras["session_clock"]()
         if row is None or not session_alive(flask.session, row.session_epoch, now, idle_s, max_s):
             _forget_login(flask.session)
             return None
@@ -319,7 +319,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         user = OfficialUser(row.id, row.email, row.role, row.department_id)
         flask.session.clear()  # a fresh session: no fixation
         login_user(user)
-        now = ctx.extras["clock"]()
+        now = ctx.extras["session_clock"]()
         flask.session.update({EPOCH_KEY: row.session_epoch, LOGIN_AT_KEY: now, SEEN_AT_KEY: now})
         with ctx.engine.begin() as conn:
             conn.execute(update(Official.__table__).where(Official.id == row.id).values(last_login_at=utcnow()))

@@ -126,7 +126,7 @@ class Clock:
 
 def test_idle_timeout_and_absolute_lifetime(app, base):
     clock = Clock(1_800_000_000.0)
-    app.server.extensions["citydash"].extras["clock"] = clock
+    app.server.extensions["citydash"].extras["session_clock"] = clock
     s, _ = http_login(base, EMAIL)
 
     def status() -> int:
@@ -154,7 +154,7 @@ def test_timeouts_come_from_the_settings(demo_city, tmp_path, demo_engine, offic
                                   "CITYDASH_SESSION_IDLE_MINUTES": "5", "CITYDASH_SESSION_MAX_HOURS": "1"})
     app = create_app(city=demo_city, settings=settings, engine=demo_engine)
     clock = Clock(1_800_000_000.0)
-    app.server.extensions["citydash"].extras["clock"] = clock
+    app.server.extensions["citydash"].extras["session_clock"] = clock
     with serving(app) as base:
         s, _ = http_login(base, EMAIL)
         clock.t += 4 * 60
