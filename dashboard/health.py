@@ -69,6 +69,19 @@ def source_ages(ctx) -> list[dict]:  # noqa: ANN001
             for s in source_status(ctx.engine, ctx.city)]
 
 
+def mail_health(ctx) -> dict:  # noqa: ANN001
+    """Whether mail can go, and the outbox: without the settings the outbox fills and nothing fails."""
+    from dashboard.mail import missing_settings
+    from data_sources.notifications import outbox_summary
+
+    missing = missing_settings(ctx.settings)
+    out = {"configured": not missing, **outbox_summary(ctx.engine)}
+    if missing:
+        out["missing"] = missing
+        out["message"] = "mail is not configured: messages wait in the outbox"
+    return out
+
+
 def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
     body: dict = {"status": "ok", "city": ctx.city.city.slug}
     t0 = time.perf_counter()
@@ -84,6 +97,7 @@ def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
     body["store"] = {"reachable": True, "dialect": ctx.engine.dialect.name, "revision": revision,
                      "expected_revision": head, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}
     body["sources"] = sources
+    body["mail"] = mail_health(ctx)
     if revision != head or not ctx.extras.get("store_ready", True):
         body["status"] = "unavailable"  # schema behind the code: this worker must not serve
         return body, 503

@@ -23,6 +23,8 @@ from data_sources.store import district_locator, h3_cells, utcnow
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
+# The author's answers to "was it fixed?" (data_sources.workflow.citizen_answer_fixed), shown in the history too.
+CITIZEN_EVENT_KINDS = ("fixed_confirmed", "reopened")
 MIN_TEXT = 10
 MAX_TEXT = 2000
 MAX_EMAIL = 320
@@ -187,6 +189,13 @@ def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=need
         with engine.connect() as conn:
             existing = conn.execute(select(Comment.id, Comment.moderation).where(Comment.client_key == c.client_key)).one()
         return SubmitResult(existing.id, None, existing.moderation, redacted, duplicate_of_retry=True)
+    if c.email and (c.origin == "web" or c.origin.startswith("open311:")):
+        # Imported from the notifications module here: it builds on this one (validation, CommentRejected).
+        from data_sources.notifications import subscribe
+
+        # The author's updates start with a confirmation request (double opt-in); imports never mail anyone.
+        subscribe(engine, c.email, "author", c.language or city.city.default_language, comment_id=cid,
+                  confirmations_per_day=city.feedback.confirmations_per_day, now=now)
     return SubmitResult(cid, token, row["moderation"], redacted)
 
 
@@ -329,7 +338,7 @@ def public_history(engine: Engine, comment_id: int) -> list[dict]:
     """Status changes and official answers, oldest first. Internal notes, assignments and moderation stay out."""
     q = (select(CommentEvent.id, CommentEvent.created_at, CommentEvent.kind, CommentEvent.from_status,
                 CommentEvent.to_status, CommentEvent.public_text)
-         .where(CommentEvent.comment_id == comment_id, CommentEvent.kind.in_(("status", "answer")))
+         .where(CommentEvent.comment_id == comment_id, CommentEvent.kind.in_(PUBLIC_EVENT_KINDS + CITIZEN_EVENT_KINDS))
          .order_by(CommentEvent.created_at, CommentEvent.id))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]

@@ -115,11 +115,14 @@ class FeedbackConfig(_Strict):
     email_retention_days: int = Field(365, ge=1, description="emails and unredacted texts are purged after this")
     duplicate_radius_m: float = Field(100, gt=0, le=1000, description="radius for 'is this yours too?' suggestions")
     overdue_days: int = Field(30, ge=1, description="an open comment older than this counts as overdue in the ledger")
+    fixed_check_days: int = Field(28, ge=1, le=365, description="days after a comment is resolved when its author is asked 'was it fixed?'")
+    confirmations_per_day: int = Field(3, ge=1, le=20, description="confirmation requests one address may get in 24 hours")
+    alert_rate: str = Field("5/hour;20/day", description="area alert subscriptions per client")
     comment_rate: str = Field("5/minute;30/day", description="comments per client (Flask-Limiter syntax)")
     support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
     flag_rate: str = Field("10/minute;50/day", description="flags per client")
 
-    @field_validator("comment_rate", "support_rate", "flag_rate")
+    @field_validator("comment_rate", "support_rate", "flag_rate", "alert_rate")
     @classmethod
     def _rate(cls, v: str) -> str:
         from limits import parse_many
@@ -226,6 +229,9 @@ class Settings(BaseModel):
     port: int = Field(8050, description="Port `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_PORT"})
     proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind nginx); 0: none.", json_schema_extra={"env": "CITYDASH_PROXY_HOPS"})
     debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
+    smtp_url: str = Field("", description="Mail server for citizens' updates: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=1 (STARTTLS), smtps://...:465 (TLS). Empty: mail waits in the outbox.", json_schema_extra={"env": "CITYDASH_SMTP_URL"})
+    mail_from: str = Field("", description="Sender of citizens' mail, e.g. 'City of X <noreply@x.example>'.", json_schema_extra={"env": "CITYDASH_MAIL_FROM"})
+    public_url: str = Field("", description="The site's public address (https://dash.x.example), for absolute links in mail and feeds.", json_schema_extra={"env": "CITYDASH_PUBLIC_URL"})
     openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
 
     @classmethod
