@@ -121,6 +121,7 @@ class SmtpTransport:
         conn = self.conn
         sender, rcpt = parseaddr(msg["From"])[1], parseaddr(msg["To"])[1]
         try:
+            conn.ehlo_or_helo_if_needed()
             code, resp = conn.mail(sender)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, resp, sender)
@@ -290,13 +291,13 @@ def render(item: OutboxItem, city: CityConfig, settings: Settings, message_id: s
     msg["Subject"] = subject
     msg["Date"] = mail_date(now.replace(tzinfo=timezone.utc))
     msg["Message-ID"] = message_id
-    msg["Content-Language"] = lang
     msg["Auto-Submitted"] = "auto-generated"
     msg["List-Unsubscribe"] = f"<{unsub}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(_plain(blocks, footer, stop, unsub))
     msg.add_alternative(_HTML.render(lang=lang, subject=subject, blocks=blocks, footer=footer, stop=stop,
                                      unsubscribe=unsub), subtype="html")
+    msg["Content-Language"] = lang  # after the parts: setting the content clears Content-* headers
     return msg
 
 

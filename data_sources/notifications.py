@@ -327,7 +327,9 @@ def purge_mail(engine: Engine, retention_days: int, now: datetime | None = None,
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
     old_comments = select(Comment.id).where(Comment.created_at < cutoff)
-    gone = or_(MailSubscription.comment_id.in_(old_comments), MailSubscription.stopped_at < cutoff,
+    # Each test says IS NOT NULL first: NOT (NULL OR ...) would keep nothing.
+    gone = or_(and_(MailSubscription.comment_id.is_not(None), MailSubscription.comment_id.in_(old_comments)),
+               and_(MailSubscription.stopped_at.is_not(None), MailSubscription.stopped_at < cutoff),
                and_(MailSubscription.confirmed_at.is_(None), MailSubscription.created_at < now - UNCONFIRMED_KEPT))
     with engine.begin() as conn:
         keep = select(MailSubscription.address_id).where(~gone)
