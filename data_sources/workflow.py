@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from data_sources.comments import clean_text, redact_pii
@@ -148,9 +148,12 @@ def citizen_answer_fixed(engine: Engine, token: str, answer: str, now: datetime 
         if sub is None or sub.kind != "author" or sub.confirmed_at is None or sub.comment_id is None:
             raise WorkflowError("This link is not valid.")
         (c,) = _load(conn, [sub.comment_id])
-        answered = conn.scalar(select(CommentEvent.id).where(
+        # Answered already: a citizen's answer after the latest time the city marked it resolved.
+        last_resolved = conn.scalar(select(func.max(CommentEvent.id)).where(
+            CommentEvent.comment_id == c.id, CommentEvent.kind == "status", CommentEvent.to_status == "resolved"))
+        answered = last_resolved is not None and conn.scalar(select(CommentEvent.id).where(
             CommentEvent.comment_id == c.id, CommentEvent.kind.in_(("fixed_confirmed", "reopened")),
-            CommentEvent.created_at >= (c.resolved_at or now)))
+            CommentEvent.id > last_resolved).limit(1)) is not None
         if c.status != "resolved":
             return "already" if answered else "not_resolved"
         if answered:
