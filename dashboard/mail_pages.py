@@ -165,7 +165,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
                 {"id": "alert-district", "name": "district", "label": _("District"), "options": districts,
                  "value": form.get("district", "")},
                 {"id": "alert-category", "name": "category", "label": _("Category"), "options": cats,
-                 "value": form.get("category", "")},
+                 "value": form.get("category", flask.request.args.get("category", ""))},
                 {"id": "alert-lat", "name": "lat", "type": "number", "step": "any", "label": _("Near a point: latitude"),
                  "value": form.get("lat", "")},
                 {"id": "alert-lon", "name": "lon", "type": "number", "step": "any", "label": _("Longitude"),
