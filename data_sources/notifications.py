@@ -361,7 +361,7 @@ MAX_BACKOFF = timedelta(hours=6)
 
 def backoff(attempts: int) -> timedelta:
     """1 min, 2, 4, ... up to 6 hours between tries of a message that failed ``attempts`` times."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return min(timedelta(minutes=2 ** min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
 
 
 @dataclass
