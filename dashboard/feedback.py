@@ -7,12 +7,16 @@ the rows come from ``data_sources.comments``' public reads, which do not select 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from dash import html
 
 from dashboard.i18n import BABEL_LOCALES, fmt_datetime, fmt_number, translator
+
+if TYPE_CHECKING:  # dashboard.app imports the pages, which import this module
+    from dashboard.app import AppContext
 
 STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "In progress", "resolved": "Resolved",
                  "closed": "Closed"}
@@ -151,7 +155,8 @@ def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) ->
         return _(e.message, **e.params), None
 
 
-def support_action(ctx, lang: str, comment_id, browser, email: str | None = None) -> html.P:  # noqa: ANN001
+def support_action(ctx: AppContext, lang: str, comment_id: int | str | None, browser: str | None,
+                   email: str | None = None) -> html.P:
     """Count a "me too"; with an email, also ask for updates on the comment (confirmed by mail first)."""
     from data_sources.comments import add_support
     from data_sources.notifications import normalise_email, subscribe
@@ -166,7 +171,7 @@ def support_action(ctx, lang: str, comment_id, browser, email: str | None = None
         msg = (_("Thank you: your support is counted ({n} in all).", n=r.count) if r.added
                else _("You already support this comment ({n} in all).", n=r.count))
         if email:
-            subscribe(ctx.engine, email, "supporter", lang, comment_id=int(comment_id),
+            subscribe(ctx.engine, email, "supporter", lang, comment_id=int(comment_id or 0),
                       confirmations_per_day=ctx.city.feedback.confirmations_per_day)
             msg += " " + _("We have sent a mail to confirm your address; updates start once you confirm.")
     return html.P(msg, className="vote-msg")

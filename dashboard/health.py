@@ -13,12 +13,17 @@ import logging
 import sys
 import time
 
+from typing import TYPE_CHECKING
+
 import flask
 from pythonjsonlogger.json import JsonFormatter
 
 from dashboard.i18n import translator
 from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store, source_status
 from data_sources.store import current_revision
+
+if TYPE_CHECKING:  # dashboard.app imports this module at start-up
+    from dashboard.app import AppContext
 
 log = logging.getLogger("citydash")
 access = logging.getLogger("citydash.request")
@@ -69,7 +74,7 @@ def source_ages(ctx) -> list[dict]:  # noqa: ANN001
             for s in source_status(ctx.engine, ctx.city)]
 
 
-def mail_health(ctx) -> dict:  # noqa: ANN001
+def mail_health(ctx: AppContext) -> dict:
     """Whether mail can go, and the outbox: without the settings the outbox fills and nothing fails."""
     from dashboard.mail import missing_settings
     from data_sources.notifications import outbox_summary
@@ -82,7 +87,7 @@ def mail_health(ctx) -> dict:  # noqa: ANN001
     return out
 
 
-def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
+def health(ctx: AppContext) -> tuple[dict, int]:
     body: dict = {"status": "ok", "city": ctx.city.city.slug}
     t0 = time.perf_counter()
     try:

@@ -95,7 +95,7 @@ class Transport(Protocol):
 class SmtpTransport:
     """One SMTP connection, opened at the first message and kept for the batch."""
 
-    def __init__(self, cfg: SmtpConfig):
+    def __init__(self, cfg: SmtpConfig) -> None:
         self.cfg = cfg
         self.conn: smtplib.SMTP | None = None
 

@@ -12,7 +12,11 @@ unknown token and says nothing about the address behind it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import flask
+from dash import Dash
 
 from dashboard.feedback import category_label
 from dashboard.i18n import translator
@@ -21,6 +25,9 @@ from data_sources import notifications
 from data_sources.comments import CommentRejected
 from data_sources.notifications import AreaFilter
 from data_sources.workflow import WorkflowError, citizen_answer_fixed
+
+if TYPE_CHECKING:  # dashboard.app imports this module at start-up
+    from dashboard.app import AppContext
 
 ALERTS_PATH = "/alerts"
 
@@ -40,7 +47,7 @@ PAGE = """<!doctype html>
 </main></body></html>"""
 
 
-def _lang(ctx) -> str:  # noqa: ANN001
+def _lang(ctx: AppContext) -> str:
     return ctx.language(flask.request.args.to_dict(flat=False))
 
 
@@ -64,7 +71,25 @@ def _unknown(lang: str) -> flask.Response:
                 status=404)
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def _field(form: Mapping[str, str], key: str) -> str | None:
+    return (form.get(key) or "").strip() or None
+
+
+def _number(form: Mapping[str, str], key: str) -> float | None:
+    """A number from the form (a decimal comma is accepted), None when empty."""
+    raw = _field(form, key)
+    if raw is None:
+        return None
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        raise CommentRejected("point", "Give a point (latitude and longitude) and a radius in metres.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise CommentRejected("point", "Give a point (latitude and longitude) and a radius in metres.")
+    return value
+
+
+def init_app(app: Dash, ctx: AppContext) -> None:
     server: flask.Flask = app.server
 
     @server.route("/mail/confirm/<token>", methods=["GET", "POST"])
@@ -185,18 +210,16 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         email = notifications.normalise_email(form.get("email"))
         if email is None:
             return the_form(_("That email address does not look right."))
-        blank = lambda k: (form.get(k) or "").strip() or None  # noqa: E731
         try:
-            district = int(blank("district")) if blank("district") else None
-            if district is not None and str(district) not in {v for v, _l in districts}:
+            district = _field(form, "district")
+            if district is not None and district not in {v for v, _l in districts}:
                 raise CommentRejected("district", "Choose a district.")
             area = notifications.validate_area(
-                AreaFilter(district, blank("category"), blank("lat"), blank("lon"), blank("radius_m"),  # type: ignore[arg-type]
-                           form.get("frequency") or "instant"),
+                AreaFilter(int(district) if district else None, _field(form, "category"), _number(form, "lat"),
+                           _number(form, "lon"), _number(form, "radius_m"), form.get("frequency") or "instant"),
                 list(city.city.comment_categories), city.city.bounds)
-        except ValueError as e:
-            msg = e.message if isinstance(e, CommentRejected) else "Choose a district."
-            return the_form(_(msg, **(e.params if isinstance(e, CommentRejected) else {})))
+        except CommentRejected as e:
+            return the_form(_(e.message, **e.params))
         if not allow(ctx, city.feedback.alert_rate, "alert"):
             return the_form(_("Too many requests in a short time; wait a while and try again."))
         notifications.subscribe(ctx.engine, email, "area", lang, area=area,

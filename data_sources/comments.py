@@ -11,8 +11,10 @@ import math
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import h3
 from sqlalchemy import Engine, and_, func, insert, select, update
@@ -20,6 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
 from data_sources.store import district_locator, h3_cells, utcnow
+
+if TYPE_CHECKING:
+    from data_sources.config import CityConfig
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
@@ -147,7 +152,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=needs_review) -> SubmitResult:  # noqa: ANN001
+def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
+                   hold_for_review: Callable[[str], bool] | None = needs_review) -> SubmitResult:
     """Validate, redact, store and commit one comment. ``hold_for_review(text) -> bool`` decides moderation.
 
     The evidence (nearest relevant reading for that place and hour) is looked up here unless the caller brings

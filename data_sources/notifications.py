@@ -19,10 +19,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import h3
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from data_sources.comments import VALID_EMAIL_RE, CommentRejected
 from data_sources.models import (
@@ -146,25 +147,24 @@ def _area_params(conn: Connection, area: AreaFilter) -> dict:
             "point": [area.lat, area.lon] if area.lat is not None else None, "frequency": area.frequency}
 
 
-def validate_area(area: AreaFilter, categories: list[str], bounds=None) -> AreaFilter:  # noqa: ANN001
-    """Raise CommentRejected with a clear reason; return a normalised copy."""
+Bounds = tuple[tuple[float, float], tuple[float, float]]
+
+
+def validate_area(area: AreaFilter, categories: list[str], bounds: Bounds | None = None) -> AreaFilter:
+    """Raise CommentRejected with a clear reason; return the filter when it is good."""
     if area.frequency not in FREQUENCIES:
         raise CommentRejected("frequency", "Choose how often.")
     if area.category is not None and area.category not in categories:
         raise CommentRejected("category", "Choose a category.")
-    point = (area.lat, area.lon, area.radius_m)
-    if any(v is not None for v in point):
-        try:
-            lat, lon, radius = (float(v) for v in point)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise CommentRejected("point", "Give a point (latitude and longitude) and a radius in metres.") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < radius <= MAX_RADIUS_M):
+    lat, lon, radius = area.lat, area.lon, area.radius_m
+    if lat is not None or lon is not None or radius is not None:
+        if lat is None or lon is None or radius is None or not (
+                -90 <= lat <= 90 and -180 <= lon <= 180 and 0 < radius <= MAX_RADIUS_M):
             raise CommentRejected("point", "Give a point (latitude and longitude) and a radius in metres.")
         if bounds is not None:
             (s, w), (n, e) = bounds
             if not (s <= lat <= n and w <= lon <= e):
                 raise CommentRejected("point", "That point is outside the city.")
-        area = AreaFilter(area.district_id, area.category, lat, lon, radius, area.frequency)
     if area.district_id is None and area.category is None and area.lat is None:
         raise CommentRejected("area", "Choose a district, a category or a point.")
     return area
@@ -180,7 +180,7 @@ class SubscriptionView:
     stopped: bool
 
 
-def _by_token(conn: Connection, token: str):  # noqa: ANN202
+def _by_token(conn: Connection, token: str) -> Row | None:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         return None
     return conn.execute(select(MailSubscription.__table__).where(MailSubscription.token == token)).first()
@@ -270,8 +270,9 @@ def schedule_fixed_checks(engine: Engine, days: int, now: datetime | None = None
     return n
 
 
-def area_matches(sub, c) -> bool:  # noqa: ANN001  (rows with the subscription's and the comment's public fields)
-    """Does a published comment (at its public location) match an area alert? Pure."""
+def area_matches(sub: Any, c: Any) -> bool:
+    """Does a published comment (at its public location) match an area alert? Pure. ``sub`` and ``c``: rows (or
+    any objects) with the subscription's filters and the comment's public fields."""
     if sub.district_id is not None and c.district_id != sub.district_id:
         return False
     if sub.category is not None and c.category != sub.category:

@@ -7,6 +7,7 @@ so no entry point can skip it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,7 +90,7 @@ def _ids(comment_ids) -> list[int]:  # noqa: ANN001
     return ids
 
 
-def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, public_text: str,  # noqa: ANN001
+def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int | str], to_status: str, public_text: str,
                   closed_reason: str | None = None, internal_text: str | None = None) -> int:
     """Set the status of one or more comments with a public answer. Returns how many changed."""
     actor.require("official")

@@ -16,6 +16,7 @@ import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -260,6 +261,10 @@ def page(browser):
     p.context.close()
 
 
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import Envelope
+
+
 class SmtpInbox:
     """What a real SMTP server on loopback (aiosmtpd) received. ``mode``: "accept", "refuse" (451 to every
     recipient) or "hang" (take the message, signal ``received``, answer only after ``hang_seconds``)."""
@@ -270,13 +275,14 @@ class SmtpInbox:
         self.hang_seconds = 30.0
         self.received = threading.Event()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_RCPT(self, server: object, session: object, envelope: Envelope, address: str,  # aiosmtpd's hook names
+                          rcpt_options: list[str]) -> str:
         if self.mode == "refuse":
             return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
         import asyncio
         import email
         from email.policy import default

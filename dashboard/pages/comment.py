@@ -56,7 +56,8 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("comment-support-msg", "children"), Input("comment-support", "n_clicks"),
                   State("comment-id", "data"), State("fb-browser", "data"), State("comment-lang", "data"),
                   State("comment-support-email", "value"), prevent_initial_call=True)
-    def support(n, comment_id, browser, lang, email):
+    def support(n: int | None, comment_id: int | None, browser: str | None, lang: str | None,
+                email: str | None) -> html.P | object:
         return support_action(ctx, _lang(lang), comment_id, browser, email) if n else no_update
 
     @app.callback(Output("comment-flag-msg", "children"), Input("comment-flag", "n_clicks"),

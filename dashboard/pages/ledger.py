@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from dash import html
 
@@ -36,7 +37,7 @@ def duration_text(hours: float | None, lang: str) -> str:
     return _("{n} days", n=fmt_number(hours / 24, lang, 1))
 
 
-def _cells(r, lang: str) -> list:  # noqa: ANN001
+def _cells(r: Any, lang: str) -> list:
     return [html.Td(fmt_number(r.comments, lang)), html.Td(duration_text(r.median_hours_to_answer, lang)),
             html.Td(fmt_percent(r.share_answered, lang)), html.Td(fmt_percent(r.share_resolved, lang)),
             html.Td(fmt_number(r.open, lang)), html.Td(fmt_number(r.overdue, lang)),

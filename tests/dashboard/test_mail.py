@@ -8,10 +8,12 @@ import signal
 import subprocess
 import sys
 from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from dashboard.mail import MailNotConfigured, parse_smtp_url, send_due, tick
 from data_sources.comments import CommentInput, submit_comment
@@ -28,16 +30,16 @@ MAIL_FROM = "Demo City <noreply@demo.example>"
 URL_RE = re.compile(r"https?://[^\s>]+")
 
 
-def mail_settings(smtp_url: str, public_url: str, tmp_path) -> Settings:  # noqa: ANN001
+def mail_settings(smtp_url: str, public_url: str, tmp_path: Path) -> Settings:
     return Settings.from_env({"CITYDASH_DATA_DIR": str(tmp_path), "CITYDASH_SMTP_URL": smtp_url,
                               "CITYDASH_MAIL_FROM": MAIL_FROM, "CITYDASH_PUBLIC_URL": public_url})
 
 
-def plain(msg) -> str:  # noqa: ANN001
+def plain(msg: EmailMessage) -> str:
     return msg.get_body(preferencelist=("plain",)).get_content()
 
 
-def link(msg, path: str) -> str:  # noqa: ANN001
+def link(msg: EmailMessage, path: str) -> str:
     return next(u for u in URL_RE.findall(plain(msg)) if path in u)
 
 
@@ -62,7 +64,7 @@ def follow(live_url: str, url: str, **form: str) -> requests.Response:
     return r
 
 
-def official(engine) -> Actor:  # noqa: ANN001
+def official(engine: Engine) -> Actor:
     return Actor(make_officials(engine)["official"], "official")
 
 

@@ -8,8 +8,9 @@ import h3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from data_sources.config import CityConfig
 from data_sources.comments import CommentInput, CommentRejected, submit_comment
 from data_sources.models import MailOutbox
 from data_sources.notifications import (
@@ -32,17 +33,17 @@ from data_sources.store import utcnow
 from data_sources.workflow import Actor, WorkflowError, change_status, citizen_answer_fixed, create_official
 
 
-def _comment(engine, city, email: str | None = "ann@example.org", **kw):  # noqa: ANN001, ANN202
+def _comment(engine: Engine, city: CityConfig, email: str | None = "ann@example.org", **kw: object) -> int:
     return submit_comment(engine, city, CommentInput(lat=48.5, lon=9.0, category="street",
                                                      text="A loose paving stone by the school.", email=email, **kw)).id
 
 
-def _outbox(engine) -> list[tuple[str, str]]:  # noqa: ANN001
+def _outbox(engine: Engine) -> list[tuple[str, str]]:
     with engine.connect() as c:
         return [(k, s) for k, s in c.execute(select(MailOutbox.kind, MailOutbox.status).order_by(MailOutbox.id))]
 
 
-def _actor(engine) -> Actor:  # noqa: ANN001
+def _actor(engine: Engine) -> Actor:
     return Actor(create_official(engine, "o@city.example", "x", "official", "Streets"), "official")
 
 
@@ -132,7 +133,9 @@ def test_area_validation():
         validate_area(AreaFilter(lat=48.5, lon=9.0, radius_m=99_999), cats)
     with pytest.raises(CommentRejected, match="outside"):
         validate_area(AreaFilter(lat=10.0, lon=9.0, radius_m=100), cats, ((48.4, 8.9), (48.6, 9.1)))
-    assert validate_area(AreaFilter(lat="48.5", lon="9", radius_m="300"), cats).radius_m == 300.0  # type: ignore[arg-type]
+    assert validate_area(AreaFilter(lat=48.5, lon=9.0, radius_m=300.0), cats).radius_m == 300.0
+    with pytest.raises(CommentRejected, match="radius"):
+        validate_area(AreaFilter(lat=48.5, lon=9.0), cats)  # a point needs its radius
 
 
 @settings(max_examples=200, deadline=None)
