@@ -37,6 +37,9 @@ from data_sources.notifications import OutboxItem
 from data_sources.store import utcnow
 
 SMTP_TIMEOUT = 30
+# CRLF line ends, and header lines up to RFC 5322's 998 characters: folded at 78, a long List-Unsubscribe URL would
+# be turned into an RFC 2047 encoded word, which mail programs do not read as a URL.
+WIRE = SMTP.clone(max_line_length=998)
 
 
 class MailNotConfigured(RuntimeError):
@@ -132,7 +135,7 @@ class SmtpTransport:
             self._reset()
             raise SendFailed(str(e)) from e
         try:
-            code, resp = conn.data(msg.as_bytes(policy=SMTP))
+            code, resp = conn.data(msg.as_bytes(policy=WIRE))
         except smtplib.SMTPDataError as e:  # the server answered "no": not delivered
             self._reset()
             raise SendFailed(str(e)) from e

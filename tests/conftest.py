@@ -271,6 +271,7 @@ class SmtpInbox:
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.raw: list[bytes] = []
         self.mode = "accept"
         self.hang_seconds = 30.0
         self.received = threading.Event()
@@ -287,6 +288,7 @@ class SmtpInbox:
         import email
         from email.policy import default
 
+        self.raw.append(envelope.content)
         self.messages.append(email.message_from_bytes(envelope.content, policy=default))
         self.received.set()
         if self.mode == "hang":

@@ -98,6 +98,9 @@ def test_confirmation_then_update_then_was_it_fixed_each_arrive_once(demo_engine
     assert update.get_content_type() == "multipart/alternative"
     assert update["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert update["List-Unsubscribe"].startswith(f"<{live_server}/mail/unsubscribe/")
+    # on the wire as a plain URL (not an RFC 2047 encoded word, which mail programs would not follow)
+    assert re.search(rb"^List-Unsubscribe: <http://127\.0\.0\.1:\d+/mail/unsubscribe/[\w-]+\?lang=en>\r$",
+                     inbox.raw[1], re.M)
     assert re.fullmatch(r"<[^@>]+@demo\.example>", update["Message-ID"])
     assert update["Message-ID"] != confirm["Message-ID"]
     assert requests.get(link(update, f"/comments/{cid}"), timeout=30).status_code == 200
