@@ -267,14 +267,17 @@ def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, l
     if item.kind == "area":
         comments = p.get("comments") or []
         total = len(comments) + int(p.get("more") or 0)
-        blocks = [Block("p", _("{n} new comments match your alert on {city}.", n=total, city=name))]
+        blocks = [Block("p", _("{n} new comments match your alert on {city}.", n=total, city=name) if total != 1
+                        else _("A new comment matches your alert on {city}.", city=name))]
         for c in comments:
             head = category_label(c["category"], _) + (f" · {c['district']}" if c.get("district") else "")
             blocks.append(Block("item", c["text"], f"{ln['base']}/comments/{c['id']}?lang={lang}", head,
                                 _("Comment {n}", n=c["id"])))
         if p.get("more"):
             blocks.append(Block("p", _("And {n} more on the map.", n=p["more"])))
-        return _("{city}: {n} new comments in your area", city=name, n=total), blocks
+        subject = (_("{city}: {n} new comments in your area", city=name, n=total) if total != 1
+                   else _("{city}: a new comment in your area", city=name))
+        return subject, blocks
     raise ValueError(f"unknown mail kind {item.kind!r}")
 
 
