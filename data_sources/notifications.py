@@ -24,6 +24,7 @@ from typing import Any
 import h3
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from data_sources.comments import VALID_EMAIL_RE, CommentRejected
 from data_sources.models import (
@@ -107,6 +108,18 @@ def subscribe(engine: Engine, email: str, kind: str, language: str, *, comment_i
     if kind not in ("author", "supporter", "area") or (kind == "area") != (area is not None):
         raise ValueError(f"bad subscription kind {kind!r}")
     now = now or utcnow()
+    for attempt in range(3):
+        try:
+            return _subscribe(engine, addr, kind, language, comment_id, area, confirmations_per_day, now)
+        except IntegrityError:
+            # Requests for a new address (then for the same comment) at once: another one created the row; again.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _subscribe(engine: Engine, addr: str, kind: str, language: str, comment_id: int | None, area: AreaFilter | None,
+               confirmations_per_day: int, now: datetime) -> Subscribed:
     with engine.begin() as conn:
         aid = _address_id(conn, addr, now)
         stopped = conn.scalar(select(MailAddress.stopped_at).where(MailAddress.id == aid)) is not None

@@ -8,7 +8,7 @@ import h3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from data_sources.config import CityConfig
 from data_sources.comments import CommentInput, CommentRejected, submit_comment
@@ -154,3 +154,17 @@ def test_radius_alerts_match_by_distance(lat, lon, radius, bearing, frac):
     assert area_matches(sub, c) == (real <= radius)
     assert not area_matches(SimpleNamespace(**{**vars(sub), "category": "air"}), c)
     assert not area_matches(SimpleNamespace(**{**vars(sub), "district_id": 4}), c)
+
+
+def test_concurrent_requests_for_a_new_address_all_succeed(any_engine, demo_city):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from data_sources.models import MailAddress
+
+    cid = _comment(any_engine, demo_city, email=None)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda i: subscribe(any_engine, "same@example.org", "supporter", "en", comment_id=cid),
+                                range(6)))
+    assert all(r is not None for r in results) and len({r.subscription_id for r in results}) == 1
+    with any_engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(MailAddress)) == 1
