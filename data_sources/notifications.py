@@ -409,7 +409,8 @@ def requeue_uncertain(engine: Engine, now: datetime) -> int:
 
 def due(engine: Engine, now: datetime, limit: int = 100) -> list[OutboxItem]:
     """Pending messages whose time has come, oldest first, with their recipient. Messages that may no longer
-    go (the subscription or address stopped, or an update for an unconfirmed subscription) are cancelled."""
+    go (the subscription or address stopped, an update for an unconfirmed subscription, a confirmation request
+    for a confirmed one) are cancelled."""
     q = (select(MailOutbox.id, MailOutbox.kind, MailOutbox.params, MailOutbox.message_id, MailOutbox.attempts,
                 MailAddress.email, MailAddress.stopped_at.label("addr_stopped"), MailSubscription.token,
                 MailSubscription.language, MailSubscription.comment_id, MailSubscription.confirmed_at,
@@ -421,7 +422,9 @@ def due(engine: Engine, now: datetime, limit: int = 100) -> list[OutboxItem]:
     out, cancel = [], []
     with engine.connect() as conn:
         for r in conn.execute(q).all():
-            if r.addr_stopped is not None or r.stopped_at is not None or (r.kind != "confirm" and r.confirmed_at is None):
+            confirmed = r.confirmed_at is not None
+            # a confirmation request for a subscription confirmed meanwhile has nothing left to ask
+            if r.addr_stopped is not None or r.stopped_at is not None or (r.kind == "confirm") == confirmed:
                 cancel.append(r.id)
                 continue
             out.append(OutboxItem(r.id, r.kind, r.params or {}, r.message_id, r.attempts, r.email, r.token,
