@@ -138,6 +138,48 @@ def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
     run_every(interval, tick, stop)
 
 
+@cli.command()
+@click.option("--every", default=None, metavar="DURATION",
+              help="Keep running: every DURATION (e.g. 1m) queue what is due and send the outbox.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="First put back the messages a killed worker may or may not have sent (they keep their Message-ID).")
+@click.pass_obj
+def notify(obj: _Ctx, every: str | None, resend_uncertain: bool) -> None:
+    """Send citizens' mail: queue "was it fixed?" questions and area alerts that are due, then send the outbox once
+    (or keep doing it with --every). Without CITYDASH_SMTP_URL the outbox fills and nothing is sent."""
+    from dashboard.mail import tick
+    from data_sources.notifications import requeue_uncertain
+    from data_sources.store import utcnow
+
+    if resend_uncertain:
+        click.echo(json.dumps({"requeued_uncertain": requeue_uncertain(obj.engine, utcnow())}))
+    if every:
+        _notify_worker(obj, every)
+        return
+    click.echo(json.dumps(tick(obj.engine, obj.city, obj.settings)))
+
+
+def _notify_worker(obj: _Ctx, every: str) -> None:
+    """The long-running mail worker (systemd: deploy/citydash-notify.service); stops cleanly on SIGTERM."""
+    import signal
+    import threading
+
+    from dashboard.health import configure_logging
+    from dashboard.mail import tick
+    from data_sources.operations import parse_interval, run_every
+
+    try:
+        interval = parse_interval(every)
+    except ValueError as e:
+        _fail(f"--every: {e}")
+    configure_logging()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings, city, engine = obj.settings, obj.city, obj.engine
+    run_every(interval, lambda: click.echo(json.dumps(tick(engine, city, settings))), stop)
+
+
 @cli.command(name="create-api-key")
 @click.argument("name")
 @click.option("--department", default=None,
@@ -261,14 +303,18 @@ def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> No
 @click.pass_obj
 def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
     """Forget emails and unredacted texts of comments older than the retention period, photos of comments that
-    were never published, and uploads never sent with a comment."""
+    were never published, uploads never sent with a comment, and the mail addresses (with their subscriptions and
+    messages) that nothing current needs any more."""
     from data_sources.comment_photos import purge_photos
     from data_sources.comments import purge_personal_data as purge
+    from data_sources.notifications import purge_mail
 
     days = days or obj.city.feedback.email_retention_days
     n = purge(obj.engine, days, dry_run=dry_run)
     photos = purge_photos(obj.engine, obj.media, days, dry_run=dry_run)
-    click.echo(json.dumps({"comments": n, "photos": photos, "retention_days": days, "dry_run": dry_run}))
+    m = purge_mail(obj.engine, days, dry_run=dry_run)
+    click.echo(json.dumps({"comments": n, "photos": photos, "mail_addresses": m, "retention_days": days,
+                           "dry_run": dry_run}))
 
 
 @cli.command()

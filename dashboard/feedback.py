@@ -7,12 +7,16 @@ the rows come from ``data_sources.comments``' public reads, which do not select 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from dash import html
 
 from dashboard.i18n import BABEL_LOCALES, fmt_datetime, fmt_number, translator
+
+if TYPE_CHECKING:  # dashboard.app imports the pages, which import this module
+    from dashboard.app import AppContext
 
 STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "In progress", "resolved": "Resolved",
                  "closed": "Closed"}
@@ -65,6 +69,11 @@ def history_items(events: list[dict], lang: str, tz: str) -> list:
     for e in events:
         if e["kind"] == "status":
             head = _("Status: {s}", s=_(STATUS_LABELS.get(e["to_status"], e["to_status"] or "")))
+        elif e["kind"] == "fixed_confirmed":
+            head = _("The author confirmed it is fixed")
+        elif e["kind"] == "reopened":
+            head = _("Reopened: the author says it is not fixed")
+            e = {**e, "public_text": None}  # the stored note is English; the heading says it in the reader's language
         else:
             head = _("Answer from the city")
         items.append(html.Li([
@@ -163,15 +172,25 @@ def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) ->
         return _(e.message, **e.params), None
 
 
-def support_action(ctx, lang: str, comment_id, browser) -> html.P:  # noqa: ANN001
+def support_action(ctx: AppContext, lang: str, comment_id: int | str | None, browser: str | None,
+                   email: str | None = None) -> html.P:
+    """Count a "me too"; with an email, also ask for updates on the comment (confirmed by mail first)."""
     from data_sources.comments import add_support
+    from data_sources.notifications import normalise_email, subscribe
 
     _ = translator(lang)
+    email = email.strip() if isinstance(email, str) else ""
+    if email and normalise_email(email) is None:
+        return html.P(_("That email address does not look right; leave it empty if you prefer."), className="vote-msg")
     msg, r = _vote(ctx, lang, comment_id, browser, "support", ctx.city.feedback.support_rate,
                    lambda cid, b: add_support(ctx.engine, cid, b))
     if r is not None:
         msg = (_("Thank you: your support is counted ({n} in all).", n=r.count) if r.added
                else _("You already support this comment ({n} in all).", n=r.count))
+        if email:
+            subscribe(ctx.engine, email, "supporter", lang, comment_id=int(comment_id or 0),
+                      confirmations_per_day=ctx.city.feedback.confirmations_per_day)
+            msg += " " + _("We have sent a mail to confirm your address; updates start once you confirm.")
     return html.P(msg, className="vote-msg")
 
 

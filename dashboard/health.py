@@ -13,6 +13,8 @@ import logging
 import sys
 import time
 
+from typing import TYPE_CHECKING
+
 import flask
 from pythonjsonlogger.json import JsonFormatter
 
@@ -20,6 +22,9 @@ from dashboard import log_redaction
 from dashboard.i18n import translator
 from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store, source_status
 from data_sources.store import current_revision
+
+if TYPE_CHECKING:  # dashboard.app imports this module at start-up
+    from dashboard.app import AppContext
 
 log = logging.getLogger("citydash")
 access = logging.getLogger("citydash.request")
@@ -73,7 +78,20 @@ def source_ages(ctx) -> list[dict]:  # noqa: ANN001
             for s in source_status(ctx.engine, ctx.city)]
 
 
-def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
+def mail_health(ctx: AppContext) -> dict:
+    """Whether mail can go, and the outbox: without the settings the outbox fills and nothing fails."""
+    from dashboard.mail import missing_settings
+    from data_sources.notifications import outbox_summary
+
+    missing = missing_settings(ctx.settings)
+    out = {"configured": not missing, **outbox_summary(ctx.engine)}
+    if missing:
+        out["missing"] = missing
+        out["message"] = "mail is not configured: messages wait in the outbox"
+    return out
+
+
+def health(ctx: AppContext) -> tuple[dict, int]:
     body: dict = {"status": "ok", "city": ctx.city.city.slug}
     t0 = time.perf_counter()
     try:
@@ -88,6 +106,7 @@ def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
     body["store"] = {"reachable": True, "dialect": ctx.engine.dialect.name, "revision": revision,
                      "expected_revision": head, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}
     body["sources"] = sources
+    body["mail"] = mail_health(ctx)
     if revision != head or not ctx.extras.get("store_ready", True):
         body["status"] = "unavailable"  # schema behind the code: this worker must not serve
         return body, 503

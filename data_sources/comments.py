@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import h3
 from sqlalchemy import Engine, and_, func, insert, select, update
@@ -26,8 +27,13 @@ from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, Commen
 from data_sources.routing import department_subquery, ensure_department, routed_department
 from data_sources.store import cell_districts, district_locator, h3_cells, utcnow
 
+if TYPE_CHECKING:
+    from data_sources.config import CityConfig
+
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
+# The author's answers to "was it fixed?" (data_sources.workflow.citizen_answer_fixed), shown in the history too.
+CITIZEN_EVENT_KINDS = ("fixed_confirmed", "reopened")
 MIN_TEXT = 10
 MAX_TEXT = 2000
 MAX_EMAIL = 320
@@ -226,6 +232,13 @@ def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
         with engine.connect() as conn:
             existing = conn.execute(select(Comment.id, Comment.moderation).where(Comment.client_key == c.client_key)).one()
         return SubmitResult(existing.id, None, existing.moderation, redacted, duplicate_of_retry=True)
+    if c.email and (c.origin == "web" or c.origin.startswith("open311:")):
+        # Imported from the notifications module here: it builds on this one (validation, CommentRejected).
+        from data_sources.notifications import subscribe
+
+        # The author's updates start with a confirmation request (double opt-in); imports never mail anyone.
+        subscribe(engine, c.email, "author", c.language or city.city.default_language, comment_id=cid,
+                  confirmations_per_day=city.feedback.confirmations_per_day, now=now)
     return SubmitResult(cid, token, row["moderation"], redacted)
 
 
@@ -383,7 +396,7 @@ def public_history(engine: Engine, comment_id: int) -> list[dict]:
     """Status changes and official answers, oldest first. Internal notes, assignments and moderation stay out."""
     q = (select(CommentEvent.id, CommentEvent.created_at, CommentEvent.kind, CommentEvent.from_status,
                 CommentEvent.to_status, CommentEvent.public_text)
-         .where(CommentEvent.comment_id == comment_id, CommentEvent.kind.in_(("status", "answer")))
+         .where(CommentEvent.comment_id == comment_id, CommentEvent.kind.in_(PUBLIC_EVENT_KINDS + CITIZEN_EVENT_KINDS))
          .order_by(CommentEvent.created_at, CommentEvent.id))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]

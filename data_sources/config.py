@@ -132,6 +132,9 @@ class FeedbackConfig(_Strict):
     duplicate_radius_m: float = Field(100, gt=0, le=1000, description="reach of 'is this yours too?' suggestions: the "
                                       "pin's H3 r9 cell and the rings of cells that cover this radius")
     overdue_days: int = Field(30, ge=1, description="an open comment older than this counts as overdue in the ledger")
+    fixed_check_days: int = Field(28, ge=1, le=365, description="days after a comment is resolved when its author is asked 'was it fixed?'")
+    confirmations_per_day: int = Field(3, ge=1, le=20, description="confirmation requests one address may get in 24 hours")
+    alert_rate: str = Field("5/hour;20/day", description="area alert subscriptions per client")
     comment_rate: str = Field("5/minute;30/day", description="comments per client (Flask-Limiter syntax)")
     support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
     flag_rate: str = Field("10/minute;50/day", description="flags per client")
@@ -140,7 +143,7 @@ class FeedbackConfig(_Strict):
     photo_max_mb: int = Field(12, ge=1, le=50, description="largest photo file accepted, in MB")
     photo_rate: str = Field("20/hour;60/day", description="photo uploads per client")
 
-    @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate", "photo_rate")
+    @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate", "photo_rate", "alert_rate")
     @classmethod
     def _rate(cls, v: str) -> str:
         from limits import parse_many
@@ -286,6 +289,8 @@ class Settings(BaseModel):
     proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind nginx); 0: none.", json_schema_extra={"env": "CITYDASH_PROXY_HOPS"})
     debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
     media_url: str = Field("", description="Where photos are stored: empty for DATA_DIR/media, a folder, or s3://bucket/prefix (endpoint and keys from boto3's AWS_* environment).", json_schema_extra={"env": "CITYDASH_MEDIA_URL"})
+    smtp_url: str = Field("", description="Mail server for citizens' updates: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=1 (STARTTLS), smtps://...:465 (TLS). Empty: mail waits in the outbox.", json_schema_extra={"env": "CITYDASH_SMTP_URL"})
+    mail_from: str = Field("", description="Sender of citizens' mail, e.g. 'City of X <noreply@x.example>'.", json_schema_extra={"env": "CITYDASH_MAIL_FROM"})
     openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
     public_url: str = Field("", description="The site's public base URL (e.g. https://city.example): every absolute URL (feeds, API links, Open311 discovery, emails) is built from it and requests for any other Host get 400. Empty: URLs follow the request's Host (development only; set it in production).", json_schema_extra={"env": "CITYDASH_PUBLIC_URL"})
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="An official's session ends after this many minutes without a request.", json_schema_extra={"env": "CITYDASH_SESSION_IDLE_MINUTES"})

@@ -6,7 +6,10 @@ Definitions (README 'Comments and the reciprocity loop'), over published comment
   or "answer" (an official's public reply); time to first answer = that minus the comment's creation;
 * status: the ``to_status`` of the latest "status" event (``new`` when there is none);
 * answered / resolved shares: comments with a first answer / with status ``resolved``, over all comments;
-* open: status new, acknowledged or in progress; overdue: open and older than ``overdue_days``.
+* open: status new, acknowledged or in progress; overdue: open and older than ``overdue_days``;
+* confirmed fixed / reopened: comments whose author answered "was it fixed?" yes / no (events "fixed_confirmed"
+  and "reopened"), over the comments the city ever marked resolved; a reopened comment's status is the
+  ``to_status`` of its "reopened" event until the city changes it again.
 
 ``ledger()`` is pure (DataFrames in, DataFrame out) and tested against a hand-computed example.
 """
@@ -20,8 +23,10 @@ from sqlalchemy import Engine, String, cast, select
 from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, Department
 
 RESPONSE_KINDS = ("status", "answer")
+CITIZEN_KINDS = ("fixed_confirmed", "reopened")
 COLUMNS = ["comments", "answered", "share_answered", "median_hours_to_answer", "resolved", "share_resolved",
-           "closed", "open", "overdue"]
+           "closed", "open", "overdue", "ever_resolved", "confirmed_fixed", "share_confirmed_fixed", "reopened",
+           "share_reopened"]
 
 
 def comment_states(comments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -32,9 +37,13 @@ def comment_states(comments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame
         return out.assign(first_answer_at=pd.Series(dtype="datetime64[ns]"), status=pd.Series(dtype=object))
     ev = events.sort_values(["created_at", "id"])
     first = ev[ev["kind"].isin(RESPONSE_KINDS)].groupby("comment_id")["created_at"].first()
-    last_status = ev[(ev["kind"] == "status") & ev["to_status"].notna()].groupby("comment_id")["to_status"].last()
+    moves = ev[ev["kind"].isin(("status", "reopened")) & ev["to_status"].notna()]
+    last_status = moves.groupby("comment_id")["to_status"].last()
     out["first_answer_at"] = out["id"].map(first)
     out["status"] = out["id"].map(last_status).fillna("new")
+    out["ever_resolved"] = out["id"].isin(ev.loc[(ev["kind"] == "status") & (ev["to_status"] == "resolved"), "comment_id"])
+    out["confirmed_fixed"] = out["id"].isin(ev.loc[ev["kind"] == "fixed_confirmed", "comment_id"])
+    out["reopened"] = out["id"].isin(ev.loc[ev["kind"] == "reopened", "comment_id"])
     return out
 
 
@@ -53,6 +62,8 @@ def aggregate(states: pd.DataFrame, now: datetime, overdue_days: int, by: tuple[
     s["is_closed"] = s["status"] == "closed"
     s["is_open"] = s["status"].isin(OPEN_STATUSES)
     s["is_overdue"] = s["is_open"] & (created < pd.Timestamp(now) - timedelta(days=overdue_days))
+    for col in ("ever_resolved", "confirmed_fixed", "reopened"):
+        s[col] = s[col].astype(bool) if col in s else False
     if not by:
         s["_all"] = "all"
     g = s.groupby(list(by) or ["_all"], dropna=False, sort=True)
@@ -64,13 +75,19 @@ def aggregate(states: pd.DataFrame, now: datetime, overdue_days: int, by: tuple[
         "closed": g["is_closed"].sum(),
         "open": g["is_open"].sum(),
         "overdue": g["is_overdue"].sum(),
+        "ever_resolved": g["ever_resolved"].sum(),
+        "confirmed_fixed": g["confirmed_fixed"].sum(),
+        "reopened": g["reopened"].sum(),
     })
     out["share_answered"] = out["answered"] / out["comments"]
     out["share_resolved"] = out["resolved"] / out["comments"]
+    # Over the comments ever marked resolved (NaN where there are none: nothing to confirm yet).
+    out["share_confirmed_fixed"] = out["confirmed_fixed"] / out["ever_resolved"].where(out["ever_resolved"] > 0)
+    out["share_reopened"] = out["reopened"] / out["ever_resolved"].where(out["ever_resolved"] > 0)
     out = out[COLUMNS].reset_index()
     if not by:
         out = out.drop(columns="_all")
-    for c in ("comments", "answered", "resolved", "closed", "open", "overdue"):
+    for c in ("comments", "answered", "resolved", "closed", "open", "overdue", "ever_resolved", "confirmed_fixed", "reopened"):
         out[c] = out[c].astype(int)
     return out
 
@@ -92,7 +109,7 @@ def load_inputs(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
         select(CommentEvent.id, CommentEvent.comment_id, cast(CommentEvent.created_at, String), CommentEvent.kind,
                 CommentEvent.to_status)
         .join(Comment, Comment.id == CommentEvent.comment_id)
-        .where(Comment.moderation == "published", CommentEvent.kind.in_(RESPONSE_KINDS))
+        .where(Comment.moderation == "published", CommentEvent.kind.in_(RESPONSE_KINDS + CITIZEN_KINDS))
     )
     with engine.connect() as conn:
         comments = _frame(conn.execute(cq).all(), ["id", "created_at", "category", "department"])

@@ -312,3 +312,70 @@ class CommentCellCountsPause(Base):
 
     __tablename__ = "comment_cell_counts_pause"
     id: Mapped[int] = mapped_column(primary_key=True)
+
+
+# --- mail: addresses, what each asked for, and the outbox (README 'Email updates and alerts') --------------
+
+MAIL_SUBSCRIPTION_KINDS = ("author", "supporter", "area")
+MAIL_KINDS = ("confirm", "update", "closed", "fixed_check", "area")
+# pending -> sending -> sent; a failed send goes back to pending with a later next_attempt_at; a row left in
+# "sending" by a killed worker becomes "uncertain" and is not resent by itself (at most once); "cancelled": the
+# subscription stopped before it went.
+OUTBOX_STATES = ("pending", "sending", "sent", "uncertain", "cancelled")
+
+
+class MailAddress(Base):
+    """An address that asked for mail. Only the address and whether it asked to stop everything are kept."""
+
+    __tablename__ = "mail_addresses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    created_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]  # "stop all mail to this address"
+
+
+class MailSubscription(Base):
+    """What one address asked for: updates on a comment (as its author or a supporter), or area alerts. Each one
+    is confirmed by its own link before anything but the confirmation request is sent."""
+
+    __tablename__ = "mail_subscriptions"
+    __table_args__ = (UniqueConstraint("address_id", "comment_id", name="uq_mail_subscriptions_address_comment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("mail_addresses.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # random; in the links of its mails
+    kind: Mapped[str] = mapped_column(String(20))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    # area alerts: every filter given must match (district, category, within radius_m of lat/lon)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"))
+    category: Mapped[str | None] = mapped_column(String(50))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    radius_m: Mapped[float | None]
+    frequency: Mapped[str] = mapped_column(String(10), default="instant")  # instant | daily
+    last_comment_id: Mapped[int] = mapped_column(BigInteger, default=0)  # area: newest comment already considered
+    last_sent_at: Mapped[datetime | None]
+
+
+class MailOutbox(Base):
+    """One message to send. The recipient is read from the subscription at send time (so a purge or a stop
+    reaches queued mail too); ``params`` holds what the message says."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_status_next", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("mail_subscriptions.id", ondelete="CASCADE"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)  # one message per event and subscription
+    message_id: Mapped[str | None] = mapped_column(String(250), unique=True)  # set before the first send, kept
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    sending_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from data_sources.comments import clean_text, redact_pii
@@ -25,8 +25,10 @@ from data_sources.models import (
     CommentEvent,
     Department,
     District,
+    MailSubscription,
     Official,
 )
+from data_sources.notifications import enqueue_comment_update
 from data_sources.store import utcnow
 
 if TYPE_CHECKING:
@@ -119,7 +121,7 @@ def _ids(comment_ids) -> list[int]:  # noqa: ANN001
     return ids
 
 
-def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int], to_status: str, public_text: str,
+def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int | str], to_status: str, public_text: str,
                   closed_reason: str | None = None, internal_text: str | None = None) -> int:
     """Set the status of one or more comments with a public answer. Returns how many changed."""
     actor.require("official")
@@ -147,13 +149,67 @@ def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int], to_s
             else:
                 values["resolved_at"] = None  # reopened
             conn.execute(update(Comment.__table__).where(Comment.id == c.id).values(**values))
-            conn.execute(insert(CommentEvent.__table__).values(
+            event_id = conn.execute(insert(CommentEvent.__table__).values(
                 comment_id=c.id, created_at=now, kind="status", from_status=c.status, to_status=to_status,
                 public_text=answer, internal_text=internal_text or None, official_id=actor.id,
-                department_id=c.department_id))
+                department_id=c.department_id).returning(CommentEvent.__table__.c.id)).scalar_one()
+            # Mail for the comment's confirmed author and supporters, queued in the same transaction: every path
+            # that changes a status (the officials' page, scripts, back offices) notifies, and a rolled-back
+            # change queues nothing.
+            enqueue_comment_update(conn, c.id, event_id, to_status, values["closed_reason"], answer, now)
             _audit(conn, actor, "change_status", c.id, before, {**before, "status": to_status,
                    "closed_reason": values["closed_reason"], "public_text": answer}, now)
     return len(ids)
+
+
+# What the author answers to "was it fixed?" (the mail's two links): "yes" records it, "no" reopens the comment.
+FIXED_ANSWERS = ("yes", "no")
+REOPEN_STATUS = "acknowledged"  # back in the queue as open and known to the city, not as a new comment
+REOPEN_NOTE = "The author says it is not fixed: open again."
+
+
+def citizen_answer_fixed(engine: Engine, token: str, answer: str, now: datetime | None = None) -> str:
+    """The author's answer to "was it fixed?", through the token of their confirmed subscription. Returns
+    "confirmed", "reopened", "already" (answered before) or "not_resolved" (the comment is no longer resolved);
+    raises WorkflowError for an unknown link or answer. Audited (no official) and kept in the public history."""
+    if answer not in FIXED_ANSWERS:
+        raise WorkflowError("Unknown answer.")
+    now = now or utcnow()
+    with engine.begin() as conn:
+        sub = conn.execute(select(MailSubscription.comment_id, MailSubscription.kind, MailSubscription.confirmed_at)
+                           .where(MailSubscription.token == token)).first() if isinstance(token, str) else None
+        if sub is None or sub.kind != "author" or sub.confirmed_at is None or sub.comment_id is None:
+            raise WorkflowError("This link is not valid.")
+        (c,) = _load(conn, [sub.comment_id])
+        # Answered already: a citizen's answer after the latest time the city marked it resolved.
+        last_resolved = conn.scalar(select(func.max(CommentEvent.id)).where(
+            CommentEvent.comment_id == c.id, CommentEvent.kind == "status", CommentEvent.to_status == "resolved"))
+        answered = last_resolved is not None and conn.scalar(select(CommentEvent.id).where(
+            CommentEvent.comment_id == c.id, CommentEvent.kind.in_(("fixed_confirmed", "reopened")),
+            CommentEvent.id > last_resolved).limit(1)) is not None
+        if c.status != "resolved":
+            return "already" if answered else "not_resolved"
+        if answered:
+            return "already"
+        before = _snapshot(c)
+        if answer == "yes":
+            conn.execute(insert(CommentEvent.__table__).values(
+                comment_id=c.id, created_at=now, kind="fixed_confirmed", from_status="resolved", to_status="resolved",
+                department_id=c.department_id))
+            _audit_citizen(conn, "citizen_confirmed_fixed", c.id, before, before, now)
+            return "confirmed"
+        conn.execute(update(Comment.__table__).where(Comment.id == c.id)
+                     .values(status=REOPEN_STATUS, resolved_at=None, closed_reason=None, updated_at=now))
+        conn.execute(insert(CommentEvent.__table__).values(
+            comment_id=c.id, created_at=now, kind="reopened", from_status="resolved", to_status=REOPEN_STATUS,
+            public_text=REOPEN_NOTE, internal_text=REOPEN_NOTE, department_id=c.department_id))
+        _audit_citizen(conn, "citizen_reopened", c.id, before, {**before, "status": REOPEN_STATUS}, now)
+        return "reopened"
+
+
+def _audit_citizen(conn: Connection, action: str, target: int, before: dict, after: dict, at: datetime) -> None:
+    conn.execute(insert(AuditEntry.__table__).values(at=at, official_id=None, action=action, target_type="comment",
+                                                     target_id=str(target), before=before, after=after))
 
 
 def assign(engine: Engine, actor: Actor, comment_ids: Iterable[int], department_id: int | None) -> int:

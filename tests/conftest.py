@@ -16,6 +16,7 @@ import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -279,3 +280,55 @@ def page(browser):
     p = new_tab(browser, viewport={"width": 1280, "height": 900})
     yield p
     p.context.close()
+
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import Envelope
+
+
+class SmtpInbox:
+    """What a real SMTP server on loopback (aiosmtpd) received. ``mode``: "accept", "refuse" (451 to every
+    recipient) or "hang" (take the message, signal ``received``, answer only after ``hang_seconds``)."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.raw: list[bytes] = []
+        self.mode = "accept"
+        self.hang_seconds = 30.0
+        self.received = threading.Event()
+
+    async def handle_RCPT(self, server: object, session: object, envelope: Envelope, address: str,  # aiosmtpd's hook names
+                          rcpt_options: list[str]) -> str:
+        if self.mode == "refuse":
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        import asyncio
+        import email
+        from email.policy import default
+
+        self.raw.append(envelope.content)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        self.received.set()
+        if self.mode == "hang":
+            await asyncio.sleep(self.hang_seconds)
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1; yields (inbox, smtp_url)."""
+    pytest.importorskip("aiosmtpd")
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    port = free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    yield inbox, f"smtp://127.0.0.1:{port}"
+    ctl.stop()

@@ -22,6 +22,9 @@ def not_available(ctx, lang: str):  # noqa: ANN001
 def actions(lang: str, comment_id: int) -> html.Div:
     _ = translator(lang)
     return html.Div([
+        html.Label(_("Email for updates on this comment (optional, never shown)"), htmlFor="comment-support-email",
+                   className="label"),
+        dcc.Input(id="comment-support-email", type="email", className="input", autoComplete="email", value=""),
         html.Button(_("Me too"), id="comment-support", className="button primary", type="button"),
         html.Div(id="comment-support-msg", role="status"),
         html.Details([
@@ -54,9 +57,10 @@ def register(app, ctx) -> None:  # noqa: ANN001
 
     @app.callback(Output("comment-support-msg", "children"), Input("comment-support", "n_clicks"),
                   State("comment-id", "data"), State("fb-browser", "data"), State("comment-lang", "data"),
-                  prevent_initial_call=True)
-    def support(n, comment_id, browser, lang):
-        return support_action(ctx, _lang(lang), comment_id, browser) if n else no_update
+                  State("comment-support-email", "value"), prevent_initial_call=True)
+    def support(n: int | None, comment_id: int | None, browser: str | None, lang: str | None,
+                email: str | None) -> html.P | object:
+        return support_action(ctx, _lang(lang), comment_id, browser, email) if n else no_update
 
     @app.callback(Output("comment-flag-msg", "children"), Input("comment-flag", "n_clicks"),
                   State("comment-id", "data"), State("fb-browser", "data"), State("comment-flag-reason", "value"),

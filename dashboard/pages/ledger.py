@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from dash import html
 
@@ -36,10 +37,15 @@ def duration_text(hours: float | None, lang: str) -> str:
     return _("{n} days", n=fmt_number(hours / 24, lang, 1))
 
 
-def _cells(r, lang: str) -> list:  # noqa: ANN001
+def _cells(r: Any, lang: str) -> list:
     return [html.Td(fmt_number(r.comments, lang)), html.Td(duration_text(r.median_hours_to_answer, lang)),
             html.Td(fmt_percent(r.share_answered, lang)), html.Td(fmt_percent(r.share_resolved, lang)),
-            html.Td(fmt_number(r.open, lang)), html.Td(fmt_number(r.overdue, lang))]
+            html.Td(fmt_number(r.open, lang)), html.Td(fmt_number(r.overdue, lang)),
+            html.Td(_share(r.share_confirmed_fixed, lang)), html.Td(_share(r.share_reopened, lang))]
+
+
+def _share(value: float | None, lang: str) -> str:
+    return "–" if value is None or value != value else fmt_percent(value, lang)
 
 
 def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
@@ -49,7 +55,9 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     head = html.Thead(html.Tr([html.Th(_("Department"), scope="col"), html.Th(_("Category"), scope="col"),
                                html.Th(_("Comments"), scope="col"), html.Th(_("Median time to first answer"), scope="col"),
                                html.Th(_("Answered"), scope="col"), html.Th(_("Resolved"), scope="col"),
-                               html.Th(_("Open"), scope="col"), html.Th(_("Overdue"), scope="col")]))
+                               html.Th(_("Open"), scope="col"), html.Th(_("Overdue"), scope="col"),
+                               html.Th(_("Confirmed fixed by the citizen"), scope="col"),
+                               html.Th(_("Reopened by the citizen"), scope="col")]))
     body = []
     rows = led["rows"]
     for dept, d in led["departments"].set_index("department").iterrows():
@@ -70,6 +78,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         *summary,
         html.P([_("Computed from the public status history. An answer is the first status change or reply; a comment "
                  "is overdue when it is still open after {d} days.", d=fb.overdue_days), " ",
+                _("Confirmed fixed and reopened: the authors' answers to \"was it fixed?\", over the comments marked resolved."), " ",
                 _("Figures as of {t}.", t=fmt_datetime(at, lang, ctx.city.city.timezone))], className="muted"),
         html.Div(html.Table([head, html.Tbody(body)], className="ledger-table", id="ledger-table"), className="table-scroll")
         if body else html.P(_("No comments yet."), className="muted"),

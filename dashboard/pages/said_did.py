@@ -29,6 +29,8 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         html.P(_("Problems citizens reported that the city has resolved, with the city's answer.")),
         html.Nav(filters, className="chips", **{"aria-label": _("Category")}),
         *([html.P(html.A(_("Follow new comments in this category (Atom feed)"), href=feed))] if feed else []),
+        html.P(html.A(_("Get new comments by mail: in a district, a category or near a place"),
+                      href=f"/alerts?lang={lang}" + (f"&category={cat}" if cat else ""), id="said-did-alerts")),
         html.Ul([comment_list_item(r, answers.get(r["id"]), lang, tz) for r in rows], className="comment-list", id="said-did-list")
         if rows else html.P(_("No resolved comments yet."), className="muted"),
         html.P(html.A(_("How the city answers: the ledger"), href=f"/ledger?lang={lang}")),
