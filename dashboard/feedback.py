@@ -176,11 +176,11 @@ def support_action(ctx: AppContext, lang: str, comment_id: int | str | None, bro
                    email: str | None = None) -> html.P:
     """Count a "me too"; with an email, also ask for updates on the comment (confirmed by mail first)."""
     from data_sources.comments import add_support
-    from data_sources.notifications import normalise_email, subscribe
+    from data_sources.notifications import mail_address, subscribe
 
     _ = translator(lang)
     email = email.strip() if isinstance(email, str) else ""
-    if email and normalise_email(email) is None:
+    if email and mail_address(email) is None:
         return html.P(_("That email address does not look right; leave it empty if you prefer."), className="vote-msg")
     msg, r = _vote(ctx, lang, comment_id, browser, "support", ctx.city.feedback.support_rate,
                    lambda cid, b: add_support(ctx.engine, cid, b))

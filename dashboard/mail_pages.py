@@ -207,7 +207,7 @@ def init_app(app: Dash, ctx: AppContext) -> None:
 
         if flask.request.method == "GET":
             return the_form()
-        email = notifications.normalise_email(form.get("email"))
+        email = notifications.mail_address(form.get("email"))
         if email is None:
             return the_form(_("That email address does not look right."))
         try:

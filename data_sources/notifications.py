@@ -26,7 +26,8 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from data_sources.comments import VALID_EMAIL_RE, CommentRejected
+from data_sources.comments import CommentRejected
+from data_sources.emails import InvalidEmail, normalise_official_email
 from data_sources.models import (
     Comment,
     District,
@@ -64,10 +65,13 @@ class Subscribed:
     already_confirmed: bool
 
 
-def normalise_email(email: str | None) -> str | None:
-    """The address as stored (trimmed, lower case), or None when it does not look like one."""
-    e = (email or "").strip().lower()
-    return e if e and len(e) <= 320 and VALID_EMAIL_RE.match(e) else None
+def mail_address(email: str | None) -> str | None:
+    """The address mail is kept and sent under: checked and normalised by email-validator (offline, the same rule
+    as the report form's; data_sources.emails), lower case; None when it is not a valid address."""
+    try:
+        return normalise_official_email(email or "")
+    except InvalidEmail:
+        return None
 
 
 def _address_id(conn: Connection, email: str, now: datetime) -> int:
@@ -102,7 +106,7 @@ def subscribe(engine: Engine, email: str, kind: str, language: str, *, comment_i
     """Record that ``email`` asks for mail (``kind``: author, supporter or area) and queue the confirmation
     request (within the daily cap). None when the address is not valid. Asking again for the same comment
     returns the same subscription (and may re-send its confirmation request, within the cap)."""
-    addr = normalise_email(email)
+    addr = mail_address(email)
     if addr is None:
         return None
     if kind not in ("author", "supporter", "area") or (kind == "area") != (area is not None):
