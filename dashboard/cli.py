@@ -186,12 +186,15 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
 @click.option("--dry-run", is_flag=True, help="Only count the comments that would be purged.")
 @click.pass_obj
 def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
-    """Forget emails and unredacted texts of comments older than the retention period."""
+    """Forget emails and unredacted texts of comments older than the retention period, and the address hashes
+    of supports and flags older than the city's feedback.address_retention_days."""
     from data_sources.comments import purge_personal_data as purge
 
     days = days or obj.city.feedback.email_retention_days
-    n = purge(obj.engine, days, dry_run=dry_run)
-    click.echo(json.dumps({"comments": n, "retention_days": days, "dry_run": dry_run}))
+    address_days = obj.city.feedback.address_retention_days
+    n = purge(obj.engine, days, dry_run=dry_run, address_retention_days=address_days)
+    click.echo(json.dumps({"comments": n, "retention_days": days, "address_retention_days": address_days,
+                           "dry_run": dry_run}))
 
 
 @cli.command()

@@ -7,12 +7,16 @@ the rows come from ``data_sources.comments``' public reads, which do not select 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from dash import html
 
 from dashboard.i18n import BABEL_LOCALES, fmt_datetime, fmt_number, translator
+
+if TYPE_CHECKING:  # dashboard.app imports the pages, which import this module
+    from dashboard.app import AppContext
 
 STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "In progress", "resolved": "Resolved",
                  "closed": "Closed"}
@@ -129,43 +133,48 @@ def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.L
     ], className="comment-item")
 
 
-def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) -> tuple[str, object]:  # noqa: ANN001
-    """Run a support or a flag under its rate limit; (message, VoteResult or None)."""
-    from dashboard.limits import allow
-    from data_sources.comments import CommentRejected
+def _vote(ctx: AppContext, lang: str, comment_id: object, browser: object, scope: str, rate: str,
+          action: Callable[[int, object, str], object]) -> tuple[str, object]:
+    """Run a support or a flag under its rate limit per client address; (message, VoteResult or None).
+    ``action(comment id, browser id, keyed hash of the client's address)``."""
+    from dashboard.limits import allow, client_address_hash
+    from data_sources.comments import CommentRejected, as_id
 
     _ = translator(lang)
+    cid = as_id(comment_id)
+    if cid is None:
+        return _("That comment is not available."), None
     try:
-        cid = int(comment_id)
         if not allow(ctx, rate, scope):
             return _("Too many clicks in a short time; wait a minute and try again."), None
-        return "", action(cid, browser)
-    except (TypeError, ValueError):
-        return _("That comment is not available."), None
+        return "", action(cid, browser, client_address_hash(ctx))
     except CommentRejected as e:
         return _(e.message, **e.params), None
 
 
-def support_action(ctx, lang: str, comment_id, browser) -> html.P:  # noqa: ANN001
+def support_action(ctx: AppContext, lang: str, comment_id: object, browser: object) -> html.P:
     from data_sources.comments import add_support
 
     _ = translator(lang)
     msg, r = _vote(ctx, lang, comment_id, browser, "support", ctx.city.feedback.support_rate,
-                   lambda cid, b: add_support(ctx.engine, cid, b))
+                   lambda cid, b, a: add_support(ctx.engine, cid, b, a))
     if r is not None:
         msg = (_("Thank you: your support is counted ({n} in all).", n=r.count) if r.added
-               else _("You already support this comment ({n} in all).", n=r.count))
+               else _("This comment already counts a support from your browser or your network ({n} in all).",
+                      n=r.count))
     return html.P(msg, className="vote-msg")
 
 
-def flag_action(ctx, lang: str, comment_id, browser, reason) -> html.P:  # noqa: ANN001
+def flag_action(ctx: AppContext, lang: str, comment_id: object, browser: object, reason: object) -> html.P:
     from data_sources.comments import flag_comment
 
     _ = translator(lang)
-    msg, r = _vote(ctx, lang, comment_id, browser, "flag", ctx.city.feedback.flag_rate,
-                   lambda cid, b: flag_comment(ctx.engine, cid, b, reason, ctx.city.feedback.flag_threshold))
+    fb = ctx.city.feedback
+    msg, r = _vote(ctx, lang, comment_id, browser, "flag", fb.flag_rate,
+                   lambda cid, b, a: flag_comment(ctx.engine, cid, b, reason, fb.flag_threshold, a, fb.flag_window_hours))
     if r is not None:
-        msg = (_("Thank you; moderators will look at it.") if r.added else _("You have already flagged this comment."))
+        msg = (_("Thank you; moderators will look at it.") if r.added
+               else _("This comment is already flagged from your browser or your network."))
         if r.hidden:
             msg = _("Thank you; the comment is hidden until a moderator has looked at it.")
     return html.P(msg, className="vote-msg")
