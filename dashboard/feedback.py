@@ -6,8 +6,9 @@ the rows come from ``data_sources.comments``' public reads, which do not select 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime

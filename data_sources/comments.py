@@ -20,7 +20,16 @@ import h3
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
+from data_sources.models import (
+    COMMENT_STATUSES,
+    OPEN_STATUSES,
+    Comment,
+    CommentEvent,
+    District,
+    Feature,
+    Flag,
+    Support,
+)
 from data_sources.store import district_locator, h3_cells, utcnow
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
@@ -115,7 +124,7 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
     """Raise CommentRejected with the first problem; return a normalised copy otherwise."""
     try:
         lat, lon = float(inp.lat), float(inp.lon)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond a float (a 400-digit latitude)
         raise CommentRejected("location", "Choose a place on the map.") from None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise CommentRejected("location", "Choose a place on the map.")
