@@ -144,8 +144,9 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
     # than the address it replaces (a text full of short addresses grew from 1,994 to 4,559 characters).
     published = redact_pii(text)[0]
     if len(published) > MAX_TEXT:
-        raise CommentRejected("text", "With email addresses and phone numbers removed, your text is {m} characters; "
-                              "write at most {n}.", n=MAX_TEXT, m=len(published))
+        raise CommentRejected(
+            "text", "With email addresses and phone numbers removed, your text is {m} characters; write at most {n}.",
+            n=MAX_TEXT, m=len(published))
     email = (inp.email if isinstance(inp.email, str) else "").strip() or None
     if email is not None and (len(email) > MAX_EMAIL or not VALID_EMAIL_RE.match(email) or not _storable(email)):
         raise CommentRejected("email", "That email address does not look right; leave it empty if you prefer.")
