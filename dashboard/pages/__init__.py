@@ -95,7 +95,8 @@ def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):
     from urllib.parse import parse_qs
 
     # The router's inputs come from the request body: anything that is not a string is no address.
-    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    search = search if isinstance(search, str) else ""
+    query = parse_qs(search.lstrip("?"))
     lang = ctx.language(query)
     page, params = find(pathname) if isinstance(pathname, str) else (None, None)
     if page is None:
