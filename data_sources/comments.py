@@ -20,16 +20,7 @@ import h3
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from data_sources.models import (
-    COMMENT_STATUSES,
-    OPEN_STATUSES,
-    Comment,
-    CommentEvent,
-    District,
-    Feature,
-    Flag,
-    Support,
-)
+from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, CommentEvent, District, Feature, Flag, Support
 from data_sources.store import district_locator, h3_cells, utcnow
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
@@ -161,7 +152,7 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
     # The other stored strings come from the server (language, origin, an import's closed reason); still, every
     # stored field is checked against its column here rather than failing in the database.
     for name, value, size in (("language", inp.language, 8), ("origin", inp.origin, 100),
-                              ("status", inp.closed_reason, 50)):
+                              ("closed_reason", inp.closed_reason, 50)):
         if value is not None and (not isinstance(value, str) or len(value) > size or not _storable(value)):
             raise CommentRejected(name, "Invalid request.")
     return CommentInput(lat=lat, lon=lon, category=inp.category, text=text, email=email, feature_id=inp.feature_id,
