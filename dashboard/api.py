@@ -23,7 +23,7 @@ from dashboard.hosts import public_root
 from data_sources import workflow
 from data_sources.api_keys import api_key_info
 from data_sources.base import LAYERS, METRICS
-from data_sources.comments import public_comment, public_history
+from data_sources.comments import as_id, public_comment, public_history
 from data_sources.config import CityConfig
 from data_sources.models import Feature, Observation, Source
 from data_sources.store import parse_utc, utc_iso
@@ -42,10 +42,22 @@ class ApiError(Exception):
         self.message = message
 
 
+# Times a query may ask for. Year 1 or 9999 is no period of data, and shifting them by an offset or a window
+# overflows a datetime: they are refused as out of range.
+FIRST_TIME, LAST_TIME = datetime(1970, 1, 1), datetime(2999, 12, 31)
+
+
 def query_time(value: str) -> datetime:
-    """A time from a query string as naive UTC (an unencoded "+01:00" arrives as " 01:00"). ValueError if bad."""
+    """A time from a query string as naive UTC (an unencoded "+01:00" arrives as " 01:00"), between 1970 and
+    2999. ValueError if bad."""
     value = value.strip()
-    return parse_utc(value.replace(" ", "+") if "T" in value else value)
+    try:
+        dt = parse_utc(value.replace(" ", "+") if "T" in value else value)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range") from None
+    if not FIRST_TIME <= dt <= LAST_TIME:
+        raise ValueError(f"{value!r} is out of range")
+    return dt
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -277,10 +289,10 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             raise ApiError(400, "format must be json or csv")
         limit, offset = paging(a, *OBSERVATIONS_PAGE)
         metrics = [m for m in a.get("metric", "").split(",") if m] or None
-        try:
-            fids = [int(x) for x in a.get("feature_id", "").split(",") if x] or None
-        except ValueError:
-            raise ApiError(400, "feature_id must be integers, comma delimited") from None
+        ids = [as_id(x) for x in a.get("feature_id", "").split(",") if x]
+        if None in ids:
+            raise ApiError(400, "feature_id must be positive integers (at most 2^63-1), comma delimited")
+        fids = ids or None
         start, end = parse_time(a.get("start"), "start"), parse_time(a.get("end"), "end")
         rows = observations_page(ctx.engine, metrics, start, end, fids, a.get("layer") or None, limit, offset)
         nxt = next_link(len(rows), limit, offset)

@@ -30,7 +30,7 @@ from data_sources.store import make_engine
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.hosts", "dashboard.limits", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
+EXTENSIONS: list[str] = ["dashboard.hosts", "dashboard.limits", "dashboard.dash_guard", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
                          "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.media", "dashboard.mail_pages", "dashboard.frontend", "dashboard.health",
                          "dashboard.security"]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

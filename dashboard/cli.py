@@ -303,17 +303,20 @@ def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> No
 @click.pass_obj
 def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
     """Forget emails and unredacted texts of comments older than the retention period, photos of comments that
-    were never published, uploads never sent with a comment, and the mail addresses (with their subscriptions and
-    messages) that nothing current needs any more."""
+    were never published, uploads never sent with a comment, the mail addresses (with their subscriptions and
+    messages) that nothing current needs any more, and the address hashes of supports and flags older than the
+    city's feedback.address_retention_days."""
     from data_sources.comment_photos import purge_photos
     from data_sources.comments import purge_personal_data as purge
     from data_sources.notifications import purge_mail
 
     days = days or obj.city.feedback.email_retention_days
-    n = purge(obj.engine, days, dry_run=dry_run)
+    address_days = obj.city.feedback.address_retention_days
+    n = purge(obj.engine, days, dry_run=dry_run, address_retention_days=address_days)
     photos = purge_photos(obj.engine, obj.media, days, dry_run=dry_run)
     m = purge_mail(obj.engine, days, dry_run=dry_run)
     click.echo(json.dumps({"comments": n, "photos": photos, "mail_addresses": m, "retention_days": days,
+                           "address_retention_days": address_days,
                            "dry_run": dry_run}))
 
 

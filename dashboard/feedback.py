@@ -6,6 +6,7 @@ the rows come from ``data_sources.comments``' public reads, which do not select 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -155,27 +156,29 @@ def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.L
     ], className="comment-item")
 
 
-def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) -> tuple[str, object]:  # noqa: ANN001
-    """Run a support or a flag under its rate limit; (message, VoteResult or None)."""
-    from dashboard.limits import allow
-    from data_sources.comments import CommentRejected
+def _vote(ctx: AppContext, lang: str, comment_id: object, browser: object, scope: str, rate: str,
+          action: Callable[[int, object, str], object]) -> tuple[str, object]:
+    """Run a support or a flag under its rate limit per client address; (message, VoteResult or None).
+    ``action(comment id, browser id, keyed hash of the client's address)``."""
+    from dashboard.limits import allow, client_address_hash
+    from data_sources.comments import CommentRejected, as_id
 
     _ = translator(lang)
+    cid = as_id(comment_id)
+    if cid is None:
+        return _("That comment is not available."), None
     try:
-        cid = int(comment_id)
         if not allow(ctx, rate, scope):
             return _("Too many clicks in a short time; wait a minute and try again."), None
-        return "", action(cid, browser)
-    except (TypeError, ValueError):
-        return _("That comment is not available."), None
+        return "", action(cid, browser, client_address_hash(ctx))
     except CommentRejected as e:
         return _(e.message, **e.params), None
 
 
-def support_action(ctx: AppContext, lang: str, comment_id: int | str | None, browser: str | None,
+def support_action(ctx: AppContext, lang: str, comment_id: object, browser: object,
                    email: str | None = None) -> html.P:
     """Count a "me too"; with an email, also ask for updates on the comment (confirmed by mail first)."""
-    from data_sources.comments import add_support
+    from data_sources.comments import add_support, as_id
     from data_sources.notifications import mail_address, subscribe
 
     _ = translator(lang)
@@ -183,25 +186,28 @@ def support_action(ctx: AppContext, lang: str, comment_id: int | str | None, bro
     if email and mail_address(email) is None:
         return html.P(_("That email address does not look right; leave it empty if you prefer."), className="vote-msg")
     msg, r = _vote(ctx, lang, comment_id, browser, "support", ctx.city.feedback.support_rate,
-                   lambda cid, b: add_support(ctx.engine, cid, b))
+                   lambda cid, b, a: add_support(ctx.engine, cid, b, a))
     if r is not None:
         msg = (_("Thank you: your support is counted ({n} in all).", n=r.count) if r.added
-               else _("You already support this comment ({n} in all).", n=r.count))
+               else _("This comment already counts a support from your browser or your network ({n} in all).",
+                      n=r.count))
         if email:
-            subscribe(ctx.engine, email, "supporter", lang, comment_id=int(comment_id or 0),
+            subscribe(ctx.engine, email, "supporter", lang, comment_id=as_id(comment_id) or 0,
                       confirmations_per_day=ctx.city.feedback.confirmations_per_day)
             msg += " " + _("We have sent a mail to confirm your address; updates start once you confirm.")
     return html.P(msg, className="vote-msg")
 
 
-def flag_action(ctx, lang: str, comment_id, browser, reason) -> html.P:  # noqa: ANN001
+def flag_action(ctx: AppContext, lang: str, comment_id: object, browser: object, reason: object) -> html.P:
     from data_sources.comments import flag_comment
 
     _ = translator(lang)
-    msg, r = _vote(ctx, lang, comment_id, browser, "flag", ctx.city.feedback.flag_rate,
-                   lambda cid, b: flag_comment(ctx.engine, cid, b, reason, ctx.city.feedback.flag_threshold))
+    fb = ctx.city.feedback
+    msg, r = _vote(ctx, lang, comment_id, browser, "flag", fb.flag_rate,
+                   lambda cid, b, a: flag_comment(ctx.engine, cid, b, reason, fb.flag_threshold, a, fb.flag_window_hours))
     if r is not None:
-        msg = (_("Thank you; moderators will look at it.") if r.added else _("You have already flagged this comment."))
+        msg = (_("Thank you; moderators will look at it.") if r.added
+               else _("This comment is already flagged from your browser or your network."))
         if r.hidden:
             msg = _("Thank you; the comment is hidden until a moderator has looked at it.")
     return html.P(msg, className="vote-msg")

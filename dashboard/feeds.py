@@ -22,13 +22,14 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 
 from dashboard import queries
+from dashboard.api import query_time
 from dashboard.cache import cached
 from dashboard.feedback import category_label, evidence_text, status_label
 from dashboard.hosts import public_root
 from dashboard.i18n import translator
 from dashboard.limits import limiter
 from data_sources.comment_photos import photos_of
-from data_sources.comments import latest_public_answers, public_comment, public_history, published_comments
+from data_sources.comments import MAX_ID, latest_public_answers, public_comment, public_history, published_comments
 from data_sources.models import H3_RESOLUTIONS, District
 
 ATOM = "application/atom+xml; charset=utf-8"
@@ -183,7 +184,7 @@ def parse_heatmap_query(args: Mapping[str, str], categories: list[str]) -> tuple
     ``since`` counts whole UTC days: a time of day is dropped (2026-01-31T15:20 means from 2026-01-31 00:00), so
     bisecting it cannot time a comment more finely than its day (README "Privacy model")."""
     raw_res = args.get("res", "8")
-    if not str(raw_res).isdigit() or int(raw_res) not in H3_RESOLUTIONS:
+    if not re.fullmatch(r"[0-9]{1,2}", str(raw_res)) or int(raw_res) not in H3_RESOLUTIONS:  # "²".isdigit()
         raise BadQuery(f"res must be one of {', '.join(map(str, H3_RESOLUTIONS))}")
     category = args.get("category") or None
     if category is not None and category not in categories:
@@ -191,12 +192,12 @@ def parse_heatmap_query(args: Mapping[str, str], categories: list[str]) -> tuple
     since = None
     if args.get("since"):
         try:
-            since = datetime.fromisoformat(args["since"])
+            since = query_time(args["since"])
         except ValueError:
             try:
                 since = datetime.combine(date.fromisoformat(args["since"]), datetime.min.time())
             except ValueError:
-                raise BadQuery("since must be an ISO date such as 2026-01-31") from None
+                raise BadQuery("since must be an ISO date such as 2026-01-31, between 1970 and 2999") from None
         if since.tzinfo is not None:
             since = since.astimezone(timezone.utc).replace(tzinfo=None)
         since = datetime.combine(since.date(), datetime.min.time())
@@ -228,8 +229,9 @@ def heatmap():
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
     bp = flask.Blueprint("citydash_feeds", __name__)
-    bp.add_url_rule("/feeds/comments/<int:comment_id>.atom", view_func=comment_feed)
-    bp.add_url_rule("/feeds/districts/<int:district_id>.atom", view_func=district_feed)
+    # Ids above a BIGINT are no row: 404 from the converter, not an overflow in the database.
+    bp.add_url_rule(f"/feeds/comments/<int(max={MAX_ID}):comment_id>.atom", view_func=comment_feed)
+    bp.add_url_rule(f"/feeds/districts/<int(max={MAX_ID}):district_id>.atom", view_func=district_feed)
     bp.add_url_rule("/feeds/categories/<category>.atom", view_func=category_feed)
     bp.add_url_rule("/api/v1/comments/heatmap", view_func=heatmap)
     limiter(ctx).limit("120/minute")(bp)

@@ -6,6 +6,8 @@ anything missing or invalid falls back to a default instead of failing.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -76,18 +78,24 @@ class State:
         return datetime.combine(self.end, datetime.max.time()).replace(microsecond=0)
 
 
+# Dates a page may show: a query or a callback may send any ISO date, but year 1 or 9999 is no period of data
+# (and arithmetic on them overflows).
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2999, 12, 31)
+
+
 def _one(query: dict, key: str) -> str | None:
     v = query.get(key)
     if isinstance(v, list):
         v = v[0] if v else None
-    return v or None
+    return v if isinstance(v, str) and v else None
 
 
 def _date(v: str | None) -> date | None:
     try:
-        return date.fromisoformat(v) if v else None
+        d = date.fromisoformat(v) if v else None
     except ValueError:
         return None
+    return d if d is None or FIRST_DATE <= d <= LAST_DATE else None
 
 
 def parse_state(theme: Theme, query: dict, latest: datetime | None, districts: set[int]) -> State:
@@ -96,7 +104,7 @@ def parse_state(theme: Theme, query: dict, latest: datetime | None, districts: s
     metric = _one(query, "metric")
     metric = metric if metric in metrics else metrics[0]
     d = _one(query, "district")
-    district = int(d) if d and d.isascii() and d.isdigit() and int(d) in districts else None  # "¹" is a digit too
+    district = int(d) if d and re.fullmatch(r"[0-9]{1,10}", d) and int(d) in districts else None
     last = (latest or datetime.utcnow()).date()
     end = _date(_one(query, "to")) or last
     start = _date(_one(query, "from")) or end - timedelta(days=DEFAULT_DAYS - 1)

@@ -8,13 +8,19 @@ nothing else (the comment path runs it 300 times a second at peak).
 """
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import flask
-
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+
+from data_sources.comments import address_hash, client_network
+
+if TYPE_CHECKING:  # dashboard.app imports the pages, which import this module
+    from dashboard.app import AppContext
 
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
@@ -62,8 +68,20 @@ def _items(rate: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(rate))
 
 
-def allow(ctx, rate: str, scope: str) -> bool:  # noqa: ANN001
+def allow(ctx: AppContext, rate: str, scope: str) -> bool:
     """Count one action of this request's client under ``rate`` ("5/minute;30/day") in ``scope``; False, and
-    nothing counted for the limit that is full, when the client is over any of them."""
-    strategy, who = limiter(ctx).limiter, (ctx.extras["limit_prefix"], "dash", scope, get_remote_address())
+    nothing counted for the limit that is full, when the client is over any of them. The client is its address
+    as the trusted proxy hops give it (CITYDASH_PROXY_HOPS), an IPv6 client its /64 network."""
+    strategy, who = limiter(ctx).limiter, (ctx.extras["limit_prefix"], "dash", scope, client_network(get_remote_address()))
     return all(strategy.hit(item, *who) for item in _items(rate))
+
+
+def client_address_hash(ctx: AppContext) -> str:
+    """The keyed hash that supports and flags store for this request's client address (never the address).
+    The key derives from the app's secret key: set CITYDASH_SECRET_KEY, or each worker process has its own
+    key and one address counts once per worker."""
+    key = ctx.extras.get("address_key")
+    if key is None:
+        secret = str(flask.current_app.secret_key or "")
+        key = ctx.extras["address_key"] = hashlib.sha256(b"citydash address hash:" + secret.encode()).digest()
+    return address_hash(key, get_remote_address())

@@ -22,7 +22,7 @@ from data_sources.api_keys import api_key_name
 from dashboard.api import query_time
 from data_sources.comment_photos import photos_of, upload_photo
 from dashboard.hosts import public_root
-from data_sources.comments import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
+from data_sources.comments import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, as_id, submit_comment
 from data_sources.photos import PhotoLimits, PhotoRejected
 from data_sources.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
 from data_sources.store import utcnow
@@ -34,6 +34,7 @@ FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_WINDOW = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 1_000_000  # a billion requests at the largest page size; beyond, the offset would overflow the store
 # Integrators post on behalf of many citizens, so their limit is per key and higher than one citizen's; a
 # per-address limit stops anyone guessing keys.
 POST_LIMIT_PER_KEY = "60/minute;2000/day"
@@ -153,7 +154,7 @@ def _csv(value: str | None) -> list[str] | None:
 def parse_request_query(args, now: datetime) -> RequestQuery:  # noqa: ANN001
     """The specification's filters. service_request_id overrides the others; the window is at most 90 days and
     defaults to the 90 days up to ``end_date`` (or now)."""
-    q = RequestQuery(page=_int(args.get("page", "1"), "page", 1),
+    q = RequestQuery(page=_int(args.get("page", "1"), "page", 1, MAX_PAGE),
                      page_size=_int(args.get("page_size", str(MAX_PAGE_SIZE)), "page_size", 1, MAX_PAGE_SIZE))
     ids = _csv(args.get("service_request_id"))
     if ids is not None:
@@ -266,10 +267,10 @@ def create_request(engine: Engine, city, form, integrator: str, language: str | 
     if not form.get("lat") or not form.get("long"):
         raise Open311Error(400, "lat and long are required (this server does not geocode address_string)")
     feature = (form.get("attribute[feature_id]") or "").strip()
-    if feature and not feature.isdigit():
+    if feature and as_id(feature) is None:  # "²".isdigit() is True: ids are ASCII digits, within a BIGINT
         raise Open311Error(400, "attribute[feature_id] must be one of the values in the service definition")
     inp = CommentInput(lat=form.get("lat"), lon=form.get("long"), category=code, text=form.get("description") or "",
-                       email=form.get("email") or None, feature_id=int(feature) if feature else None,
+                       email=form.get("email") or None, feature_id=as_id(feature) if feature else None,
                        language=language, origin=f"open311:{integrator}"[:100], photo_ids=photo_ids)
     try:
         res = submit_comment(engine, city, inp)

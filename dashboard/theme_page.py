@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
-from dashboard import figures, indicators, queries
+from dashboard import figures, indicators, inputs, queries
 from dashboard.cache import cached, request_now
 from dashboard.components import (BAND_WORDS, data_table, deferred, download_links, page_frame, sources_behind,
                                   stale_notice, table_details)
@@ -227,7 +227,7 @@ def register(app, ctx, theme_key: str) -> None:  # noqa: ANN001
     @app.callback(Output(f"{t}-summary", "children"), Output(f"{t}-tables", "children"), Output(f"{t}-downloads", "children"),
                   Output(f"{t}-district-summary", "children"), *filters, State(f"{t}-lang", "data"), prevent_initial_call=True)
     def update_text(metric, district, start, end, lang):  # noqa: ANN001
-        lang = lang or ctx.city.city.default_language
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         st = state_of(metric, district, start, end)
         data = theme_data(ctx, t, st)
         return (summary(ctx, lang, t, st, data), tables(ctx, lang, st, data), download_links(lang, t, st.query()),
@@ -238,7 +238,7 @@ def register(app, ctx, theme_key: str) -> None:  # noqa: ANN001
     def update_charts(ready, metric, district, start, end, lang):  # noqa: ANN001
         if not ready:
             return no_update
-        lang = lang or ctx.city.city.default_language
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         st = state_of(metric, district, start, end)
         return charts(ctx, lang, t, st, theme_data(ctx, t, st))
 

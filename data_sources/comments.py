@@ -7,17 +7,18 @@ A comment acknowledged to a citizen is committed: ``submit_comment`` returns onl
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import math
 import re
 import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
 import h3
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.comment_photos import PhotoError, attach, valid_ids
@@ -27,9 +28,6 @@ from data_sources.models import COMMENT_STATUSES, OPEN_STATUSES, Comment, Commen
 from data_sources.routing import department_subquery, ensure_department, routed_department
 from data_sources.store import cell_districts, district_locator, h3_cells, utcnow
 
-if TYPE_CHECKING:
-    from data_sources.config import CityConfig
-
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
 # The author's answers to "was it fixed?" (data_sources.workflow.citizen_answer_fixed), shown in the history too.
@@ -37,6 +35,7 @@ CITIZEN_EVENT_KINDS = ("fixed_confirmed", "reopened")
 MIN_TEXT = 10
 MAX_TEXT = 2000
 MAX_EMAIL = 320
+MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds: anything above is no row, not a database error
 # Public views show the centre of the H3 cell at this resolution (~170 m across), never the exact point.
 PUBLIC_RESOLUTION = 9
 
@@ -100,11 +99,30 @@ def clean_text(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
+def as_id(value: object) -> int | None:
+    """A row id from untrusted input (an int, or a string of ASCII digits), or None when it cannot be one:
+    "²".isdigit() is True and int() takes it; 2**64 overflows a BIGINT; a float or a bool is not an id."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
+        return value
+    return None
+
+
+def _storable(value: str) -> bool:
+    """Printable and encodable as UTF-8 (a lone surrogate or a NUL cannot be stored in PostgreSQL)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return value.isprintable()
+
+
 def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityConfig)
     """Raise CommentRejected with the first problem; return a normalised copy otherwise."""
     try:
         lat, lon = float(inp.lat), float(inp.lon)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond a float (a 400-digit latitude)
         raise CommentRejected("location", "Choose a place on the map.") from None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise CommentRejected("location", "Choose a place on the map.")
@@ -120,6 +138,13 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
         raise CommentRejected("text", "Write at least {n} characters.", n=MIN_TEXT)
     if len(text) > MAX_TEXT:
         raise CommentRejected("text", "Write at most {n} characters (you wrote {m}).", n=MAX_TEXT, m=len(text))
+    # The limit holds for what is stored and shown: the redacted text, where "[email removed]" can be longer
+    # than the address it replaces (a text full of short addresses grew from 1,994 to 4,559 characters).
+    published = redact_pii(text)[0]
+    if len(published) > MAX_TEXT:
+        raise CommentRejected(
+            "text", "With email addresses and phone numbers removed, your text is {m} characters; write at most {n}.",
+            n=MAX_TEXT, m=len(published))
     email = inp.email.strip() if isinstance(inp.email, str) else inp.email
     if email:
         try:
@@ -134,6 +159,15 @@ def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityCon
         raise CommentRejected("client_key", "Invalid request.")
     if inp.status not in COMMENT_STATUSES or (inp.status == "closed") != bool(inp.closed_reason):
         raise CommentRejected("status", "Invalid request.")
+    fid = inp.feature_id
+    if fid is not None and (isinstance(fid, bool) or not isinstance(fid, int) or not 1 <= fid <= MAX_ID):
+        raise CommentRejected("feature", "That map feature no longer exists; choose a place instead.")
+    # The other stored strings come from the server (language, origin, an import's closed reason); still, every
+    # stored field is checked against its column here rather than failing in the database.
+    for name, value, size in (("language", inp.language, 8), ("origin", inp.origin, 100),
+                              ("closed_reason", inp.closed_reason, 50)):
+        if value is not None and (not isinstance(value, str) or len(value) > size or not _storable(value)):
+            raise CommentRejected(name, "Invalid request.")
     return CommentInput(lat=lat, lon=lon, category=inp.category, text=text, email=email, feature_id=inp.feature_id,
                         language=inp.language, client_key=key, origin=inp.origin, evidence=inp.evidence,
                         created_at=inp.created_at, status=inp.status, closed_reason=inp.closed_reason, extra=inp.extra,
@@ -242,7 +276,11 @@ def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
     return SubmitResult(cid, token, row["moderation"], redacted)
 
 
-# --- supports ("me too") and flags: one per browser per comment ---------------------------------------------
+# --- supports ("me too") and flags: one per browser and one per client address per comment ---------------------
+#
+# A browser id is minted by the browser (local storage), so a script can mint as many as it likes; an address
+# costs more. A vote counts once per browser id and once per address (its keyed hash), and a flag hides a
+# comment only when ``threshold`` different addresses flagged it within the city's window.
 
 BROWSER_ID_RE = re.compile(r"[A-Za-z0-9_\-]{16,100}")
 
@@ -254,25 +292,47 @@ def client_hash(kind: str, browser_id: str) -> str:
     return hashlib.sha256(f"{kind}:{browser_id}".encode()).hexdigest()
 
 
+def client_network(address: str | None) -> str:
+    """The unit an address counts as: an IPv4 address, or the /64 network of an IPv6 address (one subscriber
+    usually holds a whole /64, so its 2^64 addresses are one client). Anything unparsable is kept as it is."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return (address or "")[:100]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def address_hash(key: bytes, address: str | None) -> str:
+    """A keyed hash (HMAC-SHA256) of a client's address: equal for one address under one key, and not
+    reversible without the key by trying the 2^32 IPv4 addresses. The address itself is never stored."""
+    return hmac.new(key, client_network(address).encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass
 class VoteResult:
-    added: bool  # False: this browser had already done it
+    added: bool  # False: this browser, or someone at this address, had already done it
     count: int
     hidden: bool = False  # a flag that reached the threshold hid the comment
 
 
-def _published(conn, comment_id: int) -> None:  # noqa: ANN001
-    if conn.scalar(select(Comment.moderation).where(Comment.id == comment_id)) != "published":
+def _published(conn: Connection, comment_id: int) -> None:
+    if not 1 <= comment_id <= MAX_ID or conn.scalar(select(Comment.moderation).where(Comment.id == comment_id)) != "published":
         raise CommentRejected("comment", "That comment is not available.")
 
 
-def add_support(engine: Engine, comment_id: int, browser_id: str) -> VoteResult:
-    """Count one "me too" per browser per comment; committed before returning."""
+def add_support(engine: Engine, comment_id: int, browser_id: str, address: str) -> VoteResult:
+    """Count one "me too" per browser and per address (``address``: its keyed hash) per comment; committed
+    before returning. The table's two unique constraints decide, so two concurrent votes cannot both count."""
     h = client_hash("support", browser_id)
     try:
         with engine.begin() as conn:
             _published(conn, comment_id)
-            conn.execute(insert(Support).values(comment_id=comment_id, client_hash=h, created_at=utcnow()))
+            conn.execute(insert(Support).values(comment_id=comment_id, client_hash=h, address_hash=address,
+                                                created_at=utcnow()))
             count = conn.execute(update(Comment).where(Comment.id == comment_id)
                                  .values(support_count=Comment.support_count + 1).returning(Comment.support_count)).scalar_one()
         return VoteResult(True, count)
@@ -284,28 +344,36 @@ def add_support(engine: Engine, comment_id: int, browser_id: str) -> VoteResult:
 FLAG_REASONS = ("abusive", "personal_data", "spam", "other")
 
 
-def flag_comment(engine: Engine, comment_id: int, browser_id: str, reason: str | None, threshold: int) -> VoteResult:
-    """Record one flag per browser; at ``threshold`` flags the comment is hidden pending a moderator's review."""
+def flag_comment(engine: Engine, comment_id: int, browser_id: str, reason: str | None, threshold: int,
+                 address: str, window_hours: int = 72) -> VoteResult:
+    """Record one flag per browser and per address (``address``: its keyed hash); when ``threshold`` different
+    addresses have flagged the comment within the last ``window_hours``, it is hidden pending a moderator's
+    review (the moderation queue lists it)."""
     h = client_hash("flag", browser_id)
-    reason = reason if reason in FLAG_REASONS else "other"
+    reason = reason if isinstance(reason, str) and reason in FLAG_REASONS else "other"
     now = utcnow()
     try:
         with engine.begin() as conn:
             _published(conn, comment_id)
-            conn.execute(insert(Flag).values(comment_id=comment_id, client_hash=h, reason=reason, created_at=now))
+            conn.execute(insert(Flag).values(comment_id=comment_id, client_hash=h, address_hash=address, reason=reason,
+                                             created_at=now))
             count = conn.execute(update(Comment).where(Comment.id == comment_id)
                                  .values(flag_count=Comment.flag_count + 1).returning(Comment.flag_count)).scalar_one()
+            addresses = conn.scalar(select(func.count(func.distinct(Flag.address_hash))).where(
+                Flag.comment_id == comment_id, Flag.created_at >= now - timedelta(hours=window_hours))) or 0
             hidden = False
-            if count >= threshold:
+            if addresses >= threshold:
                 # Conditional update: of two concurrent flags reaching the threshold, one hides and logs it.
                 hidden = conn.execute(
                     update(Comment).where(Comment.id == comment_id, Comment.moderation == "published")
-                    .values(moderation="hidden", moderation_reason=f"hidden after {count} flags", updated_at=now)
+                    .values(moderation="hidden", updated_at=now,
+                            moderation_reason=f"hidden after flags from {addresses} addresses")
                 ).rowcount == 1
                 if hidden:
                     conn.execute(insert(CommentEvent).values(
                         comment_id=comment_id, created_at=now, kind="moderation",
-                        internal_text=f"hidden automatically after {count} flags, pending review"))
+                        internal_text=f"hidden automatically after flags from {addresses} addresses within "
+                                      f"{window_hours} h, pending review"))
         return VoteResult(True, count, hidden)
     except IntegrityError:
         with engine.connect() as conn:
@@ -432,14 +500,24 @@ def latest_public_answers(engine: Engine, comment_ids: list[int]) -> dict[int, s
 # --- retention ------------------------------------------------------------------------------------------------
 
 
-def purge_personal_data(engine: Engine, retention_days: int, now: datetime | None = None, dry_run: bool = False) -> int:
-    """Forget emails and unredacted texts of comments older than ``retention_days``. Returns how many comments."""
-    from datetime import timedelta
-
-    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+def purge_personal_data(engine: Engine, retention_days: int, now: datetime | None = None, dry_run: bool = False,
+                        address_retention_days: int | None = None) -> int:
+    """Forget emails and unredacted texts of comments older than ``retention_days``, and the address hashes of
+    supports and flags older than ``address_retention_days`` (when given). Returns how many comments."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
     cond = and_(Comment.created_at < cutoff, (Comment.email.is_not(None)) | (Comment.original_text.is_not(None)))
     with engine.begin() as conn:
         n = conn.scalar(select(func.count()).select_from(Comment).where(cond)) or 0
         if not dry_run and n:
             conn.execute(update(Comment).where(cond).values(email=None, original_text=None))
+        if not dry_run and address_retention_days is not None:
+            purge_address_hashes(conn, now - timedelta(days=address_retention_days))
     return n
+
+
+def purge_address_hashes(conn: Connection, before: datetime) -> None:
+    """Forget which address supported or flagged a comment before ``before`` (the votes themselves stay)."""
+    for table in (Support, Flag):
+        conn.execute(update(table).where(table.created_at < before, table.address_hash.is_not(None))
+                     .values(address_hash=None))

@@ -126,7 +126,11 @@ class FeedbackConfig(_Strict):
     """Policy for citizens' comments: moderation, privacy and rate limits (README 'Comments and the reciprocity
     loop')."""
 
-    flag_threshold: int = Field(3, ge=1, description="flags from different browsers that hide a comment pending review")
+    flag_threshold: int = Field(3, ge=1, description="flags from different client addresses (and browsers), within "
+                                "flag_window_hours, that hide a comment pending review")
+    flag_window_hours: int = Field(72, ge=1, description="the window in which flag_threshold flags hide a comment")
+    address_retention_days: int = Field(30, ge=1, description="keyed hashes of the addresses that supported or "
+                                        "flagged a comment are purged after this")
     min_cell_count: int = Field(3, ge=1, description="public heatmap cells with fewer comments are suppressed (k)")
     email_retention_days: int = Field(365, ge=1, description="emails and unredacted texts are purged after this")
     duplicate_radius_m: float = Field(100, gt=0, le=1000, description="reach of 'is this yours too?' suggestions: the "
@@ -142,6 +146,13 @@ class FeedbackConfig(_Strict):
     max_photos: int = Field(3, ge=0, le=10, description="photos a citizen may attach to one comment (0: none)")
     photo_max_mb: int = Field(12, ge=1, le=50, description="largest photo file accepted, in MB")
     photo_rate: str = Field("20/hour;60/day", description="photo uploads per client")
+
+    @model_validator(mode="after")
+    def _window_within_retention(self) -> "FeedbackConfig":
+        if self.flag_window_hours > self.address_retention_days * 24:
+            raise ValueError("flag_window_hours must not be longer than address_retention_days: flags are counted "
+                             "per address within the window")
+        return self
 
     @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate", "photo_rate", "alert_rate")
     @classmethod

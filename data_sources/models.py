@@ -222,19 +222,25 @@ class Photo(Base):
 
 class Support(Base):
     __tablename__ = "supports"
-    __table_args__ = (UniqueConstraint("comment_id", "client_hash", name="uq_supports_comment_client"),)
+    __table_args__ = (UniqueConstraint("comment_id", "client_hash", name="uq_supports_comment_client"),
+                      UniqueConstraint("comment_id", "address_hash", name="uq_supports_comment_address"))
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     client_hash: Mapped[str] = mapped_column(String(128))
+    # A keyed hash (HMAC) of the client's address (its /64 for IPv6), never the address; NULL once purged after
+    # the city's feedback.address_retention_days (data_sources.comments.purge_personal_data).
+    address_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 
 class Flag(Base):
     __tablename__ = "flags"
-    __table_args__ = (UniqueConstraint("comment_id", "client_hash", name="uq_flags_comment_client"),)
+    __table_args__ = (UniqueConstraint("comment_id", "client_hash", name="uq_flags_comment_client"),
+                      UniqueConstraint("comment_id", "address_hash", name="uq_flags_comment_address"))
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     client_hash: Mapped[str] = mapped_column(String(128))
+    address_hash: Mapped[str | None] = mapped_column(String(64))  # as Support.address_hash
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
 

@@ -17,6 +17,8 @@ from typing import Any
 from dash import html
 from plotly.io.json import to_json_plotly as to_json  # the encoder Dash sends callback answers with
 
+from data_sources.comments import MAX_ID
+
 PAGE_MODULES = [
     "dashboard.pages.home", "dashboard.pages.air", "dashboard.pages.traffic", "dashboard.pages.cycling",
     "dashboard.pages.about", "dashboard.pages.report", "dashboard.pages.comment", "dashboard.pages.track",
@@ -25,7 +27,9 @@ PAGE_MODULES = [
     "dashboard.pages.officials_audit",
 ]
 
-_CONVERTERS = {"int": (r"\d+", int), "str": (r"[^/]+", str)}
+# ASCII digits only ("\d" takes "٣"), and no more than a BIGINT holds: a longer number matches no page (the
+# "not found" frame) instead of failing in the database.
+_CONVERTERS = {"int": (r"[0-9]{1,19}", lambda v: n if (n := int(v)) <= MAX_ID else None), "str": (r"[^/]+", str)}
 
 
 @dataclass
@@ -38,7 +42,8 @@ class Page:
         m = self.pattern.fullmatch(path.rstrip("/") or "/")
         if not m:
             return None
-        return {k: self.converters[k](v) for k, v in m.groupdict().items()}
+        params = {k: self.converters[k](v) for k, v in m.groupdict().items()}
+        return None if None in params.values() else params
 
     def layout(self, ctx, lang, query, **params):  # noqa: ANN001
         return self.module.layout(ctx, lang, query, **params)
@@ -89,9 +94,11 @@ def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):
     busy page is not serialised component by component for every visitor."""
     from urllib.parse import parse_qs
 
-    query = parse_qs((search or "").lstrip("?"))
+    # The router's inputs come from the request body: anything that is not a string is no address.
+    search = search if isinstance(search, str) else ""
+    query = parse_qs(search.lstrip("?"))
     lang = ctx.language(query)
-    page, params = find(pathname)
+    page, params = find(pathname) if isinstance(pathname, str) else (None, None)
     if page is None:
         return not_found(ctx, lang)
     if not getattr(page.module, "SHARED", False):

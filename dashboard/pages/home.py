@@ -15,13 +15,14 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 from sqlalchemy import Engine
 
-from dashboard import figures, kpis, queries
+from dashboard import figures, inputs, kpis, queries
 from dashboard.cache import cached, request_now
 from dashboard.components import (BAND_WORDS, CYCLE_TYPES, data_table, deferred, download_links,
                                   kpi_card, page_frame, sources_behind, table_details)
 from dashboard.i18n import N_, fmt_age, fmt_datetime, fmt_number, plotly_separators, translator
 from dashboard.indicators import city_series, guideline, usual_range
 from data_sources.attributes import cycle_type_of
+from data_sources.comments import as_id
 from data_sources.standards import EAQI_BANDS
 from data_sources.store import utcnow
 
@@ -338,14 +339,25 @@ def detail(ctx, lang: str, feature_id: int, period: str) -> tuple[list, list, li
     return header, chart, more
 
 
+def _map_inputs(ctx: AppContext, lang: object, visible: object, choropleth: object, res: object
+                ) -> tuple[str, list[str], str, int]:
+    """The map callbacks' inputs as the values they can be (anything else: the defaults)."""
+    return (inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language),
+            inputs.choices(visible, LAYERS), inputs.choice(choropleth, list(CHOROPLETHS), "none"),
+            inputs.choice(res, [7, 8, 9], 7))
+
+
 def clicked_feature(click: dict | None) -> int | None:
     """The feature id of a map click: ``customdata[0]`` of a point layer. The browser sends customdata as a list,
     or, from a typed array, as an object {"0": id, "1": value}; comment cells carry a bare count and are skipped."""
-    for p in (click or {}).get("points", []):
-        cd = p.get("customdata")
+    points = click.get("points") if isinstance(click, dict) else None
+    for p in points if isinstance(points, list) else []:
+        cd = p.get("customdata") if isinstance(p, dict) else None
         first = cd[0] if isinstance(cd, list) and cd else cd.get("0") if isinstance(cd, dict) else None
-        if isinstance(first, (int, float)) and not isinstance(first, bool):
-            return int(first)
+        if isinstance(first, float) and first.is_integer():
+            first = int(first)
+        if as_id(first) is not None:
+            return first
     return None
 
 
@@ -354,7 +366,8 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("home-layers", "value"), State("home-choropleth", "value"), State("home-res", "data"),
                   State("home-lang", "data"), prevent_initial_call=True)
     def show_map(ready, visible, choropleth, res, lang):  # noqa: ANN001
-        fig = map_figure(ctx, lang or ctx.city.city.default_language, visible or [], choropleth or "none", res or 7)
+        lang, visible, choropleth, res = _map_inputs(ctx, lang, visible, choropleth, res)
+        fig = map_figure(ctx, lang, visible, choropleth, res)
         return dcc.Graph(id="home-map", figure=fig, className="city-map",
                          config={"displayModeBar": False, "scrollZoom": True, "responsive": True})
 
@@ -362,17 +375,16 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Input("home-layers", "value"), Input("home-choropleth", "value"), Input("home-res", "data"),
                   State("home-lang", "data"), prevent_initial_call=True)
     def update_map(visible, choropleth, res, lang):  # noqa: ANN001
-        lang = lang or ctx.city.city.default_language
-        visible = [v for v in (visible or []) if v in LAYERS]
-        return map_figure(ctx, lang, visible, choropleth or "none", res or 7), legend(lang, visible)
+        lang, visible, choropleth, res = _map_inputs(ctx, lang, visible, choropleth, res)
+        return map_figure(ctx, lang, visible, choropleth, res), legend(lang, visible)
 
     @app.callback(Output("home-res", "data"), Input("home-map", "relayoutData"), State("home-res", "data"),
                   prevent_initial_call=True)
     def zoom_changed(relayout, current):  # noqa: ANN001
-        zoom = (relayout or {}).get("map.zoom")
+        zoom = inputs.number(relayout.get("map.zoom") if isinstance(relayout, dict) else None, 0, 30)
         if zoom is None:
             return no_update
-        res = comment_resolution(float(zoom))
+        res = comment_resolution(zoom)
         return res if res != current else no_update
 
     @app.callback(Output("home-feature", "data"), Input("home-map", "clickData"), prevent_initial_call=True)
@@ -385,7 +397,9 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Input("home-feature", "data"), Input("home-period", "value"), State("home-lang", "data"),
                   prevent_initial_call=True)
     def show_detail(feature_id, period, lang):  # noqa: ANN001
-        if feature_id is None:
+        fid = as_id(feature_id)
+        if fid is None:
             return no_update, no_update, no_update, True
-        header, chart, more = detail(ctx, lang or ctx.city.city.default_language, int(feature_id), period or "24h")
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
+        header, chart, more = detail(ctx, lang, fid, inputs.choice(period, list(PERIODS), "24h"))
         return header, chart, more, False

@@ -14,14 +14,16 @@ import flask
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, callback_context, dcc, html, no_update
+from sqlalchemy import Engine
 
-from dashboard import figures, queries
+from dashboard import figures, inputs, queries
 from dashboard.components import page_frame
 from dashboard.feedback import category_label, evidence_text, support_action
 from dashboard.i18n import translator
 from dashboard.limits import allow
 from dashboard.media import UPLOAD_PATH
-from data_sources.comments import MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, find_duplicates, submit_comment, validate
+from data_sources.comments import (MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, as_id, find_duplicates,
+                                   submit_comment, validate)
 from data_sources.evidence import nearest_reading
 from data_sources.store import utcnow
 
@@ -32,6 +34,7 @@ PATH = "/report"
 SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)
 POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station")
 PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
+PIN_SOURCES = ["map", "gps", "feature", "district"]  # as assets/feedback.js and choose_place set them
 
 
 def report_map(city, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:  # noqa: ANN001
@@ -57,10 +60,9 @@ def report_map(city, features: pd.DataFrame, districts_geojson: dict, pin: dict 
     return fig
 
 
-def _feature_pin(engine, feature_id) -> dict | None:  # noqa: ANN001
-    try:
-        fid = int(feature_id)
-    except (TypeError, ValueError):
+def _feature_pin(engine: Engine, feature_id: object) -> dict | None:
+    fid = as_id(feature_id)
+    if fid is None:
         return None
     f = queries.features(engine)
     row = f[f["id"] == fid]
@@ -164,6 +166,14 @@ def photo_picker(ctx, lang: str) -> list:  # noqa: ANN001
                 **{"aria-live": "polite", "data-max": str(most), "data-path": UPLOAD_PATH, "data-lang": lang,
                    "data-msgs": json.dumps(msgs)}),
     ]
+def map_pin(value: object) -> dict | None:
+    """A pin from the browser ({"lat", "lon", "source"}) with finite coordinates on the globe; None otherwise."""
+    if not isinstance(value, dict):
+        return None
+    lat, lon = inputs.number(value.get("lat"), -90, 90), inputs.number(value.get("lon"), -180, 180)
+    if lat is None or lon is None:
+        return None
+    return {"lat": lat, "lon": lon, "source": inputs.choice(value.get("source"), PIN_SOURCES, "map")}
 
 
 def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
@@ -223,23 +233,19 @@ def register(app, ctx) -> None:  # noqa: ANN001
     def choose_place(click, map_click, feature_id, district_id):
         trig = callback_context.triggered_id
         if trig == "report-click" and isinstance(click, dict):
-            try:
-                return {"lat": float(click["lat"]), "lon": float(click["lon"]), "source": str(click.get("source", "map"))[:10]}, None, None
-            except (KeyError, TypeError, ValueError):
-                return no_update, no_update, no_update
+            pin = map_pin(click)
+            return (pin, None, None) if pin else (no_update, no_update, no_update)
         if trig == "report-map" and isinstance(map_click, dict):
-            try:
-                fid = map_click["points"][0]["customdata"]
-            except (KeyError, IndexError, TypeError):
-                return no_update, no_update, no_update
-            pin = _feature_pin(ctx.engine, fid)
+            points = map_click.get("points")
+            first = points[0] if isinstance(points, list) and points and isinstance(points[0], dict) else {}
+            pin = _feature_pin(ctx.engine, first.get("customdata"))
             return (pin, pin["feature_id"], None) if pin else (no_update, no_update, no_update)
         if trig == "report-feature" and feature_id is not None:
             pin = _feature_pin(ctx.engine, feature_id)
             return (pin, no_update, None) if pin else (no_update, no_update, no_update)
-        if trig == "report-district" and district_id is not None:
+        if trig == "report-district" and as_id(district_id) is not None:
             d = queries.districts(ctx.engine)
-            row = d[d["id"] == district_id] if len(d) else d
+            row = d[d["id"] == as_id(district_id)] if len(d) else d
             if len(row):
                 r = row.iloc[0]
                 return {"lat": float(r["lat"]), "lon": float(r["lon"]), "source": "district", "name": r["name"]}, None, no_update
@@ -249,18 +255,15 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Input("report-pin", "data"), Input("report-category", "value"), State("report-lang", "data"),
                   prevent_initial_call=True)
     def show_place(pin, category, lang):
-        lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
-        cat = category if category in ctx.city.city.comment_categories else None
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
+        cat = inputs.choice(category, list(ctx.city.city.comment_categories), None)
         patch = Patch()
-        ok = isinstance(pin, dict)
-        try:
-            lat, lon = (float(pin["lat"]), float(pin["lon"])) if ok else (None, None)
-        except (KeyError, TypeError, ValueError):
-            ok = False
-        patch["data"][PIN_TRACE]["lat"] = [lat] if ok else []
-        patch["data"][PIN_TRACE]["lon"] = [lon] if ok else []
-        pin = pin if ok else None
-        return patch, _place_text(ctx, lang, pin, cat), _duplicates(ctx, lang, pin, cat)
+        checked = map_pin(pin)
+        if checked is not None and isinstance(pin, dict):  # a feature's pin keeps its id and name
+            checked.update(feature_id=as_id(pin.get("feature_id")), name=inputs.text(pin.get("name"), 200))
+        patch["data"][PIN_TRACE]["lat"] = [checked["lat"]] if checked else []
+        patch["data"][PIN_TRACE]["lon"] = [checked["lon"]] if checked else []
+        return patch, _place_text(ctx, lang, checked, cat), _duplicates(ctx, lang, checked, cat)
 
     # Send: the page's script (``send`` in assets/feedback.js) posts the form to SEND_PATH and draws the answer as
     # text. A plain JSON route rather than a Dash callback: Dash's dispatch and the confirmation's components were
@@ -275,7 +278,8 @@ def register(app, ctx) -> None:  # noqa: ANN001
                             prevent_initial_call=True)
 
     def send_view():  # noqa: ANN202
-        answer, status = send_answer(ctx, flask.request.get_json(silent=True))
+        body = flask.request.get_json(silent=True)  # None: not JSON, or nested deeper than JSON may be here
+        answer, status = send_answer(ctx, body) if body is not None else refused_request(ctx)
         resp = flask.jsonify(answer)
         resp.status_code = status
         resp.headers["Cache-Control"] = "no-store"
@@ -287,10 +291,16 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("fb-browser", "data"), State("report-lang", "data"), prevent_initial_call=True)
     def support(clicks, browser, lang):
         trig = callback_context.triggered_id
-        if not isinstance(trig, dict) or not any(clicks or []):
+        if not isinstance(trig, dict) or not isinstance(clicks, list) or not any(clicks):
             return no_update
-        lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         return support_action(ctx, lang, trig.get("id"), browser)
+
+
+def refused_request(ctx: AppContext) -> tuple[dict, int]:
+    """The answer to a body that is not JSON at all: 400, and the page keeps the draft."""
+    _ = translator(ctx.city.city.default_language)
+    return {"ok": False, "field": "request", "message": _("Your comment could not be sent.")}, 400
 
 
 def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
@@ -312,9 +322,11 @@ def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
     text, email, key, category = (body.get(k) for k in ("text", "email", "client_key", "category"))
     try:
         fid = pin.get("feature_id")
+        if fid is not None and as_id(fid) is None:
+            raise CommentRejected("feature", "That map feature no longer exists; choose a place instead.")
         inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
                            text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
-                           feature_id=int(fid) if isinstance(fid, (int, str)) and str(fid).isdigit() else None,
+                           feature_id=as_id(fid),
                            language=lang, client_key=key if isinstance(key, str) else None,
                            photo_ids=body.get("photos") or ())
         validate(inp, ctx.city)  # a mistake is not counted against the rate limit

@@ -131,7 +131,8 @@ def test_duplicates_are_offered_and_me_too_counts_once(client, demo_engine, demo
     buttons = _find(dups, lambda c: isinstance(c["props"].get("id"), dict))
     assert {"type": "report-support", "id": first.id} in [b["props"]["id"] for b in buttons]
 
-    def me_too(browser):
+    def me_too(browser, address="192.0.2.1"):
+        client.environ_base["REMOTE_ADDR"] = address
         body = {"output": "report-dup-msg.children", "outputs": {"id": "report-dup-msg", "property": "children"},
                 "inputs": [[{"id": {"type": "report-support", "id": first.id}, "property": "n_clicks", "value": 1}]],
                 "state": [{"id": "fb-browser", "property": "data", "value": browser},
@@ -140,15 +141,17 @@ def test_duplicates_are_offered_and_me_too_counts_once(client, demo_engine, demo
         resp = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
         return _text(resp.get_json()["response"]["report-dup-msg"]["children"])
 
-    assert "counted (1001 in all)" in me_too("x" * 32)
-    assert "already support" in me_too("x" * 32)
-    assert "counted (1002 in all)" in me_too("y" * 32)
+    assert "counted (1 in all)" in me_too("x" * 32)
+    assert "already counts a support" in me_too("x" * 32, "192.0.2.2")  # the same browser elsewhere
+    assert "already counts a support" in me_too("y" * 32)  # another browser id from the same address
+    assert "counted (2 in all)" in me_too("y" * 32, "192.0.2.2")
 
 
-def test_three_flags_hide_a_comment(client, demo_engine, demo_city):
+def test_flags_from_three_addresses_hide_a_comment(client, demo_engine, demo_city):
     cid = submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="other",
                                                              text="Some comment that people dislike.")).id
     for i, b in enumerate(["p" * 32, "q" * 32, "r" * 32]):
+        client.environ_base["REMOTE_ADDR"] = f"192.0.2.{i + 1}"  # three browsers at three addresses
         r = dash_update(client, "comment-flag-msg.children", [{"id": "comment-flag", "property": "n_clicks", "value": 1}],
                         state=[{"id": "comment-id", "property": "data", "value": cid},
                                {"id": "fb-browser", "property": "data", "value": b},

@@ -6,19 +6,21 @@ import pytest
 from sqlalchemy import func, select, update
 
 from data_sources.comments import (
-    CommentInput, CommentRejected, add_support, find_duplicates, flag_comment, public_comment, public_location,
-    purge_personal_data,
-    duplicate_rings, rank_duplicates, submit_comment,
+    CommentInput, CommentRejected, add_support, address_hash, client_hash, find_duplicates, flag_comment, public_comment,
+    public_location, purge_personal_data, duplicate_rings, rank_duplicates, submit_comment,
 )
 from data_sources.config import ConfigError, load_city
 from data_sources.evidence import choose_reading, nearest_reading
 from data_sources.ledger import city_ledger, ledger
-from data_sources.models import Comment, CommentEvent
+from data_sources.models import Comment, CommentEvent, Flag, Support
 from tests.conftest import DEMO_END
 
 BROWSER_A, BROWSER_B, BROWSER_C = "a" * 32, "b" * 32, "c" * 32
 # ~0.0009° of latitude is 100 m.
 M = 1 / 111_200
+KEY = b"k" * 32
+ADDR_A, ADDR_B, ADDR_C = (address_hash(KEY, a) for a in ("192.0.2.1", "198.51.100.7", "2001:db8::1"))
+BROWSER_D = "d" * 20
 
 
 def _submit(engine, city, **kw):
@@ -29,28 +31,36 @@ def _submit(engine, city, **kw):
 def test_one_support_per_browser(any_engine, demo_city):
     demo_engine = any_engine  # SQLite and PostgreSQL
     cid = _submit(demo_engine, demo_city).id
-    assert add_support(demo_engine, cid, BROWSER_A).count == 1
-    again = add_support(demo_engine, cid, BROWSER_A)
+    assert add_support(demo_engine, cid, BROWSER_A, ADDR_A).count == 1
+    again = add_support(demo_engine, cid, BROWSER_A, ADDR_B)
     assert not again.added and again.count == 1
-    assert add_support(demo_engine, cid, BROWSER_B).count == 2
+    assert add_support(demo_engine, cid, BROWSER_B, ADDR_B).count == 2
     with pytest.raises(CommentRejected):
-        add_support(demo_engine, cid, "short")  # no usable browser id
+        add_support(demo_engine, cid, "short", ADDR_C)  # no usable browser id
+
+
+def test_one_support_per_address_whatever_the_browser_id(any_engine, demo_city):
+    cid = _submit(any_engine, demo_city).id
+    assert add_support(any_engine, cid, BROWSER_A, ADDR_A).added
+    again = add_support(any_engine, cid, BROWSER_B, ADDR_A)  # a made-up browser id from the same address
+    assert not again.added and again.count == 1
 
 
 def test_held_comment_cannot_be_supported(demo_engine, demo_city):
     cid = _submit(demo_engine, demo_city, text="This idiot council never fixes the lights").id
     with pytest.raises(CommentRejected):
-        add_support(demo_engine, cid, BROWSER_A)
+        add_support(demo_engine, cid, BROWSER_A, ADDR_A)
 
 
 def test_flags_hide_a_comment_at_the_threshold(any_engine, demo_city):
     demo_engine = any_engine  # SQLite and PostgreSQL
     cid = _submit(demo_engine, demo_city).id
-    assert not flag_comment(demo_engine, cid, BROWSER_A, "spam", threshold=3).hidden
-    assert not flag_comment(demo_engine, cid, BROWSER_A, "spam", threshold=3).added  # same browser: once
-    assert not flag_comment(demo_engine, cid, BROWSER_B, "abusive", threshold=3).hidden
+    assert not flag_comment(demo_engine, cid, BROWSER_A, "spam", 3, ADDR_A).hidden
+    assert not flag_comment(demo_engine, cid, BROWSER_A, "spam", 3, ADDR_B).added  # same browser: once
+    assert not flag_comment(demo_engine, cid, BROWSER_D, "spam", 3, ADDR_A).added  # same address: once
+    assert not flag_comment(demo_engine, cid, BROWSER_B, "abusive", 3, ADDR_B).hidden
     assert public_comment(demo_engine, cid)["moderation"] == "published"
-    r = flag_comment(demo_engine, cid, BROWSER_C, "<b>anything</b>", threshold=3)
+    r = flag_comment(demo_engine, cid, BROWSER_C, "<b>anything</b>", 3, ADDR_C)
     assert r.hidden and r.count == 3
     assert public_comment(demo_engine, cid)["moderation"] == "hidden"
     with demo_engine.connect() as c:
@@ -176,6 +186,40 @@ def test_purge_forgets_emails_and_unredacted_text_after_retention(demo_engine, d
         assert c.scalar(select(func.count()).select_from(Comment).where(Comment.id == old)) == 1  # the comment stays
     assert rows == {old: None, new: "you@example.org"}
     assert purge_personal_data(demo_engine, 365) == 0
+
+
+def test_flags_older_than_the_window_do_not_add_up(demo_engine, demo_city):
+    cid = _submit(demo_engine, demo_city).id
+    flag_comment(demo_engine, cid, BROWSER_A, "spam", 2, ADDR_A, window_hours=72)
+    with demo_engine.begin() as c:  # that first flag was four days ago
+        c.execute(update(Flag).where(Flag.comment_id == cid).values(created_at=datetime.now() - timedelta(days=4)))
+    assert not flag_comment(demo_engine, cid, BROWSER_B, "spam", 2, ADDR_B, window_hours=72).hidden
+    assert flag_comment(demo_engine, cid, BROWSER_C, "spam", 2, ADDR_C, window_hours=72).hidden
+
+
+def test_address_hash_is_keyed_and_counts_an_ipv6_network_once():
+    assert address_hash(KEY, "192.0.2.1") == address_hash(KEY, "192.0.2.1") != address_hash(b"x" * 32, "192.0.2.1")
+    assert "192.0.2.1" not in address_hash(KEY, "192.0.2.1") and len(address_hash(KEY, "192.0.2.1")) == 64
+    assert address_hash(KEY, "2001:db8:1:2::1") == address_hash(KEY, "2001:db8:1:2:ffff::9")  # one /64
+    assert address_hash(KEY, "2001:db8:1:2::1") != address_hash(KEY, "2001:db8:1:3::1")
+    assert address_hash(KEY, "::ffff:192.0.2.1") == address_hash(KEY, "192.0.2.1")
+
+
+def test_purge_forgets_vote_addresses_after_their_retention(demo_engine, demo_city):
+    cid = _submit(demo_engine, demo_city).id
+    add_support(demo_engine, cid, BROWSER_A, ADDR_A)
+    flag_comment(demo_engine, cid, BROWSER_A, "spam", 3, ADDR_A)
+    add_support(demo_engine, cid, BROWSER_B, ADDR_B)
+    with demo_engine.begin() as c:
+        for table in (Support, Flag):
+            c.execute(update(table).where(table.client_hash.in_(
+                [client_hash("support", BROWSER_A), client_hash("flag", BROWSER_A)])).values(
+                created_at=datetime.now() - timedelta(days=31)))
+    purge_personal_data(demo_engine, 365, address_retention_days=30)
+    with demo_engine.connect() as c:
+        left = c.scalars(select(Support.address_hash).where(Support.comment_id == cid)).all()
+        flags = c.scalars(select(Flag.address_hash).where(Flag.comment_id == cid)).all()
+    assert sorted(left, key=str) == sorted([None, ADDR_B], key=str) and flags == [None]
 
 
 def test_feedback_policy_is_validated(tmp_path):
