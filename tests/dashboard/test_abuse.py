@@ -68,6 +68,8 @@ def vote(base: str, kind: str, comment_id: int, browser: str, forwarded_for: str
     if kind == "flag":
         state.append({"id": "comment-flag-reason", "property": "value", "value": "abusive"})
     state.append({"id": "comment-lang", "property": "data", "value": "en"})
+    if kind == "support":
+        state.append({"id": "comment-support-email", "property": "value", "value": ""})
     body = {"output": f"comment-{kind}-msg.children", "outputs": {"id": f"comment-{kind}-msg", "property": "children"},
             "inputs": [{"id": f"comment-{kind}", "property": "n_clicks", "value": 1}], "state": state,
             "changedPropIds": [f"comment-{kind}.n_clicks"]}
@@ -233,7 +235,8 @@ def test_hostile_values_in_public_callbacks_are_ignored(direct: tuple[str, Engin
          [{"id": "air-lang", "property": "data", "value": 1}]),
         ("comment-support-msg.children", [{"id": "comment-support", "property": "n_clicks", "value": 1}],
          [{"id": "comment-id", "property": "data", "value": 2**64}, {"id": "fb-browser", "property": "data", "value": "b" * 20},
-          {"id": "comment-lang", "property": "data", "value": "en"}]),
+          {"id": "comment-lang", "property": "data", "value": "en"},
+          {"id": "comment-support-email", "property": "value", "value": ["not", "an", "email"]}]),
     ]
     for output, inputs, state in cases:
         r = _callback(base, output, inputs, state)

@@ -39,10 +39,16 @@ def officials_callbacks(client) -> list[dict]:
     return out
 
 
+def _empty(item: dict) -> dict | list:
+    """A value for an input or state as the renderer sends it: a wildcard (ALL) id matches a list of components,
+    here none."""
+    return [] if '["ALL"]' in str(item["id"]) else {**item, "value": None}
+
+
 def call(client, dep: dict):
     body = {"output": dep["output"], "outputs": _outputs(dep["output"]),
-            "inputs": [{**i, "value": None} for i in dep["inputs"]],
-            "state": [{**s, "value": None} for s in dep.get("state", [])],
+            "inputs": [_empty(i) for i in dep["inputs"]],
+            "state": [_empty(s) for s in dep.get("state", [])],
             "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"]}
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
