@@ -23,14 +23,14 @@ from dashboard import i18n
 from dashboard.pages import PAGES, resolve
 from data_sources.config import CityConfig, Settings, load_city
 from data_sources.operations import STORE_ERRORS, explain, prepare_store
-from data_sources.store import make_engine
+from data_sources.store.db import make_engine
 
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.limits", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
-                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.frontend", "dashboard.health",
-                         "dashboard.security"]  # security last: it hashes every inline script defined before it
+EXTENSIONS: list[str] = ["dashboard.server.limits", "dashboard.server.cache", "dashboard.server.auth", "dashboard.ui.officials", "dashboard.http.feeds",
+                         "dashboard.http.open311", "dashboard.http.api", "dashboard.http.downloads", "dashboard.http.frontend", "dashboard.server.health",
+                         "dashboard.server.security"]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -61,7 +61,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
         prepare_store(engine, city, migrate_schema=own_engine)
         store_ready = True
     except STORE_ERRORS as e:
-        # Start anyway and answer 503 until the store is back (dashboard.health retries): no crash loop.
+        # Start anyway and answer 503 until the store is back (dashboard.server.health retries): no crash loop.
         log.error("store unreachable at start-up; serving 503 until it is back: %s", explain(engine, e))
         store_ready = False
 

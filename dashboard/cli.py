@@ -35,7 +35,7 @@ class _Ctx:
     @property
     def engine(self):
         if self._engine is None:
-            from data_sources.store import open_store
+            from data_sources.store.db import open_store
 
             self._engine = open_store(self.settings.sqlalchemy_url)
         return self._engine
@@ -87,7 +87,7 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
 @click.pass_obj
 def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | None) -> None:
     """Fetch the city's sources into the store (and its districts when they changed); exit 1 if any failed."""
-    from data_sources.http import make_session
+    from data_sources.ingest.http import make_session
     from data_sources.refresh import refresh as run_refresh
 
     session = make_session(cache_dir=obj.settings.data_dir)
@@ -111,10 +111,10 @@ def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
     import signal
     import threading
 
-    from dashboard.health import configure_logging
+    from dashboard.server.health import configure_logging
     from data_sources.operations import due_sources, parse_interval, run_every
     from data_sources.refresh import refresh as run_refresh
-    from data_sources.store import utcnow
+    from data_sources.store.db import utcnow
 
     try:
         interval = parse_interval(every)
@@ -138,7 +138,7 @@ def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
 @click.pass_obj
 def create_api_key(obj: _Ctx, name: str) -> None:
     """Create an Open311 API key for integrator NAME; the key is printed once and only its hash is stored."""
-    from data_sources.api_keys import ApiKeyError, create_api_key as create
+    from data_sources.comments.api_keys import ApiKeyError, create_api_key as create
 
     try:
         click.echo(create(obj.engine, name))
@@ -159,12 +159,12 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
     with KIND open311, another Open311 server's requests from a file or the server's URL."""
     from pathlib import Path
 
-    from data_sources.base import SourceError
+    from data_sources.ingest.types import SourceError
 
     try:
         if kind == "open311":
-            from data_sources.http import make_session
-            from data_sources.open311_import import import_open311
+            from data_sources.ingest.http import make_session
+            from data_sources.exchange.open311_import import import_open311
 
             pairs = dict(m.split("=", 1) for m in mapping if "=" in m)
             counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin,
@@ -187,7 +187,7 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
 @click.pass_obj
 def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
     """Forget emails and unredacted texts of comments older than the retention period."""
-    from data_sources.comments import purge_personal_data as purge
+    from data_sources.comments.records import purge_personal_data as purge
 
     days = days or obj.city.feedback.email_retention_days
     n = purge(obj.engine, days, dry_run=dry_run)
@@ -202,7 +202,7 @@ def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
 @click.pass_obj
 def export(obj: _Ctx, out_dir: str, licence: str) -> None:
     """Export the open data and the published comments as a Frictionless Data Package."""
-    from data_sources.datapackage import export_datapackage
+    from data_sources.exchange.datapackage import export_datapackage
 
     click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence)))
 
@@ -215,8 +215,8 @@ def export(obj: _Ctx, out_dir: str, licence: str) -> None:
 @click.pass_obj
 def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
     """Create an official's account, or reset its role, department and password."""
-    from dashboard.auth import MIN_PASSWORD, hash_password
-    from data_sources.workflow import create_official as create
+    from dashboard.server.auth import MIN_PASSWORD, hash_password
+    from data_sources.comments.workflow import create_official as create
 
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")

@@ -58,7 +58,7 @@ class SourceConfig(_Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, v: str) -> str:
-        from data_sources.base import connector_kinds
+        from data_sources.ingest.types import connector_kinds
 
         kinds = connector_kinds()
         if v not in kinds:

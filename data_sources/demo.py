@@ -21,9 +21,9 @@ import shapely
 from shapely.geometry import LineString, Point
 from sqlalchemy import Engine, delete, insert, select
 
-from data_sources.base import SourceMeta
-from data_sources.models import Comment, CommentEvent, Department, Source
-from data_sources.store import (
+from data_sources.ingest.types import SourceMeta
+from data_sources.store.models import Comment, CommentEvent, Department, Source
+from data_sources.store.db import (
     _chunks,
     assign_districts,
     district_locator,
@@ -120,7 +120,7 @@ def _hour_profiles(hours: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
 def load_demo(engine: Engine, city, *args, **kwargs) -> dict[str, int]:  # noqa: ANN001, ANN002, ANN003
     """(Re)load the demo city (arguments as ``_load_demo``). The officials' pre-counted heatmap table is
     rebuilt once at the end instead of row by row (much faster for a million comments)."""
-    from data_sources.analysis import paused_cell_counts
+    from data_sources.comments.analysis import paused_cell_counts
 
     with paused_cell_counts(engine):
         return _load_demo(engine, city, *args, **kwargs)
@@ -277,7 +277,7 @@ def _load_demo(
         counts["features"] += ids.added
         counts["observations"] += upsert_observations(engine, ids, odf)
         feature_ids.update(ids)
-        from data_sources.store import record_success
+        from data_sources.store.db import record_success
 
         record_success(engine, sid, at=utcnow())
     assign_districts(engine)

@@ -24,8 +24,8 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from data_sources.models import Comment, CommentEvent, Observation, Source
-from data_sources.store import migrate, utcnow
+from data_sources.store.models import Comment, CommentEvent, Observation, Source
+from data_sources.store.db import migrate, utcnow
 
 
 

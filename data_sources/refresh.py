@@ -14,9 +14,17 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from data_sources.base import ParseResult, SourceError, get_connector
-from data_sources.models import Feature, Observation, Source
-from data_sources.store import finish_run, record_failure, record_success, start_run, upsert_features, upsert_observations, upsert_source
+from data_sources.ingest.types import ParseResult, SourceError, get_connector
+from data_sources.store.models import Feature, Observation, Source
+from data_sources.store.db import (
+    finish_run,
+    record_failure,
+    record_success,
+    start_run,
+    upsert_features,
+    upsert_observations,
+    upsert_source,
+)
 
 
 @dataclass
@@ -118,8 +126,8 @@ def refresh(engine: Engine, city, session: Any, only: str | None = None, progres
     not), then place new features in their districts."""
     from tqdm import tqdm
 
-    from data_sources.districts import sync_districts
-    from data_sources.store import assign_districts
+    from data_sources.store.districts import sync_districts
+    from data_sources.store.db import assign_districts
 
     report = RefreshReport(runs=[])
     try:
@@ -156,7 +164,7 @@ def import_file(engine: Engine, kind: str, path: str, source=None, params: dict 
         raise
     finish_run(engine, run_id, features, observations, parsed.skipped)
     if features:
-        from data_sources.store import assign_districts
+        from data_sources.store.db import assign_districts
 
         assign_districts(engine, Feature)
     return {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped}

@@ -14,7 +14,7 @@ keepalive = 5
 # Recycle workers now and then: memory stays bounded over years of uptime.
 max_requests = 50000
 max_requests_jitter = 5000
-# The app writes one JSON line per request (dashboard.health); gunicorn's own access log would repeat it.
+# The app writes one JSON line per request (dashboard.server.health); gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
 # Each worker's heartbeat touches a file in this folder on every loop: on a disk, that is a journal write per

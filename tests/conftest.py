@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from data_sources.config import CityConfig, Settings, load_city
-from data_sources.store import make_engine, migrate, open_store
+from data_sources.store.db import make_engine, migrate, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real payloads live beside the project, never inside it; CITYDASH_REALDATA points elsewhere (a worktree).
@@ -242,7 +242,7 @@ def new_tab(browser, bypass_csp: bool = True, **context_options):
     """A tab in a fresh browser context that records console errors and page errors in ``tab.errors``.
 
     Tests probe pages with strings of JavaScript (``wait_for_function``, injected axe-core), which the app's
-    Content Security Policy rightly forbids, so test tabs bypass it; tests/dashboard/test_security.py opens
+    Content Security Policy rightly forbids, so test tabs bypass it; tests/dashboard/server/test_security.py opens
     pages with ``bypass_csp=False``, as a citizen's browser does."""
     ctx = browser.new_context(bypass_csp=bypass_csp, **context_options)
     p = ctx.new_page()

@@ -3,7 +3,7 @@ lang, query, **params)`` and ``register(app, ctx)`` for its callbacks; add it to
 
 A page whose layout is the same for every visitor (no session, no per-visit token) sets ``SHARED = True``: each
 worker then keeps it per language and query, and rebuilds it only when what it shows has changed
-(``dashboard.cache.shared_page``). ``DEPENDS`` says which data that is: "readings" (observations and sources),
+(``dashboard.server.cache.shared_page``). ``DEPENDS`` says which data that is: "readings" (observations and sources),
 "comments", or "all" (the default)."""
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):
         return not_found(ctx, lang)
     if not getattr(page.module, "SHARED", False):
         return page.layout(ctx, lang, query, **params)
-    from dashboard.cache import shared_page
+    from dashboard.server.cache import shared_page
 
     key, depends = (pathname, search or "", lang), depends_on(page)
     layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params),  # noqa: E731
@@ -107,12 +107,12 @@ def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):
 
 
 def depends_on(page: Page) -> str:
-    """Which data a shared page shows (its module's ``DEPENDS``): see dashboard.cache.DEPENDS."""
+    """Which data a shared page shows (its module's ``DEPENDS``): see dashboard.server.cache.DEPENDS."""
     return getattr(page.module, "DEPENDS", "all")
 
 
 def not_found(ctx, lang: str):  # noqa: ANN001
-    from dashboard.components import page_frame
+    from dashboard.ui.components import page_frame
     from dashboard.i18n import translator
 
     _ = translator(lang)

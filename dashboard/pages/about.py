@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard import queries
-from dashboard.cache import cached
-from dashboard.components import page_frame
+from data_sources.store import queries
+from dashboard.server.cache import cached
+from dashboard.ui.components import page_frame
 from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
-from dashboard.indicators import THEMES
-from data_sources.standards import EAQI_UPPER, who_guideline
+from dashboard.ui.indicators import THEMES
+from data_sources.ingest.standards import EAQI_UPPER, who_guideline
 
 PATH = "/about"
-FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 

@@ -1,10 +1,10 @@
-"""/air: the air indicator page (see dashboard/theme_page.py)."""
+"""/air: the air indicator page (see dashboard/pages/indicator.py)."""
 from __future__ import annotations
 
-from dashboard import theme_page
+from dashboard.pages import indicator as theme_page
 
 PATH = "/air"
-FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard.components import page_frame
-from dashboard.feedback import FLAG_REASON_LABELS, comment_view, flag_action, support_action
+from dashboard.ui.components import page_frame
+from dashboard.ui.comments import FLAG_REASON_LABELS, comment_view, flag_action, support_action
 from dashboard.i18n import translator
-from data_sources.comments import FLAG_REASONS, public_comment, public_history
+from data_sources.comments.records import FLAG_REASONS, public_comment, public_history
 
 PATH = "/comments/<int:comment_id>"
 

@@ -1,7 +1,7 @@
 """Home: KPI cards a non-expert understands, and the city map with a layer switcher, a legend, a district
 colouring mode and a detail panel for the feature a citizen taps.
 
-The KPI text is in the page itself (and in the server-rendered first paint, dashboard/frontend.py); the map
+The KPI text is in the page itself (and in the server-rendered first paint, dashboard/http/frontend.py); the map
 loads with the partial plotly.js bundle only when it comes into view (components.deferred).
 """
 from __future__ import annotations
@@ -13,17 +13,27 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard import figures, kpis, queries
-from dashboard.cache import cached
-from dashboard.components import (BAND_WORDS, CYCLE_TYPES, data_table, deferred, download_links,
-                                  kpi_card, page_frame, sources_behind, table_details)
+from dashboard.ui import figures, kpis
+from data_sources.store import queries
+from dashboard.server.cache import cached
+from dashboard.ui.components import (
+    BAND_WORDS,
+    CYCLE_TYPES,
+    data_table,
+    deferred,
+    download_links,
+    kpi_card,
+    page_frame,
+    sources_behind,
+    table_details,
+)
 from dashboard.i18n import N_, fmt_datetime, fmt_number, plotly_separators, translator
-from dashboard.indicators import city_series, guideline, usual_range
-from data_sources.standards import EAQI_BANDS
-from data_sources.store import utcnow
+from dashboard.ui.indicators import city_series, guideline, usual_range
+from data_sources.ingest.standards import EAQI_BANDS
+from data_sources.store.db import utcnow
 
 PATH = "/"
-FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 LAYERS = ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"]
 LAYER_LABELS = {

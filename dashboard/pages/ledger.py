@@ -5,11 +5,11 @@ import time
 
 from dash import html
 
-from dashboard.components import page_frame
-from dashboard.feedback import category_label
+from dashboard.ui.components import page_frame
+from dashboard.ui.comments import category_label
 from dashboard.i18n import fmt_datetime, fmt_number, fmt_percent, translator
-from data_sources.ledger import city_ledger
-from data_sources.store import utcnow
+from data_sources.comments.ledger import city_ledger
+from data_sources.store.db import utcnow
 
 PATH = "/ledger"
 # The ledger reads the whole status history (seconds at a few hundred thousand comments): computed at most once

@@ -5,10 +5,10 @@ import json
 
 from dash import Input, Output, State, dash_table, dcc, html
 
-from dashboard.auth import require_role
+from dashboard.server.auth import require_role
 from dashboard.i18n import fmt_datetime, translator
-from dashboard.officials import frame
-from data_sources import workflow
+from dashboard.ui.officials import frame
+from data_sources.comments import workflow
 
 PATH = "/officials/audit"
 ROLE = "admin"

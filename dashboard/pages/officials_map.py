@@ -7,14 +7,15 @@ import dash
 import h3
 from dash import Input, Output, State, ctx as dash_ctx, dcc, html
 
-from dashboard import heatmap, queries
-from dashboard.auth import require_role
+from dashboard.ui import heatmap
+from data_sources.store import queries
+from dashboard.server.auth import require_role
 from dashboard.i18n import fmt_number, translator
-from dashboard.officials import STATUS_LABELS, cells_version, filter_query, frame, parse_filter
+from dashboard.ui.officials import STATUS_LABELS, cells_version, filter_query, frame, parse_filter
 from dashboard.pages.home import _labels, map_layers
-from data_sources import analysis
-from data_sources.models import COMMENT_STATUSES
-from data_sources.store import utcnow
+from data_sources.comments import analysis
+from data_sources.store.models import COMMENT_STATUSES
+from data_sources.store.db import utcnow
 
 PATH = "/officials"
 ROLE = "official"

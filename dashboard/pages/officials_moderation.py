@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dash import Input, Output, State, dash_table, dcc, html
 
-from dashboard.auth import current_official, require_role
+from dashboard.server.auth import current_official, require_role
 from dashboard.i18n import fmt_datetime, translator
-from dashboard.officials import frame
-from data_sources import workflow
+from dashboard.ui.officials import frame
+from data_sources.comments import workflow
 
 PATH = "/officials/moderation"
 ROLE = "moderator"

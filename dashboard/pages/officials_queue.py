@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dash import Input, Output, State, dash_table, dcc, html
 
-from dashboard.auth import current_official, require_role
+from dashboard.server.auth import current_official, require_role
 from dashboard.i18n import fmt_datetime, translator
-from dashboard.officials import STATUS_LABELS, frame
-from data_sources import workflow
-from data_sources.models import COMMENT_STATUSES
+from dashboard.ui.officials import STATUS_LABELS, frame
+from data_sources.comments import workflow
+from data_sources.store.models import COMMENT_STATUSES
 
 PATH = "/officials/queue"
 ROLE = "official"

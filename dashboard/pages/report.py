@@ -2,7 +2,7 @@
 category, write, and send. No account; an email for updates is optional and never shown.
 
 Every callback here is public HTTP, so each one validates again on the server: the form's limits are a courtesy,
-``data_sources.comments.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
+``data_sources.comments.records.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
 """
 from __future__ import annotations
 
@@ -13,14 +13,23 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, callback_context, dcc, html, no_update
 
-from dashboard import figures, queries
-from dashboard.components import page_frame
-from dashboard.feedback import category_label, evidence_text, support_action
+from dashboard.ui import figures
+from data_sources.store import queries
+from dashboard.ui.components import page_frame
+from dashboard.ui.comments import category_label, evidence_text, support_action
 from dashboard.i18n import translator
-from dashboard.limits import allow
-from data_sources.comments import MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, find_duplicates, submit_comment, validate
-from data_sources.evidence import nearest_reading
-from data_sources.store import utcnow
+from dashboard.server.limits import allow
+from data_sources.comments.records import (
+    MAX_TEXT,
+    MIN_TEXT,
+    CommentInput,
+    CommentRejected,
+    find_duplicates,
+    submit_comment,
+    validate,
+)
+from data_sources.comments.evidence import nearest_reading
+from data_sources.store.db import utcnow
 
 PATH = "/report"
 SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)

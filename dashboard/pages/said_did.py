@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import page_frame
-from dashboard.feedback import category_label, comment_list_item
+from dashboard.ui.components import page_frame
+from dashboard.ui.comments import category_label, comment_list_item
 from dashboard.i18n import translator
-from data_sources.comments import latest_public_answers, published_comments
+from data_sources.comments.records import latest_public_answers, published_comments
 
 PATH = "/you-said-we-did"
 PAGE_SIZE = 50

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import page_frame
-from dashboard.feedback import comment_view
+from dashboard.ui.components import page_frame
+from dashboard.ui.comments import comment_view
 from dashboard.i18n import translator
 from dashboard.pages.comment import not_available
-from data_sources.comments import comment_by_token, public_history
+from data_sources.comments.records import comment_by_token, public_history
 
 PATH = "/track/<token>"
 

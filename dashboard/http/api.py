@@ -1,0 +1,261 @@
+"""The indicators API at /api/v1/ (open data out): sources with provenance, features as GeoJSON per layer,
+observations as CSV or JSON, and the home page's key figures; the OpenAPI description at /api/openapi.json.
+
+Every answer carries an ETag (a hash of its body) and a short public Cache-Control, and a matching
+If-None-Match gets 304 (werkzeug's conditional responses). Large results are paged with limit/offset, a
+``Link: <...>; rel="next"`` header and, in JSON, a ``next`` URL.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+from datetime import datetime
+
+import flask
+from sqlalchemy import Engine, func, select
+
+from data_sources.ingest.types import LAYERS, METRICS
+from data_sources.store.models import Feature, Observation, Source
+from data_sources.store.db import parse_utc, utc_iso
+
+PREFIX = "/api/v1"
+CACHE_CONTROL = "public, max-age=60"
+API_LIMIT = "300/minute"
+FEATURES_PAGE = (1000, 10_000)  # default and largest page
+OBSERVATIONS_PAGE = (10_000, 50_000)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def query_time(value: str) -> datetime:
+    """A time from a query string as naive UTC (an unencoded "+01:00" arrives as " 01:00"). ValueError if bad."""
+    value = value.strip()
+    return parse_utc(value.replace(" ", "+") if "T" in value else value)
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return query_time(value)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
+
+
+def paging(args, default: int, largest: int) -> tuple[int, int]:  # noqa: ANN001
+    try:
+        limit = int(args.get("limit", default))
+        offset = int(args.get("offset", 0))
+    except ValueError:
+        raise ApiError(400, "limit and offset must be integers") from None
+    if not (1 <= limit <= largest) or not (0 <= offset <= 2**62):
+        raise ApiError(400, f"limit must be 1-{largest} and offset at least 0")
+    return limit, offset
+
+
+def finite(x):  # noqa: ANN001, ANN201
+    """JSON has no NaN or infinity: those become null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
+# --- reads -----------------------------------------------------------------------------------------------------
+
+
+def sources(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Source.id, Source.name, Source.kind, Source.title, Source.publisher, Source.licence,
+                                   Source.attribution, Source.url, Source.last_success_at).order_by(Source.name)).all()
+        layers = conn.execute(select(Feature.source_id, Feature.layer, func.count()).group_by(Feature.source_id, Feature.layer)).all()
+        metrics = conn.execute(
+            select(Feature.source_id, Observation.metric).join(Feature, Feature.id == Observation.feature_id).distinct()
+        ).all()
+    by_layer: dict[int, dict] = {}
+    for sid, layer, n in layers:
+        by_layer.setdefault(sid, {})[layer] = n
+    by_metric: dict[int, list] = {}
+    for sid, metric in metrics:
+        by_metric.setdefault(sid, []).append(metric)
+    return [{
+        "name": s.name, "kind": s.kind, "title": s.title, "publisher": s.publisher, "licence": s.licence,
+        "attribution": s.attribution, "url": s.url, "last_success_at": utc_iso(s.last_success_at),
+        "layers": [{"layer": k, "features": v} for k, v in sorted(by_layer.get(s.id, {}).items())],
+        "metrics": sorted(by_metric.get(s.id, [])),
+    } for s in rows]
+
+
+def layers(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Feature.layer, func.count()).group_by(Feature.layer).order_by(Feature.layer)).all()
+    return [{"layer": layer, "title": LAYERS.get(layer, layer.replace("_", " ").capitalize()), "features": n} for layer, n in rows]
+
+
+def features_page(engine: Engine, layer: str, limit: int, offset: int) -> tuple[dict, int]:
+    """One page of a layer as an RFC 7946 FeatureCollection, and the layer's total."""
+    q = (select(Feature.id, Feature.external_id, Feature.name, Feature.geometry, Feature.properties, Feature.district_id,
+                Feature.updated_at, Source.name.label("source"))
+         .join(Source, Source.id == Feature.source_id).where(Feature.layer == layer)
+         .order_by(Feature.id).limit(limit).offset(offset))
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(Feature).where(Feature.layer == layer)) or 0
+        rows = conn.execute(q).all()
+    feats = [{
+        "type": "Feature",
+        "id": r.id,
+        "geometry": json.loads(r.geometry),
+        "properties": finite({**(r.properties or {}), "name": r.name, "external_id": r.external_id, "source": r.source,
+                              "layer": layer, "district_id": r.district_id, "updated_at": utc_iso(r.updated_at)}),
+    } for r in rows]
+    return {"type": "FeatureCollection", "features": feats}, total
+
+
+def observations_page(engine: Engine, metrics: list[str] | None, start: datetime | None, end: datetime | None,
+                      feature_ids: list[int] | None, layer: str | None, limit: int, offset: int) -> list[dict]:
+    q = select(Observation.feature_id, Observation.time, Observation.metric, Observation.value, Observation.unit)
+    if layer:
+        q = q.join(Feature, Feature.id == Observation.feature_id).where(Feature.layer == layer)
+    if metrics:
+        q = q.where(Observation.metric.in_(metrics))
+    if start is not None:
+        q = q.where(Observation.time >= start)
+    if end is not None:
+        q = q.where(Observation.time <= end)
+    if feature_ids:
+        q = q.where(Observation.feature_id.in_(feature_ids))
+    q = q.order_by(Observation.time, Observation.feature_id, Observation.metric).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [{"feature_id": r.feature_id, "time": utc_iso(r.time), "metric": r.metric, "value": finite(r.value), "unit": r.unit}
+            for r in rows]
+
+
+def kpis(engine: Engine) -> dict:
+    from dashboard.ui.kpis import home_kpis
+
+    out = {}
+    for key, k in home_kpis(engine).items():
+        d = dataclasses.asdict(k)
+        d["updated"] = utc_iso(k.updated.to_pydatetime() if hasattr(k.updated, "to_pydatetime") else k.updated)
+        out[key] = finite(json.loads(json.dumps(d, default=float)))
+    return out
+
+
+# --- HTTP ------------------------------------------------------------------------------------------------------
+
+
+def conditional(body: str | bytes, mimetype: str, headers: dict | None = None) -> flask.Response:
+    resp = flask.Response(body, mimetype=mimetype, headers=headers or {})
+    resp.headers["Cache-Control"] = CACHE_CONTROL
+    resp.add_etag()
+    return resp.make_conditional(flask.request)
+
+
+def json_response(data, headers: dict | None = None, mimetype: str = "application/json") -> flask.Response:  # noqa: ANN001
+    return conditional(json.dumps(data, ensure_ascii=False, separators=(",", ":")), mimetype, headers)
+
+
+def next_link(count: int, limit: int, offset: int, total: int | None = None) -> str | None:
+    more = (offset + count < total) if total is not None else count == limit
+    if not more:
+        return None
+    args = flask.request.args.to_dict()
+    args.update(limit=str(limit), offset=str(offset + limit))
+    return flask.url_for(flask.request.endpoint, _external=True, **(flask.request.view_args or {}), **args)
+
+
+def init_app(app, ctx) -> None:  # noqa: ANN001
+    from dashboard.server.limits import limiter
+    from dashboard.http.openapi import openapi
+
+    bp = flask.Blueprint("api_v1", __name__)
+    lim = limiter(ctx)
+
+    @bp.errorhandler(ApiError)
+    def _api_error(e: ApiError):
+        return flask.jsonify({"error": e.message}), e.status
+
+    @bp.errorhandler(429)
+    def _too_many(e):  # noqa: ANN001
+        return flask.jsonify({"error": "Too many requests; slow down and retry later."}), 429
+
+    @bp.get("/api/openapi.json")
+    def get_openapi():
+        return json_response(openapi(ctx.city, flask.request.url_root))
+
+    @bp.get(PREFIX + "/")
+    @lim.limit(API_LIMIT)
+    def get_index():
+        root = flask.request.url_root.rstrip("/")
+        return json_response({
+            "city": ctx.city.city.name,
+            "links": {k: root + v for k, v in {
+                "sources": f"{PREFIX}/sources", "layers": f"{PREFIX}/layers", "observations": f"{PREFIX}/observations",
+                "kpis": f"{PREFIX}/kpis", "openapi": "/api/openapi.json", "open311": "/open311/v2/discovery.json"}.items()},
+        })
+
+    @bp.get(PREFIX + "/sources")
+    @lim.limit(API_LIMIT)
+    def get_sources():
+        return json_response({"sources": sources(ctx.engine)})
+
+    @bp.get(PREFIX + "/layers")
+    @lim.limit(API_LIMIT)
+    def get_layers():
+        return json_response({"layers": layers(ctx.engine)})
+
+    @bp.get(PREFIX + "/features/<layer>")
+    @lim.limit(API_LIMIT)
+    def get_features(layer: str):
+        limit, offset = paging(flask.request.args, *FEATURES_PAGE)
+        fc, total = features_page(ctx.engine, layer, limit, offset)
+        if total == 0:
+            raise ApiError(404, f"no layer {layer!r}; see {PREFIX}/layers")
+        nxt = next_link(len(fc["features"]), limit, offset, total)
+        headers = {"X-Total-Count": str(total), **({"Link": f'<{nxt}>; rel="next"'} if nxt else {})}
+        return json_response({**fc, "numberMatched": total, "next": nxt}, headers, mimetype="application/geo+json")
+
+    @bp.get(PREFIX + "/observations")
+    @lim.limit(API_LIMIT)
+    def get_observations():
+        a = flask.request.args
+        fmt = a.get("format", "json")
+        if fmt not in ("json", "csv"):
+            raise ApiError(400, "format must be json or csv")
+        limit, offset = paging(a, *OBSERVATIONS_PAGE)
+        metrics = [m for m in a.get("metric", "").split(",") if m] or None
+        try:
+            fids = [int(x) for x in a.get("feature_id", "").split(",") if x] or None
+        except ValueError:
+            raise ApiError(400, "feature_id must be integers, comma delimited") from None
+        start, end = parse_time(a.get("start"), "start"), parse_time(a.get("end"), "end")
+        rows = observations_page(ctx.engine, metrics, start, end, fids, a.get("layer") or None, limit, offset)
+        nxt = next_link(len(rows), limit, offset)
+        headers = {"Link": f'<{nxt}>; rel="next"'} if nxt else {}
+        if fmt == "csv":
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=["feature_id", "time", "metric", "value", "unit"], lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+            return conditional(buf.getvalue(), "text/csv", headers)
+        return json_response({"observations": rows, "units": {m: METRICS.get(m) for m in sorted({r["metric"] for r in rows})},
+                              "next": nxt}, headers)
+
+    @bp.get(PREFIX + "/kpis")
+    @lim.limit(API_LIMIT)
+    def get_kpis():
+        return json_response({"kpis": kpis(ctx.engine)})
+
+    app.server.register_blueprint(bp)
