@@ -1,26 +1,28 @@
 """The Dash application factory.
 
 ``create_app()`` wires settings, the city configuration and the store into one Dash app. Nothing is kept at
-module level: each app holds its own context in ``server.extensions["citydash"]`` (tests build many apps in one
-process; gunicorn builds one per worker).
+module level: each app holds its own ``dashboard.context.AppContext`` in ``server.extensions["citydash"]`` (tests
+build many apps in one process; gunicorn builds one per worker).
 
-Pages are modules under ``dashboard/pages`` with ``PATH``, ``layout(ctx, lang, query)`` and
-``register(app, ctx)``; the router maps a URL to a page.
+Pages follow ``dashboard.context.Page`` and are listed in ``dashboard.pages.PAGES``; the router maps a URL to a
+page.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-import flask
 from dash import Dash, Input, Output, dcc, html
 from sqlalchemy import Engine
 
-from dashboard import i18n
-from dashboard.pages import PAGES, resolve
+from dashboard.context import AppContext
+from dashboard.http import api, downloads, feeds, frontend, open311, openapi
+from dashboard.pages import PAGE_LIST, resolve
+from dashboard.server import auth, cache, health, limits, security
+from dashboard.ui import officials
 from data_sources.config import CityConfig, Settings, load_city
 from data_sources.operations import STORE_ERRORS, explain, prepare_store
 from data_sources.store.db import make_engine
@@ -28,27 +30,9 @@ from data_sources.store.db import make_engine
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.server.limits", "dashboard.server.cache", "dashboard.server.auth", "dashboard.ui.officials", "dashboard.http.feeds",
-                         "dashboard.http.open311", "dashboard.http.api", "dashboard.http.downloads", "dashboard.http.frontend", "dashboard.server.health",
-                         "dashboard.server.security"]  # security last: it hashes every inline script defined before it
+EXTENSIONS: list[ModuleType] = [limits, cache, auth, officials, feeds, open311, api, openapi, downloads, frontend, health,
+                                security]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-
-@dataclass
-class AppContext:
-    city: CityConfig
-    settings: Settings
-    engine: Engine
-    extras: dict = field(default_factory=dict)  # room for caches, limiter, login manager set up by later parts
-
-    def language(self, query: dict[str, list[str]] | None = None) -> str:
-        q = (query or {}).get("lang", [None])[0]
-        accept = flask.request.headers.get("Accept-Language") if flask.has_request_context() else None
-        return i18n.negotiate(self.city.city.languages, q, accept, self.city.city.default_language)
-
-
-def get_context(server: flask.Flask | None = None) -> AppContext:
-    return (server or flask.current_app).extensions["citydash"]
 
 
 def create_app(city: CityConfig | None = None, settings: Settings | None = None, engine: Engine | None = None) -> Dash:
@@ -80,7 +64,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     )
     server = app.server
     server.secret_key = settings.secret_key or secrets.token_hex(32)
-    ctx = AppContext(city=city, settings=settings, engine=engine, extras={"store_ready": store_ready})
+    ctx = AppContext(city=city, settings=settings, engine=engine, store_ready=store_ready)
     server.extensions["citydash"] = ctx
 
     app.layout = html.Div([
@@ -89,11 +73,11 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     ])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
-    def route(pathname: str | None, search: str | None):
+    def route(pathname: str | None, search: str | None) -> Any:
         return resolve(ctx, pathname, search, plain=True)
 
-    for page in PAGES:
+    for page in PAGE_LIST:
         page.register(app, ctx)
-    for name in EXTENSIONS:
-        importlib.import_module(name).init_app(app, ctx)
+    for part in EXTENSIONS:
+        part.init_app(app, ctx)
     return app

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from data_sources.demo import load_demo
 from data_sources.store.models import Comment, CommentEvent, Observation, Source
 from data_sources.store.db import migrate, utcnow
 
@@ -91,10 +92,6 @@ def prepare_store(engine: Engine, city, migrate_schema: bool = True) -> None:  #
         if migrate_schema:
             migrate(engine)
         if city.city.demo and store_is_empty(engine):
-            import logging
-
-            from data_sources.demo import load_demo
-
             logging.getLogger("citydash").info("empty store: loading the demo city")
             load_demo(engine, city)
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from data_sources.ingest.types import ParseResult, SourceError, get_connector
+from data_sources.ingest.types import ParseResult, SourceError
+from data_sources.ingest.connectors import get_connector
 from data_sources.store.models import Feature, Observation, Source
 from data_sources.store.db import (
     finish_run,

@@ -17,28 +17,19 @@ from datetime import datetime
 import flask
 from sqlalchemy import Engine, func, select
 
+from dashboard.http.responses import HttpError, conditional, json_response, query_time
 from data_sources.ingest.types import LAYERS, METRICS
 from data_sources.store.models import Feature, Observation, Source
 from data_sources.store.db import parse_utc, utc_iso
 
 PREFIX = "/api/v1"
-CACHE_CONTROL = "public, max-age=60"
 API_LIMIT = "300/minute"
 FEATURES_PAGE = (1000, 10_000)  # default and largest page
 OBSERVATIONS_PAGE = (10_000, 50_000)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def query_time(value: str) -> datetime:
-    """A time from a query string as naive UTC (an unencoded "+01:00" arrives as " 01:00"). ValueError if bad."""
-    value = value.strip()
-    return parse_utc(value.replace(" ", "+") if "T" in value else value)
+class ApiError(HttpError):
+    """An error of the indicators API, answered as JSON ``{"error": reason}``."""
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -156,17 +147,6 @@ def kpis(engine: Engine) -> dict:
 # --- HTTP ------------------------------------------------------------------------------------------------------
 
 
-def conditional(body: str | bytes, mimetype: str, headers: dict | None = None) -> flask.Response:
-    resp = flask.Response(body, mimetype=mimetype, headers=headers or {})
-    resp.headers["Cache-Control"] = CACHE_CONTROL
-    resp.add_etag()
-    return resp.make_conditional(flask.request)
-
-
-def json_response(data, headers: dict | None = None, mimetype: str = "application/json") -> flask.Response:  # noqa: ANN001
-    return conditional(json.dumps(data, ensure_ascii=False, separators=(",", ":")), mimetype, headers)
-
-
 def next_link(count: int, limit: int, offset: int, total: int | None = None) -> str | None:
     more = (offset + count < total) if total is not None else count == limit
     if not more:
@@ -178,7 +158,6 @@ def next_link(count: int, limit: int, offset: int, total: int | None = None) -> 
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
     from dashboard.server.limits import limiter
-    from dashboard.http.openapi import openapi
 
     bp = flask.Blueprint("api_v1", __name__)
     lim = limiter(ctx)
@@ -190,10 +169,6 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @bp.errorhandler(429)
     def _too_many(e):  # noqa: ANN001
         return flask.jsonify({"error": "Too many requests; slow down and retry later."}), 429
-
-    @bp.get("/api/openapi.json")
-    def get_openapi():
-        return json_response(openapi(ctx.city, flask.request.url_root))
 
     @bp.get(PREFIX + "/")
     @lim.limit(API_LIMIT)

@@ -19,6 +19,7 @@ import h3
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 
+from dashboard.context import get_context
 from data_sources.store import queries
 from dashboard.server.cache import cached
 from dashboard.ui.comments import category_label, evidence_text, status_label
@@ -93,8 +94,6 @@ def _comment_entries(ctx, fg: FeedGenerator, lang: str, comments: list[dict]) ->
 
 
 def comment_feed(comment_id: int):
-    from dashboard.app import get_context
-
     ctx = get_context()
     c = public_comment(ctx.engine, comment_id)
     if c is None or c["moderation"] != "published":
@@ -125,8 +124,6 @@ def comment_feed(comment_id: int):
 
 
 def district_feed(district_id: int):
-    from dashboard.app import get_context
-
     ctx = get_context()
     with ctx.engine.connect() as conn:
         name = conn.scalar(select(District.name).where(District.id == district_id))
@@ -141,8 +138,6 @@ def district_feed(district_id: int):
 
 
 def category_feed(category: str):
-    from dashboard.app import get_context
-
     ctx = get_context()
     if category not in ctx.city.city.comment_categories:
         flask.abort(404)
@@ -181,8 +176,6 @@ def parse_heatmap_query(args, categories: list[str]) -> tuple[int, str | None, d
 
 
 def heatmap():
-    from dashboard.app import get_context
-
     ctx = get_context()
     try:
         res, category, since = parse_heatmap_query(flask.request.args, list(ctx.city.city.comment_categories))

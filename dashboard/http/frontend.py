@@ -18,7 +18,8 @@ import re
 import flask
 from markupsafe import escape
 
-from dashboard.pages import depends_on, find
+from dashboard.pages import depends_on, find, resolve
+from dashboard.server.cache import shared_page
 from dashboard.http.ssr import to_html
 
 log = logging.getLogger("citydash")
@@ -30,10 +31,8 @@ _SCRIPT_SRC = re.compile(r'<script src=')
 
 def first_paint(ctx, path: str, search: str) -> str:  # noqa: ANN001
     """Static HTML of the page at ``path``, or "" when the page does not opt in (or fails: Dash still draws it)."""
-    from dashboard.pages import resolve
-
     page, _params = find(path)
-    if page is None or not getattr(page.module, "FIRST_PAINT", False):
+    if page is None or not page.page.FIRST_PAINT:
         return ""
     try:
         return f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'
@@ -75,10 +74,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         # The whole HTML page of a public page is the same for every visitor in a language: kept like the page.
         req = flask.request
         page, _params = find(req.path)
-        if page is None or not getattr(page.module, "SHARED", False):
+        if page is None or not page.page.SHARED:
             return default_index(*args, **kwargs)
-        from dashboard.server.cache import shared_page
-
         key = ("index", req.path, req.query_string.decode("utf-8", "replace"), request_lang())
         return shared_page(ctx, key, lambda: default_index(*args, **kwargs), depends_on(page))
 

@@ -19,7 +19,7 @@ import flask
 from sqlalchemy import Engine, select
 
 from data_sources.comments.api_keys import api_key_name
-from dashboard.http.api import query_time
+from dashboard.http.responses import HttpError, query_time
 from data_sources.comments.records import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
 from data_sources.store.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
 from data_sources.store.db import utcnow
@@ -44,11 +44,12 @@ CATEGORY_LAYERS = {
 }
 
 
-class Open311Error(Exception):
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status = status
-        self.description = description
+class Open311Error(HttpError):
+    """An error of the Open311 endpoints, answered as GeoReport's list of ``{code, description}`` (JSON or XML)."""
+
+    @property
+    def description(self) -> str:
+        return self.message
 
 
 # --- mapping -------------------------------------------------------------------------------------------------

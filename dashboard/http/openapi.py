@@ -7,6 +7,7 @@ from __future__ import annotations
 import flask
 
 from dashboard.http import api, open311
+from dashboard.http.responses import json_response
 from data_sources.comments.records import PUBLIC_EVENT_KINDS
 from data_sources.store.models import H3_RESOLUTIONS
 
@@ -286,3 +287,13 @@ def openapi(city, base_url: str) -> dict:  # noqa: ANN001
         "paths": {**api_paths(f"{api.PREFIX}/comments/heatmap" in rules), **open311_paths()},
         "components": {"schemas": schemas()},
     }
+
+
+def init_app(app: Dash, ctx: AppContext) -> None:
+    bp = flask.Blueprint("openapi", __name__)
+
+    @bp.get("/api/openapi.json")
+    def get_openapi() -> flask.Response:
+        return json_response(openapi(ctx.city, flask.request.url_root))
+
+    app.server.register_blueprint(bp)

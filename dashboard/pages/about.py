@@ -2,9 +2,10 @@
 what can be downloaded."""
 from __future__ import annotations
 
-from dash import html
+from dash import Dash, html
 
 from data_sources.store import queries
+from dashboard.context import AppContext
 from dashboard.server.cache import cached
 from dashboard.ui.components import page_frame
 from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
@@ -74,3 +75,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
                  "their licence and the attribution they ask for.")),
         html.Ul(downloads),
     ], active="/about")
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

@@ -9,6 +9,9 @@ from dashboard.i18n import translator
 from data_sources.comments.records import FLAG_REASONS, public_comment, public_history
 
 PATH = "/comments/<int:comment_id>"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 
 
 def not_available(ctx, lang: str):  # noqa: ANN001

@@ -33,6 +33,7 @@ from data_sources.ingest.standards import EAQI_BANDS
 from data_sources.store.db import utcnow
 
 PATH = "/"
+DEPENDS = "all"
 FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 LAYERS = ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"]

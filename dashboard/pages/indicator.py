@@ -1,15 +1,18 @@
-"""The indicator pages (/air, /traffic, /cycling) share this: filters for pollutant or mode, district and dates;
+"""The indicator page, registered three times (``AIR``, ``TRAFFIC``, ``CYCLING`` at /air, /traffic, /cycling): filters for pollutant or mode, district and dates;
 a time series and a district comparison with guidelines, bands or the usual range drawn on them; a one-line
 summary and a data table for each chart; downloads of what is shown. The URL holds the state
 (dashboard/ui/indicators.py), kept current in the browser by assets/citydash.js (history.replaceState).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
-from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
+from dashboard.context import AppContext, Query
 from dashboard.ui import figures, indicators
 from data_sources.store import queries
 from dashboard.server.cache import cached
@@ -220,3 +223,25 @@ def register(app, ctx, theme_key: str) -> None:  # noqa: ANN001
 
     app.clientside_callback(ClientsideFunction("citydash", "syncQuery"), Output(f"{t}-query", "data"), *filters,
                             State(f"{t}-query-keys", "data"), prevent_initial_call=True)
+
+
+@dataclass
+class IndicatorPage:
+    """One theme's indicator page (a ``dashboard.context.Page``)."""
+
+    theme_key: str
+    PATH: str
+    FIRST_PAINT: bool = True  # server-rendered first paint (dashboard/http/frontend.py)
+    SHARED: bool = True  # the same for every visitor (dashboard/pages/__init__.py)
+    DEPENDS: str = "readings"  # observations and sources: a stream of comments does not rebuild it
+
+    def layout(self, ctx: AppContext, lang: str, query: Query, /, **params: Any) -> html.Div:
+        return layout(ctx, lang, query, self.theme_key)
+
+    def register(self, app: Dash, ctx: AppContext) -> None:
+        register(app, ctx, self.theme_key)
+
+
+AIR = IndicatorPage("air", "/air")
+TRAFFIC = IndicatorPage("traffic", "/traffic")
+CYCLING = IndicatorPage("cycling", "/cycling")

@@ -11,13 +11,17 @@ from dashboard.ui import heatmap
 from data_sources.store import queries
 from dashboard.server.auth import require_role
 from dashboard.i18n import fmt_number, translator
-from dashboard.ui.officials import STATUS_LABELS, cells_version, filter_query, frame, parse_filter
+from dashboard.ui.officials import STATUS_LABELS, filter_query, frame, parse_filter
+from data_sources.comments.analysis import cells_version
 from dashboard.pages.home import _labels, map_layers
 from data_sources.comments import analysis
 from data_sources.store.models import COMMENT_STATUSES
 from data_sources.store.db import utcnow
 
 PATH = "/officials"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "official"
 INDICATOR_LABELS = {"air_station": "Air quality", "traffic_counter": "Traffic", "cycle_route": "Cycle routes"}
 SCATTER_INDICATORS = {"air_station": "PM2.5 (µg/m³)", "traffic_counter": "Vehicles per hour"}

@@ -9,6 +9,9 @@ from dashboard.ui.officials import frame
 from data_sources.comments import workflow
 
 PATH = "/officials/moderation"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "moderator"
 
 

@@ -11,6 +11,9 @@ from data_sources.comments import workflow
 from data_sources.store.models import COMMENT_STATUSES
 
 PATH = "/officials/queue"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "official"
 SORT_LABELS = {"newest": "Newest", "oldest_open": "Oldest still open", "most_supported": "Most supported",
                "overdue": "Overdue"}

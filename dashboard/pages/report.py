@@ -32,6 +32,9 @@ from data_sources.comments.evidence import nearest_reading
 from data_sources.store.db import utcnow
 
 PATH = "/report"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)
 POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station")
 PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin

@@ -1,14 +1,18 @@
 """You said, we did: resolved comments with the city's answer, newest first, by category."""
 from __future__ import annotations
 
-from dash import html
+from dash import Dash, html
 
+from dashboard.context import AppContext
 from dashboard.ui.components import page_frame
 from dashboard.ui.comments import category_label, comment_list_item
 from dashboard.i18n import translator
 from data_sources.comments.records import latest_public_answers, published_comments
 
 PATH = "/you-said-we-did"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 PAGE_SIZE = 50
 
 
@@ -33,3 +37,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         if rows else html.P(_("No resolved comments yet."), className="muted"),
         html.P(html.A(_("How the city answers: the ledger"), href=f"/ledger?lang={lang}")),
     ], active=PATH)
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

@@ -1,8 +1,9 @@
 """The author's private tracking page: their comment (even while held for review) and what the city did."""
 from __future__ import annotations
 
-from dash import html
+from dash import Dash, html
 
+from dashboard.context import AppContext
 from dashboard.ui.components import page_frame
 from dashboard.ui.comments import comment_view
 from dashboard.i18n import translator
@@ -10,6 +11,9 @@ from dashboard.pages.comment import not_available
 from data_sources.comments.records import comment_by_token, public_history
 
 PATH = "/track/<token>"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 
 
 def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: ANN001
@@ -21,3 +25,7 @@ def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: AN
                     "can open this page."), className="notice", role="note")
     return page_frame(ctx, lang, [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True)],
                       active="")
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

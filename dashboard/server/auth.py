@@ -192,8 +192,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     lm = LoginManager()
     lm.session_protection = "strong"
     lm.init_app(server)
-    ctx.extras["login_manager"] = lm
-    ctx.extras["csrf"] = csrf
+    ctx.login_manager = lm
+    ctx.csrf = csrf
 
     @lm.user_loader
     def load(user_id: str) -> OfficialUser | None:
@@ -281,4 +281,4 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     server.add_url_rule(LOGIN_PATH, "officials_login", login, methods=["GET", "POST"])
     server.add_url_rule(LOGOUT_PATH, "officials_logout", logout, methods=["POST"])
     # Open to everyone by design (the door itself); every other /officials route must be wrapped in require_role.
-    ctx.extras["public_officials_routes"] = {LOGIN_PATH, LOGOUT_PATH}
+    ctx.public_officials_routes = {LOGIN_PATH, LOGOUT_PATH}

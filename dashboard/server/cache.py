@@ -45,9 +45,9 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 500}
     cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": TIMEOUT})
     cache.init_app(app.server)
-    ctx.extras["cache"] = cache
+    ctx.cache = cache
     # Bounded: odd query strings push older pages out, they do not grow memory.
-    ctx.extras["pages"] = (TTLCache(maxsize=256, ttl=TIMEOUT, timer=lambda: _now()), threading.Lock())
+    ctx.shared_pages = (TTLCache(maxsize=256, ttl=TIMEOUT, timer=lambda: _now()), threading.Lock())
 
 
 def _now() -> float:
@@ -89,7 +89,7 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     changes count: "comments" (comments and their events), "readings" (observations and sources) or "all".
     Without a cache (an app built without this extension), always ``fn()``. A cache that fails (Redis down) only
     costs the recomputation."""
-    cache: Cache | None = ctx.extras.get("cache")
+    cache: Cache | None = ctx.cache
     if cache is None:
         return fn()
     lag = MAX_LAG if max_lag is None else max_lag
@@ -125,7 +125,7 @@ def shared_page(ctx, key: tuple, fn: Callable[[], T], depends: str = "all") -> T
     ``page_stamp(ctx, depends)`` is unchanged. Without the cache extension, ``fn()``. The stamp is taken before
     building, so that data landing meanwhile makes the next visitor rebuild; a store that is down makes the
     check fail like the build would."""
-    pages = ctx.extras.get("pages")
+    pages = ctx.shared_pages
     if pages is None:
         return fn()
     memo, lock = pages

@@ -80,11 +80,11 @@ def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
         log.warning("healthz: store unreachable", extra={"error": explain(ctx.engine, e)})
         body.update(status="unavailable", store={"reachable": False})
         return body, 503
-    head = ctx.extras["schema_head"]
+    head = ctx.schema_head
     body["store"] = {"reachable": True, "dialect": ctx.engine.dialect.name, "revision": revision,
                      "expected_revision": head, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}
     body["sources"] = sources
-    if revision != head or not ctx.extras.get("store_ready", True):
+    if revision != head or not ctx.store_ready:
         body["status"] = "unavailable"  # schema behind the code: this worker must not serve
         return body, 503
     if any(s["stale"] or s["failing"] for s in sources):
@@ -134,41 +134,41 @@ def unavailable_response(ctx):  # noqa: ANN001, ANN201
 def _retry_start(ctx) -> bool:  # noqa: ANN001
     """Start-up work that failed because the store was down: retry it, at most every RETRY_SECONDS."""
     now = time.monotonic()
-    if now < ctx.extras.get("store_retry_at", 0):
+    if now < ctx.store_retry_at:
         return False
-    ctx.extras["store_retry_at"] = now + RETRY_SECONDS
+    ctx.store_retry_at = now + RETRY_SECONDS
     try:
         prepare_store(ctx.engine, ctx.city)
     except STORE_ERRORS as e:
         log.warning("store still unreachable", extra={"error": explain(ctx.engine, e)})
         return False
     log.info("store reachable again: start-up work done")
-    ctx.extras["store_ready"] = True
+    ctx.store_ready = True
     return True
 
 
 def init_app(app, ctx) -> None:  # noqa: ANN001
     configure_logging()
     server = app.server
-    ctx.extras["schema_head"] = _schema_head()
+    ctx.schema_head = _schema_head()
 
     @server.before_request
     def _start_clock():  # noqa: ANN202
         flask.g.citydash_t0 = time.perf_counter()
         if flask.request.endpoint in ("healthz",) or flask.request.path.startswith(("/assets/", "/_dash-component-suites/")):
             return None
-        if not ctx.extras.get("store_ready", True) and not _retry_start(ctx):
+        if not ctx.store_ready and not _retry_start(ctx):
             return unavailable_response(ctx)
         if flask.request.endpoint in DASH_INDEX:
             # Dash's page shell needs no store, but every page does: answer now, not with a blank page later.
             now = time.monotonic()
-            if now - ctx.extras.get("store_seen_at", float("-inf")) >= PING_EVERY:
+            if now - ctx.store_seen_at >= PING_EVERY:
                 try:
                     ping(ctx.engine)
                 except STORE_ERRORS:
-                    ctx.extras.pop("store_seen_at", None)
+                    ctx.store_seen_at = float("-inf")
                     return unavailable_response(ctx)
-                ctx.extras["store_seen_at"] = now
+                ctx.store_seen_at = now
         return None
 
     @server.after_request

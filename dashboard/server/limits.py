@@ -32,8 +32,8 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     )
     lim.init_app(app.server)
     _check_blueprints_only(app.server, lim)
-    ctx.extras["limiter"] = lim
-    ctx.extras["limit_prefix"] = prefix
+    ctx.limiter = lim
+    ctx.limit_prefix = prefix
 
 
 def _check_blueprints_only(server, lim: Limiter) -> None:  # noqa: ANN001
@@ -54,7 +54,9 @@ def _check_blueprints_only(server, lim: Limiter) -> None:  # noqa: ANN001
 
 
 def limiter(ctx) -> Limiter:  # noqa: ANN001
-    return ctx.extras["limiter"]
+    if ctx.limiter is None:
+        raise RuntimeError("dashboard.server.limits.init_app has not run for this app")
+    return ctx.limiter
 
 
 @lru_cache(maxsize=64)
@@ -65,5 +67,5 @@ def _items(rate: str) -> tuple[RateLimitItem, ...]:
 def allow(ctx, rate: str, scope: str) -> bool:  # noqa: ANN001
     """Count one action of this request's client under ``rate`` ("5/minute;30/day") in ``scope``; False, and
     nothing counted for the limit that is full, when the client is over any of them."""
-    strategy, who = limiter(ctx).limiter, (ctx.extras["limit_prefix"], "dash", scope, get_remote_address())
+    strategy, who = limiter(ctx).limiter, (ctx.limit_prefix, "dash", scope, get_remote_address())
     return all(strategy.hit(item, *who) for item in _items(rate))

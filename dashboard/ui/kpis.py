@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Engine
 
 from data_sources.store import queries
 from data_sources.store.db import utcnow
 from data_sources.ingest.standards import EAQI_BANDS, eaqi_band, who_guideline
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 WHO_PM25_24H = who_guideline("pm25", "24h")  # 15 µg/m³, WHO 2021 air quality guideline, 24-hour mean
 # How old the newest reading may be and still count as "now".

@@ -12,13 +12,13 @@ from datetime import datetime
 import flask
 from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import and_, func, select
 
 from dashboard.server.auth import LOGIN_PATH, LOGOUT_PATH, current_official, has_role, require_role
 from dashboard.ui.components import page_frame
 from dashboard.i18n import translator
 from data_sources.comments import analysis
-from data_sources.store.models import COMMENT_STATUSES, H3_RESOLUTIONS, Comment, CommentCellCount, Department, District
+from data_sources.comments.analysis import EXPORT_COLUMNS, export_rows
+from data_sources.store.models import COMMENT_STATUSES, H3_RESOLUTIONS
 from data_sources.comments.workflow import log_action
 
 OFFICIAL_NAV = [
@@ -89,28 +89,7 @@ def filter_query(f: analysis.HeatFilter) -> str:
     return urlencode({k: v for k, v in q.items() if v not in ("", None)})
 
 
-def cells_version(engine) -> int:  # noqa: ANN001
-    with engine.connect() as conn:
-        return int(conn.scalar(select(func.max(CommentCellCount.id))) or 0)
-
-
 # --- routes ------------------------------------------------------------------------------------------------
-
-EXPORT_COLUMNS = ["id", "created_at", "category", "status", "department", "district", "support_count", "text",
-                  "lat", "lon", "first_response_at", "resolved_at"]
-
-
-def export_rows(engine, f: analysis.HeatFilter, limit: int = 200_000):  # noqa: ANN001
-    c = Comment
-    q = (select(c.id, c.created_at, c.category, c.status, Department.name, District.name, c.support_count, c.text,
-                c.lat, c.lon, c.first_response_at, c.resolved_at)
-         .join(Department, Department.id == c.department_id, isouter=True)
-         .join(District, District.id == c.district_id, isouter=True)
-         .where(and_(*analysis.comment_conditions(f))).order_by(c.id).limit(limit))
-    with engine.connect() as conn:
-        for row in conn.execute(q):
-            yield dict(zip(EXPORT_COLUMNS, row))
-
 
 def _cell(v):  # noqa: ANN001, ANN202
     if isinstance(v, datetime):

@@ -8,16 +8,25 @@ pre-counted table: it scans ``comments`` (the slower path, a LIKE over published
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import h3
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
-from data_sources.store.models import H3_RESOLUTIONS, Comment, CommentCellCount, CommentCellCountsPause, District
+from data_sources.store.models import (
+    H3_RESOLUTIONS,
+    Comment,
+    CommentCellCount,
+    CommentCellCountsPause,
+    Department,
+    District,
+)
 
 EPOCH_MONDAY = date(1970, 1, 5)
 
@@ -281,3 +290,26 @@ def indicator_per_cell(features: pd.DataFrame, resolution: int, value_col: str =
     f = features.dropna(subset=["lat", "lon", value_col])
     cells = [h3.str_to_int(h3.latlng_to_cell(a, b, resolution)) for a, b in zip(f["lat"], f["lon"])]
     return {int(k): float(v) for k, v in f[value_col].groupby(cells).mean().items()}
+
+
+def cells_version(engine: Engine) -> int:
+    """The newest id in ``comment_cell_counts``: changes whenever a comment moves a cell's count."""
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.max(CommentCellCount.id))) or 0)
+
+
+EXPORT_COLUMNS = ["id", "created_at", "category", "status", "department", "district", "support_count", "text",
+                  "lat", "lon", "first_response_at", "resolved_at"]
+
+
+def export_rows(engine: Engine, f: HeatFilter, limit: int = 200_000) -> Iterator[dict[str, Any]]:
+    """The officials' export: the comments the filter selects, oldest first, as dicts of ``EXPORT_COLUMNS``."""
+    c = Comment
+    q = (select(c.id, c.created_at, c.category, c.status, Department.name, District.name, c.support_count, c.text,
+                c.lat, c.lon, c.first_response_at, c.resolved_at)
+         .join(Department, Department.id == c.department_id, isouter=True)
+         .join(District, District.id == c.district_id, isouter=True)
+         .where(and_(*comment_conditions(f))).order_by(c.id).limit(limit))
+    with engine.connect() as conn:
+        for row in conn.execute(q):
+            yield dict(zip(EXPORT_COLUMNS, row))

@@ -1,17 +1,19 @@
-"""What every connector produces, and the registry that finds connectors by kind name.
+"""What every connector produces (``ParseResult``), what it is (the ``Connector`` protocol), and the canonical
+layers and metrics.
 
-A connector is one small module under ``data_sources/ingest/connectors/`` with two halves:
+A connector is one small module under ``data_sources/ingest/connectors/`` with three functions:
 
 * ``fetch(session, params, since) -> payload``: talks HTTP through an injected ``requests.Session``
   (tests pass a recorded or mocked one), handles pagination and incremental windows;
+* ``read_file(path, params) -> payload``: the same payload from a local file (``citydash import``);
 * ``parse(payload, params) -> ParseResult``: a pure function of the payload.
 
-It registers itself with ``@register("kind")``. Nothing here imports Dash.
+It is listed under its kind name in ``data_sources.ingest.connectors.CONNECTORS``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -83,39 +85,12 @@ def empty_observations() -> pd.DataFrame:
 
 
 class Connector(Protocol):
-    kind: str
+    def fetch(self, session: Any, params: dict[str, Any], since: Any = None) -> Any: ...
 
-    def fetch(self, session: Any, params: dict, since: Any = None) -> Any: ...
+    def read_file(self, path: str, params: dict[str, Any]) -> Any: ...
 
-    def parse(self, payload: Any, params: dict) -> ParseResult: ...
+    def parse(self, payload: Any, params: dict[str, Any]) -> ParseResult: ...
 
 
 class SourceError(Exception):
     """A source could not be fetched or parsed; the message is one line for the data team."""
-
-
-_REGISTRY: dict[str, Any] = {}
-
-
-def register(kind: str) -> Callable[[Any], Any]:
-    def deco(obj: Any) -> Any:
-        obj.kind = kind
-        _REGISTRY[kind] = obj
-        return obj
-
-    return deco
-
-
-def get_connector(kind: str) -> Any:
-    from data_sources.ingest import connectors  # noqa: F401  (importing registers the built-in kinds)
-
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        raise SourceError(f"unknown connector kind {kind!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def connector_kinds() -> list[str]:
-    from data_sources.ingest import connectors  # noqa: F401
-
-    return sorted(_REGISTRY)

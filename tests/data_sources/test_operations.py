@@ -208,7 +208,7 @@ def test_only_sources_whose_interval_passed_are_due(engine, demo_city):
     from data_sources.operations import due_sources
     from data_sources.store.db import record_failure, record_success, upsert_source
 
-    from data_sources.ingest.types import connector_kinds
+    from data_sources.ingest.connectors import connector_kinds
 
     k = connector_kinds()[0]  # any registered kind: nothing is fetched here
     city = demo_city.model_copy(update={"sources": [

@@ -1,4 +1,9 @@
-"""Built-in connectors. Importing this package registers every kind (see data_sources.ingest.types.get_connector)."""
+"""The built-in connectors, by kind name (the ``kind`` of a source in a city's TOML).
+
+To add one: write its module here (see ``data_sources.ingest.types.Connector``) and list it in ``CONNECTORS``.
+"""
+from __future__ import annotations
+
 from data_sources.ingest.connectors import (
     arcgis,
     ckan,
@@ -14,3 +19,31 @@ from data_sources.ingest.connectors import (
     telraam,
     vector_file,
 )
+from data_sources.ingest.types import Connector, SourceError
+
+CONNECTORS: dict[str, Connector] = {
+    "arcgis": arcgis,
+    "ckan": ckan,
+    "csv": csv_table,
+    "dft_aadf": dft_traffic,
+    "gbfs": gbfs,
+    "openaq": openaq,
+    "opendatasoft": opendatasoft,
+    "overpass": overpass,
+    "sensor_community": sensor_community,
+    "sensorthings": sensorthings,
+    "socrata": socrata,
+    "telraam": telraam,
+    "vector_file": vector_file,
+}
+
+
+def get_connector(kind: str) -> Connector:
+    try:
+        return CONNECTORS[kind]
+    except KeyError:
+        raise SourceError(f"unknown connector kind {kind!r}; known: {', '.join(sorted(CONNECTORS))}") from None
+
+
+def connector_kinds() -> list[str]:
+    return sorted(CONNECTORS)

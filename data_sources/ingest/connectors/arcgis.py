@@ -8,13 +8,12 @@ milliseconds, which the mapping reads as UTC.
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import shapely
 from shapely.geometry import shape
 
-from data_sources.ingest.types import SourceError, register
+from data_sources.ingest.types import SourceError
 from data_sources.ingest.connectors._common import read_json_payload, require
 from data_sources.ingest.connectors._portal import iter_pages, meta_from, records_to_result
 from data_sources.ingest.http import get_json
@@ -74,6 +73,3 @@ def parse(payload: Any, params: dict) -> Any:
         records += r
         geoms += g
     return records_to_result(records, params, meta_from(params, licence="see the layer's licence"), geometries=geoms)
-
-
-register("arcgis")(sys.modules[__name__])

@@ -8,10 +8,9 @@ paging stops once it reaches rows older than the last successful fetch.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from data_sources.ingest.types import SourceError, register
+from data_sources.ingest.types import SourceError
 from data_sources.ingest.connectors._common import read_json_payload, require
 from data_sources.ingest.connectors._portal import need, page_size, paginate, parse_pages
 from data_sources.ingest.http import get_json
@@ -47,6 +46,3 @@ read_file = read_json_payload
 
 def parse(payload: Any, params: dict) -> Any:
     return parse_pages(payload, params, _records)
-
-
-register("ckan")(sys.modules[__name__])

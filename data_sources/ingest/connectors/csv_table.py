@@ -7,13 +7,12 @@ values and units). No key; the licence is the publisher's, stated in ``licence``
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from data_sources.ingest.types import SourceError, register
+from data_sources.ingest.types import SourceError
 from data_sources.ingest.connectors._portal import meta_from, records_to_result
 from data_sources.ingest.http import get_text
 
@@ -37,6 +36,3 @@ def parse(payload: Any, params: dict) -> Any:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise SourceError(f"malformed CSV: {str(e).splitlines()[0]}") from None
     return records_to_result(df, params, meta_from(params))
-
-
-register("csv")(sys.modules[__name__])

@@ -13,13 +13,12 @@ vehicles/day) and ``aadf_cycles`` (pedal cycles/day), dated 1 January of their y
 from __future__ import annotations
 
 import io
-import sys
 from typing import Any
 
 import pandas as pd
 import pyproj
 
-from data_sources.ingest.types import SourceError, SourceMeta, register
+from data_sources.ingest.types import SourceError, SourceMeta
 from data_sources.ingest.connectors._common import (
     observations,
     point_features,
@@ -106,6 +105,3 @@ def parse(payload: Any, params: dict) -> Any:
     raw = pd.concat(frames, ignore_index=True)
     obs = observations(raw)
     return result(features, obs, META, len(rows) - len(features) + len(raw) - len(obs))
-
-
-register("dft_aadf")(sys.modules[__name__])

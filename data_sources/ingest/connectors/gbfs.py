@@ -12,12 +12,11 @@ Licence: set by each operator (e.g. Divvy's Data License Agreement); say it in `
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pandas as pd
 
-from data_sources.ingest.types import SourceError, SourceMeta, register
+from data_sources.ingest.types import SourceError, SourceMeta
 from data_sources.ingest.connectors._common import observations, point_features, read_json_file, require, result
 from data_sources.ingest.http import get_json
 
@@ -120,6 +119,3 @@ def _time(value: Any) -> pd.Timestamp | None:
     if isinstance(value, (int, float)):
         return pd.Timestamp(int(value), unit="s", tz="UTC")
     return pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
-
-
-register("gbfs")(sys.modules[__name__])

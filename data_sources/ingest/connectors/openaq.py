@@ -17,13 +17,12 @@ Licence: OpenAQ passes on each provider's licence (shown per location); attribut
 from __future__ import annotations
 
 import os
-import sys
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
-from data_sources.ingest.types import METRICS, SourceError, SourceMeta, register
+from data_sources.ingest.types import METRICS, SourceError, SourceMeta
 from data_sources.ingest.connectors._common import observations, point_features, read_json_payload, require, result
 from data_sources.ingest.http import get_json
 from data_sources.ingest.standards import MOLAR_MASS, ppb_to_ugm3
@@ -183,5 +182,3 @@ def parse(payload: Any, params: dict) -> Any:
 
 
 read_file = read_json_payload
-
-register("openaq")(sys.modules[__name__])

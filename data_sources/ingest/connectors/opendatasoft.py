@@ -8,10 +8,8 @@ public datasets.
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from data_sources.ingest.types import register
 from data_sources.ingest.connectors._common import read_json_payload, require
 from data_sources.ingest.connectors._portal import need, page_size, paginate, parse_pages, since_iso
 from data_sources.ingest.http import get_json
@@ -51,6 +49,3 @@ read_file = read_json_payload
 
 def parse(payload: Any, params: dict) -> Any:
     return parse_pages(payload, params, _records)
-
-
-register("opendatasoft")(sys.modules[__name__])

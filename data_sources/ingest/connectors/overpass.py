@@ -14,12 +14,11 @@ Licence: ODbL 1.0; attribute "© OpenStreetMap contributors".
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import shapely
 
-from data_sources.ingest.types import SourceError, SourceMeta, empty_observations, register
+from data_sources.ingest.types import SourceError, SourceMeta, empty_observations
 from data_sources.ingest.connectors._common import geometry_features, read_json_payload, require, result
 from data_sources.ingest.http import get_json
 
@@ -98,5 +97,3 @@ def parse(payload: Any, params: dict) -> Any:
 
 
 read_file = read_json_payload
-
-register("overpass")(sys.modules[__name__])

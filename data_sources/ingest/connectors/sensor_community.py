@@ -16,12 +16,11 @@ Licence: the database is ODbL 1.0 and its contents DbCL 1.0; attribute "Sensor.C
 from __future__ import annotations
 
 import io
-import sys
 from typing import Any
 
 import pandas as pd
 
-from data_sources.ingest.types import METRICS, SourceError, SourceMeta, register
+from data_sources.ingest.types import METRICS, SourceError, SourceMeta
 from data_sources.ingest.connectors._common import (
     merge,
     observations,
@@ -184,6 +183,3 @@ def _parse_archive(text: str, layer: str) -> Any:
     measured = [c for c in VALUE_TYPES if c in df]
     skipped = int(df[measured].apply(pd.to_numeric, errors="coerce").isna().all(axis=1).sum())
     return result(features, obs, META, skipped)
-
-
-register("sensor_community")(sys.modules[__name__])

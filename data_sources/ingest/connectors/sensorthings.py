@@ -12,12 +12,11 @@ rows go through the same mapping core as the other portal adapters, as a long ta
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pandas as pd
 
-from data_sources.ingest.types import SourceError, register
+from data_sources.ingest.types import SourceError
 from data_sources.ingest.connectors._common import read_json_payload, require
 from data_sources.ingest.connectors._portal import iter_pages, meta_from, records_to_result, to_geometry
 from data_sources.ingest.http import get_json
@@ -92,6 +91,3 @@ def parse(payload: Any, params: dict) -> Any:
         "metrics": params.get("metrics", DEFAULT_METRICS), "properties": [], "layer": params.get("layer", "air_station"),
     }
     return records_to_result(long_table(payload), mapping, meta_from(params, licence="see the server's licence"))
-
-
-register("sensorthings")(sys.modules[__name__])

@@ -9,10 +9,9 @@ so set ``timezone`` to the city's zone. Paging is ordered by ``:id`` so that pag
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
-from data_sources.ingest.types import SourceError, register
+from data_sources.ingest.types import SourceError
 from data_sources.ingest.connectors._common import read_json_payload
 from data_sources.ingest.connectors._portal import need, page_size, paginate, parse_pages, since_iso
 from data_sources.ingest.http import get_json
@@ -49,6 +48,3 @@ read_file = read_json_payload
 
 def parse(payload: Any, params: dict) -> Any:
     return parse_pages(payload, params, _records)
-
-
-register("socrata")(sys.modules[__name__])

@@ -17,14 +17,13 @@ Licence: Telraam publishes its counts under CC BY-NC 4.0; attribute "Telraam".
 from __future__ import annotations
 
 import os
-import sys
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 from shapely.geometry import shape
 
-from data_sources.ingest.types import SourceError, SourceMeta, empty_observations, register
+from data_sources.ingest.types import SourceError, SourceMeta, empty_observations
 from data_sources.ingest.connectors._common import (
     geometry_features,
     observations,
@@ -93,6 +92,3 @@ def parse(payload: Any, params: dict) -> Any:
         for metric, (fields, unit) in METRIC_FIELDS.items()
     ]
     return result(features, observations(pd.concat(frames, ignore_index=True)), META, int((~good).sum()))
-
-
-register("telraam")(sys.modules[__name__])

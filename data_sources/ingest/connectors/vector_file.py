@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from data_sources.ingest.types import FEATURE_COLUMNS, SourceError, empty_observations, register
+from data_sources.ingest.types import FEATURE_COLUMNS, SourceError, empty_observations
 from data_sources.ingest.connectors._common import result
 from data_sources.ingest.connectors._portal import meta_from
 from data_sources.ingest.http import request
@@ -85,6 +84,3 @@ def parse(payload: Any, params: dict) -> Any:
     # Two features with one id (e.g. OSM ways split by a converter) would overwrite each other: keep the first.
     dup = out["external_id"].duplicated()
     return result(out.loc[keep & ~dup, FEATURE_COLUMNS], empty_observations(), meta_from(params), int((~keep | dup).sum()))
-
-
-register("vector_file")(sys.modules[__name__])

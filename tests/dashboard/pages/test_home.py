@@ -136,7 +136,7 @@ def _detail(client, feature_id, period="24h", lang="en"):
 
 def _station_id(app, layer="air_station"):
     from data_sources.store import queries
-    from dashboard.app import get_context
+    from dashboard.context import get_context
 
     return int(queries.features(get_context(app.server).engine, layer)["id"].iloc[0])
 

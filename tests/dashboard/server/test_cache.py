@@ -70,13 +70,13 @@ def test_home_page_counts_a_new_comment_and_does_not_recompute_per_visitor(app, 
 def test_a_shared_page_is_rebuilt_only_when_what_it_shows_changed(app, client, monkeypatch):
     from sqlalchemy import update
 
-    from dashboard.pages import air, home
+    from dashboard.pages import home, indicator
     from data_sources.store.models import Source
     from data_sources.operations import utcnow
 
     ctx = app.server.extensions["citydash"]
     builds = {"air": 0, "home": 0}
-    for name, mod in (("air", air), ("home", home)):
+    for name, mod in (("air", indicator.AIR), ("home", home)):
         def counting(*a, _real=mod.layout, _name=name, **k):  # noqa: ANN002, ANN003, ANN202
             builds[_name] += 1
             return _real(*a, **k)

@@ -214,7 +214,7 @@ def test_read_only_disk_at_start_serves_503_then_recovers(demo_city, settings, t
 
 
 def test_a_configured_source_that_never_ran_is_stale(demo_city, settings, demo_engine):
-    from data_sources.ingest.types import connector_kinds
+    from data_sources.ingest.connectors import connector_kinds
     from data_sources.config import SourceConfig
 
     city = demo_city.model_copy(update={"sources": [SourceConfig(name="city-air", kind=connector_kinds()[0])]})

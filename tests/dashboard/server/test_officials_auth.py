@@ -97,7 +97,7 @@ def test_decorator_refuses_even_when_the_guard_is_bypassed(app, officials):
 
 
 def officials_routes(app) -> list:
-    public = app.server.extensions["citydash"].extras["public_officials_routes"]
+    public = app.server.extensions["citydash"].public_officials_routes
     rules = [r for r in app.server.url_map.iter_rules() if r.rule.startswith("/officials") and r.rule not in public]
     return rules
 

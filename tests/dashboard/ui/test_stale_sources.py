@@ -95,7 +95,9 @@ def _notices(node) -> list[str]:  # noqa: ANN001
 
 def _render(app, client, path: str, search: str = ""):  # noqa: ANN001
     # Public pages are kept per worker for MAX_LAG seconds; each step of these tests is a later visit.
-    app.server.extensions["citydash"].extras["pages"][0].clear()
+    pages = app.server.extensions["citydash"].shared_pages
+    assert pages is not None
+    pages[0].clear()
     return render_page(client, path, search)
 
 

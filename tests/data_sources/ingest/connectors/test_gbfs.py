@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from data_sources.ingest.types import SourceError, get_connector
+from data_sources.ingest.types import SourceError
+from data_sources.ingest.connectors import get_connector
 
 gbfs = get_connector("gbfs")
 

@@ -3,7 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from data_sources.ingest.types import SourceError, get_connector
+from data_sources.ingest.types import SourceError
+from data_sources.ingest.connectors import get_connector
 
 openaq = get_connector("openaq")
 

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from data_sources.ingest.types import SourceError, get_connector
+from data_sources.ingest.types import SourceError
+from data_sources.ingest.connectors import get_connector
 
 overpass = get_connector("overpass")
 

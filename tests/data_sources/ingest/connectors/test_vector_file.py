@@ -2,7 +2,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from data_sources.ingest.types import SourceError, get_connector
+from data_sources.ingest.types import SourceError
+from data_sources.ingest.connectors import get_connector
 
 vf = get_connector("vector_file")
 
