@@ -1,6 +1,8 @@
 """The ``citydash`` command. Each subcommand is thin: the work lives in data_sources/ or dashboard/ modules."""
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import sys
 
@@ -17,7 +19,7 @@ def _fail(msg: str) -> None:
 class _Ctx:
     """Settings, city and store opened once per command, lazily (``--help`` must not touch the store)."""
 
-    def __init__(self, city: str | None):
+    def __init__(self, city: str | None) -> None:
         self._city_arg = city
         self._engine = None
         self._city = None
@@ -27,13 +29,13 @@ class _Ctx:
         return Settings.from_env()
 
     @property
-    def city(self):
+    def city(self) -> Any:
         if self._city is None:
             self._city = load_city(self._city_arg or self.settings.city)
         return self._city
 
     @property
-    def engine(self):
+    def engine(self) -> Any:
         if self._engine is None:
             from data_sources.store.db import open_store
 
@@ -106,7 +108,7 @@ def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | 
         sys.exit(1)
 
 
-def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
+def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
     """The long-running refresh worker (systemd: deploy/citydash-refresh.service); stops cleanly on SIGTERM."""
     import signal
     import threading

@@ -26,6 +26,7 @@ from data_sources.store.db import (
     upsert_observations,
     upsert_source,
 )
+from data_sources.config import CityConfig
 
 
 @dataclass
@@ -46,7 +47,7 @@ class RunResult:
         return asdict(self)
 
 
-def connector_params(source) -> dict:  # noqa: ANN001
+def connector_params(source: Any) -> dict:
     """A source's params, with its configured layer (a top-level TOML key) passed down to the parser."""
     params = dict(source.params)
     if source.layer:
@@ -87,7 +88,7 @@ def fetch_window_start(engine: Engine, source_id: int) -> datetime | None:
     return (min(last, newest) if newest is not None else last) - OVERLAP
 
 
-def run_source(engine: Engine, source, session: Any) -> RunResult:  # noqa: ANN001
+def run_source(engine: Engine, source: Any, session: Any) -> RunResult:
     """Fetch, parse and store one configured source, logging the run."""
     t0 = time.perf_counter()
     out = RunResult(source=source.name, kind=source.kind)
@@ -122,7 +123,7 @@ class RefreshReport:
         return self.districts_error is None and all(r.ok for r in self.runs)
 
 
-def refresh(engine: Engine, city, session: Any, only: str | None = None, progress: bool = False) -> RefreshReport:  # noqa: ANN001
+def refresh(engine: Engine, city: CityConfig, session: Any, only: str | None = None, progress: bool = False) -> RefreshReport:
     """Load the city's districts if needed, refresh its enabled sources (or the one named ``only``, enabled or
     not), then place new features in their districts."""
     from tqdm import tqdm
@@ -144,7 +145,7 @@ def refresh(engine: Engine, city, session: Any, only: str | None = None, progres
     return report
 
 
-def import_file(engine: Engine, kind: str, path: str, source=None, params: dict | None = None) -> dict:  # noqa: ANN001
+def import_file(engine: Engine, kind: str, path: str, source: Any=None, params: dict | None = None) -> dict:
     """Load one local payload of ``kind`` (a downloaded response, an archive CSV, a vector file) and store it.
 
     ``source``: the configured SourceConfig to import into (its name, title and params), or None to import into

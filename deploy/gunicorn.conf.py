@@ -3,6 +3,7 @@
 Command-line flags override these (e.g. `-w 8 -b 0.0.0.0:8050`).
 """
 import os
+from typing import Any
 
 bind = "127.0.0.1:8050"  # nginx in front; never expose the workers directly
 # Sync workers, each a separate process with its own store pool; WEB_CONCURRENCY is gunicorn's own variable.
@@ -22,7 +23,7 @@ errorlog = "-"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
-def post_worker_init(worker):  # noqa: ANN001, ANN201
+def post_worker_init(worker: Any) -> Any:
     # Everything loaded at start-up (Dash, pandas, the app) lives as long as the worker: move it out of the
     # garbage collector's way, so that collections under load stay short (fewer latency spikes).
     import gc

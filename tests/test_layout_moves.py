@@ -88,7 +88,9 @@ def test_every_new_module_in_the_map_exists():
 
 def test_the_tree_uses_no_old_spelling():
     files = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    paths = [ROOT / p for p in files.split() if not p.startswith("tools/") and (ROOT / p).is_file()]
+    # This file holds old spellings on purpose (OLD above).
+    paths = [ROOT / p for p in files.split()
+             if not p.startswith("tools/") and p != "tests/test_layout_moves.py" and (ROOT / p).is_file()]
     r = subprocess.run([sys.executable, str(SCRIPT), "--check", *map(str, paths)], capture_output=True, text=True)
     assert r.returncode == 0, f"old module spellings in: {r.stdout}"
 

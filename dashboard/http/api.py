@@ -7,6 +7,8 @@ If-None-Match gets 304 (werkzeug's conditional responses). Large results are pag
 """
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import dataclasses
 import io
@@ -20,7 +22,9 @@ from sqlalchemy import Engine, func, select
 from dashboard.http.responses import HttpError, conditional, json_response, query_time
 from data_sources.ingest.types import LAYERS, METRICS
 from data_sources.store.models import Feature, Observation, Source
-from data_sources.store.db import parse_utc, utc_iso
+from data_sources.store.db import utc_iso
+from dash import Dash
+from dashboard.context import AppContext
 
 PREFIX = "/api/v1"
 API_LIMIT = "300/minute"
@@ -41,7 +45,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
         raise ApiError(400, f"{name} must be an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
 
 
-def paging(args, default: int, largest: int) -> tuple[int, int]:  # noqa: ANN001
+def paging(args: Any, default: int, largest: int) -> tuple[int, int]:
     try:
         limit = int(args.get("limit", default))
         offset = int(args.get("offset", 0))
@@ -52,7 +56,7 @@ def paging(args, default: int, largest: int) -> tuple[int, int]:  # noqa: ANN001
     return limit, offset
 
 
-def finite(x):  # noqa: ANN001, ANN201
+def finite(x: Any) -> Any:
     """JSON has no NaN or infinity: those become null."""
     if isinstance(x, float) and not math.isfinite(x):
         return None
@@ -156,23 +160,23 @@ def next_link(count: int, limit: int, offset: int, total: int | None = None) -> 
     return flask.url_for(flask.request.endpoint, _external=True, **(flask.request.view_args or {}), **args)
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     from dashboard.server.limits import limiter
 
     bp = flask.Blueprint("api_v1", __name__)
     lim = limiter(ctx)
 
     @bp.errorhandler(ApiError)
-    def _api_error(e: ApiError):
+    def _api_error(e: ApiError) -> Any:
         return flask.jsonify({"error": e.message}), e.status
 
     @bp.errorhandler(429)
-    def _too_many(e):  # noqa: ANN001
+    def _too_many(e: Any) -> Any:
         return flask.jsonify({"error": "Too many requests; slow down and retry later."}), 429
 
     @bp.get(PREFIX + "/")
     @lim.limit(API_LIMIT)
-    def get_index():
+    def get_index() -> Any:
         root = flask.request.url_root.rstrip("/")
         return json_response({
             "city": ctx.city.city.name,
@@ -183,17 +187,17 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.get(PREFIX + "/sources")
     @lim.limit(API_LIMIT)
-    def get_sources():
+    def get_sources() -> Any:
         return json_response({"sources": sources(ctx.engine)})
 
     @bp.get(PREFIX + "/layers")
     @lim.limit(API_LIMIT)
-    def get_layers():
+    def get_layers() -> Any:
         return json_response({"layers": layers(ctx.engine)})
 
     @bp.get(PREFIX + "/features/<layer>")
     @lim.limit(API_LIMIT)
-    def get_features(layer: str):
+    def get_features(layer: str) -> Any:
         limit, offset = paging(flask.request.args, *FEATURES_PAGE)
         fc, total = features_page(ctx.engine, layer, limit, offset)
         if total == 0:
@@ -204,7 +208,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.get(PREFIX + "/observations")
     @lim.limit(API_LIMIT)
-    def get_observations():
+    def get_observations() -> Any:
         a = flask.request.args
         fmt = a.get("format", "json")
         if fmt not in ("json", "csv"):
@@ -230,7 +234,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.get(PREFIX + "/kpis")
     @lim.limit(API_LIMIT)
-    def get_kpis():
+    def get_kpis() -> Any:
         return json_response({"kpis": kpis(ctx.engine)})
 
     app.server.register_blueprint(bp)

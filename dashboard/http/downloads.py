@@ -14,6 +14,8 @@ wound counter-clockwise (right-hand rule).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import io
 import json
@@ -29,6 +31,8 @@ from dashboard.ui.indicators import THEMES
 from dashboard.pages.home import POINT_METRIC
 from data_sources.ingest.types import METRICS
 from data_sources.store.db import utcnow
+from dash import Dash
+from dashboard.context import AppContext
 
 CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
@@ -83,12 +87,12 @@ def to_geojson(rows: pd.DataFrame, prov: dict, title: str, geometry: str = "geom
     return {"type": "FeatureCollection", "name": title, **prov, "features": feats}
 
 
-def _sources_for(ctx, layers: list[str]) -> pd.DataFrame:  # noqa: ANN001
+def _sources_for(ctx: AppContext, layers: list[str]) -> pd.DataFrame:
     frames = [queries.layer_sources(ctx.engine, layer) for layer in layers]
     return pd.concat(frames).drop_duplicates("id") if frames else queries.sources(ctx.engine).head(0)
 
 
-def stations(ctx) -> tuple[pd.DataFrame, list[str]]:  # noqa: ANN001
+def stations(ctx: AppContext) -> tuple[pd.DataFrame, list[str]]:
     rows = []
     for layer, metric in POINT_METRIC.items():
         f = queries.features(ctx.engine, layer)
@@ -106,7 +110,7 @@ def stations(ctx) -> tuple[pd.DataFrame, list[str]]:  # noqa: ANN001
     return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), list(POINT_METRIC)
 
 
-def cycle_routes(ctx) -> tuple[pd.DataFrame, list[str]]:  # noqa: ANN001
+def cycle_routes(ctx: AppContext) -> tuple[pd.DataFrame, list[str]]:
     from dashboard.ui.kpis import network_km
 
     f = queries.features(ctx.engine, "cycle_route")
@@ -117,7 +121,7 @@ def cycle_routes(ctx) -> tuple[pd.DataFrame, list[str]]:  # noqa: ANN001
                          "length_km": [round(k, 3) for k in km], "geometry": f["geometry"]}), ["cycle_route"]
 
 
-def theme_download(ctx, theme_key: str, part: str, fmt: str, args: dict) -> tuple[pd.DataFrame, list[str], str]:  # noqa: ANN001
+def theme_download(ctx: AppContext, theme_key: str, part: str, fmt: str, args: dict) -> tuple[pd.DataFrame, list[str], str]:
     """What the theme page shows for the query ``args``: (rows, layers, title)."""
     from dashboard.pages.indicator import current_state, theme_data
 
@@ -154,11 +158,11 @@ def theme_download(ctx, theme_key: str, part: str, fmt: str, args: dict) -> tupl
     return s, [m.layer], title
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     bp = flask.Blueprint("citydash_downloads", __name__)
 
     @bp.route("/download/<name>.<fmt>")
-    def download(name: str, fmt: str):
+    def download(name: str, fmt: str) -> Any:
         if fmt not in ("csv", "geojson"):
             flask.abort(404)
         args = {k: v for k, v in flask.request.args.items() if k in ("metric", "district", "from", "to")}

@@ -10,6 +10,8 @@ Feeds are written by feedgen (which escapes every text), entries carry text cont
 """
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from datetime import date, datetime, timezone
 from urllib.parse import parse_qs
@@ -27,6 +29,8 @@ from dashboard.i18n import translator
 from dashboard.server.limits import limiter
 from data_sources.comments.records import latest_public_answers, public_comment, public_history, published_comments
 from data_sources.store.models import H3_RESOLUTIONS, District
+from dash import Dash
+from dashboard.context import AppContext
 
 ATOM = "application/atom+xml; charset=utf-8"
 FEED_SIZE = 50
@@ -42,11 +46,11 @@ def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
 
 
-def _lang(ctx) -> str:  # noqa: ANN001
+def _lang(ctx: AppContext) -> str:
     return ctx.language(parse_qs(flask.request.query_string.decode()))
 
 
-def _feed(ctx, lang: str, title: str, self_path: str, page_path: str) -> FeedGenerator:  # noqa: ANN001
+def _feed(ctx: AppContext, lang: str, title: str, self_path: str, page_path: str) -> FeedGenerator:
     root = flask.request.url_root.rstrip("/")
     fg = FeedGenerator()
     fg.id(root + self_path)
@@ -68,7 +72,7 @@ def _respond(fg: FeedGenerator, entries_updated: list[datetime]) -> flask.Respon
     return resp
 
 
-def _comment_entries(ctx, fg: FeedGenerator, lang: str, comments: list[dict]) -> list[datetime]:  # noqa: ANN001
+def _comment_entries(ctx: AppContext, fg: FeedGenerator, lang: str, comments: list[dict]) -> list[datetime]:
     _ = translator(lang)
     root = flask.request.url_root.rstrip("/")
     answers = latest_public_answers(ctx.engine, [c["id"] for c in comments])
@@ -93,7 +97,7 @@ def _comment_entries(ctx, fg: FeedGenerator, lang: str, comments: list[dict]) ->
     return stamps
 
 
-def comment_feed(comment_id: int):
+def comment_feed(comment_id: int) -> Any:
     ctx = get_context()
     c = public_comment(ctx.engine, comment_id)
     if c is None or c["moderation"] != "published":
@@ -123,7 +127,7 @@ def comment_feed(comment_id: int):
     return _respond(fg, stamps)
 
 
-def district_feed(district_id: int):
+def district_feed(district_id: int) -> Any:
     ctx = get_context()
     with ctx.engine.connect() as conn:
         name = conn.scalar(select(District.name).where(District.id == district_id))
@@ -137,7 +141,7 @@ def district_feed(district_id: int):
     return _respond(fg, _comment_entries(ctx, fg, lang, comments))
 
 
-def category_feed(category: str):
+def category_feed(category: str) -> Any:
     ctx = get_context()
     if category not in ctx.city.city.comment_categories:
         flask.abort(404)
@@ -153,7 +157,7 @@ class BadQuery(ValueError):
     pass
 
 
-def parse_heatmap_query(args, categories: list[str]) -> tuple[int, str | None, datetime | None]:  # noqa: ANN001
+def parse_heatmap_query(args: Any, categories: list[str]) -> tuple[int, str | None, datetime | None]:
     """(resolution, category, since) from the query string; BadQuery with a message on anything else."""
     raw_res = args.get("res", "8")
     if not str(raw_res).isdigit() or int(raw_res) not in H3_RESOLUTIONS:
@@ -175,7 +179,7 @@ def parse_heatmap_query(args, categories: list[str]) -> tuple[int, str | None, d
     return int(raw_res), category, since
 
 
-def heatmap():
+def heatmap() -> Any:
     ctx = get_context()
     try:
         res, category, since = parse_heatmap_query(flask.request.args, list(ctx.city.city.comment_categories))
@@ -196,7 +200,7 @@ def heatmap():
     return resp
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     bp = flask.Blueprint("citydash_feeds", __name__)
     bp.add_url_rule("/feeds/comments/<int:comment_id>.atom", view_func=comment_feed)
     bp.add_url_rule("/feeds/districts/<int:district_id>.atom", view_func=district_feed)

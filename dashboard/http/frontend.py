@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 import re
 
@@ -21,6 +23,8 @@ from markupsafe import escape
 from dashboard.pages import depends_on, find, resolve
 from dashboard.server.cache import shared_page
 from dashboard.http.ssr import to_html
+from dash import Dash
+from dashboard.context import AppContext
 
 log = logging.getLogger("citydash")
 PLOTLY_BUNDLE = "deferred/plotly-citydash.min.js"
@@ -29,7 +33,7 @@ _SCRIPT_SRC = re.compile(r'<script src=')
 
 
 
-def first_paint(ctx, path: str, search: str) -> str:  # noqa: ANN001
+def first_paint(ctx: AppContext, path: str, search: str) -> str:
     """Static HTML of the page at ``path``, or "" when the page does not opt in (or fails: Dash still draws it)."""
     page, _params = find(path)
     if page is None or not page.page.FIRST_PAINT:
@@ -41,7 +45,7 @@ def first_paint(ctx, path: str, search: str) -> str:  # noqa: ANN001
         return ""
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     app.config.assets_path_ignore = [*(app.config.assets_path_ignore or []), "deferred"]
     # "var renderer = new DashRenderer(hooks);" runs once the deferred scripts have (hooks kept as Dash wrote them).
     start = app.renderer.replace("var renderer", "window.renderer", 1)
@@ -52,7 +56,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     def request_lang() -> str:
         return ctx.language({k: flask.request.args.getlist(k) for k in flask.request.args})
 
-    def interpolate_index(**kw):  # noqa: ANN003
+    def interpolate_index(**kw: Any) -> Any:
         req = flask.request
         search = req.query_string.decode("utf-8", "replace")
         lang = request_lang()
@@ -70,7 +74,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     app.interpolate_index = interpolate_index
     default_index = app.index
 
-    def index(*args, **kwargs):  # noqa: ANN002, ANN003
+    def index(*args: Any, **kwargs: Any) -> Any:
         # The whole HTML page of a public page is the same for every visitor in a language: kept like the page.
         req = flask.request
         page, _params = find(req.path)

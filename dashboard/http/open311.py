@@ -9,6 +9,8 @@ citizens' text is always escaped. Errors are ``errors[]`` of ``{code, descriptio
 """
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -23,6 +25,10 @@ from dashboard.http.responses import HttpError, query_time
 from data_sources.comments.records import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, submit_comment
 from data_sources.store.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
 from data_sources.store.db import utcnow
+from dash import Dash
+from dashboard.context import AppContext
+from data_sources.config import CityConfig
+from sqlalchemy.engine import Connection
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -74,7 +80,7 @@ def parse_w3c(value: str, name: str) -> datetime:
         raise Open311Error(400, f"{name} must be a W3C datetime such as 2026-01-31T12:00:00Z") from None
 
 
-def category_label(category: str, city) -> str:  # noqa: ANN001
+def category_label(category: str, city: CityConfig) -> str:
     # The label citizens see in the feedback panel, in the city's default language.
     from dashboard.ui.comments import category_label as label
     from dashboard.i18n import translator
@@ -82,7 +88,7 @@ def category_label(category: str, city) -> str:  # noqa: ANN001
     return label(category, translator(city.city.default_language))
 
 
-def services(city) -> list[dict]:  # noqa: ANN001
+def services(city: CityConfig) -> list[dict]:
     out = []
     for cat in city.city.comment_categories:
         label = category_label(cat, city)
@@ -98,7 +104,7 @@ def services(city) -> list[dict]:  # noqa: ANN001
     return out
 
 
-def service_definition(engine: Engine, city, code: str) -> dict:  # noqa: ANN001
+def service_definition(engine: Engine, city: CityConfig, code: str) -> dict:
     if code not in city.city.comment_categories:
         raise Open311Error(404, f"service_code {code!r} not found")
     attributes = []
@@ -148,7 +154,7 @@ def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def parse_request_query(args, now: datetime) -> RequestQuery:  # noqa: ANN001
+def parse_request_query(args: Any, now: datetime) -> RequestQuery:
     """The specification's filters. service_request_id overrides the others; the window is at most 90 days and
     defaults to the 90 days up to ``end_date`` (or now)."""
     q = RequestQuery(page=_int(args.get("page", "1"), "page", 1),
@@ -178,7 +184,7 @@ def parse_request_query(args, now: datetime) -> RequestQuery:  # noqa: ANN001
     return q
 
 
-def _public_notes(conn, ids: list[int]) -> dict[int, list]:  # noqa: ANN001
+def _public_notes(conn: Connection, ids: list[int]) -> dict[int, list]:
     notes: dict[int, list] = {i: [] for i in ids}
     for i in range(0, len(ids), 500):
         rows = conn.execute(
@@ -192,7 +198,7 @@ def _public_notes(conn, ids: list[int]) -> dict[int, list]:  # noqa: ANN001
     return notes
 
 
-def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = False) -> list[dict]:  # noqa: ANN001
+def find_requests(engine: Engine, city: CityConfig, q: RequestQuery, with_notes: bool = False) -> list[dict]:
     """Published comments as GeoReport service requests, newest first."""
     cond = [Comment.moderation == "published"]
     if q.ids is not None:
@@ -249,7 +255,7 @@ def find_requests(engine: Engine, city, q: RequestQuery, with_notes: bool = Fals
     return out
 
 
-def create_request(engine: Engine, city, form, integrator: str, language: str | None) -> dict:  # noqa: ANN001
+def create_request(engine: Engine, city: CityConfig, form: Any, integrator: str, language: str | None) -> dict:
     """POST requests: one citizen's report from an integrator, through submit_comment."""
     code = (form.get("service_code") or "").strip()
     if not code:
@@ -275,7 +281,7 @@ def create_request(engine: Engine, city, form, integrator: str, language: str | 
 # --- output ----------------------------------------------------------------------------------------------------
 
 
-def _xml_value(el: ET.Element, value) -> None:  # noqa: ANN001
+def _xml_value(el: ET.Element, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool):
@@ -292,7 +298,7 @@ def _xml_value(el: ET.Element, value) -> None:  # noqa: ANN001
         el.text = str(value)
 
 
-def to_xml(root: str, item: str | None, data) -> bytes:  # noqa: ANN001
+def to_xml(root: str, item: str | None, data: Any) -> bytes:
     """``<root><item>..</item>..</root>`` for lists, ``<root>..</root>`` for one object; escaped by ElementTree."""
     el = ET.Element(root)
     if item is None:
@@ -303,7 +309,7 @@ def to_xml(root: str, item: str | None, data) -> bytes:  # noqa: ANN001
     return XML_DECLARATION + ET.tostring(el, encoding="unicode").encode("utf-8")
 
 
-def respond(fmt: str, data, root: str, item: str | None, status: int = 200) -> flask.Response:  # noqa: ANN001
+def respond(fmt: str, data: Any, root: str, item: str | None, status: int = 200) -> flask.Response:
     if fmt == "xml":
         body = to_xml(root, item, data)
     else:
@@ -319,7 +325,7 @@ def error_response(fmt: str, status: int, description: str) -> flask.Response:
 # --- Flask ---------------------------------------------------------------------------------------------------
 
 
-def discovery(base_url: str, city) -> dict:  # noqa: ANN001
+def discovery(base_url: str, city: CityConfig) -> dict:
     return {
         "changeset": CHANGESET,
         "contact": f"{city.city.name} open data team",
@@ -334,7 +340,7 @@ def discovery(base_url: str, city) -> dict:  # noqa: ANN001
     }
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     from dashboard.server.limits import limiter
 
     bp = flask.Blueprint("open311", __name__, url_prefix=PREFIX)
@@ -351,11 +357,11 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found; this server serves {ctx.city.city.slug!r}")
 
     @bp.errorhandler(Open311Error)
-    def _open311_error(e: Open311Error):
+    def _open311_error(e: Open311Error) -> Any:
         return error_response(fmt_of(), e.status, e.description)
 
     @bp.errorhandler(429)
-    def _too_many(e):  # noqa: ANN001
+    def _too_many(e: Any) -> Any:
         resp = error_response(fmt_of(), 429, "Too many requests; slow down and retry later.")
         return resp
 
@@ -364,25 +370,25 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.get("/discovery.<fmt>")
     @lim.limit(GET_LIMIT)
-    def get_discovery(fmt: str):
+    def get_discovery(fmt: str) -> Any:
         check(fmt)
         return respond(fmt, discovery(flask.request.url_root, ctx.city), "discovery", None)
 
     @bp.get("/services.<fmt>")
     @lim.limit(GET_LIMIT)
-    def get_services(fmt: str):
+    def get_services(fmt: str) -> Any:
         check(fmt)
         return respond(fmt, services(ctx.city), "services", "service")
 
     @bp.get("/services/<code>.<fmt>")
     @lim.limit(GET_LIMIT)
-    def get_service_definition(code: str, fmt: str):
+    def get_service_definition(code: str, fmt: str) -> Any:
         check(fmt)
         return respond(fmt, service_definition(ctx.engine, ctx.city, code), "service_definition", None)
 
     @bp.get("/requests.<fmt>")
     @lim.limit(GET_LIMIT)
-    def get_requests(fmt: str):
+    def get_requests(fmt: str) -> Any:
         check(fmt)
         q = parse_request_query(flask.request.args, utcnow())
         return respond(fmt, find_requests(ctx.engine, ctx.city, q), "service_requests", "request")
@@ -390,7 +396,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     @bp.post("/requests.<fmt>")
     @lim.limit(POST_LIMIT_PER_ADDRESS, scope="open311-post-address")
     @lim.limit(POST_LIMIT_PER_KEY, key_func=_api_key_bucket, scope="open311-post-key")
-    def post_request(fmt: str):
+    def post_request(fmt: str) -> Any:
         check(fmt)
         form = flask.request.form
         integrator = api_key_name(ctx.engine, form.get("api_key") or flask.request.args.get("api_key"))
@@ -401,7 +407,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @bp.get("/requests/<request_id>.<fmt>")
     @lim.limit(GET_LIMIT)
-    def get_request(request_id: str, fmt: str):
+    def get_request(request_id: str, fmt: str) -> Any:
         check(fmt)
         rid = _int(request_id, "service_request_id", 1, 2**63 - 1)
         found = find_requests(ctx.engine, ctx.city, RequestQuery(ids=[rid], page_size=1), with_notes=True)

@@ -5,11 +5,14 @@ Kept next to the code it describes and checked against the live app by a schemat
 from __future__ import annotations
 
 import flask
+from dash import Dash
 
+from dashboard.context import AppContext
 from dashboard.http import api, open311
 from dashboard.http.responses import json_response
 from data_sources.comments.records import PUBLIC_EVENT_KINDS
 from data_sources.store.models import H3_RESOLUTIONS
+from data_sources.config import CityConfig
 
 NULL_STR = {"type": ["string", "null"]}
 DATETIME = {"type": "string", "format": "date-time"}
@@ -270,7 +273,7 @@ def api_paths(has_heatmap: bool) -> dict:
     return paths
 
 
-def openapi(city, base_url: str) -> dict:  # noqa: ANN001
+def openapi(city: CityConfig, base_url: str) -> dict:
     rules = {r.rule for r in flask.current_app.url_map.iter_rules()} if flask.has_app_context() else set()
     return {
         "openapi": "3.1.0",

@@ -34,7 +34,8 @@ def conditional(body: str | bytes, mimetype: str, headers: dict[str, str] | None
     resp = flask.Response(body, mimetype=mimetype, headers=headers or {})
     resp.headers["Cache-Control"] = CACHE_CONTROL
     resp.add_etag()
-    return resp.make_conditional(flask.request)
+    resp.make_conditional(flask.request)  # the same response, turned into a 304 when the ETag matches
+    return resp
 
 
 def json_response(data: Any, headers: dict[str, str] | None = None, mimetype: str = "application/json") -> flask.Response:

@@ -10,6 +10,8 @@ else (graphs, stores) becomes an empty box of the same class, so the layout does
 """
 from __future__ import annotations
 
+from typing import Any
+
 from dash.development.base_component import Component
 from markupsafe import escape
 
@@ -60,7 +62,7 @@ def _options(props: dict, multi: bool) -> str:
     return f'<div class="{escape(props.get("className", ""))}">{"".join(items)}</div>'
 
 
-def to_html(node) -> str:  # noqa: ANN001
+def to_html(node: Any) -> str:
     if node is None or isinstance(node, bool):
         return ""
     if isinstance(node, (str, int, float)):

@@ -2,6 +2,8 @@
 what can be downloaded."""
 from __future__ import annotations
 
+from typing import Any
+
 from dash import Dash, html
 
 from data_sources.store import queries
@@ -18,7 +20,7 @@ SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 
 
-def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
+def source_status(row: Any, _: Any) -> tuple[str, str]:
     """(css class, words) for a source's state: working, failing since, or never loaded."""
     if row.last_error and (row.last_success_at is None or (row.last_error_at and row.last_error_at > row.last_success_at)):
         return "status-error", _("Last update failed: {e}", e=row.last_error)
@@ -27,7 +29,7 @@ def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
     return "status-none", _("Not loaded yet")
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     tz = ctx.city.city.timezone
     src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine), depends="readings")

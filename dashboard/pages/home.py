@@ -6,6 +6,8 @@ loads with the partial plotly.js bundle only when it comes into view (components
 """
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import timedelta
 
 import h3
@@ -31,6 +33,8 @@ from dashboard.i18n import N_, fmt_datetime, fmt_number, plotly_separators, tran
 from dashboard.ui.indicators import city_series, guideline, usual_range
 from data_sources.ingest.standards import EAQI_BANDS
 from data_sources.store.db import utcnow
+from dash import Dash
+from dashboard.context import AppContext
 
 PATH = "/"
 DEPENDS = "all"
@@ -68,7 +72,7 @@ def comment_resolution(zoom: float | None) -> int:
     return 8 if zoom < 14 else 9
 
 
-def map_layers(engine, resolution: int = 7) -> dict[str, pd.DataFrame]:  # noqa: ANN001
+def map_layers(engine: Any, resolution: int = 7) -> dict[str, pd.DataFrame]:
     """Each layer as a DataFrame the figure builder draws: the latest value per point feature."""
     out: dict[str, pd.DataFrame] = {}
     bands = pd.Series(dtype=object)
@@ -98,7 +102,7 @@ def map_layers(engine, resolution: int = 7) -> dict[str, pd.DataFrame]:  # noqa:
     return out
 
 
-def district_indicator(engine, key: str) -> pd.Series:  # noqa: ANN001
+def district_indicator(engine: Any, key: str) -> pd.Series:
     """District id -> value of a choropleth indicator."""
     if key == "comments":
         d = queries.districts(engine).set_index("id")
@@ -112,13 +116,13 @@ def district_indicator(engine, key: str) -> pd.Series:  # noqa: ANN001
     return obs.dropna(subset=["district_id"]).groupby("district_id")["value"].mean()
 
 
-def _labels(_) -> dict[str, str]:  # noqa: ANN001
+def _labels(_: Any) -> dict[str, str]:
     words = {**LAYER_LABELS, **BAND_WORDS, **CYCLE_TYPES, "none": N_("No data"), "vehicles/h": N_("vehicles/h"),
              "cyclists/h": N_("cyclists/h"), "bikes": N_("bikes"), "comments here": N_("comments here")}
     return {k: _(v) for k, v in words.items()}
 
 
-def _source_line(ctx, layers: list[str]) -> str:  # noqa: ANN001
+def _source_line(ctx: AppContext, layers: list[str]) -> str:
     titles: list[str] = []
     for layer in layers:
         for t in queries.layer_sources(ctx.engine, layer)["title"]:
@@ -127,7 +131,7 @@ def _source_line(ctx, layers: list[str]) -> str:  # noqa: ANN001
     return ", ".join(titles)
 
 
-def _kpi_cards(ctx, lang: str) -> list:  # noqa: ANN001
+def _kpi_cards(ctx: AppContext, lang: str) -> list:
     _ = translator(lang)
     tz = ctx.city.city.timezone
     values = {**cached(ctx, "home:kpis", lambda: kpis.reading_kpis(ctx.engine, tz), depends="readings"),
@@ -170,7 +174,7 @@ def legend(lang: str, visible: list[str]) -> html.Ul:
     return html.Ul(items, className="legend-list")
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     return page_frame(ctx, lang, [
         html.H1(_("How is {city} doing today?", city=ctx.city.city.name), className="page-title"),
@@ -215,7 +219,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     ])
 
 
-def map_figure(ctx, lang: str, visible: list[str], choropleth: str, resolution: int):  # noqa: ANN001
+def map_figure(ctx: AppContext, lang: str, visible: list[str], choropleth: str, resolution: int) -> Any:
     _ = translator(lang)
     layers = cached(ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution))
     geo = cached(ctx, "home:districts", lambda: queries.districts_geojson(ctx.engine), timeout=3600, depends="readings")
@@ -227,7 +231,7 @@ def map_figure(ctx, lang: str, visible: list[str], choropleth: str, resolution: 
     return figures.city_map(ctx.city, layers, geo, [v for v in visible if v in LAYERS], _labels(_), choro)
 
 
-def feature_series(engine, feature: dict, period: str) -> dict:  # noqa: ANN001
+def feature_series(engine: Any, feature: dict, period: str) -> dict:
     """The readings of one feature over ``period``, its metric's usual range and its guideline."""
     metrics = queries.LAYER_METRICS.get(feature["layer"], [])
     if not metrics:
@@ -255,7 +259,7 @@ METRIC_UNITS = {"pm25": N_("µg/m³"), "pm10": N_("µg/m³"), "no2": N_("µg/m³
                 "bikes_available": N_("bikes"), "docks_available": N_("docks")}
 
 
-def detail(ctx, lang: str, feature_id: int, period: str) -> tuple[list, list, list]:  # noqa: ANN001
+def detail(ctx: AppContext, lang: str, feature_id: int, period: str) -> tuple[list, list, list]:
     """The detail panel of one feature: (header, chart, more), all plain components."""
     _ = translator(lang)
     tz = ctx.city.city.timezone
@@ -323,11 +327,11 @@ def clicked_feature(click: dict | None) -> int | None:
     return None
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("home-map-slot", "children"), Input("home-map-slot-ready", "data"),
                   State("home-layers", "value"), State("home-choropleth", "value"), State("home-res", "data"),
                   State("home-lang", "data"), prevent_initial_call=True)
-    def show_map(ready, visible, choropleth, res, lang):  # noqa: ANN001
+    def show_map(ready: Any, visible: Any, choropleth: Any, res: Any, lang: str) -> Any:
         fig = map_figure(ctx, lang or ctx.city.city.default_language, visible or [], choropleth or "none", res or 7)
         return dcc.Graph(id="home-map", figure=fig, className="city-map",
                          config={"displayModeBar": False, "scrollZoom": True, "responsive": True})
@@ -335,14 +339,14 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("home-map", "figure"), Output("home-legend", "children"),
                   Input("home-layers", "value"), Input("home-choropleth", "value"), Input("home-res", "data"),
                   State("home-lang", "data"), prevent_initial_call=True)
-    def update_map(visible, choropleth, res, lang):  # noqa: ANN001
+    def update_map(visible: Any, choropleth: Any, res: Any, lang: str) -> Any:
         lang = lang or ctx.city.city.default_language
         visible = [v for v in (visible or []) if v in LAYERS]
         return map_figure(ctx, lang, visible, choropleth or "none", res or 7), legend(lang, visible)
 
     @app.callback(Output("home-res", "data"), Input("home-map", "relayoutData"), State("home-res", "data"),
                   prevent_initial_call=True)
-    def zoom_changed(relayout, current):  # noqa: ANN001
+    def zoom_changed(relayout: Any, current: Any) -> Any:
         zoom = (relayout or {}).get("map.zoom")
         if zoom is None:
             return no_update
@@ -350,7 +354,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         return res if res != current else no_update
 
     @app.callback(Output("home-feature", "data"), Input("home-map", "clickData"), prevent_initial_call=True)
-    def pick(click):  # noqa: ANN001
+    def pick(click: Any) -> Any:
         fid = clicked_feature(click)
         return no_update if fid is None else fid
 
@@ -358,7 +362,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Output("home-detail-more", "children"), Output("home-detail", "hidden"),
                   Input("home-feature", "data"), Input("home-period", "value"), State("home-lang", "data"),
                   prevent_initial_call=True)
-    def show_detail(feature_id, period, lang):  # noqa: ANN001
+    def show_detail(feature_id: Any, period: Any, lang: str) -> Any:
         if feature_id is None:
             return no_update, no_update, no_update, True
         header, chart, more = detail(ctx, lang or ctx.city.city.default_language, int(feature_id), period or "24h")

@@ -30,19 +30,19 @@ from dashboard.i18n import fmt_date, fmt_number, fmt_percent, plotly_separators,
 from dashboard.ui.indicators import THEMES, State as ViewState
 
 
-def _districts(ctx) -> pd.DataFrame:  # noqa: ANN001
+def _districts(ctx: AppContext) -> pd.DataFrame:
     return cached(ctx, "districts", lambda: queries.districts(ctx.engine).drop(columns=["geometry"]), timeout=3600,
                   depends="readings")
 
 
-def current_state(ctx, theme_key: str, query: dict) -> ViewState:  # noqa: ANN001
+def current_state(ctx: AppContext, theme_key: str, query: dict) -> ViewState:
     theme = THEMES[theme_key]
     latest = cached(ctx, f"latest:{theme.metrics[0].key}", lambda: queries.latest_time(ctx.engine, theme.metrics[0].key),
                     depends="readings")
     return indicators.parse_state(theme, query, latest, set(_districts(ctx)["id"].astype(int)))
 
 
-def theme_data(ctx, theme_key: str, st: ViewState) -> dict:  # noqa: ANN001
+def theme_data(ctx: AppContext, theme_key: str, st: ViewState) -> dict:
     """Series (city, and the district when one is chosen), district values and the usual range, cached per view."""
     def compute() -> dict:
         theme = THEMES[theme_key]
@@ -66,7 +66,7 @@ def theme_data(ctx, theme_key: str, st: ViewState) -> dict:  # noqa: ANN001
     return cached(ctx, f"theme:{theme_key}:{st.query()}", compute, depends="readings")
 
 
-def _names(ctx, lang: str, st: ViewState) -> dict[str, str]:  # noqa: ANN001
+def _names(ctx: AppContext, lang: str, st: ViewState) -> dict[str, str]:
     _ = translator(lang)
     names = {"city": _("Whole city")}
     if st.district is not None:
@@ -75,12 +75,12 @@ def _names(ctx, lang: str, st: ViewState) -> dict[str, str]:  # noqa: ANN001
     return names
 
 
-def district_summary(ctx, lang: str, st: ViewState) -> str:  # noqa: ANN001
+def district_summary(ctx: AppContext, lang: str, st: ViewState) -> str:
     _ = translator(lang)
     return _("District: {d}", d=_names(ctx, lang, st).get("district") or _("Whole city"))
 
 
-def summary(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> str:  # noqa: ANN001
+def summary(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict) -> str:
     _ = translator(lang)
     m = data["metric"]
     series = data["series"]
@@ -103,7 +103,7 @@ def summary(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> str:  
     return text
 
 
-def tables(ctx, lang: str, st: ViewState, data: dict) -> list:  # noqa: ANN001
+def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
     _ = translator(lang)
     names = _names(ctx, lang, st)
     m = data["metric"]
@@ -117,7 +117,7 @@ def tables(ctx, lang: str, st: ViewState, data: dict) -> list:  # noqa: ANN001
     ]
 
 
-def charts(ctx, lang: str, theme_key: str, st: ViewState, data: dict) -> list:  # noqa: ANN001
+def charts(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict) -> list:
     _ = translator(lang)
     m = data["metric"]
     names = _names(ctx, lang, st)
@@ -146,7 +146,7 @@ def context_note(lang: str, theme_key: str) -> str:
     return _("Grey ribbon: the usual range for the same hour and weekday over the previous four weeks.")
 
 
-def layout(ctx, lang: str, query: dict, theme_key: str):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
     _ = translator(lang)
     theme = THEMES[theme_key]
     st = current_state(ctx, theme_key, query)
@@ -193,19 +193,19 @@ def layout(ctx, lang: str, query: dict, theme_key: str):  # noqa: ANN001
     ], active=f"/{t}")
 
 
-def register(app, ctx, theme_key: str) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
     t = theme_key
     metric_prop = "value" if len(THEMES[t].metrics) > 1 else "data"
     filters = [Input(f"{t}-metric", metric_prop), Input(f"{t}-district", "value"), Input(f"{t}-from", "value"),
                Input(f"{t}-to", "value")]
 
-    def state_of(metric, district, start, end) -> ViewState:  # noqa: ANN001
+    def state_of(metric: Any, district: Any, start: Any, end: Any) -> ViewState:
         return current_state(ctx, t, {"metric": metric, "district": str(district) if district not in (None, "") else None,
                                       "from": start, "to": end})
 
     @app.callback(Output(f"{t}-summary", "children"), Output(f"{t}-tables", "children"), Output(f"{t}-downloads", "children"),
                   Output(f"{t}-district-summary", "children"), *filters, State(f"{t}-lang", "data"), prevent_initial_call=True)
-    def update_text(metric, district, start, end, lang):  # noqa: ANN001
+    def update_text(metric: Any, district: Any, start: Any, end: Any, lang: str) -> Any:
         lang = lang or ctx.city.city.default_language
         st = state_of(metric, district, start, end)
         data = theme_data(ctx, t, st)
@@ -214,7 +214,7 @@ def register(app, ctx, theme_key: str) -> None:  # noqa: ANN001
 
     @app.callback(Output(f"{t}-charts", "children"), Input(f"{t}-charts-ready", "data"), *filters,
                   State(f"{t}-lang", "data"), prevent_initial_call=True)
-    def update_charts(ready, metric, district, start, end, lang):  # noqa: ANN001
+    def update_charts(ready: Any, metric: Any, district: Any, start: Any, end: Any, lang: str) -> Any:
         if not ready:
             return no_update
         lang = lang or ctx.city.city.default_language

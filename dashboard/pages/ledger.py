@@ -1,6 +1,8 @@
 """The public reciprocity ledger: per department and category, how fast and how often the city answers."""
 from __future__ import annotations
 
+from typing import Any
+
 import time
 
 from dash import Dash, html
@@ -21,7 +23,7 @@ DEPENDS = "all"
 CACHE_SECONDS = 300
 
 
-def cached_ledger(ctx) -> tuple:  # noqa: ANN001
+def cached_ledger(ctx: AppContext) -> tuple:
     hit = ctx.ledger_cache
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1], hit[2]
@@ -40,13 +42,13 @@ def duration_text(hours: float | None, lang: str) -> str:
     return _("{n} days", n=fmt_number(hours / 24, lang, 1))
 
 
-def _cells(r, lang: str) -> list:  # noqa: ANN001
+def _cells(r: Any, lang: str) -> list:
     return [html.Td(fmt_number(r.comments, lang)), html.Td(duration_text(r.median_hours_to_answer, lang)),
             html.Td(fmt_percent(r.share_answered, lang)), html.Td(fmt_percent(r.share_resolved, lang)),
             html.Td(fmt_number(r.open, lang)), html.Td(fmt_number(r.overdue, lang))]
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     fb = ctx.city.feedback
     at, led = cached_ledger(ctx)

@@ -1,6 +1,8 @@
 """Officials (admins): the audit log of every official action: who, when, what, before and after."""
 from __future__ import annotations
 
+from typing import Any
+
 import json
 
 from dash import Input, Output, State, dash_table, dcc, html
@@ -9,6 +11,8 @@ from dashboard.server.auth import require_role
 from dashboard.i18n import fmt_datetime, translator
 from dashboard.ui.officials import frame
 from data_sources.comments import workflow
+from dash import Dash
+from dashboard.context import AppContext
 
 PATH = "/officials/audit"
 FIRST_PAINT = False
@@ -17,7 +21,7 @@ DEPENDS = "all"
 ROLE = "admin"
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(lang))
 
 
@@ -35,10 +39,10 @@ def _content(lang: str) -> list:
     ]
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("off-audit-table", "data"), Input("off-audit-search", "value"), State("off-audit-lang", "data"))
     @require_role(ROLE)
-    def load(search, lang):  # noqa: ANN001, ANN202
+    def load(search: Any, lang: str) -> Any:
         df = workflow.audit_entries(ctx.engine)
         s = (search or "").strip().lower()
         rows = []

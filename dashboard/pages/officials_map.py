@@ -3,6 +3,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import h3
 from dash import Input, Output, State, ctx as dash_ctx, dcc, html
@@ -17,6 +19,8 @@ from dashboard.pages.home import _labels, map_layers
 from data_sources.comments import analysis
 from data_sources.store.models import COMMENT_STATUSES
 from data_sources.store.db import utcnow
+from dash import Dash
+from dashboard.context import AppContext
 
 PATH = "/officials"
 FIRST_PAINT = False
@@ -36,11 +40,11 @@ def _week_marks(lo: int, hi: int, lang: str) -> dict:
     return {w: format_date(analysis.week_start(w), "d MMM", locale=BABEL_LOCALES.get(lang, "en_GB")) for w in range(lo, hi + 1, step)}
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang))
 
 
-def _content(ctx, lang: str) -> list:  # noqa: ANN001
+def _content(ctx: AppContext, lang: str) -> list:
     _ = translator(lang)
     weeks = analysis.week_range(ctx.engine) or (analysis.week_of(utcnow()), analysis.week_of(utcnow()))
     res = analysis.resolution_for_zoom(ctx.city.city.zoom)
@@ -87,7 +91,7 @@ def _content(ctx, lang: str) -> list:  # noqa: ANN001
     ]
 
 
-def _summary(_, lang: str, z: list[int], res: int) -> str:  # noqa: ANN001
+def _summary(_: Any, lang: str, z: list[int], res: int) -> str:
     return _("{n} comments in {c} cells (H3 resolution {r})", n=fmt_number(sum(z), lang), c=fmt_number(len(z), lang), r=res)
 
 
@@ -102,13 +106,13 @@ FILTER_INPUTS = [Input("off-f-category", "value"), Input("off-f-status", "value"
                  Input("off-f-text", "value"), Input("off-f-weeks", "value")]
 
 
-def _filter(category, status, district, text, weeks, res: int) -> analysis.HeatFilter:  # noqa: ANN001
+def _filter(category: Any, status: Any, district: Any, text: Any, weeks: Any, res: int) -> analysis.HeatFilter:
     w = weeks if isinstance(weeks, list) and len(weeks) == 2 else [None, None]
     return parse_filter({"category": category or [], "status": status or [], "district": [str(d) for d in district or []],
                          "text": text or "", "week_from": w[0], "week_to": w[1], "resolution": res})
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("off-heat-map", "figure"), Output("off-heat-res", "data"), Output("off-heat-summary", "children"),
         Output("off-export-csv", "href"), Output("off-export-geojson", "href"),
@@ -116,7 +120,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         prevent_initial_call=True,
     )
     @require_role(ROLE)
-    def update_heat(category, status, district, text, weeks, relayout, res, lang):  # noqa: ANN001, ANN202
+    def update_heat(category: Any, status: Any, district: Any, text: Any, weeks: Any, relayout: Any, res: Any, lang: str) -> Any:
         zoom = (relayout or {}).get("map.zoom")
         new_res = analysis.resolution_for_zoom(zoom) if zoom is not None else res
         if dash_ctx.triggered_id == "off-heat-map" and new_res == res:
@@ -133,7 +137,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-heat-map", "figure", allow_duplicate=True), Input("off-f-indicators", "value"),
                   State("off-heat-layers", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def toggle_layers(visible, trace_layers):  # noqa: ANN001, ANN202
+    def toggle_layers(visible: Any, trace_layers: Any) -> Any:
         return heatmap.visibility_patch(list(trace_layers or []), [v for v in (visible or []) if v in heatmap.INDICATORS])
 
     @app.callback(
@@ -142,7 +146,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         *FILTER_INPUTS, Input("off-heat-res", "data"), Input("off-scatter-indicator", "value"), State("off-lang", "data"),
     )
     @require_role(ROLE)
-    def update_analysis(category, status, district, text, weeks, res, indicator, lang):  # noqa: ANN001, ANN202
+    def update_analysis(category: Any, status: Any, district: Any, text: Any, weeks: Any, res: Any, indicator: Any, lang: str) -> Any:
         lang = lang or "en"
         _ = translator(lang)
         f = _filter(category, status, district, text, weeks, res or 8)

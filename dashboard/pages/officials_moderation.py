@@ -1,12 +1,16 @@
 """Officials: the moderation queue (held and flagged comments): approve, hide with a reason, or redact."""
 from __future__ import annotations
 
+from typing import Any
+
 from dash import Input, Output, State, dash_table, dcc, html
 
 from dashboard.server.auth import current_official, require_role
 from dashboard.i18n import fmt_datetime, translator
 from dashboard.ui.officials import frame
 from data_sources.comments import workflow
+from dash import Dash
+from dashboard.context import AppContext
 
 PATH = "/officials/moderation"
 FIRST_PAINT = False
@@ -15,7 +19,7 @@ DEPENDS = "all"
 ROLE = "moderator"
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(lang))
 
 
@@ -39,11 +43,11 @@ def _content(lang: str) -> list:
     ]
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("off-mod-table", "data"), Output("off-mod-table", "selected_row_ids"),
                   Input("off-mod-refresh", "data"), State("off-mod-lang", "data"))
     @require_role(ROLE)
-    def load(_refresh, lang):  # noqa: ANN001, ANN202
+    def load(_refresh: Any, lang: str) -> Any:
         df = workflow.moderation_queue(ctx.engine)
         return [{"id": int(r.id), "created": fmt_datetime(r.created_at, lang or "en", ctx.city.city.timezone),
                  "moderation": r.moderation, "reason": r.moderation_reason or "", "flags": int(r.flag_count),
@@ -52,7 +56,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-mod-text", "value"), Input("off-mod-table", "selected_row_ids"),
                   State("off-mod-table", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def pick(ids, rows):  # noqa: ANN001, ANN202
+    def pick(ids: Any, rows: Any) -> Any:
         chosen = [r for r in rows or [] if ids and r.get("id") == ids[0]]
         return chosen[0]["text"] if chosen else ""
 
@@ -61,7 +65,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("off-mod-table", "selected_row_ids"), State("off-mod-reason", "value"), State("off-mod-text", "value"),
                   State("off-mod-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def act(_a, _h, _r, ids, reason, text, refresh, lang):  # noqa: ANN001, ANN202
+    def act(_a: Any, _h: Any, _r: Any, ids: Any, reason: Any, text: Any, refresh: Any, lang: str) -> Any:
         from dash import ctx as dash_ctx
 
         _ = translator(lang or "en")

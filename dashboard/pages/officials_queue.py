@@ -2,6 +2,8 @@
 comments, change the status with a public answer (templates per status) or assign a department."""
 from __future__ import annotations
 
+from typing import Any
+
 from dash import Input, Output, State, dash_table, dcc, html
 
 from dashboard.server.auth import current_official, require_role
@@ -9,6 +11,8 @@ from dashboard.i18n import fmt_datetime, translator
 from dashboard.ui.officials import STATUS_LABELS, frame
 from data_sources.comments import workflow
 from data_sources.store.models import COMMENT_STATUSES
+from dash import Dash
+from dashboard.context import AppContext
 
 PATH = "/officials/queue"
 FIRST_PAINT = False
@@ -21,11 +25,11 @@ REASON_LABELS = {"duplicate": "Duplicate", "not_city": "Not the city's responsib
                  "spam": "Spam", "other": "Other"}
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(ctx, lang))
 
 
-def _content(ctx, lang: str) -> list:  # noqa: ANN001
+def _content(ctx: AppContext, lang: str) -> list:
     _ = translator(lang)
     depts = [{"label": n, "value": i} for i, n in workflow.departments(ctx.engine)]
     cols = [("id", "#"), ("created", _("Received")), ("category", _("Category")), ("status", _("Status")),
@@ -59,7 +63,7 @@ def _content(ctx, lang: str) -> list:  # noqa: ANN001
     ]
 
 
-def queue_rows(ctx, sort: str, dept: int | None, lang: str) -> list[dict]:  # noqa: ANN001
+def queue_rows(ctx: AppContext, sort: str, dept: int | None, lang: str) -> list[dict]:
     _ = translator(lang)
     names = dict(workflow.departments(ctx.engine))
     df = workflow.queue(ctx.engine, sort if sort in workflow.QUEUE_SORTS else "newest", department_id=dept,
@@ -69,18 +73,18 @@ def queue_rows(ctx, sort: str, dept: int | None, lang: str) -> list[dict]:  # no
              "support_count": int(r.support_count), "text": r.text} for r in df.itertuples()]
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("off-q-table", "data"), Output("off-q-table", "selected_row_ids"),
                   Input("off-q-sort", "value"), Input("off-q-dept", "value"), Input("off-q-refresh", "data"),
                   State("off-q-lang", "data"))
     @require_role(ROLE)
-    def load(sort, dept, _refresh, lang):  # noqa: ANN001, ANN202
+    def load(sort: Any, dept: Any, _refresh: Any, lang: str) -> Any:
         return queue_rows(ctx, sort, dept, lang or "en"), []
 
     @app.callback(Output("off-q-answer", "value"), Input("off-q-status", "value"), State("off-q-lang", "data"),
                   prevent_initial_call=True)
     @require_role(ROLE)
-    def template(status, lang):  # noqa: ANN001, ANN202
+    def template(status: Any, lang: str) -> Any:
         return translator(lang or "en")(workflow.answer_templates(ctx.city).get(status, ""))
 
     @app.callback(Output("off-q-msg", "children"), Output("off-q-refresh", "data"),
@@ -89,7 +93,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("off-q-answer", "value"), State("off-q-assign-dept", "value"), State("off-q-refresh", "data"),
                   State("off-q-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def act(_apply, _assign, ids, status, reason, answer, dept, refresh, lang):  # noqa: ANN001, ANN202
+    def act(_apply: Any, _assign: Any, ids: Any, status: Any, reason: Any, answer: Any, dept: Any, refresh: Any, lang: str) -> Any:
         from dash import ctx as dash_ctx
 
         _ = translator(lang or "en")

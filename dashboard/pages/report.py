@@ -6,6 +6,8 @@ Every callback here is public HTTP, so each one validates again on the server: t
 """
 from __future__ import annotations
 
+from typing import Any
+
 import secrets
 
 import flask
@@ -30,6 +32,9 @@ from data_sources.comments.records import (
 )
 from data_sources.comments.evidence import nearest_reading
 from data_sources.store.db import utcnow
+from dash import Dash
+from dashboard.context import AppContext
+from data_sources.config import CityConfig
 
 PATH = "/report"
 FIRST_PAINT = False
@@ -40,7 +45,7 @@ POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station
 PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
 
 
-def report_map(city, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:  # noqa: ANN001
+def report_map(city: CityConfig, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:
     pts = features[features["layer"].isin(POINT_LAYERS)] if len(features) else features
     fig = go.Figure()
     fig.add_trace(go.Scattermap(
@@ -63,7 +68,7 @@ def report_map(city, features: pd.DataFrame, districts_geojson: dict, pin: dict 
     return fig
 
 
-def _feature_pin(engine, feature_id) -> dict | None:  # noqa: ANN001
+def _feature_pin(engine: Any, feature_id: Any) -> dict | None:
     try:
         fid = int(feature_id)
     except (TypeError, ValueError):
@@ -76,7 +81,7 @@ def _feature_pin(engine, feature_id) -> dict | None:  # noqa: ANN001
     return {"lat": float(r["lat"]), "lon": float(r["lon"]), "feature_id": fid, "source": "feature", "name": r["name"]}
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     city = ctx.city
     feats = queries.features(ctx.engine)
@@ -146,7 +151,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     ], active=PATH)
 
 
-def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
+def _place_text(ctx: AppContext, lang: str, pin: dict | None, category: str | None) -> list:
     _ = translator(lang)
     if not pin:
         return [html.P(_("No place chosen yet."), className="muted")]
@@ -164,7 +169,7 @@ def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:
     return out
 
 
-def _duplicates(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
+def _duplicates(ctx: AppContext, lang: str, pin: dict | None, category: str | None) -> list:
     _ = translator(lang)
     if not pin or not category:
         return []
@@ -185,7 +190,7 @@ def _duplicates(ctx, lang: str, pin: dict | None, category: str | None) -> list:
     ]
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(ClientsideFunction("citydash_feedback", "count"), Output("report-count", "children"),
                             Input("report-text", "value"), State("report-msgs", "data"))
     app.clientside_callback(ClientsideFunction("citydash_feedback", "locate"), Output("report-locate-status", "children"),
@@ -194,7 +199,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("report-pin", "data"), Output("report-feature", "value"), Output("report-district", "value"),
                   Input("report-click", "data"), Input("report-map", "clickData"), Input("report-feature", "value"),
                   Input("report-district", "value"), prevent_initial_call=True)
-    def choose_place(click, map_click, feature_id, district_id):
+    def choose_place(click: Any, map_click: Any, feature_id: Any, district_id: Any) -> Any:
         trig = callback_context.triggered_id
         if trig == "report-click" and isinstance(click, dict):
             try:
@@ -222,7 +227,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("report-map", "figure"), Output("report-place", "children"), Output("report-duplicates", "children"),
                   Input("report-pin", "data"), Input("report-category", "value"), State("report-lang", "data"),
                   prevent_initial_call=True)
-    def show_place(pin, category, lang):
+    def show_place(pin: Any, category: Any, lang: str) -> Any:
         lang = lang if lang in ctx.city.city.languages else ctx.city.city.default_language
         cat = category if category in ctx.city.city.comment_categories else None
         patch = Patch()
@@ -248,7 +253,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                             State("report-client-key", "data"), State("report-lang", "data"), State("report-msgs", "data"),
                             prevent_initial_call=True)
 
-    def send_view():  # noqa: ANN202
+    def send_view() -> Any:
         answer, status = send_answer(ctx, flask.request.get_json(silent=True))
         resp = flask.jsonify(answer)
         resp.status_code = status
@@ -259,7 +264,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
 
     @app.callback(Output("report-dup-msg", "children"), Input({"type": "report-support", "id": ALL}, "n_clicks"),
                   State("fb-browser", "data"), State("report-lang", "data"), prevent_initial_call=True)
-    def support(clicks, browser, lang):
+    def support(clicks: Any, browser: Any, lang: str) -> Any:
         trig = callback_context.triggered_id
         if not isinstance(trig, dict) or not any(clicks or []):
             return no_update
@@ -267,7 +272,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         return support_action(ctx, lang, trig.get("id"), browser)
 
 
-def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
+def send_answer(ctx: AppContext, body: Any) -> tuple[dict, int]:
     """The answer to a press of Send, as data that the page draws as text: ``{"ok": true, "lines": [...],
     "public": {...}, "track": {...} or null, "client_key": the key for the next comment}``, or ``{"ok": false,
     "field": ..., "message": ...}`` with 422 (or 429 over the rate limit), and then nothing is stored and the page

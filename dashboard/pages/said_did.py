@@ -1,6 +1,8 @@
 """You said, we did: resolved comments with the city's answer, newest first, by category."""
 from __future__ import annotations
 
+from typing import Any
+
 from dash import Dash, html
 
 from dashboard.context import AppContext
@@ -16,7 +18,7 @@ DEPENDS = "all"
 PAGE_SIZE = 50
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     cats = list(ctx.city.city.comment_categories)
     cat = (query.get("category") or [None])[0]

@@ -1,6 +1,8 @@
 """The author's private tracking page: their comment (even while held for review) and what the city did."""
 from __future__ import annotations
 
+from typing import Any
+
 from dash import Dash, html
 
 from dashboard.context import AppContext
@@ -16,7 +18,7 @@ SHARED = False  # built for each visit (dashboard/pages/__init__.py)
 DEPENDS = "all"
 
 
-def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, token: str = "", **_params: Any) -> Any:
     _ = translator(lang)
     c = comment_by_token(ctx.engine, token)
     if c is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Callable
+from typing import Any, Callable
 
 import flask
 from argon2 import PasswordHasher
@@ -31,6 +31,8 @@ from dashboard.server.limits import limiter
 from data_sources.store.models import Official
 from data_sources.store.db import utcnow
 from data_sources.comments.workflow import ROLE_RANK, Actor, log_action
+from dash import Dash
+from dashboard.context import AppContext
 
 OFF_PREFIX = "off-"
 PREFIX_ROLES = (("off-mod-", "moderator"), ("off-audit-", "admin"), (OFF_PREFIX, "official"))
@@ -54,7 +56,7 @@ def verify_password(stored: str, password: str) -> bool:
 
 
 class OfficialUser(UserMixin):
-    def __init__(self, id: int, email: str, role: str, department_id: int | None):  # noqa: A002
+    def __init__(self, id: int, email: str, role: str, department_id: int | None) -> None:  # noqa: A002
         self.id = id
         self.email = email
         self.role = role
@@ -65,7 +67,7 @@ class OfficialUser(UserMixin):
         return Actor(self.id, self.role, self.department_id)
 
 
-def role_for_id(component_id) -> str | None:  # noqa: ANN001
+def role_for_id(component_id: Any) -> str | None:
     """The role an officials' component needs; None for public components. Pattern-matching ids (dicts)
     are judged by their ``type``."""
     cid = component_id.get("type", "") if isinstance(component_id, dict) else str(component_id)
@@ -84,7 +86,7 @@ def has_role(role: str) -> bool:
     return u is not None and ROLE_RANK.get(u.role, 0) >= ROLE_RANK[role]
 
 
-def refusal(status: int):  # noqa: ANN201
+def refusal(status: int) -> Any:
     return flask.Response('{"error": "%s"}' % ("login required" if status == 401 else "forbidden"), status=status,
                           mimetype="application/json", headers={"Cache-Control": "no-store"})
 
@@ -93,7 +95,7 @@ def require_role(role: str) -> Callable:
     """Decorator for officials' callbacks and routes: 401 without a session, 403 when the role is too low."""
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
-        def wrapper(*a, **kw):  # noqa: ANN002, ANN003
+        def wrapper(*a: Any, **kw: Any) -> Any:
             if current_official() is None:
                 flask.abort(refusal(401))
             if not has_role(role):
@@ -174,7 +176,7 @@ def _login_page(lang: str, error: str = "", status: int = 200) -> flask.Response
     return flask.Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     server: flask.Flask = app.server
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -207,13 +209,13 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         return OfficialUser(*row) if row else None
 
     @lm.unauthorized_handler
-    def unauthorized():  # noqa: ANN202
+    def unauthorized() -> Any:
         return refusal(401)
 
     dash_update = app.config.requests_pathname_prefix + "_dash-update-component"
 
     @server.before_request
-    def guard_dash_update():  # noqa: ANN202
+    def guard_dash_update() -> Any:
         if flask.request.path != dash_update:
             return None
         body = flask.request.get_json(silent=True, cache=True)
@@ -235,7 +237,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         return resp
 
     @server.errorhandler(CSRFError)
-    def csrf_failed(e):  # noqa: ANN001, ANN202
+    def csrf_failed(e: Any) -> Any:
         return _login_page(ctx.language(flask.request.args.to_dict(flat=False)),
                            translator(ctx.language())("The form expired. Please try again."), 400)
 
@@ -246,7 +248,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
 
     @lim.limit("10/minute;60/hour", methods=["POST"], scope="login-ip")
     @lim.limit("5/minute;20/hour", methods=["POST"], key_func=login_email_key, scope="login-email")
-    def login():  # noqa: ANN202
+    def login() -> Any:
         lang = ctx.language(flask.request.args.to_dict(flat=False))
         _ = translator(lang)
         if flask.request.method == "GET":
@@ -268,7 +270,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         log_action(ctx.engine, user.actor, "login", "official", str(row.id))
         return flask.redirect(f"/officials?lang={lang}", code=303)
 
-    def logout():  # noqa: ANN202
+    def logout() -> Any:
         csrf.protect()
         lang = ctx.language(flask.request.args.to_dict(flat=False))
         u = current_official()

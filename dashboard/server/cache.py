@@ -28,6 +28,8 @@ from cachetools import TTLCache
 from flask_caching import Cache
 
 from data_sources.operations import SourceStatus, data_version, source_status
+from dash import Dash
+from dashboard.context import AppContext
 
 T = TypeVar("T")
 log = logging.getLogger("citydash")
@@ -35,7 +37,7 @@ MAX_LAG = 5.0  # seconds
 TIMEOUT = 3600  # backstop: an entry nobody asked for in an hour is dropped
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     # One namespace per city and store, so apps over different databases can share a Redis.
     url = ctx.engine.url.render_as_string(hide_password=True)
     prefix = f"citydash:{ctx.city.city.slug}:{hashlib.sha256(url.encode()).hexdigest()[:12]}:"
@@ -63,11 +65,11 @@ def _once_per_request(name: str, fn: Callable[[], T]) -> T:
     return getattr(flask.g, name)
 
 
-def _request_version(ctx) -> tuple[str, ...]:  # noqa: ANN001
+def _request_version(ctx: AppContext) -> tuple[str, ...]:
     return _once_per_request("citydash_version", lambda: data_version(ctx.engine))
 
 
-def request_source_status(ctx) -> list[SourceStatus]:  # noqa: ANN001
+def request_source_status(ctx: AppContext) -> list[SourceStatus]:
     """Each source's status (``data_sources.operations.source_status``), read once per request: the page stamp
     and the page's own stale notices use the same reading."""
     return _once_per_request("citydash_sources", lambda: source_status(ctx.engine, ctx.city))
@@ -82,7 +84,7 @@ def _relevant(version: tuple[str, ...], depends: str) -> tuple[str, ...]:
     return tuple(version)[DEPENDS[depends]]
 
 
-def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None,  # noqa: ANN001
+def cached(ctx: AppContext, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None,
            depends: str = "all") -> T:
     """``fn()``, from the cache while the data has not changed (or changed less than ``max_lag`` seconds after
     the entry was computed); ``timeout`` bounds how long an unused entry is kept. ``depends`` narrows which
@@ -112,7 +114,7 @@ def cached(ctx, key: str, fn: Callable[[], T], timeout: int | None = None, max_l
     return value
 
 
-def page_stamp(ctx, depends: str = "all") -> tuple:  # noqa: ANN001
+def page_stamp(ctx: AppContext, depends: str = "all") -> tuple:
     """What a shared page shows besides its code: the parts of the data version it depends on, and which
     sources are behind (the pages say so in words; a source goes stale with time alone, which changes no data
     version). Ages are left out: they change every second."""
@@ -120,7 +122,7 @@ def page_stamp(ctx, depends: str = "all") -> tuple:  # noqa: ANN001
     return _relevant(_request_version(ctx), depends), behind
 
 
-def shared_page(ctx, key: tuple, fn: Callable[[], T], depends: str = "all") -> T:  # noqa: ANN001
+def shared_page(ctx: AppContext, key: tuple, fn: Callable[[], T], depends: str = "all") -> T:
     """``fn()``, kept in this process under ``key``: served as is for MAX_LAG seconds, then kept as long as
     ``page_stamp(ctx, depends)`` is unchanged. Without the cache extension, ``fn()``. The stamp is taken before
     building, so that data landing meanwhile makes the next visitor rebuild; a store that is down makes the

@@ -9,6 +9,8 @@ store is down at start-up, the app starts anyway (no gunicorn crash loop) and re
 """
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 import sys
 import time
@@ -19,6 +21,8 @@ from pythonjsonlogger.json import JsonFormatter
 from dashboard.i18n import translator
 from data_sources.operations import STORE_ERRORS, explain, ping, prepare_store, source_status
 from data_sources.store.db import current_revision
+from dash import Dash
+from dashboard.context import AppContext
 
 log = logging.getLogger("citydash")
 access = logging.getLogger("citydash.request")
@@ -32,11 +36,11 @@ class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (gunicorn and test runners swap it)."""
 
     @property
-    def stream(self):  # noqa: ANN201
+    def stream(self) -> Any:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # noqa: ANN001
+    def stream(self, _value: Any) -> None:
         pass
 
 
@@ -60,7 +64,7 @@ def json_formatter() -> logging.Formatter:
     return JsonFormatter("{asctime}{levelname}{name}{message}", style="{", rename_fields={"asctime": "time", "levelname": "level"})
 
 
-def source_ages(ctx) -> list[dict]:  # noqa: ANN001
+def source_ages(ctx: AppContext) -> list[dict]:
     """Each source's last success, its age and whether it is stale (more than STALE_FACTOR refresh intervals)
     or failing; the error messages stay in the store (they may name internal hosts)."""
     return [{"name": s.name, "last_success_at": s.last_success_at.isoformat() + "Z" if s.last_success_at else None,
@@ -69,7 +73,7 @@ def source_ages(ctx) -> list[dict]:  # noqa: ANN001
             for s in source_status(ctx.engine, ctx.city)]
 
 
-def health(ctx) -> tuple[dict, int]:  # noqa: ANN001
+def health(ctx: AppContext) -> tuple[dict, int]:
     body: dict = {"status": "ok", "city": ctx.city.city.slug}
     t0 = time.perf_counter()
     try:
@@ -113,7 +117,7 @@ UNAVAILABLE_PAGE = """<!doctype html>
 <body><main class="unavailable" id="main"><h1>{{ title }}</h1><p>{{ body }}</p><p>{{ again }}</p></main></body></html>"""
 
 
-def unavailable_response(ctx):  # noqa: ANN001, ANN201
+def unavailable_response(ctx: AppContext) -> Any:
     lang = ctx.language(flask.request.args.to_dict(flat=False))
     _ = translator(lang)
     title = _("{city} is temporarily unavailable", city=ctx.city.city.name)
@@ -131,7 +135,7 @@ def unavailable_response(ctx):  # noqa: ANN001, ANN201
     return resp
 
 
-def _retry_start(ctx) -> bool:  # noqa: ANN001
+def _retry_start(ctx: AppContext) -> bool:
     """Start-up work that failed because the store was down: retry it, at most every RETRY_SECONDS."""
     now = time.monotonic()
     if now < ctx.store_retry_at:
@@ -147,13 +151,13 @@ def _retry_start(ctx) -> bool:  # noqa: ANN001
     return True
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     configure_logging()
     server = app.server
     ctx.schema_head = _schema_head()
 
     @server.before_request
-    def _start_clock():  # noqa: ANN202
+    def _start_clock() -> Any:
         flask.g.citydash_t0 = time.perf_counter()
         if flask.request.endpoint in ("healthz",) or flask.request.path.startswith(("/assets/", "/_dash-component-suites/")):
             return None
@@ -172,7 +176,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         return None
 
     @server.after_request
-    def _log_request(resp):  # noqa: ANN001, ANN202
+    def _log_request(resp: Any) -> Any:
         t0 = flask.g.get("citydash_t0")
         if t0 is not None:
             access.info("request", extra={
@@ -182,7 +186,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
             })
         return resp
 
-    def _store_down(e):  # noqa: ANN001, ANN202
+    def _store_down(e: Any) -> Any:
         log.error("store error", extra={"error": explain(ctx.engine, e), "path": flask.request.path})
         return unavailable_response(ctx)
 
@@ -190,7 +194,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
         server.register_error_handler(error, _store_down)
 
     @server.route("/healthz")
-    def healthz():  # noqa: ANN202
+    def healthz() -> Any:
         body, status = health(ctx)
         resp = flask.jsonify(body)
         resp.status_code = status

@@ -8,6 +8,8 @@ nothing else (the comment path runs it 300 times a second at peak).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from functools import lru_cache
 
 import flask
@@ -15,9 +17,11 @@ import flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from dash import Dash
+from dashboard.context import AppContext
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     prefix = f"citydash:{ctx.city.city.slug}:swc"
     lim = Limiter(
         key_func=get_remote_address,
@@ -36,7 +40,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
     ctx.limit_prefix = prefix
 
 
-def _check_blueprints_only(server, lim: Limiter) -> None:  # noqa: ANN001
+def _check_blueprints_only(server: flask.Flask, lim: Limiter) -> None:
     """Flask-Limiter checks every request before the view runs, for default, application and blueprint limits;
     a decorated view checks its own limits when it is called, whatever this hook does. We set no default or
     application limits, so the hook matters for blueprint routes only (the feeds): there it still runs, first
@@ -45,7 +49,7 @@ def _check_blueprints_only(server, lim: Limiter) -> None:  # noqa: ANN001
     hooks = server.before_request_funcs[None]
     check = lim._check_request_limit
 
-    def check_blueprint_limits():  # noqa: ANN202
+    def check_blueprint_limits() -> Any:
         if flask.request.blueprint is not None:
             return check()
         return None
@@ -53,7 +57,7 @@ def _check_blueprints_only(server, lim: Limiter) -> None:  # noqa: ANN001
     hooks[hooks.index(check)] = check_blueprint_limits
 
 
-def limiter(ctx) -> Limiter:  # noqa: ANN001
+def limiter(ctx: AppContext) -> Limiter:
     if ctx.limiter is None:
         raise RuntimeError("dashboard.server.limits.init_app has not run for this app")
     return ctx.limiter
@@ -64,7 +68,7 @@ def _items(rate: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(rate))
 
 
-def allow(ctx, rate: str, scope: str) -> bool:  # noqa: ANN001
+def allow(ctx: AppContext, rate: str, scope: str) -> bool:
     """Count one action of this request's client under ``rate`` ("5/minute;30/day") in ``scope``; False, and
     nothing counted for the limit that is full, when the client is over any of them."""
     strategy, who = limiter(ctx).limiter, (ctx.limit_prefix, "dash", scope, get_remote_address())

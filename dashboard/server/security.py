@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 
 import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from dash import Dash
+from dashboard.context import AppContext
 
 
-def content_security_policy(app, ctx) -> dict[str, list[str] | str]:  # noqa: ANN001
+def content_security_policy(app: Dash, ctx: AppContext) -> dict[str, list[str] | str]:
     basemap = ctx.city.basemap
     tiles = []
     if basemap.style == "tiles":
@@ -46,7 +48,7 @@ def content_security_policy(app, ctx) -> dict[str, list[str] | str]:  # noqa: AN
 HSTS = "max-age=31536000; includeSubDomains"  # a year; sent on HTTPS requests only
 
 
-def security_headers(app, ctx) -> dict[str, str]:  # noqa: ANN001
+def security_headers(app: Dash, ctx: AppContext) -> dict[str, str]:
     return {
         "Content-Security-Policy": "; ".join(f"{k} {' '.join(v)}" for k, v in content_security_policy(app, ctx).items()),
         "X-Frame-Options": "DENY",
@@ -56,7 +58,7 @@ def security_headers(app, ctx) -> dict[str, str]:  # noqa: ANN001
     }
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     server = app.server
     hops = ctx.settings.proxy_hops
     if hops:

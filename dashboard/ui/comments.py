@@ -6,6 +6,8 @@ the rows come from ``data_sources.comments.records``' public reads, which do not
 """
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +15,7 @@ from babel.dates import format_datetime
 from dash import html
 
 from dashboard.i18n import BABEL_LOCALES, fmt_datetime, fmt_number, translator
+from dashboard.context import AppContext
 
 STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "In progress", "resolved": "Resolved",
                  "closed": "Closed"}
@@ -26,12 +29,12 @@ FLAG_REASON_LABELS = {"abusive": "Abusive or offensive", "personal_data": "Shows
                       "other": "Something else"}
 
 
-def category_label(cat: str, _) -> str:  # noqa: ANN001
+def category_label(cat: str, _: Any) -> str:
     # Categories a city adds in its TOML that we have no label for are shown from their slug.
     return _(CATEGORY_LABELS[cat]) if cat in CATEGORY_LABELS else cat.replace("_", " ").capitalize()
 
 
-def status_label(status: str, closed_reason: str | None, _) -> str:  # noqa: ANN001
+def status_label(status: str, closed_reason: str | None, _: Any) -> str:
     label = _(STATUS_LABELS.get(status, status))
     if status == "closed" and closed_reason:
         label = _("Closed: {reason}", reason=_(CLOSED_REASONS.get(closed_reason, closed_reason)))
@@ -75,7 +78,7 @@ def history_items(events: list[dict], lang: str, tz: str) -> list:
     return items
 
 
-def comment_view(ctx, lang: str, c: dict, events: list[dict], private: bool = False) -> html.Article:  # noqa: ANN001
+def comment_view(ctx: AppContext, lang: str, c: dict, events: list[dict], private: bool = False) -> html.Article:
     """One comment: status, text, evidence, supports, history and its feed. ``private``: the author's view."""
     _ = translator(lang)
     tz = ctx.city.city.timezone
@@ -129,7 +132,7 @@ def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.L
     ], className="comment-item")
 
 
-def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) -> tuple[str, object]:  # noqa: ANN001
+def _vote(ctx: AppContext, lang: str, comment_id: Any, browser: Any, scope: str, rate: str, action: Any) -> tuple[str, object]:
     """Run a support or a flag under its rate limit; (message, VoteResult or None)."""
     from dashboard.server.limits import allow
     from data_sources.comments.records import CommentRejected
@@ -146,7 +149,7 @@ def _vote(ctx, lang: str, comment_id, browser, scope: str, rate: str, action) ->
         return _(e.message, **e.params), None
 
 
-def support_action(ctx, lang: str, comment_id, browser) -> html.P:  # noqa: ANN001
+def support_action(ctx: AppContext, lang: str, comment_id: Any, browser: Any) -> html.P:
     from data_sources.comments.records import add_support
 
     _ = translator(lang)
@@ -158,7 +161,7 @@ def support_action(ctx, lang: str, comment_id, browser) -> html.P:  # noqa: ANN0
     return html.P(msg, className="vote-msg")
 
 
-def flag_action(ctx, lang: str, comment_id, browser, reason) -> html.P:  # noqa: ANN001
+def flag_action(ctx: AppContext, lang: str, comment_id: Any, browser: Any, reason: Any) -> html.P:
     from data_sources.comments.records import flag_comment
 
     _ = translator(lang)

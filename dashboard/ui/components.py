@@ -6,6 +6,8 @@ text: nothing here builds HTML from strings.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 import pandas as pd
@@ -16,13 +18,14 @@ from dashboard.server.cache import cached, request_source_status
 from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_number, fmt_percent, translator
 from dashboard.ui.kpis import Kpi
 from data_sources.operations import SourceStatus
+from dashboard.context import AppContext
 
 NAV = [("/", N_("Map")), ("/air", N_("Air")), ("/traffic", N_("Traffic")), ("/cycling", N_("Cycling")),
        ("/report", N_("Tell the city")), ("/you-said-we-did", N_("You said, we did")), ("/ledger", N_("The city's record")),
        ("/about", N_("About the data"))]
 
 
-def page_frame(ctx, lang: str, children: list, active: str = "/") -> html.Div:  # noqa: ANN001
+def page_frame(ctx: AppContext, lang: str, children: list, active: str = "/") -> html.Div:
     _ = translator(lang)
     city = ctx.city.city
     langs = [
@@ -65,7 +68,7 @@ CYCLE_TYPES = {"track": N_("separated track"), "lane": N_("painted lane"), "shar
                "other": N_("other")}
 
 
-def band_chip(band: str, _, prefix: str | None = None) -> list:  # noqa: ANN001
+def band_chip(band: str, _: Any, prefix: str | None = None) -> list:
     word = BAND_WORDS.get(band)
     if not word:
         return []
@@ -162,7 +165,7 @@ def _kpi_extra(k: Kpi, lang: str) -> list:
     return out
 
 
-def sources_behind(ctx, layers_by_key: dict[str, list[str]]) -> dict[str, list[SourceStatus]]:  # noqa: ANN001
+def sources_behind(ctx: AppContext, layers_by_key: dict[str, list[str]]) -> dict[str, list[SourceStatus]]:
     """For each key (a KPI card, an indicator page), the sources of its layers that are failing or stale.
 
     The status is read at every build (once per request), not cached: a source goes stale with time alone, which
@@ -228,7 +231,7 @@ def deferred(block_id: str, placeholder_text: str, min_height: int = 300) -> htm
 def data_table(frame: pd.DataFrame, columns: list[tuple[str, str]], lang: str, caption: str, tz: str = "UTC",
                digits: int = 1, max_rows: int = 400) -> html.Table:
     """An accessible table alternative to a chart: ``columns`` is (column, header) pairs."""
-    def cell(v) -> str:  # noqa: ANN001
+    def cell(v: Any) -> str:
         if isinstance(v, (pd.Timestamp, datetime)):
             return fmt_datetime(pd.Timestamp(v).to_pydatetime(), lang, tz)
         if isinstance(v, float):

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from data_sources.ingest.standards import EAQI_BANDS, EAQI_UPPER
+from data_sources.config import CityConfig
 
 TRACE_TYPES = ("scatter", "bar", "scattermap", "choroplethmap")
 
@@ -43,7 +44,7 @@ CHOROPLETH_SCALE = "Viridis"
 OUTLINE = "#1b2430"
 
 
-def base_layout(city, height: int | None = None) -> dict:  # noqa: ANN001
+def base_layout(city: CityConfig, height: int | None = None) -> dict:
     bm = city.basemap
     layers = []
     if bm.style == "tiles":
@@ -85,7 +86,7 @@ def _ids(frame: pd.DataFrame, values: pd.Series | np.ndarray) -> list:
     return np.stack([frame["id"].to_numpy(float), np.asarray(values, dtype=float)], axis=-1).tolist()
 
 
-def city_map(city, layers: dict[str, pd.DataFrame], districts_geojson: dict, visible: list[str] | None = None,  # noqa: ANN001
+def city_map(city: CityConfig, layers: dict[str, pd.DataFrame], districts_geojson: dict, visible: list[str] | None = None,
              labels: dict[str, str] | None = None, choropleth: dict | None = None) -> go.Figure:
     """The home map. ``layers``: layer name -> DataFrame (id, lat, lon, name, plus band/value/geometry as relevant).
     ``choropleth``: {"values": Series district id -> value, "title": str, "unit": str} colours the districts."""

@@ -6,6 +6,8 @@ here; the page's callbacks are thin over them.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import h3
 import numpy as np
 import pandas as pd
@@ -14,6 +16,7 @@ from dash import Patch
 
 from dashboard.ui import figures
 from data_sources.comments import analysis
+from data_sources.config import CityConfig
 
 INDICATORS = ("air_station", "traffic_counter", "cycle_route")
 
@@ -38,7 +41,7 @@ def heat_trace(locs: list[str], z: list[int], zmax: float, url: str, label: str)
     )
 
 
-def heat_figure(city, layers: dict[str, pd.DataFrame], districts_geojson: dict, heat: go.Choroplethmap,  # noqa: ANN001
+def heat_figure(city: CityConfig, layers: dict[str, pd.DataFrame], districts_geojson: dict, heat: go.Choroplethmap,
                 visible: list[str], labels: dict[str, str]) -> go.Figure:
     """The heat trace first (trace 0, the one patches change), then every indicator layer, hidden unless chosen."""
     base = figures.city_map(city, {k: v for k, v in layers.items() if k in INDICATORS}, districts_geojson,
@@ -67,7 +70,7 @@ def visibility_patch(trace_layers: list[str], visible: list[str]) -> Patch:
     return p
 
 
-def update_heat(engine, f: analysis.HeatFilter, version: int, resolution_changed: bool) -> Patch:  # noqa: ANN001
+def update_heat(engine: Any, f: analysis.HeatFilter, version: int, resolution_changed: bool) -> Patch:
     """The server's work for one filter change: counts per cell from the pre-counted table, as a Patch."""
     locs, z, zmax = heat_values(analysis.cell_counts(engine, f))
     return heat_patch(locs, z, zmax, cells_url(f.resolution, version) if resolution_changed else None)

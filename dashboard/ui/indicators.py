@@ -6,6 +6,8 @@ anything missing or invalid falls back to a default instead of failing.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -106,7 +108,7 @@ def parse_state(theme: Theme, query: dict, latest: datetime | None, districts: s
     return State(metric, district, start, end)
 
 
-def with_changes(state: State, **changes) -> State:  # noqa: ANN003
+def with_changes(state: State, **changes: Any) -> State:
     return replace(state, **changes)
 
 

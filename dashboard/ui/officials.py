@@ -4,6 +4,8 @@ Flask routes (exports, hexagon outlines). Every route here is wrapped in ``requi
 """
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import io
 import json
@@ -20,6 +22,8 @@ from data_sources.comments import analysis
 from data_sources.comments.analysis import EXPORT_COLUMNS, export_rows
 from data_sources.store.models import COMMENT_STATUSES, H3_RESOLUTIONS
 from data_sources.comments.workflow import log_action
+from dash import Dash
+from dashboard.context import AppContext
 
 OFFICIAL_NAV = [
     ("/officials", "Heatmap", "official"),
@@ -31,7 +35,7 @@ STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "I
                  "closed": "Closed"}
 
 
-def frame(ctx, lang: str, role: str, active: str, children_fn) -> html.Div:  # noqa: ANN001
+def frame(ctx: AppContext, lang: str, role: str, active: str, children_fn: Any) -> html.Div:
     """The officials' page, or a login prompt with no data. ``children_fn()`` runs only after the check."""
     _ = translator(lang)
     user = current_official()
@@ -91,7 +95,7 @@ def filter_query(f: analysis.HeatFilter) -> str:
 
 # --- routes ------------------------------------------------------------------------------------------------
 
-def _cell(v):  # noqa: ANN001, ANN202
+def _cell(v: Any) -> Any:
     if isinstance(v, datetime):
         return v.isoformat(timespec="seconds") + "Z"
     if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
@@ -99,11 +103,11 @@ def _cell(v):  # noqa: ANN001, ANN202
     return v
 
 
-def init_app(app, ctx) -> None:  # noqa: ANN001
+def init_app(app: Dash, ctx: AppContext) -> None:
     server = app.server
 
     @require_role("official")
-    def export_csv():  # noqa: ANN202
+    def export_csv() -> Any:
         f = parse_filter(flask.request.args.to_dict(flat=True))
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS)
@@ -117,7 +121,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
                               headers={"Content-Disposition": 'attachment; filename="comments.csv"'})
 
     @require_role("official")
-    def export_geojson():  # noqa: ANN202
+    def export_geojson() -> Any:
         f = parse_filter(flask.request.args.to_dict(flat=True))
         feats = []
         for row in export_rows(ctx.engine, f):
@@ -131,7 +135,7 @@ def init_app(app, ctx) -> None:  # noqa: ANN001
                               headers={"Content-Disposition": 'attachment; filename="comments.geojson"'})
 
     @require_role("official")
-    def cells(resolution: int):  # noqa: ANN202
+    def cells(resolution: int) -> Any:
         # Hexagon outlines of every cell that ever held a comment: fetched once per resolution and version,
         # so a filter change sends only cell ids and counts.
         if resolution not in H3_RESOLUTIONS:

@@ -27,6 +27,7 @@ from data_sources.store.models import (
     Department,
     District,
 )
+from sqlalchemy.engine import Connection
 
 EPOCH_MONDAY = date(1970, 1, 5)
 
@@ -48,7 +49,7 @@ _SQL_WEEK = {
 }
 
 
-def rebuild_cell_counts(conn) -> None:  # noqa: ANN001
+def rebuild_cell_counts(conn: Connection) -> None:
     """Recount ``comment_cell_counts`` from the comments (inside the caller's transaction)."""
     conn.execute(CommentCellCount.__table__.delete())
     conn.exec_driver_sql(
@@ -59,7 +60,7 @@ def rebuild_cell_counts(conn) -> None:  # noqa: ANN001
 
 
 @contextmanager
-def paused_cell_counts(engine: Engine):
+def paused_cell_counts(engine: Engine) -> Any:
     """For bulk loads: the per-row triggers stand still, and the counts are rebuilt once at the end (in the
     same transaction that lifts the pause, so nothing written meanwhile is missed on SQLite)."""
     with engine.begin() as conn:
@@ -164,12 +165,12 @@ def week_range(engine: Engine) -> tuple[int, int] | None:
     return None if lo is None else (int(lo), int(hi))
 
 
-def cell_centres(cells) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def cell_centres(cells: Any) -> tuple[np.ndarray, np.ndarray]:
     ll = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells], dtype=float).reshape(-1, 2)
     return ll[:, 0], ll[:, 1]
 
 
-def cells_geojson(cells) -> dict:  # noqa: ANN001
+def cells_geojson(cells: Any) -> dict:
     """Hexagon outlines (5-decimal coordinates, ~1 m) keyed by the H3 id string."""
     feats = []
     for c in cells:

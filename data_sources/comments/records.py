@@ -6,6 +6,8 @@ A comment acknowledged to a citizen is committed: ``submit_comment`` returns onl
 """
 from __future__ import annotations
 
+from typing import Any
+
 import hashlib
 import math
 import re
@@ -29,6 +31,8 @@ from data_sources.store.models import (
     Support,
 )
 from data_sources.store.db import district_locator, h3_cells, utcnow
+from data_sources.config import CityConfig
+from sqlalchemy.engine import Connection
 
 # Comment events whose public_text anyone may read (assignments, moderation and notes stay internal).
 PUBLIC_EVENT_KINDS = ("status", "answer")
@@ -47,7 +51,7 @@ VALID_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 class CommentRejected(ValueError):
     """A clear, translatable reason. ``message`` is an English message id; ``params`` fill its {placeholders}."""
 
-    def __init__(self, field: str, message: str, **params: object):
+    def __init__(self, field: str, message: str, **params: object) -> None:
         super().__init__(message.format(**params) if params else message)
         self.field = field
         self.message = message
@@ -98,7 +102,7 @@ def clean_text(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def validate(inp: CommentInput, city) -> CommentInput:  # noqa: ANN001  (CityConfig)
+def validate(inp: CommentInput, city: CityConfig) -> CommentInput:
     """Raise CommentRejected with the first problem; return a normalised copy otherwise."""
     try:
         lat, lon = float(inp.lat), float(inp.lon)
@@ -154,7 +158,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit_comment(engine: Engine, city, inp: CommentInput, hold_for_review=needs_review) -> SubmitResult:  # noqa: ANN001
+def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput, hold_for_review: Any=needs_review) -> SubmitResult:
     """Validate, redact, store and commit one comment. ``hold_for_review(text) -> bool`` decides moderation.
 
     The evidence (nearest relevant reading for that place and hour) is looked up here unless the caller brings
@@ -218,7 +222,7 @@ class VoteResult:
     hidden: bool = False  # a flag that reached the threshold hid the comment
 
 
-def _published(conn, comment_id: int) -> None:  # noqa: ANN001
+def _published(conn: Connection, comment_id: int) -> None:
     if conn.scalar(select(Comment.moderation).where(Comment.id == comment_id)) != "published":
         raise CommentRejected("comment", "That comment is not available.")
 
@@ -314,7 +318,7 @@ PUBLIC_FIELDS = (Comment.id, Comment.created_at, Comment.updated_at, Comment.pub
                  Comment.resolved_at, District.name.label("district"))
 
 
-def _public_query():
+def _public_query() -> Any:
     return select(*PUBLIC_FIELDS).outerjoin(District, District.id == Comment.district_id)
 
 

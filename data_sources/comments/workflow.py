@@ -7,6 +7,8 @@ so no entry point can skip it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +26,7 @@ from data_sources.store.models import (
     Official,
 )
 from data_sources.store.db import utcnow
+from data_sources.config import CityConfig
 
 ROLE_RANK = {r: i + 1 for i, r in enumerate(OFFICIAL_ROLES)}  # moderator < official < admin
 CLOSED_REASONS = ("duplicate", "not_city", "no_action", "spam", "other")
@@ -57,12 +60,12 @@ class Actor:
             raise NotAllowed(f"needs role {role}")
 
 
-def answer_templates(city) -> dict[str, str]:  # noqa: ANN001  (CityConfig)
+def answer_templates(city: CityConfig) -> dict[str, str]:
     officials = getattr(city, "officials", None)
     return {**DEFAULT_TEMPLATES, **(dict(officials.answer_templates) if officials else {})}
 
 
-def _snapshot(c) -> dict:  # noqa: ANN001
+def _snapshot(c: Any) -> dict:
     return {"status": c.status, "closed_reason": c.closed_reason, "department_id": c.department_id,
             "moderation": c.moderation, "moderation_reason": c.moderation_reason, "text": c.text}
 
@@ -80,14 +83,14 @@ def _audit(conn: Connection, actor: Actor, action: str, target: int, before: dic
                                                      target_id=str(target), before=before, after=after))
 
 
-def _ids(comment_ids) -> list[int]:  # noqa: ANN001
+def _ids(comment_ids: Any) -> list[int]:
     ids = sorted({int(i) for i in comment_ids})
     if not ids:
         raise WorkflowError("Choose at least one comment.")
     return ids
 
 
-def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, public_text: str,  # noqa: ANN001
+def change_status(engine: Engine, actor: Actor, comment_ids: Any, to_status: str, public_text: str,
                   closed_reason: str | None = None, internal_text: str | None = None) -> int:
     """Set the status of one or more comments with a public answer. Returns how many changed."""
     actor.require("official")
@@ -123,7 +126,7 @@ def change_status(engine: Engine, actor: Actor, comment_ids, to_status: str, pub
     return len(ids)
 
 
-def assign(engine: Engine, actor: Actor, comment_ids, department_id: int | None) -> int:  # noqa: ANN001
+def assign(engine: Engine, actor: Actor, comment_ids: Any, department_id: int | None) -> int:
     actor.require("official")
     ids = _ids(comment_ids)
     now = utcnow()
@@ -218,8 +221,8 @@ def create_official(engine: Engine, email: str, password_hash: str, role: str, d
 QUEUE_SORTS = ("newest", "oldest_open", "most_supported", "overdue")
 
 
-def queue(engine: Engine, sort: str = "newest", statuses=(), department_id: int | None = None,  # noqa: ANN001
-          overdue_days: int = 14, now: datetime | None = None, limit: int = 200):
+def queue(engine: Engine, sort: str = "newest", statuses: Any=(), department_id: int | None = None,
+          overdue_days: int = 14, now: datetime | None = None, limit: int = 200) -> Any:
     """Comments for the work queue as a DataFrame. ``overdue``: open, unanswered and older than overdue_days."""
     import pandas as pd
     from datetime import timedelta
@@ -249,7 +252,7 @@ def queue(engine: Engine, sort: str = "newest", statuses=(), department_id: int 
     return pd.DataFrame(rows, columns=[col.key for col in cols])
 
 
-def moderation_queue(engine: Engine, limit: int = 200):
+def moderation_queue(engine: Engine, limit: int = 200) -> Any:
     """Held comments and published comments that citizens flagged, most flagged first."""
     import pandas as pd
     from sqlalchemy import or_
@@ -263,7 +266,7 @@ def moderation_queue(engine: Engine, limit: int = 200):
     return pd.DataFrame(rows, columns=[col.key for col in cols])
 
 
-def audit_entries(engine: Engine, limit: int = 500):
+def audit_entries(engine: Engine, limit: int = 500) -> Any:
     import pandas as pd
 
     a = AuditEntry

@@ -8,6 +8,8 @@ validates the result with the ``frictionless`` package.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import hashlib
 import json
@@ -21,6 +23,7 @@ from data_sources.ingest.types import LAYERS, METRICS
 from data_sources.store.db import utc_iso, utcnow
 from data_sources.comments.records import PUBLIC_EVENT_KINDS
 from data_sources.store.models import COMMENT_STATUSES, Comment, CommentEvent, District, Feature, Observation, Source
+from data_sources.config import CityConfig
 
 CHUNK = 50_000
 # An SPDX / Open Definition licence id at the start of a free-text licence ("CC-BY-4.0 (with ...)"): a word
@@ -35,7 +38,7 @@ def licence(text: str) -> dict:
     return {"name": m.group(0) if m else "notspecified", "title": text or "Not specified by the publisher"}
 
 
-def _field(name: str, type_: str, description: str, required: bool = False, **extra) -> dict:  # noqa: ANN003
+def _field(name: str, type_: str, description: str, required: bool = False, **extra: Any) -> dict:
     f = {"name": name, "type": type_, "description": description, **extra}
     if required:
         f.setdefault("constraints", {})["required"] = True
@@ -51,11 +54,11 @@ def _file_meta(path: Path) -> dict:
 
 
 class _Writer:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path) -> None:
         self.root = root
         self.resources: list[dict] = []
 
-    def csv(self, name: str, title: str, schema: dict, rows, licences: list[dict], description: str = "") -> int:  # noqa: ANN001
+    def csv(self, name: str, title: str, schema: dict, rows: Any, licences: list[dict], description: str = "") -> int:
         path = self.root / f"{name}.csv"
         n = 0
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -80,7 +83,7 @@ class _Writer:
         })
 
 
-def _chunked(engine: Engine, stmt, key_col):  # noqa: ANN001
+def _chunked(engine: Engine, stmt: Any, key_col: Any) -> Any:
     """Stream a large query in keyset pages (bounded memory on millions of rows, on SQLite and PostgreSQL)."""
     last = None
     while True:
@@ -93,7 +96,7 @@ def _chunked(engine: Engine, stmt, key_col):  # noqa: ANN001
         last = rows[-1][0]
 
 
-def export_datapackage(engine: Engine, city, out_dir: str | Path, city_licence: str = "CC-BY-4.0") -> dict:  # noqa: ANN001
+def export_datapackage(engine: Engine, city: CityConfig, out_dir: str | Path, city_licence: str = "CC-BY-4.0") -> dict:
     """Write the package into ``out_dir``; returns {resource name: rows or features}. ``city_licence`` covers
     what the city itself publishes (comments, their history, districts)."""
     root = Path(out_dir)

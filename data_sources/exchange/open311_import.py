@@ -26,6 +26,7 @@ from data_sources.ingest.types import SourceError
 from data_sources.comments.records import CommentInput, CommentRejected, submit_comment
 from data_sources.store.models import COMMENT_STATUSES
 from data_sources.store.db import parse_utc
+from data_sources.config import CityConfig
 
 MAX_PAGES = 200
 PAGE_SIZE = 1000
@@ -144,7 +145,7 @@ def requests_url(url: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/requests.json"))
 
 
-def fetch(session, url: str, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> list[bytes]:  # noqa: ANN001
+def fetch(session: Any, url: str, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> list[bytes]:
     """GET the requests, page by page while the server pages (a full page asks for the next; a page that repeats
     the previous one means the server ignores ``page``)."""
     url = requests_url(url)
@@ -169,7 +170,7 @@ def fetch(session, url: str, page_size: int = PAGE_SIZE, max_pages: int = MAX_PA
     return pages
 
 
-def read(source: str, session=None, page_size: int = PAGE_SIZE) -> tuple[list[bytes], str]:  # noqa: ANN001
+def read(source: str, session: Any=None, page_size: int = PAGE_SIZE) -> tuple[list[bytes], str]:
     """Payloads and origin host for a URL (through ``session``) or a local file."""
     if re.match(r"^https?://", source):
         if session is None:
@@ -214,7 +215,7 @@ def our_status(upstream: str) -> tuple[str, str | None]:
     return "new", None
 
 
-def import_requests(engine: Engine, city, parsed: Parsed, host: str, mapping: dict[str, str] | None = None) -> dict:  # noqa: ANN001
+def import_requests(engine: Engine, city: CityConfig, parsed: Parsed, host: str, mapping: dict[str, str] | None = None) -> dict:
     """Submit each upstream request as a comment. Returns the import's counts and why rows were skipped."""
     origin = f"open311:{host}"[:100]
     added, skipped, reasons = 0, parsed.skipped, Counter()
@@ -243,7 +244,7 @@ def import_requests(engine: Engine, city, parsed: Parsed, host: str, mapping: di
             "skipped": skipped, "skipped_by_reason": dict(reasons)}
 
 
-def import_open311(engine: Engine, city, source: str, session=None, mapping: dict[str, str] | None = None,  # noqa: ANN001
+def import_open311(engine: Engine, city: CityConfig, source: str, session: Any=None, mapping: dict[str, str] | None = None,
                    origin: str | None = None, page_size: int = PAGE_SIZE) -> dict:
     """``citydash import open311 URL-or-FILE``: read, parse every page, submit."""
     payloads, host = read(source, session, page_size)

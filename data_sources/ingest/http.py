@@ -40,7 +40,7 @@ USER_AGENT = f"citydash/{_version()} (+{PROJECT_URL})"
 
 
 class _CappedRetry(Retry):
-    def get_retry_after(self, response):  # noqa: ANN001, ANN201
+    def get_retry_after(self, response: Any) -> Any:
         after = super().get_retry_after(response)
         return None if after is None else min(after, MAX_RETRY_AFTER)
 

@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import h3
 from cachetools import TTLCache, cached
@@ -59,7 +59,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             # WAL: readers never block the writer; NORMAL sync is durable across app crashes in WAL mode.
             cur.execute("PRAGMA journal_mode=WAL")
@@ -83,20 +83,20 @@ def _ping_when_idle(engine: Engine) -> None:
     stores. A connection that dies while in steady use fails that one request (503, the page and its text stay),
     and SQLAlchemy then replaces every connection of the pool."""
     @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_conn, record) -> None:  # noqa: ANN001
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
         record.info["citydash_idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _ping(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get("citydash_idle_since")
         if since is not None and time.monotonic() - since > PING_IDLE_S:
             try:
                 engine.dialect.do_ping(dbapi_conn)
-            except Exception as e:  # noqa: BLE001  (whatever the driver raises: the pool connects anew)
+            except Exception as e:  # whatever the driver raises: the pool connects anew
                 raise DisconnectionError(str(e)) from e
 
 
-def alembic_config(connection: Connection | None = None):
+def alembic_config(connection: Connection | None = None) -> Any:
     from alembic.config import Config
 
     cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
@@ -153,7 +153,7 @@ def h3_cells_array(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def representative_point(geom) -> tuple[float, float]:  # noqa: ANN001
+def representative_point(geom: Any) -> tuple[float, float]:
     p = geom if geom.geom_type == "Point" else geom.representative_point()
     return float(p.y), float(p.x)
 
@@ -208,7 +208,7 @@ def finish_run(engine: Engine, run_id: int, features: int = 0, observations: int
 # --- dialect-neutral bulk upserts -------------------------------------------------------------------------
 
 
-def _insert_stmt(conn: Connection, table):  # noqa: ANN001
+def _insert_stmt(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
@@ -221,7 +221,7 @@ def _chunks(rows: list[dict], size: int = _CHUNK) -> Iterable[list[dict]]:
         yield rows[i : i + size]
 
 
-def upsert_features(engine: Engine, source_id: int, features) -> dict[str, int]:  # noqa: ANN001
+def upsert_features(engine: Engine, source_id: int, features: Any) -> dict[str, int]:
     """Insert or update features of one source. ``features``: GeoDataFrame with external_id, layer, name,
     properties, geometry (EPSG:4326). Returns {external_id: feature id} and sets ``.added`` on the dict."""
     if features is None or len(features) == 0:
@@ -333,7 +333,7 @@ def _bind_times(conn: Connection, times: pd.Series) -> list:
     return text.tolist()
 
 
-def replace_districts(engine: Engine, districts) -> int:  # noqa: ANN001
+def replace_districts(engine: Engine, districts: Any) -> int:
     """Load district polygons (GeoDataFrame with name, code, population, geometry), upserting by name."""
     gdf = districts.to_crs("EPSG:4326")
     area = gdf.to_crs(gdf.estimate_utm_crs()).area / 1e6 if len(gdf) else []
@@ -399,7 +399,7 @@ def district_locator(engine: Engine) -> Callable[[np.ndarray, np.ndarray], np.nd
     return locate
 
 
-def assign_districts(engine: Engine, table=Feature) -> int:  # noqa: ANN001
+def assign_districts(engine: Engine, table: Any=Feature) -> int:
     """Set district_id on rows of ``table`` (features or comments) that have none, by point-in-polygon."""
     from sqlalchemy import bindparam
 

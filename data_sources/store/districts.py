@@ -6,6 +6,8 @@ disappears from the file is left in the store: comments and features may still p
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +18,7 @@ from sqlalchemy import Engine, select
 from data_sources.ingest.types import SourceError
 from data_sources.store.models import District, Feature
 from data_sources.store.db import assign_districts, replace_districts
+from data_sources.config import CityConfig
 
 
 def load_districts(path: str | Path, name_field: str = "name", population_field: str | None = None, code_field: str | None = None) -> gpd.GeoDataFrame:
@@ -43,14 +46,14 @@ def load_districts(path: str | Path, name_field: str = "name", population_field:
     )
 
 
-def _signature(names, codes, pops, geoms) -> set:  # noqa: ANN001
-    def norm(v):  # noqa: ANN001, ANN202
+def _signature(names: Any, codes: Any, pops: Any, geoms: Any) -> set:
+    def norm(v: Any) -> Any:
         return None if v is None or (isinstance(v, float) and pd.isna(v)) else str(int(v)) if isinstance(v, float) else str(v)
 
     return {(str(n), norm(c), norm(p), g) for n, c, p, g in zip(names, codes, pops, geoms)}
 
 
-def sync_districts(engine: Engine, city) -> int:  # noqa: ANN001
+def sync_districts(engine: Engine, city: CityConfig) -> int:
     """Load the city's districts if the store lacks them or they changed. Returns how many were (re)loaded."""
     if city.districts is None:
         return 0

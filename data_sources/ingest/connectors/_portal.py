@@ -112,7 +112,7 @@ def _field(df: pd.DataFrame, name: str, key: str) -> pd.Series:
     )
 
 
-def to_geometry(value: Any):  # noqa: ANN201
+def to_geometry(value: Any) -> Any:
     """GeoJSON (dict or text, bare or as a Feature), WKT, {lat, lon} / {latitude, longitude}, or "lat,lon"."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None

@@ -42,7 +42,7 @@ def fetch(session: Any, params: dict, since: Any = None) -> dict:
     return {"pages": pages}
 
 
-def _esri_geometry(g: dict | None):  # noqa: ANN202
+def _esri_geometry(g: dict | None) -> Any:
     if not g:
         return None
     if "x" in g and "y" in g:

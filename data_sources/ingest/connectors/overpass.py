@@ -67,7 +67,7 @@ def facility(tags: dict) -> str:
     return "path"
 
 
-def _line(points: list | None):  # noqa: ANN202
+def _line(points: list | None) -> Any:
     coords = [(p["lon"], p["lat"]) for p in points or [] if p]
     return shapely.LineString(coords) if len(coords) >= 2 else None
 

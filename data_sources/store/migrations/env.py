@@ -1,4 +1,6 @@
 """Alembic environment: run by data_sources.store.db.migrate(), or by `alembic -c data_sources/store/migrations/alembic.ini`."""
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -20,7 +22,7 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:
+def _run(connection: Any) -> None:
     # batch mode: SQLite cannot ALTER most things, Alembic rebuilds the table instead, keeping the rows.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)
