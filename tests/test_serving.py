@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bench._serve import MachineProbe, Server
 from data_sources.store.models import Comment, Source
 from data_sources.store.db import make_engine
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 

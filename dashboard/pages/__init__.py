@@ -99,8 +99,10 @@ def resolve(ctx: AppContext, pathname: str | None, search: str | None, plain: bo
         return page.page.layout(ctx, lang, query, **params)
 
     key, depends = (pathname, search or "", lang), depends_on(page)
-    layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.page.layout(ctx, lang, query, **params),  # noqa: E731
-                                 depends)
+
+    def layout() -> Any:
+        return shared_page(ctx, ("layout", *key), lambda: page.page.layout(ctx, lang, query, **params), depends)
+
     if plain:
         return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())), depends)
     return layout()

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from data_sources.demo import load_demo
 from data_sources.store.models import Comment, CommentEvent, District, Feature, Observation
-from tests.conftest import DEMO_END
+from tests.support import DEMO_END
 
 
 def _fingerprint(engine) -> str:

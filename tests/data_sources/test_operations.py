@@ -16,7 +16,7 @@ from data_sources.comments.records import CommentInput, submit_comment
 from data_sources.store.models import Comment
 from data_sources.operations import STORE_ERRORS, backup, data_version, explain, restore
 from data_sources.store.db import make_engine, open_store
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def _say(engine, city, key: str, text: str = "Broken paving stones by the bus stop"):

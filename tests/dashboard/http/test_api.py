@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from dashboard.ui.kpis import home_kpis
 from data_sources.store.models import Feature, Observation
-from tests.conftest import DEMO_END
+from tests.support import DEMO_END
 
 API = "/api/v1"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from data_sources.comments.api_keys import create_api_key, revoke_api_key
 from data_sources.store.models import Comment
-from tests.conftest import DEMO_END
+from tests.support import DEMO_END
 
 V2 = "/open311/v2"
 # Demo comments span the 180 days before DEMO_END; this window (<= 90 days) holds many of them.

@@ -12,7 +12,7 @@ from dashboard.app import create_app
 from data_sources.comments.records import CommentInput, CommentRejected, submit_comment, validate
 from data_sources.config import FeedbackConfig
 from data_sources.store.models import Comment
-from tests.conftest import dash_update, render_page
+from tests.support import dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import update
 
 from data_sources.store.models import Comment
-from tests.conftest import dash_update, render_page
+from tests.support import dash_update, render_page
 
 
 def _find(node, pred, acc=None):

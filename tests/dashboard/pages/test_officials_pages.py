@@ -120,7 +120,7 @@ def test_create_official_cli(tmp_path, monkeypatch):
 
 
 def test_pages_render_for_their_roles(app, demo_engine):
-    from tests.conftest import render_page
+    from tests.support import render_page
 
     make_officials(demo_engine)
     mod = app.server.test_client()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from dashboard.ui.indicators import THEMES, State, parse_state
-from tests.conftest import dash_update, render_page
+from tests.support import dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
 
 DISTRICTS = {1, 2, 3}

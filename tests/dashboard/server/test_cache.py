@@ -8,7 +8,7 @@ from dashboard.app import create_app
 from dashboard.server.cache import cached
 from dashboard.server.limits import limiter
 from data_sources.comments.records import CommentInput, submit_comment
-from tests.conftest import DEMO_END, render_page
+from tests.support import DEMO_END, render_page
 
 
 def _comment(ctx, key: str):
@@ -158,7 +158,7 @@ def test_a_citizens_comment_limit_holds_across_workers_and_not_across_citizens(d
 
 
 def test_cache_down_costs_only_recomputation(demo_city, settings, demo_engine):
-    from tests.conftest import free_port
+    from tests.support import free_port
 
     dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     app = create_app(city=demo_city, settings=settings.model_copy(update={"redis_url": dead}), engine=demo_engine)

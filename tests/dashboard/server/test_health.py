@@ -13,7 +13,7 @@ from dashboard.server import cache, health
 from dashboard.app import create_app
 from data_sources.store.models import Source
 from data_sources.store.db import record_failure
-from tests.conftest import PG_URL, dash_update, render_page
+from tests.support import PG_URL, dash_update, render_page
 
 ROUTE = [{"id": "url", "property": "pathname", "value": "/"}, {"id": "url", "property": "search", "value": ""}]
 

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.server.auth import role_for_id
 from data_sources.comments.workflow import ROLE_RANK
-from tests.conftest import render_page
+from tests.support import render_page
 from tests.dashboard.officials_helpers import csrf_token, login, make_officials
 
 

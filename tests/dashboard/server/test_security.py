@@ -99,7 +99,7 @@ def test_assets_hold_no_inline_event_handlers_or_scripts():
 @pytest.fixture
 def citizen_tab(browser):
     """A tab that enforces the CSP (no bypass) and records every violation Chromium reports."""
-    from tests.conftest import new_tab
+    from tests.support import new_tab
 
     tab = new_tab(browser, bypass_csp=False, viewport={"width": 1280, "height": 900})
     tab.violations = []

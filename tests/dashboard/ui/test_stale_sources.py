@@ -15,7 +15,7 @@ from data_sources.config import SourceConfig
 from data_sources.store.models import Source
 from data_sources.refresh import refresh
 from data_sources.store.db import record_success, utcnow
-from tests.conftest import render_page
+from tests.support import render_page
 from tests.data_sources.conftest import FakeTransport
 
 # The demo city's sources, configured as a city would: CSV tables on an open-data portal (never fetched for real).

@@ -143,7 +143,7 @@ def test_rates_per_1000_residents(demo_engine):
 def test_emerging_hotspot_is_found(demo_engine):
     from data_sources.comments.records import CommentInput, submit_comment
     from data_sources.config import load_city
-    from tests.conftest import ROOT
+    from tests.support import ROOT
 
     city = load_city(ROOT / "cities" / "demo.toml")
     now = datetime(2026, 11, 16, 9)

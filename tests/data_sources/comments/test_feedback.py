@@ -20,7 +20,7 @@ from data_sources.config import ConfigError, load_city
 from data_sources.comments.evidence import choose_reading, nearest_reading
 from data_sources.comments.ledger import city_ledger, ledger
 from data_sources.store.models import Comment, CommentEvent
-from tests.conftest import DEMO_END
+from tests.support import DEMO_END
 
 BROWSER_A, BROWSER_B, BROWSER_C = "a" * 32, "b" * 32, "c" * 32
 # ~0.0009° of latitude is 100 m.

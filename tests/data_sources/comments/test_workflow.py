@@ -127,7 +127,7 @@ def test_queue_sorts(demo_engine):
 
 def test_city_toml_officials_table(tmp_path):
     from data_sources.config import ConfigError, load_city
-    from tests.conftest import ROOT
+    from tests.support import ROOT
 
     src = (ROOT / "cities" / "demo.toml").read_text().replace('file = "demo/districts.geojson"',
                                                                f'file = "{ROOT / "cities" / "demo" / "districts.geojson"}"')

@@ -21,7 +21,7 @@ from data_sources.exchange.open311_import import (
     parse,
     parse_datetime,
 )
-from tests.conftest import realdata
+from tests.support import realdata
 
 OWN_JSON = json.dumps([
     {"service_request_id": "A-1", "status": "open", "service_code": "pot", "service_name": "Potholes",
