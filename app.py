@@ -1,6 +1,6 @@
 """Entry point: `python app.py` serves the dashboard; `gunicorn app:server` serves it in production."""
 from dashboard.app import create_app
-from dashboard.health import configure_logging
+from dashboard.server.health import configure_logging
 from data_sources.config import ConfigError, Settings
 
 configure_logging()  # JSON lines on stderr from the first message on (start-up included)

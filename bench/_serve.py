@@ -464,8 +464,8 @@ def check_comments(url: str, acked: list[str], prefix: str) -> dict:
     """Every acknowledged comment is in the store exactly once (by key, and by text for retries)."""
     from sqlalchemy import select
 
-    from data_sources.models import Comment
-    from data_sources.store import make_engine
+    from data_sources.store.models import Comment
+    from data_sources.store.db import make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:

@@ -40,7 +40,7 @@ def child(url: str, n: int, phase: str, redis: str | None) -> None:
     os.environ.update(env)
     import app as application
     from bench.comment_writer import SEND_PATH, acknowledged, citizen_address, comment_input, send_body
-    from data_sources.comments import submit_comment
+    from data_sources.comments.records import submit_comment
 
     ctx = application.server.extensions["citydash"]
     client = application.server.test_client()

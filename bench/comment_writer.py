@@ -37,8 +37,8 @@ def send_body(key: str, i: int, lang: str = "en") -> str:
 
 
 def comment_input(key: str, i: int, lang: str | None = None):  # noqa: ANN201
-    """The same comment as ``send_body``, for ``data_sources.comments.submit_comment`` straight."""
-    from data_sources.comments import CommentInput
+    """The same comment as ``send_body``, for ``data_sources.comments.records.submit_comment`` straight."""
+    from data_sources.comments.records import CommentInput
 
     lat, lon, category = place(i)
     return CommentInput(lat=lat, lon=lon, category=category, text=text(i), client_key=key, language=lang)
@@ -79,9 +79,9 @@ def main(target: str, start: int, end: int) -> None:
                     s = requests.Session()
                 time.sleep(0.5)
         return
-    from data_sources.comments import submit_comment
+    from data_sources.comments.records import submit_comment
     from data_sources.config import CITIES_DIR, load_city
-    from data_sources.store import make_engine
+    from data_sources.store.db import make_engine
 
     city = load_city(CITIES_DIR / "demo.toml")
     engine = make_engine(target)

@@ -26,12 +26,12 @@ def timed(label: str, fn, repeat: int = 3):  # noqa: ANN001
 
 
 if __name__ == "__main__":
-    from dashboard import queries
-    from data_sources.comments import CommentInput, find_duplicates, submit_comment
+    from data_sources.store import queries
+    from data_sources.comments.records import CommentInput, find_duplicates, submit_comment
     from data_sources.config import load_city
     from data_sources.demo import load_demo
-    from data_sources.ledger import city_ledger
-    from data_sources.store import open_store, utcnow
+    from data_sources.comments.ledger import city_ledger
+    from data_sources.store.db import open_store, utcnow
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     city = load_city(ROOT / "cities" / "demo.toml")

@@ -33,8 +33,8 @@ def ensure_store(data_dir: Path, n: int) -> str:
     url = f"sqlite:///{data_dir / 'citydash.sqlite'}"
     from sqlalchemy import func, select
 
-    from data_sources.models import Comment
-    from data_sources.store import open_store
+    from data_sources.store.models import Comment
+    from data_sources.store.db import open_store
 
     have = 0
     if (data_dir / "citydash.sqlite").exists():
@@ -77,15 +77,15 @@ def main() -> None:
     import plotly.graph_objects as go
     from sqlalchemy import and_, select
 
-    from dashboard import heatmap
+    from dashboard.ui import heatmap
     from dashboard.app import create_app
-    from dashboard.auth import hash_password
-    from dashboard.officials import parse_filter
-    from data_sources import analysis
+    from dashboard.server.auth import hash_password
+    from dashboard.ui.officials import parse_filter
+    from data_sources.comments import analysis
     from data_sources.config import Settings
-    from data_sources.models import Comment
-    from data_sources.store import open_store
-    from data_sources.workflow import create_official
+    from data_sources.store.models import Comment
+    from data_sources.store.db import open_store
+    from data_sources.comments.workflow import create_official
 
     settings = Settings.from_env({"CITYDASH_DATA_DIR": str(data_dir), "CITYDASH_SECRET_KEY": "bench"})
     engine = open_store(url)
@@ -99,7 +99,7 @@ def main() -> None:
                                                  "csrf_token": token}).status_code == 303
     dep = next(d for d in client.get("/_dash-dependencies").get_json() if "off-heat-res.data" in d["output"])
     weeks = analysis.week_range(engine)
-    from dashboard import queries
+    from data_sources.store import queries
 
     districts = [int(i) for i in queries.districts(engine)["id"]]
     changes = filter_changes(weeks, districts, a.changes)
@@ -160,7 +160,7 @@ def main() -> None:
 
 
 def _time_text(engine) -> float:  # noqa: ANN001
-    from data_sources import analysis
+    from data_sources.comments import analysis
 
     t0 = time.perf_counter()
     analysis.cell_counts(engine, analysis.HeatFilter(text="junction", resolution=8))

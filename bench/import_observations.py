@@ -55,7 +55,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from data_sources.refresh import import_file
-    from data_sources.store import open_store
+    from data_sources.store.db import open_store
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="citydash-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

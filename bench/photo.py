@@ -1,5 +1,5 @@
 """What one citizen's photo costs the server: time and peak memory to make a 12-megapixel phone photo safe
-(decode, turn upright, re-encode at 1600 px and a 400 px thumbnail, no metadata: data_sources.photos).
+(decode, turn upright, re-encode at 1600 px and a 400 px thumbnail, no metadata: data_sources.comments.photos).
 
 Each run is a fresh Python process, so that its peak resident memory is the photo's and not an earlier run's:
 ``peak_mb`` is the whole process at its highest (interpreter and imports included), ``added_mb`` what the photo
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from data_sources.photos import process_photo
+from data_sources.comments.photos import process_photo
 
 def kb(field):
     for line in open("/proc/self/status"):

@@ -8,11 +8,11 @@ import sys
 import time
 from datetime import datetime
 
-from data_sources import workflow
+from data_sources.comments import workflow
 from data_sources.config import load_city
 from data_sources.demo import load_demo
-from data_sources.store import open_store
-from data_sources.workflow import UNASSIGNED, QueueFilter
+from data_sources.store.db import open_store
+from data_sources.comments.workflow import UNASSIGNED, QueueFilter
 
 CASES = {
     "newest (no filter)": (QueueFilter(), 0),

@@ -1,57 +1,41 @@
 """The Dash application factory.
 
 ``create_app()`` wires settings, the city configuration and the store into one Dash app. Nothing is kept at
-module level: each app holds its own context in ``server.extensions["citydash"]`` (tests build many apps in one
-process; gunicorn builds one per worker).
+module level: each app holds its own ``dashboard.context.AppContext`` in ``server.extensions["citydash"]`` (tests
+build many apps in one process; gunicorn builds one per worker).
 
-Pages are modules under ``dashboard/pages`` with ``PATH``, ``layout(ctx, lang, query)`` and
-``register(app, ctx)``; the router maps a URL to a page.
+Pages follow ``dashboard.context.Page`` and are listed in ``dashboard.pages.PAGES``; the router maps a URL to a
+page.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-import flask
 from dash import Dash, Input, Output, dcc, html
 from sqlalchemy import Engine
 
-from dashboard import i18n
-from dashboard.pages import PAGES, resolve
+from dashboard.context import AppContext
+from dashboard.http import api, downloads, feeds, frontend, mail_pages, media, open311, openapi
+from dashboard.pages import PAGE_LIST, resolve
+from dashboard.server import auth, cache, dash_guard, health, hosts, limits, security
+from dashboard.ui import officials
+from data_sources.comments.routing import ensure_departments
 from data_sources.config import CityConfig, Settings, load_city
-from data_sources.media import MediaStore, open_media_store
 from data_sources.operations import STORE_ERRORS, explain, prepare_store
-from data_sources.routing import ensure_departments
-from data_sources.store import make_engine
+from data_sources.store.db import make_engine
+from data_sources.store.media import open_media_store
 
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[str] = ["dashboard.hosts", "dashboard.limits", "dashboard.dash_guard", "dashboard.cache", "dashboard.auth", "dashboard.officials", "dashboard.feeds",
-                         "dashboard.open311", "dashboard.api", "dashboard.downloads", "dashboard.media", "dashboard.mail_pages", "dashboard.frontend", "dashboard.health",
-                         "dashboard.security"]  # security last: it hashes every inline script defined before it
+EXTENSIONS: list[ModuleType] = [hosts, limits, dash_guard, cache, auth, officials, feeds, open311, api, openapi, downloads,
+                                media, mail_pages, frontend, health,
+                                security]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-
-@dataclass
-class AppContext:
-    city: CityConfig
-    settings: Settings
-    engine: Engine
-    media: MediaStore
-    extras: dict = field(default_factory=dict)  # room for caches, limiter, login manager set up by later parts
-
-    def language(self, query: dict[str, list[str]] | None = None) -> str:
-        q = (query or {}).get("lang", [None])[0]
-        accept = flask.request.headers.get("Accept-Language") if flask.has_request_context() else None
-        return i18n.negotiate(self.city.city.languages, q, accept, self.city.city.default_language)
-
-
-def get_context(server: flask.Flask | None = None) -> AppContext:
-    return (server or flask.current_app).extensions["citydash"]
 
 
 def create_app(city: CityConfig | None = None, settings: Settings | None = None, engine: Engine | None = None) -> Dash:
@@ -65,7 +49,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
         ensure_departments(engine, city.routing)  # the city's departments, offered in the queue before any comment
         store_ready = True
     except STORE_ERRORS as e:
-        # Start anyway and answer 503 until the store is back (dashboard.health retries): no crash loop.
+        # Start anyway and answer 503 until the store is back (dashboard.server.health retries): no crash loop.
         log.error("store unreachable at start-up; serving 503 until it is back: %s", explain(engine, e))
         store_ready = False
 
@@ -84,8 +68,8 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     )
     server = app.server
     server.secret_key = settings.secret_key or secrets.token_hex(32)
-    ctx = AppContext(city=city, settings=settings, engine=engine,
-                     media=open_media_store(settings.media_url, settings.data_dir), extras={"store_ready": store_ready})
+    ctx = AppContext(city=city, settings=settings, engine=engine, store_ready=store_ready,
+                     media=open_media_store(settings.media_url, settings.data_dir))
     server.extensions["citydash"] = ctx
 
     app.layout = html.Div([
@@ -94,11 +78,11 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     ])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
-    def route(pathname: str | None, search: str | None):
+    def route(pathname: str | None, search: str | None) -> Any:
         return resolve(ctx, pathname, search, plain=True)
 
-    for page in PAGES:
+    for page in PAGE_LIST:
         page.register(app, ctx)
-    for name in EXTENSIONS:
-        importlib.import_module(name).init_app(app, ctx)
+    for part in EXTENSIONS:
+        part.init_app(app, ctx)
     return app

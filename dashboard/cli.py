@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from data_sources.config import ConfigError, Settings, load_city
-from data_sources.media import MediaStore, backup_media, media_archive, open_media_store, restore_media
+from data_sources.store.media import MediaStore, backup_media, media_archive, open_media_store, restore_media
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _fail(msg: str) -> None:
@@ -18,7 +22,7 @@ def _fail(msg: str) -> None:
 class _Ctx:
     """Settings, city and store opened once per command, lazily (``--help`` must not touch the store)."""
 
-    def __init__(self, city: str | None):
+    def __init__(self, city: str | None) -> None:
         self._city_arg = city
         self._engine = None
         self._city = None
@@ -28,7 +32,7 @@ class _Ctx:
         return Settings.from_env()
 
     @property
-    def city(self):
+    def city(self) -> Any:
         if self._city is None:
             self._city = load_city(self._city_arg or self.settings.city)
         return self._city
@@ -38,9 +42,9 @@ class _Ctx:
         return open_media_store(self.settings.media_url, self.settings.data_dir)
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         if self._engine is None:
-            from data_sources.store import open_store
+            from data_sources.store.db import open_store
 
             self._engine = open_store(self.settings.sqlalchemy_url)
         return self._engine
@@ -92,7 +96,7 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
 @click.pass_obj
 def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | None) -> None:
     """Fetch the city's sources into the store (and its districts when they changed); exit 1 if any failed."""
-    from data_sources.http import make_session
+    from data_sources.ingest.http import make_session
     from data_sources.refresh import refresh as run_refresh
 
     session = make_session(cache_dir=obj.settings.data_dir)
@@ -111,15 +115,15 @@ def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | 
         sys.exit(1)
 
 
-def _refresh_worker(obj: _Ctx, session, every: str) -> None:  # noqa: ANN001
+def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
     """The long-running refresh worker (systemd: deploy/citydash-refresh.service); stops cleanly on SIGTERM."""
     import signal
     import threading
 
-    from dashboard.health import configure_logging
+    from dashboard.server.health import configure_logging
     from data_sources.operations import due_sources, parse_interval, run_every
     from data_sources.refresh import refresh as run_refresh
-    from data_sources.store import utcnow
+    from data_sources.store.db import utcnow
 
     try:
         interval = parse_interval(every)
@@ -148,8 +152,8 @@ def notify(obj: _Ctx, every: str | None, resend_uncertain: bool) -> None:
     """Send citizens' mail: queue "was it fixed?" questions and area alerts that are due, then send the outbox once
     (or keep doing it with --every). Without CITYDASH_SMTP_URL the outbox fills and nothing is sent."""
     from dashboard.mail import tick
-    from data_sources.notifications import requeue_uncertain
-    from data_sources.store import utcnow
+    from data_sources.comments.notifications import requeue_uncertain
+    from data_sources.store.db import utcnow
 
     if resend_uncertain:
         click.echo(json.dumps({"requeued_uncertain": requeue_uncertain(obj.engine, utcnow())}))
@@ -164,8 +168,8 @@ def _notify_worker(obj: _Ctx, every: str) -> None:
     import signal
     import threading
 
-    from dashboard.health import configure_logging
     from dashboard.mail import tick
+    from dashboard.server.health import configure_logging
     from data_sources.operations import parse_interval, run_every
 
     try:
@@ -189,8 +193,9 @@ def _notify_worker(obj: _Ctx, every: str) -> None:
 def create_api_key(obj: _Ctx, name: str, department: str | None) -> None:
     """Create an API key for integrator NAME (Open311 posting; with --department, also answers); the key is
     printed once and only its hash is stored."""
-    from data_sources.api_keys import ApiKeyError, create_api_key as create
-    from data_sources.routing import ensure_departments
+    from data_sources.comments.api_keys import ApiKeyError
+    from data_sources.comments.api_keys import create_api_key as create
+    from data_sources.comments.routing import ensure_departments
 
     ensure_departments(obj.engine, obj.city.routing)  # the departments the city TOML names exist to be chosen
     try:
@@ -211,8 +216,8 @@ def create_api_key(obj: _Ctx, name: str, department: str | None) -> None:
 def answer(obj: _Ctx, comment_id: int, status: str, text: str, as_email: str, reason: str | None) -> None:
     """Answer comment COMMENT_ID and change its status, as the officials' queue does (same workflow: audit log
     entry, public history)."""
-    from data_sources import workflow
-    from data_sources.comments import public_history
+    from data_sources.comments import workflow
+    from data_sources.comments.records import public_history
 
     try:
         actor = workflow.official_actor(obj.engine, as_email)
@@ -239,20 +244,20 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
     with KIND open311, another Open311 server's requests from a file or the server's URL."""
     from pathlib import Path
 
-    from data_sources.base import SourceError
+    from data_sources.ingest.types import SourceError
 
     try:
         if kind == "open311":
-            from data_sources.http import make_session
-            from data_sources.open311_import import import_open311
+            from data_sources.exchange.open311_import import import_open311
+            from data_sources.ingest.http import make_session
 
             pairs = dict(m.split("=", 1) for m in mapping if "=" in m)
             counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin,
                                     session=make_session(cache_dir=obj.settings.data_dir))
         else:
-            from data_sources.footprint import footprint
-            from data_sources.http import local_path
+            from data_sources.ingest.http import local_path
             from data_sources.refresh import import_file
+            from data_sources.store.footprint import footprint
 
             local = local_path(path) or Path(path)
             if not local.exists():
@@ -277,8 +282,8 @@ def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> No
     read, loaded, skipped by reason, outside the footprint, newest reading and its age, unmapped attribute values,
     licence and attribution. Exit 1 when a source would show nothing."""
     from data_sources.check import check_city, render_table
-    from data_sources.http import make_session
-    from data_sources.store import utcnow
+    from data_sources.ingest.http import make_session
+    from data_sources.store.db import utcnow
 
     if city_name:
         obj._city_arg, obj._city = city_name, None
@@ -306,9 +311,9 @@ def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
     were never published, uploads never sent with a comment, the mail addresses (with their subscriptions and
     messages) that nothing current needs any more, and the address hashes of supports and flags older than the
     city's feedback.address_retention_days."""
-    from data_sources.comment_photos import purge_photos
-    from data_sources.comments import purge_personal_data as purge
-    from data_sources.notifications import purge_mail
+    from data_sources.comments.notifications import purge_mail
+    from data_sources.comments.photo_records import purge_photos
+    from data_sources.comments.records import purge_personal_data as purge
 
     days = days or obj.city.feedback.email_retention_days
     address_days = obj.city.feedback.address_retention_days
@@ -330,7 +335,7 @@ def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
 @click.pass_obj
 def export(obj: _Ctx, out_dir: str, licence: str, public_url: str) -> None:
     """Export the open data and the published comments as a Frictionless Data Package."""
-    from data_sources.datapackage import export_datapackage
+    from data_sources.exchange.datapackage import export_datapackage
 
     click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence,
                                              public_url=public_url)))
@@ -344,9 +349,9 @@ def export(obj: _Ctx, out_dir: str, licence: str, public_url: str) -> None:
 @click.pass_obj
 def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
     """Create an official's account, or reset its role, department and password."""
-    from dashboard.auth import MIN_PASSWORD, hash_password
-    from data_sources.emails import InvalidEmail, normalise_official_email
-    from data_sources.workflow import create_official as create
+    from dashboard.server.auth import MIN_PASSWORD, hash_password
+    from data_sources.comments.emails import InvalidEmail, normalise_official_email
+    from data_sources.comments.workflow import create_official as create
 
     try:
         email = normalise_official_email(email)
@@ -367,7 +372,8 @@ def create_official(obj: _Ctx, email: str, role: str, department: str | None, pa
 @click.pass_obj
 def disable_official(obj: _Ctx, email: str) -> None:
     """Disable an official's account: no more logins, and every open session ends now."""
-    from data_sources.workflow import WorkflowError, disable_official as disable
+    from data_sources.comments.workflow import WorkflowError
+    from data_sources.comments.workflow import disable_official as disable
 
     try:
         oid = disable(obj.engine, email)

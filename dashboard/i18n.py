@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from babel import Locale
 from babel.dates import format_datetime
@@ -90,7 +90,7 @@ def fmt_datetime(value: datetime | None, lang: str, tz: str = "UTC") -> str:
     return format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=BABEL_LOCALES.get(lang, "en_GB"))
 
 
-def fmt_date(value, lang: str) -> str:  # noqa: ANN001
+def fmt_date(value: Any, lang: str) -> str:
     """A calendar date (or the date of a datetime), medium length, e.g. "16 Nov 2026" / "16 nov 2026"."""
     from babel.dates import format_date
 

@@ -1,6 +1,6 @@
 """Citizens' mail: render an outbox row in its subscription's language and send it over SMTP (``citydash notify``).
 
-The outbox and the double opt-in live in ``data_sources.notifications``; this module only turns rows into
+The outbox and the double opt-in live in ``data_sources.comments.notifications``; this module only turns rows into
 messages (here because the translations are dashboard's) and hands them to a mail server with the standard
 library (``email`` builds the MIME, ``smtplib`` sends it).
 
@@ -29,12 +29,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import jinja2
 from sqlalchemy import Engine
 
-from dashboard.feedback import CLOSED_REASONS, STATUS_LABELS, category_label
 from dashboard.i18n import fmt_date, translator
-from data_sources import notifications as outbox
+from dashboard.ui.comments import CLOSED_REASONS, STATUS_LABELS, category_label
+from data_sources.comments import notifications as outbox
+from data_sources.comments.notifications import OutboxItem, missing_settings
 from data_sources.config import CityConfig, Settings
-from data_sources.notifications import OutboxItem
-from data_sources.store import utcnow
+from data_sources.store.db import utcnow
 
 SMTP_TIMEOUT = 30
 # CRLF line ends, and header lines up to RFC 5322's 998 characters: folded at 78, a long List-Unsubscribe URL would
@@ -44,12 +44,6 @@ WIRE = SMTP.clone(max_line_length=998)
 
 class MailNotConfigured(RuntimeError):
     pass
-
-
-def missing_settings(settings: Settings) -> list[str]:
-    """The mail settings that are not set (empty: mail can be sent)."""
-    return [var for var, value in (("CITYDASH_SMTP_URL", settings.smtp_url), ("CITYDASH_MAIL_FROM", settings.mail_from),
-                                   ("CITYDASH_PUBLIC_URL", settings.public_url)) if not value]
 
 
 # --- SMTP ------------------------------------------------------------------------------------------------------
@@ -242,10 +236,10 @@ def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, l
             Block("p", _("If it was not you, ignore this message: nothing else will be sent to this address.")),
         ]
     if item.kind in ("update", "closed"):
-        status = _(STATUS_LABELS.get(p.get("status"), p.get("status") or ""))
+        status = _(STATUS_LABELS.get(str(p.get("status")), str(p.get("status") or "")))
         blocks = []
         if item.kind == "closed":
-            reason = _(CLOSED_REASONS.get(p.get("closed_reason"), p.get("closed_reason") or "other reason"))
+            reason = _(CLOSED_REASONS.get(str(p.get("closed_reason")), str(p.get("closed_reason") or "other reason")))
             subject = _("{city}: comment {n} is closed", city=name, n=n)
             blocks.append(Block("p", _("The city has closed comment {n} ({reason}).", n=n, reason=reason)))
         else:

@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from data_sources.base import ParseResult, get_connector
-from data_sources.footprint import Footprint, footprint, outside_counts
-from data_sources.models import Feature, Observation, RefreshRun, Source
+from data_sources.ingest.connectors import get_connector
+from data_sources.ingest.types import ParseResult
 from data_sources.refresh import connector_params, fetch_payload, one_line, parse_checked
+from data_sources.store.footprint import Footprint, footprint, outside_counts
+from data_sources.store.models import Feature, Observation, RefreshRun, Source
 
 
 @dataclass
@@ -50,7 +51,7 @@ class SourceCheck:
 
 
 def outside_footprint(fp: Footprint | None, parsed: ParseResult) -> int | None:
-    """How many of ``parsed``'s features lie outside the city's footprint (``data_sources.footprint``): they would
+    """How many of ``parsed``'s features lie outside the city's footprint (``data_sources.store.footprint``): they would
     be stored but counted in no figure. None ("n/a") when the city has no footprint to judge by (``clip = "none"``,
     no bounds, or ``clip = "districts"`` before any district is loaded)."""
     if fp is None:
@@ -70,7 +71,7 @@ def _age(t: pd.Timestamp | datetime | None, now: datetime) -> tuple[str | None, 
     if t is None:
         return None, None
     t = pd.Timestamp(t)
-    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")  # type: ignore[union-attr]  # a Timestamp
     n = pd.Timestamp(now)
     n = n.tz_localize("UTC") if n.tzinfo is None else n.tz_convert("UTC")
     return t.isoformat().replace("+00:00", "Z"), round((n - t).total_seconds() / 3600, 1)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from data_sources.ingest.connectors import connector_kinds
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CITIES_DIR = PROJECT_ROOT / "cities"
 SUPPORTED_LANGUAGES = ("en", "es", "nl", "pt")
@@ -65,15 +67,13 @@ class SourceConfig(_Strict):
     @field_validator("attributes")
     @classmethod
     def _attributes(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from data_sources.attributes import check_spec
+        from data_sources.ingest.attributes import check_spec
 
         return check_spec(v)
 
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, v: str) -> str:
-        from data_sources.base import connector_kinds
-
         kinds = connector_kinds()
         if v not in kinds:
             raise ValueError(f"expected one of {', '.join(kinds) or '(no connector installed)'}; got {v!r}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +21,9 @@ import shapely
 from shapely.geometry import LineString, Point
 from sqlalchemy import Engine, delete, insert, select
 
-from data_sources.base import SourceMeta
-from data_sources.models import Comment, CommentEvent, Department, Source
-from data_sources.store import (
+from data_sources.config import CityConfig
+from data_sources.ingest.types import SourceMeta
+from data_sources.store.db import (
     _chunks,
     assign_districts,
     cell_districts,
@@ -35,6 +35,7 @@ from data_sources.store import (
     upsert_source,
     utcnow,
 )
+from data_sources.store.models import Comment, CommentEvent, Department, Source
 
 DEMO_META = SourceMeta(
     publisher="citydash demo generator",
@@ -79,12 +80,12 @@ ANSWERS = {
 }
 
 
-def _to_latlon(centre: tuple[float, float], x, y):  # noqa: ANN001
+def _to_latlon(centre: tuple[float, float], x: Any, y: Any) -> Any:
     lat0, lon0 = centre
     return lat0 + np.asarray(y) / 110.574, lon0 + np.asarray(x) / (111.320 * math.cos(math.radians(lat0)))
 
 
-def _line(centre, pts) -> LineString:  # noqa: ANN001
+def _line(centre: Any, pts: Any) -> LineString:
     xs, ys = zip(*pts)
     lat, lon = _to_latlon(centre, xs, ys)
     return LineString(list(zip(lon, lat)))
@@ -118,10 +119,10 @@ def _hour_profiles(hours: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     return prof, weekend
 
 
-def load_demo(engine: Engine, city, *args, **kwargs) -> dict[str, int]:  # noqa: ANN001, ANN002, ANN003
+def load_demo(engine: Engine, city: CityConfig, *args: Any, **kwargs: Any) -> dict[str, int]:
     """(Re)load the demo city (arguments as ``_load_demo``). The officials' pre-counted heatmap table is
     rebuilt once at the end instead of row by row (much faster for a million comments)."""
-    from data_sources.analysis import paused_cell_counts
+    from data_sources.comments.analysis import paused_cell_counts
 
     with paused_cell_counts(engine):
         return _load_demo(engine, city, *args, **kwargs)
@@ -129,7 +130,7 @@ def load_demo(engine: Engine, city, *args, **kwargs) -> dict[str, int]:  # noqa:
 
 def _load_demo(
     engine: Engine,
-    city,  # noqa: ANN001  CityConfig
+    city: CityConfig,
     seed: int = 42,
     n_comments: int = 2000,
     days: int = 30,
@@ -198,7 +199,7 @@ def _load_demo(
 
     # --- air stations: 40, more of them near busy roads; roadside stations see traffic peaks
     feats, obs = [], []
-    arterials = shapely.union_all([l for _, c, l in road_lines if c != "local"])
+    arterials = shapely.union_all([line for _, c, line in road_lines if c != "local"])
     for i in range(40):
         if i < 24:
             _, cls, line = road_lines[rng.integers(0, 7)]
@@ -278,7 +279,7 @@ def _load_demo(
         counts["features"] += ids.added
         counts["observations"] += upsert_observations(engine, ids, odf)
         feature_ids.update(ids)
-        from data_sources.store import record_success
+        from data_sources.store.db import record_success
 
         record_success(engine, sid, at=utcnow())
     assign_districts(engine)
@@ -298,7 +299,7 @@ def _delete_demo_comments(engine: Engine) -> None:
             conn.execute(delete(Comment).where(Comment.id.in_(ids)))
 
 
-def _demo_comments(engine, rng, centre, roads, city, n, end, feature_ids, say, seed) -> int:  # noqa: ANN001
+def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: CityConfig, n: Any, end: Any, feature_ids: Any, say: Any, seed: Any) -> int:
     if n == 0:
         return 0
     cats_allowed = list(city.city.comment_categories)
@@ -363,7 +364,7 @@ def _demo_comments(engine, rng, centre, roads, city, n, end, feature_ids, say, s
 
     now = pd.Timestamp(end)
     created_py = created.to_pydatetime()
-    # The district of the public cell, never of the exact point (data_sources.store.cell_districts).
+    # The district of the public cell, never of the exact point (data_sources.store.db.cell_districts).
     district = cell_districts(district_locator(engine), uniq.tolist())[inv]
     written = 0
     for lo in range(0, n, 50_000):

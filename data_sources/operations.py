@@ -19,15 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from data_sources.config import CityConfig, SourceConfig
-from data_sources.models import Comment, CommentEvent, Observation, Source
-from data_sources.store import migrate, utcnow
-
+from data_sources.demo import load_demo
+from data_sources.store.db import migrate, utcnow
+from data_sources.store.models import Comment, CommentEvent, Observation, Source
 
 
 class StoreUnavailable(Exception):
@@ -83,7 +83,7 @@ def store_is_empty(engine: Engine) -> bool:
         return (conn.scalar(select(func.count()).select_from(Source)) or 0) == 0
 
 
-def prepare_store(engine: Engine, city, migrate_schema: bool = True) -> None:  # noqa: ANN001  (CityConfig)
+def prepare_store(engine: Engine, city: CityConfig, migrate_schema: bool = True) -> None:
     """Migrate, then fill an empty store with the demo city when the city asks for it; once across workers.
     Raises one of STORE_ERRORS when the store is unreachable."""
     if not migrate_schema and not (city.city.demo and store_is_empty(engine)):
@@ -92,10 +92,6 @@ def prepare_store(engine: Engine, city, migrate_schema: bool = True) -> None:  #
         if migrate_schema:
             migrate(engine)
         if city.city.demo and store_is_empty(engine):
-            import logging
-
-            from data_sources.demo import load_demo
-
             logging.getLogger("citydash").info("empty store: loading the demo city")
             load_demo(engine, city)
 
@@ -169,7 +165,7 @@ class SourceStatus:
         return self.stale or self.failing
 
 
-def source_status(engine: Engine, city, now: datetime | None = None) -> list[SourceStatus]:  # noqa: ANN001
+def source_status(engine: Engine, city: CityConfig, now: datetime | None = None) -> list[SourceStatus]:
     """Each source's last success, its age, and whether it is stale or failing, by name. ``/healthz`` reports
     these; the public pages mark the figures of the sources that are behind."""
     intervals = {s.name: parse_interval(s.refresh) for s in city.sources}
@@ -220,7 +216,7 @@ def is_stale(as_of: datetime | None, window: timedelta, now: datetime) -> bool:
     return as_of is not None and now - as_of > window
 
 
-def due_sources(engine: Engine, city, now: datetime) -> list:  # noqa: ANN001
+def due_sources(engine: Engine, city: Any, now: datetime) -> list:
     """The enabled sources whose own ``refresh`` interval has passed since their last attempt."""
     with engine.connect() as conn:
         last = dict(conn.execute(select(Source.name, Source.last_attempt_at)).all())
@@ -238,7 +234,7 @@ def run_every(every: timedelta, tick: Callable[[], None], stop: threading.Event)
         n += 1
         try:
             tick()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("refresh run failed; next run as scheduled")
         stop.wait(max(0.0, every.total_seconds() - (time.monotonic() - started)))
     return n

@@ -16,13 +16,22 @@ from typing import Any, Collection
 
 from sqlalchemy import Engine, func, select
 
-from data_sources import attributes
-from data_sources.base import ParseResult, SourceError, get_connector
-from data_sources.config import SourceConfig
-from data_sources.footprint import Footprint, footprint, mark_outside
-from data_sources.http import local_path
-from data_sources.models import Feature, Observation, Source
-from data_sources.store import finish_run, record_failure, record_success, start_run, upsert_features, upsert_observations, upsert_source
+from data_sources.config import CityConfig, SourceConfig
+from data_sources.ingest import attributes
+from data_sources.ingest.connectors import CONNECTORS, get_connector
+from data_sources.ingest.http import local_path
+from data_sources.ingest.types import Connector, ParseResult, SourceError
+from data_sources.store.db import (
+    finish_run,
+    record_failure,
+    record_success,
+    start_run,
+    upsert_features,
+    upsert_observations,
+    upsert_source,
+)
+from data_sources.store.footprint import Footprint, footprint, mark_outside
+from data_sources.store.models import Feature, Observation, Source
 
 
 @dataclass
@@ -46,7 +55,7 @@ class RunResult:
         return asdict(self)
 
 
-def connector_params(source) -> dict:  # noqa: ANN001
+def connector_params(source: Any) -> dict:
     """A source's params, with its configured layer and attribute mapping (top-level TOML keys) passed down."""
     params = dict(source.params)
     if source.layer:
@@ -73,7 +82,7 @@ def fetch_payload(connector: Any, session: Any, params: dict, since: Any = None,
     return connector.read_file(str(local), params)
 
 
-def parse_checked(connector: Any, payload: Any, params: dict) -> ParseResult:
+def parse_checked(connector: Connector, payload: Any, params: dict[str, Any]) -> ParseResult:
     """Parse, map the canonical attributes, and refuse a payload that had rows but gave nothing to load. A parser
     tripping over a payload of another shape fails with one line, never a traceback."""
     try:
@@ -81,7 +90,8 @@ def parse_checked(connector: Any, payload: Any, params: dict) -> ParseResult:
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
         if isinstance(e, SourceError):
             raise
-        raise SourceError(f"the payload is not the shape a {connector.kind} answer has ({type(e).__name__}: {e})") from None
+        kind = next((k for k, c in CONNECTORS.items() if c is connector), "connector's")
+        raise SourceError(f"the payload is not the shape a {kind} answer has ({type(e).__name__}: {e})") from None
     parsed = attributes.apply(parsed, params)
     if parsed.skipped and not len(parsed.features) and not len(parsed.observations):
         raise SourceError(f"nothing loaded: {_reasons_text(parsed)}")
@@ -173,13 +183,13 @@ class RefreshReport:
         return self.districts_error is None and all(r.ok for r in self.runs)
 
 
-def refresh(engine: Engine, city, session: Any, only: str | None = None, progress: bool = False) -> RefreshReport:  # noqa: ANN001
+def refresh(engine: Engine, city: CityConfig, session: Any, only: str | None = None, progress: bool = False) -> RefreshReport:
     """Load the city's districts if needed, refresh its enabled sources (or the one named ``only``, enabled or
     not), then place new features in their districts."""
     from tqdm import tqdm
 
-    from data_sources.districts import sync_districts
-    from data_sources.store import assign_districts
+    from data_sources.store.db import assign_districts
+    from data_sources.store.districts import sync_districts
 
     report = RefreshReport(runs=[])
     try:
@@ -261,7 +271,7 @@ def import_file(
     finish_run(engine, run_id, features, observations, parsed.skipped, rows_read=parsed.rows_read,
                skipped_by_reason=reasons, unmapped=parsed.unmapped)
     if features:
-        from data_sources.store import assign_districts
+        from data_sources.store.db import assign_districts
 
         assign_districts(engine, Feature)
     out = {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped,

@@ -1,6 +1,9 @@
 """Promises the project makes to its contributors: the settings are documented, the layers stay apart."""
-import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from data_sources.config import env_table
@@ -25,12 +28,28 @@ def test_readme_opens_with_run_and_test_commands():
     assert "README.md" in ci  # CI runs README's command, not its own copy
 
 
-def test_data_sources_never_imports_dash():
-    for path in (ROOT / "data_sources").rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n == "dash" or n.startswith(("dash.", "dashboard")) for n in names), f"{path} imports {names}"
+def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(exe), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(cwd)})
+
+
+def test_the_layers_keep_their_import_contracts():
+    """pyproject's import-linter contracts (data_sources never imports dashboard nor Dash/Flask, the pages and
+    UI run no SQL, each folder imports only the layers below it) hold for the code as it is."""
+    r = _lint_imports(ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "5 kept, 0 broken" in r.stdout
+
+
+def test_an_import_against_the_layers_fails_the_contracts(tmp_path):
+    for name in ("dashboard", "data_sources"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    (tmp_path / "data_sources" / "ingest" / "probe.py").write_text("from dashboard.ui import figures\n")
+    r = _lint_imports(tmp_path)
+    assert r.returncode != 0
+    assert "data_sources.ingest.probe -> dashboard.ui.figures" in r.stdout
 
 
 def _audit_module():

@@ -13,9 +13,9 @@ import requests
 from sqlalchemy import func, select
 
 from bench._serve import MachineProbe, Server
-from data_sources.models import Comment, Source
-from data_sources.store import make_engine
-from tests.conftest import ROOT
+from data_sources.store.models import Comment, Source
+from data_sources.store.db import make_engine
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 

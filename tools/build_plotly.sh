@@ -11,7 +11,7 @@ work=${1:-$(mktemp -d)}
 PLOTLY_VERSION=4.1.1          # the plotly.js that the installed plotly.py ships (plotly.offline.get_plotlyjs_version())
 ESBUILD_VERSION=0.28.2
 REGENERATOR_VERSION=0.14.1
-# Keep in sync with dashboard/figures.py: tests/dashboard/test_speed.py checks every trace type we draw is here.
+# Keep in sync with dashboard/ui/figures.py: tests/dashboard/test_speed.py checks every trace type we draw is here.
 TRACES="bar scattermap choroplethmap"
 
 npm install --silent --no-audit --no-fund --prefix "$work" "plotly.js@$PLOTLY_VERSION" "esbuild@$ESBUILD_VERSION" \

@@ -1,42 +1,62 @@
-"""Page registry. Each page module defines ``PATH`` (a pattern such as ``/comments/<int:id>``), ``layout(ctx,
-lang, query, **params)`` and ``register(app, ctx)`` for its callbacks; add it to ``PAGE_MODULES``.
+"""Page registry: every page (``dashboard.context.Page``) in ``PAGE_LIST``, and the router from a URL to its layout.
 
-A page whose layout is the same for every visitor (no session, no per-visit token) sets ``SHARED = True``: each
-worker then keeps it per language and query, and rebuilds it only when what it shows has changed
-(``dashboard.cache.shared_page``). ``DEPENDS`` says which data that is: "readings" (observations and sources),
-"comments", or "all" (the default)."""
+A page is a module here with ``PATH`` (a pattern such as ``/comments/<int:comment_id>``), ``SHARED``,
+``DEPENDS``, ``FIRST_PAINT``, ``layout(ctx, lang, query, **params)`` and ``register(app, ctx)`` for its callbacks;
+the three indicator pages are one module's objects (``dashboard.pages.indicator``). To add a page, write its module
+and list it in ``PAGE_LIST``.
+
+A ``SHARED`` page is the same for every visitor (no session, no per-visit token): each worker keeps it per
+language and query, and rebuilds it only when what it shows has changed (``dashboard.server.cache.shared_page``).
+``DEPENDS`` says which data that is: "readings" (observations and sources), "comments", or "all"."""
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from dash import html
 from plotly.io.json import to_json_plotly as to_json  # the encoder Dash sends callback answers with
 
-from data_sources.comments import MAX_ID
+from dashboard.context import AppContext, Page, Query
+from dashboard.i18n import translator
+from dashboard.pages import (
+    about,
+    comment,
+    home,
+    indicator,
+    ledger,
+    officials_audit,
+    officials_map,
+    officials_moderation,
+    officials_queue,
+    report,
+    said_did,
+    track,
+)
+from dashboard.server.cache import shared_page
+from dashboard.ui.components import page_frame
+from data_sources.comments.records import MAX_ID
 
-PAGE_MODULES = [
-    "dashboard.pages.home", "dashboard.pages.air", "dashboard.pages.traffic", "dashboard.pages.cycling",
-    "dashboard.pages.about", "dashboard.pages.report", "dashboard.pages.comment", "dashboard.pages.track",
-    "dashboard.pages.said_did", "dashboard.pages.ledger",
-    "dashboard.pages.officials_map", "dashboard.pages.officials_queue", "dashboard.pages.officials_moderation",
-    "dashboard.pages.officials_audit",
+PAGE_LIST: list[Page] = [
+    home, indicator.AIR, indicator.TRAFFIC, indicator.CYCLING, about, report, comment, track, said_did, ledger,
+    officials_map, officials_queue, officials_moderation, officials_audit,
 ]
 
 # ASCII digits only ("\d" takes "٣"), and no more than a BIGINT holds: a longer number matches no page (the
 # "not found" frame) instead of failing in the database.
-_CONVERTERS = {"int": (r"[0-9]{1,19}", lambda v: n if (n := int(v)) <= MAX_ID else None), "str": (r"[^/]+", str)}
+_CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "int": (r"[0-9]{1,19}", lambda v: n if (n := int(v)) <= MAX_ID else None), "str": (r"[^/]+", str)}
 
 
 @dataclass
-class Page:
-    module: ModuleType
-    pattern: re.Pattern
-    converters: dict[str, Any]
+class Route:
+    """A page and its compiled ``PATH``."""
+
+    page: Page
+    pattern: re.Pattern[str]
+    converters: dict[str, Callable[[str], Any]]
 
     def match(self, path: str) -> dict[str, Any] | None:
         m = self.pattern.fullmatch(path.rstrip("/") or "/")
@@ -45,19 +65,11 @@ class Page:
         params = {k: self.converters[k](v) for k, v in m.groupdict().items()}
         return None if None in params.values() else params
 
-    def layout(self, ctx, lang, query, **params):  # noqa: ANN001
-        return self.module.layout(ctx, lang, query, **params)
 
-    def register(self, app, ctx) -> None:  # noqa: ANN001
-        reg = getattr(self.module, "register", None)
-        if reg:
-            reg(app, ctx)
+def _compile(path: str) -> tuple[re.Pattern[str], dict[str, Callable[[str], Any]]]:
+    conv: dict[str, Callable[[str], Any]] = {}
 
-
-def _compile(path: str) -> tuple[re.Pattern, dict[str, Any]]:
-    conv: dict[str, Any] = {}
-
-    def repl(m: re.Match) -> str:
+    def repl(m: re.Match[str]) -> str:
         kind, name = (m.group(1) or "str"), m.group(2)
         regex, fn = _CONVERTERS[kind]
         conv[name] = fn
@@ -66,19 +78,10 @@ def _compile(path: str) -> tuple[re.Pattern, dict[str, Any]]:
     return re.compile(re.sub(r"<(?:(\w+):)?(\w+)>", repl, path.rstrip("/") or "/")), conv
 
 
-def _load() -> list[Page]:
-    pages = []
-    for name in PAGE_MODULES:
-        mod = importlib.import_module(name)
-        pat, conv = _compile(mod.PATH)
-        pages.append(Page(mod, pat, conv))
-    return pages
+PAGES: list[Route] = [Route(page, *_compile(page.PATH)) for page in PAGE_LIST]
 
 
-PAGES = _load()
-
-
-def find(pathname: str | None) -> tuple[Page, dict[str, Any]] | tuple[None, None]:
+def find(pathname: str | None) -> tuple[Route, dict[str, Any]] | tuple[None, None]:
     """The first page whose PATH matches, and its parameters."""
     for page in PAGES:
         params = page.match(pathname or "/")
@@ -87,40 +90,36 @@ def find(pathname: str | None) -> tuple[Page, dict[str, Any]] | tuple[None, None
     return None, None
 
 
-def resolve(ctx, pathname: str | None, search: str | None, plain: bool = False):  # noqa: ANN001
+def resolve(ctx: AppContext, pathname: str | None, search: str | None, plain: bool = False) -> Any:
     """The layout for a URL: the first page whose PATH matches, in the language the query or browser asks for.
 
     ``plain``: a shared page as the JSON-ready dicts Dash would send (the router callback's answer), so that a
     busy page is not serialised component by component for every visitor."""
-    from urllib.parse import parse_qs
-
     # The router's inputs come from the request body: anything that is not a string is no address.
     search = search if isinstance(search, str) else ""
-    query = parse_qs(search.lstrip("?"))
+    query: Query = parse_qs(search.lstrip("?"))
     lang = ctx.language(query)
     page, params = find(pathname) if isinstance(pathname, str) else (None, None)
-    if page is None:
+    if page is None or params is None:
         return not_found(ctx, lang)
-    if not getattr(page.module, "SHARED", False):
-        return page.layout(ctx, lang, query, **params)
-    from dashboard.cache import shared_page
+    if not page.page.SHARED:
+        return page.page.layout(ctx, lang, query, **params)
 
     key, depends = (pathname, search or "", lang), depends_on(page)
-    layout = lambda: shared_page(ctx, ("layout", *key), lambda: page.layout(ctx, lang, query, **params),  # noqa: E731
-                                 depends)
+
+    def layout() -> Any:
+        return shared_page(ctx, ("layout", *key), lambda: page.page.layout(ctx, lang, query, **params), depends)
+
     if plain:
         return shared_page(ctx, ("plain", *key), lambda: json.loads(to_json(layout())), depends)
     return layout()
 
 
-def depends_on(page: Page) -> str:
-    """Which data a shared page shows (its module's ``DEPENDS``): see dashboard.cache.DEPENDS."""
-    return getattr(page.module, "DEPENDS", "all")
+def depends_on(route: Route) -> str:
+    """Which data a shared page shows (its ``DEPENDS``): see dashboard.server.cache.DEPENDS."""
+    return route.page.DEPENDS
 
 
-def not_found(ctx, lang: str):  # noqa: ANN001
-    from dashboard.components import page_frame
-    from dashboard.i18n import translator
-
+def not_found(ctx: AppContext, lang: str) -> html.Div:
     _ = translator(lang)
     return page_frame(ctx, lang, [html.H1(_("Page not found")), html.A(_("Back to the map"), href="/")])

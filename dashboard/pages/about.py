@@ -3,21 +3,22 @@ what can be downloaded."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
-from dash import html
+from dash import Dash, html
 
-from dashboard import queries
-from dashboard.cache import cached
-from dashboard.components import page_frame
+from dashboard.context import AppContext
 from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
-from dashboard.indicators import THEMES
-from data_sources.footprint import outside_counts
-from data_sources.standards import EAQI_UPPER, who_guideline
+from dashboard.server.cache import cached
+from dashboard.ui.components import page_frame
+from dashboard.ui.indicators import THEMES
+from data_sources.ingest.standards import EAQI_UPPER, who_guideline
+from data_sources.store import queries
+from data_sources.store.footprint import outside_counts
 
 PATH = "/about"
-FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 DEPENDS = "readings"  # observations and sources: a stream of comments does not rebuild it
 
@@ -27,7 +28,7 @@ def _when(value: object) -> datetime | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
-def source_status(row, _) -> tuple[str, str]:  # noqa: ANN001
+def source_status(row: Any, _: Any) -> tuple[str, str]:
     """(css class, words) for a source's state: working, failing since, or never loaded."""
     ok_at, err_at = _when(row.last_success_at), _when(row.last_error_at)
     if isinstance(row.last_error, str) and row.last_error and (ok_at is None or (err_at is not None and err_at > ok_at)):
@@ -55,7 +56,7 @@ def unmapped_section(unmapped: pd.DataFrame | None, _: Callable[..., str]) -> li
     ]
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: Any, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     tz = ctx.city.city.timezone
     src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine), depends="readings")
@@ -116,3 +117,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
                  "their licence and the attribution they ask for.")),
         html.Ul(downloads),
     ], active="/about")
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

@@ -1,18 +1,24 @@
 """A comment's public page: status history, the city's answers, supports, evidence; "me too" and "flag"."""
 from __future__ import annotations
 
-from dash import Input, Output, State, dcc, html, no_update
+from typing import Any
 
-from dashboard.components import page_frame
-from dashboard.feedback import FLAG_REASON_LABELS, comment_view, flag_action, support_action
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from dashboard.context import AppContext
 from dashboard.i18n import translator
-from data_sources.comment_photos import photos_of
-from data_sources.comments import FLAG_REASONS, public_comment, public_history
+from dashboard.ui.comments import FLAG_REASON_LABELS, comment_view, flag_action, support_action
+from dashboard.ui.components import page_frame
+from data_sources.comments.photo_records import photos_of
+from data_sources.comments.records import FLAG_REASONS, public_comment, public_history
 
 PATH = "/comments/<int:comment_id>"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 
 
-def not_available(ctx, lang: str):  # noqa: ANN001
+def not_available(ctx: AppContext, lang: str) -> Any:
     _ = translator(lang)
     return page_frame(ctx, lang, [html.H1(_("Comment not found")),
                                   html.P(_("There is no comment at this address, or it has been removed.")),
@@ -41,7 +47,7 @@ def actions(lang: str, comment_id: int) -> html.Div:
     ], className="comment-actions")
 
 
-def layout(ctx, lang: str, query: dict, comment_id: int = 0, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, comment_id: int = 0, **_params: Any) -> Any:
     c = public_comment(ctx.engine, comment_id)
     if c is None or c["moderation"] == "held":
         return not_available(ctx, lang)  # held comments are not public yet: only the author's link shows them
@@ -51,8 +57,8 @@ def layout(ctx, lang: str, query: dict, comment_id: int = 0, **_params):  # noqa
     return page_frame(ctx, lang, [view, *extra], active="")
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
-    def _lang(lang):  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
+    def _lang(lang: str | None) -> Any:
         return lang if lang in ctx.city.city.languages else ctx.city.city.default_language
 
     @app.callback(Output("comment-support-msg", "children"), Input("comment-support", "n_clicks"),
@@ -65,5 +71,5 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("comment-flag-msg", "children"), Input("comment-flag", "n_clicks"),
                   State("comment-id", "data"), State("fb-browser", "data"), State("comment-flag-reason", "value"),
                   State("comment-lang", "data"), prevent_initial_call=True)
-    def flag(n, comment_id, browser, reason, lang):
+    def flag(n: Any, comment_id: Any, browser: Any, reason: Any, lang: str) -> Any:
         return flag_action(ctx, _lang(lang), comment_id, browser, reason) if n else no_update

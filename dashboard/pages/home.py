@@ -1,36 +1,48 @@
 """Home: KPI cards a non-expert understands, and the city map with a layer switcher, a legend, a district
 colouring mode and a detail panel for the feature a citizen taps.
 
-The KPI text is in the page itself (and in the server-rendered first paint, dashboard/frontend.py); the map
+The KPI text is in the page itself (and in the server-rendered first paint, dashboard/http/frontend.py); the map
 loads with the partial plotly.js bundle only when it comes into view (components.deferred).
 """
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import h3
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, dcc, html, no_update
-from sqlalchemy import Engine
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import figures, inputs, kpis, queries
-from dashboard.cache import cached, request_now
-from dashboard.components import (BAND_WORDS, CYCLE_TYPES, data_table, deferred, download_links,
-                                  kpi_card, page_frame, sources_behind, table_details)
 from dashboard.i18n import N_, fmt_age, fmt_datetime, fmt_number, plotly_separators, translator
-from dashboard.indicators import city_series, guideline, usual_range
-from data_sources.attributes import cycle_type_of
-from data_sources.comments import as_id
-from data_sources.standards import EAQI_BANDS
-from data_sources.store import utcnow
+from dashboard.server.cache import cached, request_now
+from dashboard.ui import figures, inputs, kpis
+from dashboard.ui.components import (
+    BAND_WORDS,
+    CYCLE_TYPES,
+    data_table,
+    deferred,
+    download_links,
+    kpi_card,
+    page_frame,
+    sources_behind,
+    table_details,
+)
+from dashboard.ui.indicators import city_series, guideline, usual_range
+from data_sources.comments.records import as_id
+from data_sources.ingest.attributes import cycle_type_of
+from data_sources.ingest.standards import EAQI_BANDS
+from data_sources.store import queries
+from data_sources.store.db import utcnow
 
 if TYPE_CHECKING:  # dashboard.app imports the pages
-    from dashboard.app import AppContext
+    from sqlalchemy import Engine
+
+    from dashboard.context import AppContext
 
 PATH = "/"
-FIRST_PAINT = True  # server-rendered first paint (dashboard/frontend.py)
+DEPENDS = "all"
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = True  # the same for every visitor (dashboard/pages/__init__.py)
 LAYERS = ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"]
 LAYER_LABELS = {
@@ -96,7 +108,7 @@ def map_layers(engine: Engine, resolution: int = 7, min_count: int = 3) -> dict[
     return out
 
 
-def district_indicator(engine, key: str) -> pd.Series:  # noqa: ANN001
+def district_indicator(engine: Any, key: str) -> pd.Series:
     """District id -> value of a choropleth indicator."""
     if key == "comments":
         d = queries.districts(engine).set_index("id")
@@ -110,13 +122,13 @@ def district_indicator(engine, key: str) -> pd.Series:  # noqa: ANN001
     return obs.dropna(subset=["district_id"]).groupby("district_id")["value"].mean()
 
 
-def _labels(_) -> dict[str, str]:  # noqa: ANN001
+def _labels(_: Any) -> dict[str, str]:
     words = {**LAYER_LABELS, **BAND_WORDS, **CYCLE_TYPES, "none": N_("No data"), "vehicles/h": N_("vehicles/h"),
              "cyclists/h": N_("cyclists/h"), "bikes": N_("bikes"), "comments here": N_("comments here")}
     return {k: _(v) for k, v in words.items()}
 
 
-def _source_line(ctx, layers: list[str]) -> str:  # noqa: ANN001
+def _source_line(ctx: AppContext, layers: list[str]) -> str:
     titles: list[str] = []
     for layer in layers:
         for t in queries.layer_sources(ctx.engine, layer)["title"]:
@@ -190,7 +202,7 @@ def legend(lang: str, visible: list[str]) -> html.Ul:
     return html.Ul(items, className="legend-list")
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     values = home_values(ctx)
     fresh = not any(k.stale for k in values.values())
@@ -239,7 +251,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     ])
 
 
-def map_figure(ctx, lang: str, visible: list[str], choropleth: str, resolution: int):  # noqa: ANN001
+def map_figure(ctx: AppContext, lang: str, visible: list[str], choropleth: str, resolution: int) -> Any:
     _ = translator(lang)
     layers = cached(ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution, ctx.city.feedback.min_cell_count))
     geo = cached(ctx, "home:districts", lambda: queries.districts_geojson(ctx.engine), timeout=3600, depends="readings")
@@ -251,7 +263,7 @@ def map_figure(ctx, lang: str, visible: list[str], choropleth: str, resolution: 
     return figures.city_map(ctx.city, layers, geo, [v for v in visible if v in LAYERS], _labels(_), choro)
 
 
-def feature_series(engine, feature: dict, period: str) -> dict:  # noqa: ANN001
+def feature_series(engine: Any, feature: dict, period: str) -> dict:
     """The readings of one feature over ``period``, its metric's usual range and its guideline."""
     metrics = queries.LAYER_METRICS.get(feature["layer"], [])
     if not metrics:
@@ -279,7 +291,7 @@ METRIC_UNITS = {"pm25": N_("µg/m³"), "pm10": N_("µg/m³"), "no2": N_("µg/m³
                 "bikes_available": N_("bikes"), "docks_available": N_("docks")}
 
 
-def detail(ctx, lang: str, feature_id: int, period: str) -> tuple[list, list, list]:  # noqa: ANN001
+def detail(ctx: AppContext, lang: str, feature_id: int, period: str) -> tuple[list, list, list]:
     """The detail panel of one feature: (header, chart, more), all plain components."""
     _ = translator(lang)
     tz = ctx.city.city.timezone
@@ -361,11 +373,11 @@ def clicked_feature(click: dict | None) -> int | None:
     return None
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("home-map-slot", "children"), Input("home-map-slot-ready", "data"),
                   State("home-layers", "value"), State("home-choropleth", "value"), State("home-res", "data"),
                   State("home-lang", "data"), prevent_initial_call=True)
-    def show_map(ready, visible, choropleth, res, lang):  # noqa: ANN001
+    def show_map(ready: Any, visible: Any, choropleth: Any, res: Any, lang: Any) -> Any:
         lang, visible, choropleth, res = _map_inputs(ctx, lang, visible, choropleth, res)
         fig = map_figure(ctx, lang, visible, choropleth, res)
         return dcc.Graph(id="home-map", figure=fig, className="city-map",
@@ -374,13 +386,13 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("home-map", "figure"), Output("home-legend", "children"),
                   Input("home-layers", "value"), Input("home-choropleth", "value"), Input("home-res", "data"),
                   State("home-lang", "data"), prevent_initial_call=True)
-    def update_map(visible, choropleth, res, lang):  # noqa: ANN001
+    def update_map(visible: Any, choropleth: Any, res: Any, lang: Any) -> Any:
         lang, visible, choropleth, res = _map_inputs(ctx, lang, visible, choropleth, res)
         return map_figure(ctx, lang, visible, choropleth, res), legend(lang, visible)
 
     @app.callback(Output("home-res", "data"), Input("home-map", "relayoutData"), State("home-res", "data"),
                   prevent_initial_call=True)
-    def zoom_changed(relayout, current):  # noqa: ANN001
+    def zoom_changed(relayout: Any, current: Any) -> Any:
         zoom = inputs.number(relayout.get("map.zoom") if isinstance(relayout, dict) else None, 0, 30)
         if zoom is None:
             return no_update
@@ -388,7 +400,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         return res if res != current else no_update
 
     @app.callback(Output("home-feature", "data"), Input("home-map", "clickData"), prevent_initial_call=True)
-    def pick(click):  # noqa: ANN001
+    def pick(click: Any) -> Any:
         fid = clicked_feature(click)
         return no_update if fid is None else fid
 
@@ -396,7 +408,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   Output("home-detail-more", "children"), Output("home-detail", "hidden"),
                   Input("home-feature", "data"), Input("home-period", "value"), State("home-lang", "data"),
                   prevent_initial_call=True)
-    def show_detail(feature_id, period, lang):  # noqa: ANN001
+    def show_detail(feature_id: Any, period: Any, lang: Any) -> Any:
         fid = as_id(feature_id)
         if fid is None:
             return no_update, no_update, no_update, True

@@ -4,27 +4,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dash import html
+from dash import Dash, html
 
-from dashboard.components import page_frame
-from dashboard.feedback import category_label
+from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, fmt_number, fmt_percent, translator
-from data_sources.ledger import city_ledger
-from data_sources.store import utcnow
+from dashboard.ui.comments import category_label
+from dashboard.ui.components import page_frame
+from data_sources.comments.ledger import city_ledger
+from data_sources.store.db import utcnow
 
 PATH = "/ledger"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 # The ledger reads the whole status history (seconds at a few hundred thousand comments): computed at most once
 # per this many seconds per app process, and the page says as of when.
 CACHE_SECONDS = 300
 
 
-def cached_ledger(ctx) -> tuple:  # noqa: ANN001
-    hit = ctx.extras.get("feedback_ledger")
+def cached_ledger(ctx: AppContext) -> tuple:
+    hit = ctx.ledger_cache
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1], hit[2]
     at = utcnow()
     led = city_ledger(ctx.engine, at, ctx.city.feedback.overdue_days)
-    ctx.extras["feedback_ledger"] = (time.monotonic(), at, led)
+    ctx.ledger_cache = (time.monotonic(), at, led)
     return at, led
 
 
@@ -48,7 +52,7 @@ def _share(value: float | None, lang: str) -> str:
     return "–" if value is None or value != value else fmt_percent(value, lang)
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     fb = ctx.city.feedback
     at, led = cached_ledger(ctx)
@@ -84,3 +88,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         if body else html.P(_("No comments yet."), className="muted"),
         html.P(html.A(_("You said, we did"), href=f"/you-said-we-did?lang={lang}")),
     ], active=PATH)
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from dash import Input, Output, State, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dash_table, dcc, html
 
-from dashboard.auth import require_role
+from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, translator
-from dashboard.officials import frame
-from data_sources import workflow
+from dashboard.server.auth import require_role
+from dashboard.ui.officials import frame
+from data_sources.comments import workflow
 
 PATH = "/officials/audit"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "admin"
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(lang))
 
 
@@ -32,10 +37,10 @@ def _content(lang: str) -> list:
     ]
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("off-audit-table", "data"), Input("off-audit-search", "value"), State("off-audit-lang", "data"))
     @require_role(ROLE)
-    def load(search, lang):  # noqa: ANN001, ANN202
+    def load(search: Any, lang: str) -> Any:
         df = workflow.audit_entries(ctx.engine)
         s = (search or "").strip().lower()
         rows = []

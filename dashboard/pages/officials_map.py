@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dash
 from babel.dates import format_date
-from dash import Input, Output, State, ctx as dash_ctx, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
+from dash import ctx as dash_ctx
 
-from dashboard import heatmap, queries
-from dashboard.auth import require_role
+from dashboard.context import AppContext
 from dashboard.i18n import BABEL_LOCALES, fmt_date, fmt_number, translator
-from dashboard.feedback import category_label
-from dashboard.officials import (
+from dashboard.pages.home import _labels, map_layers
+from dashboard.server.auth import require_role
+from dashboard.ui import heatmap
+from dashboard.ui.comments import category_label
+from dashboard.ui.officials import (
     PLACE_ZOOM,
     STATUS_LABELS,
-    cell_places,
-    cells_version,
     filter_query,
     frame,
     parse_at,
@@ -27,15 +28,19 @@ from dashboard.officials import (
     place_href,
     place_name,
 )
-from dashboard.pages.home import _labels, map_layers
-from data_sources import analysis
-from data_sources.models import COMMENT_STATUSES
-from data_sources.store import utcnow
+from data_sources.comments import analysis
+from data_sources.comments.analysis import cell_places, cells_version
+from data_sources.store import queries
+from data_sources.store.db import utcnow
+from data_sources.store.models import COMMENT_STATUSES
 
 if TYPE_CHECKING:
-    from dashboard.app import AppContext  # for annotations only: dashboard.app imports this page
+    from dashboard.context import AppContext  # for annotations only: dashboard.app imports this page
 
 PATH = "/officials"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "official"
 INDICATOR_LABELS = {"air_station": "Air quality", "traffic_counter": "Traffic", "cycle_route": "Cycle routes"}
 SCATTER_INDICATORS = {"air_station": "PM2.5 (µg/m³)", "traffic_counter": "Vehicles per hour"}
@@ -110,7 +115,7 @@ def _content(ctx: AppContext, lang: str, at: tuple[float, float] | None = None) 
     ]
 
 
-def _summary(_, lang: str, z: list[int], res: int) -> str:  # noqa: ANN001
+def _summary(_: Any, lang: str, z: list[int], res: int) -> str:
     return _("{n} comments in {c} cells (H3 resolution {r})", n=fmt_number(sum(z), lang), c=fmt_number(len(z), lang), r=res)
 
 
@@ -131,13 +136,13 @@ FILTER_INPUTS = [Input("off-f-category", "value"), Input("off-f-status", "value"
                  Input("off-f-text", "value"), Input("off-f-weeks", "value")]
 
 
-def _filter(category, status, district, text, weeks, res: int) -> analysis.HeatFilter:  # noqa: ANN001
+def _filter(category: Any, status: Any, district: Any, text: Any, weeks: Any, res: int) -> analysis.HeatFilter:
     w = weeks if isinstance(weeks, list) and len(weeks) == 2 else [None, None]
     return parse_filter({"category": category or [], "status": status or [], "district": [str(d) for d in district or []],
                          "text": text or "", "week_from": w[0], "week_to": w[1], "resolution": res})
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("off-heat-map", "figure"), Output("off-heat-res", "data"), Output("off-heat-summary", "children"),
         Output("off-export-csv", "href"), Output("off-export-geojson", "href"),
@@ -145,7 +150,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         prevent_initial_call=True,
     )
     @require_role(ROLE)
-    def update_heat(category, status, district, text, weeks, relayout, res, lang):  # noqa: ANN001, ANN202
+    def update_heat(category: Any, status: Any, district: Any, text: Any, weeks: Any, relayout: Any, res: Any, lang: str) -> Any:
         zoom = (relayout or {}).get("map.zoom")
         new_res = analysis.resolution_for_zoom(zoom) if zoom is not None else res
         if dash_ctx.triggered_id == "off-heat-map" and new_res == res:
@@ -168,7 +173,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-heat-map", "figure", allow_duplicate=True), Input("off-f-indicators", "value"),
                   State("off-heat-layers", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def toggle_layers(visible, trace_layers):  # noqa: ANN001, ANN202
+    def toggle_layers(visible: Any, trace_layers: Any) -> Any:
         return heatmap.visibility_patch(list(trace_layers or []), [v for v in (visible or []) if v in heatmap.INDICATORS])
 
     @app.callback(
@@ -177,7 +182,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
         *FILTER_INPUTS, Input("off-heat-res", "data"), Input("off-scatter-indicator", "value"), State("off-lang", "data"),
     )
     @require_role(ROLE)
-    def update_analysis(category, status, district, text, weeks, res, indicator, lang):  # noqa: ANN001, ANN202
+    def update_analysis(category: Any, status: Any, district: Any, text: Any, weeks: Any, res: Any, indicator: Any, lang: str) -> Any:
         lang = lang or "en"
         _ = translator(lang)
         f = _filter(category, status, district, text, weeks, res or 8)

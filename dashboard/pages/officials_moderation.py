@@ -2,19 +2,26 @@
 comment's photos: hide one (with the reason) or show it again, or blur a region marked by dragging on it."""
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, dash_table, dcc, html, no_update
+from typing import Any
 
-from dashboard.auth import current_official, require_role
+from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html, no_update
+
+from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, translator
-from dashboard.officials import frame
-from data_sources import comment_photos, workflow
-from data_sources.photos import PhotoRejected
+from dashboard.server.auth import current_official, require_role
+from dashboard.ui.officials import frame
+from data_sources.comments import photo_records as comment_photos
+from data_sources.comments import workflow
+from data_sources.comments.photos import PhotoRejected
 
 PATH = "/officials/moderation"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "moderator"
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     return frame(ctx, lang, ROLE, PATH, lambda: _content(lang))
 
 
@@ -67,11 +74,11 @@ def photo_cards(photos: list[dict], lang: str) -> list:
     return cards
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("off-mod-table", "data"), Output("off-mod-table", "selected_row_ids"),
                   Input("off-mod-refresh", "data"), State("off-mod-lang", "data"))
     @require_role(ROLE)
-    def load(_refresh, lang):  # noqa: ANN001, ANN202
+    def load(_refresh: Any, lang: str) -> Any:
         df = workflow.moderation_queue(ctx.engine)
         return [{"id": int(r.id), "created": fmt_datetime(r.created_at, lang or "en", ctx.city.city.timezone),
                  "moderation": r.moderation, "reason": r.moderation_reason or "", "flags": int(r.flag_count),
@@ -80,14 +87,14 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-mod-text", "value"), Input("off-mod-table", "selected_row_ids"),
                   State("off-mod-table", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def pick(ids, rows):  # noqa: ANN001, ANN202
+    def pick(ids: Any, rows: Any) -> Any:
         chosen = [r for r in rows or [] if ids and r.get("id") == ids[0]]
         return chosen[0]["text"] if chosen else ""
 
     @app.callback(Output("off-mod-photos", "children"), Input("off-mod-table", "selected_row_ids"),
                   Input("off-mod-photo-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def photos(ids, _refresh, lang):  # noqa: ANN001, ANN202
+    def photos(ids: Any, _refresh: Any, lang: Any) -> Any:
         if not ids:
             return []
         cid = int(ids[0])
@@ -100,7 +107,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("off-mod-reason", "value"), State("off-mod-photo-box", "data"),
                   State("off-mod-photo-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def photo_action(hide, show, blur, reason, box, refresh, lang):  # noqa: ANN001, ANN202
+    def photo_action(hide: Any, show: Any, blur: Any, reason: Any, box: Any, refresh: Any, lang: Any) -> Any:
         from dash import ctx as dash_ctx
 
         trig = dash_ctx.triggered_id
@@ -127,7 +134,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("off-mod-table", "selected_row_ids"), State("off-mod-reason", "value"), State("off-mod-text", "value"),
                   State("off-mod-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def act(_a, _h, _r, ids, reason, text, refresh, lang):  # noqa: ANN001, ANN202
+    def act(_a: Any, _h: Any, _r: Any, ids: Any, reason: Any, text: Any, refresh: Any, lang: str) -> Any:
         from dash import ctx as dash_ctx
 
         _ = translator(lang or "en")

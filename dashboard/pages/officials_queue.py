@@ -5,24 +5,28 @@ answer (templates per status) or reassign the department (audited)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dash import Input, Output, State, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dash_table, dcc, html
 from dash import ctx as dash_ctx
 
-from dashboard.auth import current_official, require_role
-from dashboard.feedback import category_label
+from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, fmt_number, translator
-from dashboard.officials import STATUS_LABELS, frame, map_link
-from dashboard.queries import districts as district_table
-from data_sources import workflow
-from data_sources.models import COMMENT_STATUSES
-from data_sources.store import utcnow
+from dashboard.server.auth import current_official, require_role
+from dashboard.ui.comments import category_label
+from dashboard.ui.officials import STATUS_LABELS, frame, map_link
+from data_sources.comments import workflow
+from data_sources.store.db import utcnow
+from data_sources.store.models import COMMENT_STATUSES
+from data_sources.store.queries import districts as district_table
 
 if TYPE_CHECKING:
-    from dashboard.app import AppContext  # for annotations only: dashboard.app imports this page
+    from dashboard.context import AppContext  # for annotations only: dashboard.app imports this page
 
 PATH = "/officials/queue"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 ROLE = "official"
 SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "oldest_open": "Oldest still open",
                "most_supported": "Most supported", "overdue": "Overdue", "recently_updated": "Recently updated"}
@@ -143,7 +147,7 @@ def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 
     return rows, total
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("off-q-table", "data"), Output("off-q-table", "selected_row_ids"),
                   Output("off-q-table", "page_count"), Output("off-q-table", "page_current"),
                   Output("off-q-summary", "children"),
@@ -168,7 +172,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("off-q-answer", "value"), Input("off-q-status", "value"), State("off-q-lang", "data"),
                   prevent_initial_call=True)
     @require_role(ROLE)
-    def template(status, lang):  # noqa: ANN001, ANN202
+    def template(status: Any, lang: str) -> Any:
         return translator(lang or "en")(workflow.answer_templates(ctx.city).get(status, ""))
 
     @app.callback(Output("off-q-msg", "children"), Output("off-q-refresh", "data"),
@@ -177,7 +181,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                   State("off-q-answer", "value"), State("off-q-assign-dept", "value"), State("off-q-refresh", "data"),
                   State("off-q-lang", "data"), prevent_initial_call=True)
     @require_role(ROLE)
-    def act(_apply, _assign, ids, status, reason, answer, dept, refresh, lang):  # noqa: ANN001, ANN202
+    def act(_apply: Any, _assign: Any, ids: Any, status: Any, reason: Any, answer: Any, dept: Any, refresh: Any, lang: Any) -> Any:
         _ = translator(lang or "en")
         actor = current_official().actor
         try:

@@ -2,42 +2,56 @@
 category, write, and send. No account; an email for updates is optional and never shown.
 
 Every callback here is public HTTP, so each one validates again on the server: the form's limits are a courtesy,
-``data_sources.comments.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
+``data_sources.comments.records.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
 """
 from __future__ import annotations
 
 import json
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import flask
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, ClientsideFunction, Input, Output, Patch, State, callback_context, dcc, html, no_update
-from sqlalchemy import Engine
+from dash import ALL, ClientsideFunction, Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
 
-from dashboard import figures, inputs, queries
-from dashboard.components import page_frame
-from dashboard.feedback import category_label, evidence_text, support_action
 from dashboard.i18n import translator
-from dashboard.limits import allow
-from dashboard.media import UPLOAD_PATH
-from data_sources.comments import (MAX_TEXT, MIN_TEXT, CommentInput, CommentRejected, as_id, find_duplicates,
-                                   submit_comment, validate)
-from data_sources.evidence import nearest_reading
-from data_sources.store import utcnow
+from dashboard.server.limits import allow
+from dashboard.ui import figures, inputs
+from dashboard.ui.comments import category_label, evidence_text, support_action
+from dashboard.ui.components import page_frame
+from data_sources.comments.evidence import nearest_reading
+from data_sources.comments.records import (
+    MAX_TEXT,
+    MIN_TEXT,
+    CommentInput,
+    CommentRejected,
+    as_id,
+    find_duplicates,
+    submit_comment,
+    validate,
+)
+from data_sources.config import CityConfig
+from data_sources.store import queries
+from data_sources.store.db import utcnow
 
 if TYPE_CHECKING:  # dashboard.app imports the pages: a type-only import avoids the cycle
-    from dashboard.app import AppContext
+    from sqlalchemy import Engine
+
+    from dashboard.context import AppContext
 
 PATH = "/report"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
+UPLOAD_PATH = "/report/photos"  # a photo, uploaded as soon as it is chosen (dashboard.http.media)
 SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)
 POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station")
 PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
 PIN_SOURCES = ["map", "gps", "feature", "district"]  # as assets/feedback.js and choose_place set them
 
 
-def report_map(city, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:  # noqa: ANN001
+def report_map(city: CityConfig, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:
     pts = features[features["layer"].isin(POINT_LAYERS)] if len(features) else features
     fig = go.Figure()
     fig.add_trace(go.Scattermap(
@@ -72,7 +86,7 @@ def _feature_pin(engine: Engine, feature_id: object) -> dict | None:
     return {"lat": float(r["lat"]), "lon": float(r["lon"]), "feature_id": fid, "source": "feature", "name": r["name"]}
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     city = ctx.city
     feats = queries.features(ctx.engine)
@@ -144,7 +158,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
     ], active=PATH)
 
 
-def photo_picker(ctx, lang: str) -> list:  # noqa: ANN001
+def photo_picker(ctx: Any, lang: str) -> list:
     """Up to ``max_photos`` photos from the camera or the gallery; each uploads as soon as it is chosen
     (assets/feedback.js), so that Send carries only their ids. Nothing here when the city takes no photos."""
     _ = translator(lang)
@@ -176,7 +190,7 @@ def map_pin(value: object) -> dict | None:
     return {"lat": lat, "lon": lon, "source": inputs.choice(value.get("source"), PIN_SOURCES, "map")}
 
 
-def _place_text(ctx, lang: str, pin: dict | None, category: str | None) -> list:  # noqa: ANN001
+def _place_text(ctx: Any, lang: str, pin: dict | None, category: str | None) -> list:
     _ = translator(lang)
     if not pin:
         return [html.P(_("No place chosen yet."), className="muted")]
@@ -221,7 +235,7 @@ def _duplicates(ctx: AppContext, lang: str, pin: dict | None, category: str | No
     ]
 
 
-def register(app, ctx) -> None:  # noqa: ANN001
+def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(ClientsideFunction("citydash_feedback", "count"), Output("report-count", "children"),
                             Input("report-text", "value"), State("report-msgs", "data"))
     app.clientside_callback(ClientsideFunction("citydash_feedback", "locate"), Output("report-locate-status", "children"),
@@ -230,7 +244,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("report-pin", "data"), Output("report-feature", "value"), Output("report-district", "value"),
                   Input("report-click", "data"), Input("report-map", "clickData"), Input("report-feature", "value"),
                   Input("report-district", "value"), prevent_initial_call=True)
-    def choose_place(click, map_click, feature_id, district_id):
+    def choose_place(click: Any, map_click: Any, feature_id: Any, district_id: Any) -> Any:
         trig = callback_context.triggered_id
         if trig == "report-click" and isinstance(click, dict):
             pin = map_pin(click)
@@ -254,7 +268,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
     @app.callback(Output("report-map", "figure"), Output("report-place", "children"), Output("report-duplicates", "children"),
                   Input("report-pin", "data"), Input("report-category", "value"), State("report-lang", "data"),
                   prevent_initial_call=True)
-    def show_place(pin, category, lang):
+    def show_place(pin: Any, category: Any, lang: Any) -> Any:
         lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         cat = inputs.choice(category, list(ctx.city.city.comment_categories), None)
         patch = Patch()
@@ -277,7 +291,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
                             State("report-client-key", "data"), State("report-lang", "data"), State("report-msgs", "data"),
                             prevent_initial_call=True)
 
-    def send_view():  # noqa: ANN202
+    def send_view() -> Any:
         body = flask.request.get_json(silent=True)  # None: not JSON, or nested deeper than JSON may be here
         answer, status = send_answer(ctx, body) if body is not None else refused_request(ctx)
         resp = flask.jsonify(answer)
@@ -289,7 +303,7 @@ def register(app, ctx) -> None:  # noqa: ANN001
 
     @app.callback(Output("report-dup-msg", "children"), Input({"type": "report-support", "id": ALL}, "n_clicks"),
                   State("fb-browser", "data"), State("report-lang", "data"), prevent_initial_call=True)
-    def support(clicks, browser, lang):
+    def support(clicks: Any, browser: Any, lang: str) -> Any:
         trig = callback_context.triggered_id
         if not isinstance(trig, dict) or not isinstance(clicks, list) or not any(clicks):
             return no_update
@@ -303,7 +317,7 @@ def refused_request(ctx: AppContext) -> tuple[dict, int]:
     return {"ok": False, "field": "request", "message": _("Your comment could not be sent.")}, 400
 
 
-def send_answer(ctx, body) -> tuple[dict, int]:  # noqa: ANN001
+def send_answer(ctx: Any, body: Any) -> tuple[dict, int]:
     """The answer to a press of Send, as data that the page draws as text: ``{"ok": true, "lines": [...],
     "public": {...}, "track": {...} or null, "client_key": the key for the next comment}``, or ``{"ok": false,
     "field": ..., "message": ...}`` with 422 (or 429 over the rate limit), and then nothing is stored and the page

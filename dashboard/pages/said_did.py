@@ -1,18 +1,24 @@
 """You said, we did: resolved comments with the city's answer, newest first, by category."""
 from __future__ import annotations
 
-from dash import html
+from typing import Any
 
-from dashboard.components import page_frame
-from dashboard.feedback import category_label, comment_list_item
+from dash import Dash, html
+
+from dashboard.context import AppContext
 from dashboard.i18n import translator
-from data_sources.comments import latest_public_answers, published_comments
+from dashboard.ui.comments import category_label, comment_list_item
+from dashboard.ui.components import page_frame
+from data_sources.comments.records import latest_public_answers, published_comments
 
 PATH = "/you-said-we-did"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 PAGE_SIZE = 50
 
 
-def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     cats = list(ctx.city.city.comment_categories)
     cat = (query.get("category") or [None])[0]
@@ -35,3 +41,7 @@ def layout(ctx, lang: str, query: dict, **_params):  # noqa: ANN001
         if rows else html.P(_("No resolved comments yet."), className="muted"),
         html.P(html.A(_("How the city answers: the ledger"), href=f"/ledger?lang={lang}")),
     ], active=PATH)
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

@@ -1,19 +1,25 @@
 """The author's private tracking page: their comment (even while held for review) and what the city did."""
 from __future__ import annotations
 
-from dash import html
+from typing import Any
 
-from dashboard.components import page_frame
-from dashboard.feedback import comment_view
+from dash import Dash, html
+
+from dashboard.context import AppContext
 from dashboard.i18n import translator
 from dashboard.pages.comment import not_available
-from data_sources.comment_photos import photos_of
-from data_sources.comments import comment_by_token, public_history
+from dashboard.ui.comments import comment_view
+from dashboard.ui.components import page_frame
+from data_sources.comments.photo_records import photos_of
+from data_sources.comments.records import comment_by_token, public_history
 
 PATH = "/track/<token>"
+FIRST_PAINT = False
+SHARED = False  # built for each visit (dashboard/pages/__init__.py)
+DEPENDS = "all"
 
 
-def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: ANN001
+def layout(ctx: AppContext, lang: str, query: dict, token: str = "", **_params: Any) -> Any:
     _ = translator(lang)
     c = comment_by_token(ctx.engine, token)
     if c is None:
@@ -23,3 +29,7 @@ def layout(ctx, lang: str, query: dict, token: str = "", **_params):  # noqa: AN
     photos = photos_of(ctx.engine, [c["id"]]).get(c["id"], [])
     return page_frame(ctx, lang, [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True,
                                                      photos=photos)], active="")
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """No callbacks: the page is plain HTML."""

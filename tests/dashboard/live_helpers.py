@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import requests
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.support import free_port
 from tests.dashboard.officials_helpers import PASSWORD
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from dashboard.auth import hash_password
-from data_sources.workflow import create_official
+from dashboard.server.auth import hash_password
+from data_sources.comments.workflow import create_official
 
 PASSWORD = "correct horse battery"
 ROLES = ("moderator", "official", "admin")

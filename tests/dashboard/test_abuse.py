@@ -19,11 +19,11 @@ import pytest
 import requests
 from sqlalchemy import Engine, func, select
 
-from data_sources.comments import MAX_TEXT, CommentInput, public_comment, submit_comment
+from data_sources.comments.records import MAX_TEXT, CommentInput, public_comment, submit_comment
 from data_sources.config import CityConfig, Settings
-from data_sources.models import Comment, Flag, Support
-from data_sources.store import make_engine, migrate
-from tests.conftest import free_port
+from data_sources.store.models import Comment, Flag, Support
+from data_sources.store.db import make_engine, migrate
+from tests.support import free_port
 
 
 def serve(demo_store_file: Path, city: CityConfig, tmp: Path, hops: int) -> Iterator[tuple[str, Engine]]:

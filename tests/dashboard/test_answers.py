@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from dashboard.cli import cli
-from data_sources import workflow
-from data_sources.api_keys import ApiKeyError, api_key_info, create_api_key
+from data_sources.comments import workflow
+from data_sources.comments.api_keys import ApiKeyError, api_key_info, create_api_key
 from data_sources.config import CityConfig
-from data_sources.comments import CommentInput, public_history, submit_comment
-from data_sources.models import AuditEntry, Comment
-from data_sources.routing import ensure_departments
+from data_sources.comments.records import CommentInput, public_history, submit_comment
+from data_sources.store.models import AuditEntry, Comment
+from data_sources.comments.routing import ensure_departments
 from tests.dashboard.officials_helpers import login, make_officials
-from tests.dashboard.test_officials_pages import _call, _dep
+from tests.dashboard.pages.test_officials_pages import _call, _dep
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_citydash_answer(live_server, demo_engine, demo_city, spy, monkeypatch):
     assert out["status"] == "in_progress" and out["history"][-1]["text"] == "A crew is booked for Monday."
     status, audit = state(demo_engine, cid)
     with demo_engine.connect() as conn:
-        from data_sources.models import Official
+        from data_sources.store.models import Official
 
         official_id = conn.scalar(select(Official.id).where(Official.email == "official@city.example"))
     assert status == "in_progress" and len(audit) == 1 and audit[0].official_id == official_id

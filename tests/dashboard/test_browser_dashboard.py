@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_tab
+from tests.support import new_tab
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]

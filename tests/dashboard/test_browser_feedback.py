@@ -2,7 +2,7 @@
 place a pin, write, send, open the tracking page."""
 import pytest
 
-from data_sources.comments import CommentInput, submit_comment
+from data_sources.comments.records import CommentInput, submit_comment
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.mail import tick
-from data_sources.models import Comment
-from data_sources.store import utcnow
+from data_sources.store.models import Comment
+from data_sources.store.db import utcnow
 from tests.dashboard.officials_helpers import PASSWORD, make_officials
 from tests.dashboard.test_browser_feedback import _draft
 from tests.dashboard.test_mail import link, mail_settings, plain

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from data_sources.models import Comment
+from data_sources.store.models import Comment
 from tests.dashboard.officials_helpers import PASSWORD, make_officials
 
 pytestmark = pytest.mark.browser
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 def test_official_journey(page, live_server, demo_engine, demo_city):
     make_officials(demo_engine)
     # A citizen's comment, the newest in the store: it heads the queue, and its author has a tracking link.
-    from data_sources.comments import CommentInput, submit_comment
+    from data_sources.comments.records import CommentInput, submit_comment
 
     mine = submit_comment(demo_engine, demo_city, CommentInput(
         lat=48.501, lon=9.002, category="walking", text="The pedestrian light at this crossing is far too short."))

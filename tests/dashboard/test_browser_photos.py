@@ -10,9 +10,9 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import new_tab
+from tests.support import new_tab
 from tests.dashboard.test_browser_feedback import _draft
-from tests.data_sources.test_photos import jpeg_with_everything
+from tests.data_sources.comments.test_photos import jpeg_with_everything
 
 pytestmark = pytest.mark.browser
 

@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dashboard import queries
-from dashboard.api import kpis as api_kpis
-from dashboard.app import get_context
-from dashboard.components import kpi_card
-from dashboard.kpis import Kpi, with_staleness
+from data_sources.store import queries
+from dashboard.http.api import kpis as api_kpis
+from dashboard.context import get_context
+from dashboard.ui.components import kpi_card
+from dashboard.ui.kpis import Kpi, with_staleness
 from dashboard.pages.home import detail
 from data_sources.config import CityConfig
 from data_sources.operations import freshness_window, is_stale, window_of
-from tests.conftest import DEMO_END, render_page
-from tests.dashboard.test_home import _find, _text
+from tests.support import DEMO_END, render_page
+from tests.dashboard.pages.test_home import _find, _text
 
 NOW = datetime(2026, 11, 29, 12)
 
@@ -74,7 +74,7 @@ def test_api_kpis_carry_as_of_and_stale(client, app, demo_engine, demo_city):
 
 
 def test_the_home_page_of_day_old_demo_data_never_says_now(app, client):
-    get_context(app.server).extras["clock"] = lambda: DEMO_END + timedelta(days=1)
+    get_context(app.server).clock = lambda: DEMO_END + timedelta(days=1)
     page = render_page(client, "/")
     text = _text(page)
     assert "How is Demoville doing?" in text and "doing today?" not in text
@@ -87,7 +87,7 @@ def test_the_home_page_of_day_old_demo_data_never_says_now(app, client):
 
 def test_the_map_detail_panel_gives_the_readings_age(app):
     ctx = get_context(app.server)
-    ctx.extras["clock"] = lambda: DEMO_END + timedelta(days=400)
+    ctx.clock = lambda: DEMO_END + timedelta(days=400)
     fid = int(queries.features(ctx.engine, "air_station")["id"].iloc[0])
     header, _chart, _more = detail(ctx, "en", fid, "24h")
     assert "Latest reading: 16 Nov 2026, 10:00:00 (1 year ago)" in _text([h.to_plotly_json() for h in header])

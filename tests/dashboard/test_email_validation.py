@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dashboard.app import create_app
-from data_sources.api_keys import create_api_key
+from data_sources.comments.api_keys import create_api_key
 from data_sources.config import FeedbackConfig
-from data_sources.emails import InvalidEmail, normalise_email
-from data_sources.models import Comment
+from data_sources.comments.emails import InvalidEmail, normalise_email
+from data_sources.store.models import Comment
 from tests.dashboard.live_helpers import serving
 
 ADDRESSES = st.one_of(

@@ -30,12 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from data_sources.api_keys import create_api_key
-from data_sources.comments import MAX_EMAIL, MAX_TEXT
+from data_sources.comments.api_keys import create_api_key
+from data_sources.comments.records import MAX_EMAIL, MAX_TEXT
 from data_sources.config import CityConfig, Settings
-from data_sources.models import Comment, Flag, Support
-from data_sources.store import make_engine, migrate
-from tests.conftest import free_port
+from data_sources.store.models import Comment, Flag, Support
+from data_sources.store.db import make_engine, migrate
+from tests.support import free_port
 
 EXAMPLES = int(os.environ.get("CITYDASH_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 25,
@@ -198,7 +198,7 @@ def _callback_body(dep: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
 @FUZZ
 @given(data=st.data(), address=addresses)
 def test_public_callbacks(fuzz_server: dict[str, Any], data: st.DataObject, address: str) -> None:
-    from dashboard.auth import required_role_for_request
+    from dashboard.server.auth import required_role_for_request
 
     server_side = [d for d in fuzz_server["deps"] if not d.get("clientside_function")]
     dep = data.draw(st.sampled_from(server_side), label="callback")

@@ -18,10 +18,10 @@ import requests
 from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
 from sqlalchemy import Engine, select, update
 
-from data_sources.comments import CommentInput, submit_comment
+from data_sources.comments.records import CommentInput, submit_comment
 from data_sources.config import CityConfig
-from data_sources.models import Comment
-from data_sources.store import utcnow
+from data_sources.store.models import Comment
+from data_sources.store.db import utcnow
 
 HEATMAP = "/api/v1/comments/heatmap"
 

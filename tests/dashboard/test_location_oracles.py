@@ -25,14 +25,14 @@ from hypothesis import HealthCheck, given, settings as hyp_settings, strategies 
 from sqlalchemy import Engine, select, update
 from werkzeug.serving import make_server
 
-from dashboard import queries
+from data_sources.store import queries
 from dashboard.app import create_app
-from data_sources.comments import CommentInput, submit_comment
+from data_sources.comments.records import CommentInput, submit_comment
 from data_sources.config import CityConfig, Settings
-from data_sources.evidence import MAX_DISTANCE_M, shown_distance
-from data_sources.models import OPEN_STATUSES, Comment, District
-from data_sources.store import district_locator
-from tests.conftest import _outputs, free_port
+from data_sources.comments.evidence import MAX_DISTANCE_M, shown_distance
+from data_sources.store.models import OPEN_STATUSES, Comment, District
+from data_sources.store.db import district_locator
+from tests.support import _outputs, free_port
 
 M = 1 / 111_320  # degrees of latitude per metre
 CATEGORY = "air"  # a category with evidence (the nearest air station's PM2.5)
@@ -269,7 +269,7 @@ def test_a_comment_on_the_old_rows_gets_its_district_and_distance_from_its_cell(
     """Rows written before the fix (district and evidence from the exact point) are rewritten by migration 0701."""
     from alembic import command
 
-    from data_sources.store import alembic_config, migrate
+    from data_sources.store.db import alembic_config, migrate
 
     twins = make_twins(demo_engine, demo_city)
     locate = district_locator(demo_engine)

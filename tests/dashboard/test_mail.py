@@ -16,14 +16,14 @@ import requests
 from sqlalchemy import Engine, func, select
 
 from dashboard.mail import MailNotConfigured, parse_smtp_url, send_due, tick
-from data_sources.comments import CommentInput, submit_comment
+from data_sources.comments.records import CommentInput, submit_comment
 from data_sources.config import Settings
-from data_sources.ledger import city_ledger
-from data_sources.models import Comment, CommentEvent, MailAddress, MailOutbox, MailSubscription
-from data_sources.notifications import purge_mail
-from data_sources.store import utcnow
-from data_sources.workflow import Actor, change_status
-from tests.conftest import ROOT, free_port
+from data_sources.comments.ledger import city_ledger
+from data_sources.store.models import Comment, CommentEvent, MailAddress, MailOutbox, MailSubscription
+from data_sources.comments.notifications import purge_mail
+from data_sources.store.db import utcnow
+from data_sources.comments.workflow import Actor, change_status
+from tests.support import ROOT, free_port
 from tests.dashboard.officials_helpers import make_officials
 
 MAIL_FROM = "Demo City <noreply@demo.example>"
@@ -262,7 +262,7 @@ def test_worker_killed_between_send_and_mark_sends_no_duplicate(demo_engine, dem
     with demo_engine.connect() as c:
         assert c.scalar(select(MailOutbox.status)) == "uncertain"
     # An operator may choose to resend it: it keeps its Message-ID, so the recipient's system can drop the copy.
-    from data_sources.notifications import requeue_uncertain
+    from data_sources.comments.notifications import requeue_uncertain
 
     assert requeue_uncertain(demo_engine, now + timedelta(hours=2)) == 1
     tick(demo_engine, demo_city, s, now + timedelta(hours=2))
@@ -323,8 +323,8 @@ def test_area_alerts_as_they_happen_and_daily(demo_engine, demo_city, live_serve
 
 
 def test_a_supporter_who_leaves_an_address_gets_the_updates(demo_engine, demo_city, live_server, smtp_server, tmp_path):
-    from dashboard.app import get_context
-    from dashboard.feedback import support_action
+    from dashboard.context import get_context
+    from dashboard.ui.comments import support_action
 
     inbox, smtp_url = smtp_server
     s = mail_settings(smtp_url, live_server, tmp_path)

@@ -13,9 +13,9 @@ from dash import Dash
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from data_sources.config import CityConfig, Settings
-from data_sources.store import open_store, record_failure, upsert_source
-from tests.conftest import DEMO_END, dash_update, render_page
-from tests.dashboard.test_home import _find, _text
+from data_sources.store.db import open_store, record_failure, upsert_source
+from tests.support import DEMO_END, dash_update, render_page
+from tests.dashboard.pages.test_home import _find, _text
 
 OLD_END = datetime(2019, 3, 14, 18, 0)  # a store whose newest reading is years old
 PATHS = ["/", "/air", "/traffic", "/cycling", "/about", "/report", "/comments/1", "/comments/987654321",
@@ -32,12 +32,13 @@ QUERIES = st.dictionaries(st.sampled_from(KEYS), st.one_of(VALUES, st.lists(VALU
 
 
 def _app(city: CityConfig, url: str, tmp: Path, clock: datetime | None = None) -> Dash:
-    from dashboard.app import create_app, get_context
+    from dashboard.app import create_app
+    from dashboard.context import get_context
 
     settings = Settings.from_env({"CITYDASH_DATA_DIR": str(tmp), "CITYDASH_SECRET_KEY": "test-secret"})
     app = create_app(city=city, settings=settings, engine=open_store(url))
     if clock is not None:
-        get_context(app.server).extras["clock"] = lambda: clock
+        get_context(app.server).clock = lambda: clock
     return app
 
 

@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 
 from dashboard.pages.home import map_layers
 from data_sources.config import CityConfig, Settings, SourceConfig, load_city
-from data_sources.districts import sync_districts
-from data_sources.footprint import footprint, outside_counts
-from data_sources.models import Feature
+from data_sources.store.districts import sync_districts
+from data_sources.store.footprint import footprint, outside_counts
+from data_sources.store.models import Feature
 from data_sources.refresh import import_file
-from data_sources.store import assign_districts, open_store
-from tests.conftest import ROOT, render_page, realdata
-from tests.dashboard.test_home import _find, _text
+from data_sources.store.db import assign_districts, open_store
+from tests.support import ROOT, render_page, realdata
+from tests.dashboard.pages.test_home import _find, _text
 
 CITIES = ROOT / "tests" / "cities"
 

@@ -17,7 +17,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def _realdata(relative: str) -> Path:
-    from tests.conftest import realdata
+    from tests.support import realdata
 
     return realdata(*relative.split("/"))
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from dashboard.cli import cli
 from data_sources.refresh import import_file
-from tests.conftest import realdata
+from tests.support import realdata
 
 
 def _toml(tmp_path, sources: str):
@@ -79,7 +79,7 @@ def test_check_fails_when_a_source_would_show_nothing_and_prints_a_table(cli_env
 
 
 def test_check_lists_imported_sources_from_their_last_run(cli_env):
-    from data_sources.store import open_store
+    from data_sources.store.db import open_store
 
     engine = open_store(f"sqlite:///{cli_env / 'citydash.sqlite'}")
     import_file(engine, "52north", str(realdata("52north_timeseries", "uk_defra_ukair_station_2783_south_kirkby.json")))

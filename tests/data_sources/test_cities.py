@@ -1,7 +1,7 @@
 """The shipped real-city configurations validate and use only keyless connectors."""
 import pytest
 
-from data_sources.base import get_connector
+from data_sources.ingest.connectors import get_connector
 from data_sources.config import CITIES_DIR, load_city
 
 NEEDS_A_KEY = {"openaq"}

@@ -5,8 +5,8 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from data_sources.demo import load_demo
-from data_sources.models import Comment, CommentEvent, District, Feature, Observation
-from tests.conftest import DEMO_END
+from data_sources.store.models import Comment, CommentEvent, District, Feature, Observation
+from tests.support import DEMO_END
 
 
 def _fingerprint(engine) -> str:
@@ -21,7 +21,7 @@ def _fingerprint(engine) -> str:
 
 
 def test_same_seed_same_city_other_seed_other_city(tmp_path, demo_city):
-    from data_sources.store import open_store
+    from data_sources.store.db import open_store
 
     fps = []
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select
 
-from data_sources.comments import CommentInput, submit_comment
-from data_sources.models import Comment
+from data_sources.comments.records import CommentInput, submit_comment
+from data_sources.store.models import Comment
 from data_sources.operations import STORE_ERRORS, backup, data_version, explain, restore
-from data_sources.store import make_engine, open_store
-from tests.conftest import ROOT
+from data_sources.store.db import make_engine, open_store
+from tests.support import ROOT
 
 
 def _say(engine, city, key: str, text: str = "Broken paving stones by the bus stop"):
@@ -178,7 +178,7 @@ def test_source_status_stale_after_three_of_its_own_intervals_and_failing_until_
 
     from data_sources.config import SourceConfig
     from data_sources.operations import source_status
-    from data_sources.store import record_failure, record_success, upsert_source
+    from data_sources.store.db import record_failure, record_success, upsert_source
 
     now = datetime(2026, 11, 16, 12, 0)
     city = demo_city.model_copy(update={"sources": [
@@ -207,9 +207,9 @@ def test_only_sources_whose_interval_passed_are_due(engine, demo_city):
 
     from data_sources.config import SourceConfig
     from data_sources.operations import due_sources
-    from data_sources.store import record_failure, record_success, upsert_source
+    from data_sources.store.db import record_failure, record_success, upsert_source
 
-    from data_sources.base import connector_kinds
+    from data_sources.ingest.connectors import connector_kinds
 
     k = connector_kinds()[0]  # any registered kind: nothing is fetched here
     city = demo_city.model_copy(update={"sources": [
@@ -264,7 +264,7 @@ def test_a_backup_from_an_older_version_restores_and_upgrades(any_url, demo_city
     current version, comes back at the newest revision with its comments."""
     from alembic.script import ScriptDirectory
 
-    from data_sources.store import alembic_config, current_revision, migrate
+    from data_sources.store.db import alembic_config, current_revision, migrate
 
     old = make_engine(any_url)
     migrate(old, "0001")

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from data_sources.config import CityConfig
-from data_sources.models import Feature, Observation, RefreshRun, Source
+from data_sources.store.models import Feature, Observation, RefreshRun, Source
 from data_sources.refresh import import_file, refresh
 
 AREA = r"data\.sensor\.community/airrohr/v1/filter/area="
@@ -194,7 +194,7 @@ def test_cli_refresh_exits_non_zero_when_a_source_fails(cli_env, fake_session, f
     from dashboard.cli import cli
 
     session = fake_session([(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path, {"status": 500})])
-    monkeypatch.setattr("data_sources.http.make_session", lambda **kw: session)
+    monkeypatch.setattr("data_sources.ingest.http.make_session", lambda **kw: session)
     out = CliRunner().invoke(cli, ["refresh", "--no-progress"])
     assert out.exit_code == 1
     lines = out.output.strip().splitlines()

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from data_sources.config import CityConfig
-from data_sources.models import Feature, RefreshRun, Source
+from data_sources.store.models import Feature, RefreshRun, Source
 from data_sources.refresh import import_file, refresh
-from tests.conftest import realdata
+from tests.support import realdata
 
 
 def _city(sources: str, path: Path | None = None) -> CityConfig:
@@ -29,7 +29,7 @@ def _count(engine, source: str) -> int:
 def test_an_import_into_a_configured_source_is_its_success_and_healthz_says_so(tmp_path, monkeypatch):
     from dashboard.app import create_app
     from data_sources.config import Settings
-    from data_sources.store import open_store
+    from data_sources.store.db import open_store
 
     divvy = realdata("gbfs", "chicago_divvy_v2.3")
     toml = tmp_path / "chicago.toml"

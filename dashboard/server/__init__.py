@@ -1,0 +1,1 @@
+"""Server plumbing: officials' login and role checks, rate limits, caching, security headers, health."""

@@ -1,0 +1,1 @@
+"""Citizens' comments: submitting and reading them, evidence, officials' workflow, ledger, analysis, API keys."""

@@ -1,0 +1,1 @@
+"""Getting data in: what a connector returns, the connectors, HTTP sessions, units and air-quality standards."""

@@ -1,0 +1,66 @@
+"""What the browser downloads first: a server-rendered first paint in the visitor's language, deferred scripts,
+no polyfill, and plotly.js only as the partial bundle, loaded when a chart comes into view."""
+import re
+from pathlib import Path
+
+from dash import dcc, html
+
+from dashboard.ui import figures
+from dashboard.http.ssr import to_html
+
+ROOT = Path(__file__).resolve().parents[3]
+BUNDLE = ROOT / "assets" / "deferred" / "plotly-citydash.min.js"
+
+
+def test_first_paint_has_the_kpi_text_in_the_visitors_language(client):
+    body = client.get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="nl">' in body
+    first = body[body.index('<div id="first-paint"'):body.index('<div id="react-entry-point"')]
+    assert "Luchtkwaliteit nu" in first and "µg/m³" in first and 'id="kpi-traffic"' in first
+
+
+def test_scripts_are_deferred_polyfill_dropped_and_plotly_not_loaded_up_front(client):
+    body = client.get("/air").get_data(as_text=True)
+    srcs = re.findall(r"<script([^>]*) src=\"([^\"]+)\"", body)
+    assert srcs and all("defer" in attrs for attrs, _ in srcs)
+    assert not any("polyfill" in s or "plotly" in s for _, s in srcs)
+    assert any(s.startswith("/assets/regenerator-runtime.min.js") for _, s in srcs)
+    assert 'name="citydash-plotly" content="/assets/deferred/plotly-citydash.min.js?m=' in body
+    assert 'addEventListener("DOMContentLoaded", function () { window.renderer = new DashRenderer(' in body
+
+
+def test_the_bundle_is_served_and_compressed(client):
+    r = client.get("/assets/deferred/plotly-citydash.min.js", headers={"Accept-Encoding": "gzip, deflate"})
+    # a static file is streamed, and Flask-Compress streams deflate (not gzip) to a browser that accepts both
+    assert r.status_code == 200 and r.headers.get("Content-Encoding") in ("gzip", "deflate")
+    assert len(r.data) < 1_000_000  # on the wire; 3 MB uncompressed
+
+
+def test_the_bundle_holds_every_trace_type_we_draw():
+    banner = BUNDLE.read_text(encoding="utf-8")[:400]
+    built = set(re.search(r"partial bundle: core \+ ([a-z ]+);", banner).group(1).split()) | {"scatter"}  # scatter is core
+    assert set(figures.TRACE_TYPES) <= built
+    script = (ROOT / "tools" / "build_plotly.sh").read_text()
+    assert set(re.search(r'TRACES="([a-z ]+)"', script).group(1).split()) == built - {"scatter"}
+
+
+def test_figures_use_only_bundled_trace_types(client):
+    from tests.dashboard.pages.test_home import _update_map
+    from tests.dashboard.pages.test_theme_pages import _charts
+
+    figs = [_update_map(client, ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"],
+                        choropleth="no2")["home-map"]["figure"], *_charts(client, "air", "pm25"), *_charts(client, "traffic", "vehicles", prop="data")]
+    assert {t["type"] for f in figs for t in f["data"]} <= set(figures.TRACE_TYPES)
+
+
+def test_first_paint_escapes_text_and_drops_script_urls():
+    out = to_html(html.Div([html.A("<script>alert(1)</script>", href="javascript:alert(1)"), html.P('"q" & <b>', title='x" onload="y')],
+                           className="c", **{"aria-label": "a<b"}))
+    assert "<script>" not in out and "&lt;script&gt;" in out and "javascript:" not in out
+    assert 'title="x&#34; onload=&#34;y"' in out and 'aria-label="a&lt;b"' in out
+
+
+def test_first_paint_renders_controls_inert_and_skips_graphs():
+    out = to_html(html.Div([dcc.Checklist(options=[{"label": "A", "value": "a"}], value=["a"]), dcc.Graph(className="g"),
+                            dcc.Store(id="s")]))
+    assert 'type="checkbox" disabled checked' in out and '<div class="g"></div>' in out and 'id="s"' not in out

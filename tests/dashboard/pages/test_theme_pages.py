@@ -1,0 +1,109 @@
+"""The indicator pages (/air, /traffic, /cycling) and About the data: state in the URL, filters that change the
+text, tables and charts, bands and guidelines drawn on the charts."""
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given, strategies as st
+
+from dashboard.ui.indicators import THEMES, State, parse_state
+from tests.support import dash_update, render_page
+from tests.dashboard.pages.test_home import _find, _text
+
+DISTRICTS = {1, 2, 3}
+
+
+@given(theme=st.sampled_from(list(THEMES)), district=st.sampled_from([None, 1, 2, 3]),
+       start=st.dates(date(2020, 1, 1), date(2030, 1, 1)), days=st.integers(0, 300))
+def test_the_url_round_trips_the_state(theme, district, start, days):
+    from datetime import timedelta
+    from urllib.parse import parse_qs
+
+    metric = THEMES[theme].metrics[-1].key
+    s = State(metric, district, start, start + timedelta(days=days))
+    assert parse_state(THEMES[theme], parse_qs(s.query("es")[1:]), None, DISTRICTS) == s
+
+
+@given(q=st.dictionaries(st.sampled_from(["metric", "district", "from", "to", "x"]), st.text(max_size=12)))
+def test_any_query_gives_a_valid_state(q):
+    s = parse_state(THEMES["air"], q, datetime(2026, 11, 16, 9), DISTRICTS)
+    assert s.metric in ("pm25", "pm10", "no2") and s.district in (None, *DISTRICTS) and s.start <= s.end
+    assert (s.end - s.start).days < 366
+
+
+def _filters(theme, metric, district, start, end, metric_prop="value"):
+    return [{"id": f"{theme}-metric", "property": metric_prop, "value": metric},
+            {"id": f"{theme}-district", "property": "value", "value": district},
+            {"id": f"{theme}-from", "property": "value", "value": start},
+            {"id": f"{theme}-to", "property": "value", "value": end}]
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_theme_page_has_summary_tables_and_downloads(client, theme):
+    page = render_page(client, f"/{theme}")
+    summary = _text(_find(page, lambda c: c["props"].get("id") == f"{theme}-summary")[0])
+    assert summary.startswith("From ") and "averaged" in summary
+    tables = _find(page, lambda c: c["type"] == "Table")
+    assert len(tables) == 2 and all(_find(t, lambda c: c["type"] == "Caption") for t in tables)
+    links = [c["props"]["href"] for c in _find(page, lambda c: c["type"] == "A" and "/download/" in c["props"].get("href", ""))]
+    assert any(h.startswith(f"/download/{theme}.csv?metric=") for h in links)
+    assert not _find(page, lambda c: c["type"] == "Graph")  # charts wait for plotly.js, the text does not
+
+
+def test_shared_url_opens_the_same_view(client):
+    page = render_page(client, "/air", "?metric=no2&district=2&from=2026-11-10&to=2026-11-12")
+    assert _find(page, lambda c: c["props"].get("id") == "air-metric")[0]["props"]["value"] == "no2"
+    assert _find(page, lambda c: c["props"].get("id") == "air-district")[0]["props"]["value"] == 2
+    summary = _text(_find(page, lambda c: c["props"].get("id") == "air-summary")[0])
+    assert "10 Nov 2026" in summary and "Nitrogen dioxide" in summary
+
+
+def test_a_filter_changes_the_summary_and_downloads(client):
+    r = dash_update(client, "..air-summary.children...air-tables.children...air-downloads.children...air-district-summary.children..",
+                    _filters("air", "pm10", 3, "2026-11-01", "2026-11-14"), state=[{"id": "air-lang", "property": "data", "value": "en"}])
+    resp = r.get_json()["response"]
+    assert "Particles (PM10)" in _text(resp["air-summary"]["children"]) and "1 Nov 2026" in _text(resp["air-summary"]["children"])
+    assert resp["air-district-summary"]["children"].startswith("District: ")
+    hrefs = [c["props"]["href"] for c in _find(resp["air-downloads"]["children"], lambda c: c["type"] == "A")]
+    assert "/download/air.csv?metric=pm10&from=2026-11-01&to=2026-11-14&district=3" in hrefs
+
+
+def _charts(client, theme, metric, district=None, start="2026-11-10", end="2026-11-15", prop="value"):
+    r = dash_update(client, f"{theme}-charts.children", [{"id": f"{theme}-charts-ready", "property": "data", "value": 1},
+                                                         *_filters(theme, metric, district, start, end, prop)],
+                    state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}])
+    graphs = _find(r.get_json()["response"][f"{theme}-charts"]["children"], lambda c: c["type"] == "Graph")
+    return [g["props"]["figure"] for g in graphs]
+
+
+def test_air_charts_draw_bands_and_the_guideline(client):
+    ts, bars = _charts(client, "air", "pm25", district=2)
+    assert len(ts["data"]) == 2 and "Whole city" in {t["name"] for t in ts["data"]}  # the district against the city
+    rects = [s for s in ts["layout"]["shapes"] if s["type"] == "rect"]
+    lines = [s for s in ts["layout"]["shapes"] if s["type"] == "line"]
+    assert rects and lines[0]["y0"] == 15  # EAQI bands behind, WHO 24-hour guideline for PM2.5
+    assert bars["data"][0]["type"] == "bar" and bars["layout"]["shapes"][0]["x0"] == 15
+
+
+def test_traffic_chart_draws_the_usual_range(client):
+    ts, _bars = _charts(client, "traffic", "vehicles", prop="data")
+    assert any(t.get("fill") == "tonexty" for t in ts["data"])
+
+
+def test_cycling_mode_switches_to_bike_share(client):
+    ts, _bars = _charts(client, "cycling", "bikes_available")
+    assert ts["layout"]["yaxis"]["title"]["text"] == "bikes"
+
+
+def test_charts_wait_until_in_view(client):
+    r = dash_update(client, "air-charts.children", [{"id": "air-charts-ready", "property": "data", "value": None},
+                                                    *_filters("air", "pm25", None, "2026-11-10", "2026-11-15")],
+                    state=[{"id": "air-lang", "property": "data", "value": "en"}])
+    assert r.status_code == 204 or "air-charts" not in r.get_json().get("response", {})  # nothing drawn yet
+
+
+def test_about_lists_every_source(client):
+    page = render_page(client, "/about", "?lang=pt")
+    rows = _find(page, lambda c: c["type"] == "Tr")
+    text = _text(page)
+    assert len(rows) == 1 + 5  # header + the five demo sources
+    assert "citydash demo generator" in text and "CC0-1.0" in text and "Funcionando" in text
