@@ -1,4 +1,5 @@
 """Entry point: `python app.py` serves the dashboard; `gunicorn app:server` serves it in production."""
+
 from dashboard.app import create_app
 from dashboard.server.health import configure_logging
 from data_sources.config import ConfigError, Settings

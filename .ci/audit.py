@@ -6,6 +6,7 @@ Where pip-audit cannot reach its service (here only the package registry answers
 OSV do not), each package it skipped is looked up in PyPI's project JSON (``/pypi/<name>/json``), which lists
 the known vulnerabilities of the latest release: a package installed at its latest release is audited that way;
 an older one is reported as not audited."""
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,22 @@ def audit_skipped(skipped: list[dict], session) -> tuple[list[tuple[str, str, di
 
 def main() -> int:
     out = Path(tempfile.mkdtemp()) / "audit.json"
-    r = subprocess.run([sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off",
-                        "--format", "json", "--output", str(out)], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "--skip-editable",
+            "--progress-spinner",
+            "off",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if not out.exists():
         print(f"pip-audit: did not run (exit {r.returncode}): {r.stderr.strip()[-500:]}")
         return 0
@@ -72,14 +87,18 @@ def main() -> int:
         more, n, not_audited = audit_skipped(skipped, requests.Session())
         found += more
         audited += n
-        print(f"pip-audit: its service was not reachable for {len(skipped)} packages; "
-              f"{n} of them are at their latest release and were audited through PyPI's project JSON")
+        print(
+            f"pip-audit: its service was not reachable for {len(skipped)} packages; "
+            f"{n} of them are at their latest release and were audited through PyPI's project JSON"
+        )
     for name, version, v in found:
         fix = ", ".join(v.get("fix_versions") or v.get("fixed_in") or []) or "no fix released"
         print(f"pip-audit: {name} {version}: {v['id']} (fixed in: {fix})")
     for line in not_audited:
         print(f"pip-audit: NOT AUDITED: {line}")
-    print(f"pip-audit: {audited} of {len(deps)} packages audited, {len({f[0] for f in found})} with known vulnerabilities")
+    print(
+        f"pip-audit: {audited} of {len(deps)} packages audited, {len({f[0] for f in found})} with known vulnerabilities"
+    )
     return 1 if found else 0
 
 

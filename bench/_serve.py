@@ -1,5 +1,6 @@
 """Shared by the bench scripts: a fresh store (SQLite file or a new PostgreSQL database) served by gunicorn on
 loopback, and a crowd of simulated citizens (as fast as answered, or at a given rate) with latency percentiles."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = os.environ.get("CITYDASH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "CITYDASH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
+)
 
 
 def free_port() -> int:
@@ -53,9 +56,14 @@ def app_env(url: str, redis_url: str | None = None) -> dict[str, str]:
     """The environment the bench serves the demo city in: this process's, over ``url``, with Redis for rate
     limits and caches only if ``redis_url`` is given, and one trusted proxy hop (simulated citizens each come
     from their own X-Forwarded-For address)."""
-    env = {**os.environ, "CITYDASH_DATABASE_URL": url, "CITYDASH_SECRET_KEY": "bench", "CITYDASH_PROXY_HOPS": "1",
-           "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
-           "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-")}
+    env = {
+        **os.environ,
+        "CITYDASH_DATABASE_URL": url,
+        "CITYDASH_SECRET_KEY": "bench",
+        "CITYDASH_PROXY_HOPS": "1",
+        "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+        "CITYDASH_DATA_DIR": tempfile.mkdtemp(prefix="citydash-bench-data-"),
+    }
     env.pop("CITYDASH_REDIS_URL", None)
     if redis_url:
         env["CITYDASH_REDIS_URL"] = redis_url
@@ -65,8 +73,14 @@ def app_env(url: str, redis_url: str | None = None) -> dict[str, str]:
 class Server:
     """`gunicorn -c deploy/gunicorn.conf.py -w N app:server` over ``url``; restartable, killable."""
 
-    def __init__(self, url: str, workers: int = 4, port: int | None = None, extra_env: dict | None = None,
-                 redis_url: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        workers: int = 4,
+        port: int | None = None,
+        extra_env: dict | None = None,
+        redis_url: str | None = None,
+    ):
         self.url, self.workers, self.port = url, workers, port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**app_env(url, redis_url), **(extra_env or {})}
@@ -77,9 +91,24 @@ class Server:
         t0 = time.monotonic()
         out = open(self.log, "a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-w", str(self.workers),
-             "-b", f"127.0.0.1:{self.port}", "app:server"],
-            cwd=ROOT, env=self.env, stdout=out, stderr=out, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "-w",
+                str(self.workers),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "app:server",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
         self.wait_healthy(wait)
         return time.monotonic() - t0
 
@@ -135,28 +164,46 @@ class MachineProbe:
         self.samples: list[tuple[str, float, float]] = []
 
     def __enter__(self) -> "MachineProbe":
-        self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from bench._serve import _probe_loop; "
-                                      "_probe_loop(sys.argv[1], float(sys.argv[2]))", self.directory, str(self.interval)],
-                                     cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from bench._serve import _probe_loop; _probe_loop(sys.argv[1], float(sys.argv[2]))",
+                self.directory,
+                str(self.interval),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         return self
 
     def __exit__(self, *exc) -> None:
         self.proc.send_signal(signal.SIGTERM)
         out, _ = self.proc.communicate(timeout=30)
-        self.samples = [(kind, float(at), float(v)) for kind, at, v in (line.split() for line in out.splitlines() if line)]
+        self.samples = [
+            (kind, float(at), float(v)) for kind, at, v in (line.split() for line in out.splitlines() if line)
+        ]
 
     def report(self, start: float, seconds: float) -> dict:
         """The samples between ``start`` (time.monotonic) and ``seconds`` later, per window of WINDOW_S."""
         out = {}
-        for kind, name, per_window, unit in (("flush", "disk_flush", max, "max"), ("loop", "cpu_loop", _median, "median")):
+        for kind, name, per_window, unit in (
+            ("flush", "disk_flush", max, "max"),
+            ("loop", "cpu_loop", _median, "median"),
+        ):
             inside = [(at - start, v) for k, at, v in self.samples if k == kind and 0 <= at - start <= seconds]
             if not inside:
                 continue
             windows = _by_window(inside)
             values = sorted(v for _, v in inside)
-            out[name] = {"n": len(values), "median_ms": round(_median(values), 2),
-                         f"{unit}_per_{WINDOW_S}s_ms": [round(per_window(windows.get(w, [0.0])), 2)
-                                                       for w in range(max(windows) + 1)]}
+            out[name] = {
+                "n": len(values),
+                "median_ms": round(_median(values), 2),
+                f"{unit}_per_{WINDOW_S}s_ms": [
+                    round(per_window(windows.get(w, [0.0])), 2) for w in range(max(windows) + 1)
+                ],
+            }
             if kind == "flush":
                 out[name]["over_100ms"] = sum(v > 100 for v in values)
         return out
@@ -248,9 +295,14 @@ class Stats:
             start = self.answered_at[kind][0]
             windows = _by_window((at - start, s) for at, s in zip(self.answered_at[kind], lat))
             lat = sorted(lat)
-            out[kind] = {"ok": len(lat), "errors": self.errors.get(kind, 0), "per_s": round(len(lat) / seconds, 1),
-                         "p50_ms": _p(lat, 0.5), "p99_ms": _p(lat, 0.99),
-                         f"p99_per_{WINDOW_S}s_ms": [_p(sorted(w), 0.99) for _, w in sorted(windows.items())]}
+            out[kind] = {
+                "ok": len(lat),
+                "errors": self.errors.get(kind, 0),
+                "per_s": round(len(lat) / seconds, 1),
+                "p50_ms": _p(lat, 0.5),
+                "p99_ms": _p(lat, 0.99),
+                f"p99_per_{WINDOW_S}s_ms": [_p(sorted(w), 0.99) for _, w in sorted(windows.items())],
+            }
         for kind, n in self.errors.items():
             out.setdefault(kind, {"ok": 0, "errors": n})
         return out
@@ -258,11 +310,18 @@ class Stats:
 
 def route_body(path: str = "/") -> str:
     """What Dash's renderer POSTs when a citizen opens ``path`` (the router callback)."""
-    return json.dumps({
-        "output": "page.children", "outputs": {"id": "page", "property": "children"},
-        "inputs": [{"id": "url", "property": "pathname", "value": path}, {"id": "url", "property": "search", "value": ""}],
-        "changedPropIds": ["url.pathname", "url.search"], "state": [],
-    })
+    return json.dumps(
+        {
+            "output": "page.children",
+            "outputs": {"id": "page", "property": "children"},
+            "inputs": [
+                {"id": "url", "property": "pathname", "value": path},
+                {"id": "url", "property": "search", "value": ""},
+            ],
+            "changedPropIds": ["url.pathname", "url.search"],
+            "state": [],
+        }
+    )
 
 
 PAGES = ("/", "/air", "/traffic", "/cycling")  # the public pages a citizen opens
@@ -290,7 +349,7 @@ class _Exchange(asyncio.Protocol):
             at = self.buf.lower().find(b"\r\ncontent-length:", 0, head_end)
             if at < 0:
                 return  # no length: the answer ends when the server closes
-            self.need = head_end + 4 + int(self.buf[at + 17:self.buf.index(b"\r\n", at + 2)])
+            self.need = head_end + 4 + int(self.buf[at + 17 : self.buf.index(b"\r\n", at + 2)])
         if len(self.buf) >= self.need:
             self.transport.close()
             self._finish(None)
@@ -305,7 +364,7 @@ class _Exchange(asyncio.Protocol):
             self.answer.set_exception(exc)
         else:
             status = int(self.buf[9:12])
-            self.answer.set_result((status, bytes(self.buf[self.buf.find(b"\r\n\r\n") + 4:])))
+            self.answer.set_result((status, bytes(self.buf[self.buf.find(b"\r\n\r\n") + 4 :])))
 
 
 class Client:
@@ -321,8 +380,9 @@ class Client:
         self.host, self.port = host, int(port)
         self.host_header = f"Host: {host}:{port}\r\n".encode()
 
-    async def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
-                      ) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         data = body.encode()
         head = [f"{method} {path} HTTP/1.1\r\n".encode(), self.host_header, b"Connection: close\r\n"]
         head += [f"{k}: {v}\r\n".encode() for k, v in (headers or {}).items()]
@@ -334,7 +394,8 @@ class Client:
         transport = None
         try:
             transport, _ = await loop.create_connection(
-                lambda: _Exchange(b"".join(head) + b"\r\n" + data, answer), self.host, self.port)
+                lambda: _Exchange(b"".join(head) + b"\r\n" + data, answer), self.host, self.port
+            )
             return await answer
         finally:
             timer.cancel()
@@ -347,9 +408,15 @@ async def browse(client: Client, stats: Stats, path: str = "/", scheduled: float
     latency counts from ``scheduled`` (when the citizen wanted it) if given, so that waiting for a busy server
     counts too."""
     for kind, method, url, body, headers in (
-            ("page_shell", "GET", path, "", {"Accept-Encoding": BROWSER_ENCODINGS}),
-            ("page_render", "POST", "/_dash-update-component", route_body(path),
-             {"Content-Type": "application/json", "Accept-Encoding": BROWSER_ENCODINGS})):
+        ("page_shell", "GET", path, "", {"Accept-Encoding": BROWSER_ENCODINGS}),
+        (
+            "page_render",
+            "POST",
+            "/_dash-update-component",
+            route_body(path),
+            {"Content-Type": "application/json", "Accept-Encoding": BROWSER_ENCODINGS},
+        ),
+    ):
         t0 = scheduled if scheduled is not None else time.perf_counter()
         scheduled = None
         try:
@@ -359,8 +426,9 @@ async def browse(client: Client, stats: Stats, path: str = "/", scheduled: float
             stats.add(kind, time.perf_counter() - t0, False)
 
 
-async def comment(client: Client, stats: Stats, i: int, acked: list[str], run: str,
-                  scheduled: float | None = None) -> None:
+async def comment(
+    client: Client, stats: Stats, i: int, acked: list[str], run: str, scheduled: float | None = None
+) -> None:
     """One citizen presses Send on /report (the page posts the form as JSON); retried with the same key on
     failure, as the page keeps the draft and its key."""
     from bench.comment_writer import SEND_PATH, acknowledged, citizen_address, send_body
@@ -370,8 +438,12 @@ async def comment(client: Client, stats: Stats, i: int, acked: list[str], run: s
         t0 = scheduled if scheduled is not None else time.perf_counter()
         scheduled = None
         try:
-            status, body = await client.request("POST", SEND_PATH, send_body(key, i),
-                                                {"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
+            status, body = await client.request(
+                "POST",
+                SEND_PATH,
+                send_body(key, i),
+                {"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)},
+            )
             ok = acknowledged(status, body)
         except Exception:  # noqa: BLE001
             ok = False
@@ -381,9 +453,17 @@ async def comment(client: Client, stats: Stats, i: int, acked: list[str], run: s
             return
 
 
-async def crowd(base: str, citizens: int, seconds: float, think: float, stats: Stats,
-                comment_share: float = 0.0, acked: list[str] | None = None, run: str = "bench",
-                rate: float | None = None) -> float:
+async def crowd(
+    base: str,
+    citizens: int,
+    seconds: float,
+    think: float,
+    stats: Stats,
+    comment_share: float = 0.0,
+    acked: list[str] | None = None,
+    run: str = "bench",
+    rate: float | None = None,
+) -> float:
     """``citizens`` concurrent citizens for ``seconds``; each action is a comment with probability
     ``comment_share``, else a visit of one of the public pages.
 
@@ -469,12 +549,18 @@ def check_comments(url: str, acked: list[str], prefix: str) -> dict:
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(select(Comment.client_key, Comment.text).where(Comment.client_key.like(f"{prefix}-%"))).all()
+        rows = conn.execute(
+            select(Comment.client_key, Comment.text).where(Comment.client_key.like(f"{prefix}-%"))
+        ).all()
     engine.dispose()
     keys = [r[0] for r in rows]
     texts = [r[1] for r in rows]
-    return {"acknowledged": len(acked), "acknowledged_missing": len(set(acked) - set(keys)),
-            "stored": len(keys), "stored_twice": len(texts) - len(set(texts))}
+    return {
+        "acknowledged": len(acked),
+        "acknowledged_missing": len(set(acked) - set(keys)),
+        "stored": len(keys),
+        "stored_twice": len(texts) - len(set(texts)),
+    }
 
 
 def cli(doc: str, run, extra=()) -> None:  # noqa: ANN001
@@ -489,5 +575,5 @@ def cli(doc: str, run, extra=()) -> None:  # noqa: ANN001
         ap.add_argument(name, **kw)
     a = vars(ap.parse_args())
     store = a.pop("store")
-    for kind in (["sqlite", "postgresql"] if store == "both" else [store]):
+    for kind in ["sqlite", "postgresql"] if store == "both" else [store]:
         print(json.dumps(run(kind, **a)), flush=True)

@@ -11,6 +11,7 @@ figures is what Flask, the hooks and the rate limit cost; the kernel's share (so
 client) and gunicorn's own (about 0.7 ms of CPU per request) come on top, so bench/load.py stays the measure of
 capacity. Use this one to tell whether a change made a request cheaper.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ WARM = 100  # comments before counting: imports, caches, prepared statements
 
 def _toggle(on: bool) -> None:
     if os.environ.get("CITYDASH_BENCH_CALLGRIND"):
-        subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())], capture_output=True,
-                       check=True)
+        subprocess.run(
+            ["callgrind_control", "-i", "on" if on else "off", str(os.getpid())], capture_output=True, check=True
+        )
 
 
 def child(url: str, n: int, phase: str, redis: str | None) -> None:
@@ -46,8 +48,11 @@ def child(url: str, n: int, phase: str, redis: str | None) -> None:
     client = application.server.test_client()
 
     def send(i: int) -> None:
-        r = client.post(SEND_PATH, data=send_body(f"{phase}-{i:07d}", i),
-                        headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
+        r = client.post(
+            SEND_PATH,
+            data=send_body(f"{phase}-{i:07d}", i),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)},
+        )
         assert acknowledged(r.status_code, r.data), r.data[:300]
 
     def direct(i: int) -> None:
@@ -88,14 +93,27 @@ def _phase(url: str, n: int, phase: str, redis: str | None, callgrind: bool) -> 
 def run(kind: str, citizens: int, seconds: float, comments: int, redis: str | None, callgrind: bool) -> dict:
     del citizens, seconds  # the shared command line's; this bench has no crowd
     with fresh_store(kind) as url:
-        return {"store": kind, "redis": bool(redis), "comments": comments,
-                "per_comment": {"send": _phase(url, comments, "send", redis, callgrind),
-                                "submit_comment_alone": _phase(url, comments, "direct", redis, callgrind)}}
+        return {
+            "store": kind,
+            "redis": bool(redis),
+            "comments": comments,
+            "per_comment": {
+                "send": _phase(url, comments, "send", redis, callgrind),
+                "submit_comment_alone": _phase(url, comments, "direct", redis, callgrind),
+            },
+        }
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] or None)
     else:
-        cli(__doc__, run, [("--comments", {"type": int, "default": 200}), ("--redis", {"default": None}),
-                           ("--callgrind", {"action": "store_true"})])
+        cli(
+            __doc__,
+            run,
+            [
+                ("--comments", {"type": int, "default": 200}),
+                ("--redis", {"default": None}),
+                ("--callgrind", {"action": "store_true"}),
+            ],
+        )

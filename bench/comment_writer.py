@@ -7,6 +7,7 @@ acknowledged. Whatever it printed must be in the store exactly once, however it 
 Over HTTP each comment comes from its own address in X-Forwarded-For (the server must trust one proxy hop,
 CITYDASH_PROXY_HOPS=1): many citizens, each within the per-citizen rate limit, as behind nginx.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,8 @@ CATEGORIES = ("street", "air", "traffic", "noise", "cycling", "other")
 
 def place(i: int) -> tuple[float, float, str]:
     return LAT + ((i * 37) % 21 - 10) * 0.001, LON + ((i * 53) % 29 - 14) * 0.001, CATEGORIES[i % len(CATEGORIES)]
+
+
 RETRIES = 60  # half a second apart: a citizen who keeps pressing Send for half a minute
 
 
@@ -32,8 +35,17 @@ SEND_PATH = "/report/send"  # where the report page's Send posts (dashboard/page
 def send_body(key: str, i: int, lang: str = "en") -> str:
     """What the browser POSTs to SEND_PATH when a citizen presses Send on /report (assets/feedback.js ``send``)."""
     lat, lon, category = place(i)
-    return json.dumps({"pin": {"lat": lat, "lon": lon}, "category": category, "text": text(i), "email": None,
-                       "website": None, "client_key": key, "lang": lang})
+    return json.dumps(
+        {
+            "pin": {"lat": lat, "lon": lon},
+            "category": category,
+            "text": text(i),
+            "email": None,
+            "website": None,
+            "client_key": key,
+            "lang": lang,
+        }
+    )
 
 
 def comment_input(key: str, i: int, lang: str | None = None):  # noqa: ANN201
@@ -70,8 +82,12 @@ def main(target: str, start: int, end: int) -> None:
             # No answer, or 503 while the store or the server restarts: the page keeps the key and sends again.
             for _attempt in range(RETRIES):
                 try:
-                    r = s.post(target + SEND_PATH, data=send_body(key, i), timeout=30,
-                               headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)})
+                    r = s.post(
+                        target + SEND_PATH,
+                        data=send_body(key, i),
+                        timeout=30,
+                        headers={"Content-Type": "application/json", "X-Forwarded-For": citizen_address(i)},
+                    )
                     if acknowledged(r.status_code, r.content):
                         print(key, flush=True)
                         break

@@ -3,6 +3,7 @@ history), the public heatmap query, the duplicate search and one submission (wit
 
     python bench/feedback_scale.py [N]        # default 200,000 comments
 """
+
 from __future__ import annotations
 
 import resource
@@ -45,7 +46,12 @@ if __name__ == "__main__":
         timed("heatmap r8, k=3", lambda: queries.public_comment_cells(engine, 8, 3))
         timed("heatmap r9, category air", lambda: queries.public_comment_cells(engine, 9, 3, category="air"))
         timed("duplicates within 100 m", lambda: find_duplicates(engine, lat, lon, "traffic", 100))
-        timed("submit one comment (with evidence)", lambda: submit_comment(
-            engine, city, CommentInput(lat=lat, lon=lon, category="air", text="Bench comment about the air here.")), repeat=1)
+        timed(
+            "submit one comment (with evidence)",
+            lambda: submit_comment(
+                engine, city, CommentInput(lat=lat, lon=lon, category="air", text="Bench comment about the air here.")
+            ),
+            repeat=1,
+        )
         print(f"ledger rows: {len(led['rows'])}; comments counted: {int(led['city'].iloc[0].comments):,}")
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

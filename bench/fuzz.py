@@ -6,6 +6,7 @@ Runs the fuzz's properties with ``--examples`` examples each (CI: 25) against a 
 prints how many requests it sent and how they were answered: {"requests": N, "2xx": .., "4xx": .., "5xx": 0,
 "<family>:<class>": ..}. Exits non-zero when any property failed (a 5xx, a traceback, an invalid stored row).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +29,34 @@ def main() -> int:
         report = Path(tmp) / "counts.json"
         env = {**os.environ, "CITYDASH_FUZZ_EXAMPLES": str(args.examples), "CITYDASH_FUZZ_REPORT": str(report)}
         t0 = time.perf_counter()
-        rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--log-level=ERROR",
-                              "tests/dashboard/test_fuzz.py"], cwd=ROOT, env=env)
+        rc = subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--log-level=ERROR",
+                "tests/dashboard/test_fuzz.py",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         counts = json.loads(report.read_text()) if report.exists() else {}
-    print(json.dumps({"examples_per_property": args.examples, "seconds": round(time.perf_counter() - t0),
-                      "exit_code": rc, "5xx": 0, **counts}, indent=1, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "examples_per_property": args.examples,
+                "seconds": round(time.perf_counter() - t0),
+                "exit_code": rc,
+                "5xx": 0,
+                **counts,
+            },
+            indent=1,
+            sort_keys=True,
+        )
+    )
     return rc
 
 

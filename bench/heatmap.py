@@ -12,6 +12,7 @@ dir, kept for the next run), then, on the real app with an official logged in:
 
 Prints one JSON object. Goal: heatmap median <= 150 ms and response <= 300 KB at 1,000,000 comments.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ def ensure_store(data_dir: Path, n: int) -> str:
         env = {**os.environ, "CITYDASH_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
         env.pop("CITYDASH_DATABASE_URL", None)
         env.pop("DATABASE_URL", None)
-        subprocess.run([sys.executable, "-m", "dashboard.cli", "demo", "--comments", str(n)], env=env, cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "dashboard.cli", "demo", "--comments", str(n)], env=env, cwd=ROOT, check=True
+        )
     return url
 
 
@@ -58,9 +61,15 @@ def filter_changes(weeks: tuple[int, int], districts: list[int], k: int) -> list
     out = []
     for i in range(k):
         span = [(lo, hi), (hi - 3, hi), (lo + 4, hi - 8), (hi - 11, hi), (hi, hi)][i % 5]
-        out.append({"category": cats[i % len(cats)], "status": stats[(i // 2) % len(stats)],
-                    "district": districts[: (i % 3)] if i % 4 == 3 else [], "weeks": list(span),
-                    "resolution": (6, 7, 8, 9)[i % 4]})
+        out.append(
+            {
+                "category": cats[i % len(cats)],
+                "status": stats[(i // 2) % len(stats)],
+                "district": districts[: (i % 3)] if i % 4 == 3 else [],
+                "weeks": list(span),
+                "resolution": (6, 7, 8, 9)[i % 4],
+            }
+        )
     return out
 
 
@@ -94,9 +103,16 @@ def main() -> None:
     client = app.server.test_client()
     import re
 
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/officials/login").get_data(as_text=True)).group(1)
-    assert client.post("/officials/login", data={"email": "bench@city.example", "password": "bench password 1",
-                                                 "csrf_token": token}).status_code == 303
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/officials/login").get_data(as_text=True)
+    ).group(1)
+    assert (
+        client.post(
+            "/officials/login",
+            data={"email": "bench@city.example", "password": "bench password 1", "csrf_token": token},
+        ).status_code
+        == 303
+    )
     dep = next(d for d in client.get("/_dash-dependencies").get_json() if "off-heat-res.data" in d["output"])
     weeks = analysis.week_range(engine)
     from data_sources.store import queries
@@ -108,8 +124,16 @@ def main() -> None:
     naive_ms, naive_kb, naive_points = [], [], []
     prev_res = 8
     for ch in changes:
-        f = parse_filter({"category": ch["category"], "status": ch["status"], "district": [str(d) for d in ch["district"]],
-                          "week_from": ch["weeks"][0], "week_to": ch["weeks"][1], "resolution": ch["resolution"]})
+        f = parse_filter(
+            {
+                "category": ch["category"],
+                "status": ch["status"],
+                "district": [str(d) for d in ch["district"]],
+                "week_from": ch["weeks"][0],
+                "week_to": ch["weeks"][1],
+                "resolution": ch["resolution"],
+            }
+        )
         # 1. the server's work for the change (what the callback does), timed alone
         t0 = time.perf_counter()
         patch = heatmap.update_heat(engine, f, 1, ch["resolution"] != prev_res)
@@ -117,16 +141,31 @@ def main() -> None:
         cells.append(len(patch.to_plotly_json()["operations"][0]["params"]["value"]))
         # 2. the real request through Dash, as the browser sends it (zoom change -> resolution)
         zoom = {6: 9.0, 7: 11.0, 8: 12.0, 9: 14.0}[ch["resolution"]]
-        values = {"off-f-category": ch["category"], "off-f-status": ch["status"], "off-f-district": ch["district"],
-                  "off-f-text": "", "off-f-weeks": ch["weeks"], "off-heat-map": {"map.zoom": zoom}}
-        body = {"output": dep["output"], "outputs": [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
-                                                     for p in dep["output"].strip(".").split("...")],
-                "inputs": [{**i, "value": values.get(i["id"])} for i in dep["inputs"]],
-                "state": [{**s, "value": prev_res if s["id"] == "off-heat-res" else "en"} for s in dep["state"]],
-                "changedPropIds": ["off-f-category.value"]}
+        values = {
+            "off-f-category": ch["category"],
+            "off-f-status": ch["status"],
+            "off-f-district": ch["district"],
+            "off-f-text": "",
+            "off-f-weeks": ch["weeks"],
+            "off-heat-map": {"map.zoom": zoom},
+        }
+        body = {
+            "output": dep["output"],
+            "outputs": [
+                {"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]}
+                for p in dep["output"].strip(".").split("...")
+            ],
+            "inputs": [{**i, "value": values.get(i["id"])} for i in dep["inputs"]],
+            "state": [{**s, "value": prev_res if s["id"] == "off-heat-res" else "en"} for s in dep["state"]],
+            "changedPropIds": ["off-f-category.value"],
+        }
         t0 = time.perf_counter()
-        r = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json",
-                        headers={"Accept-Encoding": "identity"})
+        r = client.post(
+            "/_dash-update-component",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={"Accept-Encoding": "identity"},
+        )
         request_ms.append((time.perf_counter() - t0) * 1000)
         assert r.status_code == 200, r.data[:300]
         raw = r.get_data()
@@ -145,18 +184,33 @@ def main() -> None:
 
     outlines = {res: len(client.get(heatmap.cells_url(res, 1)).get_data()) / 1024 for res in (6, 7, 8, 9)}
     med = statistics.median
-    print(json.dumps({
-        "comments": a.comments, "filter_changes": len(changes),
-        "heatmap": {"server_ms_median": round(med(server_ms), 1), "server_ms_max": round(max(server_ms), 1),
+    print(
+        json.dumps(
+            {
+                "comments": a.comments,
+                "filter_changes": len(changes),
+                "heatmap": {
+                    "server_ms_median": round(med(server_ms), 1),
+                    "server_ms_max": round(max(server_ms), 1),
                     "request_ms_median (whole POST in-process)": round(med(request_ms), 1),
-                    "response_kb_median": round(med(raw_kb), 1), "response_kb_max": round(max(raw_kb), 1),
-                    "response_gzip_kb_max": round(max(gz_kb), 1), "cells_max": max(cells),
-                    "hexagon_outlines_kb_once_per_resolution": {r: round(v, 1) for r, v in outlines.items()}},
-        "naive_density_all_points": {"server_ms_median": round(med(naive_ms), 1), "server_ms_max": round(max(naive_ms), 1),
-                                     "response_kb_median": round(med(naive_kb), 1), "response_kb_max": round(max(naive_kb), 1),
-                                     "points_median": int(med(naive_points))},
-        "text_filter_ms (slow path, scans comments)": round(_time_text(engine), 1),
-    }, indent=2))
+                    "response_kb_median": round(med(raw_kb), 1),
+                    "response_kb_max": round(max(raw_kb), 1),
+                    "response_gzip_kb_max": round(max(gz_kb), 1),
+                    "cells_max": max(cells),
+                    "hexagon_outlines_kb_once_per_resolution": {r: round(v, 1) for r, v in outlines.items()},
+                },
+                "naive_density_all_points": {
+                    "server_ms_median": round(med(naive_ms), 1),
+                    "server_ms_max": round(max(naive_ms), 1),
+                    "response_kb_median": round(med(naive_kb), 1),
+                    "response_kb_max": round(max(naive_kb), 1),
+                    "points_median": int(med(naive_points)),
+                },
+                "text_filter_ms (slow path, scans comments)": round(_time_text(engine), 1),
+            },
+            indent=2,
+        )
+    )
 
 
 def _time_text(engine) -> float:  # noqa: ANN001

@@ -9,6 +9,7 @@ Usage: python bench/home_speed.py [--runs 3] [--pages / /air] [--url http://127.
 Budget (issue #4): home page Lighthouse mobile performance >= 0.90, accessibility >= 0.95, best practices >= 0.95,
 first visit <= 1.2 MB on the wire. Timings vary on shared machines: compare runs made in the same session.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,9 @@ def free_port() -> int:
 def start_app(data_dir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "CITYDASH_DATA_DIR": data_dir, "CITYDASH_PORT": str(port), "CITYDASH_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):  # the first start generates the demo city
         try:
@@ -49,7 +52,9 @@ def start_app(data_dir: str) -> tuple[subprocess.Popen, str]:
 
 def probe(tools: Path, url: str, width: int, height: int, wait: str | None = None) -> dict:
     cmd = [sys.executable, str(tools / "browser_probe.py"), url, "--width", str(width), "--height", str(height)]
-    out = subprocess.run(cmd + (["--wait-selector", wait] if wait else []), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        cmd + (["--wait-selector", wait] if wait else []), capture_output=True, text=True, check=True
+    ).stdout
     r = json.loads(out)
     return {k: r[k] for k in ("requests", "transferred_bytes", "console_errors", "failed_requests")}
 
@@ -58,11 +63,21 @@ def lighthouse(tools: Path, url: str, runs: int) -> dict:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
-            out = subprocess.run([str(tools / "lighthouse.sh"), url, f"{tmp}/lh{i}.json", "mobile"], capture_output=True,
-                                 text=True, check=True).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(
+                    [str(tools / "lighthouse.sh"), url, f"{tmp}/lh{i}.json", "mobile"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             results.append(json.loads(out))
-    return {k: statistics.median(r[k] for r in results) for k in results[0]} | {"runs": runs,
-                                                                                "performance_all": [r["performance"] for r in results]}
+    return {k: statistics.median(r[k] for r in results) for k in results[0]} | {
+        "runs": runs,
+        "performance_all": [r["performance"] for r in results],
+    }
 
 
 def main() -> None:
@@ -81,10 +96,12 @@ def main() -> None:
     try:
         for page in args.pages:
             url = base + page
-            report = {"page": page,
-                      "phone_first_view": probe(args.tools, url, 390, 844),
-                      "desktop_with_charts": probe(args.tools, url, 1366, 900, wait=".js-plotly-plot .main-svg"),
-                      "lighthouse_mobile_median": lighthouse(args.tools, url, args.runs)}
+            report = {
+                "page": page,
+                "phone_first_view": probe(args.tools, url, 390, 844),
+                "desktop_with_charts": probe(args.tools, url, 1366, 900, wait=".js-plotly-plot .main-svg"),
+                "lighthouse_mobile_median": lighthouse(args.tools, url, args.runs),
+            }
             print(json.dumps(report), flush=True)
     finally:
         if proc is not None:

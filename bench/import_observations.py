@@ -7,6 +7,7 @@ the peak resident memory (``resource.getrusage``) and the rows added. Goal on a 
 
     /work/venv/bin/python bench/import_observations.py [--rows 500000] [--keep DIR] [--url postgresql+psycopg://...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,21 +30,25 @@ def write_archive(path: Path, rows: int, locations: int = 100, seed: int = 1) ->
     loc = np.repeat(np.arange(locations), per)
     start = np.datetime64("2024-01-01T00:00:00")
     # one reading every ~150 s per sensor, as the archive has
-    t = start + (np.tile(np.arange(per), locations) * 150 + rng.integers(0, 5, per * locations)).astype("timedelta64[s]")
-    df = pd.DataFrame({
-        "sensor_id": 20000 + loc,
-        "sensor_type": "SDS011",
-        "location": 9000 + loc,
-        "lat": np.round(55.80 + loc * 0.001, 3),
-        "lon": np.round(-4.30 + loc * 0.001, 3),
-        "timestamp": pd.to_datetime(t).strftime("%Y-%m-%dT%H:%M:%S"),
-        "P1": np.round(rng.gamma(2.0, 8.0, per * locations), 2),
-        "durP1": "",
-        "ratioP1": "",
-        "P2": np.round(rng.gamma(2.0, 4.0, per * locations), 2),
-        "durP2": "",
-        "ratioP2": "",
-    })
+    t = start + (np.tile(np.arange(per), locations) * 150 + rng.integers(0, 5, per * locations)).astype(
+        "timedelta64[s]"
+    )
+    df = pd.DataFrame(
+        {
+            "sensor_id": 20000 + loc,
+            "sensor_type": "SDS011",
+            "location": 9000 + loc,
+            "lat": np.round(55.80 + loc * 0.001, 3),
+            "lon": np.round(-4.30 + loc * 0.001, 3),
+            "timestamp": pd.to_datetime(t).strftime("%Y-%m-%dT%H:%M:%S"),
+            "P1": np.round(rng.gamma(2.0, 8.0, per * locations), 2),
+            "durP1": "",
+            "ratioP1": "",
+            "P2": np.round(rng.gamma(2.0, 4.0, per * locations), 2),
+            "durP2": "",
+            "ratioP2": "",
+        }
+    )
     df.to_csv(path, sep=";", index=False)
 
 
@@ -70,15 +75,19 @@ def main() -> None:
     again = import_file(engine, "sensor_community", str(csv))
     seconds_again = time.perf_counter() - t1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({
-        "rows_in_csv": args.rows,
-        "observations_added": counts["observations"],
-        "features_added": counts["features"],
-        "seconds": round(seconds, 2),
-        "second_import_added": again["observations"],
-        "second_import_seconds": round(seconds_again, 2),
-        "peak_rss_mb": round(peak_mb, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows_in_csv": args.rows,
+                "observations_added": counts["observations"],
+                "features_added": counts["features"],
+                "seconds": round(seconds, 2),
+                "second_import_added": again["observations"],
+                "second_import_seconds": round(seconds_again, 2),
+                "peak_rss_mb": round(peak_mb, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

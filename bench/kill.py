@@ -8,6 +8,7 @@ is killed at a quarter of the run and the server at half, then restarted on the 
 requests (failed ones include those cut by the kills), time until the server answered again, and the
 comment check.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def run(kind: str, citizens: int, seconds: float, comment_share: float) -> dict:
         srv = Server(url, workers=4)
         srv.start()
         stats, acked, tag = Stats(), [], f"k{uuid.uuid4().hex[:6]}"
-        load = threading.Thread(target=lambda: run_crowd(
-            crowd(srv.base, citizens, seconds, 0, stats, comment_share, acked, tag)))
+        load = threading.Thread(
+            target=lambda: run_crowd(crowd(srv.base, citizens, seconds, 0, stats, comment_share, acked, tag))
+        )
         out: dict = {"store": kind, "citizens": citizens, "seconds": seconds, "comment_share": comment_share}
         try:
             load.start()

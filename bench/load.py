@@ -21,6 +21,7 @@ loop's median CPU time. Every comment waits for a flush before it is acknowledge
 request moves with the loop's: a window whose p99 jumps while the disk stalled or the loop slowed is the
 machine's doing, not the software's.
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,12 +30,31 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._serve import (MachineProbe, Server, Stats, check_comments, cli, cores_used, cpu_seconds,  # noqa: E402
-                          crowd, fresh_store, run_crowd, store_directory)
+from bench._serve import (
+    MachineProbe,
+    Server,
+    Stats,
+    check_comments,
+    cli,
+    cores_used,
+    cpu_seconds,  # noqa: E402
+    crowd,
+    fresh_store,
+    run_crowd,
+    store_directory,
+)
 
 
-def run(kind: str, citizens: int, seconds: float, think: float, comment_share: float, workers: int,
-        rate: float | None, redis: str | None) -> dict:
+def run(
+    kind: str,
+    citizens: int,
+    seconds: float,
+    think: float,
+    comment_share: float,
+    workers: int,
+    rate: float | None,
+    redis: str | None,
+) -> dict:
     if redis:
         import redis as redis_client
 
@@ -51,14 +71,32 @@ def run(kind: str, citizens: int, seconds: float, think: float, comment_share: f
                 cores = cores_used(before, cpu_seconds(), took)
         finally:
             srv.stop()
-        return {"store": kind, "workers": workers, "redis": bool(redis), "citizens": citizens,
-                "rate_wanted": rate, "seconds": round(took, 1), "think_s": think, "comment_share": comment_share,
-                "first_start_s": round(startup, 1), "requests": stats.report(took), "cores": cores,
-                "machine": probe.report(start, took),
-                "comments": check_comments(url, acked, tag)}
+        return {
+            "store": kind,
+            "workers": workers,
+            "redis": bool(redis),
+            "citizens": citizens,
+            "rate_wanted": rate,
+            "seconds": round(took, 1),
+            "think_s": think,
+            "comment_share": comment_share,
+            "first_start_s": round(startup, 1),
+            "requests": stats.report(took),
+            "cores": cores,
+            "machine": probe.report(start, took),
+            "comments": check_comments(url, acked, tag),
+        }
 
 
 if __name__ == "__main__":
-    cli(__doc__, run, [("--think", {"type": float, "default": 0.0}), ("--comment-share", {"type": float, "default": 0.5}),
-                       ("--workers", {"type": int, "default": 4}), ("--rate", {"type": float, "default": None}),
-                       ("--redis", {"default": None})])
+    cli(
+        __doc__,
+        run,
+        [
+            ("--think", {"type": float, "default": 0.0}),
+            ("--comment-share", {"type": float, "default": 0.5}),
+            ("--workers", {"type": int, "default": 4}),
+            ("--rate", {"type": float, "default": None}),
+            ("--redis", {"default": None}),
+        ],
+    )

@@ -83,20 +83,30 @@ def main() -> None:
     src.write_bytes(data)
     runs = []
     for _ in range(args.runs):
-        out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(src)], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(ROOT), str(src)], capture_output=True, text=True, check=True
+        )
         runs.append(json.loads(out.stdout))
-    print(json.dumps({
-        "input": {"format": args.format, "megapixels": args.megapixels, "mb": round(len(data) / 1e6, 2)},
-        "seconds_median": round(statistics.median(r["seconds"] for r in runs), 3),
-        "seconds_max": round(max(r["seconds"] for r in runs), 3),
-        # CPU time is the photo's own work; wall time adds whatever else the machine's two cores were doing.
-        "cpu_seconds_median": round(statistics.median(r["cpu_seconds"] for r in runs), 3),
-        "peak_mb_max": round(max(r["peak_mb"] for r in runs), 1),
-        "added_mb_max": round(max(r["added_mb"] for r in runs), 1),
-        "output": {"size": runs[0]["size"], "kb": round(runs[0]["out_kb"]), "thumb_kb": round(runs[0]["thumb_kb"])},
-        "runs": args.runs,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "input": {"format": args.format, "megapixels": args.megapixels, "mb": round(len(data) / 1e6, 2)},
+                "seconds_median": round(statistics.median(r["seconds"] for r in runs), 3),
+                "seconds_max": round(max(r["seconds"] for r in runs), 3),
+                # CPU time is the photo's own work; wall time adds whatever else the machine's two cores were doing.
+                "cpu_seconds_median": round(statistics.median(r["cpu_seconds"] for r in runs), 3),
+                "peak_mb_max": round(max(r["peak_mb"] for r in runs), 1),
+                "added_mb_max": round(max(r["added_mb"] for r in runs), 1),
+                "output": {
+                    "size": runs[0]["size"],
+                    "kb": round(runs[0]["out_kb"]),
+                    "thumb_kb": round(runs[0]["thumb_kb"]),
+                },
+                "runs": args.runs,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

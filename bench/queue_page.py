@@ -1,6 +1,7 @@
 """The officials' work queue at scale: ``workflow.queue_page`` (filter, count, sort and one page, in SQL) over a
 demo store of N comments. Usage: ``python -m bench.queue_page 200000 sqlite:////tmp/queue.sqlite`` (the store is
 filled once with the demo generator, then reused). Prints the median of 5 runs per case, in milliseconds."""
+
 from __future__ import annotations
 
 import statistics

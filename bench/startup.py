@@ -3,6 +3,7 @@ and on a second start (store already filled).
 
     python bench/startup.py
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def time_to_serve(data_dir: str) -> float:
     port = _port()
     env = {**os.environ, "CITYDASH_DATA_DIR": data_dir, "CITYDASH_PORT": str(port)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while time.perf_counter() - t0 < 120:
             try:

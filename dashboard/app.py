@@ -7,6 +7,7 @@ build many apps in one process; gunicorn builds one per worker).
 Pages follow ``dashboard.context.Page`` and are listed in ``dashboard.pages.PAGES``; the router maps a URL to a
 page.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,9 +33,24 @@ from data_sources.store.media import open_media_store
 log = logging.getLogger("citydash")
 # Server-side parts that plug into every app, in order; each module has ``init_app(app, ctx)``
 # (blueprints, login, rate limits, caching, security headers...).
-EXTENSIONS: list[ModuleType] = [hosts, limits, dash_guard, cache, auth, officials, feeds, open311, api, openapi, downloads,
-                                media, mail_pages, frontend, health,
-                                security]  # security last: it hashes every inline script defined before it
+EXTENSIONS: list[ModuleType] = [
+    hosts,
+    limits,
+    dash_guard,
+    cache,
+    auth,
+    officials,
+    feeds,
+    open311,
+    api,
+    openapi,
+    downloads,
+    media,
+    mail_pages,
+    frontend,
+    health,
+    security,
+]  # security last: it hashes every inline script defined before it
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -68,14 +84,21 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     )
     server = app.server
     server.secret_key = settings.secret_key or secrets.token_hex(32)
-    ctx = AppContext(city=city, settings=settings, engine=engine, store_ready=store_ready,
-                     media=open_media_store(settings.media_url, settings.data_dir))
+    ctx = AppContext(
+        city=city,
+        settings=settings,
+        engine=engine,
+        store_ready=store_ready,
+        media=open_media_store(settings.media_url, settings.data_dir),
+    )
     server.extensions["citydash"] = ctx
 
-    app.layout = html.Div([
-        dcc.Location(id="url", refresh="callback-nav"),
-        html.Div(id="page", className="page"),
-    ])
+    app.layout = html.Div(
+        [
+            dcc.Location(id="url", refresh="callback-nav"),
+            html.Div(id="page", className="page"),
+        ]
+    )
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def route(pathname: str | None, search: str | None) -> Any:

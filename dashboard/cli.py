@@ -1,4 +1,5 @@
 """The ``citydash`` command. Each subcommand is thin: the work lives in data_sources/ or dashboard/ modules."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,9 @@ class _Ctx:
 
 
 @click.group()
-@click.option("--city", envvar="CITYDASH_CITY", default=None, help="City TOML path or name (default: cities/demo.toml).")
+@click.option(
+    "--city", envvar="CITYDASH_CITY", default=None, help="City TOML path or name (default: cities/demo.toml)."
+)
 @click.pass_context
 def cli(ctx: click.Context, city: str | None) -> None:
     """Citizens' dashboard over open data."""
@@ -72,7 +75,13 @@ def run(obj: _Ctx, host: str | None, port: int | None) -> None:
 
 
 @cli.command()
-@click.option("--comments", default=2000, show_default=True, type=click.IntRange(0, 10_000_000), help="How many citizen comments to generate.")
+@click.option(
+    "--comments",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(0, 10_000_000),
+    help="How many citizen comments to generate.",
+)
 @click.option("--seed", default=42, show_default=True, type=int, help="Random seed: the same seed gives the same city.")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366), help="Days of hourly observations.")
 @click.pass_obj
@@ -91,8 +100,12 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
 @cli.command()
 @click.option("--source", "source_name", default=None, help="Refresh only this source (by its name in the city TOML).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for cron and logs).")
-@click.option("--every", default=None, metavar="DURATION",
-              help="Keep running: every DURATION (e.g. 15m) refresh the sources whose own `refresh` interval has passed.")
+@click.option(
+    "--every",
+    default=None,
+    metavar="DURATION",
+    help="Keep running: every DURATION (e.g. 15m) refresh the sources whose own `refresh` interval has passed.",
+)
 @click.pass_obj
 def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | None) -> None:
     """Fetch the city's sources into the store (and its districts when they changed); exit 1 if any failed."""
@@ -137,16 +150,25 @@ def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
     def tick() -> None:
         due = due_sources(obj.engine, obj.city, utcnow())
         report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
-        click.echo(json.dumps({"refreshed": [r.as_dict() for r in report.runs], "districts_error": report.districts_error}))
+        click.echo(
+            json.dumps({"refreshed": [r.as_dict() for r in report.runs], "districts_error": report.districts_error})
+        )
 
     run_every(interval, tick, stop)
 
 
 @cli.command()
-@click.option("--every", default=None, metavar="DURATION",
-              help="Keep running: every DURATION (e.g. 1m) queue what is due and send the outbox.")
-@click.option("--resend-uncertain", is_flag=True,
-              help="First put back the messages a killed worker may or may not have sent (they keep their Message-ID).")
+@click.option(
+    "--every",
+    default=None,
+    metavar="DURATION",
+    help="Keep running: every DURATION (e.g. 1m) queue what is due and send the outbox.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="First put back the messages a killed worker may or may not have sent (they keep their Message-ID).",
+)
 @click.pass_obj
 def notify(obj: _Ctx, every: str | None, resend_uncertain: bool) -> None:
     """Send citizens' mail: queue "was it fixed?" questions and area alerts that are due, then send the outbox once
@@ -186,9 +208,12 @@ def _notify_worker(obj: _Ctx, every: str) -> None:
 
 @cli.command(name="create-api-key")
 @click.argument("name")
-@click.option("--department", default=None,
-              help="Scope the key to this department: it may then answer that department's comments "
-                   "(POST /api/v1/comments/<id>/updates).")
+@click.option(
+    "--department",
+    default=None,
+    help="Scope the key to this department: it may then answer that department's comments "
+    "(POST /api/v1/comments/<id>/updates).",
+)
 @click.pass_obj
 def create_api_key(obj: _Ctx, name: str, department: str | None) -> None:
     """Create an API key for integrator NAME (Open311 posting; with --department, also answers); the key is
@@ -206,12 +231,22 @@ def create_api_key(obj: _Ctx, name: str, department: str | None) -> None:
 
 @cli.command()
 @click.argument("comment_id", type=int)
-@click.option("--status", required=True, type=click.Choice(["acknowledged", "in_progress", "resolved", "closed"]),
-              help="The new status.")
+@click.option(
+    "--status",
+    required=True,
+    type=click.Choice(["acknowledged", "in_progress", "resolved", "closed"]),
+    help="The new status.",
+)
 @click.option("--text", required=True, help="The public answer (the citizen and everyone see it).")
-@click.option("--as", "as_email", required=True, metavar="EMAIL", help="The official who answers (named in the audit log).")
-@click.option("--reason", default=None, type=click.Choice(["duplicate", "not_city", "no_action", "spam", "other"]),
-              help="Why it is closed (required with --status closed).")
+@click.option(
+    "--as", "as_email", required=True, metavar="EMAIL", help="The official who answers (named in the audit log)."
+)
+@click.option(
+    "--reason",
+    default=None,
+    type=click.Choice(["duplicate", "not_city", "no_action", "spam", "other"]),
+    help="Why it is closed (required with --status closed).",
+)
 @click.pass_obj
 def answer(obj: _Ctx, comment_id: int, status: str, text: str, as_email: str, reason: str | None) -> None:
     """Answer comment COMMENT_ID and change its status, as the officials' queue does (same workflow: audit log
@@ -226,8 +261,10 @@ def answer(obj: _Ctx, comment_id: int, status: str, text: str, as_email: str, re
         _fail(f"answer: {as_email} may not answer comments ({e})")
     except workflow.WorkflowError as e:
         _fail(f"answer: {e}")
-    history = [{"at": h["created_at"].isoformat(timespec="seconds") + "Z", "status": h["to_status"], "text": h["public_text"]}
-               for h in public_history(obj.engine, comment_id)]
+    history = [
+        {"at": h["created_at"].isoformat(timespec="seconds") + "Z", "status": h["to_status"], "text": h["public_text"]}
+        for h in public_history(obj.engine, comment_id)
+    ]
     click.echo(json.dumps({"comment_id": comment_id, "status": status, "history": history}, ensure_ascii=False))
 
 
@@ -235,11 +272,20 @@ def answer(obj: _Ctx, comment_id: int, status: str, text: str, as_email: str, re
 @click.argument("kind")
 @click.argument("path")
 @click.option("--source", "source_name", default=None, help="Import into this configured source (its params apply).")
-@click.option("--map", "mapping", multiple=True, metavar="UPSTREAM=CATEGORY",
-              help="open311: map an upstream service_code or service_name to one of the city's categories.")
-@click.option("--origin", default=None, help="open311: name of the upstream system (default: the URL's host or the file name).")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="UPSTREAM=CATEGORY",
+    help="open311: map an upstream service_code or service_name to one of the city's categories.",
+)
+@click.option(
+    "--origin", default=None, help="open311: name of the upstream system (default: the URL's host or the file name)."
+)
 @click.pass_obj
-def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: tuple[str, ...], origin: str | None) -> None:
+def import_(
+    obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: tuple[str, ...], origin: str | None
+) -> None:
     """Load one local payload of connector KIND (a downloaded response, an archive CSV, a vector file), or,
     with KIND open311, another Open311 server's requests from a file or the server's URL."""
     from pathlib import Path
@@ -252,8 +298,14 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
             from data_sources.ingest.http import make_session
 
             pairs = dict(m.split("=", 1) for m in mapping if "=" in m)
-            counts = import_open311(obj.engine, obj.city, path, mapping=pairs, origin=origin,
-                                    session=make_session(cache_dir=obj.settings.data_dir))
+            counts = import_open311(
+                obj.engine,
+                obj.city,
+                path,
+                mapping=pairs,
+                origin=origin,
+                session=make_session(cache_dir=obj.settings.data_dir),
+            )
         else:
             from data_sources.ingest.http import local_path
             from data_sources.refresh import import_file
@@ -263,8 +315,14 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
             if not local.exists():
                 _fail(f"import {kind} {path}: no such file")
             source = obj.city.source(source_name) if source_name else None
-            counts = import_file(obj.engine, kind, str(local), source=source, configured=[s.name for s in obj.city.sources],
-                                 footprint=footprint(obj.engine, obj.city))
+            counts = import_file(
+                obj.engine,
+                kind,
+                str(local),
+                source=source,
+                configured=[s.name for s in obj.city.sources],
+                footprint=footprint(obj.engine, obj.city),
+            )
     except SourceError as e:
         _fail(f"import {kind} {path}: {e}")
     if counts.get("note"):
@@ -273,7 +331,9 @@ def import_(obj: _Ctx, kind: str, path: str, source_name: str | None, mapping: t
 
 
 @cli.command()
-@click.option("--city", "city_name", default=None, help="City TOML path or name (default: the group's --city or CITYDASH_CITY).")
+@click.option(
+    "--city", "city_name", default=None, help="City TOML path or name (default: the group's --city or CITYDASH_CITY)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 @click.option("--no-store", is_flag=True, help="Do not open the store (sources only in the store are then not listed).")
 @click.pass_obj
@@ -287,23 +347,41 @@ def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> No
 
     if city_name:
         obj._city_arg, obj._city = city_name, None
-    checks = check_city(None if no_store else obj.engine, obj.city, make_session(cache_dir=obj.settings.data_dir), utcnow())
+    checks = check_city(
+        None if no_store else obj.engine, obj.city, make_session(cache_dir=obj.settings.data_dir), utcnow()
+    )
     if as_json:
-        click.echo(json.dumps({"city": obj.city.city.slug, "sources": [c.as_dict() for c in checks],
-                               "ok": not any(c.shows_nothing for c in checks)}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "city": obj.city.city.slug,
+                    "sources": [c.as_dict() for c in checks],
+                    "ok": not any(c.shows_nothing for c in checks),
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         from rich.console import Console
 
         Console(width=200).print(render_table(checks))
         for c in checks:
             if c.shows_nothing:
-                click.echo(f"citydash check: {c.source} would show nothing: {c.error or 'no features and no readings'}", err=True)
+                click.echo(
+                    f"citydash check: {c.source} would show nothing: {c.error or 'no features and no readings'}",
+                    err=True,
+                )
     if any(c.shows_nothing for c in checks):
         sys.exit(1)
 
 
 @cli.command("purge-personal-data")
-@click.option("--days", default=None, type=click.IntRange(1, None), help="Retention in days (default: the city's feedback.email_retention_days).")
+@click.option(
+    "--days",
+    default=None,
+    type=click.IntRange(1, None),
+    help="Retention in days (default: the city's feedback.email_retention_days).",
+)
 @click.option("--dry-run", is_flag=True, help="Only count the comments that would be purged.")
 @click.pass_obj
 def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
@@ -320,32 +398,59 @@ def purge_personal_data(obj: _Ctx, days: int | None, dry_run: bool) -> None:
     n = purge(obj.engine, days, dry_run=dry_run, address_retention_days=address_days)
     photos = purge_photos(obj.engine, obj.media, days, dry_run=dry_run)
     m = purge_mail(obj.engine, days, dry_run=dry_run)
-    click.echo(json.dumps({"comments": n, "photos": photos, "mail_addresses": m, "retention_days": days,
-                           "address_retention_days": address_days,
-                           "dry_run": dry_run}))
+    click.echo(
+        json.dumps(
+            {
+                "comments": n,
+                "photos": photos,
+                "mail_addresses": m,
+                "retention_days": days,
+                "address_retention_days": address_days,
+                "dry_run": dry_run,
+            }
+        )
+    )
 
 
 @cli.command()
-@click.option("--datapackage", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder to write a Frictionless Data Package into (datapackage.json, CSV and GeoJSON).")
-@click.option("--licence", default="CC-BY-4.0", show_default=True,
-              help="Licence id for what the city publishes itself (comments, their history, districts).")
-@click.option("--public-url", envvar="CITYDASH_PUBLIC_URL", default="",
-              help="The dashboard's public address, for absolute photo URLs (default: CITYDASH_PUBLIC_URL).")
+@click.option(
+    "--datapackage",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write a Frictionless Data Package into (datapackage.json, CSV and GeoJSON).",
+)
+@click.option(
+    "--licence",
+    default="CC-BY-4.0",
+    show_default=True,
+    help="Licence id for what the city publishes itself (comments, their history, districts).",
+)
+@click.option(
+    "--public-url",
+    envvar="CITYDASH_PUBLIC_URL",
+    default="",
+    help="The dashboard's public address, for absolute photo URLs (default: CITYDASH_PUBLIC_URL).",
+)
 @click.pass_obj
 def export(obj: _Ctx, out_dir: str, licence: str, public_url: str) -> None:
     """Export the open data and the published comments as a Frictionless Data Package."""
     from data_sources.exchange.datapackage import export_datapackage
 
-    click.echo(json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence,
-                                             public_url=public_url)))
+    click.echo(
+        json.dumps(export_datapackage(obj.engine, obj.city, out_dir, city_licence=licence, public_url=public_url))
+    )
 
 
 @cli.command("create-official")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["moderator", "official", "admin"]), help="What the account may do.")
+@click.option(
+    "--role", required=True, type=click.Choice(["moderator", "official", "admin"]), help="What the account may do."
+)
 @click.option("--department", default=None, help="Department name (created if new).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of a prompt.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of a prompt."
+)
 @click.pass_obj
 def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
     """Create an official's account, or reset its role, department and password."""

@@ -3,6 +3,7 @@
 One context per app, kept in ``server.extensions["citydash"]`` (tests build many apps in one process; gunicorn
 builds one per worker): no module-level state. A leaf module: every layer of ``dashboard`` may import it.
 """
+
 from __future__ import annotations
 
 import threading

@@ -3,6 +3,7 @@
 A message missing from a catalogue falls back to English, so an untranslated string shows, never a key.
 The language comes from ``?lang=`` first, then the browser's Accept-Language, limited to the city's list.
 """
+
 from __future__ import annotations
 
 import json
@@ -109,7 +110,11 @@ def fmt_day(value: datetime | None, lang: str, tz: str = "UTC") -> str:
 
     if value is None:
         return "–"
-    local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)) if value.tzinfo is None else value.astimezone(ZoneInfo(tz))
+    local = (
+        value.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
+        if value.tzinfo is None
+        else value.astimezone(ZoneInfo(tz))
+    )
     return fmt_date(local.date(), lang)
 
 

@@ -13,6 +13,7 @@ over, or the worker was killed between the send and the mark) is left "sending" 
 message an operator can see in /healthz and resend with ``citydash notify --resend-uncertain``; a resent
 message keeps its first Message-ID, so that the recipient's mail system can recognise a duplicate.
 """
+
 from __future__ import annotations
 
 import smtplib
@@ -71,8 +72,15 @@ def parse_smtp_url(url: str) -> SmtpConfig:
     tls = scheme == "smtps"
     starttls = scheme == "smtp+starttls" or query.get("starttls", "").lower() in ("1", "true", "yes")
     port = parts.port or (465 if tls else 587 if starttls else 25)
-    return SmtpConfig(parts.hostname, port, tls, starttls, unquote(parts.username) if parts.username else None,
-                      unquote(parts.password) if parts.password else None, float(query.get("timeout", SMTP_TIMEOUT)))
+    return SmtpConfig(
+        parts.hostname,
+        port,
+        tls,
+        starttls,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+        float(query.get("timeout", SMTP_TIMEOUT)),
+    )
 
 
 class SendFailed(Exception):
@@ -100,8 +108,9 @@ class SmtpTransport:
         c = self.cfg
         try:
             if c.tls:
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
-                                                      context=ssl.create_default_context())
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c.host, c.port, timeout=c.timeout, context=ssl.create_default_context()
+                )
             else:
                 conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
                 if c.starttls:
@@ -193,11 +202,13 @@ def _plain(blocks: list[Block], footer: str, stop: str, unsubscribe: str) -> str
 
 def links(public_url: str, token: str, lang: str) -> dict[str, str]:
     base = public_url.rstrip("/")
-    return {"confirm": f"{base}/mail/confirm/{token}?lang={lang}",
-            "unsubscribe": f"{base}/mail/unsubscribe/{token}?lang={lang}",
-            "fixed_yes": f"{base}/mail/fixed/{token}?answer=yes&lang={lang}",
-            "fixed_no": f"{base}/mail/fixed/{token}?answer=no&lang={lang}",
-            "base": base}
+    return {
+        "confirm": f"{base}/mail/confirm/{token}?lang={lang}",
+        "unsubscribe": f"{base}/mail/unsubscribe/{token}?lang={lang}",
+        "fixed_yes": f"{base}/mail/fixed/{token}?answer=yes&lang={lang}",
+        "fixed_no": f"{base}/mail/fixed/{token}?answer=no&lang={lang}",
+        "base": base,
+    }
 
 
 def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, list[Block]]:
@@ -218,17 +229,33 @@ def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, l
             if p.get("category"):
                 parts.append(_("in the category {c}", c=category_label(p["category"], _)))
             if p.get("point"):
-                parts.append(_("within {m} m of {lat}, {lon}", m=round(p["radius_m"]), lat=round(p["point"][0], 5),
-                               lon=round(p["point"][1], 5)))
+                parts.append(
+                    _(
+                        "within {m} m of {lat}, {lon}",
+                        m=round(p["radius_m"]),
+                        lat=round(p["point"][0], 5),
+                        lon=round(p["point"][1], 5),
+                    )
+                )
             how = _("once a day") if p.get("frequency") == "daily" else _("as they are published")
-            ask = _("Someone, we hope you, asked on {city} for alerts about new comments {where}, {how}.",
-                    city=name, where=", ".join(parts), how=how)
+            ask = _(
+                "Someone, we hope you, asked on {city} for alerts about new comments {where}, {how}.",
+                city=name,
+                where=", ".join(parts),
+                how=how,
+            )
             subject = _("{city}: confirm your comment alerts", city=name)
         elif what == "supporter":
-            ask = _("Someone, we hope you, supported comment {n} on {city} and asked for updates on it by mail.", n=n, city=name)
+            ask = _(
+                "Someone, we hope you, supported comment {n} on {city} and asked for updates on it by mail.",
+                n=n,
+                city=name,
+            )
             subject = _("{city}: confirm updates on comment {n}", city=name, n=n)
         else:
-            ask = _("Someone, we hope you, sent comment {n} to {city} and asked for updates on it by mail.", n=n, city=name)
+            ask = _(
+                "Someone, we hope you, sent comment {n} to {city} and asked for updates on it by mail.", n=n, city=name
+            )
             subject = _("{city}: confirm updates on comment {n}", city=name, n=n)
         return subject, [
             Block("p", ask),
@@ -244,7 +271,9 @@ def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, l
             blocks.append(Block("p", _("The city has closed comment {n} ({reason}).", n=n, reason=reason)))
         else:
             subject = _("{city}: comment {n} is now {status}", city=name, n=n, status=status.lower())
-            blocks.append(Block("p", _("The city has updated comment {n}. Its status is now: {status}.", n=n, status=status)))
+            blocks.append(
+                Block("p", _("The city has updated comment {n}. Its status is now: {status}.", n=n, status=status))
+            )
         if p.get("answer"):
             blocks += [Block("p", _("The city's answer:")), Block("quote", p["answer"])]
         blocks.append(Block("link", _("See the comment and its history"), comment_link))
@@ -252,7 +281,9 @@ def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, l
     if item.kind == "fixed_check":
         when = fmt_date(datetime.fromisoformat(p["resolved_at"]), lang) if p.get("resolved_at") else ""
         return _("{city}: was it fixed? (comment {n})", city=name, n=n), [
-            Block("p", _("On {date} the city marked your comment {n} as resolved. Was it really fixed?", date=when, n=n)),
+            Block(
+                "p", _("On {date} the city marked your comment {n} as resolved. Was it really fixed?", date=when, n=n)
+            ),
             Block("link", _("Yes, it is fixed"), ln["fixed_yes"]),
             Block("link", _("No, it is not fixed"), ln["fixed_no"]),
             Block("p", _("If you answer no, the comment is opened again and goes back to the city's queue.")),
@@ -261,16 +292,28 @@ def content(item: OutboxItem, city: CityConfig, public_url: str) -> tuple[str, l
     if item.kind == "area":
         comments = p.get("comments") or []
         total = len(comments) + int(p.get("more") or 0)
-        blocks = [Block("p", _("{n} new comments match your alert on {city}.", n=total, city=name) if total != 1
-                        else _("A new comment matches your alert on {city}.", city=name))]
+        blocks = [
+            Block(
+                "p",
+                _("{n} new comments match your alert on {city}.", n=total, city=name)
+                if total != 1
+                else _("A new comment matches your alert on {city}.", city=name),
+            )
+        ]
         for c in comments:
             head = category_label(c["category"], _) + (f" · {c['district']}" if c.get("district") else "")
-            blocks.append(Block("item", c["text"], f"{ln['base']}/comments/{c['id']}?lang={lang}", head,
-                                _("Comment {n}", n=c["id"])))
+            blocks.append(
+                Block(
+                    "item", c["text"], f"{ln['base']}/comments/{c['id']}?lang={lang}", head, _("Comment {n}", n=c["id"])
+                )
+            )
         if p.get("more"):
             blocks.append(Block("p", _("And {n} more on the map.", n=p["more"])))
-        subject = (_("{city}: {n} new comments in your area", city=name, n=total) if total != 1
-                   else _("{city}: a new comment in your area", city=name))
+        subject = (
+            _("{city}: {n} new comments in your area", city=name, n=total)
+            if total != 1
+            else _("{city}: a new comment in your area", city=name)
+        )
         return subject, blocks
     raise ValueError(f"unknown mail kind {item.kind!r}")
 
@@ -282,8 +325,11 @@ def render(item: OutboxItem, city: CityConfig, settings: Settings, message_id: s
     _ = translator(lang)
     subject, blocks = content(item, city, settings.public_url)
     unsub = links(settings.public_url, item.token, lang)["unsubscribe"]
-    footer = (_("You get this mail because this address asked for it on {city}.", city=city.city.name)
-              if item.kind != "confirm" else _("This is the only mail you get unless you confirm."))
+    footer = (
+        _("You get this mail because this address asked for it on {city}.", city=city.city.name)
+        if item.kind != "confirm"
+        else _("This is the only mail you get unless you confirm.")
+    )
     stop = _("Stop these mails")
     msg = EmailMessage()
     msg["From"] = settings.mail_from
@@ -295,8 +341,10 @@ def render(item: OutboxItem, city: CityConfig, settings: Settings, message_id: s
     msg["List-Unsubscribe"] = f"<{unsub}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(_plain(blocks, footer, stop, unsub))
-    msg.add_alternative(_HTML.render(lang=lang, subject=subject, blocks=blocks, footer=footer, stop=stop,
-                                     unsubscribe=unsub), subtype="html")
+    msg.add_alternative(
+        _HTML.render(lang=lang, subject=subject, blocks=blocks, footer=footer, stop=stop, unsubscribe=unsub),
+        subtype="html",
+    )
     msg["Content-Language"] = lang  # after the parts: setting the content clears Content-* headers
     return msg
 
@@ -309,8 +357,14 @@ def new_message_id(settings: Settings, kind: str) -> str:
 # --- the sender ------------------------------------------------------------------------------------------------
 
 
-def send_due(engine: Engine, city: CityConfig, settings: Settings, now: datetime | None = None,
-             transport: Transport | None = None, limit: int = 100) -> dict[str, int]:
+def send_due(
+    engine: Engine,
+    city: CityConfig,
+    settings: Settings,
+    now: datetime | None = None,
+    transport: Transport | None = None,
+    limit: int = 100,
+) -> dict[str, int]:
     """Send the messages whose time has come, once. Returns counts: sent, failed (to be retried), uncertain."""
     now = now or utcnow()
     if missing_settings(settings):
@@ -344,14 +398,21 @@ def send_due(engine: Engine, city: CityConfig, settings: Settings, now: datetime
     return counts
 
 
-def tick(engine: Engine, city: CityConfig, settings: Settings, now: datetime | None = None,
-         transport: Transport | None = None) -> dict:
+def tick(
+    engine: Engine,
+    city: CityConfig,
+    settings: Settings,
+    now: datetime | None = None,
+    transport: Transport | None = None,
+) -> dict:
     """One run of the worker: find what is due ("was it fixed?", area alerts), then send the outbox (when mail
     is configured; otherwise the outbox keeps filling and /healthz says so)."""
     now = now or utcnow()
-    report: dict = {"uncertain_marked": outbox.mark_stale_uncertain(engine, now),
-                    "fixed_checks": outbox.schedule_fixed_checks(engine, city.feedback.fixed_check_days, now),
-                    "area_alerts": outbox.schedule_area_alerts(engine, now)}
+    report: dict = {
+        "uncertain_marked": outbox.mark_stale_uncertain(engine, now),
+        "fixed_checks": outbox.schedule_fixed_checks(engine, city.feedback.fixed_check_days, now),
+        "area_alerts": outbox.schedule_area_alerts(engine, now),
+    }
     missing = missing_settings(settings)
     if missing:
         report["not_configured"] = missing

@@ -7,6 +7,7 @@ a licence and an attribution are stated. Sources only in the store (imported wit
 reported from their last run. A source that would show nothing (unreadable, or nothing loadable) fails the
 check.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -77,11 +78,16 @@ def _age(t: pd.Timestamp | datetime | None, now: datetime) -> tuple[str | None, 
     return t.isoformat().replace("+00:00", "Z"), round((n - t).total_seconds() / 3600, 1)
 
 
-def check_source(source: Any, session: Any, fp: Footprint | None, now: datetime, base: Path | None = None) -> SourceCheck:
+def check_source(
+    source: Any, session: Any, fp: Footprint | None, now: datetime, base: Path | None = None
+) -> SourceCheck:
     """Read and parse one configured source as a refresh would, without storing anything."""
     out = SourceCheck(source=source.name, kind=source.kind)
     params = connector_params(source)
-    out.licence, out.attribution = bool(params.get("licence")), bool(params.get("attribution") or params.get("publisher"))
+    out.licence, out.attribution = (
+        bool(params.get("licence")),
+        bool(params.get("attribution") or params.get("publisher")),
+    )
     try:
         connector = get_connector(source.kind)
         parsed = parse_checked(connector, fetch_payload(connector, session, params, None, base), params)
@@ -104,14 +110,33 @@ def check_stored(engine: Engine, name: str, now: datetime) -> SourceCheck:
     """A source only in the store (an import without a TOML entry): its last run and stored data."""
     with engine.connect() as conn:
         src = conn.execute(select(Source).where(Source.name == name)).one()
-        run = conn.execute(select(RefreshRun).where(RefreshRun.source_id == src.id).order_by(RefreshRun.id.desc()).limit(1)).first()
+        run = conn.execute(
+            select(RefreshRun).where(RefreshRun.source_id == src.id).order_by(RefreshRun.id.desc()).limit(1)
+        ).first()
         features = conn.scalar(select(func.count()).select_from(Feature).where(Feature.source_id == src.id)) or 0
-        observations = conn.scalar(select(func.count()).select_from(Observation).join(Feature, Observation.feature_id == Feature.id)
-                                   .where(Feature.source_id == src.id)) or 0
-        newest = conn.scalar(select(func.max(Observation.time)).join(Feature, Observation.feature_id == Feature.id)
-                             .where(Feature.source_id == src.id))
-    out = SourceCheck(source=name, kind=src.kind, checked="store", features=features, observations=observations,
-                      licence=bool(src.licence), attribution=bool(src.attribution or src.publisher))
+        observations = (
+            conn.scalar(
+                select(func.count())
+                .select_from(Observation)
+                .join(Feature, Observation.feature_id == Feature.id)
+                .where(Feature.source_id == src.id)
+            )
+            or 0
+        )
+        newest = conn.scalar(
+            select(func.max(Observation.time))
+            .join(Feature, Observation.feature_id == Feature.id)
+            .where(Feature.source_id == src.id)
+        )
+    out = SourceCheck(
+        source=name,
+        kind=src.kind,
+        checked="store",
+        features=features,
+        observations=observations,
+        licence=bool(src.licence),
+        attribution=bool(src.attribution or src.publisher),
+    )
     out.readable = src.last_success_at is not None
     out.error = src.last_error if not out.readable else None
     if run is not None:
@@ -141,18 +166,41 @@ def render_table(checks: list[SourceCheck]) -> Any:
     from rich.table import Table
 
     table = Table(title="citydash check", show_lines=False)
-    for col in ("source", "kind", "read", "rows", "features", "readings", "skipped by reason", "outside",
-                "newest reading", "age", "unmapped values", "licence", "attribution"):
+    for col in (
+        "source",
+        "kind",
+        "read",
+        "rows",
+        "features",
+        "readings",
+        "skipped by reason",
+        "outside",
+        "newest reading",
+        "age",
+        "unmapped values",
+        "licence",
+        "attribution",
+    ):
         table.add_column(col)
     for c in checks:
         readable = ("yes" if c.readable else f"NO: {c.error}") + (" (store)" if c.checked == "store" else "")
-        unmapped = "; ".join(f"{a}: " + ", ".join(f"{v} ×{n}" for v, n in list(vals.items())[:5]) for a, vals in c.unmapped.items())
+        unmapped = "; ".join(
+            f"{a}: " + ", ".join(f"{v} ×{n}" for v, n in list(vals.items())[:5]) for a, vals in c.unmapped.items()
+        )
         table.add_row(
-            c.source, c.kind, readable, "–" if c.rows_read is None else str(c.rows_read), str(c.features), str(c.observations),
+            c.source,
+            c.kind,
+            readable,
+            "–" if c.rows_read is None else str(c.rows_read),
+            str(c.features),
+            str(c.observations),
             ", ".join(f"{k} {v}" for k, v in c.skipped_by_reason.items()) or "–",
             "n/a" if c.outside_footprint is None else str(c.outside_footprint),
-            c.newest or "–", "–" if c.age_hours is None else _age_words(c.age_hours), unmapped or "–",
-            "yes" if c.licence else "MISSING", "yes" if c.attribution else "MISSING",
+            c.newest or "–",
+            "–" if c.age_hours is None else _age_words(c.age_hours),
+            unmapped or "–",
+            "yes" if c.licence else "MISSING",
+            "yes" if c.attribution else "MISSING",
             style="red" if c.shows_nothing else None,
         )
     return table

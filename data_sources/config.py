@@ -3,6 +3,7 @@
 Both are typed and validated on load. A mistake stops start-up with one line that names the file, the key and
 what was expected, e.g. ``cities/x.toml: city.centre: expected a list of 2 numbers [lat, lon]``.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,9 +55,12 @@ class SourceConfig(_Strict):
     title: str = ""
     layer: str | None = None
     refresh: str = Field("1h", pattern=r"^\d+[smhd]$", description="how often `citydash refresh --every` fetches")
-    stale_after: str | None = Field(None, pattern=r"^\d+[smhd]$",
-                                    description="how old its newest reading may be before its figures are marked "
-                                                "stale; default three refresh intervals")
+    stale_after: str | None = Field(
+        None,
+        pattern=r"^\d+[smhd]$",
+        description="how old its newest reading may be before its figures are marked "
+        "stale; default three refresh intervals",
+    )
     enabled: bool = True
     params: dict[str, Any] = Field(default_factory=dict)
     attributes: dict[str, Any] = Field(
@@ -93,7 +97,8 @@ class City(_Strict):
     default_language: Literal["en", "es", "nl", "pt"] = "en"
     timezone: str = "UTC"
     clip: Literal["bounds", "districts", "none"] = Field(
-        "bounds", description="the city's footprint: features outside it are stored but not counted in its figures")
+        "bounds", description="the city's footprint: features outside it are stored but not counted in its figures"
+    )
     comment_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
 
     @field_validator("centre")
@@ -126,18 +131,32 @@ class FeedbackConfig(_Strict):
     """Policy for citizens' comments: moderation, privacy and rate limits (README 'Comments and the reciprocity
     loop')."""
 
-    flag_threshold: int = Field(3, ge=1, description="flags from different client addresses (and browsers), within "
-                                "flag_window_hours, that hide a comment pending review")
+    flag_threshold: int = Field(
+        3,
+        ge=1,
+        description="flags from different client addresses (and browsers), within "
+        "flag_window_hours, that hide a comment pending review",
+    )
     flag_window_hours: int = Field(72, ge=1, description="the window in which flag_threshold flags hide a comment")
-    address_retention_days: int = Field(30, ge=1, description="keyed hashes of the addresses that supported or "
-                                        "flagged a comment are purged after this")
+    address_retention_days: int = Field(
+        30, ge=1, description="keyed hashes of the addresses that supported or flagged a comment are purged after this"
+    )
     min_cell_count: int = Field(3, ge=1, description="public heatmap cells with fewer comments are suppressed (k)")
     email_retention_days: int = Field(365, ge=1, description="emails and unredacted texts are purged after this")
-    duplicate_radius_m: float = Field(100, gt=0, le=1000, description="reach of 'is this yours too?' suggestions: the "
-                                      "pin's H3 r9 cell and the rings of cells that cover this radius")
+    duplicate_radius_m: float = Field(
+        100,
+        gt=0,
+        le=1000,
+        description="reach of 'is this yours too?' suggestions: the "
+        "pin's H3 r9 cell and the rings of cells that cover this radius",
+    )
     overdue_days: int = Field(30, ge=1, description="an open comment older than this counts as overdue in the ledger")
-    fixed_check_days: int = Field(28, ge=1, le=365, description="days after a comment is resolved when its author is asked 'was it fixed?'")
-    confirmations_per_day: int = Field(3, ge=1, le=20, description="confirmation requests one address may get in 24 hours")
+    fixed_check_days: int = Field(
+        28, ge=1, le=365, description="days after a comment is resolved when its author is asked 'was it fixed?'"
+    )
+    confirmations_per_day: int = Field(
+        3, ge=1, le=20, description="confirmation requests one address may get in 24 hours"
+    )
     alert_rate: str = Field("5/hour;20/day", description="area alert subscriptions per client")
     comment_rate: str = Field("5/minute;30/day", description="comments per client (Flask-Limiter syntax)")
     support_rate: str = Field("30/minute;300/day", description="'me too' supports per client")
@@ -150,8 +169,10 @@ class FeedbackConfig(_Strict):
     @model_validator(mode="after")
     def _window_within_retention(self) -> "FeedbackConfig":
         if self.flag_window_hours > self.address_retention_days * 24:
-            raise ValueError("flag_window_hours must not be longer than address_retention_days: flags are counted "
-                             "per address within the window")
+            raise ValueError(
+                "flag_window_hours must not be longer than address_retention_days: flags are counted "
+                "per address within the window"
+            )
         return self
 
     @field_validator("comment_rate", "support_rate", "flag_rate", "duplicate_rate", "photo_rate", "alert_rate")
@@ -168,8 +189,12 @@ class FeedbackConfig(_Strict):
 
 class OfficialsConfig(_Strict):
     # Public answers offered per status; keys among acknowledged, in_progress, resolved, closed.
-    answer_templates: dict[Literal["acknowledged", "in_progress", "resolved", "closed"], str] = Field(default_factory=dict)
-    overdue_days: int = Field(14, ge=1, le=365, description="an open comment with no answer after this many days is overdue")
+    answer_templates: dict[Literal["acknowledged", "in_progress", "resolved", "closed"], str] = Field(
+        default_factory=dict
+    )
+    overdue_days: int = Field(
+        14, ge=1, le=365, description="an open comment with no answer after this many days is overdue"
+    )
 
 
 class RoutingConfig(_Strict):
@@ -178,14 +203,15 @@ class RoutingConfig(_Strict):
     comment that no rule matches arrives unassigned and shows as such in the work queue."""
 
     categories: dict[str, str] = Field(default_factory=dict, description="category -> department name")
-    districts: dict[str, dict[str, str]] = Field(default_factory=dict,
-                                                 description='district name -> {category or "*" -> department name}')
+    districts: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description='district name -> {category or "*" -> department name}'
+    )
 
     @field_validator("categories", "districts")
     @classmethod
     def _names(cls, v: dict) -> dict:
         for key, dept in v.items():
-            for name in (dept.values() if isinstance(dept, dict) else [dept]):
+            for name in dept.values() if isinstance(dept, dict) else [dept]:
                 if not name.strip() or len(name) > 200:
                     raise ValueError(f"{key!r}: a department name is 1-200 characters")
         return v
@@ -290,22 +316,87 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    city: str = Field("cities/demo.toml", description="City TOML path, or a name under cities/.", json_schema_extra={"env": "CITYDASH_CITY"})
-    data_dir: str = Field("data", description="Folder for the SQLite store and the HTTP cache.", json_schema_extra={"env": "CITYDASH_DATA_DIR"})
-    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/citydash.sqlite. DATABASE_URL is read too. Use postgresql+psycopg://... for PostgreSQL.", json_schema_extra={"env": "CITYDASH_DATABASE_URL"})
-    secret_key: str = Field("", description="Flask secret for sessions; required when serving officials in production. Empty: a random key per process (sessions end at restart).", json_schema_extra={"env": "CITYDASH_SECRET_KEY"})
-    redis_url: str = Field("", description="Redis URL for rate limits and caches shared across workers; empty: in-process memory.", json_schema_extra={"env": "CITYDASH_REDIS_URL"})
-    host: str = Field("127.0.0.1", description="Address `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_HOST"})
-    port: int = Field(8050, description="Port `python app.py` / `citydash run` listens on.", json_schema_extra={"env": "CITYDASH_PORT"})
-    proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind nginx); 0: none.", json_schema_extra={"env": "CITYDASH_PROXY_HOPS"})
-    debug: bool = Field(False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"})
-    media_url: str = Field("", description="Where photos are stored: empty for DATA_DIR/media, a folder, or s3://bucket/prefix (endpoint and keys from boto3's AWS_* environment).", json_schema_extra={"env": "CITYDASH_MEDIA_URL"})
-    smtp_url: str = Field("", description="Mail server for citizens' updates: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=1 (STARTTLS), smtps://...:465 (TLS). Empty: mail waits in the outbox.", json_schema_extra={"env": "CITYDASH_SMTP_URL"})
-    mail_from: str = Field("", description="Sender of citizens' mail, e.g. 'City of X <noreply@x.example>'.", json_schema_extra={"env": "CITYDASH_MAIL_FROM"})
-    openaq_api_key: str = Field("", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"})
-    public_url: str = Field("", description="The site's public base URL (e.g. https://city.example): every absolute URL (feeds, API links, Open311 discovery, emails) is built from it and requests for any other Host get 400. Empty: URLs follow the request's Host (development only; set it in production).", json_schema_extra={"env": "CITYDASH_PUBLIC_URL"})
-    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="An official's session ends after this many minutes without a request.", json_schema_extra={"env": "CITYDASH_SESSION_IDLE_MINUTES"})
-    session_max_hours: int = Field(12, ge=1, le=24 * 30, description="An official's session ends this many hours after login, however active.", json_schema_extra={"env": "CITYDASH_SESSION_MAX_HOURS"})
+    city: str = Field(
+        "cities/demo.toml",
+        description="City TOML path, or a name under cities/.",
+        json_schema_extra={"env": "CITYDASH_CITY"},
+    )
+    data_dir: str = Field(
+        "data",
+        description="Folder for the SQLite store and the HTTP cache.",
+        json_schema_extra={"env": "CITYDASH_DATA_DIR"},
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means SQLite at DATA_DIR/citydash.sqlite. DATABASE_URL is read too. Use postgresql+psycopg://... for PostgreSQL.",
+        json_schema_extra={"env": "CITYDASH_DATABASE_URL"},
+    )
+    secret_key: str = Field(
+        "",
+        description="Flask secret for sessions; required when serving officials in production. Empty: a random key per process (sessions end at restart).",
+        json_schema_extra={"env": "CITYDASH_SECRET_KEY"},
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis URL for rate limits and caches shared across workers; empty: in-process memory.",
+        json_schema_extra={"env": "CITYDASH_REDIS_URL"},
+    )
+    host: str = Field(
+        "127.0.0.1",
+        description="Address `python app.py` / `citydash run` listens on.",
+        json_schema_extra={"env": "CITYDASH_HOST"},
+    )
+    port: int = Field(
+        8050,
+        description="Port `python app.py` / `citydash run` listens on.",
+        json_schema_extra={"env": "CITYDASH_PORT"},
+    )
+    proxy_hops: int = Field(
+        0,
+        ge=0,
+        description="Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind nginx); 0: none.",
+        json_schema_extra={"env": "CITYDASH_PROXY_HOPS"},
+    )
+    debug: bool = Field(
+        False, description="Dash debug mode (never in production).", json_schema_extra={"env": "CITYDASH_DEBUG"}
+    )
+    media_url: str = Field(
+        "",
+        description="Where photos are stored: empty for DATA_DIR/media, a folder, or s3://bucket/prefix (endpoint and keys from boto3's AWS_* environment).",
+        json_schema_extra={"env": "CITYDASH_MEDIA_URL"},
+    )
+    smtp_url: str = Field(
+        "",
+        description="Mail server for citizens' updates: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=1 (STARTTLS), smtps://...:465 (TLS). Empty: mail waits in the outbox.",
+        json_schema_extra={"env": "CITYDASH_SMTP_URL"},
+    )
+    mail_from: str = Field(
+        "",
+        description="Sender of citizens' mail, e.g. 'City of X <noreply@x.example>'.",
+        json_schema_extra={"env": "CITYDASH_MAIL_FROM"},
+    )
+    openaq_api_key: str = Field(
+        "", description="Key for the OpenAQ v3 connector.", json_schema_extra={"env": "OPENAQ_API_KEY"}
+    )
+    public_url: str = Field(
+        "",
+        description="The site's public base URL (e.g. https://city.example): every absolute URL (feeds, API links, Open311 discovery, emails) is built from it and requests for any other Host get 400. Empty: URLs follow the request's Host (development only; set it in production).",
+        json_schema_extra={"env": "CITYDASH_PUBLIC_URL"},
+    )
+    session_idle_minutes: int = Field(
+        30,
+        ge=1,
+        le=24 * 60,
+        description="An official's session ends after this many minutes without a request.",
+        json_schema_extra={"env": "CITYDASH_SESSION_IDLE_MINUTES"},
+    )
+    session_max_hours: int = Field(
+        12,
+        ge=1,
+        le=24 * 30,
+        description="An official's session ends this many hours after login, however active.",
+        json_schema_extra={"env": "CITYDASH_SESSION_MAX_HOURS"},
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -316,7 +407,13 @@ class Settings(BaseModel):
         if not v:
             return ""
         parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or parts.username:
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
             raise ValueError(f"expected a base URL such as https://city.example; got {v!r}")
         return v
 
@@ -343,9 +440,9 @@ class Settings(BaseModel):
             url = self.database_url
             # Heroku-style URLs name no driver; we ship psycopg 3.
             if url.startswith("postgres://"):
-                url = "postgresql+psycopg://" + url[len("postgres://"):]
+                url = "postgresql+psycopg://" + url[len("postgres://") :]
             elif url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'citydash.sqlite'}"
 

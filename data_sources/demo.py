@@ -8,6 +8,7 @@ Layers: districts (from the city's GeoJSON), a road network (arterials, a ring, 
 counters, air stations whose PM2.5/PM10/NO2 follow traffic peaks, the weather and a daily rhythm, a cycle
 network, cycle counters, bike-share stations, and citizens' comments clustered along busy roads and junctions.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,20 +57,46 @@ DEPARTMENTS = {
     "Streets and public space": ["street", "other"],
 }
 COMMENT_TEXTS = {
-    "air": ["The air smells of exhaust here every morning.", "Lots of idling lorries, the air is awful near the school.",
-            "My child's asthma gets worse walking along this road.", "Smoke from the works yard again today."],
-    "traffic": ["Cars run the red light at this junction.", "Queues block the crossing at rush hour.",
-                "Speeding is constant on this stretch.", "Delivery vans park on the corner and block the view."],
-    "cycling": ["The cycle lane ends suddenly and throws you into traffic.", "Cars park in the bike lane all day.",
-                "Need a safe crossing for bikes here.", "Potholes in the cycle path, dangerous at night."],
-    "walking": ["The pavement is too narrow for a pram.", "No dropped kerb here for wheelchairs.",
-                "The pedestrian light is far too short.", "People walk in the road because the path is blocked."],
-    "noise": ["Traffic noise is unbearable at night.", "Buses rumble past all night long.",
-              "Motorbikes racing after midnight."],
-    "street": ["Street light out for a week.", "Overflowing bins on this corner.", "Broken paving slabs, someone will trip.",
-               "Graffiti on the underpass again."],
-    "green_space": ["Please plant trees here, there is no shade at all.", "The park benches are broken.",
-                    "The grass has not been cut for months."],
+    "air": [
+        "The air smells of exhaust here every morning.",
+        "Lots of idling lorries, the air is awful near the school.",
+        "My child's asthma gets worse walking along this road.",
+        "Smoke from the works yard again today.",
+    ],
+    "traffic": [
+        "Cars run the red light at this junction.",
+        "Queues block the crossing at rush hour.",
+        "Speeding is constant on this stretch.",
+        "Delivery vans park on the corner and block the view.",
+    ],
+    "cycling": [
+        "The cycle lane ends suddenly and throws you into traffic.",
+        "Cars park in the bike lane all day.",
+        "Need a safe crossing for bikes here.",
+        "Potholes in the cycle path, dangerous at night.",
+    ],
+    "walking": [
+        "The pavement is too narrow for a pram.",
+        "No dropped kerb here for wheelchairs.",
+        "The pedestrian light is far too short.",
+        "People walk in the road because the path is blocked.",
+    ],
+    "noise": [
+        "Traffic noise is unbearable at night.",
+        "Buses rumble past all night long.",
+        "Motorbikes racing after midnight.",
+    ],
+    "street": [
+        "Street light out for a week.",
+        "Overflowing bins on this corner.",
+        "Broken paving slabs, someone will trip.",
+        "Graffiti on the underpass again.",
+    ],
+    "green_space": [
+        "Please plant trees here, there is no shade at all.",
+        "The park benches are broken.",
+        "The grass has not been cut for months.",
+    ],
     "other": ["Nowhere to sit at this bus stop.", "The bus shelter glass is smashed.", "Public toilet closed again."],
 }
 ANSWERS = {
@@ -97,7 +124,10 @@ def _roads(rng: np.random.Generator) -> list[tuple[str, str, list[tuple[float, f
     names = ["North Road", "Harbour Way", "East Avenue", "Station Road", "Mill Lane", "West Boulevard"]
     for i, name in enumerate(names):
         a = i * math.pi / 3 + rng.uniform(-0.2, 0.2)
-        pts = [(r * math.cos(a) + rng.normal(0, 0.08) * (r > 0), r * math.sin(a) + rng.normal(0, 0.08) * (r > 0)) for r in np.linspace(0, 7, 15)]
+        pts = [
+            (r * math.cos(a) + rng.normal(0, 0.08) * (r > 0), r * math.sin(a) + rng.normal(0, 0.08) * (r > 0))
+            for r in np.linspace(0, 7, 15)
+        ]
         roads.append((name, "arterial", pts))
     ring = [(3.2 * math.cos(t), 2.6 * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 49)]
     roads.append(("Ring Road", "ring", ring))
@@ -111,7 +141,12 @@ def _hour_profiles(hours: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Traffic profile (0..1, weekday double peak, weekend hump) and a 'weather' factor per hour."""
     h = hours.hour.to_numpy() + 0.5
     weekend = hours.day_of_week.to_numpy() >= 5
-    weekday_p = 0.15 + 0.85 * np.exp(-((h - 8.2) ** 2) / 2.5) + 0.8 * np.exp(-((h - 17.3) ** 2) / 3.5) + 0.35 * np.exp(-((h - 13) ** 2) / 8)
+    weekday_p = (
+        0.15
+        + 0.85 * np.exp(-((h - 8.2) ** 2) / 2.5)
+        + 0.8 * np.exp(-((h - 17.3) ** 2) / 3.5)
+        + 0.35 * np.exp(-((h - 13) ** 2) / 8)
+    )
     weekend_p = 0.12 + 0.6 * np.exp(-((h - 14) ** 2) / 12)
     prof = np.where(weekend, weekend_p, np.minimum(weekday_p, 1.0))
     night = (h < 5) | (h > 22)
@@ -192,9 +227,18 @@ def _load_demo(
         base = base_by_class[cls] * rng.uniform(0.6, 1.3)
         vol = np.maximum(0, base * prof * rng.normal(1, 0.08, len(hours))).round()
         eid = f"TC{i + 1:03d}"
-        feats.append({"external_id": eid, "layer": "traffic_counter", "name": f"{name} counter {i + 1}",
-                      "properties": {"road": name, "road_class": cls, "direction": "both"}, "geometry": pt})
-        obs.append(pd.DataFrame({"external_id": eid, "time": hours, "metric": "vehicles", "value": vol, "unit": "vehicles/h"}))
+        feats.append(
+            {
+                "external_id": eid,
+                "layer": "traffic_counter",
+                "name": f"{name} counter {i + 1}",
+                "properties": {"road": name, "road_class": cls, "direction": "both"},
+                "geometry": pt,
+            }
+        )
+        obs.append(
+            pd.DataFrame({"external_id": eid, "time": hours, "metric": "vehicles", "value": vol, "unit": "vehicles/h"})
+        )
     layers["demo-traffic"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
 
     # --- air stations: 40, more of them near busy roads; roadside stations see traffic peaks
@@ -217,10 +261,21 @@ def _load_demo(
         no2 = (9 + 48 * near * prof + 8 * prof) * np.sqrt(weather) * rng.lognormal(0, 0.15, len(hours))
         eid = f"AQ{i + 1:03d}"
         kind = "roadside" if near > 0.3 else "urban background"
-        feats.append({"external_id": eid, "layer": "air_station", "name": f"Air station {i + 1} ({kind})",
-                      "properties": {"station_type": kind, "sensors": ["pm25", "pm10", "no2"]}, "geometry": pt})
+        feats.append(
+            {
+                "external_id": eid,
+                "layer": "air_station",
+                "name": f"Air station {i + 1} ({kind})",
+                "properties": {"station_type": kind, "sensors": ["pm25", "pm10", "no2"]},
+                "geometry": pt,
+            }
+        )
         for metric, v in (("pm25", pm25), ("pm10", pm10), ("no2", no2)):
-            obs.append(pd.DataFrame({"external_id": eid, "time": hours, "metric": metric, "value": v.round(1), "unit": "µg/m³"}))
+            obs.append(
+                pd.DataFrame(
+                    {"external_id": eid, "time": hours, "metric": metric, "value": v.round(1), "unit": "µg/m³"}
+                )
+            )
     layers["demo-air"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
 
     # --- cycle network: lanes along some roads, tracks on others, greenways across parks
@@ -230,13 +285,30 @@ def _load_demo(
         if cls == "local" and rng.random() < 0.5:
             continue
         t = types[int(rng.integers(0, 3))] if cls != "ring" else "track"
-        feats.append({"external_id": f"CR{i + 1:03d}", "layer": "cycle_route", "name": f"{name} cycle {t}",
-                      "properties": {"cycle_type": t, "highway": "cycleway" if t == "track" else "secondary"}, "geometry": line})
+        feats.append(
+            {
+                "external_id": f"CR{i + 1:03d}",
+                "layer": "cycle_route",
+                "name": f"{name} cycle {t}",
+                "properties": {"cycle_type": t, "highway": "cycleway" if t == "track" else "secondary"},
+                "geometry": line,
+            }
+        )
     for k in range(6):
         a0 = rng.uniform(0, 2 * math.pi)
-        pts = [(r * math.cos(a0 + 0.35 * math.sin(r)), r * math.sin(a0 + 0.35 * math.sin(r))) for r in np.linspace(0.8, 6, 12)]
-        feats.append({"external_id": f"GW{k + 1:02d}", "layer": "cycle_route", "name": f"Greenway {k + 1}",
-                      "properties": {"cycle_type": "greenway", "highway": "cycleway"}, "geometry": _line(centre, pts)})
+        pts = [
+            (r * math.cos(a0 + 0.35 * math.sin(r)), r * math.sin(a0 + 0.35 * math.sin(r)))
+            for r in np.linspace(0.8, 6, 12)
+        ]
+        feats.append(
+            {
+                "external_id": f"GW{k + 1:02d}",
+                "layer": "cycle_route",
+                "name": f"Greenway {k + 1}",
+                "properties": {"cycle_type": "greenway", "highway": "cycleway"},
+                "geometry": _line(centre, pts),
+            }
+        )
     cycle_gdf = gpd.GeoDataFrame(feats, crs=4326)
     layers["demo-cycling"] = (cycle_gdf, pd.DataFrame(columns=["external_id", "time", "metric", "value", "unit"]))
 
@@ -246,10 +318,22 @@ def _load_demo(
         route = cycle_gdf.geometry.iloc[int(rng.integers(0, len(cycle_gdf)))]
         pt = route.interpolate(rng.uniform(0.2, 0.8), normalized=True)
         base = rng.uniform(60, 220)
-        n = np.maximum(0, base * np.where(weekend, prof * 1.4, prof) / np.clip(weather, 0.8, 2) * rng.normal(1, 0.12, len(hours))).round()
+        n = np.maximum(
+            0, base * np.where(weekend, prof * 1.4, prof) / np.clip(weather, 0.8, 2) * rng.normal(1, 0.12, len(hours))
+        ).round()
         eid = f"CC{i + 1:02d}"
-        feats.append({"external_id": eid, "layer": "cycle_counter", "name": f"Cycle counter {i + 1}", "properties": {}, "geometry": pt})
-        obs.append(pd.DataFrame({"external_id": eid, "time": hours, "metric": "cyclists", "value": n, "unit": "cyclists/h"}))
+        feats.append(
+            {
+                "external_id": eid,
+                "layer": "cycle_counter",
+                "name": f"Cycle counter {i + 1}",
+                "properties": {},
+                "geometry": pt,
+            }
+        )
+        obs.append(
+            pd.DataFrame({"external_id": eid, "time": hours, "metric": "cyclists", "value": n, "unit": "cyclists/h"})
+        )
     layers["demo-cycle-counts"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
 
     # --- bike share: 30 docking stations in the centre; the centre fills in the morning and empties at night
@@ -263,10 +347,25 @@ def _load_demo(
         fill = 0.5 + (central - 0.5) * 0.6 * np.sin((h - 6) / 24 * 2 * math.pi) * (~weekend)
         bikes = np.clip(np.round(cap * fill + rng.normal(0, 2, len(hours))), 0, cap)
         eid = f"BS{i + 1:02d}"
-        feats.append({"external_id": eid, "layer": "bike_station", "name": f"Bike station {i + 1}",
-                      "properties": {"capacity": cap}, "geometry": Point(float(lon), float(lat))})
-        obs.append(pd.DataFrame({"external_id": eid, "time": hours, "metric": "bikes_available", "value": bikes, "unit": "bikes"}))
-        obs.append(pd.DataFrame({"external_id": eid, "time": hours, "metric": "docks_available", "value": cap - bikes, "unit": "docks"}))
+        feats.append(
+            {
+                "external_id": eid,
+                "layer": "bike_station",
+                "name": f"Bike station {i + 1}",
+                "properties": {"capacity": cap},
+                "geometry": Point(float(lon), float(lat)),
+            }
+        )
+        obs.append(
+            pd.DataFrame(
+                {"external_id": eid, "time": hours, "metric": "bikes_available", "value": bikes, "unit": "bikes"}
+            )
+        )
+        obs.append(
+            pd.DataFrame(
+                {"external_id": eid, "time": hours, "metric": "docks_available", "value": cap - bikes, "unit": "docks"}
+            )
+        )
     layers["demo-bikeshare"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
 
     say("writing features and observations")
@@ -299,7 +398,18 @@ def _delete_demo_comments(engine: Engine) -> None:
             conn.execute(delete(Comment).where(Comment.id.in_(ids)))
 
 
-def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: CityConfig, n: Any, end: Any, feature_ids: Any, say: Any, seed: Any) -> int:
+def _demo_comments(
+    engine: Engine,
+    rng: Any,
+    centre: Any,
+    roads: Any,
+    city: CityConfig,
+    n: Any,
+    end: Any,
+    feature_ids: Any,
+    say: Any,
+    seed: Any,
+) -> int:
     if n == 0:
         return 0
     cats_allowed = list(city.city.comment_categories)
@@ -324,7 +434,9 @@ def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: City
         by[sel] = arr[i0, 1] + (arr[i0 + 1, 1] - arr[i0, 1]) * f
     x[m0] = bx + rng.normal(0, 0.06, k0)
     y[m0] = by + rng.normal(0, 0.06, k0)
-    junctions = np.array([(3.2 * math.cos(i * math.pi / 3), 2.6 * math.sin(i * math.pi / 3)) for i in range(6)] + [(0.0, 0.0)])
+    junctions = np.array(
+        [(3.2 * math.cos(i * math.pi / 3), 2.6 * math.sin(i * math.pi / 3)) for i in range(6)] + [(0.0, 0.0)]
+    )
     m1 = kind == 1
     j = rng.integers(0, len(junctions), int(m1.sum()))
     x[m1] = junctions[j, 0] + rng.normal(0, 0.12, int(m1.sum()))
@@ -334,7 +446,9 @@ def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: City
     y[m2] = rng.uniform(-4, 4, int(m2.sum()))
     lat, lon = _to_latlon(centre, x, y)
 
-    road_cats = np.array([c for c in ["traffic", "air", "cycling", "walking", "noise"] if c in cats_allowed] or cats_allowed)
+    road_cats = np.array(
+        [c for c in ["traffic", "air", "cycling", "walking", "noise"] if c in cats_allowed] or cats_allowed
+    )
     any_cats = np.array([c for c in ["street", "green_space", "other", "walking"] if c in cats_allowed] or cats_allowed)
     cat = np.where(kind < 2, road_cats[rng.integers(0, len(road_cats), n)], any_cats[rng.integers(0, len(any_cats), n)])
 
@@ -344,7 +458,15 @@ def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: City
     created = created.floor("s")
     p_done = np.clip(age_days / 120, 0.05, 0.9)
     u = rng.random(n)
-    status = np.where(u < p_done * 0.75, "resolved", np.where(u < p_done * 0.85, "closed", np.where(u < p_done, "in_progress", np.where(u < p_done + (1 - p_done) * 0.4, "acknowledged", "new"))))
+    status = np.where(
+        u < p_done * 0.75,
+        "resolved",
+        np.where(
+            u < p_done * 0.85,
+            "closed",
+            np.where(u < p_done, "in_progress", np.where(u < p_done + (1 - p_done) * 0.4, "acknowledged", "new")),
+        ),
+    )
     first_resp_h = rng.gamma(1.5, 30, n)  # hours to the first answer
     resolve_h = first_resp_h + rng.gamma(2, 72, n)
     supports = rng.geometric(0.45, n) - 1
@@ -377,19 +499,37 @@ def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: City
             fr = ct + timedelta(hours=float(first_resp_h[i])) if st != "new" else None
             if fr is not None and fr > now:
                 fr = now.to_pydatetime() - timedelta(minutes=1)
-            rs = min(ct + timedelta(hours=float(resolve_h[i])), now.to_pydatetime()) if st in ("resolved", "closed") else None
+            rs = (
+                min(ct + timedelta(hours=float(resolve_h[i])), now.to_pydatetime())
+                if st in ("resolved", "closed")
+                else None
+            )
             texts = COMMENT_TEXTS.get(c, COMMENT_TEXTS["other"])
-            rows.append({
-                "created_at": ct, "updated_at": rs or fr or ct,
-                "lat": float(lat[i]), "lon": float(lon[i]), "public_lat": float(pub_lat[i]), "public_lon": float(pub_lon[i]),
-                **{k: int(v[i]) for k, v in cells.items()}, "district_id": int(district[i]) or None,
-                "category": c, "text": texts[text_idx[i] % len(texts)], "language": "en",
-                "status": st, "closed_reason": "not_city" if st == "closed" else None,
-                "moderation": "published", "department_id": dept_by_cat.get(c),
-                "support_count": int(supports[i]), "flag_count": 0,
-                "first_response_at": fr, "resolved_at": rs, "origin": "demo",
-                "client_key": f"demo-{seed}-{i}",
-            })
+            rows.append(
+                {
+                    "created_at": ct,
+                    "updated_at": rs or fr or ct,
+                    "lat": float(lat[i]),
+                    "lon": float(lon[i]),
+                    "public_lat": float(pub_lat[i]),
+                    "public_lon": float(pub_lon[i]),
+                    **{k: int(v[i]) for k, v in cells.items()},
+                    "district_id": int(district[i]) or None,
+                    "category": c,
+                    "text": texts[text_idx[i] % len(texts)],
+                    "language": "en",
+                    "status": st,
+                    "closed_reason": "not_city" if st == "closed" else None,
+                    "moderation": "published",
+                    "department_id": dept_by_cat.get(c),
+                    "support_count": int(supports[i]),
+                    "flag_count": 0,
+                    "first_response_at": fr,
+                    "resolved_at": rs,
+                    "origin": "demo",
+                    "client_key": f"demo-{seed}-{i}",
+                }
+            )
             pending.append((i, st, c, fr, rs))
         with engine.begin() as conn:
             # Plain executemany (RETURNING would go row by row on SQLite), then ids by the unique client key.
@@ -397,19 +537,36 @@ def _demo_comments(engine: Engine, rng: Any, centre: Any, roads: Any, city: City
             keys = [r["client_key"] for r in rows]
             id_of: dict[str, int] = {}
             for k in range(0, len(keys), 5000):
-                id_of.update((ck, cid) for cid, ck in conn.execute(
-                    select(Comment.id, Comment.client_key).where(Comment.client_key.in_(keys[k:k + 5000]))))
+                id_of.update(
+                    (ck, cid)
+                    for cid, ck in conn.execute(
+                        select(Comment.id, Comment.client_key).where(Comment.client_key.in_(keys[k : k + 5000]))
+                    )
+                )
             new_ids = [id_of[key] for key in keys]
             for cid, (i, st, c, fr, rs) in zip(new_ids, pending):
                 if st == "new":
                     continue
-                path = {"acknowledged": ["acknowledged"], "in_progress": ["acknowledged", "in_progress"],
-                        "resolved": ["acknowledged", "resolved"], "closed": ["closed"]}[st]
+                path = {
+                    "acknowledged": ["acknowledged"],
+                    "in_progress": ["acknowledged", "in_progress"],
+                    "resolved": ["acknowledged", "resolved"],
+                    "closed": ["closed"],
+                }[st]
                 prev = "new"
                 for k, to in enumerate(path):
                     at = fr if k == 0 else (rs if to in ("resolved", "closed") else fr + (now.to_pydatetime() - fr) / 2)
-                    events.append({"comment_id": cid, "created_at": at, "kind": "status", "from_status": prev,
-                                   "to_status": to, "public_text": ANSWERS[to], "department_id": dept_by_cat.get(c)})
+                    events.append(
+                        {
+                            "comment_id": cid,
+                            "created_at": at,
+                            "kind": "status",
+                            "from_status": prev,
+                            "to_status": to,
+                            "public_text": ANSWERS[to],
+                            "department_id": dept_by_cat.get(c),
+                        }
+                    )
                     prev = to
             for ch in _chunks(events):
                 conn.execute(insert(CommentEvent.__table__), ch)

@@ -4,6 +4,7 @@ Many gunicorn workers start at once and each runs ``prepare_store``; a store-wid
 lock, a file lock next to the SQLite file) makes exactly one of them migrate and fill an empty store with the demo
 city while the others wait and then find the work done.
 """
+
 from __future__ import annotations
 
 import logging
@@ -171,8 +172,9 @@ def source_status(engine: Engine, city: CityConfig, now: datetime | None = None)
     intervals = {s.name: parse_interval(s.refresh) for s in city.sources}
     now = now or utcnow()
     with engine.connect() as conn:
-        rows = conn.execute(select(Source.name, Source.title, Source.last_success_at, Source.last_error_at,
-                                   Source.kind)).all()
+        rows = conn.execute(
+            select(Source.name, Source.title, Source.last_success_at, Source.last_error_at, Source.kind)
+        ).all()
     # A configured source that never ran is as stale as one that stopped.
     titles = {s.name: s.title or s.name for s in city.sources}
     rows += [(name, titles[name], None, None, None) for name in sorted(set(intervals) - {r[0] for r in rows})]
@@ -180,10 +182,17 @@ def source_status(engine: Engine, city: CityConfig, now: datetime | None = None)
     for name, title, ok_at, err_at, kind in sorted(rows, key=lambda r: r[0]):
         age = (now - ok_at).total_seconds() if ok_at else None
         limit = intervals.get(name, DEFAULT_REFRESH) * STALE_FACTOR
-        out.append(SourceStatus(name=name, title=title or name, last_success_at=ok_at, age_seconds=age,
-                                # The demo city is a snapshot taken at its first start: it never refreshes.
-                                stale=kind != "demo" and (age is None or age > limit.total_seconds()),
-                                failing=bool(err_at and (ok_at is None or err_at >= ok_at))))
+        out.append(
+            SourceStatus(
+                name=name,
+                title=title or name,
+                last_success_at=ok_at,
+                age_seconds=age,
+                # The demo city is a snapshot taken at its first start: it never refreshes.
+                stale=kind != "demo" and (age is None or age > limit.total_seconds()),
+                failing=bool(err_at and (ok_at is None or err_at >= ok_at)),
+            )
+        )
     return out
 
 
@@ -220,8 +229,11 @@ def due_sources(engine: Engine, city: Any, now: datetime) -> list:
     """The enabled sources whose own ``refresh`` interval has passed since their last attempt."""
     with engine.connect() as conn:
         last = dict(conn.execute(select(Source.name, Source.last_attempt_at)).all())
-    return [s for s in city.sources if s.enabled
-            and (last.get(s.name) is None or now - last[s.name] >= parse_interval(s.refresh))]
+    return [
+        s
+        for s in city.sources
+        if s.enabled and (last.get(s.name) is None or now - last[s.name] >= parse_interval(s.refresh))
+    ]
 
 
 def run_every(every: timedelta, tick: Callable[[], None], stop: threading.Event) -> int:
@@ -270,8 +282,19 @@ def backup(engine: Engine, dest: str | os.PathLike) -> Path:
                 raise RuntimeError(f"{tmp}: integrity check failed")
     elif engine.dialect.name == "postgresql":
         args, env = _pg_env(engine)
-        _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *args, "--file", str(tmp),
-              engine.url.database], env)
+        _run(
+            [
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                *args,
+                "--file",
+                str(tmp),
+                engine.url.database,
+            ],
+            env,
+        )
     else:
         raise ValueError(f"no backup for {engine.dialect.name}")
     os.replace(tmp, dest)
@@ -297,8 +320,21 @@ def restore(engine: Engine, src: str | os.PathLike) -> None:
     elif engine.dialect.name == "postgresql":
         args, env = _pg_env(engine)
         engine.dispose()
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-              *args, "--dbname", engine.url.database, str(src)], env)
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                *args,
+                "--dbname",
+                engine.url.database,
+                str(src),
+            ],
+            env,
+        )
     else:
         raise ValueError(f"no restore for {engine.dialect.name}")
     migrate(engine)
@@ -310,4 +346,3 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()[-500:]}")
-

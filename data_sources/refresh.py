@@ -5,6 +5,7 @@ with one line, keeps its last good data (nothing is deleted, ``last_success_at``
 others. ``import_file`` puts one local payload through the same parse and upsert. Both are idempotent: the same
 upstream data twice adds nothing the second time.
 """
+
 from __future__ import annotations
 
 import re
@@ -104,8 +105,9 @@ def _reasons_text(parsed: ParseResult) -> str:
     return f"{read}skipped {parsed.skipped} ({reasons})"
 
 
-def store_result(engine: Engine, source_id: int, parsed: ParseResult,
-                 footprint: Footprint | None = None) -> tuple[int, int, int]:
+def store_result(
+    engine: Engine, source_id: int, parsed: ParseResult, footprint: Footprint | None = None
+) -> tuple[int, int, int]:
     """Upsert one parse result; returns (features added, observations added, features outside the footprint)."""
     ids = upsert_features(engine, source_id, parsed.features, footprint)
     added = upsert_observations(engine, ids, parsed.observations)
@@ -138,13 +140,16 @@ def fetch_window_start(engine: Engine, source_id: int) -> datetime | None:
         if last is None:
             return None
         newest = conn.scalar(
-            select(func.max(Observation.time)).join(Feature, Observation.feature_id == Feature.id).where(Feature.source_id == source_id)
+            select(func.max(Observation.time))
+            .join(Feature, Observation.feature_id == Feature.id)
+            .where(Feature.source_id == source_id)
         )
     return (min(last, newest) if newest is not None else last) - OVERLAP
 
 
-def run_source(engine: Engine, source: SourceConfig, session: Any, footprint: Footprint | None = None,
-               base: Path | None = None) -> RunResult:
+def run_source(
+    engine: Engine, source: SourceConfig, session: Any, footprint: Footprint | None = None, base: Path | None = None
+) -> RunResult:
     """Fetch (or read, see fetch_payload), parse and store one configured source, logging the run; features
     outside ``footprint`` are stored, marked and counted in ``outside``."""
     t0 = time.perf_counter()
@@ -166,8 +171,17 @@ def run_source(engine: Engine, source: SourceConfig, session: Any, footprint: Fo
         rows_read = None
     else:
         record_success(engine, sid)
-    finish_run(engine, run_id, out.features, out.observations, out.skipped, out.error, rows_read=rows_read,
-               skipped_by_reason=out.skipped_by_reason, unmapped=out.unmapped)
+    finish_run(
+        engine,
+        run_id,
+        out.features,
+        out.observations,
+        out.skipped,
+        out.error,
+        rows_read=rows_read,
+        skipped_by_reason=out.skipped_by_reason,
+        unmapped=out.unmapped,
+    )
     out.seconds = round(time.perf_counter() - t0, 2)
     return out
 
@@ -183,7 +197,9 @@ class RefreshReport:
         return self.districts_error is None and all(r.ok for r in self.runs)
 
 
-def refresh(engine: Engine, city: CityConfig, session: Any, only: str | None = None, progress: bool = False) -> RefreshReport:
+def refresh(
+    engine: Engine, city: CityConfig, session: Any, only: str | None = None, progress: bool = False
+) -> RefreshReport:
     """Load the city's districts if needed, refresh its enabled sources (or the one named ``only``, enabled or
     not), then place new features in their districts."""
     from tqdm import tqdm
@@ -252,8 +268,10 @@ def import_file(
             name = f"{name}-{kind}"
     created = _kind_of(engine, name) is None
     if source is None:
-        note = (f"{'created' if created else 'reused'} source {name!r}, named after the file; "
-                "give --source NAME to import into a source of the city's TOML")
+        note = (
+            f"{'created' if created else 'reused'} source {name!r}, named after the file; "
+            "give --source NAME to import into a source of the city's TOML"
+        )
     p = {**(connector_params(source) if source is not None else {}), **(params or {})}
     sid = upsert_source(engine, name, kind, title=source.title if source is not None else "")
     run_id = start_run(engine, sid)
@@ -268,15 +286,32 @@ def import_file(
         raise
     record_success(engine, sid)
     reasons = parsed.reasons()
-    finish_run(engine, run_id, features, observations, parsed.skipped, rows_read=parsed.rows_read,
-               skipped_by_reason=reasons, unmapped=parsed.unmapped)
+    finish_run(
+        engine,
+        run_id,
+        features,
+        observations,
+        parsed.skipped,
+        rows_read=parsed.rows_read,
+        skipped_by_reason=reasons,
+        unmapped=parsed.unmapped,
+    )
     if features:
         from data_sources.store.db import assign_districts
 
         assign_districts(engine, Feature)
-    out = {"source": name, "kind": kind, "features": features, "observations": observations, "skipped": parsed.skipped,
-           "outside": outside, "skipped_by_reason": reasons, "rows_read": parsed.rows_read, "unmapped": parsed.unmapped,
-           "created": created}
+    out = {
+        "source": name,
+        "kind": kind,
+        "features": features,
+        "observations": observations,
+        "skipped": parsed.skipped,
+        "outside": outside,
+        "skipped_by_reason": reasons,
+        "rows_read": parsed.rows_read,
+        "unmapped": parsed.unmapped,
+        "created": created,
+    }
     if note:
         out["note"] = note
     return out

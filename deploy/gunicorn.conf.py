@@ -2,6 +2,7 @@
 
 Command-line flags override these (e.g. `-w 8 -b 0.0.0.0:8050`).
 """
+
 import os
 from typing import Any
 

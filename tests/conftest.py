@@ -5,6 +5,7 @@ PostgreSQL: set CITYDASH_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@1
 that uses ``any_engine`` then runs on both stores, each PostgreSQL test in a fresh database. `.ci/run` starts a
 server and sets it.
 """
+
 from __future__ import annotations
 
 import os
@@ -226,8 +227,14 @@ class SmtpInbox:
         self.hang_seconds = 30.0
         self.received = threading.Event()
 
-    async def handle_RCPT(self, server: object, session: object, envelope: Envelope, address: str,  # aiosmtpd's hook names
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: object,
+        session: object,
+        envelope: Envelope,
+        address: str,  # aiosmtpd's hook names
+        rcpt_options: list[str],
+    ) -> str:
         if self.mode == "refuse":
             return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)

@@ -1,5 +1,6 @@
 """Helpers that tests import (fixtures stay in conftest.py): paths, the demo's fixed "now", the test servers' URLs,
 real payloads, Dash requests as a browser sends them, a free port, a browser tab that records errors."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,14 @@ def realdata(*parts: str) -> Path:
     return p
 
 
-def dash_update(client, output: str, inputs: list[dict], state: list[dict] | None = None, changed: list[str] | None = None,
-                headers: dict | None = None):
+def dash_update(
+    client,
+    output: str,
+    inputs: list[dict],
+    state: list[dict] | None = None,
+    changed: list[str] | None = None,
+    headers: dict | None = None,
+):
     """POST to /_dash-update-component as the browser does. ``output`` like 'page.children' or '..a.x...b.y..'."""
     body = {
         "output": output,
@@ -38,8 +45,9 @@ def dash_update(client, output: str, inputs: list[dict], state: list[dict] | Non
         "state": state or [],
         "changedPropIds": changed if changed is not None else [f"{i['id']}.{i['property']}" for i in inputs],
     }
-    return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json",
-                       headers=headers or {})
+    return client.post(
+        "/_dash-update-component", data=json.dumps(body), content_type="application/json", headers=headers or {}
+    )
 
 
 def _outputs(output: str):
@@ -52,9 +60,12 @@ def _outputs(output: str):
 
 def render_page(client, path: str, search: str = "", headers: dict | None = None) -> dict:
     """The page layout the router returns for ``path``, as JSON."""
-    r = dash_update(client, "page.children",
-                    [{"id": "url", "property": "pathname", "value": path}, {"id": "url", "property": "search", "value": search}],
-                    headers=headers)
+    r = dash_update(
+        client,
+        "page.children",
+        [{"id": "url", "property": "pathname", "value": path}, {"id": "url", "property": "search", "value": search}],
+        headers=headers,
+    )
     assert r.status_code == 200, r.data[:500]
     return r.get_json()["response"]["page"]["children"]
 
@@ -66,8 +77,17 @@ def free_port() -> int:
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-gl=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
 
 
 def new_tab(browser, bypass_csp: bool = True, **context_options):
@@ -87,5 +107,6 @@ def new_tab(browser, bypass_csp: bool = True, **context_options):
 def s3_client(endpoint: str):
     """A boto3 S3 client for the loopback store (moto accepts any keys)."""
     boto3 = pytest.importorskip("boto3")
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test")
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )

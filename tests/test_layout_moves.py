@@ -1,5 +1,6 @@
 """tools/apply_layout_moves.py: the lead runs it on other branches' files after the folder layout change (issue 16);
 it must rewrite every spelling of a moved module, leave new spellings alone, and change nothing on a second run."""
+
 import importlib.util
 import subprocess
 import sys
@@ -67,13 +68,16 @@ def test_a_second_run_changes_nothing():
     assert tool.rewrite_python(NEW, MOVES) == NEW
 
 
-@pytest.mark.parametrize("line", [
-    "from data_sources.comments import analysis\n",  # new package, new module
-    "from data_sources.store import queries\n",
-    "from data_sources.comments.records import submit_comment\n",
-    "from dashboard.pages import home\n",  # not moved
-    "x = 'data_sources.store.models.Comment'\n",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from data_sources.comments import analysis\n",  # new package, new module
+        "from data_sources.store import queries\n",
+        "from data_sources.comments.records import submit_comment\n",
+        "from dashboard.pages import home\n",  # not moved
+        "x = 'data_sources.store.models.Comment'\n",
+    ],
+)
 def test_new_or_unmoved_spellings_are_left_alone(line):
     assert tool.rewrite_python(line, MOVES) == line
 
@@ -89,8 +93,11 @@ def test_every_new_module_in_the_map_exists():
 def test_the_tree_uses_no_old_spelling():
     files = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     # This file holds old spellings on purpose (OLD above).
-    paths = [ROOT / p for p in files.split()
-             if not p.startswith("tools/") and p != "tests/test_layout_moves.py" and (ROOT / p).is_file()]
+    paths = [
+        ROOT / p
+        for p in files.split()
+        if not p.startswith("tools/") and p != "tests/test_layout_moves.py" and (ROOT / p).is_file()
+    ]
     r = subprocess.run([sys.executable, str(SCRIPT), "--check", *map(str, paths)], capture_output=True, text=True)
     assert r.returncode == 0, f"old module spellings in: {r.stdout}"
 

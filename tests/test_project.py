@@ -1,4 +1,5 @@
 """Promises the project makes to its contributors: the settings are documented, the layers stay apart."""
+
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ def test_every_setting_is_in_readme_with_its_default():
 
 def test_readme_opens_with_run_and_test_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
-    block = lines[lines.index("```sh") + 1: lines.index("```sh") + 3]
+    block = lines[lines.index("```sh") + 1 : lines.index("```sh") + 3]
     assert "python app.py" in block[0] and "python -m pytest" in block[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "README.md" in ci  # CI runs README's command, not its own copy
@@ -30,8 +31,14 @@ def test_readme_opens_with_run_and_test_commands():
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("lint-imports")
-    return subprocess.run([str(exe), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(cwd)})
+    return subprocess.run(
+        [str(exe), "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(cwd)},
+    )
 
 
 def test_the_layers_keep_their_import_contracts():
@@ -87,12 +94,16 @@ def test_ci_audit_without_its_service_still_audits_what_is_at_its_latest_release
     whenever PyPI's project JSON can vouch for it, and what cannot be audited is named, never passed silently."""
     audit = _audit_module()
     pypi = _PyPI({"six": "six.json", "django": "django_3.0.2_documented.json"})
-    skipped = [{"name": "six", "skip_reason": "Dependency not found on PyPI and could not be audited: six (1.17.0)"},
-               {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be audited: django (3.0.2)"},
-               {"name": "numpy", "skip_reason": "Dependency not found on PyPI and could not be audited: numpy (2.4.6)"}]
+    skipped = [
+        {"name": "six", "skip_reason": "Dependency not found on PyPI and could not be audited: six (1.17.0)"},
+        {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be audited: django (3.0.2)"},
+        {"name": "numpy", "skip_reason": "Dependency not found on PyPI and could not be audited: numpy (2.4.6)"},
+    ]
     found, audited, not_audited = audit.audit_skipped(skipped, pypi)
     assert audited == 2
-    assert [(name, version, v["id"]) for name, version, v in found] == [("django", "3.0.2", "PYSEC-2021-9")]  # not the withdrawn one
+    assert [(name, version, v["id"]) for name, version, v in found] == [
+        ("django", "3.0.2", "PYSEC-2021-9")
+    ]  # not the withdrawn one
     assert not_audited == ["numpy 2.4.6 (not found)"]
     assert pypi.asked[0] == "https://pypi.org/pypi/six/json"
     # An older release than the one PyPI's project JSON describes is not vouched for.

@@ -1,6 +1,7 @@
 """gunicorn serves the app with several workers from one store: the demo city is loaded once, a killed worker is
 replaced without losing service, and comments sent through the report page's real Send survive kill -9 of the
 whole server: every acknowledged one is stored exactly once after the restart."""
+
 import json
 import os
 import signal
@@ -57,8 +58,13 @@ def test_two_workers_fill_an_empty_store_once_and_survive_a_killed_worker(server
 
 
 def test_kill_9_of_the_server_mid_comments_loses_no_acknowledged_comment(server):
-    writer = subprocess.Popen([sys.executable, "-m", "bench.comment_writer", server.base, "0", "120"], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "bench.comment_writer", server.base, "0", "120"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     acked = [writer.stdout.readline().strip() for _ in range(15)]
     server.kill_all()  # master and workers at once, mid-stream
     server.start(wait=180)  # same store, same port: the writer's retries reach the new server
@@ -85,9 +91,12 @@ def test_the_load_probe_reports_disk_stalls_and_slow_cores_in_the_window_they_ha
     assert real["cpu_loop"]["median_ms"] > 0
     assert list(tmp_path.iterdir()) == []
 
-    probe.samples = ([("flush", 100.0 + t, 1.0) for t in range(30)] + [("flush", 125.0, 700.0)]
-                     + [("loop", 100.0 + t, 0.6 if t >= 20 else 0.4) for t in range(30)]
-                     + [("flush", 90.0, 900.0)])  # before the run: not counted
+    probe.samples = (
+        [("flush", 100.0 + t, 1.0) for t in range(30)]
+        + [("flush", 125.0, 700.0)]
+        + [("loop", 100.0 + t, 0.6 if t >= 20 else 0.4) for t in range(30)]
+        + [("flush", 90.0, 900.0)]
+    )  # before the run: not counted
     rep = probe.report(100.0, 30)
     assert rep["disk_flush"]["max_per_10s_ms"] == [1.0, 1.0, 700.0]
     assert rep["disk_flush"]["over_100ms"] == 1

@@ -63,7 +63,7 @@ class Moves:
         return dotted
 
     def known(self, dotted: str) -> str | None:
-        """"old" or "new" when the full dotted name is itself an old or a new module (or moved name)."""
+        """ "old" or "new" when the full dotted name is itself an old or a new module (or moved name)."""
         if dotted in self.old:
             return "old"
         return "new" if dotted in self.new else None

@@ -5,6 +5,7 @@ Every answer carries an ETag (a hash of its body) and a short public Cache-Contr
 If-None-Match gets 304 (werkzeug's conditional responses). Large results are paged with limit/offset, a
 ``Link: <...>; rel="next"`` header and, in JSON, a ``next`` URL.
 """
+
 from __future__ import annotations
 
 import csv
@@ -108,9 +109,22 @@ def parse_update(body: object) -> tuple[str, str, str | None]:
 
 def sources(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
-        rows = conn.execute(select(Source.id, Source.name, Source.kind, Source.title, Source.publisher, Source.licence,
-                                   Source.attribution, Source.url, Source.last_success_at).order_by(Source.name)).all()
-        layers = conn.execute(select(Feature.source_id, Feature.layer, func.count()).group_by(Feature.source_id, Feature.layer)).all()
+        rows = conn.execute(
+            select(
+                Source.id,
+                Source.name,
+                Source.kind,
+                Source.title,
+                Source.publisher,
+                Source.licence,
+                Source.attribution,
+                Source.url,
+                Source.last_success_at,
+            ).order_by(Source.name)
+        ).all()
+        layers = conn.execute(
+            select(Feature.source_id, Feature.layer, func.count()).group_by(Feature.source_id, Feature.layer)
+        ).all()
         metrics = conn.execute(
             select(Feature.source_id, Observation.metric).join(Feature, Feature.id == Observation.feature_id).distinct()
         ).all()
@@ -120,41 +134,86 @@ def sources(engine: Engine) -> list[dict]:
     by_metric: dict[int, list] = {}
     for sid, metric in metrics:
         by_metric.setdefault(sid, []).append(metric)
-    return [{
-        "name": s.name, "kind": s.kind, "title": s.title, "publisher": s.publisher, "licence": s.licence,
-        "attribution": s.attribution, "url": s.url, "last_success_at": utc_iso(s.last_success_at),
-        "layers": [{"layer": k, "features": v} for k, v in sorted(by_layer.get(s.id, {}).items())],
-        "metrics": sorted(by_metric.get(s.id, [])),
-    } for s in rows]
+    return [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "title": s.title,
+            "publisher": s.publisher,
+            "licence": s.licence,
+            "attribution": s.attribution,
+            "url": s.url,
+            "last_success_at": utc_iso(s.last_success_at),
+            "layers": [{"layer": k, "features": v} for k, v in sorted(by_layer.get(s.id, {}).items())],
+            "metrics": sorted(by_metric.get(s.id, [])),
+        }
+        for s in rows
+    ]
 
 
 def layers(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(select(Feature.layer, func.count()).group_by(Feature.layer).order_by(Feature.layer)).all()
-    return [{"layer": layer, "title": LAYERS.get(layer, layer.replace("_", " ").capitalize()), "features": n} for layer, n in rows]
+    return [
+        {"layer": layer, "title": LAYERS.get(layer, layer.replace("_", " ").capitalize()), "features": n}
+        for layer, n in rows
+    ]
 
 
 def features_page(engine: Engine, layer: str, limit: int, offset: int) -> tuple[dict, int]:
     """One page of a layer as an RFC 7946 FeatureCollection, and the layer's total."""
-    q = (select(Feature.id, Feature.external_id, Feature.name, Feature.geometry, Feature.properties, Feature.district_id,
-                Feature.updated_at, Source.name.label("source"))
-         .join(Source, Source.id == Feature.source_id).where(Feature.layer == layer)
-         .order_by(Feature.id).limit(limit).offset(offset))
+    q = (
+        select(
+            Feature.id,
+            Feature.external_id,
+            Feature.name,
+            Feature.geometry,
+            Feature.properties,
+            Feature.district_id,
+            Feature.updated_at,
+            Source.name.label("source"),
+        )
+        .join(Source, Source.id == Feature.source_id)
+        .where(Feature.layer == layer)
+        .order_by(Feature.id)
+        .limit(limit)
+        .offset(offset)
+    )
     with engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(Feature).where(Feature.layer == layer)) or 0
         rows = conn.execute(q).all()
-    feats = [{
-        "type": "Feature",
-        "id": r.id,
-        "geometry": json.loads(r.geometry),
-        "properties": finite({**(r.properties or {}), "name": r.name, "external_id": r.external_id, "source": r.source,
-                              "layer": layer, "district_id": r.district_id, "updated_at": utc_iso(r.updated_at)}),
-    } for r in rows]
+    feats = [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": json.loads(r.geometry),
+            "properties": finite(
+                {
+                    **(r.properties or {}),
+                    "name": r.name,
+                    "external_id": r.external_id,
+                    "source": r.source,
+                    "layer": layer,
+                    "district_id": r.district_id,
+                    "updated_at": utc_iso(r.updated_at),
+                }
+            ),
+        }
+        for r in rows
+    ]
     return {"type": "FeatureCollection", "features": feats}, total
 
 
-def observations_page(engine: Engine, metrics: list[str] | None, start: datetime | None, end: datetime | None,
-                      feature_ids: list[int] | None, layer: str | None, limit: int, offset: int) -> list[dict]:
+def observations_page(
+    engine: Engine,
+    metrics: list[str] | None,
+    start: datetime | None,
+    end: datetime | None,
+    feature_ids: list[int] | None,
+    layer: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict]:
     q = select(Observation.feature_id, Observation.time, Observation.metric, Observation.value, Observation.unit)
     if layer:
         q = q.join(Feature, Feature.id == Observation.feature_id).where(Feature.layer == layer)
@@ -169,8 +228,16 @@ def observations_page(engine: Engine, metrics: list[str] | None, start: datetime
     q = q.order_by(Observation.time, Observation.feature_id, Observation.metric).limit(limit).offset(offset)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [{"feature_id": r.feature_id, "time": utc_iso(r.time), "metric": r.metric, "value": finite(r.value), "unit": r.unit}
-            for r in rows]
+    return [
+        {
+            "feature_id": r.feature_id,
+            "time": utc_iso(r.time),
+            "metric": r.metric,
+            "value": finite(r.value),
+            "unit": r.unit,
+        }
+        for r in rows
+    ]
 
 
 def kpis(engine: Engine, city: CityConfig, now: datetime | None = None) -> dict:
@@ -197,7 +264,7 @@ def next_link(count: int, limit: int, offset: int, total: int | None = None) -> 
     args = flask.request.args.to_dict()
     args.update(limit=str(limit), offset=str(offset + limit))
     path = flask.url_for(flask.request.endpoint, **(flask.request.view_args or {}), **args)
-    return public_root() + path[len(flask.request.script_root):]
+    return public_root() + path[len(flask.request.script_root) :]
 
 
 def init_app(app: Dash, ctx: AppContext) -> None:
@@ -218,12 +285,22 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     @lim.limit(API_LIMIT)
     def get_index() -> Any:
         root = public_root(ctx)
-        return json_response({
-            "city": ctx.city.city.name,
-            "links": {k: root + v for k, v in {
-                "sources": f"{PREFIX}/sources", "layers": f"{PREFIX}/layers", "observations": f"{PREFIX}/observations",
-                "kpis": f"{PREFIX}/kpis", "openapi": "/api/openapi.json", "open311": "/open311/v2/discovery.json"}.items()},
-        })
+        return json_response(
+            {
+                "city": ctx.city.city.name,
+                "links": {
+                    k: root + v
+                    for k, v in {
+                        "sources": f"{PREFIX}/sources",
+                        "layers": f"{PREFIX}/layers",
+                        "observations": f"{PREFIX}/observations",
+                        "kpis": f"{PREFIX}/kpis",
+                        "openapi": "/api/openapi.json",
+                        "open311": "/open311/v2/discovery.json",
+                    }.items()
+                },
+            }
+        )
 
     @bp.get(PREFIX + "/sources")
     @lim.limit(API_LIMIT)
@@ -269,30 +346,52 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             w.writeheader()
             w.writerows(rows)
             return conditional(buf.getvalue(), "text/csv", headers)
-        return json_response({"observations": rows, "units": {m: METRICS.get(m) for m in sorted({r["metric"] for r in rows})},
-                              "next": nxt}, headers)
+        return json_response(
+            {
+                "observations": rows,
+                "units": {m: METRICS.get(m) for m in sorted({r["metric"] for r in rows})},
+                "next": nxt,
+            },
+            headers,
+        )
 
     @bp.post(PREFIX + "/comments/<int:comment_id>/updates")
     @lim.limit(API_LIMIT)
     def post_comment_update(comment_id: int) -> flask.Response | tuple[flask.Response, int, dict]:
         info = api_key_info(ctx.engine, bearer_key(flask.request.headers))
         if info is None:
-            return flask.jsonify({"error": "An API key is required: Authorization: Bearer <key>."}), 401, \
-                {"WWW-Authenticate": 'Bearer realm="citydash"'}
+            return (
+                flask.jsonify({"error": "An API key is required: Authorization: Bearer <key>."}),
+                401,
+                {"WWW-Authenticate": 'Bearer realm="citydash"'},
+            )
         if info.department_id is None:
             raise ApiError(403, "This key is not scoped to a department, so it cannot answer comments.")
         status, text, reason = parse_update(flask.request.get_json(silent=True))
         if public_comment(ctx.engine, comment_id) is None:
             raise ApiError(404, f"No comment {comment_id}.")
         try:
-            workflow.change_status(ctx.engine, workflow.integrator_actor(info.name, info.department_id), [comment_id],
-                                   status, text, closed_reason=reason)
+            workflow.change_status(
+                ctx.engine,
+                workflow.integrator_actor(info.name, info.department_id),
+                [comment_id],
+                status,
+                text,
+                closed_reason=reason,
+            )
         except workflow.NotAllowed:
             raise ApiError(403, "This key answers only comments assigned to its department.") from None
         except workflow.WorkflowError as e:
             raise ApiError(400, str(e)) from None
-        history = [{"at": utc_iso(h["created_at"]), "from_status": h["from_status"], "status": h["to_status"],
-                    "text": h["public_text"]} for h in public_history(ctx.engine, comment_id)]
+        history = [
+            {
+                "at": utc_iso(h["created_at"]),
+                "from_status": h["from_status"],
+                "status": h["to_status"],
+                "text": h["public_text"],
+            }
+            for h in public_history(ctx.engine, comment_id)
+        ]
         return flask.jsonify({"comment_id": comment_id, "status": status, "history": history})
 
     @bp.get(PREFIX + "/kpis")

@@ -12,6 +12,7 @@ CSV files start with ``#`` comment lines (licence, attribution, sources); GeoJSO
 ``licence``, ``attribution`` and ``sources`` as foreign members (RFC 7946 section 6.1), WGS 84 lon/lat, polygons
 wound counter-clockwise (right-hand rule).
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,13 +41,24 @@ GEOJSON_TYPE = "application/geo+json"
 
 def provenance(sources: pd.DataFrame) -> dict:
     """Licence, attribution and source list for a download, from the sources' rows."""
-    items = [{"title": r.title, "publisher": r.publisher, "licence": r.licence, "attribution": r.attribution, "url": r.url,
-              "last_update": r.last_success_at.isoformat() + "Z" if pd.notna(r.last_success_at) else None}
-             for r in sources.itertuples()]
+    items = [
+        {
+            "title": r.title,
+            "publisher": r.publisher,
+            "licence": r.licence,
+            "attribution": r.attribution,
+            "url": r.url,
+            "last_update": r.last_success_at.isoformat() + "Z" if pd.notna(r.last_success_at) else None,
+        }
+        for r in sources.itertuples()
+    ]
     licences = sorted({i["licence"] for i in items if i["licence"]})
     attributions = sorted({i["attribution"] for i in items if i["attribution"]})
-    return {"licence": "; ".join(licences) or "not stated by the publisher", "attribution": "; ".join(attributions),
-            "sources": items}
+    return {
+        "licence": "; ".join(licences) or "not stated by the publisher",
+        "attribution": "; ".join(attributions),
+        "sources": items,
+    }
 
 
 def to_csv(frame: pd.DataFrame, prov: dict, title: str) -> str:
@@ -80,10 +92,24 @@ def to_geojson(rows: pd.DataFrame, prov: dict, title: str, geometry: str = "geom
     feats = []
     for r in rows.to_dict("records"):
         geom = r.pop(geometry)
-        props = {k: (v.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(v, pd.Timestamp) else None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
-                 for k, v in r.items()}
-        feats.append({"type": "Feature", "id": props.get("id"), "geometry": _rfc7946(json.loads(geom) if isinstance(geom, str) else geom),
-                      "properties": props})
+        props = {
+            k: (
+                v.strftime("%Y-%m-%dT%H:%M:%SZ")
+                if isinstance(v, pd.Timestamp)
+                else None
+                if v is None or (isinstance(v, float) and pd.isna(v))
+                else v
+            )
+            for k, v in r.items()
+        }
+        feats.append(
+            {
+                "type": "Feature",
+                "id": props.get("id"),
+                "geometry": _rfc7946(json.loads(geom) if isinstance(geom, str) else geom),
+                "properties": props,
+            }
+        )
     return {"type": "FeatureCollection", "name": title, **prov, "features": feats}
 
 
@@ -104,9 +130,22 @@ def stations(ctx: AppContext) -> tuple[pd.DataFrame, list[str]]:
             obs = queries.observations(ctx.engine, metric, t - timedelta(hours=3), t)
             latest = obs.sort_values("time").groupby("feature_id").tail(1)
         f = f.merge(latest, left_on="id", right_on="feature_id", how="left")
-        rows.append(pd.DataFrame({"id": f["id"], "layer": layer, "name": f["name"], "lon": f["lon"].round(6),
-                                  "lat": f["lat"].round(6), "metric": metric, "value": f["value"], "unit": METRICS.get(metric, ""),
-                                  "time": pd.to_datetime(f["time"]), "geometry": f["geometry"]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "id": f["id"],
+                    "layer": layer,
+                    "name": f["name"],
+                    "lon": f["lon"].round(6),
+                    "lat": f["lat"].round(6),
+                    "metric": metric,
+                    "value": f["value"],
+                    "unit": METRICS.get(metric, ""),
+                    "time": pd.to_datetime(f["time"]),
+                    "geometry": f["geometry"],
+                }
+            )
+        )
     return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()), list(POINT_METRIC)
 
 
@@ -117,11 +156,20 @@ def cycle_routes(ctx: AppContext) -> tuple[pd.DataFrame, list[str]]:
     if not len(f):
         return pd.DataFrame(), ["cycle_route"]
     km = [network_km([shapely.from_geojson(g)]) for g in f["geometry"]]
-    return pd.DataFrame({"id": f["id"], "name": f["name"], "cycle_type": f["properties"].map(cycle_type_of),
-                         "length_km": [round(k, 3) for k in km], "geometry": f["geometry"]}), ["cycle_route"]
+    return pd.DataFrame(
+        {
+            "id": f["id"],
+            "name": f["name"],
+            "cycle_type": f["properties"].map(cycle_type_of),
+            "length_km": [round(k, 3) for k in km],
+            "geometry": f["geometry"],
+        }
+    ), ["cycle_route"]
 
 
-def theme_download(ctx: AppContext, theme_key: str, part: str, fmt: str, args: dict) -> tuple[pd.DataFrame, list[str], str]:
+def theme_download(
+    ctx: AppContext, theme_key: str, part: str, fmt: str, args: dict
+) -> tuple[pd.DataFrame, list[str], str]:
     """What the theme page shows for the query ``args``: (rows, layers, title)."""
     from dashboard.pages.indicator import current_state, theme_data
 
@@ -133,7 +181,11 @@ def theme_download(ctx: AppContext, theme_key: str, part: str, fmt: str, args: d
         d = data["districts"].assign(metric=m.key, unit=m.unit, start=st.start.isoformat(), end=st.end.isoformat())
         if fmt == "geojson":
             geo = queries.districts(ctx.engine)[["id", "geometry"]]
-            d = d.merge(geo, left_on="district_id", right_on="id").drop(columns=["id"]).rename(columns={"district_id": "id"})
+            d = (
+                d.merge(geo, left_on="district_id", right_on="id")
+                .drop(columns=["id"])
+                .rename(columns={"district_id": "id"})
+            )
         else:
             d = d.rename(columns={"district_id": "id"})
         return d, [m.layer], title + ", by district"
@@ -143,9 +195,20 @@ def theme_download(ctx: AppContext, theme_key: str, part: str, fmt: str, args: d
             obs = obs[obs["district_id"] == st.district]
         means = obs.groupby("feature_id")["value"].agg(["mean", "max", "count"]).reset_index()
         f = queries.features(ctx.engine, m.layer).merge(means, left_on="id", right_on="feature_id")
-        rows = pd.DataFrame({"id": f["id"], "name": f["name"], "metric": m.key, "unit": m.unit, "mean": f["mean"].round(2),
-                             "max": f["max"], "readings": f["count"], "start": st.start.isoformat(), "end": st.end.isoformat(),
-                             "geometry": f["geometry"]})
+        rows = pd.DataFrame(
+            {
+                "id": f["id"],
+                "name": f["name"],
+                "metric": m.key,
+                "unit": m.unit,
+                "mean": f["mean"].round(2),
+                "max": f["max"],
+                "readings": f["count"],
+                "start": st.start.isoformat(),
+                "end": st.end.isoformat(),
+                "geometry": f["geometry"],
+            }
+        )
         return rows, [m.layer], title + ", per station or counter"
     s = data["series"].copy()
     if st.district is not None:
@@ -153,7 +216,9 @@ def theme_download(ctx: AppContext, theme_key: str, part: str, fmt: str, args: d
         s["name"] = s["name"].map({"city": "whole city", "district": name})
     else:
         s["name"] = "whole city"
-    s = s.rename(columns={"name": "area"}).assign(metric=m.key, unit=m.unit)[["time", "area", "metric", "value", "unit"]]
+    s = s.rename(columns={"name": "area"}).assign(metric=m.key, unit=m.unit)[
+        ["time", "area", "metric", "value", "unit"]
+    ]
     s["value"] = s["value"].round(3)
     return s, [m.layer], title
 
@@ -175,15 +240,20 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             if theme not in THEMES or part not in ("", "districts"):
                 flask.abort(404)
             rows, layers, title = theme_download(ctx, theme, part, fmt, args)
-        prov = cached(ctx, "download:prov:" + ",".join(layers), lambda: provenance(_sources_for(ctx, layers)),
-                      depends="readings")
+        prov = cached(
+            ctx, "download:prov:" + ",".join(layers), lambda: provenance(_sources_for(ctx, layers)), depends="readings"
+        )
         filename = f"{ctx.city.city.slug}-{name}.{fmt}"
         if fmt == "csv":
             body = to_csv(rows.drop(columns=["geometry"], errors="ignore"), prov, title)
             mime = CSV_TYPE
         else:
-            body = json.dumps(to_geojson(rows.drop(columns=["lon", "lat"], errors="ignore"), prov, title) if len(rows)
-                              else {"type": "FeatureCollection", "name": title, **prov, "features": []}, ensure_ascii=False)
+            body = json.dumps(
+                to_geojson(rows.drop(columns=["lon", "lat"], errors="ignore"), prov, title)
+                if len(rows)
+                else {"type": "FeatureCollection", "name": title, **prov, "features": []},
+                ensure_ascii=False,
+            )
             mime = GEOJSON_TYPE
         resp = flask.Response(body, mimetype=mime.split(";")[0], content_type=mime)
         resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -8,6 +8,7 @@
 Feeds are written by feedgen (which escapes every text), entries carry text content only, and nothing private
 (email, exact location, unredacted text, internal notes) is ever selected.
 """
+
 from __future__ import annotations
 
 import re
@@ -106,8 +107,12 @@ def _comment_entries(ctx: AppContext, fg: FeedGenerator, lang: str, comments: li
         fe.link(href=url, rel="alternate", type="text/html")
         for p in photos.get(c["id"], []):  # RFC 4287 4.2.7.2: related resources worth downloading
             fe.link(href=f"{root}/media/{p['id']}.jpg", rel="enclosure", type="image/jpeg")
-        fe.title(_x(f"{category_label(c['category'], _)} · {status_label(c['status'], c.get('closed_reason'), _)}"
-                    f"{' · ' + c['district'] if c.get('district') else ''}"))
+        fe.title(
+            _x(
+                f"{category_label(c['category'], _)} · {status_label(c['status'], c.get('closed_reason'), _)}"
+                f"{' · ' + c['district'] if c.get('district') else ''}"
+            )
+        )
         parts = [c["text"]]
         if c["id"] in answers:
             parts.append(_("The city: {answer}", answer=answers[c["id"]]))
@@ -128,8 +133,13 @@ def comment_feed(comment_id: int) -> Any:
         flask.abort(404)
     lang = _lang(ctx)
     _ = translator(lang)
-    fg = _feed(ctx, lang, _("Comment {n}: {category}", n=c["id"], category=category_label(c["category"], _)),
-               f"/feeds/comments/{comment_id}.atom", f"/comments/{comment_id}")
+    fg = _feed(
+        ctx,
+        lang,
+        _("Comment {n}: {category}", n=c["id"], category=category_label(c["category"], _)),
+        f"/feeds/comments/{comment_id}.atom",
+        f"/comments/{comment_id}",
+    )
     root = public_root(ctx)
     stamps = [c["created_at"]]
     first = fg.add_entry(order="append")
@@ -142,8 +152,11 @@ def comment_feed(comment_id: int) -> Any:
         fe = fg.add_entry(order="append")
         fe.id(f"{root}/comments/{comment_id}#event-{e['id']}")
         fe.link(href=f"{root}/comments/{comment_id}", rel="alternate", type="text/html")
-        title = (_("Status: {s}", s=status_label(e["to_status"] or "", None, _)) if e["kind"] == "status"
-                 else _("Answer from the city"))
+        title = (
+            _("Status: {s}", s=status_label(e["to_status"] or "", None, _))
+            if e["kind"] == "status"
+            else _("Answer from the city")
+        )
         fe.title(_x(title))
         fe.content(_x(e.get("public_text") or title), type="text")
         fe.updated(_utc(e["created_at"]))
@@ -159,8 +172,13 @@ def district_feed(district_id: int) -> Any:
         flask.abort(404)
     lang = _lang(ctx)
     _ = translator(lang)
-    fg = _feed(ctx, lang, _("Comments in {district}", district=name), f"/feeds/districts/{district_id}.atom",
-               "/you-said-we-did")
+    fg = _feed(
+        ctx,
+        lang,
+        _("Comments in {district}", district=name),
+        f"/feeds/districts/{district_id}.atom",
+        "/you-said-we-did",
+    )
     comments = published_comments(ctx.engine, district_id=district_id, limit=FEED_SIZE)
     return _respond(fg, _comment_entries(ctx, fg, lang, comments))
 
@@ -171,8 +189,13 @@ def category_feed(category: str) -> Any:
         flask.abort(404)
     lang = _lang(ctx)
     _ = translator(lang)
-    fg = _feed(ctx, lang, _("Comments about {category}", category=category_label(category, _)),
-               f"/feeds/categories/{category}.atom", f"/you-said-we-did?category={category}")
+    fg = _feed(
+        ctx,
+        lang,
+        _("Comments about {category}", category=category_label(category, _)),
+        f"/feeds/categories/{category}.atom",
+        f"/you-said-we-did?category={category}",
+    )
     comments = published_comments(ctx.engine, category=category, limit=FEED_SIZE)
     return _respond(fg, _comment_entries(ctx, fg, lang, comments))
 
@@ -214,16 +237,27 @@ def heatmap() -> Any:
     except BadQuery as e:
         return flask.jsonify({"error": str(e)}), 400
     k = ctx.city.feedback.min_cell_count
-    cells = cached(ctx, f"heatmap:{res}:{category}:{since}", lambda: queries.public_comment_cells(
-        ctx.engine, resolution=res, min_count=k, category=category, since=since), depends="comments")
+    cells = cached(
+        ctx,
+        f"heatmap:{res}:{category}:{since}",
+        lambda: queries.public_comment_cells(ctx.engine, resolution=res, min_count=k, category=category, since=since),
+        depends="comments",
+    )
     out = []
     for cell, n in zip(cells["cell"].tolist(), cells["n"].tolist()):
         s = h3.int_to_str(int(cell))
         lat, lon = h3.cell_to_latlng(s)
         out.append({"h3": s, "lat": round(lat, 6), "lon": round(lon, 6), "count": int(n)})
     out.sort(key=lambda c: (-c["count"], c["h3"]))
-    resp = flask.jsonify({"resolution": res, "category": category, "since": since.date().isoformat() if since else None,
-                          "min_count": k, "cells": out})
+    resp = flask.jsonify(
+        {
+            "resolution": res,
+            "category": category,
+            "since": since.date().isoformat() if since else None,
+            "min_count": k,
+            "cells": out,
+        }
+    )
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
 

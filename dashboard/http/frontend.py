@@ -10,6 +10,7 @@
 * Dash's scripts are ``defer``red (they still run in order) and the renderer starts on DOMContentLoaded, so they
   no longer block the first paint.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,7 @@ from dashboard.server.cache import shared_page
 log = logging.getLogger("citydash")
 PLOTLY_BUNDLE = "deferred/plotly-citydash.min.js"
 _POLYFILL = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\s*')
-_SCRIPT_SRC = re.compile(r'<script src=')
-
+_SCRIPT_SRC = re.compile(r"<script src=")
 
 
 def first_paint(ctx: AppContext, path: str, search: str) -> str:
@@ -64,7 +64,10 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             from pathlib import Path
 
             mtime = int(Path(bundle).stat().st_mtime)
-            kw["metas"] = kw.get("metas", "") + f'\n      <meta name="citydash-plotly" content="{escape(app.get_asset_url(PLOTLY_BUNDLE))}?m={mtime}">'
+            kw["metas"] = (
+                kw.get("metas", "")
+                + f'\n      <meta name="citydash-plotly" content="{escape(app.get_asset_url(PLOTLY_BUNDLE))}?m={mtime}">'
+            )
         except OSError:
             log.warning("partial plotly.js bundle missing (%s): charts use Dash's full plotly.js", bundle)
         kw["app_entry"] = first_paint(ctx, req.path, search) + kw.get("app_entry", "")

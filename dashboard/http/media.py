@@ -53,7 +53,10 @@ def upload_answer(ctx: AppContext, request: flask.Request) -> tuple[dict, int]:
     if upload is None:
         return {"ok": False, "message": _("Choose a photo.")}, 400
     if not allow(ctx, fb.photo_rate, "photo"):
-        return {"ok": False, "message": _("You have sent many photos in a short time. Wait a little and try again.")}, 429
+        return {
+            "ok": False,
+            "message": _("You have sent many photos in a short time. Wait a little and try again."),
+        }, 429
     limit = fb.photo_max_mb * 1024 * 1024
     data = upload.stream.read(limit + 1)
     try:
@@ -78,8 +81,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     server = app.server
     fb = ctx.city.feedback
     # Flask reads at most this much of a request body; more is a 413 before any of it is stored.
-    server.config["MAX_CONTENT_LENGTH"] = max(server.config.get("MAX_CONTENT_LENGTH") or 0,
-                                              fb.photo_max_mb * 1024 * 1024 + 64 * 1024)
+    server.config["MAX_CONTENT_LENGTH"] = max(
+        server.config.get("MAX_CONTENT_LENGTH") or 0, fb.photo_max_mb * 1024 * 1024 + 64 * 1024
+    )
 
     def upload() -> flask.Response:
         return _json(*upload_answer(ctx, flask.request))

@@ -7,6 +7,7 @@ feedback panel (validation, PII redaction, moderation hold, idempotency), with a
 The format is the path suffix (``requests.json`` / ``requests.xml``). XML is written with ElementTree, so
 citizens' text is always escaped. Errors are ``errors[]`` of ``{code, description}`` with HTTP 400/403/404.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,15 +96,17 @@ def services(city: CityConfig) -> list[dict]:
     out = []
     for cat in city.city.comment_categories:
         label = category_label(cat, city)
-        out.append({
-            "service_code": cat,
-            "service_name": label,
-            "description": f"{label}: comments and reports to {city.city.name}",
-            "metadata": cat in CATEGORY_LAYERS,
-            "type": "realtime",
-            "keywords": cat.replace("_", " "),
-            "group": "data" if cat in CATEGORY_LAYERS else "place",
-        })
+        out.append(
+            {
+                "service_code": cat,
+                "service_name": label,
+                "description": f"{label}: comments and reports to {city.city.name}",
+                "metadata": cat in CATEGORY_LAYERS,
+                "type": "realtime",
+                "keywords": cat.replace("_", " "),
+                "group": "data" if cat in CATEGORY_LAYERS else "place",
+            }
+        )
     return out
 
 
@@ -115,18 +118,22 @@ def service_definition(engine: Engine, city: CityConfig, code: str) -> dict:
     if layers:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(Feature.id, Feature.name, Feature.layer).where(Feature.layer.in_(layers)).order_by(Feature.layer, Feature.name, Feature.id)
+                select(Feature.id, Feature.name, Feature.layer)
+                .where(Feature.layer.in_(layers))
+                .order_by(Feature.layer, Feature.name, Feature.id)
             ).all()
-        attributes.append({
-            "variable": True,
-            "code": "feature_id",
-            "datatype": "singlevaluelist",
-            "required": False,
-            "datatype_description": "The id of a map feature (see /api/v1/features); leave empty for a place.",
-            "order": 1,
-            "description": "Which station, counter or route is this about?",
-            "values": [{"key": str(r.id), "name": r.name or f"{r.layer} {r.id}"} for r in rows],
-        })
+        attributes.append(
+            {
+                "variable": True,
+                "code": "feature_id",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": "The id of a map feature (see /api/v1/features); leave empty for a place.",
+                "order": 1,
+                "description": "Which station, counter or route is this about?",
+                "values": [{"key": str(r.id), "name": r.name or f"{r.layer} {r.id}"} for r in rows],
+            }
+        )
     return {"service_code": code, "attributes": attributes}
 
 
@@ -160,8 +167,10 @@ def _csv(value: str | None) -> list[str] | None:
 def parse_request_query(args: Any, now: datetime) -> RequestQuery:
     """The specification's filters. service_request_id overrides the others; the window is at most 90 days and
     defaults to the 90 days up to ``end_date`` (or now)."""
-    q = RequestQuery(page=_int(args.get("page", "1"), "page", 1, MAX_PAGE),
-                     page_size=_int(args.get("page_size", str(MAX_PAGE_SIZE)), "page_size", 1, MAX_PAGE_SIZE))
+    q = RequestQuery(
+        page=_int(args.get("page", "1"), "page", 1, MAX_PAGE),
+        page_size=_int(args.get("page_size", str(MAX_PAGE_SIZE)), "page_size", 1, MAX_PAGE_SIZE),
+    )
     ids = _csv(args.get("service_request_id"))
     if ids is not None:
         q.ids = [_int(i, "service_request_id", 1, 2**63 - 1) for i in ids]
@@ -191,9 +200,14 @@ def _public_notes(conn: Connection, ids: list[int]) -> dict[int, list]:
     notes: dict[int, list] = {i: [] for i in ids}
     for i in range(0, len(ids), 500):
         rows = conn.execute(
-            select(CommentEvent.comment_id, CommentEvent.created_at, CommentEvent.kind, CommentEvent.to_status,
-                   CommentEvent.public_text)
-            .where(CommentEvent.comment_id.in_(ids[i:i + 500]), CommentEvent.kind.in_(PUBLIC_EVENT_KINDS))
+            select(
+                CommentEvent.comment_id,
+                CommentEvent.created_at,
+                CommentEvent.kind,
+                CommentEvent.to_status,
+                CommentEvent.public_text,
+            )
+            .where(CommentEvent.comment_id.in_(ids[i : i + 500]), CommentEvent.kind.in_(PUBLIC_EVENT_KINDS))
             .order_by(CommentEvent.created_at, CommentEvent.id)
         ).all()
         for r in rows:
@@ -201,8 +215,9 @@ def _public_notes(conn: Connection, ids: list[int]) -> dict[int, list]:
     return notes
 
 
-def find_requests(engine: Engine, city: CityConfig, q: RequestQuery, with_notes: bool = False,
-                  base_url: str = "") -> list[dict]:
+def find_requests(
+    engine: Engine, city: CityConfig, q: RequestQuery, with_notes: bool = False, base_url: str = ""
+) -> list[dict]:
     """Published comments as GeoReport service requests, newest first. ``media_url`` is the first public photo,
     at ``base_url``."""
     cond = [Comment.moderation == "published"]
@@ -213,14 +228,26 @@ def find_requests(engine: Engine, city: CityConfig, q: RequestQuery, with_notes:
         if q.service_codes is not None:
             cond.append(Comment.category.in_(q.service_codes))
         if q.statuses is not None and set(q.statuses) != {"open", "closed"}:
-            cond.append(Comment.status.in_(OPEN_STATUSES) if q.statuses == ["open"] else Comment.status.not_in(OPEN_STATUSES))
+            cond.append(
+                Comment.status.in_(OPEN_STATUSES) if q.statuses == ["open"] else Comment.status.not_in(OPEN_STATUSES)
+            )
     stmt = (
-        select(Comment.id, Comment.status, Comment.category, Comment.text, Comment.created_at, Comment.updated_at,
-               Comment.public_lat, Comment.public_lon, Department.name.label("agency"))
+        select(
+            Comment.id,
+            Comment.status,
+            Comment.category,
+            Comment.text,
+            Comment.created_at,
+            Comment.updated_at,
+            Comment.public_lat,
+            Comment.public_lon,
+            Department.name.label("agency"),
+        )
         .outerjoin(Department, Department.id == Comment.department_id)
         .where(*cond)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
-        .limit(q.page_size).offset((q.page - 1) * q.page_size)
+        .limit(q.page_size)
+        .offset((q.page - 1) * q.page_size)
     )
     tz = city.city.timezone
     with engine.connect() as conn:
@@ -252,17 +279,23 @@ def find_requests(engine: Engine, city: CityConfig, q: RequestQuery, with_notes:
         }
         if with_notes:
             item["notes"] = [
-                {"datetime": w3c(n.created_at, tz), "type": n.kind,
-                 "summary": f"Status: {n.to_status}" if n.kind == "status" and n.to_status else "Answer from the city",
-                 "description": n.public_text}
+                {
+                    "datetime": w3c(n.created_at, tz),
+                    "type": n.kind,
+                    "summary": f"Status: {n.to_status}"
+                    if n.kind == "status" and n.to_status
+                    else "Answer from the city",
+                    "description": n.public_text,
+                }
                 for n in history
             ]
         out.append(item)
     return out
 
 
-def create_request(engine: Engine, city: CityConfig, form: Any, integrator: str, language: str | None,
-                   photo_ids: tuple[str, ...] = ()) -> dict:
+def create_request(
+    engine: Engine, city: CityConfig, form: Any, integrator: str, language: str | None, photo_ids: tuple[str, ...] = ()
+) -> dict:
     """POST requests: one citizen's report from an integrator, through submit_comment. ``photo_ids``: the
     request's ``media`` upload, already made safe and stored as a pending photo."""
     code = (form.get("service_code") or "").strip()
@@ -275,14 +308,26 @@ def create_request(engine: Engine, city: CityConfig, form: Any, integrator: str,
     feature = (form.get("attribute[feature_id]") or "").strip()
     if feature and as_id(feature) is None:  # "²".isdigit() is True: ids are ASCII digits, within a BIGINT
         raise Open311Error(400, "attribute[feature_id] must be one of the values in the service definition")
-    inp = CommentInput(lat=form.get("lat"), lon=form.get("long"), category=code, text=form.get("description") or "",
-                       email=form.get("email") or None, feature_id=as_id(feature) if feature else None,
-                       language=language, origin=f"open311:{integrator}"[:100], photo_ids=photo_ids)
+    inp = CommentInput(
+        lat=form.get("lat"),
+        lon=form.get("long"),
+        category=code,
+        text=form.get("description") or "",
+        email=form.get("email") or None,
+        feature_id=as_id(feature) if feature else None,
+        language=language,
+        origin=f"open311:{integrator}"[:100],
+        photo_ids=photo_ids,
+    )
     try:
         res = submit_comment(engine, city, inp)
     except CommentRejected as e:
         raise Open311Error(400, f"{e.field}: {e}") from None
-    notice = None if res.moderation == "published" else "Thank you. This request will be public after a moderator reviews it."
+    notice = (
+        None
+        if res.moderation == "published"
+        else "Thank you. This request will be public after a moderator reviews it."
+    )
     return {"service_request_id": res.id, "service_notice": notice, "account_id": None}
 
 
@@ -295,8 +340,13 @@ def _xml_value(el: ET.Element, value: Any) -> None:
     if isinstance(value, bool):
         el.text = "true" if value else "false"
     elif isinstance(value, list):
-        child_tag = {"attributes": "attribute", "values": "value", "notes": "note", "endpoints": "endpoint",
-                     "formats": "format"}[el.tag]
+        child_tag = {
+            "attributes": "attribute",
+            "values": "value",
+            "notes": "note",
+            "endpoints": "endpoint",
+            "formats": "format",
+        }[el.tag]
         for item in value:
             _xml_value(ET.SubElement(el, child_tag), item)
     elif isinstance(value, dict):
@@ -327,7 +377,9 @@ def respond(fmt: str, data: Any, root: str, item: str | None, status: int = 200)
 
 def error_response(fmt: str, status: int, description: str) -> flask.Response:
     # XML is the specification's required format: an unknown suffix gets XML.
-    return respond(fmt if fmt in FORMATS else "xml", [{"code": status, "description": description}], "errors", "error", status)
+    return respond(
+        fmt if fmt in FORMATS else "xml", [{"code": status, "description": description}], "errors", "error", status
+    )
 
 
 # --- Flask ---------------------------------------------------------------------------------------------------
@@ -338,13 +390,15 @@ def discovery(base_url: str, city: CityConfig) -> dict:
         "changeset": CHANGESET,
         "contact": f"{city.city.name} open data team",
         "key_service": "Ask the city's data team for an API key (they run `citydash create-api-key NAME`).",
-        "endpoints": [{
-            "specification": SPECIFICATION,
-            "url": base_url.rstrip("/") + PREFIX,
-            "changeset": CHANGESET,
-            "type": "production",
-            "formats": ["text/xml", "application/json"],
-        }],
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": base_url.rstrip("/") + PREFIX,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
     }
 
 
@@ -362,7 +416,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             raise Open311Error(404, "unknown format: use .json or .xml")
         jurisdiction = flask.request.values.get("jurisdiction_id")
         if jurisdiction not in (None, "", ctx.city.city.slug):
-            raise Open311Error(404, f"jurisdiction_id {jurisdiction!r} not found; this server serves {ctx.city.city.slug!r}")
+            raise Open311Error(
+                404, f"jurisdiction_id {jurisdiction!r} not found; this server serves {ctx.city.city.slug!r}"
+            )
 
     @bp.errorhandler(Open311Error)
     def _open311_error(e: Open311Error) -> Any:
@@ -399,8 +455,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     def get_requests(fmt: str) -> Any:
         check(fmt)
         q = parse_request_query(flask.request.args, utcnow())
-        return respond(fmt, find_requests(ctx.engine, ctx.city, q, base_url=public_root(ctx)),
-                       "service_requests", "request")
+        return respond(
+            fmt, find_requests(ctx.engine, ctx.city, q, base_url=public_root(ctx)), "service_requests", "request"
+        )
 
     @bp.post("/requests.<fmt>")
     @lim.limit(POST_LIMIT_PER_ADDRESS, scope="open311-post-address")
@@ -416,7 +473,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         if media is not None:  # a photo sent with the request: the same pipeline as the report page's uploads
             limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
             try:
-                photo_ids = (upload_photo(ctx.engine, ctx.media, media.stream.read(limit + 1), PhotoLimits(max_bytes=limit)),)
+                photo_ids = (
+                    upload_photo(ctx.engine, ctx.media, media.stream.read(limit + 1), PhotoLimits(max_bytes=limit)),
+                )
             except PhotoRejected as e:
                 raise Open311Error(400, f"media: {e}") from None
         created = create_request(ctx.engine, ctx.city, form, integrator, ctx.language(), photo_ids)
@@ -427,8 +486,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     def get_request(request_id: str, fmt: str) -> Any:
         check(fmt)
         rid = _int(request_id, "service_request_id", 1, 2**63 - 1)
-        found = find_requests(ctx.engine, ctx.city, RequestQuery(ids=[rid], page_size=1), with_notes=True,
-                              base_url=public_root(ctx))
+        found = find_requests(
+            ctx.engine, ctx.city, RequestQuery(ids=[rid], page_size=1), with_notes=True, base_url=public_root(ctx)
+        )
         if not found:
             raise Open311Error(404, f"service_request_id {rid} not found")
         return respond(fmt, found, "service_requests", "request")

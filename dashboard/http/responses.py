@@ -2,6 +2,7 @@
 
 A leaf module: the API, Open311 and OpenAPI modules import it; it imports none of them.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,5 +51,7 @@ def conditional(body: str | bytes, mimetype: str, headers: dict[str, str] | None
     return resp
 
 
-def json_response(data: Any, headers: dict[str, str] | None = None, mimetype: str = "application/json") -> flask.Response:
+def json_response(
+    data: Any, headers: dict[str, str] | None = None, mimetype: str = "application/json"
+) -> flask.Response:
     return conditional(json.dumps(data, ensure_ascii=False, separators=(",", ":")), mimetype, headers)

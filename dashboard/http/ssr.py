@@ -8,6 +8,7 @@ Like React, this escapes every text and attribute value (markupsafe), drops even
 ``javascript:`` URLs, and renders only html.* components plus a few dcc controls as inert look-alikes; anything
 else (graphs, stores) becomes an empty box of the same class, so the layout does not jump.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,17 @@ from dash.development.base_component import Component
 from markupsafe import escape
 
 VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-RENAME = {"className": "class", "htmlFor": "for", "hrefLang": "hreflang", "tabIndex": "tabindex", "colSpan": "colspan",
-          "rowSpan": "rowspan", "accessKey": "accesskey", "contentEditable": "contenteditable", "spellCheck": "spellcheck"}
+RENAME = {
+    "className": "class",
+    "htmlFor": "for",
+    "hrefLang": "hreflang",
+    "tabIndex": "tabindex",
+    "colSpan": "colspan",
+    "rowSpan": "rowspan",
+    "accessKey": "accesskey",
+    "contentEditable": "contenteditable",
+    "spellCheck": "spellcheck",
+}
 SKIP = {"children", "n_clicks", "n_clicks_timestamp", "disable_n_clicks", "loading_state", "key", "setProps", "style"}
 BOOLEAN = {"hidden", "open", "disabled", "checked", "required", "download", "selected"}
 TAGS = {"ObjectEl": "object", "MapEl": "map"}
@@ -57,8 +67,10 @@ def _options(props: dict, multi: bool) -> str:
     for o in props.get("options") or []:
         o = o if isinstance(o, dict) else {"label": o, "value": o}
         checked = " checked" if o.get("value") in chosen else ""
-        items.append(f'<label class="{escape(props.get("labelClassName", ""))}"><input type="{kind}" disabled{checked} '
-                     f'class="{escape(props.get("inputClassName", ""))}"> {to_html(o.get("label"))}</label>')
+        items.append(
+            f'<label class="{escape(props.get("labelClassName", ""))}"><input type="{kind}" disabled{checked} '
+            f'class="{escape(props.get("inputClassName", ""))}"> {to_html(o.get("label"))}</label>'
+        )
     return f'<div class="{escape(props.get("className", ""))}">{"".join(items)}</div>'
 
 

@@ -8,6 +8,7 @@ and list it in ``PAGE_LIST``.
 A ``SHARED`` page is the same for every visitor (no session, no per-visit token): each worker keeps it per
 language and query, and rebuilds it only when what it shows has changed (``dashboard.server.cache.shared_page``).
 ``DEPENDS`` says which data that is: "readings" (observations and sources), "comments", or "all"."""
+
 from __future__ import annotations
 
 import json
@@ -40,14 +41,28 @@ from dashboard.ui.components import page_frame
 from data_sources.comments.records import MAX_ID
 
 PAGE_LIST: list[Page] = [
-    home, indicator.AIR, indicator.TRAFFIC, indicator.CYCLING, about, report, comment, track, said_did, ledger,
-    officials_map, officials_queue, officials_moderation, officials_audit,
+    home,
+    indicator.AIR,
+    indicator.TRAFFIC,
+    indicator.CYCLING,
+    about,
+    report,
+    comment,
+    track,
+    said_did,
+    ledger,
+    officials_map,
+    officials_queue,
+    officials_moderation,
+    officials_audit,
 ]
 
 # ASCII digits only ("\d" takes "٣"), and no more than a BIGINT holds: a longer number matches no page (the
 # "not found" frame) instead of failing in the database.
 _CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "int": (r"[0-9]{1,19}", lambda v: n if (n := int(v)) <= MAX_ID else None), "str": (r"[^/]+", str)}
+    "int": (r"[0-9]{1,19}", lambda v: n if (n := int(v)) <= MAX_ID else None),
+    "str": (r"[^/]+", str),
+}
 
 
 @dataclass

@@ -4,6 +4,7 @@ colouring mode and a detail panel for the feature a citizen taps.
 The KPI text is in the page itself (and in the server-rendered first paint, dashboard/http/frontend.py); the map
 loads with the partial plotly.js bundle only when it comes into view (components.deferred).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -61,11 +62,23 @@ CHOROPLETHS = {
     "cyclists": (N_("Cyclists per counter, last 24 h"), N_("cyclists/h")),
     "comments": (N_("Comments per 1,000 residents, last 30 days"), N_("per 1,000")),
 }
-KPI_LAYERS = {"air": ["air_station"], "traffic": ["traffic_counter"],
-              "cycling": ["cycle_route", "bike_station", "cycle_counter"]}
+KPI_LAYERS = {
+    "air": ["air_station"],
+    "traffic": ["traffic_counter"],
+    "cycling": ["cycle_route", "bike_station", "cycle_counter"],
+}
 KPI_LINKS = {"air": "/air", "traffic": "/traffic", "cycling": "/cycling"}
-PERIODS = {"24h": (timedelta(hours=24), N_("24 hours")), "7d": (timedelta(days=7), N_("7 days")), "30d": (timedelta(days=30), N_("30 days"))}
-POINT_METRIC = {"air_station": "pm25", "traffic_counter": "vehicles", "cycle_counter": "cyclists", "bike_station": "bikes_available"}
+PERIODS = {
+    "24h": (timedelta(hours=24), N_("24 hours")),
+    "7d": (timedelta(days=7), N_("7 days")),
+    "30d": (timedelta(days=30), N_("30 days")),
+}
+POINT_METRIC = {
+    "air_station": "pm25",
+    "traffic_counter": "vehicles",
+    "cycle_counter": "cyclists",
+    "bike_station": "bikes_available",
+}
 
 
 def comment_resolution(zoom: float | None) -> int:
@@ -91,7 +104,9 @@ def map_layers(engine: Engine, resolution: int = 7, min_count: int = 3) -> dict[
             latest = obs.sort_values("time").groupby("feature_id")["value"].last()
             f["value"] = f["id"].map(latest)
             if layer == "air_station":
-                last24 = {m: queries.observations(engine, m, t - timedelta(hours=24), t) for m in ("pm25", "pm10", "no2")}
+                last24 = {
+                    m: queries.observations(engine, m, t - timedelta(hours=24), t) for m in ("pm25", "pm10", "no2")
+                }
                 bands = kpis.station_eaqi(last24, t)
         out[layer] = f
     air = out["air_station"]
@@ -123,8 +138,16 @@ def district_indicator(engine: Any, key: str) -> pd.Series:
 
 
 def _labels(_: Any) -> dict[str, str]:
-    words = {**LAYER_LABELS, **BAND_WORDS, **CYCLE_TYPES, "none": N_("No data"), "vehicles/h": N_("vehicles/h"),
-             "cyclists/h": N_("cyclists/h"), "bikes": N_("bikes"), "comments here": N_("comments here")}
+    words = {
+        **LAYER_LABELS,
+        **BAND_WORDS,
+        **CYCLE_TYPES,
+        "none": N_("No data"),
+        "vehicles/h": N_("vehicles/h"),
+        "cyclists/h": N_("cyclists/h"),
+        "bikes": N_("bikes"),
+        "comments here": N_("comments here"),
+    }
     return {k: _(v) for k, v in words.items()}
 
 
@@ -140,9 +163,12 @@ def _source_line(ctx: AppContext, layers: list[str]) -> str:
 def home_values(ctx: AppContext) -> dict[str, kpis.Kpi]:
     """The home KPIs (cached with the data) with their staleness judged now (it changes with time alone)."""
     tz = ctx.city.city.timezone
-    values = {**cached(ctx, "home:kpis", lambda: kpis.reading_kpis(ctx.engine, tz), depends="readings"),
-              "participation": cached(ctx, "home:participation", lambda: kpis.participation_now(ctx.engine, tz),
-                                      depends="comments")}
+    values = {
+        **cached(ctx, "home:kpis", lambda: kpis.reading_kpis(ctx.engine, tz), depends="readings"),
+        "participation": cached(
+            ctx, "home:participation", lambda: kpis.participation_now(ctx.engine, tz), depends="comments"
+        ),
+    }
     windows = cached(ctx, "home:kpi-windows", lambda: kpis.figure_windows(ctx.engine, ctx.city), depends="readings")
     return kpis.with_staleness(values, windows, request_now(ctx))
 
@@ -155,9 +181,13 @@ def freshness_note(values: dict[str, kpis.Kpi], lang: str) -> list:
     stale = [k for k in shown if k.stale]
     if not stale:
         return []
-    text = (_("None of these figures is current: each card gives the date of its latest reading.")
-            if len(stale) == len(shown) else
-            _("Some of these figures are not current: the ones marked “Latest reading” are older data, with their date."))
+    text = (
+        _("None of these figures is current: each card gives the date of its latest reading.")
+        if len(stale) == len(shown)
+        else _(
+            "Some of these figures are not current: the ones marked “Latest reading” are older data, with their date."
+        )
+    )
     return [html.P(text, className="freshness-note", role="note")]
 
 
@@ -165,13 +195,22 @@ def _kpi_cards(ctx: AppContext, lang: str, values: dict[str, kpis.Kpi] | None = 
     _ = translator(lang)
     tz = ctx.city.city.timezone
     values = values if values is not None else home_values(ctx)
-    sources = cached(ctx, "home:kpi-sources", lambda: {k: _source_line(ctx, v) for k, v in KPI_LAYERS.items()},
-                     depends="readings")
+    sources = cached(
+        ctx, "home:kpi-sources", lambda: {k: _source_line(ctx, v) for k, v in KPI_LAYERS.items()}, depends="readings"
+    )
     sources["participation"] = _("comments sent on this site")
     behind = sources_behind(ctx, KPI_LAYERS)
-    return [kpi_card(values[k], lang, tz, sources.get(k, ""),
-                     link=f"{KPI_LINKS[k]}?lang={lang}" if k in KPI_LINKS else None, behind=behind.get(k))
-            for k in ("air", "traffic", "cycling", "participation")]
+    return [
+        kpi_card(
+            values[k],
+            lang,
+            tz,
+            sources.get(k, ""),
+            link=f"{KPI_LINKS[k]}?lang={lang}" if k in KPI_LINKS else None,
+            behind=behind.get(k),
+        )
+        for k in ("air", "traffic", "cycling", "participation")
+    ]
 
 
 def legend(lang: str, visible: list[str]) -> html.Ul:
@@ -179,26 +218,78 @@ def legend(lang: str, visible: list[str]) -> html.Ul:
     _ = translator(lang)
     items = []
     if "air_station" in visible:
-        items.append(html.Li([html.Strong(_("Air quality (European index)")), html.Ul([
-            html.Li([html.Span(className="dot", style={"background": figures.BAND_COLOURS[b], "width": f"{figures.BAND_SIZES[b]}px",
-                                                       "height": f"{figures.BAND_SIZES[b]}px"}), _(BAND_WORDS[b])])
-            for b in EAQI_BANDS], className="legend-bands")]))
+        items.append(
+            html.Li(
+                [
+                    html.Strong(_("Air quality (European index)")),
+                    html.Ul(
+                        [
+                            html.Li(
+                                [
+                                    html.Span(
+                                        className="dot",
+                                        style={
+                                            "background": figures.BAND_COLOURS[b],
+                                            "width": f"{figures.BAND_SIZES[b]}px",
+                                            "height": f"{figures.BAND_SIZES[b]}px",
+                                        },
+                                    ),
+                                    _(BAND_WORDS[b]),
+                                ]
+                            )
+                            for b in EAQI_BANDS
+                        ],
+                        className="legend-bands",
+                    ),
+                ]
+            )
+        )
     if "traffic_counter" in visible:
-        items.append(html.Li([html.Span(className="dot", style={"background": figures.LAYER_COLOURS["traffic_counter"]}),
-                              _("Traffic counter: the bigger, the more vehicles now")]))
+        items.append(
+            html.Li(
+                [
+                    html.Span(className="dot", style={"background": figures.LAYER_COLOURS["traffic_counter"]}),
+                    _("Traffic counter: the bigger, the more vehicles now"),
+                ]
+            )
+        )
     if "cycle_route" in visible:
         for t, (colour, width) in figures.CYCLE_TYPE_STYLE.items():
-            items.append(html.Li([html.Span(className="line", style={"background": colour, "height": f"{width}px"}),
-                                  _("Cycle route: {type}", type=_(CYCLE_TYPES[t]))]))
+            items.append(
+                html.Li(
+                    [
+                        html.Span(className="line", style={"background": colour, "height": f"{width}px"}),
+                        _("Cycle route: {type}", type=_(CYCLE_TYPES[t])),
+                    ]
+                )
+            )
     if "cycle_counter" in visible:
-        items.append(html.Li([html.Span(className="dot", style={"background": figures.LAYER_COLOURS["cycle_counter"]}),
-                              _("Cycle counter")]))
+        items.append(
+            html.Li(
+                [
+                    html.Span(className="dot", style={"background": figures.LAYER_COLOURS["cycle_counter"]}),
+                    _("Cycle counter"),
+                ]
+            )
+        )
     if "bike_station" in visible:
-        items.append(html.Li([html.Span(className="dot", style={"background": figures.LAYER_COLOURS["bike_station"]}),
-                              _("Bike-share station")]))
+        items.append(
+            html.Li(
+                [
+                    html.Span(className="dot", style={"background": figures.LAYER_COLOURS["bike_station"]}),
+                    _("Bike-share station"),
+                ]
+            )
+        )
     if "comments" in visible:
-        items.append(html.Li([html.Span(className="dot", style={"background": figures.LAYER_COLOURS["comments"], "opacity": 0.6}),
-                              _("Citizens' comments: the bigger, the more comments in that area")]))
+        items.append(
+            html.Li(
+                [
+                    html.Span(className="dot", style={"background": figures.LAYER_COLOURS["comments"], "opacity": 0.6}),
+                    _("Citizens' comments: the bigger, the more comments in that area"),
+                ]
+            )
+        )
     return html.Ul(items, className="legend-list")
 
 
@@ -206,54 +297,110 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     values = home_values(ctx)
     fresh = not any(k.stale for k in values.values())
-    return page_frame(ctx, lang, [
-        html.H1(_("How is {city} doing today?", city=ctx.city.city.name) if fresh
-                else _("How is {city} doing?", city=ctx.city.city.name), className="page-title"),
-        *freshness_note(values, lang),
-        html.Div(_kpi_cards(ctx, lang, values), className="kpis", id="kpis"),
-        html.Section([
-            html.H2(_("Map"), className="section-title", id="map-title"),
-            html.Div([
-                html.Fieldset([
-                    html.Legend(_("Layers"), className="control-label"),
-                    dcc.Checklist(id="home-layers", options=[{"label": _(LAYER_LABELS[k]), "value": k} for k in LAYERS],
-                                  value=LAYERS, inline=True, className="layer-switcher",
-                                  inputClassName="layer-input", labelClassName="layer-label"),
-                ], className="control-group"),
-                html.Fieldset([
-                    html.Legend(_("Colour the districts by"), className="control-label"),
-                    dcc.RadioItems(
-                        id="home-choropleth", value="none", className="choropleth-switcher",
-                        options=[{"label": _("Nothing (show the points)"), "value": "none"},
-                                 *[{"label": _(label), "value": k} for k, (label, _u) in CHOROPLETHS.items()]],
-                        inputClassName="layer-input", labelClassName="layer-label"),
-                ], className="control-group"),
-            ], className="map-controls"),
-            deferred("home-map-slot", _("The map loads when you scroll to it."), min_height=360),
-            html.Div(legend(lang, LAYERS), id="home-legend", className="legend"),
-            html.P(_("Tap or click a station, counter or bike-share station to see its readings."), className="hint"),
-            html.Section([
-                html.Div(id="home-detail-body"),
-                html.Fieldset([
-                    html.Legend(_("Period"), className="control-label"),
-                    dcc.RadioItems(id="home-period", value="24h", inline=True, className="period-switcher",
-                                   options=[{"label": _(label), "value": k} for k, (_d, label) in PERIODS.items()],
-                                   inputClassName="layer-input", labelClassName="layer-label"),
-                ], className="control-group"),
-                html.Div(id="home-detail-chart"),
-                html.Div(id="home-detail-more"),
-            ], id="home-detail", className="detail-panel", hidden=True, **{"aria-live": "polite", "aria-label": _("Details")}),
-            download_links(lang, "stations"),
-        ], className="map-section", **{"aria-labelledby": "map-title"}),
-        dcc.Store(id="home-lang", data=lang),
-        dcc.Store(id="home-res", data=7),
-        dcc.Store(id="home-feature"),
-    ])
+    return page_frame(
+        ctx,
+        lang,
+        [
+            html.H1(
+                _("How is {city} doing today?", city=ctx.city.city.name)
+                if fresh
+                else _("How is {city} doing?", city=ctx.city.city.name),
+                className="page-title",
+            ),
+            *freshness_note(values, lang),
+            html.Div(_kpi_cards(ctx, lang, values), className="kpis", id="kpis"),
+            html.Section(
+                [
+                    html.H2(_("Map"), className="section-title", id="map-title"),
+                    html.Div(
+                        [
+                            html.Fieldset(
+                                [
+                                    html.Legend(_("Layers"), className="control-label"),
+                                    dcc.Checklist(
+                                        id="home-layers",
+                                        options=[{"label": _(LAYER_LABELS[k]), "value": k} for k in LAYERS],
+                                        value=LAYERS,
+                                        inline=True,
+                                        className="layer-switcher",
+                                        inputClassName="layer-input",
+                                        labelClassName="layer-label",
+                                    ),
+                                ],
+                                className="control-group",
+                            ),
+                            html.Fieldset(
+                                [
+                                    html.Legend(_("Colour the districts by"), className="control-label"),
+                                    dcc.RadioItems(
+                                        id="home-choropleth",
+                                        value="none",
+                                        className="choropleth-switcher",
+                                        options=[
+                                            {"label": _("Nothing (show the points)"), "value": "none"},
+                                            *[
+                                                {"label": _(label), "value": k}
+                                                for k, (label, _u) in CHOROPLETHS.items()
+                                            ],
+                                        ],
+                                        inputClassName="layer-input",
+                                        labelClassName="layer-label",
+                                    ),
+                                ],
+                                className="control-group",
+                            ),
+                        ],
+                        className="map-controls",
+                    ),
+                    deferred("home-map-slot", _("The map loads when you scroll to it."), min_height=360),
+                    html.Div(legend(lang, LAYERS), id="home-legend", className="legend"),
+                    html.P(
+                        _("Tap or click a station, counter or bike-share station to see its readings."),
+                        className="hint",
+                    ),
+                    html.Section(
+                        [
+                            html.Div(id="home-detail-body"),
+                            html.Fieldset(
+                                [
+                                    html.Legend(_("Period"), className="control-label"),
+                                    dcc.RadioItems(
+                                        id="home-period",
+                                        value="24h",
+                                        inline=True,
+                                        className="period-switcher",
+                                        options=[{"label": _(label), "value": k} for k, (_d, label) in PERIODS.items()],
+                                        inputClassName="layer-input",
+                                        labelClassName="layer-label",
+                                    ),
+                                ],
+                                className="control-group",
+                            ),
+                            html.Div(id="home-detail-chart"),
+                            html.Div(id="home-detail-more"),
+                        ],
+                        id="home-detail",
+                        className="detail-panel",
+                        hidden=True,
+                        **{"aria-live": "polite", "aria-label": _("Details")},
+                    ),
+                    download_links(lang, "stations"),
+                ],
+                className="map-section",
+                **{"aria-labelledby": "map-title"},
+            ),
+            dcc.Store(id="home-lang", data=lang),
+            dcc.Store(id="home-res", data=7),
+            dcc.Store(id="home-feature"),
+        ],
+    )
 
 
 def map_figure(ctx: AppContext, lang: str, visible: list[str], choropleth: str, resolution: int) -> Any:
     _ = translator(lang)
-    layers = cached(ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution, ctx.city.feedback.min_cell_count))
+    layers = cached(
+        ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution, ctx.city.feedback.min_cell_count)
+    )
     geo = cached(ctx, "home:districts", lambda: queries.districts_geojson(ctx.engine), timeout=3600, depends="readings")
     choro = None
     if choropleth in CHOROPLETHS:
@@ -285,10 +432,24 @@ def feature_series(engine: Any, feature: dict, period: str) -> dict:
     return {"series": series, "usual": usual, "metric": metrics[0], "latest": t}
 
 
-METRIC_NAMES = {"pm25": N_("PM2.5"), "pm10": N_("PM10"), "no2": N_("NO2"), "vehicles": N_("Vehicles"), "cyclists": N_("Cyclists"),
-                "bikes_available": N_("Bikes available"), "docks_available": N_("Free docks")}
-METRIC_UNITS = {"pm25": N_("µg/m³"), "pm10": N_("µg/m³"), "no2": N_("µg/m³"), "vehicles": N_("vehicles/h"), "cyclists": N_("cyclists/h"),
-                "bikes_available": N_("bikes"), "docks_available": N_("docks")}
+METRIC_NAMES = {
+    "pm25": N_("PM2.5"),
+    "pm10": N_("PM10"),
+    "no2": N_("NO2"),
+    "vehicles": N_("Vehicles"),
+    "cyclists": N_("Cyclists"),
+    "bikes_available": N_("Bikes available"),
+    "docks_available": N_("Free docks"),
+}
+METRIC_UNITS = {
+    "pm25": N_("µg/m³"),
+    "pm10": N_("µg/m³"),
+    "no2": N_("µg/m³"),
+    "vehicles": N_("vehicles/h"),
+    "cyclists": N_("cyclists/h"),
+    "bikes_available": N_("bikes"),
+    "docks_available": N_("docks"),
+}
 
 
 def detail(ctx: AppContext, lang: str, feature_id: int, period: str) -> tuple[list, list, list]:
@@ -299,64 +460,136 @@ def detail(ctx: AppContext, lang: str, feature_id: int, period: str) -> tuple[li
     if f is None:
         return [html.P(_("This place is no longer in the data."))], [], []
     data = feature_series(ctx.engine, f, period)
-    header: list = [html.H3(f["name"], id="detail-title"), html.P(_(LAYER_LABELS.get(f["layer"], f["layer"])), className="kpi-sub")]
+    header: list = [
+        html.H3(f["name"], id="detail-title"),
+        html.P(_(LAYER_LABELS.get(f["layer"], f["layer"])), className="kpi-sub"),
+    ]
     chart: list = []
     more: list = []
     if data:
         s = data["series"]
         head = s[s["metric"] == data["metric"]]
         unit = METRIC_UNITS[data["metric"]]
-        labels = {"usual": _("Usual range"), "guideline": _("WHO daily guideline"), **{b: _(w) for b, w in BAND_WORDS.items()}}
+        labels = {
+            "usual": _("Usual range"),
+            "guideline": _("WHO daily guideline"),
+            **{b: _(w) for b, w in BAND_WORDS.items()},
+        }
         plot = s.assign(name=s["metric"].map(lambda m: _(METRIC_NAMES[m])))
         if f["layer"] == "air_station":
             plot = plot[plot["metric"] == "pm25"]  # one pollutant per chart keeps the bands readable
-        fig = figures.timeseries(plot, _(unit), labels, metric=data["metric"] if f["layer"] == "air_station" else None,
-                                 guideline=guideline(data["metric"]) if f["layer"] == "air_station" else None,
-                                 usual=data["usual"], separators=plotly_separators(lang))
+        fig = figures.timeseries(
+            plot,
+            _(unit),
+            labels,
+            metric=data["metric"] if f["layer"] == "air_station" else None,
+            guideline=guideline(data["metric"]) if f["layer"] == "air_station" else None,
+            usual=data["usual"],
+            separators=plotly_separators(lang),
+        )
         if len(head):
             last = head.iloc[-1]
-            summary = _("{name}: {v} {unit} at {t}; between {lo} and {hi} over the period.", name=_(METRIC_NAMES[data["metric"]]),
-                        v=fmt_number(last["value"], lang, 1), unit=_(unit), t=fmt_datetime(last["time"].to_pydatetime(), lang, tz),
-                        lo=fmt_number(head["value"].min(), lang, 1), hi=fmt_number(head["value"].max(), lang, 1))
+            summary = _(
+                "{name}: {v} {unit} at {t}; between {lo} and {hi} over the period.",
+                name=_(METRIC_NAMES[data["metric"]]),
+                v=fmt_number(last["value"], lang, 1),
+                unit=_(unit),
+                t=fmt_datetime(last["time"].to_pydatetime(), lang, tz),
+                lo=fmt_number(head["value"].min(), lang, 1),
+                hi=fmt_number(head["value"].max(), lang, 1),
+            )
         else:
             summary = _("No readings in this period.")
         # The reading's age, always: a station that stopped years ago must not look current.
-        header.append(html.P(_("Latest reading: {t} ({age})", t=fmt_datetime(data["latest"], lang, tz),
-                               age=fmt_age(data["latest"], request_now(ctx), lang)), className="kpi-meta reading-age"))
+        header.append(
+            html.P(
+                _(
+                    "Latest reading: {t} ({age})",
+                    t=fmt_datetime(data["latest"], lang, tz),
+                    age=fmt_age(data["latest"], request_now(ctx), lang),
+                ),
+                className="kpi-meta reading-age",
+            )
+        )
         if f["layer"] == "air_station":
             g = guideline("pm25")
-            header.append(html.P(_("The WHO advises a daily average of PM2.5 below {g} µg/m³; the coloured bands are the "
-                                   "European Air Quality Index.", g=fmt_number(g, lang)), className="kpi-sub"))
+            header.append(
+                html.P(
+                    _(
+                        "The WHO advises a daily average of PM2.5 below {g} µg/m³; the coloured bands are the "
+                        "European Air Quality Index.",
+                        g=fmt_number(g, lang),
+                    ),
+                    className="kpi-sub",
+                )
+            )
         elif data["usual"] is not None:
-            header.append(html.P(_("The grey ribbon is the usual range for the same hour and weekday over the last four weeks."),
-                                 className="kpi-sub"))
-        chart = [html.P(summary, className="chart-summary"),
-                 dcc.Graph(figure=fig, id="home-detail-graph", config={"displayModeBar": False, "responsive": True},
-                           className="detail-graph"),
-                 table_details(lang, data_table(
-                     s.assign(metric=s["metric"].map(lambda m: _(METRIC_NAMES[m]))),
-                     [("time", _("Time")), ("metric", _("Measure")), ("value", _("Value"))], lang,
-                     _("Readings of {name}", name=f["name"]), tz))]
+            header.append(
+                html.P(
+                    _("The grey ribbon is the usual range for the same hour and weekday over the last four weeks."),
+                    className="kpi-sub",
+                )
+            )
+        chart = [
+            html.P(summary, className="chart-summary"),
+            dcc.Graph(
+                figure=fig,
+                id="home-detail-graph",
+                config={"displayModeBar": False, "responsive": True},
+                className="detail-graph",
+            ),
+            table_details(
+                lang,
+                data_table(
+                    s.assign(metric=s["metric"].map(lambda m: _(METRIC_NAMES[m]))),
+                    [("time", _("Time")), ("metric", _("Measure")), ("value", _("Value"))],
+                    lang,
+                    _("Readings of {name}", name=f["name"]),
+                    tz,
+                ),
+            ),
+        ]
     comments = queries.linked_comments(ctx.engine, feature_id)
     more.append(html.H4(_("Comments about this place")))
     if len(comments):
-        more.append(html.Ul([html.Li([html.A(c.text, href=f"/comments/{int(c.id)}?lang={lang}"),
-                                      html.Span(f" · {fmt_datetime(c.created_at, lang, tz)}", className="kpi-sub")])
-                             for c in comments.itertuples()], className="linked-comments"))
+        more.append(
+            html.Ul(
+                [
+                    html.Li(
+                        [
+                            html.A(c.text, href=f"/comments/{int(c.id)}?lang={lang}"),
+                            html.Span(f" · {fmt_datetime(c.created_at, lang, tz)}", className="kpi-sub"),
+                        ]
+                    )
+                    for c in comments.itertuples()
+                ],
+                className="linked-comments",
+            )
+        )
     else:
         more.append(html.P(_("No comments about this place yet."), className="kpi-sub"))
-    more.append(html.A(_("Comment on this"), href=f"/report?feature={feature_id}&lang={lang}", className="button primary"))
-    more.append(html.P(_("Source: {s} ({licence})", s=f["source_title"], licence=f["licence"] or _("licence not stated")),
-                       className="kpi-meta"))
+    more.append(
+        html.A(_("Comment on this"), href=f"/report?feature={feature_id}&lang={lang}", className="button primary")
+    )
+    more.append(
+        html.P(
+            _("Source: {s} ({licence})", s=f["source_title"], licence=f["licence"] or _("licence not stated")),
+            className="kpi-meta",
+        )
+    )
     return header, chart, more
 
 
-def _map_inputs(ctx: AppContext, lang: object, visible: object, choropleth: object, res: object
-                ) -> tuple[str, list[str], str, int]:
+def _map_inputs(
+    ctx: AppContext, lang: object, visible: object, choropleth: object, res: object
+) -> tuple[str, list[str], str, int]:
     """The map callbacks' inputs as the values they can be (anything else: the defaults)."""
-    return (inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language),
-            inputs.choices(visible, LAYERS), inputs.choice(choropleth, list(CHOROPLETHS), "none"),
-            inputs.choice(res, [7, 8, 9], 7))
+    return (
+        inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language),
+        inputs.choices(visible, LAYERS),
+        inputs.choice(choropleth, list(CHOROPLETHS), "none"),
+        inputs.choice(res, [7, 8, 9], 7),
+    )
 
 
 def clicked_feature(click: dict | None) -> int | None:
@@ -374,24 +607,44 @@ def clicked_feature(click: dict | None) -> int | None:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    @app.callback(Output("home-map-slot", "children"), Input("home-map-slot-ready", "data"),
-                  State("home-layers", "value"), State("home-choropleth", "value"), State("home-res", "data"),
-                  State("home-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("home-map-slot", "children"),
+        Input("home-map-slot-ready", "data"),
+        State("home-layers", "value"),
+        State("home-choropleth", "value"),
+        State("home-res", "data"),
+        State("home-lang", "data"),
+        prevent_initial_call=True,
+    )
     def show_map(ready: Any, visible: Any, choropleth: Any, res: Any, lang: Any) -> Any:
         lang, visible, choropleth, res = _map_inputs(ctx, lang, visible, choropleth, res)
         fig = map_figure(ctx, lang, visible, choropleth, res)
-        return dcc.Graph(id="home-map", figure=fig, className="city-map",
-                         config={"displayModeBar": False, "scrollZoom": True, "responsive": True})
+        return dcc.Graph(
+            id="home-map",
+            figure=fig,
+            className="city-map",
+            config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
+        )
 
-    @app.callback(Output("home-map", "figure"), Output("home-legend", "children"),
-                  Input("home-layers", "value"), Input("home-choropleth", "value"), Input("home-res", "data"),
-                  State("home-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("home-map", "figure"),
+        Output("home-legend", "children"),
+        Input("home-layers", "value"),
+        Input("home-choropleth", "value"),
+        Input("home-res", "data"),
+        State("home-lang", "data"),
+        prevent_initial_call=True,
+    )
     def update_map(visible: Any, choropleth: Any, res: Any, lang: Any) -> Any:
         lang, visible, choropleth, res = _map_inputs(ctx, lang, visible, choropleth, res)
         return map_figure(ctx, lang, visible, choropleth, res), legend(lang, visible)
 
-    @app.callback(Output("home-res", "data"), Input("home-map", "relayoutData"), State("home-res", "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("home-res", "data"),
+        Input("home-map", "relayoutData"),
+        State("home-res", "data"),
+        prevent_initial_call=True,
+    )
     def zoom_changed(relayout: Any, current: Any) -> Any:
         zoom = inputs.number(relayout.get("map.zoom") if isinstance(relayout, dict) else None, 0, 30)
         if zoom is None:
@@ -404,10 +657,16 @@ def register(app: Dash, ctx: AppContext) -> None:
         fid = clicked_feature(click)
         return no_update if fid is None else fid
 
-    @app.callback(Output("home-detail-body", "children"), Output("home-detail-chart", "children"),
-                  Output("home-detail-more", "children"), Output("home-detail", "hidden"),
-                  Input("home-feature", "data"), Input("home-period", "value"), State("home-lang", "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("home-detail-body", "children"),
+        Output("home-detail-chart", "children"),
+        Output("home-detail-more", "children"),
+        Output("home-detail", "hidden"),
+        Input("home-feature", "data"),
+        Input("home-period", "value"),
+        State("home-lang", "data"),
+        prevent_initial_call=True,
+    )
     def show_detail(feature_id: Any, period: Any, lang: Any) -> Any:
         fid = as_id(feature_id)
         if fid is None:

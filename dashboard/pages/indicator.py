@@ -3,6 +3,7 @@ a time series and a district comparison with guidelines, bands or the usual rang
 summary and a data table for each chart; downloads of what is shown. The URL holds the state
 (dashboard/ui/indicators.py), kept current in the browser by assets/citydash.js (history.replaceState).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,13 @@ if TYPE_CHECKING:  # dashboard.app imports the pages
 
 
 def _districts(ctx: AppContext) -> pd.DataFrame:
-    return cached(ctx, "districts", lambda: queries.districts(ctx.engine).drop(columns=["geometry"]), timeout=3600,
-                  depends="readings")
+    return cached(
+        ctx,
+        "districts",
+        lambda: queries.districts(ctx.engine).drop(columns=["geometry"]),
+        timeout=3600,
+        depends="readings",
+    )
 
 
 def _latest(ctx: AppContext, metric: str) -> datetime | None:
@@ -59,6 +65,7 @@ def current_state(ctx: Any, theme_key: str, query: dict) -> ViewState:
 
 def theme_data(ctx: AppContext, theme_key: str, st: ViewState) -> dict:
     """Series (city, and the district when one is chosen), district values and the usual range, cached per view."""
+
     def compute() -> dict:
         theme = THEMES[theme_key]
         m = indicators.metric_of(theme, st.metric)
@@ -67,12 +74,16 @@ def theme_data(ctx: AppContext, theme_key: str, st: ViewState) -> dict:
         city = indicators.city_series(obs, m.agg, freq).assign(name="city")
         parts = [city]
         if st.district is not None:
-            parts.insert(0, indicators.city_series(obs[obs["district_id"] == st.district], m.agg, freq).assign(name="district"))
+            parts.insert(
+                0, indicators.city_series(obs[obs["district_id"] == st.district], m.agg, freq).assign(name="district")
+            )
         series = pd.concat(parts, ignore_index=True)
         dvals = indicators.district_values(obs, _districts(ctx))
         usual = None
         if theme_key != "air" and freq == "h":
-            hist = queries.observations_by_district(ctx.engine, m.key, st.since - timedelta(days=28), st.until, layer=m.layer)
+            hist = queries.observations_by_district(
+                ctx.engine, m.key, st.since - timedelta(days=28), st.until, layer=m.layer
+            )
             if st.district is not None:
                 hist = hist[hist["district_id"] == st.district]
             first = series[series["name"] == series["name"].iloc[0]]["time"] if len(series) else series["time"]
@@ -105,20 +116,42 @@ def summary(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dic
     n = indicators.summary_numbers(focus, data["districts"], limit)
     if not n:
         latest = _latest(ctx, m.key)
-        return " ".join([_("No readings for this choice of dates and district."),
-                         *([_("Latest reading: {date}", date=fmt_day(latest, lang, ctx.city.city.timezone))] if latest else
-                           [_("No readings of this measure have been received yet.")])])
+        return " ".join(
+            [
+                _("No readings for this choice of dates and district."),
+                *(
+                    [_("Latest reading: {date}", date=fmt_day(latest, lang, ctx.city.city.timezone))]
+                    if latest
+                    else [_("No readings of this measure have been received yet.")]
+                ),
+            ]
+        )
     where = _names(ctx, lang, st).get("district") or _("the whole city")
-    text = _("From {start} to {end}, {measure} in {where} averaged {mean} {unit} and peaked at {peak} {unit} on {when}.",
-             start=fmt_date(st.start, lang), end=fmt_date(st.end, lang), measure=_(m.label), where=where,
-             mean=fmt_number(n["mean"], lang, 1), peak=fmt_number(n["peak"], lang, 1), unit=_(m.unit),
-             when=fmt_date(n["peak_time"], lang))
+    text = _(
+        "From {start} to {end}, {measure} in {where} averaged {mean} {unit} and peaked at {peak} {unit} on {when}.",
+        start=fmt_date(st.start, lang),
+        end=fmt_date(st.end, lang),
+        measure=_(m.label),
+        where=where,
+        mean=fmt_number(n["mean"], lang, 1),
+        peak=fmt_number(n["peak"], lang, 1),
+        unit=_(m.unit),
+        when=fmt_date(n["peak_time"], lang),
+    )
     if "top_district" in n:
-        text += " " + _("The highest district was {d} ({v} {unit}).", d=n["top_district"], v=fmt_number(n["top_value"], lang, 1),
-                        unit=_(m.unit))
+        text += " " + _(
+            "The highest district was {d} ({v} {unit}).",
+            d=n["top_district"],
+            v=fmt_number(n["top_value"], lang, 1),
+            unit=_(m.unit),
+        )
     if "share_above" in n:
-        text += " " + _("Above the WHO daily guideline of {g} {unit} for {s} of the time.", g=fmt_number(limit, lang),
-                        unit=_(m.unit), s=fmt_percent(n["share_above"], lang))
+        text += " " + _(
+            "Above the WHO daily guideline of {g} {unit} for {s} of the time.",
+            g=fmt_number(limit, lang),
+            unit=_(m.unit),
+            s=fmt_percent(n["share_above"], lang),
+        )
     return text
 
 
@@ -128,11 +161,29 @@ def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
     m = data["metric"]
     s = data["series"].assign(name=lambda d: d["name"].map(names))
     return [
-        table_details(lang, data_table(s, [("time", _("Time")), ("name", _("Area")), ("value", f"{_(m.label)} ({_(m.unit)})")],
-                                       lang, _("{measure} over time", measure=_(m.label)), ctx.city.city.timezone)),
-        table_details(lang, data_table(data["districts"], [("name", _("District")), ("value", f"{_(m.label)} ({_(m.unit)})"),
-                                                           ("features", _("Stations or counters"))],
-                                       lang, _("{measure} by district", measure=_(m.label)))),
+        table_details(
+            lang,
+            data_table(
+                s,
+                [("time", _("Time")), ("name", _("Area")), ("value", f"{_(m.label)} ({_(m.unit)})")],
+                lang,
+                _("{measure} over time", measure=_(m.label)),
+                ctx.city.city.timezone,
+            ),
+        ),
+        table_details(
+            lang,
+            data_table(
+                data["districts"],
+                [
+                    ("name", _("District")),
+                    ("value", f"{_(m.label)} ({_(m.unit)})"),
+                    ("features", _("Stations or counters")),
+                ],
+                lang,
+                _("{measure} by district", measure=_(m.label)),
+            ),
+        ),
     ]
 
 
@@ -140,14 +191,29 @@ def charts(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict
     _ = translator(lang)
     m = data["metric"]
     names = _names(ctx, lang, st)
-    labels = {"usual": _("Usual range"), "guideline": _("WHO daily guideline"), **{b: _(w) for b, w in BAND_WORDS.items()}}
+    labels = {
+        "usual": _("Usual range"),
+        "guideline": _("WHO daily guideline"),
+        **{b: _(w) for b, w in BAND_WORDS.items()},
+    }
     sep = plotly_separators(lang)
     air = theme_key == "air"
-    ts = figures.timeseries(data["series"].assign(name=lambda d: d["name"].map(names)), _(m.unit), labels,
-                            metric=m.key if air else None, guideline=indicators.guideline(m.key) if air else None,
-                            usual=data["usual"], separators=sep)
-    bars = figures.district_bars(data["districts"], _(m.unit), guideline=indicators.guideline(m.key) if air else None,
-                                 labels=labels, separators=sep)
+    ts = figures.timeseries(
+        data["series"].assign(name=lambda d: d["name"].map(names)),
+        _(m.unit),
+        labels,
+        metric=m.key if air else None,
+        guideline=indicators.guideline(m.key) if air else None,
+        usual=data["usual"],
+        separators=sep,
+    )
+    bars = figures.district_bars(
+        data["districts"],
+        _(m.unit),
+        guideline=indicators.guideline(m.key) if air else None,
+        labels=labels,
+        separators=sep,
+    )
     cfg = {"displayModeBar": False, "responsive": True}
     return [
         html.H2(_("{measure} over time", measure=_(m.label)), className="section-title"),
@@ -158,22 +224,37 @@ def charts(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict
 
 
 def data_age_notice(ctx: AppContext, lang: str, metric: indicators.Metric) -> list:
-    """"Latest reading: 14 Mar 2023" when the metric's newest reading is older than its sources' window."""
+    """ "Latest reading: 14 Mar 2023" when the metric's newest reading is older than its sources' window."""
     _ = translator(lang)
     latest = _latest(ctx, metric.key)
-    window = cached(ctx, f"window:{metric.layer}", lambda: window_of(ctx.city, queries.layer_source_names(ctx.engine, [metric.layer])),
-                    depends="readings")
+    window = cached(
+        ctx,
+        f"window:{metric.layer}",
+        lambda: window_of(ctx.city, queries.layer_source_names(ctx.engine, [metric.layer])),
+        depends="readings",
+    )
     if not is_stale(latest, window, request_now(ctx)):
         return []
-    return [html.P([html.Strong(_("Latest reading: {date}", date=fmt_day(latest, lang, ctx.city.city.timezone))), " ",
-                    _("These are the last readings received, not current ones.")], className="data-age-notice", role="note")]
+    return [
+        html.P(
+            [
+                html.Strong(_("Latest reading: {date}", date=fmt_day(latest, lang, ctx.city.city.timezone))),
+                " ",
+                _("These are the last readings received, not current ones."),
+            ],
+            className="data-age-notice",
+            role="note",
+        )
+    ]
 
 
 def context_note(lang: str, theme_key: str) -> str:
     _ = translator(lang)
     if theme_key == "air":
-        return _("Coloured bands: the European Air Quality Index, from good to extremely poor. Dashed line: the WHO 2021 "
-                 "guideline for a daily average (it is meant for 24-hour means, so single hours may cross it).")
+        return _(
+            "Coloured bands: the European Air Quality Index, from good to extremely poor. Dashed line: the WHO 2021 "
+            "guideline for a daily average (it is meant for 24-hour means, so single hours may cross it)."
+        )
     return _("Grey ribbon: the usual range for the same hour and weekday over the previous four weeks.")
 
 
@@ -184,68 +265,150 @@ def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
     data = theme_data(ctx, theme_key, st)
     d = _districts(ctx).sort_values("name")
     t = theme_key
-    metric_control = html.Fieldset([
-        html.Legend(_("Pollutant") if t == "air" else _("What to show"), className="control-label"),
-        dcc.RadioItems(id=f"{t}-metric", value=st.metric, options=[{"label": _(m.label), "value": m.key} for m in theme.metrics],
-                       inputClassName="layer-input", labelClassName="layer-label", className="metric-switcher"),
-    ], className="control-group") if len(theme.metrics) > 1 else dcc.Store(id=f"{t}-metric", data=st.metric)
-    filters = html.Div([
-        metric_control,
-        html.Details([
-            html.Summary(district_summary(ctx, lang, st), id=f"{t}-district-summary", className="control-label"),
-            html.Fieldset([
-                html.Legend(_("District"), className="visually-hidden"),
-                dcc.RadioItems(id=f"{t}-district", value=st.district if st.district is not None else "",
-                               options=[{"label": _("Whole city"), "value": ""},
-                                        *[{"label": r.name, "value": int(r.id)} for r in d.itertuples()]],
-                               inputClassName="layer-input", labelClassName="layer-label", className="district-switcher"),
-            ], className="control-group"),
-        ], className="district-details"),
-        html.Div([html.Label(_("From"), htmlFor=f"{t}-from", className="control-label"),
-                  dcc.Input(id=f"{t}-from", type="date", value=st.start.isoformat(), debounce=True, className="date-input")],
-                 className="control-group"),
-        html.Div([html.Label(_("To"), htmlFor=f"{t}-to", className="control-label"),
-                  dcc.Input(id=f"{t}-to", type="date", value=st.end.isoformat(), debounce=True, className="date-input")],
-                 className="control-group"),
-    ], className="filters", role="group", **{"aria-label": _("Filters")})
-    return page_frame(ctx, lang, [
-        html.H1(_(theme.title), className="page-title"),
-        html.P(_(theme.intro), className="intro"),
-        *stale_notice(sources_behind(ctx, {t: sorted({m.layer for m in theme.metrics})})[t], lang, ctx.city.city.timezone),
-        *data_age_notice(ctx, lang, indicators.metric_of(theme, st.metric)),
-        filters,
-        html.P(summary(ctx, lang, t, st, data), id=f"{t}-summary", className="chart-summary", **{"aria-live": "polite"}),
-        deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560),
-        html.P(context_note(lang, t), className="kpi-sub"),
-        html.Div(tables(ctx, lang, st, data), id=f"{t}-tables"),
-        html.Div(download_links(lang, t, st.query()), id=f"{t}-downloads"),
-        dcc.Store(id=f"{t}-lang", data=lang),
-        dcc.Store(id=f"{t}-query-keys", data=["metric", "district", "from", "to"]),
-        dcc.Store(id=f"{t}-query"),
-    ], active=f"/{t}")
+    metric_control = (
+        html.Fieldset(
+            [
+                html.Legend(_("Pollutant") if t == "air" else _("What to show"), className="control-label"),
+                dcc.RadioItems(
+                    id=f"{t}-metric",
+                    value=st.metric,
+                    options=[{"label": _(m.label), "value": m.key} for m in theme.metrics],
+                    inputClassName="layer-input",
+                    labelClassName="layer-label",
+                    className="metric-switcher",
+                ),
+            ],
+            className="control-group",
+        )
+        if len(theme.metrics) > 1
+        else dcc.Store(id=f"{t}-metric", data=st.metric)
+    )
+    filters = html.Div(
+        [
+            metric_control,
+            html.Details(
+                [
+                    html.Summary(
+                        district_summary(ctx, lang, st), id=f"{t}-district-summary", className="control-label"
+                    ),
+                    html.Fieldset(
+                        [
+                            html.Legend(_("District"), className="visually-hidden"),
+                            dcc.RadioItems(
+                                id=f"{t}-district",
+                                value=st.district if st.district is not None else "",
+                                options=[
+                                    {"label": _("Whole city"), "value": ""},
+                                    *[{"label": r.name, "value": int(r.id)} for r in d.itertuples()],
+                                ],
+                                inputClassName="layer-input",
+                                labelClassName="layer-label",
+                                className="district-switcher",
+                            ),
+                        ],
+                        className="control-group",
+                    ),
+                ],
+                className="district-details",
+            ),
+            html.Div(
+                [
+                    html.Label(_("From"), htmlFor=f"{t}-from", className="control-label"),
+                    dcc.Input(
+                        id=f"{t}-from", type="date", value=st.start.isoformat(), debounce=True, className="date-input"
+                    ),
+                ],
+                className="control-group",
+            ),
+            html.Div(
+                [
+                    html.Label(_("To"), htmlFor=f"{t}-to", className="control-label"),
+                    dcc.Input(
+                        id=f"{t}-to", type="date", value=st.end.isoformat(), debounce=True, className="date-input"
+                    ),
+                ],
+                className="control-group",
+            ),
+        ],
+        className="filters",
+        role="group",
+        **{"aria-label": _("Filters")},
+    )
+    return page_frame(
+        ctx,
+        lang,
+        [
+            html.H1(_(theme.title), className="page-title"),
+            html.P(_(theme.intro), className="intro"),
+            *stale_notice(
+                sources_behind(ctx, {t: sorted({m.layer for m in theme.metrics})})[t], lang, ctx.city.city.timezone
+            ),
+            *data_age_notice(ctx, lang, indicators.metric_of(theme, st.metric)),
+            filters,
+            html.P(
+                summary(ctx, lang, t, st, data), id=f"{t}-summary", className="chart-summary", **{"aria-live": "polite"}
+            ),
+            deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560),
+            html.P(context_note(lang, t), className="kpi-sub"),
+            html.Div(tables(ctx, lang, st, data), id=f"{t}-tables"),
+            html.Div(download_links(lang, t, st.query()), id=f"{t}-downloads"),
+            dcc.Store(id=f"{t}-lang", data=lang),
+            dcc.Store(id=f"{t}-query-keys", data=["metric", "district", "from", "to"]),
+            dcc.Store(id=f"{t}-query"),
+        ],
+        active=f"/{t}",
+    )
 
 
 def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
     t = theme_key
     metric_prop = "value" if len(THEMES[t].metrics) > 1 else "data"
-    filters = [Input(f"{t}-metric", metric_prop), Input(f"{t}-district", "value"), Input(f"{t}-from", "value"),
-               Input(f"{t}-to", "value")]
+    filters = [
+        Input(f"{t}-metric", metric_prop),
+        Input(f"{t}-district", "value"),
+        Input(f"{t}-from", "value"),
+        Input(f"{t}-to", "value"),
+    ]
 
     def state_of(metric: Any, district: Any, start: Any, end: Any) -> ViewState:
-        return current_state(ctx, t, {"metric": metric, "district": str(district) if district not in (None, "") else None,
-                                      "from": start, "to": end})
+        return current_state(
+            ctx,
+            t,
+            {
+                "metric": metric,
+                "district": str(district) if district not in (None, "") else None,
+                "from": start,
+                "to": end,
+            },
+        )
 
-    @app.callback(Output(f"{t}-summary", "children"), Output(f"{t}-tables", "children"), Output(f"{t}-downloads", "children"),
-                  Output(f"{t}-district-summary", "children"), *filters, State(f"{t}-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(f"{t}-summary", "children"),
+        Output(f"{t}-tables", "children"),
+        Output(f"{t}-downloads", "children"),
+        Output(f"{t}-district-summary", "children"),
+        *filters,
+        State(f"{t}-lang", "data"),
+        prevent_initial_call=True,
+    )
     def update_text(metric: Any, district: Any, start: Any, end: Any, lang: Any) -> Any:
         lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         st = state_of(metric, district, start, end)
         data = theme_data(ctx, t, st)
-        return (summary(ctx, lang, t, st, data), tables(ctx, lang, st, data), download_links(lang, t, st.query()),
-                district_summary(ctx, lang, st))
+        return (
+            summary(ctx, lang, t, st, data),
+            tables(ctx, lang, st, data),
+            download_links(lang, t, st.query()),
+            district_summary(ctx, lang, st),
+        )
 
-    @app.callback(Output(f"{t}-charts", "children"), Input(f"{t}-charts-ready", "data"), *filters,
-                  State(f"{t}-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(f"{t}-charts", "children"),
+        Input(f"{t}-charts-ready", "data"),
+        *filters,
+        State(f"{t}-lang", "data"),
+        prevent_initial_call=True,
+    )
     def update_charts(ready: Any, metric: Any, district: Any, start: Any, end: Any, lang: str) -> Any:
         if not ready:
             return no_update
@@ -253,8 +416,13 @@ def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
         st = state_of(metric, district, start, end)
         return charts(ctx, lang, t, st, theme_data(ctx, t, st))
 
-    app.clientside_callback(ClientsideFunction("citydash", "syncQuery"), Output(f"{t}-query", "data"), *filters,
-                            State(f"{t}-query-keys", "data"), prevent_initial_call=True)
+    app.clientside_callback(
+        ClientsideFunction("citydash", "syncQuery"),
+        Output(f"{t}-query", "data"),
+        *filters,
+        State(f"{t}-query-keys", "data"),
+        prevent_initial_call=True,
+    )
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Officials: the moderation queue (held and flagged comments): approve, hide with a reason, or redact; and the
 comment's photos: hide one (with the reason) or show it again, or blur a region marked by dragging on it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,22 +28,48 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
 
 def _content(lang: str) -> list:
     _ = translator(lang)
-    cols = [("id", "#"), ("created", _("Received")), ("moderation", _("State")), ("reason", _("Reason")),
-            ("flags", _("Flags")), ("text", _("Published text")), ("original", _("As written"))]
+    cols = [
+        ("id", "#"),
+        ("created", _("Received")),
+        ("moderation", _("State")),
+        ("reason", _("Reason")),
+        ("flags", _("Flags")),
+        ("text", _("Published text")),
+        ("original", _("As written")),
+    ]
     return [
         html.H1(_("Moderation")),
-        dash_table.DataTable(id="off-mod-table", columns=[{"id": k, "name": v} for k, v in cols], data=[],
-                             row_selectable="single", selected_row_ids=[], page_size=25,
-                             style_cell={"whiteSpace": "normal", "textAlign": "left", "maxWidth": "380px"}),
-        html.Label([_("Reason (needed to hide)"), dcc.Input(id="off-mod-reason", maxLength=300, style={"width": "100%"})]),
+        dash_table.DataTable(
+            id="off-mod-table",
+            columns=[{"id": k, "name": v} for k, v in cols],
+            data=[],
+            row_selectable="single",
+            selected_row_ids=[],
+            page_size=25,
+            style_cell={"whiteSpace": "normal", "textAlign": "left", "maxWidth": "380px"},
+        ),
+        html.Label(
+            [_("Reason (needed to hide)"), dcc.Input(id="off-mod-reason", maxLength=300, style={"width": "100%"})]
+        ),
         html.Label([_("Redacted text (to redact)"), dcc.Textarea(id="off-mod-text", style={"width": "100%"})]),
-        html.Div([html.Button(_("Approve"), id="off-mod-approve", className="button"),
-                  html.Button(_("Hide"), id="off-mod-hide", className="button"),
-                  html.Button(_("Redact"), id="off-mod-redact", className="button")], className="off-actions"),
+        html.Div(
+            [
+                html.Button(_("Approve"), id="off-mod-approve", className="button"),
+                html.Button(_("Hide"), id="off-mod-hide", className="button"),
+                html.Button(_("Redact"), id="off-mod-redact", className="button"),
+            ],
+            className="off-actions",
+        ),
         html.P(id="off-mod-msg", role="status", **{"aria-live": "polite"}),
         html.H2(_("Photos")),
-        html.P([_("Drag across a photo to mark a face or a number plate, then blur it."), " ",
-                _("Hiding a photo needs the reason above.")], className="muted"),
+        html.P(
+            [
+                _("Drag across a photo to mark a face or a number plate, then blur it."),
+                " ",
+                _("Hiding a photo needs the reason above."),
+            ],
+            className="muted",
+        ),
         html.Div(id="off-mod-photos", className="off-photos"),
         html.P(id="off-mod-photo-msg", role="status", **{"aria-live": "polite"}),
         dcc.Store(id="off-mod-lang", data=lang),
@@ -60,39 +87,83 @@ def photo_cards(photos: list[dict], lang: str) -> list:
     cards = []
     for p in photos:
         state = _("Hidden: {reason}", reason=p["hidden_reason"] or "") if p["state"] == "hidden" else _("Public")
-        toggle = ("off-mod-photo-show", _("Show again")) if p["state"] == "hidden" else ("off-mod-photo-hide", _("Hide photo"))
-        cards.append(html.Figure([
-            html.Div(html.Img(src=f"/officials/media/{p['id']}.jpg", alt=_("Photo"), draggable="false"),
-                     className="off-photo-frame", **{"data-photo": p["id"]}),
-            html.Figcaption([
-                html.Span(state + (" · " + _("blurred") if p["blurred"] else "")), " ",
-                html.Button(toggle[1], id={"type": toggle[0], "id": p["id"]}, className="button", type="button"), " ",
-                html.Button(_("Blur the marked region"), id={"type": "off-mod-photo-blur", "id": p["id"]},
-                            className="button", type="button"),
-            ]),
-        ], className="off-photo"))
+        toggle = (
+            ("off-mod-photo-show", _("Show again"))
+            if p["state"] == "hidden"
+            else ("off-mod-photo-hide", _("Hide photo"))
+        )
+        cards.append(
+            html.Figure(
+                [
+                    html.Div(
+                        html.Img(src=f"/officials/media/{p['id']}.jpg", alt=_("Photo"), draggable="false"),
+                        className="off-photo-frame",
+                        **{"data-photo": p["id"]},
+                    ),
+                    html.Figcaption(
+                        [
+                            html.Span(state + (" · " + _("blurred") if p["blurred"] else "")),
+                            " ",
+                            html.Button(
+                                toggle[1], id={"type": toggle[0], "id": p["id"]}, className="button", type="button"
+                            ),
+                            " ",
+                            html.Button(
+                                _("Blur the marked region"),
+                                id={"type": "off-mod-photo-blur", "id": p["id"]},
+                                className="button",
+                                type="button",
+                            ),
+                        ]
+                    ),
+                ],
+                className="off-photo",
+            )
+        )
     return cards
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    @app.callback(Output("off-mod-table", "data"), Output("off-mod-table", "selected_row_ids"),
-                  Input("off-mod-refresh", "data"), State("off-mod-lang", "data"))
+    @app.callback(
+        Output("off-mod-table", "data"),
+        Output("off-mod-table", "selected_row_ids"),
+        Input("off-mod-refresh", "data"),
+        State("off-mod-lang", "data"),
+    )
     @require_role(ROLE)
     def load(_refresh: Any, lang: str) -> Any:
         df = workflow.moderation_queue(ctx.engine)
-        return [{"id": int(r.id), "created": fmt_datetime(r.created_at, lang or "en", ctx.city.city.timezone),
-                 "moderation": r.moderation, "reason": r.moderation_reason or "", "flags": int(r.flag_count),
-                 "text": r.text, "original": r.original_text or ""} for r in df.itertuples()], []
+        return [
+            {
+                "id": int(r.id),
+                "created": fmt_datetime(r.created_at, lang or "en", ctx.city.city.timezone),
+                "moderation": r.moderation,
+                "reason": r.moderation_reason or "",
+                "flags": int(r.flag_count),
+                "text": r.text,
+                "original": r.original_text or "",
+            }
+            for r in df.itertuples()
+        ], []
 
-    @app.callback(Output("off-mod-text", "value"), Input("off-mod-table", "selected_row_ids"),
-                  State("off-mod-table", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("off-mod-text", "value"),
+        Input("off-mod-table", "selected_row_ids"),
+        State("off-mod-table", "data"),
+        prevent_initial_call=True,
+    )
     @require_role(ROLE)
     def pick(ids: Any, rows: Any) -> Any:
         chosen = [r for r in rows or [] if ids and r.get("id") == ids[0]]
         return chosen[0]["text"] if chosen else ""
 
-    @app.callback(Output("off-mod-photos", "children"), Input("off-mod-table", "selected_row_ids"),
-                  Input("off-mod-photo-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("off-mod-photos", "children"),
+        Input("off-mod-table", "selected_row_ids"),
+        Input("off-mod-photo-refresh", "data"),
+        State("off-mod-lang", "data"),
+        prevent_initial_call=True,
+    )
     @require_role(ROLE)
     def photos(ids: Any, _refresh: Any, lang: Any) -> Any:
         if not ids:
@@ -100,12 +171,18 @@ def register(app: Dash, ctx: AppContext) -> None:
         cid = int(ids[0])
         return photo_cards(comment_photos.photos_of(ctx.engine, [cid], public=False).get(cid, []), lang or "en")
 
-    @app.callback(Output("off-mod-photo-msg", "children"), Output("off-mod-photo-refresh", "data"),
-                  Input({"type": "off-mod-photo-hide", "id": ALL}, "n_clicks"),
-                  Input({"type": "off-mod-photo-show", "id": ALL}, "n_clicks"),
-                  Input({"type": "off-mod-photo-blur", "id": ALL}, "n_clicks"),
-                  State("off-mod-reason", "value"), State("off-mod-photo-box", "data"),
-                  State("off-mod-photo-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("off-mod-photo-msg", "children"),
+        Output("off-mod-photo-refresh", "data"),
+        Input({"type": "off-mod-photo-hide", "id": ALL}, "n_clicks"),
+        Input({"type": "off-mod-photo-show", "id": ALL}, "n_clicks"),
+        Input({"type": "off-mod-photo-blur", "id": ALL}, "n_clicks"),
+        State("off-mod-reason", "value"),
+        State("off-mod-photo-box", "data"),
+        State("off-mod-photo-refresh", "data"),
+        State("off-mod-lang", "data"),
+        prevent_initial_call=True,
+    )
     @require_role(ROLE)
     def photo_action(hide: Any, show: Any, blur: Any, reason: Any, box: Any, refresh: Any, lang: Any) -> Any:
         from dash import ctx as dash_ctx
@@ -122,17 +199,28 @@ def register(app: Dash, ctx: AppContext) -> None:
                 comment_photos.show_photo(ctx.engine, actor, photo_id)
             else:
                 marked = box.get("box") if isinstance(box, dict) and box.get("photo") == photo_id else None
-                if not (isinstance(marked, list) and len(marked) == 4 and all(isinstance(v, (int, float)) for v in marked)):
+                if not (
+                    isinstance(marked, list) and len(marked) == 4 and all(isinstance(v, (int, float)) for v in marked)
+                ):
                     return _("Drag across the photo to mark the region to blur."), no_update
                 comment_photos.blur_photo(ctx.engine, ctx.media, actor, photo_id, tuple(marked))
         except (comment_photos.PhotoError, PhotoRejected) as e:
             return _(str(e)), no_update
         return _("Done."), (refresh or 0) + 1
 
-    @app.callback(Output("off-mod-msg", "children"), Output("off-mod-refresh", "data"),
-                  Input("off-mod-approve", "n_clicks"), Input("off-mod-hide", "n_clicks"), Input("off-mod-redact", "n_clicks"),
-                  State("off-mod-table", "selected_row_ids"), State("off-mod-reason", "value"), State("off-mod-text", "value"),
-                  State("off-mod-refresh", "data"), State("off-mod-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("off-mod-msg", "children"),
+        Output("off-mod-refresh", "data"),
+        Input("off-mod-approve", "n_clicks"),
+        Input("off-mod-hide", "n_clicks"),
+        Input("off-mod-redact", "n_clicks"),
+        State("off-mod-table", "selected_row_ids"),
+        State("off-mod-reason", "value"),
+        State("off-mod-text", "value"),
+        State("off-mod-refresh", "data"),
+        State("off-mod-lang", "data"),
+        prevent_initial_call=True,
+    )
     @require_role(ROLE)
     def act(_a: Any, _h: Any, _r: Any, ids: Any, reason: Any, text: Any, refresh: Any, lang: str) -> Any:
         from dash import ctx as dash_ctx
@@ -140,7 +228,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         _ = translator(lang or "en")
         if not ids:
             return _("Choose a comment."), refresh
-        action = {"off-mod-approve": "approve", "off-mod-hide": "hide", "off-mod-redact": "redact"}[dash_ctx.triggered_id]
+        action = {"off-mod-approve": "approve", "off-mod-hide": "hide", "off-mod-redact": "redact"}[
+            dash_ctx.triggered_id
+        ]
         try:
             workflow.moderate(ctx.engine, current_official().actor, int(ids[0]), action, reason or "", text)
         except workflow.WorkflowError as e:

@@ -2,6 +2,7 @@
 "Unassigned" choice, so nothing is hidden), age, overdue and supports; sort; page through the result (filtered,
 sorted and paged in SQL: ``workflow.queue_page``). Pick one or many comments, change the status with a public
 answer (templates per status) or reassign the department (audited)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,10 +29,21 @@ FIRST_PAINT = False
 SHARED = False  # built for each visit (dashboard/pages/__init__.py)
 DEPENDS = "all"
 ROLE = "official"
-SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "oldest_open": "Oldest still open",
-               "most_supported": "Most supported", "overdue": "Overdue", "recently_updated": "Recently updated"}
-REASON_LABELS = {"duplicate": "Duplicate", "not_city": "Not the city's responsibility", "no_action": "No action possible",
-                 "spam": "Spam", "other": "Other"}
+SORT_LABELS = {
+    "newest": "Newest",
+    "oldest": "Oldest",
+    "oldest_open": "Oldest still open",
+    "most_supported": "Most supported",
+    "overdue": "Overdue",
+    "recently_updated": "Recently updated",
+}
+REASON_LABELS = {
+    "duplicate": "Duplicate",
+    "not_city": "Not the city's responsibility",
+    "no_action": "No action possible",
+    "spam": "Spam",
+    "other": "Other",
+}
 MAX_DAYS = 36_500
 PAGE_SIZE = workflow.QUEUE_PAGE[0]
 
@@ -42,62 +54,169 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: object) -> html.D
 
 def department_options(ctx: AppContext, _: Callable[..., str]) -> list[dict]:
     """The department filter's choices: "Unassigned" first, then every department."""
-    return [{"label": _("Unassigned"), "value": workflow.UNASSIGNED},
-            *({"label": n, "value": i} for i, n in workflow.departments(ctx.engine))]
+    return [
+        {"label": _("Unassigned"), "value": workflow.UNASSIGNED},
+        *({"label": n, "value": i} for i, n in workflow.departments(ctx.engine)),
+    ]
 
 
 def _content(ctx: AppContext, lang: str) -> list:
     _ = translator(lang)
     depts = [{"label": n, "value": i} for i, n in workflow.departments(ctx.engine)]
     dists = district_table(ctx.engine).sort_values("name")
-    cols = [("id", "#", "text"), ("created", _("Received"), "text"), ("age", _("Age (days)"), "text"),
-            ("category", _("Category"), "text"), ("status", _("Status"), "text"),
-            ("department", _("Department"), "text"), ("place", _("Place"), "markdown"),
-            ("support_count", _("Supports"), "text"), ("text", _("Comment"), "text")]
-    filters = html.Div([
-        html.Label([_("Search the text"), dcc.Input(id="off-q-f-text", type="search", debounce=True, maxLength=200)]),
-        html.Label([_("Status"), dcc.Dropdown(id="off-q-f-status", multi=True, placeholder=_("All"), options=[
-            {"label": _(STATUS_LABELS[s]), "value": s} for s in COMMENT_STATUSES])]),
-        html.Label([_("Category"), dcc.Dropdown(id="off-q-f-category", multi=True, placeholder=_("All"), options=[
-            {"label": category_label(c, _), "value": c} for c in ctx.city.city.comment_categories])]),
-        html.Label([_("District"), dcc.Dropdown(id="off-q-f-district", multi=True, placeholder=_("All"), options=[
-            {"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])])]),
-        html.Label([_("Department"), dcc.Dropdown(id="off-q-dept", multi=True, placeholder=_("All departments"),
-                                                  options=department_options(ctx, _))]),
-        html.Label([_("At least (days old)"), dcc.Input(id="off-q-f-min-age", type="number", min=0, max=MAX_DAYS, step=1,
-                                                        debounce=True)]),
-        html.Label([_("At most (days old)"), dcc.Input(id="off-q-f-max-age", type="number", min=0, max=MAX_DAYS, step=1,
-                                                       debounce=True)]),
-        html.Label([_("At least (supports)"), dcc.Input(id="off-q-f-supports", type="number", min=0, step=1,
-                                                        debounce=True)]),
-        dcc.Checklist(id="off-q-f-overdue", value=[], options=[{"label": _("Only overdue"), "value": "overdue"}]),
-    ], className="off-filters")
+    cols = [
+        ("id", "#", "text"),
+        ("created", _("Received"), "text"),
+        ("age", _("Age (days)"), "text"),
+        ("category", _("Category"), "text"),
+        ("status", _("Status"), "text"),
+        ("department", _("Department"), "text"),
+        ("place", _("Place"), "markdown"),
+        ("support_count", _("Supports"), "text"),
+        ("text", _("Comment"), "text"),
+    ]
+    filters = html.Div(
+        [
+            html.Label(
+                [_("Search the text"), dcc.Input(id="off-q-f-text", type="search", debounce=True, maxLength=200)]
+            ),
+            html.Label(
+                [
+                    _("Status"),
+                    dcc.Dropdown(
+                        id="off-q-f-status",
+                        multi=True,
+                        placeholder=_("All"),
+                        options=[{"label": _(STATUS_LABELS[s]), "value": s} for s in COMMENT_STATUSES],
+                    ),
+                ]
+            ),
+            html.Label(
+                [
+                    _("Category"),
+                    dcc.Dropdown(
+                        id="off-q-f-category",
+                        multi=True,
+                        placeholder=_("All"),
+                        options=[{"label": category_label(c, _), "value": c} for c in ctx.city.city.comment_categories],
+                    ),
+                ]
+            ),
+            html.Label(
+                [
+                    _("District"),
+                    dcc.Dropdown(
+                        id="off-q-f-district",
+                        multi=True,
+                        placeholder=_("All"),
+                        options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])],
+                    ),
+                ]
+            ),
+            html.Label(
+                [
+                    _("Department"),
+                    dcc.Dropdown(
+                        id="off-q-dept",
+                        multi=True,
+                        placeholder=_("All departments"),
+                        options=department_options(ctx, _),
+                    ),
+                ]
+            ),
+            html.Label(
+                [
+                    _("At least (days old)"),
+                    dcc.Input(id="off-q-f-min-age", type="number", min=0, max=MAX_DAYS, step=1, debounce=True),
+                ]
+            ),
+            html.Label(
+                [
+                    _("At most (days old)"),
+                    dcc.Input(id="off-q-f-max-age", type="number", min=0, max=MAX_DAYS, step=1, debounce=True),
+                ]
+            ),
+            html.Label(
+                [
+                    _("At least (supports)"),
+                    dcc.Input(id="off-q-f-supports", type="number", min=0, step=1, debounce=True),
+                ]
+            ),
+            dcc.Checklist(id="off-q-f-overdue", value=[], options=[{"label": _("Only overdue"), "value": "overdue"}]),
+        ],
+        className="off-filters",
+    )
     return [
         html.H1(_("Work queue")),
         filters,
-        html.Div([html.Span(_("Sort"), className="off-label"),
-                  dcc.RadioItems(id="off-q-sort", value="newest", inline=True, className="layer-switcher",
-                                 options=[{"label": _(v), "value": k} for k, v in SORT_LABELS.items()])]),
+        html.Div(
+            [
+                html.Span(_("Sort"), className="off-label"),
+                dcc.RadioItems(
+                    id="off-q-sort",
+                    value="newest",
+                    inline=True,
+                    className="layer-switcher",
+                    options=[{"label": _(v), "value": k} for k, v in SORT_LABELS.items()],
+                ),
+            ]
+        ),
         html.P(id="off-q-summary", role="status", className="off-summary"),
-        dash_table.DataTable(id="off-q-table", columns=[{"id": k, "name": v, "presentation": p} for k, v, p in cols],
-                             data=[], row_selectable="multi", selected_row_ids=[], page_size=PAGE_SIZE,
-                             page_action="custom", page_current=0, page_count=1, sort_action="none",
-                             markdown_options={"html": False, "link_target": "_self"},
-                             style_cell={"whiteSpace": "normal", "textAlign": "left", "maxWidth": "420px"}),
-        html.Section([
-            html.H2(_("Answer and change status")),
-            html.Label([_("New status"), dcc.Dropdown(id="off-q-status", clearable=False, options=[
-                {"label": _(STATUS_LABELS[s]), "value": s} for s in COMMENT_STATUSES if s != "new"])]),
-            html.Label([_("Reason for closing"), dcc.Dropdown(id="off-q-reason", options=[
-                {"label": _(v), "value": k} for k, v in REASON_LABELS.items()])]),
-            html.Label([_("Public answer (the citizen sees it)"),
-                        dcc.Textarea(id="off-q-answer", maxLength=workflow.MAX_ANSWER, style={"width": "100%", "minHeight": "90px"})]),
-            html.Button(_("Apply to selected"), id="off-q-apply", className="button"),
-            html.H2(_("Assign")),
-            dcc.Dropdown(id="off-q-assign-dept", options=depts, placeholder=_("Department")),
-            html.Button(_("Assign selected"), id="off-q-assign", className="button"),
-            html.P(id="off-q-msg", role="status", **{"aria-live": "polite"}),
-        ], className="off-actions"),
+        dash_table.DataTable(
+            id="off-q-table",
+            columns=[{"id": k, "name": v, "presentation": p} for k, v, p in cols],
+            data=[],
+            row_selectable="multi",
+            selected_row_ids=[],
+            page_size=PAGE_SIZE,
+            page_action="custom",
+            page_current=0,
+            page_count=1,
+            sort_action="none",
+            markdown_options={"html": False, "link_target": "_self"},
+            style_cell={"whiteSpace": "normal", "textAlign": "left", "maxWidth": "420px"},
+        ),
+        html.Section(
+            [
+                html.H2(_("Answer and change status")),
+                html.Label(
+                    [
+                        _("New status"),
+                        dcc.Dropdown(
+                            id="off-q-status",
+                            clearable=False,
+                            options=[
+                                {"label": _(STATUS_LABELS[s]), "value": s} for s in COMMENT_STATUSES if s != "new"
+                            ],
+                        ),
+                    ]
+                ),
+                html.Label(
+                    [
+                        _("Reason for closing"),
+                        dcc.Dropdown(
+                            id="off-q-reason", options=[{"label": _(v), "value": k} for k, v in REASON_LABELS.items()]
+                        ),
+                    ]
+                ),
+                html.Label(
+                    [
+                        _("Public answer (the citizen sees it)"),
+                        dcc.Textarea(
+                            id="off-q-answer",
+                            maxLength=workflow.MAX_ANSWER,
+                            style={"width": "100%", "minHeight": "90px"},
+                        ),
+                    ]
+                ),
+                html.Button(_("Apply to selected"), id="off-q-apply", className="button"),
+                html.H2(_("Assign")),
+                dcc.Dropdown(id="off-q-assign-dept", options=depts, placeholder=_("Department")),
+                html.Button(_("Assign selected"), id="off-q-assign", className="button"),
+                html.P(id="off-q-msg", role="status", **{"aria-live": "polite"}),
+            ],
+            className="off-actions",
+        ),
         dcc.Store(id="off-q-lang", data=lang),
         dcc.Store(id="off-q-refresh", data=0),
     ]
@@ -118,19 +237,35 @@ def _ints(values: object) -> tuple[int, ...]:
     return tuple(int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit()))
 
 
-def queue_filter(text: object, statuses: object, categories: object, districts: object, departments: object,
-                 min_age: object, max_age: object, supports: object, overdue: object, sort: object) -> workflow.QueueFilter:
+def queue_filter(
+    text: object,
+    statuses: object,
+    categories: object,
+    districts: object,
+    departments: object,
+    min_age: object,
+    max_age: object,
+    supports: object,
+    overdue: object,
+    sort: object,
+) -> workflow.QueueFilter:
     """The filter from the callback's values, whatever a client sends (unknown values are dropped)."""
+
     def strings(v: object, allowed: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         return tuple(x for x in v if isinstance(x, str) and x in allowed) if isinstance(v, list) else ()
 
     return workflow.QueueFilter(
-        text=text[:200] if isinstance(text, str) else "", statuses=strings(statuses, COMMENT_STATUSES),
+        text=text[:200] if isinstance(text, str) else "",
+        statuses=strings(statuses, COMMENT_STATUSES),
         categories=tuple(c for c in categories if isinstance(c, str))[:50] if isinstance(categories, list) else (),
-        districts=_ints(districts), departments=_ints(departments), min_age_days=_days(min_age),
-        max_age_days=_days(max_age), min_supports=_days(supports),
+        districts=_ints(districts),
+        departments=_ints(departments),
+        min_age_days=_days(min_age),
+        max_age_days=_days(max_age),
+        min_supports=_days(supports),
         overdue=isinstance(overdue, list) and "overdue" in overdue,
-        sort=sort if sort in workflow.QUEUE_SORTS else "newest")
+        sort=sort if sort in workflow.QUEUE_SORTS else "newest",
+    )
 
 
 def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:
@@ -138,28 +273,60 @@ def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 
     _ = translator(lang)
     now = utcnow()
     df, total = workflow.queue_page(ctx.engine, f, ctx.city.officials.overdue_days, now, page, PAGE_SIZE)
-    rows = [{"id": int(r.id), "created": fmt_datetime(r.created_at, lang, ctx.city.city.timezone),
-             "age": fmt_number((now - r.created_at).days, lang), "category": category_label(r.category, _),
-             "status": _(STATUS_LABELS.get(r.status, r.status)),
-             "department": r.department if isinstance(r.department, str) else _("Unassigned"),
-             "place": map_link(r.district if isinstance(r.district, str) else None, r.lat, r.lon, lang, _),
-             "support_count": int(r.support_count), "text": r.text} for r in df.itertuples()]
+    rows = [
+        {
+            "id": int(r.id),
+            "created": fmt_datetime(r.created_at, lang, ctx.city.city.timezone),
+            "age": fmt_number((now - r.created_at).days, lang),
+            "category": category_label(r.category, _),
+            "status": _(STATUS_LABELS.get(r.status, r.status)),
+            "department": r.department if isinstance(r.department, str) else _("Unassigned"),
+            "place": map_link(r.district if isinstance(r.district, str) else None, r.lat, r.lon, lang, _),
+            "support_count": int(r.support_count),
+            "text": r.text,
+        }
+        for r in df.itertuples()
+    ]
     return rows, total
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    @app.callback(Output("off-q-table", "data"), Output("off-q-table", "selected_row_ids"),
-                  Output("off-q-table", "page_count"), Output("off-q-table", "page_current"),
-                  Output("off-q-summary", "children"),
-                  Input("off-q-f-text", "value"), Input("off-q-f-status", "value"), Input("off-q-f-category", "value"),
-                  Input("off-q-f-district", "value"), Input("off-q-dept", "value"), Input("off-q-f-min-age", "value"),
-                  Input("off-q-f-max-age", "value"), Input("off-q-f-supports", "value"), Input("off-q-f-overdue", "value"),
-                  Input("off-q-sort", "value"), Input("off-q-table", "page_current"), Input("off-q-refresh", "data"),
-                  State("off-q-lang", "data"))
+    @app.callback(
+        Output("off-q-table", "data"),
+        Output("off-q-table", "selected_row_ids"),
+        Output("off-q-table", "page_count"),
+        Output("off-q-table", "page_current"),
+        Output("off-q-summary", "children"),
+        Input("off-q-f-text", "value"),
+        Input("off-q-f-status", "value"),
+        Input("off-q-f-category", "value"),
+        Input("off-q-f-district", "value"),
+        Input("off-q-dept", "value"),
+        Input("off-q-f-min-age", "value"),
+        Input("off-q-f-max-age", "value"),
+        Input("off-q-f-supports", "value"),
+        Input("off-q-f-overdue", "value"),
+        Input("off-q-sort", "value"),
+        Input("off-q-table", "page_current"),
+        Input("off-q-refresh", "data"),
+        State("off-q-lang", "data"),
+    )
     @require_role(ROLE)
-    def load(text: object, status: object, category: object, district: object, dept: object, min_age: object,
-             max_age: object, supports: object, overdue: object, sort: object, page: object, _refresh: object,
-             lang: str | None) -> tuple[list[dict], list, int, int, str]:
+    def load(
+        text: object,
+        status: object,
+        category: object,
+        district: object,
+        dept: object,
+        min_age: object,
+        max_age: object,
+        supports: object,
+        overdue: object,
+        sort: object,
+        page: object,
+        _refresh: object,
+        lang: str | None,
+    ) -> tuple[list[dict], list, int, int, str]:
         lang = lang or "en"
         _ = translator(lang)
         f = queue_filter(text, status, category, district, dept, min_age, max_age, supports, overdue, sort)
@@ -169,19 +336,34 @@ def register(app: Dash, ctx: AppContext) -> None:
         pages = max(1, -(-total // PAGE_SIZE))
         return rows, [], pages, page, _("Matching comments: {n}", n=fmt_number(total, lang))
 
-    @app.callback(Output("off-q-answer", "value"), Input("off-q-status", "value"), State("off-q-lang", "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("off-q-answer", "value"),
+        Input("off-q-status", "value"),
+        State("off-q-lang", "data"),
+        prevent_initial_call=True,
+    )
     @require_role(ROLE)
     def template(status: Any, lang: str) -> Any:
         return translator(lang or "en")(workflow.answer_templates(ctx.city).get(status, ""))
 
-    @app.callback(Output("off-q-msg", "children"), Output("off-q-refresh", "data"),
-                  Input("off-q-apply", "n_clicks"), Input("off-q-assign", "n_clicks"),
-                  State("off-q-table", "selected_row_ids"), State("off-q-status", "value"), State("off-q-reason", "value"),
-                  State("off-q-answer", "value"), State("off-q-assign-dept", "value"), State("off-q-refresh", "data"),
-                  State("off-q-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("off-q-msg", "children"),
+        Output("off-q-refresh", "data"),
+        Input("off-q-apply", "n_clicks"),
+        Input("off-q-assign", "n_clicks"),
+        State("off-q-table", "selected_row_ids"),
+        State("off-q-status", "value"),
+        State("off-q-reason", "value"),
+        State("off-q-answer", "value"),
+        State("off-q-assign-dept", "value"),
+        State("off-q-refresh", "data"),
+        State("off-q-lang", "data"),
+        prevent_initial_call=True,
+    )
     @require_role(ROLE)
-    def act(_apply: Any, _assign: Any, ids: Any, status: Any, reason: Any, answer: Any, dept: Any, refresh: Any, lang: Any) -> Any:
+    def act(
+        _apply: Any, _assign: Any, ids: Any, status: Any, reason: Any, answer: Any, dept: Any, refresh: Any, lang: Any
+    ) -> Any:
         _ = translator(lang or "en")
         actor = current_official().actor
         try:

@@ -4,6 +4,7 @@ category, write, and send. No account; an email for updates is optional and neve
 Every callback here is public HTTP, so each one validates again on the server: the form's limits are a courtesy,
 ``data_sources.comments.records.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,19 +52,36 @@ PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
 PIN_SOURCES = ["map", "gps", "feature", "district"]  # as assets/feedback.js and choose_place set them
 
 
-def report_map(city: CityConfig, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict) -> go.Figure:
+def report_map(
+    city: CityConfig, features: pd.DataFrame, districts_geojson: dict, pin: dict | None, labels: dict
+) -> go.Figure:
     pts = features[features["layer"].isin(POINT_LAYERS)] if len(features) else features
     fig = go.Figure()
-    fig.add_trace(go.Scattermap(
-        lat=pts["lat"] if len(pts) else [], lon=pts["lon"] if len(pts) else [], mode="markers",
-        marker={"size": 11, "color": [figures.LAYER_COLOURS.get(x, "#555555") for x in pts["layer"]] if len(pts) else []},
-        customdata=pts["id"].tolist() if len(pts) else [], hovertext=pts["name"].tolist() if len(pts) else [],
-        hovertemplate="%{hovertext}<extra></extra>", name=labels["features"],
-    ))
-    fig.add_trace(go.Scattermap(
-        lat=[pin["lat"]] if pin else [], lon=[pin["lon"]] if pin else [], mode="markers",
-        marker={"size": 20, "color": "#D55E00"}, hoverinfo="skip", name=labels["pin"],
-    ))
+    fig.add_trace(
+        go.Scattermap(
+            lat=pts["lat"] if len(pts) else [],
+            lon=pts["lon"] if len(pts) else [],
+            mode="markers",
+            marker={
+                "size": 11,
+                "color": [figures.LAYER_COLOURS.get(x, "#555555") for x in pts["layer"]] if len(pts) else [],
+            },
+            customdata=pts["id"].tolist() if len(pts) else [],
+            hovertext=pts["name"].tolist() if len(pts) else [],
+            hovertemplate="%{hovertext}<extra></extra>",
+            name=labels["features"],
+        )
+    )
+    fig.add_trace(
+        go.Scattermap(
+            lat=[pin["lat"]] if pin else [],
+            lon=[pin["lon"]] if pin else [],
+            mode="markers",
+            marker={"size": 20, "color": "#D55E00"},
+            hoverinfo="skip",
+            name=labels["pin"],
+        )
+    )
     lay = figures.base_layout(city)
     lay["map"]["layers"] = lay["map"]["layers"] + figures.district_layers(districts_geojson)
     lay["showlegend"] = False
@@ -92,70 +110,152 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     feats = queries.features(ctx.engine)
     dists = queries.districts(ctx.engine)
     pin = _feature_pin(ctx.engine, (query.get("feature") or [None])[0])
-    fig = report_map(city, feats, queries.districts_geojson(ctx.engine), pin,
-                     {"features": _("Stations and counters"), "pin": _("Your pin")})
+    fig = report_map(
+        city,
+        feats,
+        queries.districts_geojson(ctx.engine),
+        pin,
+        {"features": _("Stations and counters"), "pin": _("Your pin")},
+    )
     cats = list(city.city.comment_categories)
-    return page_frame(ctx, lang, [
-        html.H1(_("Tell the city")),
-        html.P(_("No account needed. Your comment is public; your exact location and your email are not."),
-               className="lead"),
-        html.Div([
-            html.Section([
-                html.H2(_("1. Where?"), className="section-title"),
-                html.P(_("Tap the map to place a pin, or use one of these:"), className="hint", id="report-map-hint"),
-                # The box sets the height: a responsive Graph takes 100% of its parent.
-                html.Div(dcc.Graph(id="report-map", figure=fig, style={"height": "100%"},
-                                   config={"displayModeBar": False, "scrollZoom": True, "responsive": True}),
-                         className="report-map"),
-                html.Div([
-                    html.Button(_("Use my location"), id="report-locate", className="button secondary", type="button"),
-                    html.Span(id="report-locate-status", role="status", className="muted"),
-                ], className="row"),
-                html.Label(_("A station, counter or route"), htmlFor="report-feature", className="label"),
-                dcc.Dropdown(id="report-feature", value=pin["feature_id"] if pin else None, placeholder=_("Search by name"),
-                             options=[{"label": n, "value": int(i)} for i, n in sorted(zip(feats["id"], feats["name"]), key=lambda t: t[1])]
-                             if len(feats) else []),
-                html.Label(_("A whole district"), htmlFor="report-district", className="label"),
-                dcc.Dropdown(id="report-district", placeholder=_("Choose a district"),
-                             options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])] if len(dists) else []),
-                html.Div(id="report-place", className="place", **{"aria-live": "polite"}),
-            ], className="report-where"),
-            html.Section([
-                html.H2(_("2. What about?"), className="section-title"),
-                dcc.RadioItems(id="report-category", options=[{"label": category_label(c, _), "value": c} for c in cats],
-                               className="categories", inputClassName="category-input", labelClassName="category-label"),
-                html.H2(_("3. Your comment"), className="section-title"),
-                html.Label(_("What is happening here?"), htmlFor="report-text", className="label"),
-                dcc.Textarea(id="report-text", maxLength=MAX_TEXT, className="report-text", value="",
-                             placeholder=_("Describe what you see, when, and what would help.")),
-                html.P(_("{n} characters (between {min} and {max})", n=0, min=MIN_TEXT, max=MAX_TEXT), id="report-count",
-                       className="muted", **{"aria-live": "polite"}),
-                html.Label(_("Email for updates (optional, never shown)"), htmlFor="report-email", className="label"),
-                dcc.Input(id="report-email", type="email", className="input", autoComplete="email", value=""),
-                *photo_picker(ctx, lang),
-                html.Div([html.Label("Website", htmlFor="report-website"),
-                          dcc.Input(id="report-website", type="text", autoComplete="off", value="")],
-                         className="hp", **{"aria-hidden": "true"}),
-                html.Div(id="report-duplicates", className="duplicates", **{"aria-live": "polite"}),
-                html.Div(id="report-dup-msg", role="status"),
-                html.Button(_("Send"), id="report-send", className="button primary", type="button"),
-                html.Div(id="report-result", className="result", role="alert"),
-            ], className="report-what"),
-        ], className="report-grid"),
-        dcc.Store(id="report-pin", data=pin),
-        dcc.Store(id="report-click"),
-        dcc.Store(id="report-client-key", data=secrets.token_urlsafe(16)),
-        dcc.Store(id="report-lang", data=lang),
-        dcc.Store(id="report-msgs", data={
-            "count": _("{n} characters (between {min} and {max})", n="{n}", min=MIN_TEXT, max=MAX_TEXT),
-            "finding": _("Finding your location…"), "found": _("Pin placed at your location."),
-            "denied": _("Your location is not available; tap the map instead."),
-            "unsupported": _("This browser cannot share its location; tap the map instead."),
-            "not_sent": _("Your comment could not be sent."), "send_path": SEND_PATH,
-            "photo_wait": _("Wait until your photos have uploaded."),
-        }),
-        dcc.Store(id="fb-browser", storage_type="local"),
-    ], active=PATH)
+    return page_frame(
+        ctx,
+        lang,
+        [
+            html.H1(_("Tell the city")),
+            html.P(
+                _("No account needed. Your comment is public; your exact location and your email are not."),
+                className="lead",
+            ),
+            html.Div(
+                [
+                    html.Section(
+                        [
+                            html.H2(_("1. Where?"), className="section-title"),
+                            html.P(
+                                _("Tap the map to place a pin, or use one of these:"),
+                                className="hint",
+                                id="report-map-hint",
+                            ),
+                            # The box sets the height: a responsive Graph takes 100% of its parent.
+                            html.Div(
+                                dcc.Graph(
+                                    id="report-map",
+                                    figure=fig,
+                                    style={"height": "100%"},
+                                    config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
+                                ),
+                                className="report-map",
+                            ),
+                            html.Div(
+                                [
+                                    html.Button(
+                                        _("Use my location"),
+                                        id="report-locate",
+                                        className="button secondary",
+                                        type="button",
+                                    ),
+                                    html.Span(id="report-locate-status", role="status", className="muted"),
+                                ],
+                                className="row",
+                            ),
+                            html.Label(_("A station, counter or route"), htmlFor="report-feature", className="label"),
+                            dcc.Dropdown(
+                                id="report-feature",
+                                value=pin["feature_id"] if pin else None,
+                                placeholder=_("Search by name"),
+                                options=[
+                                    {"label": n, "value": int(i)}
+                                    for i, n in sorted(zip(feats["id"], feats["name"]), key=lambda t: t[1])
+                                ]
+                                if len(feats)
+                                else [],
+                            ),
+                            html.Label(_("A whole district"), htmlFor="report-district", className="label"),
+                            dcc.Dropdown(
+                                id="report-district",
+                                placeholder=_("Choose a district"),
+                                options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])]
+                                if len(dists)
+                                else [],
+                            ),
+                            html.Div(id="report-place", className="place", **{"aria-live": "polite"}),
+                        ],
+                        className="report-where",
+                    ),
+                    html.Section(
+                        [
+                            html.H2(_("2. What about?"), className="section-title"),
+                            dcc.RadioItems(
+                                id="report-category",
+                                options=[{"label": category_label(c, _), "value": c} for c in cats],
+                                className="categories",
+                                inputClassName="category-input",
+                                labelClassName="category-label",
+                            ),
+                            html.H2(_("3. Your comment"), className="section-title"),
+                            html.Label(_("What is happening here?"), htmlFor="report-text", className="label"),
+                            dcc.Textarea(
+                                id="report-text",
+                                maxLength=MAX_TEXT,
+                                className="report-text",
+                                value="",
+                                placeholder=_("Describe what you see, when, and what would help."),
+                            ),
+                            html.P(
+                                _("{n} characters (between {min} and {max})", n=0, min=MIN_TEXT, max=MAX_TEXT),
+                                id="report-count",
+                                className="muted",
+                                **{"aria-live": "polite"},
+                            ),
+                            html.Label(
+                                _("Email for updates (optional, never shown)"),
+                                htmlFor="report-email",
+                                className="label",
+                            ),
+                            dcc.Input(
+                                id="report-email", type="email", className="input", autoComplete="email", value=""
+                            ),
+                            *photo_picker(ctx, lang),
+                            html.Div(
+                                [
+                                    html.Label("Website", htmlFor="report-website"),
+                                    dcc.Input(id="report-website", type="text", autoComplete="off", value=""),
+                                ],
+                                className="hp",
+                                **{"aria-hidden": "true"},
+                            ),
+                            html.Div(id="report-duplicates", className="duplicates", **{"aria-live": "polite"}),
+                            html.Div(id="report-dup-msg", role="status"),
+                            html.Button(_("Send"), id="report-send", className="button primary", type="button"),
+                            html.Div(id="report-result", className="result", role="alert"),
+                        ],
+                        className="report-what",
+                    ),
+                ],
+                className="report-grid",
+            ),
+            dcc.Store(id="report-pin", data=pin),
+            dcc.Store(id="report-click"),
+            dcc.Store(id="report-client-key", data=secrets.token_urlsafe(16)),
+            dcc.Store(id="report-lang", data=lang),
+            dcc.Store(
+                id="report-msgs",
+                data={
+                    "count": _("{n} characters (between {min} and {max})", n="{n}", min=MIN_TEXT, max=MAX_TEXT),
+                    "finding": _("Finding your location…"),
+                    "found": _("Pin placed at your location."),
+                    "denied": _("Your location is not available; tap the map instead."),
+                    "unsupported": _("This browser cannot share its location; tap the map instead."),
+                    "not_sent": _("Your comment could not be sent."),
+                    "send_path": SEND_PATH,
+                    "photo_wait": _("Wait until your photos have uploaded."),
+                },
+            ),
+            dcc.Store(id="fb-browser", storage_type="local"),
+        ],
+        active=PATH,
+    )
 
 
 def photo_picker(ctx: Any, lang: str) -> list:
@@ -165,21 +265,43 @@ def photo_picker(ctx: Any, lang: str) -> list:
     most = ctx.city.feedback.max_photos
     if most == 0:
         return []
-    msgs = {"photo_uploading": _("Uploading…"), "photo_ready": _("Attached"),
-            "photo_failed": _("This photo could not be attached."), "photo_remove": _("Remove"),
-            "photo_too_many": _("Attach at most {n} photos.", n=most)}
+    msgs = {
+        "photo_uploading": _("Uploading…"),
+        "photo_ready": _("Attached"),
+        "photo_failed": _("This photo could not be attached."),
+        "photo_remove": _("Remove"),
+        "photo_too_many": _("Attach at most {n} photos.", n=most),
+    }
     return [
         html.H3(_("Photos (optional, up to {n})", n=most), className="label"),
-        html.P(_("Location data in photos is removed. Moderators may blur faces and number plates."),
-               className="hint", id="report-photo-hint"),
+        html.P(
+            _("Location data in photos is removed. Moderators may blur faces and number plates."),
+            className="hint",
+            id="report-photo-hint",
+        ),
         # The button opens the phone's camera or gallery through a file input that the script makes on each press
         # (assets/feedback.js): Dash has no plain file input, and dcc.Upload would read every photo into memory.
-        html.Button(_("Add a photo"), id="report-photo-add", type="button", className="button secondary",
-                    **{"aria-describedby": "report-photo-hint"}),
-        html.Ul(id="report-photos", className="photo-list",
-                **{"aria-live": "polite", "data-max": str(most), "data-path": UPLOAD_PATH, "data-lang": lang,
-                   "data-msgs": json.dumps(msgs)}),
+        html.Button(
+            _("Add a photo"),
+            id="report-photo-add",
+            type="button",
+            className="button secondary",
+            **{"aria-describedby": "report-photo-hint"},
+        ),
+        html.Ul(
+            id="report-photos",
+            className="photo-list",
+            **{
+                "aria-live": "polite",
+                "data-max": str(most),
+                "data-path": UPLOAD_PATH,
+                "data-lang": lang,
+                "data-msgs": json.dumps(msgs),
+            },
+        ),
     ]
+
+
 def map_pin(value: object) -> dict | None:
     """A pin from the browser ({"lat", "lon", "source"}) with finite coordinates on the globe; None otherwise."""
     if not isinstance(value, dict):
@@ -199,7 +321,9 @@ def _place_text(ctx: Any, lang: str, pin: dict | None, category: str | None) -> 
         out.append(html.P(_("About: {name}", name=pin["name"])))
     if category:
         try:
-            ev = nearest_reading(ctx.engine, float(pin["lat"]), float(pin["lon"]), category, utcnow(), pin.get("feature_id"))
+            ev = nearest_reading(
+                ctx.engine, float(pin["lat"]), float(pin["lon"]), category, utcnow(), pin.get("feature_id")
+            )
         except (TypeError, ValueError):
             ev = None
         text = evidence_text(ev, lang, ctx.city.city.timezone)
@@ -219,31 +343,69 @@ def _duplicates(ctx: AppContext, lang: str, pin: dict | None, category: str | No
     except (TypeError, ValueError, KeyError):
         return []
     if not allow(ctx, ctx.city.feedback.duplicate_rate, "duplicates"):
-        return [html.P(_("Similar comments are not shown for a while: too many places were tried in a short time."),
-                       className="muted", id="report-dup-limit")]
+        return [
+            html.P(
+                _("Similar comments are not shown for a while: too many places were tried in a short time."),
+                className="muted",
+                id="report-dup-limit",
+            )
+        ]
     dups = find_duplicates(ctx.engine, lat, lon, category, ctx.city.feedback.duplicate_radius_m)
     if not dups:
         return []
     return [
         html.H3(_("Is it one of these? Support it instead of writing the same again."), className="dup-title"),
-        html.Ul([html.Li([
-            html.Span(d["text"], className="dup-text"), " ",
-            html.A(_("Details"), href=f"/comments/{d['id']}?lang={lang}", target="_blank"), " ",
-            html.Span(_("{n} supports", n=d["support_count"]), className="muted"), " ",
-            html.Button(_("Me too"), id={"type": "report-support", "id": int(d["id"])}, className="button secondary", type="button"),
-        ], className="dup-item") for d in dups], className="dup-list"),
+        html.Ul(
+            [
+                html.Li(
+                    [
+                        html.Span(d["text"], className="dup-text"),
+                        " ",
+                        html.A(_("Details"), href=f"/comments/{d['id']}?lang={lang}", target="_blank"),
+                        " ",
+                        html.Span(_("{n} supports", n=d["support_count"]), className="muted"),
+                        " ",
+                        html.Button(
+                            _("Me too"),
+                            id={"type": "report-support", "id": int(d["id"])},
+                            className="button secondary",
+                            type="button",
+                        ),
+                    ],
+                    className="dup-item",
+                )
+                for d in dups
+            ],
+            className="dup-list",
+        ),
     ]
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    app.clientside_callback(ClientsideFunction("citydash_feedback", "count"), Output("report-count", "children"),
-                            Input("report-text", "value"), State("report-msgs", "data"))
-    app.clientside_callback(ClientsideFunction("citydash_feedback", "locate"), Output("report-locate-status", "children"),
-                            Input("report-locate", "n_clicks"), State("report-msgs", "data"), prevent_initial_call=True)
+    app.clientside_callback(
+        ClientsideFunction("citydash_feedback", "count"),
+        Output("report-count", "children"),
+        Input("report-text", "value"),
+        State("report-msgs", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("citydash_feedback", "locate"),
+        Output("report-locate-status", "children"),
+        Input("report-locate", "n_clicks"),
+        State("report-msgs", "data"),
+        prevent_initial_call=True,
+    )
 
-    @app.callback(Output("report-pin", "data"), Output("report-feature", "value"), Output("report-district", "value"),
-                  Input("report-click", "data"), Input("report-map", "clickData"), Input("report-feature", "value"),
-                  Input("report-district", "value"), prevent_initial_call=True)
+    @app.callback(
+        Output("report-pin", "data"),
+        Output("report-feature", "value"),
+        Output("report-district", "value"),
+        Input("report-click", "data"),
+        Input("report-map", "clickData"),
+        Input("report-feature", "value"),
+        Input("report-district", "value"),
+        prevent_initial_call=True,
+    )
     def choose_place(click: Any, map_click: Any, feature_id: Any, district_id: Any) -> Any:
         trig = callback_context.triggered_id
         if trig == "report-click" and isinstance(click, dict):
@@ -262,12 +424,22 @@ def register(app: Dash, ctx: AppContext) -> None:
             row = d[d["id"] == as_id(district_id)] if len(d) else d
             if len(row):
                 r = row.iloc[0]
-                return {"lat": float(r["lat"]), "lon": float(r["lon"]), "source": "district", "name": r["name"]}, None, no_update
+                return (
+                    {"lat": float(r["lat"]), "lon": float(r["lon"]), "source": "district", "name": r["name"]},
+                    None,
+                    no_update,
+                )
         return no_update, no_update, no_update
 
-    @app.callback(Output("report-map", "figure"), Output("report-place", "children"), Output("report-duplicates", "children"),
-                  Input("report-pin", "data"), Input("report-category", "value"), State("report-lang", "data"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output("report-map", "figure"),
+        Output("report-place", "children"),
+        Output("report-duplicates", "children"),
+        Input("report-pin", "data"),
+        Input("report-category", "value"),
+        State("report-lang", "data"),
+        prevent_initial_call=True,
+    )
     def show_place(pin: Any, category: Any, lang: Any) -> Any:
         lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         cat = inputs.choice(category, list(ctx.city.city.comment_categories), None)
@@ -282,14 +454,23 @@ def register(app: Dash, ctx: AppContext) -> None:
     # Send: the page's script (``send`` in assets/feedback.js) posts the form to SEND_PATH and draws the answer as
     # text. A plain JSON route rather than a Dash callback: Dash's dispatch and the confirmation's components were
     # a third of a comment's instructions in process (bench/comment_cost.py) and 15 % of a worker's CPU under load.
-    app.clientside_callback(ClientsideFunction("citydash_feedback", "send"),
-                            Output("report-result", "children"), Output("report-client-key", "data"),
-                            Output("report-text", "value"), Output("report-email", "value"),
-                            Input("report-send", "n_clicks"),
-                            State("report-pin", "data"), State("report-category", "value"), State("report-text", "value"),
-                            State("report-email", "value"), State("report-website", "value"),
-                            State("report-client-key", "data"), State("report-lang", "data"), State("report-msgs", "data"),
-                            prevent_initial_call=True)
+    app.clientside_callback(
+        ClientsideFunction("citydash_feedback", "send"),
+        Output("report-result", "children"),
+        Output("report-client-key", "data"),
+        Output("report-text", "value"),
+        Output("report-email", "value"),
+        Input("report-send", "n_clicks"),
+        State("report-pin", "data"),
+        State("report-category", "value"),
+        State("report-text", "value"),
+        State("report-email", "value"),
+        State("report-website", "value"),
+        State("report-client-key", "data"),
+        State("report-lang", "data"),
+        State("report-msgs", "data"),
+        prevent_initial_call=True,
+    )
 
     def send_view() -> Any:
         body = flask.request.get_json(silent=True)  # None: not JSON, or nested deeper than JSON may be here
@@ -301,8 +482,13 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.server.add_url_rule(SEND_PATH, "report_send", send_view, methods=["POST"])
 
-    @app.callback(Output("report-dup-msg", "children"), Input({"type": "report-support", "id": ALL}, "n_clicks"),
-                  State("fb-browser", "data"), State("report-lang", "data"), prevent_initial_call=True)
+    @app.callback(
+        Output("report-dup-msg", "children"),
+        Input({"type": "report-support", "id": ALL}, "n_clicks"),
+        State("fb-browser", "data"),
+        State("report-lang", "data"),
+        prevent_initial_call=True,
+    )
     def support(clicks: Any, browser: Any, lang: str) -> Any:
         trig = callback_context.triggered_id
         if not isinstance(trig, dict) or not isinstance(clicks, list) or not any(clicks):
@@ -338,15 +524,25 @@ def send_answer(ctx: Any, body: Any) -> tuple[dict, int]:
         fid = pin.get("feature_id")
         if fid is not None and as_id(fid) is None:
             raise CommentRejected("feature", "That map feature no longer exists; choose a place instead.")
-        inp = CommentInput(lat=pin.get("lat"), lon=pin.get("lon"), category=category if isinstance(category, str) else "",
-                           text=text if isinstance(text, str) else "", email=email if isinstance(email, str) else None,
-                           feature_id=as_id(fid),
-                           language=lang, client_key=key if isinstance(key, str) else None,
-                           photo_ids=body.get("photos") or ())
+        inp = CommentInput(
+            lat=pin.get("lat"),
+            lon=pin.get("lon"),
+            category=category if isinstance(category, str) else "",
+            text=text if isinstance(text, str) else "",
+            email=email if isinstance(email, str) else None,
+            feature_id=as_id(fid),
+            language=lang,
+            client_key=key if isinstance(key, str) else None,
+            photo_ids=body.get("photos") or (),
+        )
         validate(inp, ctx.city)  # a mistake is not counted against the rate limit
         if not allow(ctx, ctx.city.feedback.comment_rate, "comment"):
-            return refused(_("You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."),
-                           status=429)
+            return refused(
+                _(
+                    "You have sent several comments in a short time. Wait a few minutes and send again; your text is kept."
+                ),
+                status=429,
+            )
         result = submit_comment(ctx.engine, ctx.city, inp)
     except CommentRejected as e:
         return refused(_(e.message, **e.params), e.field)
@@ -357,7 +553,16 @@ def send_answer(ctx: Any, body: Any) -> tuple[dict, int]:
         lines.append(_("We removed an email address or phone number from the public text."))
     track = None
     if result.tracking_token:
-        track = {"label": _("Your private tracking link (keep it; it is shown only once): "),
-                 "text": f"/track/{result.tracking_token}", "href": f"/track/{result.tracking_token}?lang={lang}"}
-    return {"ok": True, "id": result.id, "lines": lines, "client_key": secrets.token_urlsafe(16),
-            "public": {"text": _("See your comment"), "href": f"/comments/{result.id}?lang={lang}"}, "track": track}, 200
+        track = {
+            "label": _("Your private tracking link (keep it; it is shown only once): "),
+            "text": f"/track/{result.tracking_token}",
+            "href": f"/track/{result.tracking_token}?lang={lang}",
+        }
+    return {
+        "ok": True,
+        "id": result.id,
+        "lines": lines,
+        "client_key": secrets.token_urlsafe(16),
+        "public": {"text": _("See your comment"), "href": f"/comments/{result.id}?lang={lang}"},
+        "track": track,
+    }, 200

@@ -1,4 +1,5 @@
 """The author's private tracking page: their comment (even while held for review) and what the city did."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,11 +25,21 @@ def layout(ctx: AppContext, lang: str, query: dict, token: str = "", **_params: 
     c = comment_by_token(ctx.engine, token)
     if c is None:
         return not_available(ctx, lang)
-    note = html.P(_("This is your private tracking link. Keep it to follow your comment; anyone who has the link "
-                    "can open this page."), className="notice", role="note")
+    note = html.P(
+        _(
+            "This is your private tracking link. Keep it to follow your comment; anyone who has the link "
+            "can open this page."
+        ),
+        className="notice",
+        role="note",
+    )
     photos = photos_of(ctx.engine, [c["id"]]).get(c["id"], [])
-    return page_frame(ctx, lang, [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True,
-                                                     photos=photos)], active="")
+    return page_frame(
+        ctx,
+        lang,
+        [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True, photos=photos)],
+        active="",
+    )
 
 
 def register(app: Dash, ctx: AppContext) -> None:

@@ -18,6 +18,7 @@ which ends every session of that official, copied cookies included. Idle and abs
 (``CITYDASH_SESSION_IDLE_MINUTES``, ``CITYDASH_SESSION_MAX_HOURS``) are checked against ``ctx.session_clock``.
 Wrong passwords are throttled per account and address (``dashboard.server.login_throttle``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -100,12 +101,17 @@ def has_role(role: str) -> bool:
 
 
 def refusal(status: int) -> Any:
-    return flask.Response('{"error": "%s"}' % ("login required" if status == 401 else "forbidden"), status=status,
-                          mimetype="application/json", headers={"Cache-Control": "no-store"})
+    return flask.Response(
+        '{"error": "%s"}' % ("login required" if status == 401 else "forbidden"),
+        status=status,
+        mimetype="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def require_role(role: str) -> Callable:
     """Decorator for officials' callbacks and routes: 401 without a session, 403 when the role is too low."""
+
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*a: Any, **kw: Any) -> Any:
@@ -124,15 +130,15 @@ def require_role(role: str) -> Callable:
 def _ids_in(body: dict) -> list:
     ids = []
     outs = body.get("outputs")
-    for o in (outs if isinstance(outs, list) else [outs]):
-        for item in (o if isinstance(o, list) else [o]):
+    for o in outs if isinstance(outs, list) else [outs]:
+        for item in o if isinstance(o, list) else [o]:
             if isinstance(item, dict):
                 ids.append(item.get("id"))
     # "output" is the flat form ("a.b" or "..a.b...c.d.."): any officials' id in it counts.
     ids.extend(p for p in str(body.get("output", "")).replace("...", " ").strip(".").split() if p)
     for group in ("inputs", "state"):
         for item in body.get(group) or []:
-            for x in (item if isinstance(item, list) else [item]):
+            for x in item if isinstance(item, list) else [item]:
                 if isinstance(x, dict):
                     ids.append(x.get("id"))
     return ids
@@ -164,7 +170,11 @@ def session_alive(session: MutableMapping, epoch: int, now: float, idle_s: float
     """Whether an officials' session may still be used: opened in the account's current epoch (no logout,
     password, role or department change or disabling since), used within ``idle_s`` and opened within ``max_s``."""
     login_at, seen_at = session.get(LOGIN_AT_KEY), session.get(SEEN_AT_KEY)
-    if session.get(EPOCH_KEY) != epoch or not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float)):
+    if (
+        session.get(EPOCH_KEY) != epoch
+        or not isinstance(login_at, (int, float))
+        or not isinstance(seen_at, (int, float))
+    ):
         return False
     return now - login_at <= max_s and now - seen_at <= idle_s
 
@@ -178,7 +188,9 @@ class _SessionInterface(SecureCookieSessionInterface):
     """Secure cookies whenever the request came over HTTPS (behind a proxy, apply ProxyFix so Flask knows)."""
 
     def get_cookie_secure(self, app: flask.Flask) -> bool:
-        return bool(app.config.get("SESSION_COOKIE_SECURE")) or (flask.has_request_context() and flask.request.is_secure)
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or (
+            flask.has_request_context() and flask.request.is_secure
+        )
 
 
 LOGIN_FORM = """<!doctype html>
@@ -197,10 +209,16 @@ LOGIN_FORM = """<!doctype html>
 def _login_page(lang: str, error: str = "", status: int = 200) -> flask.Response:
     _ = translator(lang)
     html = LOGIN_FORM.format(
-        lang=escape(lang), title=escape(_("Officials: log in")), action=escape(f"{LOGIN_PATH}?lang={lang}"),
-        csrf=escape(generate_csrf()), email_label=escape(_("Email")), password_label=escape(_("Password")),
-        submit=escape(_("Log in")), back=escape(_("Back to the map")),
-        error=f'<p class="form-error" role="alert">{escape(error)}</p>' if error else "")
+        lang=escape(lang),
+        title=escape(_("Officials: log in")),
+        action=escape(f"{LOGIN_PATH}?lang={lang}"),
+        csrf=escape(generate_csrf()),
+        email_label=escape(_("Email")),
+        password_label=escape(_("Password")),
+        submit=escape(_("Log in")),
+        back=escape(_("Back to the map")),
+        error=f'<p class="form-error" role="alert">{escape(error)}</p>' if error else "",
+    )
     return flask.Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
@@ -243,9 +261,11 @@ def init_app(app: Any, ctx: Any) -> None:
         except ValueError:
             return None
         with ctx.engine.connect() as conn:
-            row = conn.execute(select(Official.id, Official.email, Official.role, Official.department_id,
-                                      Official.session_epoch)
-                               .where(Official.id == oid, Official.active.is_(True))).first()
+            row = conn.execute(
+                select(
+                    Official.id, Official.email, Official.role, Official.department_id, Official.session_epoch
+                ).where(Official.id == oid, Official.active.is_(True))
+            ).first()
         now = ctx.session_clock()
         if row is None or not session_alive(flask.session, row.session_epoch, now, idle_s, max_s):
             _forget_login(flask.session)
@@ -284,8 +304,11 @@ def init_app(app: Any, ctx: Any) -> None:
 
     @server.errorhandler(CSRFError)
     def csrf_failed(e: Any) -> Any:
-        return _login_page(ctx.language(flask.request.args.to_dict(flat=False)),
-                           translator(ctx.language())("The form expired. Please try again."), 400)
+        return _login_page(
+            ctx.language(flask.request.args.to_dict(flat=False)),
+            translator(ctx.language())("The form expired. Please try again."),
+            400,
+        )
 
     lim = limiter(ctx)
     throttle = LoginThrottle(lim.storage, ctx.limit_prefix)
@@ -306,9 +329,16 @@ def init_app(app: Any, ctx: Any) -> None:
         if wait:
             return _too_many_attempts(lang, wait)
         with ctx.engine.connect() as conn:
-            row = conn.execute(select(Official.id, Official.email, Official.role, Official.department_id,
-                                      Official.password_hash, Official.session_epoch)
-                               .where(Official.email == email, Official.active.is_(True))).first()
+            row = conn.execute(
+                select(
+                    Official.id,
+                    Official.email,
+                    Official.role,
+                    Official.department_id,
+                    Official.password_hash,
+                    Official.session_epoch,
+                ).where(Official.email == email, Official.active.is_(True))
+            ).first()
         ok = verify_password(row.password_hash if row else _DUMMY_HASH, password) and row is not None
         if not ok:
             throttle.failed(email, address)

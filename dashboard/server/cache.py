@@ -15,6 +15,7 @@ as is; an older one is checked against what the page shows (the parts of the dat
 which sources are behind) and rebuilt only if that changed: under a stream of comments the air page is not
 rebuilt by every worker every MAX_LAG seconds, only when readings arrive or a source falls behind.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,8 +89,14 @@ def _relevant(version: tuple[str, ...], depends: str) -> tuple[str, ...]:
     return tuple(version)[DEPENDS[depends]]
 
 
-def cached(ctx: AppContext, key: str, fn: Callable[[], T], timeout: int | None = None, max_lag: float | None = None,
-           depends: str = "all") -> T:
+def cached(
+    ctx: AppContext,
+    key: str,
+    fn: Callable[[], T],
+    timeout: int | None = None,
+    max_lag: float | None = None,
+    depends: str = "all",
+) -> T:
     """``fn()``, from the cache while the data has not changed (or changed less than ``max_lag`` seconds after
     the entry was computed); ``timeout`` bounds how long an unused entry is kept. ``depends`` narrows which
     changes count: "comments" (comments and their events), "readings" (observations and sources) or "all".

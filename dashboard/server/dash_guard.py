@@ -13,6 +13,7 @@ This runs before every other request hook (it is the second extension, after the
 applies to blueprints), so the officials' role check reads a body already known to be well formed. A genuine
 server bug is not caught here: it stays a 500, logged with its traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,12 @@ def _matches(sent: PropRef | list[PropRef], declared: dict[str, str]) -> bool:
     if cid.startswith("{"):
         pattern = json.loads(cid)
         items = sent if isinstance(sent, list) else [sent]
-        return all(isinstance(i.id, dict) and all(i.id.get(k) == v for k, v in pattern.items() if not isinstance(v, list))
-                   and i.property == declared["property"] for i in items)
+        return all(
+            isinstance(i.id, dict)
+            and all(i.id.get(k) == v for k, v in pattern.items() if not isinstance(v, list))
+            and i.property == declared["property"]
+            for i in items
+        )
     return not isinstance(sent, list) and sent.id == cid and sent.property == declared["property"]
 
 
@@ -126,8 +131,12 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         try:
             check_dash_request(flask.request.get_json(silent=True, cache=True), app.callback_map)
         except BadDashRequest as e:
-            return flask.Response(json.dumps({"error": f"Bad callback request: {e}"}), status=400,
-                                  mimetype="application/json", headers={"Cache-Control": "no-store"})
+            return flask.Response(
+                json.dumps({"error": f"Bad callback request: {e}"}),
+                status=400,
+                mimetype="application/json",
+                headers={"Cache-Control": "no-store"},
+            )
         return None
 
     # First of the request hooks (see the module's note): Flask runs them in order.

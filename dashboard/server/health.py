@@ -7,6 +7,7 @@ one in steady use fails its request with 503 and the pool is replaced), and noth
 store is down at start-up, the app starts anyway (no gunicorn crash loop) and retries the start-up work
 (migrations, demo city) at most every ``RETRY_SECONDS`` until it succeeds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,16 +68,24 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 def json_formatter() -> logging.Formatter:
-    return JsonFormatter("{asctime}{levelname}{name}{message}", style="{", rename_fields={"asctime": "time", "levelname": "level"})
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}", style="{", rename_fields={"asctime": "time", "levelname": "level"}
+    )
 
 
 def source_ages(ctx: AppContext) -> list[dict]:
     """Each source's last success, its age and whether it is stale (more than STALE_FACTOR refresh intervals)
     or failing; the error messages stay in the store (they may name internal hosts)."""
-    return [{"name": s.name, "last_success_at": s.last_success_at.isoformat() + "Z" if s.last_success_at else None,
-             "age_seconds": round(s.age_seconds) if s.age_seconds is not None else None,
-             "stale": s.stale, "failing": s.failing}
-            for s in source_status(ctx.engine, ctx.city)]
+    return [
+        {
+            "name": s.name,
+            "last_success_at": s.last_success_at.isoformat() + "Z" if s.last_success_at else None,
+            "age_seconds": round(s.age_seconds) if s.age_seconds is not None else None,
+            "stale": s.stale,
+            "failing": s.failing,
+        }
+        for s in source_status(ctx.engine, ctx.city)
+    ]
 
 
 def mail_health(ctx: AppContext) -> dict:
@@ -103,8 +112,13 @@ def health(ctx: AppContext) -> tuple[dict, int]:
         body.update(status="unavailable", store={"reachable": False})
         return body, 503
     head = ctx.schema_head
-    body["store"] = {"reachable": True, "dialect": ctx.engine.dialect.name, "revision": revision,
-                     "expected_revision": head, "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}
+    body["store"] = {
+        "reachable": True,
+        "dialect": ctx.engine.dialect.name,
+        "revision": revision,
+        "expected_revision": head,
+        "latency_ms": round((time.perf_counter() - t0) * 1000, 1),
+    }
     body["sources"] = sources
     body["mail"] = mail_health(ctx)
     if revision != head or not ctx.store_ready:
@@ -126,8 +140,13 @@ def _schema_head() -> str | None:
 
 def _wants_json() -> bool:
     r = flask.request
-    return r.path.startswith("/_dash") or r.is_json or r.accept_mimetypes.best == "application/json" \
-        or r.path.endswith(".json") or r.path == "/healthz"
+    return (
+        r.path.startswith("/_dash")
+        or r.is_json
+        or r.accept_mimetypes.best == "application/json"
+        or r.path.endswith(".json")
+        or r.path == "/healthz"
+    )
 
 
 UNAVAILABLE_PAGE = """<!doctype html>
@@ -140,14 +159,19 @@ def unavailable_response(ctx: AppContext) -> Any:
     lang = ctx.language(flask.request.args.to_dict(flat=False))
     _ = translator(lang)
     title = _("{city} is temporarily unavailable", city=ctx.city.city.name)
-    body = _("We cannot reach our database right now. Comments you sent and saw confirmed are safe; "
-             "anything you send now is not saved.")
+    body = _(
+        "We cannot reach our database right now. Comments you sent and saw confirmed are safe; "
+        "anything you send now is not saved."
+    )
     again = _("This page tries again by itself in {n} seconds.", n=RETRY_AFTER)
     if _wants_json():
         resp = flask.jsonify(error="temporarily_unavailable", message=f"{title}. {body}")
     else:
-        resp = flask.make_response(flask.render_template_string(
-            UNAVAILABLE_PAGE, lang=lang, retry=RETRY_AFTER, title=title, body=body, again=again))
+        resp = flask.make_response(
+            flask.render_template_string(
+                UNAVAILABLE_PAGE, lang=lang, retry=RETRY_AFTER, title=title, body=body, again=again
+            )
+        )
     resp.status_code = 503
     resp.headers["Retry-After"] = RETRY_AFTER
     resp.headers["Cache-Control"] = "no-store"
@@ -180,7 +204,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     @server.before_request
     def _start_clock() -> Any:
         flask.g.citydash_t0 = time.perf_counter()
-        if flask.request.endpoint in ("healthz",) or flask.request.path.startswith(("/assets/", "/_dash-component-suites/")):
+        if flask.request.endpoint in ("healthz",) or flask.request.path.startswith(
+            ("/assets/", "/_dash-component-suites/")
+        ):
             return None
         if not ctx.store_ready and not _retry_start(ctx):
             return unavailable_response(ctx)
@@ -200,11 +226,16 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     def _log_request(resp: Any) -> Any:
         t0 = flask.g.get("citydash_t0")
         if t0 is not None:
-            access.info("request", extra={
-                "method": flask.request.method, "path": flask.request.path, "status": resp.status_code,
-                "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
-                "bytes": resp.calculate_content_length(),
-            })
+            access.info(
+                "request",
+                extra={
+                    "method": flask.request.method,
+                    "path": flask.request.path,
+                    "status": resp.status_code,
+                    "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
+                    "bytes": resp.calculate_content_length(),
+                },
+            )
         return resp
 
     def _store_down(e: Any) -> Any:

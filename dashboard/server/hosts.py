@@ -8,6 +8,7 @@ built from it and a request naming any other Host gets 400, except ``/healthz`` 
 
 This extension runs first: its check is put at the head of Flask's ``before_request`` hooks.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -77,7 +78,11 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     def refuse_other_hosts() -> flask.Response | None:
         if host_allowed(flask.request.host, flask.request.path, allowed):
             return None
-        return flask.Response(f"Unknown host: this site is {public}\n", status=400, mimetype="text/plain",
-                              headers={"Cache-Control": "no-store"})
+        return flask.Response(
+            f"Unknown host: this site is {public}\n",
+            status=400,
+            mimetype="text/plain",
+            headers={"Cache-Control": "no-store"},
+        )
 
     server.before_request_funcs.setdefault(None, []).insert(0, refuse_other_hosts)

@@ -6,6 +6,7 @@ API clients). Dash callbacks, which all share one route and whose headers nobody
 scope)``: the same storage and strategy through the `limits` library underneath, one storage call per limit and
 nothing else (the comment path runs it 300 times a second at peak).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -11,6 +11,7 @@ What counts as a secret: a path segment after ``/track/``, ``/confirm/``, ``/uns
 ``csrf_token`` and the like; ``Authorization``, ``Cookie`` and ``X-API-Key`` header values; ``Bearer`` tokens;
 and our session cookie's value.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,24 +19,50 @@ import re
 
 REDACTED = "[redacted]"
 TOKEN_PATHS = ("track", "confirm", "unsubscribe", "verify", "reset")
-SECRET_PARAMS = ("token", "api_key", "apikey", "api-key", "key", "access_token", "refresh_token", "session",
-                 "sessionid", "session_id", "password", "passwd", "csrf_token", "secret", "signature", "sig", "code")
+SECRET_PARAMS = (
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "access_token",
+    "refresh_token",
+    "session",
+    "sessionid",
+    "session_id",
+    "password",
+    "passwd",
+    "csrf_token",
+    "secret",
+    "signature",
+    "sig",
+    "code",
+)
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-csrftoken")
 
 # (hints, pattern, replacement): a pattern runs only when one of its hints (lower case) is in the line, so an
 # ordinary line costs a few substring checks instead of five case-insensitive regex scans (about 100 us).
 _PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     # /track/<token>: the token is the next path segment.
-    (tuple(f"/{p}/" for p in TOKEN_PATHS),
-     re.compile(rf"(/(?:{'|'.join(TOKEN_PATHS)})/)[^/?#\s\"'<>]+", re.IGNORECASE), r"\1" + REDACTED),
+    (
+        tuple(f"/{p}/" for p in TOKEN_PATHS),
+        re.compile(rf"(/(?:{'|'.join(TOKEN_PATHS)})/)[^/?#\s\"'<>]+", re.IGNORECASE),
+        r"\1" + REDACTED,
+    ),
     # ?api_key=... &token=... (query strings and form bodies)
-    (tuple(f"{p}=" for p in SECRET_PARAMS),
-     re.compile(rf"((?:^|[?&;\s\"'])(?:{'|'.join(map(re.escape, SECRET_PARAMS))})=)[^&;#\s\"']*", re.IGNORECASE),
-     r"\1" + REDACTED),
+    (
+        tuple(f"{p}=" for p in SECRET_PARAMS),
+        re.compile(rf"((?:^|[?&;\s\"'])(?:{'|'.join(map(re.escape, SECRET_PARAMS))})=)[^&;#\s\"']*", re.IGNORECASE),
+        r"\1" + REDACTED,
+    ),
     # Authorization: Bearer x / "Cookie": "a=b" / X-API-Key=...
-    (SECRET_HEADERS,
-     re.compile(rf"\b({'|'.join(map(re.escape, SECRET_HEADERS))})([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+", re.IGNORECASE),
-     r"\1\2" + REDACTED),
+    (
+        SECRET_HEADERS,
+        re.compile(
+            rf"\b({'|'.join(map(re.escape, SECRET_HEADERS))})([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+", re.IGNORECASE
+        ),
+        r"\1\2" + REDACTED,
+    ),
     (("bearer", "basic"), re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1 " + REDACTED),
     (("session=",), re.compile(r"\b(citydash_session|session)=[^;\s\"']+", re.IGNORECASE), r"\1=" + REDACTED),
 )

@@ -14,6 +14,7 @@ in django-axes' "username and IP" mode and Devise's per-account strategy combine
 
 Counters live in the rate limiter's storage (Redis when configured), so they hold across gunicorn workers.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,7 +50,11 @@ class LoginThrottle:
 
     def _keys(self, account: str, address: str) -> tuple[str, str, str]:
         a, p = _digest(account), _digest(f"{account}\n{address}")
-        return f"{self.prefix}:login-fail:acct:{a}", f"{self.prefix}:login-fail:pair:{p}", f"{self.prefix}:login-wait:{p}"
+        return (
+            f"{self.prefix}:login-fail:acct:{a}",
+            f"{self.prefix}:login-fail:pair:{p}",
+            f"{self.prefix}:login-wait:{p}",
+        )
 
     def wait(self, account: str, address: str) -> int:
         """Seconds this address must still wait before trying this account again (0: go ahead)."""

@@ -14,6 +14,7 @@ process (counted with callgrind).
 
 This extension must stay last in ``EXTENSIONS``: it hashes the inline scripts defined before it.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -51,7 +52,9 @@ HSTS = "max-age=31536000; includeSubDomains"  # a year; sent on HTTPS requests o
 
 def security_headers(app: Dash, ctx: AppContext) -> dict[str, str]:
     return {
-        "Content-Security-Policy": "; ".join(f"{k} {' '.join(v)}" for k, v in content_security_policy(app, ctx).items()),
+        "Content-Security-Policy": "; ".join(
+            f"{k} {' '.join(v)}" for k, v in content_security_policy(app, ctx).items()
+        ),
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",

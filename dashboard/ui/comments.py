@@ -4,6 +4,7 @@ Citizens' and officials' text is passed to Dash components as plain strings (Rea
 here builds HTML from strings. Public views never see the exact location, the email or the unredacted text:
 the rows come from ``data_sources.comments.records``' public reads, which do not select them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,16 +21,38 @@ from dashboard.i18n import BABEL_LOCALES, fmt_datetime, fmt_number, translator
 if TYPE_CHECKING:  # dashboard.app imports the pages, which import this module
     from dashboard.context import AppContext
 
-STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "In progress", "resolved": "Resolved",
-                 "closed": "Closed"}
-CLOSED_REASONS = {"duplicate": "duplicate", "not_city": "not the city's responsibility", "spam": "spam",
-                  "no_action": "no action possible", "other": "other reason"}
-CATEGORY_LABELS = {"air": "Air", "traffic": "Traffic", "cycling": "Cycling", "walking": "Walking", "noise": "Noise",
-                   "street": "Street", "green_space": "Green space", "other": "Other"}
+STATUS_LABELS = {
+    "new": "New",
+    "acknowledged": "Acknowledged",
+    "in_progress": "In progress",
+    "resolved": "Resolved",
+    "closed": "Closed",
+}
+CLOSED_REASONS = {
+    "duplicate": "duplicate",
+    "not_city": "not the city's responsibility",
+    "spam": "spam",
+    "no_action": "no action possible",
+    "other": "other reason",
+}
+CATEGORY_LABELS = {
+    "air": "Air",
+    "traffic": "Traffic",
+    "cycling": "Cycling",
+    "walking": "Walking",
+    "noise": "Noise",
+    "street": "Street",
+    "green_space": "Green space",
+    "other": "Other",
+}
 METRIC_LABELS = {"pm25": "PM2.5", "vehicles": "Traffic", "cyclists": "Cyclists"}
 PLACE_WORDS = {"air_station": "station", "traffic_counter": "counter", "cycle_counter": "counter"}
-FLAG_REASON_LABELS = {"abusive": "Abusive or offensive", "personal_data": "Shows personal data", "spam": "Spam",
-                      "other": "Something else"}
+FLAG_REASON_LABELS = {
+    "abusive": "Abusive or offensive",
+    "personal_data": "Shows personal data",
+    "spam": "Spam",
+    "other": "Something else",
+}
 
 
 def category_label(cat: str, _: Any) -> str:
@@ -57,12 +80,15 @@ def evidence_text(ev: dict | None, lang: str, tz: str = "UTC") -> str:
     if not ev:
         return ""
     _ = translator(lang)
-    return _("{metric} at the nearest {place}, {distance} m away: {value} {unit} at {time}",
-             metric=_(METRIC_LABELS.get(ev.get("metric"), ev.get("metric", ""))),
-             place=_(PLACE_WORDS.get(ev.get("layer"), "station")),
-             distance=fmt_number(ev.get("distance_m"), lang),
-             value=fmt_number(ev.get("value"), lang, 0 if float(ev.get("value") or 0) >= 100 else 1),
-             unit=ev.get("unit", ""), time=short_time(ev["time"], lang, tz))
+    return _(
+        "{metric} at the nearest {place}, {distance} m away: {value} {unit} at {time}",
+        metric=_(METRIC_LABELS.get(ev.get("metric"), ev.get("metric", ""))),
+        place=_(PLACE_WORDS.get(ev.get("layer"), "station")),
+        distance=fmt_number(ev.get("distance_m"), lang),
+        value=fmt_number(ev.get("value"), lang, 0 if float(ev.get("value") or 0) >= 100 else 1),
+        unit=ev.get("unit", ""),
+        time=short_time(ev["time"], lang, tz),
+    )
 
 
 def history_items(events: list[dict], lang: str, tz: str) -> list:
@@ -78,11 +104,17 @@ def history_items(events: list[dict], lang: str, tz: str) -> list:
             e = {**e, "public_text": None}  # the stored note is English; the heading says it in the reader's language
         else:
             head = _("Answer from the city")
-        items.append(html.Li([
-            html.Span(fmt_datetime(e["created_at"], lang, tz), className="history-time"), " ",
-            html.Strong(head),
-            *([html.P(e["public_text"], className="history-text")] if e.get("public_text") else []),
-        ], className=f"history-item history-{e['kind']}"))
+        items.append(
+            html.Li(
+                [
+                    html.Span(fmt_datetime(e["created_at"], lang, tz), className="history-time"),
+                    " ",
+                    html.Strong(head),
+                    *([html.P(e["public_text"], className="history-text")] if e.get("public_text") else []),
+                ],
+                className=f"history-item history-{e['kind']}",
+            )
+        )
     return items
 
 
@@ -91,15 +123,32 @@ def photo_gallery(photos: list[dict], lang: str) -> html.Ul | None:
     _ = translator(lang)
     if not photos:
         return None
-    return html.Ul([html.Li(html.A(html.Img(src=f"/media/{p['id']}.thumb.jpg", alt=_("Photo {n} of {m}", n=i, m=len(photos)),
-                                            width=min(400, p["width"]), height=round(p["height"] * min(400, p["width"]) / p["width"]),
-                                            className="photo-thumb"),
-                                   href=f"/media/{p['id']}.jpg", target="_blank", rel="noopener"))
-                    for i, p in enumerate(photos, 1)], className="photo-gallery", id="comment-photos")
+    return html.Ul(
+        [
+            html.Li(
+                html.A(
+                    html.Img(
+                        src=f"/media/{p['id']}.thumb.jpg",
+                        alt=_("Photo {n} of {m}", n=i, m=len(photos)),
+                        width=min(400, p["width"]),
+                        height=round(p["height"] * min(400, p["width"]) / p["width"]),
+                        className="photo-thumb",
+                    ),
+                    href=f"/media/{p['id']}.jpg",
+                    target="_blank",
+                    rel="noopener",
+                )
+            )
+            for i, p in enumerate(photos, 1)
+        ],
+        className="photo-gallery",
+        id="comment-photos",
+    )
 
 
-def comment_view(ctx: AppContext, lang: str, c: dict, events: list[dict], private: bool = False,
-                 photos: list[dict] | None = None) -> html.Article:
+def comment_view(
+    ctx: AppContext, lang: str, c: dict, events: list[dict], private: bool = False, photos: list[dict] | None = None
+) -> html.Article:
     """One comment: status, text, photos, evidence, supports, history and its feed. ``private``: the author's
     view. ``photos``: its public photos (``data_sources.comments.photo_records.photos_of``)."""
     _ = translator(lang)
@@ -107,10 +156,17 @@ def comment_view(ctx: AppContext, lang: str, c: dict, events: list[dict], privat
     visible = c["moderation"] == "published" or private
     notice = []
     if c["moderation"] == "held":
-        notice.append(html.P(_("This comment is waiting for a moderator's review before it is published."),
-                             className="notice", role="status"))
+        notice.append(
+            html.P(
+                _("This comment is waiting for a moderator's review before it is published."),
+                className="notice",
+                role="status",
+            )
+        )
     elif c["moderation"] == "hidden":
-        notice.append(html.P(_("This comment is hidden while moderators review it."), className="notice", role="status"))
+        notice.append(
+            html.P(_("This comment is hidden while moderators review it."), className="notice", role="status")
+        )
     meta = [
         html.Span(status_label(c["status"], c.get("closed_reason"), _), className=f"status status-{c['status']}"),
         html.Span(category_label(c["category"], _), className="comment-category"),
@@ -125,40 +181,83 @@ def comment_view(ctx: AppContext, lang: str, c: dict, events: list[dict], privat
             body.append(gallery)
         ev = evidence_text(c.get("evidence"), lang, tz)
         if ev:
-            body.append(html.P([html.Strong(_("Measured nearby when it was sent: ")), ev], className="evidence",
-                               id="comment-evidence"))
+            body.append(
+                html.P(
+                    [html.Strong(_("Measured nearby when it was sent: ")), ev],
+                    className="evidence",
+                    id="comment-evidence",
+                )
+            )
     hist = history_items(events, lang, tz)
-    return html.Article([
-        html.H1(_("Comment {n}", n=c["id"]), className="comment-title"),
-        html.P(meta, className="comment-meta"),
-        *notice,
-        *body,
-        html.P(_("{n} people support this comment", n=fmt_number(c["support_count"], lang)), id="comment-supports",
-               className="supports"),
-        html.H2(_("What happened"), className="section-title"),
-        html.Ol(hist, className="history") if hist else html.P(_("No answer from the city yet."), className="muted"),
-        html.P(html.A(_("Follow this comment (Atom feed)"), href=f"/feeds/comments/{c['id']}.atom"),
-               className="feed-link") if c["moderation"] == "published" else None,
-    ], className="comment-view")
+    return html.Article(
+        [
+            html.H1(_("Comment {n}", n=c["id"]), className="comment-title"),
+            html.P(meta, className="comment-meta"),
+            *notice,
+            *body,
+            html.P(
+                _("{n} people support this comment", n=fmt_number(c["support_count"], lang)),
+                id="comment-supports",
+                className="supports",
+            ),
+            html.H2(_("What happened"), className="section-title"),
+            html.Ol(hist, className="history")
+            if hist
+            else html.P(_("No answer from the city yet."), className="muted"),
+            html.P(
+                html.A(_("Follow this comment (Atom feed)"), href=f"/feeds/comments/{c['id']}.atom"),
+                className="feed-link",
+            )
+            if c["moderation"] == "published"
+            else None,
+        ],
+        className="comment-view",
+    )
 
 
 def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.Li:
     """A comment in a list (you said, we did): its text, status, and the city's last public words."""
     _ = translator(lang)
-    return html.Li([
-        html.P([html.Span(status_label(c["status"], c.get("closed_reason"), _), className=f"status status-{c['status']}"),
-                " ", html.Span(category_label(c["category"], _), className="comment-category"),
-                *([" · ", c["district"]] if c.get("district") else [])], className="comment-meta"),
-        html.Div([html.Strong(_("You said: ")), html.Span(c["text"])], className="you-said"),
-        *([html.Div([html.Strong(_("We did: ")), html.Span(answer)], className="we-did")] if answer else []),
-        html.P([html.A(_("Details"), href=f"/comments/{c['id']}?lang={lang}"),
-                *([" · ", _("Resolved {t}", t=fmt_datetime(c["resolved_at"], lang, tz))] if c.get("resolved_at") else [])],
-               className="comment-links"),
-    ], className="comment-item")
+    return html.Li(
+        [
+            html.P(
+                [
+                    html.Span(
+                        status_label(c["status"], c.get("closed_reason"), _), className=f"status status-{c['status']}"
+                    ),
+                    " ",
+                    html.Span(category_label(c["category"], _), className="comment-category"),
+                    *([" · ", c["district"]] if c.get("district") else []),
+                ],
+                className="comment-meta",
+            ),
+            html.Div([html.Strong(_("You said: ")), html.Span(c["text"])], className="you-said"),
+            *([html.Div([html.Strong(_("We did: ")), html.Span(answer)], className="we-did")] if answer else []),
+            html.P(
+                [
+                    html.A(_("Details"), href=f"/comments/{c['id']}?lang={lang}"),
+                    *(
+                        [" · ", _("Resolved {t}", t=fmt_datetime(c["resolved_at"], lang, tz))]
+                        if c.get("resolved_at")
+                        else []
+                    ),
+                ],
+                className="comment-links",
+            ),
+        ],
+        className="comment-item",
+    )
 
 
-def _vote(ctx: AppContext, lang: str, comment_id: object, browser: object, scope: str, rate: str,
-          action: Callable[[int, object, str], object]) -> tuple[str, object]:
+def _vote(
+    ctx: AppContext,
+    lang: str,
+    comment_id: object,
+    browser: object,
+    scope: str,
+    rate: str,
+    action: Callable[[int, object, str], object],
+) -> tuple[str, object]:
     """Run a support or a flag under its rate limit per client address; (message, VoteResult or None).
     ``action(comment id, browser id, keyed hash of the client's address)``."""
     from dashboard.server.limits import allow, client_address_hash
@@ -176,8 +275,7 @@ def _vote(ctx: AppContext, lang: str, comment_id: object, browser: object, scope
         return _(e.message, **e.params), None
 
 
-def support_action(ctx: AppContext, lang: str, comment_id: object, browser: object,
-                   email: str | None = None) -> html.P:
+def support_action(ctx: AppContext, lang: str, comment_id: object, browser: object, email: str | None = None) -> html.P:
     """Count a "me too"; with an email, also ask for updates on the comment (confirmed by mail first)."""
     from data_sources.comments.notifications import mail_address, subscribe
     from data_sources.comments.records import add_support, as_id
@@ -186,15 +284,30 @@ def support_action(ctx: AppContext, lang: str, comment_id: object, browser: obje
     email = email.strip() if isinstance(email, str) else ""
     if email and mail_address(email) is None:
         return html.P(_("That email address does not look right; leave it empty if you prefer."), className="vote-msg")
-    msg, r = _vote(ctx, lang, comment_id, browser, "support", ctx.city.feedback.support_rate,
-                   lambda cid, b, a: add_support(ctx.engine, cid, b, a))
+    msg, r = _vote(
+        ctx,
+        lang,
+        comment_id,
+        browser,
+        "support",
+        ctx.city.feedback.support_rate,
+        lambda cid, b, a: add_support(ctx.engine, cid, b, a),
+    )
     if r is not None:
-        msg = (_("Thank you: your support is counted ({n} in all).", n=r.count) if r.added
-               else _("This comment already counts a support from your browser or your network ({n} in all).",
-                      n=r.count))
+        msg = (
+            _("Thank you: your support is counted ({n} in all).", n=r.count)
+            if r.added
+            else _("This comment already counts a support from your browser or your network ({n} in all).", n=r.count)
+        )
         if email:
-            subscribe(ctx.engine, email, "supporter", lang, comment_id=as_id(comment_id) or 0,
-                      confirmations_per_day=ctx.city.feedback.confirmations_per_day)
+            subscribe(
+                ctx.engine,
+                email,
+                "supporter",
+                lang,
+                comment_id=as_id(comment_id) or 0,
+                confirmations_per_day=ctx.city.feedback.confirmations_per_day,
+            )
             msg += " " + _("We have sent a mail to confirm your address; updates start once you confirm.")
     return html.P(msg, className="vote-msg")
 
@@ -204,11 +317,21 @@ def flag_action(ctx: AppContext, lang: str, comment_id: object, browser: object,
 
     _ = translator(lang)
     fb = ctx.city.feedback
-    msg, r = _vote(ctx, lang, comment_id, browser, "flag", fb.flag_rate,
-                   lambda cid, b, a: flag_comment(ctx.engine, cid, b, reason, fb.flag_threshold, a, fb.flag_window_hours))
+    msg, r = _vote(
+        ctx,
+        lang,
+        comment_id,
+        browser,
+        "flag",
+        fb.flag_rate,
+        lambda cid, b, a: flag_comment(ctx.engine, cid, b, reason, fb.flag_threshold, a, fb.flag_window_hours),
+    )
     if r is not None:
-        msg = (_("Thank you; moderators will look at it.") if r.added
-               else _("This comment is already flagged from your browser or your network."))
+        msg = (
+            _("Thank you; moderators will look at it.")
+            if r.added
+            else _("This comment is already flagged from your browser or your network.")
+        )
         if r.hidden:
             msg = _("Thank you; the comment is hidden until a moderator has looked at it.")
     return html.P(msg, className="vote-msg")

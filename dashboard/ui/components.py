@@ -4,6 +4,7 @@
 Citizens' text and upstream names are passed as plain strings to Dash components, which React renders as
 text: nothing here builds HTML from strings.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,37 +20,91 @@ from dashboard.ui.kpis import Kpi, parse_as_of
 from data_sources.operations import SourceStatus
 from data_sources.store import queries
 
-NAV = [("/", N_("Map")), ("/air", N_("Air")), ("/traffic", N_("Traffic")), ("/cycling", N_("Cycling")),
-       ("/report", N_("Tell the city")), ("/you-said-we-did", N_("You said, we did")), ("/ledger", N_("The city's record")),
-       ("/about", N_("About the data"))]
+NAV = [
+    ("/", N_("Map")),
+    ("/air", N_("Air")),
+    ("/traffic", N_("Traffic")),
+    ("/cycling", N_("Cycling")),
+    ("/report", N_("Tell the city")),
+    ("/you-said-we-did", N_("You said, we did")),
+    ("/ledger", N_("The city's record")),
+    ("/about", N_("About the data")),
+]
 
 
 def page_frame(ctx: AppContext, lang: str, children: list, active: str = "/") -> html.Div:
     _ = translator(lang)
     city = ctx.city.city
-    langs = [
-        html.A(LANGUAGE_NAMES[code], href=f"?lang={code}", lang=code, hrefLang=code,
-               className="lang" + (" lang-active" if code == lang else ""),
-               **({"aria-current": "true"} if code == lang else {}))
-        for code in city.languages
-    ] if len(city.languages) > 1 else []
-    banner = [html.P(_("Demo city: the figures on this page are generated, not real measurements."),
-                     className="demo-banner", role="note")] if city.demo else []
-    return html.Div([
-        html.A(_("Skip to content"), href="#main", className="skip-link"),
-        html.Header([
-            html.Div([html.Span(city.name, className="city-name"), html.Span(_("Open data and citizens' voices"), className="tagline")],
-                     className="brand"),
-            html.Nav([html.A(_(label), href=f"{href}?lang={lang}", **({"aria-current": "page"} if href == active else {}))
-                      for href, label in NAV], className="nav", **{"aria-label": _("Main")}),
-            html.Div(langs, className="langs", **{"aria-label": _("Language")}, role="group"),
-        ], className="site-header"),
-        *banner,
-        html.Main(children, id="main", lang=lang),
-        html.Footer(html.P([_("Data from the sources listed on each card. Comments are public; exact locations are not."), " ",
-                            html.A(_("About the data"), href=f"/about?lang={lang}")]),
-                    className="site-footer"),
-    ], lang=lang, className="frame")
+    langs = (
+        [
+            html.A(
+                LANGUAGE_NAMES[code],
+                href=f"?lang={code}",
+                lang=code,
+                hrefLang=code,
+                className="lang" + (" lang-active" if code == lang else ""),
+                **({"aria-current": "true"} if code == lang else {}),
+            )
+            for code in city.languages
+        ]
+        if len(city.languages) > 1
+        else []
+    )
+    banner = (
+        [
+            html.P(
+                _("Demo city: the figures on this page are generated, not real measurements."),
+                className="demo-banner",
+                role="note",
+            )
+        ]
+        if city.demo
+        else []
+    )
+    return html.Div(
+        [
+            html.A(_("Skip to content"), href="#main", className="skip-link"),
+            html.Header(
+                [
+                    html.Div(
+                        [
+                            html.Span(city.name, className="city-name"),
+                            html.Span(_("Open data and citizens' voices"), className="tagline"),
+                        ],
+                        className="brand",
+                    ),
+                    html.Nav(
+                        [
+                            html.A(
+                                _(label),
+                                href=f"{href}?lang={lang}",
+                                **({"aria-current": "page"} if href == active else {}),
+                            )
+                            for href, label in NAV
+                        ],
+                        className="nav",
+                        **{"aria-label": _("Main")},
+                    ),
+                    html.Div(langs, className="langs", **{"aria-label": _("Language")}, role="group"),
+                ],
+                className="site-header",
+            ),
+            *banner,
+            html.Main(children, id="main", lang=lang),
+            html.Footer(
+                html.P(
+                    [
+                        _("Data from the sources listed on each card. Comments are public; exact locations are not."),
+                        " ",
+                        html.A(_("About the data"), href=f"/about?lang={lang}"),
+                    ]
+                ),
+                className="site-footer",
+            ),
+        ],
+        lang=lang,
+        className="frame",
+    )
 
 
 KPI_TITLES = {
@@ -61,12 +116,25 @@ KPI_TITLES = {
 # "now" and "today" are only for fresh data: a stale figure's card says what it is and the date of its reading.
 KPI_TITLES_STALE = {"air": N_("Air quality"), "traffic": N_("Traffic")}
 BAND_WORDS = {
-    "good": N_("Good"), "fair": N_("Fair"), "moderate": N_("Moderate"), "poor": N_("Poor"), "very_poor": N_("Very poor"),
+    "good": N_("Good"),
+    "fair": N_("Fair"),
+    "moderate": N_("Moderate"),
+    "poor": N_("Poor"),
+    "very_poor": N_("Very poor"),
     "extremely_poor": N_("Extremely poor"),
-    "busier": N_("Busier than usual"), "usual": N_("As usual"), "quieter": N_("Quieter than usual"),
+    "busier": N_("Busier than usual"),
+    "usual": N_("As usual"),
+    "quieter": N_("Quieter than usual"),
 }
-CYCLE_TYPES = {"track": N_("separated track"), "lane": N_("painted lane"), "shared": N_("shared street"), "greenway": N_("greenway"),
-               "cycle_street": N_("cycle street"), "path": N_("shared path"), "other": N_("other")}
+CYCLE_TYPES = {
+    "track": N_("separated track"),
+    "lane": N_("painted lane"),
+    "shared": N_("shared street"),
+    "greenway": N_("greenway"),
+    "cycle_street": N_("cycle street"),
+    "path": N_("shared path"),
+    "other": N_("other"),
+}
 
 
 def band_chip(band: str, _: Any, prefix: str | None = None) -> list:
@@ -93,15 +161,23 @@ def kpi_meaning(k: Kpi, lang: str, tz: str = "UTC") -> str:
         if k.value is None:
             return _("No recent readings.")
         if k.stale:
-            return _("PM2.5 is fine dust that reaches deep into the lungs. The WHO advises a daily average below {g} µg/m³. "
-                     "At the latest reading, on {date}, the middle station read {v} µg/m³, and the European index, from "
-                     "good to extremely poor, rated the city's air as {band}.", g=fmt_number(d.get("guideline", 15), lang),
-                     date=fmt_day(k.as_of, lang, tz), v=fmt_number(k.value, lang),
-                     band=_(BAND_WORDS.get(k.band, "Good")).lower())
-        return _("PM2.5 is fine dust that reaches deep into the lungs. The WHO advises a daily average below {g} µg/m³; "
-                 "the middle station reads {v} µg/m³ now. The European index, from good to extremely poor, rates the "
-                 "city's air as {band} today.", g=fmt_number(d.get("guideline", 15), lang),
-                 v=fmt_number(k.value, lang), band=_(BAND_WORDS.get(k.band, "Good")).lower())
+            return _(
+                "PM2.5 is fine dust that reaches deep into the lungs. The WHO advises a daily average below {g} µg/m³. "
+                "At the latest reading, on {date}, the middle station read {v} µg/m³, and the European index, from "
+                "good to extremely poor, rated the city's air as {band}.",
+                g=fmt_number(d.get("guideline", 15), lang),
+                date=fmt_day(k.as_of, lang, tz),
+                v=fmt_number(k.value, lang),
+                band=_(BAND_WORDS.get(k.band, "Good")).lower(),
+            )
+        return _(
+            "PM2.5 is fine dust that reaches deep into the lungs. The WHO advises a daily average below {g} µg/m³; "
+            "the middle station reads {v} µg/m³ now. The European index, from good to extremely poor, rates the "
+            "city's air as {band} today.",
+            g=fmt_number(d.get("guideline", 15), lang),
+            v=fmt_number(k.value, lang),
+            band=_(BAND_WORDS.get(k.band, "Good")).lower(),
+        )
     if k.key == "traffic":
         if k.value is None or d.get("ratio") is None:
             return _("No recent counts.")
@@ -113,14 +189,20 @@ def kpi_meaning(k: Kpi, lang: str, tz: str = "UTC") -> str:
         return _("{p}% quieter than usual for this hour and weekday.", p=-pct)
     if k.key == "cycling":
         if k.stale:
-            return _("How long the cycle network is, how many shared bikes and free docks there were at the latest "
-                     "reading, and how many people the counters saw cycling on the latest day counted, compared with "
-                     "the same weekday in recent weeks. Figures marked with a date are not current.")
-        return _("How long the cycle network is, how many shared bikes and free docks there are right now, and how "
-                 "many people the counters saw cycling today compared with the same weekday in recent weeks.")
+            return _(
+                "How long the cycle network is, how many shared bikes and free docks there were at the latest "
+                "reading, and how many people the counters saw cycling on the latest day counted, compared with "
+                "the same weekday in recent weeks. Figures marked with a date are not current."
+            )
+        return _(
+            "How long the cycle network is, how many shared bikes and free docks there are right now, and how "
+            "many people the counters saw cycling today compared with the same weekday in recent weeks."
+        )
     if k.key == "participation":
-        return _("How many comments citizens sent this month, how many of them the city has answered, and how long "
-                 "a first answer usually takes.")
+        return _(
+            "How many comments citizens sent this month, how many of them the city has answered, and how long "
+            "a first answer usually takes."
+        )
     return ""
 
 
@@ -151,46 +233,102 @@ def _kpi_extra(k: Kpi, lang: str, tz: str = "UTC") -> list:
     if k.key == "air":
         out += band_chip(k.band, _, _("European AQI"))
         if "share_above_who" in d:
-            out.append(html.P(_("{s} of stations above the WHO daily guideline", s=fmt_percent(d["share_above_who"], lang)),
-                              className="kpi-sub"))
+            out.append(
+                html.P(
+                    _("{s} of stations above the WHO daily guideline", s=fmt_percent(d["share_above_who"], lang)),
+                    className="kpi-sub",
+                )
+            )
     elif k.key == "traffic":
         out += band_chip(k.band, _)
         if d.get("usual"):
-            out.append(html.P(_("Usual for this hour and weekday: {u} vehicles/h", u=fmt_number(d["usual"], lang)),
-                              className="kpi-sub"))
+            out.append(
+                html.P(
+                    _("Usual for this hour and weekday: {u} vehicles/h", u=fmt_number(d["usual"], lang)),
+                    className="kpi-sub",
+                )
+            )
     elif k.key == "cycling":
         if d.get("by_type"):
-            out.append(html.Ul([html.Li(_("{km} km {type}", km=fmt_number(v, lang, 1), type=_(CYCLE_TYPES.get(t, t))))
-                                for t, v in d["by_type"].items()], className="kpi-list"))
+            out.append(
+                html.Ul(
+                    [
+                        html.Li(_("{km} km {type}", km=fmt_number(v, lang, 1), type=_(CYCLE_TYPES.get(t, t))))
+                        for t, v in d["by_type"].items()
+                    ],
+                    className="kpi-list",
+                )
+            )
         network = d.get("network") or {}
         if network.get("stale") and network.get("as_of"):
-            out.append(html.P(html.Strong(_("Cycle network: {latest}", latest=_latest_reading(network["as_of"], lang, tz))),
-                              className="kpi-sub kpi-latest"))
+            out.append(
+                html.P(
+                    html.Strong(_("Cycle network: {latest}", latest=_latest_reading(network["as_of"], lang, tz))),
+                    className="kpi-sub kpi-latest",
+                )
+            )
         share = d.get("bike_share") or {}
         if share and share.get("stale"):
-            out.append(html.P([html.Strong(_latest_reading(share.get("as_of"), lang, tz)), " · ",
-                               _("Bike share: {b} bikes and {d} free docks", b=fmt_number(share["bikes"], lang),
-                                 d=fmt_number(share["docks"], lang))], className="kpi-sub kpi-latest"))
+            out.append(
+                html.P(
+                    [
+                        html.Strong(_latest_reading(share.get("as_of"), lang, tz)),
+                        " · ",
+                        _(
+                            "Bike share: {b} bikes and {d} free docks",
+                            b=fmt_number(share["bikes"], lang),
+                            d=fmt_number(share["docks"], lang),
+                        ),
+                    ],
+                    className="kpi-sub kpi-latest",
+                )
+            )
         elif share:
-            out.append(html.P(_("Bike share now: {b} bikes and {d} free docks", b=fmt_number(share["bikes"], lang),
-                                d=fmt_number(share["docks"], lang)), className="kpi-sub"))
+            out.append(
+                html.P(
+                    _(
+                        "Bike share now: {b} bikes and {d} free docks",
+                        b=fmt_number(share["bikes"], lang),
+                        d=fmt_number(share["docks"], lang),
+                    ),
+                    className="kpi-sub",
+                )
+            )
         today = d.get("counts_today") or {}
         if today.get("value") is not None:
             usual = today.get("usual")
-            said = (_("Cycled past the counters on {date}: {n}", date=fmt_day(parse_as_of(today.get("as_of")), lang, tz),
-                      n=fmt_number(today["value"], lang)) if today.get("stale")
-                    else _("Cycled past the counters today: {n}", n=fmt_number(today["value"], lang)))
+            said = (
+                _(
+                    "Cycled past the counters on {date}: {n}",
+                    date=fmt_day(parse_as_of(today.get("as_of")), lang, tz),
+                    n=fmt_number(today["value"], lang),
+                )
+                if today.get("stale")
+                else _("Cycled past the counters today: {n}", n=fmt_number(today["value"], lang))
+            )
             lead = [html.Strong(_latest_reading(today.get("as_of"), lang, tz)), " · "] if today.get("stale") else []
-            out.append(html.P([*lead, said,
-                               *([" ", _("(usual: {u})", u=fmt_number(usual, lang))] if usual else []), " ",
-                               *band_chip(today.get("band", "none"), _)],
-                              className="kpi-sub" + (" kpi-latest" if today.get("stale") else "")))
+            out.append(
+                html.P(
+                    [
+                        *lead,
+                        said,
+                        *([" ", _("(usual: {u})", u=fmt_number(usual, lang))] if usual else []),
+                        " ",
+                        *band_chip(today.get("band", "none"), _),
+                    ],
+                    className="kpi-sub" + (" kpi-latest" if today.get("stale") else ""),
+                )
+            )
     elif k.key == "participation":
         if d.get("answered_share") is not None:
             out.append(html.P(_("{s} answered", s=fmt_percent(d["answered_share"], lang)), className="kpi-sub"))
         if d.get("median_hours_to_answer") is not None:
-            out.append(html.P(_("First answer usually within {t}", t=hours_text(d["median_hours_to_answer"], lang)),
-                              className="kpi-sub"))
+            out.append(
+                html.P(
+                    _("First answer usually within {t}", t=hours_text(d["median_hours_to_answer"], lang)),
+                    className="kpi-sub",
+                )
+            )
     return out
 
 
@@ -199,9 +337,12 @@ def sources_behind(ctx: AppContext, layers_by_key: dict[str, list[str]]) -> dict
 
     The status is read at every build (once per request), not cached: a source goes stale with time alone, which
     changes no data version. Which sources feed which layer changes only with the data, so that is cached."""
-    names = cached(ctx, "layer-source-names:" + repr(sorted(layers_by_key.items())),
-                   lambda: {k: queries.layer_source_names(ctx.engine, v) for k, v in layers_by_key.items()},
-                   depends="readings")
+    names = cached(
+        ctx,
+        "layer-source-names:" + repr(sorted(layers_by_key.items())),
+        lambda: {k: queries.layer_source_names(ctx.engine, v) for k, v in layers_by_key.items()},
+        depends="readings",
+    )
     behind = [s for s in request_source_status(ctx) if s.behind]
     return {k: [s for s in behind if s.name in names.get(k, set())] for k in layers_by_key}
 
@@ -213,8 +354,11 @@ def stale_notice(behind: list[SourceStatus], lang: str, tz: str) -> list:
         return []
     _ = translator(lang)
     since = [s.last_success_at for s in behind if s.last_success_at is not None]
-    lead = (_("Not updated since {time}.", time=fmt_datetime(min(since), lang, tz)) if since
-            else _("These figures may be out of date."))
+    lead = (
+        _("Not updated since {time}.", time=fmt_datetime(min(since), lang, tz))
+        if since
+        else _("These figures may be out of date.")
+    )
     failing = [s.title for s in behind if s.failing]
     old = [s.title for s in behind if not s.failing]
     why = []
@@ -226,44 +370,81 @@ def stale_notice(behind: list[SourceStatus], lang: str, tz: str) -> list:
         why.append(_("The source ({source}) has sent no new data.", source=old[0]))
     elif old:
         why.append(_("The sources ({sources}) have sent no new data.", sources=", ".join(old)))
-    return [html.P([html.Strong(lead), " ", " ".join([*why, _("We show the last data we received.")])],
-                   className="stale-notice", role="note")]
+    return [
+        html.P(
+            [html.Strong(lead), " ", " ".join([*why, _("We show the last data we received.")])],
+            className="stale-notice",
+            role="note",
+        )
+    ]
 
 
-def kpi_card(k: Kpi, lang: str, tz: str, source: str = "", link: str | None = None,
-             behind: list[SourceStatus] | None = None) -> html.Section:
+def kpi_card(
+    k: Kpi, lang: str, tz: str, source: str = "", link: str | None = None, behind: list[SourceStatus] | None = None
+) -> html.Section:
     _ = translator(lang)
     title = KPI_TITLES_STALE.get(k.key) if k.stale and k.key in KPI_TITLES_STALE else KPI_TITLES.get(k.key, k.key)
-    latest = ([html.P(html.Strong(_latest_reading(k.as_of, lang, tz)), className="kpi-latest")]
-              if k.stale and k.as_of is not None and k.key in KPI_TITLES_STALE else [])
-    return html.Section([
-        html.H2(_(title), className="kpi-title", id=f"kpi-{k.key}-title"),
-        *latest,
-        html.P(html.Span(kpi_value_text(k, lang), className="kpi-number"), className="kpi-value"),
-        *stale_notice(behind or [], lang, tz),
-        *_kpi_extra(k, lang, tz),
-        html.Details([html.Summary(_("What does this mean?")), html.P(kpi_meaning(k, lang, tz))], className="kpi-meaning"),
-        html.P([*([_("Source: {s}", s=source)] if source else []),
-                *([" · "] if source and k.updated else []),
-                *([_("Updated {t}", t=fmt_datetime(k.updated, lang, tz))] if k.updated else []),
-                *([" · ", html.A(_("More"), href=link)] if link else [])], className="kpi-meta"),
-    ], className=f"kpi kpi-{k.key} kpi-band-{k.band}" + (" kpi-stale" if behind or k.stale else ""), id=f"kpi-{k.key}", **{"aria-labelledby": f"kpi-{k.key}-title"})
+    latest = (
+        [html.P(html.Strong(_latest_reading(k.as_of, lang, tz)), className="kpi-latest")]
+        if k.stale and k.as_of is not None and k.key in KPI_TITLES_STALE
+        else []
+    )
+    return html.Section(
+        [
+            html.H2(_(title), className="kpi-title", id=f"kpi-{k.key}-title"),
+            *latest,
+            html.P(html.Span(kpi_value_text(k, lang), className="kpi-number"), className="kpi-value"),
+            *stale_notice(behind or [], lang, tz),
+            *_kpi_extra(k, lang, tz),
+            html.Details(
+                [html.Summary(_("What does this mean?")), html.P(kpi_meaning(k, lang, tz))], className="kpi-meaning"
+            ),
+            html.P(
+                [
+                    *([_("Source: {s}", s=source)] if source else []),
+                    *([" · "] if source and k.updated else []),
+                    *([_("Updated {t}", t=fmt_datetime(k.updated, lang, tz))] if k.updated else []),
+                    *([" · ", html.A(_("More"), href=link)] if link else []),
+                ],
+                className="kpi-meta",
+            ),
+        ],
+        className=f"kpi kpi-{k.key} kpi-band-{k.band}" + (" kpi-stale" if behind or k.stale else ""),
+        id=f"kpi-{k.key}",
+        **{"aria-labelledby": f"kpi-{k.key}-title"},
+    )
 
 
 def deferred(block_id: str, placeholder_text: str, min_height: int = 300) -> html.Div:
     """A slot for charts or the map. assets/citydash.js loads the partial plotly.js bundle when the slot comes
     into view and then sets ``<block_id>-ready``; a callback on that store fills the slot. The page's text
     (summary, table, KPIs) never waits for plotly.js."""
-    return html.Div([
-        dcc.Store(id=f"{block_id}-ready"),
-        html.Div(html.P(placeholder_text, className="pending"), id=block_id, className="deferred-slot",
-                 style={"minHeight": f"{min_height}px"}),
-    ], **{"data-ready-store": f"{block_id}-ready"}, className="deferred")
+    return html.Div(
+        [
+            dcc.Store(id=f"{block_id}-ready"),
+            html.Div(
+                html.P(placeholder_text, className="pending"),
+                id=block_id,
+                className="deferred-slot",
+                style={"minHeight": f"{min_height}px"},
+            ),
+        ],
+        **{"data-ready-store": f"{block_id}-ready"},
+        className="deferred",
+    )
 
 
-def data_table(frame: pd.DataFrame, columns: list[tuple[str, str]], lang: str, caption: str, tz: str = "UTC",
-               digits: int = 1, max_rows: int = 400) -> html.Table:
+def data_table(
+    frame: pd.DataFrame,
+    columns: list[tuple[str, str]],
+    lang: str,
+    caption: str,
+    tz: str = "UTC",
+    digits: int = 1,
+    max_rows: int = 400,
+) -> html.Table:
     """An accessible table alternative to a chart: ``columns`` is (column, header) pairs."""
+
     def cell(v: Any) -> str:
         if isinstance(v, (pd.Timestamp, datetime)):
             return fmt_datetime(pd.Timestamp(v).to_pydatetime(), lang, tz)
@@ -272,26 +453,37 @@ def data_table(frame: pd.DataFrame, columns: list[tuple[str, str]], lang: str, c
         return str(v)
 
     rows = frame.head(max_rows)
-    return html.Table([
-        html.Caption(caption),
-        html.Thead(html.Tr([html.Th(h, scope="col") for _c, h in columns])),
-        html.Tbody([html.Tr([html.Td(cell(getattr(r, c))) for c, _h in columns]) for r in rows.itertuples()]),
-    ], className="data-table")
+    return html.Table(
+        [
+            html.Caption(caption),
+            html.Thead(html.Tr([html.Th(h, scope="col") for _c, h in columns])),
+            html.Tbody([html.Tr([html.Td(cell(getattr(r, c))) for c, _h in columns]) for r in rows.itertuples()]),
+        ],
+        className="data-table",
+    )
 
 
 def table_details(lang: str, table: html.Table) -> html.Details:
     _ = translator(lang)
-    return html.Details([html.Summary(_("Show the data as a table")), html.Div(table, className="table-scroll")],
-                        className="table-details")
+    return html.Details(
+        [html.Summary(_("Show the data as a table")), html.Div(table, className="table-scroll")],
+        className="table-details",
+    )
 
 
 def download_links(lang: str, dataset: str, query: str = "") -> html.P:
     _ = translator(lang)
     sep = "&" if query else "?"
     q = query or ""
-    return html.P([
-        _("Download:"), " ",
-        html.A(_("CSV"), href=f"/download/{dataset}.csv{q}", download=""), " · ",
-        html.A(_("GeoJSON"), href=f"/download/{dataset}.geojson{q}", download=""), " · ",
-        html.A(_("About the data"), href=f"/about{q}{sep}lang={lang}" if q else f"/about?lang={lang}"),
-    ], className="downloads")
+    return html.P(
+        [
+            _("Download:"),
+            " ",
+            html.A(_("CSV"), href=f"/download/{dataset}.csv{q}", download=""),
+            " · ",
+            html.A(_("GeoJSON"), href=f"/download/{dataset}.geojson{q}", download=""),
+            " · ",
+            html.A(_("About the data"), href=f"/about{q}{sep}lang={lang}" if q else f"/about?lang={lang}"),
+        ],
+        className="downloads",
+    )

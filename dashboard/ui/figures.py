@@ -8,6 +8,7 @@ city TOML ([basemap] style = "tiles").
 The browser gets a partial plotly.js bundle (tools/build_plotly.sh): only the trace types in ``TRACE_TYPES``
 exist there, so a figure here must not use any other (tests/dashboard/test_speed.py checks).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,15 @@ TRACE_TYPES = ("scatter", "bar", "scattermap", "choroplethmap")
 # European AQI bands, light to dark along a colour-blind-safe ramp (ColorBrewer RdYlBu, with purple for the worst):
 # blue and red stay apart for the common colour-vision deficiencies, and the marker size grows with the band
 # as a second cue that does not depend on colour.
-BAND_COLOURS = {"good": "#4575b4", "fair": "#91bfdb", "moderate": "#fee090", "poor": "#fc8d59", "very_poor": "#d73027",
-                "extremely_poor": "#762a83", "none": "#999999"}
+BAND_COLOURS = {
+    "good": "#4575b4",
+    "fair": "#91bfdb",
+    "moderate": "#fee090",
+    "poor": "#fc8d59",
+    "very_poor": "#d73027",
+    "extremely_poor": "#762a83",
+    "none": "#999999",
+}
 BAND_SIZES = {b: 10 + 3 * i for i, b in enumerate(EAQI_BANDS)} | {"none": 8}
 USUAL_COLOURS = {"quieter": "#4575b4", "usual": "#7f7f7f", "busier": "#d73027", "none": "#999999"}
 LAYER_COLOURS = {
@@ -37,8 +45,14 @@ LAYER_COLOURS = {
     "comments": "#D55E00",
 }
 # Cycle routes by type: colour and width differ, so the type reads without colour too.
-CYCLE_TYPE_STYLE = {"track": ("#00573f", 4.5), "lane": ("#009E73", 3.0), "greenway": ("#6a3d9a", 3.5),
-                    "shared": ("#7fbfab", 2.0), "cycle_street": ("#00573f", 3.0), "path": ("#7fbfab", 2.5)}
+CYCLE_TYPE_STYLE = {
+    "track": ("#00573f", 4.5),
+    "lane": ("#009E73", 3.0),
+    "greenway": ("#6a3d9a", 3.5),
+    "shared": ("#7fbfab", 2.0),
+    "cycle_street": ("#00573f", 3.0),
+    "path": ("#7fbfab", 2.5),
+}
 # Viridis: ordered, colour-blind-safe, and readable in grey scale.
 CHOROPLETH_SCALE = "Viridis"
 OUTLINE = "#1b2430"
@@ -48,7 +62,9 @@ def base_layout(city: CityConfig, height: int | None = None) -> dict:
     bm = city.basemap
     layers = []
     if bm.style == "tiles":
-        layers = [{"below": "traces", "sourcetype": "raster", "sourceattribution": bm.attribution, "source": [bm.tiles_url]}]
+        layers = [
+            {"below": "traces", "sourcetype": "raster", "sourceattribution": bm.attribution, "source": [bm.tiles_url]}
+        ]
     lat, lon = city.city.centre
     return {
         "map": {"style": "white-bg", "center": {"lat": lat, "lon": lon}, "zoom": city.city.zoom, "layers": layers},
@@ -65,7 +81,13 @@ def _line_coords(geoms: list[dict]) -> tuple[list, list]:
     lons: list = []
     lats: list = []
     for g in geoms:
-        parts = g["coordinates"] if g["type"] == "MultiLineString" else [g["coordinates"]] if g["type"] == "LineString" else []
+        parts = (
+            g["coordinates"]
+            if g["type"] == "MultiLineString"
+            else [g["coordinates"]]
+            if g["type"] == "LineString"
+            else []
+        )
         for part in parts:
             lons.extend([c[0] for c in part] + [None])
             lats.extend([c[1] for c in part] + [None])
@@ -75,9 +97,18 @@ def _line_coords(geoms: list[dict]) -> tuple[list, list]:
 def district_layers(geojson: dict, filled: bool = True) -> list[dict]:
     if not geojson.get("features"):
         return []
-    fill = [{"sourcetype": "geojson", "source": geojson, "type": "fill", "color": "rgba(0,114,178,0.04)", "below": "traces"}]
+    fill = [
+        {"sourcetype": "geojson", "source": geojson, "type": "fill", "color": "rgba(0,114,178,0.04)", "below": "traces"}
+    ]
     return (fill if filled else []) + [
-        {"sourcetype": "geojson", "source": geojson, "type": "line", "color": "#4a5a6a", "line": {"width": 1.2}, "below": "traces"},
+        {
+            "sourcetype": "geojson",
+            "source": geojson,
+            "type": "line",
+            "color": "#4a5a6a",
+            "line": {"width": 1.2},
+            "below": "traces",
+        },
     ]
 
 
@@ -86,8 +117,14 @@ def _ids(frame: pd.DataFrame, values: pd.Series | np.ndarray) -> list:
     return np.stack([frame["id"].to_numpy(float), np.asarray(values, dtype=float)], axis=-1).tolist()
 
 
-def city_map(city: CityConfig, layers: dict[str, pd.DataFrame], districts_geojson: dict, visible: list[str] | None = None,
-             labels: dict[str, str] | None = None, choropleth: dict | None = None) -> go.Figure:
+def city_map(
+    city: CityConfig,
+    layers: dict[str, pd.DataFrame],
+    districts_geojson: dict,
+    visible: list[str] | None = None,
+    labels: dict[str, str] | None = None,
+    choropleth: dict | None = None,
+) -> go.Figure:
     """The home map. ``layers``: layer name -> DataFrame (id, lat, lon, name, plus band/value/geometry as relevant).
     ``choropleth``: {"values": Series district id -> value, "title": str, "unit": str} colours the districts."""
     labels = labels or {}
@@ -101,64 +138,117 @@ def city_map(city: CityConfig, layers: dict[str, pd.DataFrame], districts_geojso
         ids = [f["id"] for f in districts_geojson["features"]]
         names = [f["properties"]["name"] for f in districts_geojson["features"]]
         z = [float(vals.get(i, np.nan)) for i in ids]
-        fig.add_trace(go.Choroplethmap(
-            geojson=districts_geojson, locations=ids, featureidkey="id", z=z, colorscale=CHOROPLETH_SCALE,
-            marker={"opacity": 0.55, "line": {"width": 1, "color": "#4a5a6a"}}, hovertext=names,
-            hovertemplate=f"%{{hovertext}}<br>%{{z:,.1f}} {choropleth.get('unit', '')}<extra></extra>",
-            colorbar={"title": {"text": choropleth.get("title", ""), "side": "right"}, "thickness": 12, "len": 0.6,
-                      "x": 1, "xanchor": "right", "bgcolor": "rgba(255,255,255,0.85)"},
-            meta={"layer": "districts"}, name=choropleth.get("title", ""),
-        ))
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=districts_geojson,
+                locations=ids,
+                featureidkey="id",
+                z=z,
+                colorscale=CHOROPLETH_SCALE,
+                marker={"opacity": 0.55, "line": {"width": 1, "color": "#4a5a6a"}},
+                hovertext=names,
+                hovertemplate=f"%{{hovertext}}<br>%{{z:,.1f}} {choropleth.get('unit', '')}<extra></extra>",
+                colorbar={
+                    "title": {"text": choropleth.get("title", ""), "side": "right"},
+                    "thickness": 12,
+                    "len": 0.6,
+                    "x": 1,
+                    "xanchor": "right",
+                    "bgcolor": "rgba(255,255,255,0.85)",
+                },
+                meta={"layer": "districts"},
+                name=choropleth.get("title", ""),
+            )
+        )
 
     routes = layers.get("cycle_route")
     if routes is not None and len(routes) and "cycle_route" in visible:
         for t, grp in routes.groupby(routes["cycle_type"]):
             colour, width = CYCLE_TYPE_STYLE.get(str(t), ("#009E73", 2.5))
             lons, lats = _line_coords([json.loads(g) for g in grp["geometry"]])
-            fig.add_trace(go.Scattermap(
-                lon=lons, lat=lats, mode="lines", line={"width": width, "color": colour},
-                name=f"{labels.get('cycle_route', 'Cycle routes')}: {labels.get(str(t), str(t))}", hoverinfo="name",
-                meta={"layer": "cycle_route"},
-            ))
+            fig.add_trace(
+                go.Scattermap(
+                    lon=lons,
+                    lat=lats,
+                    mode="lines",
+                    line={"width": width, "color": colour},
+                    name=f"{labels.get('cycle_route', 'Cycle routes')}: {labels.get(str(t), str(t))}",
+                    hoverinfo="name",
+                    meta={"layer": "cycle_route"},
+                )
+            )
 
     tc = layers.get("traffic_counter")
     if tc is not None and len(tc) and "traffic_counter" in visible:
         v = tc["value"].fillna(0).to_numpy(float)
         size = 6 + 16 * np.sqrt(v / v.max()) if v.max() > 0 else np.full(len(tc), 8.0)
-        fig.add_trace(go.Scattermap(
-            lon=tc["lon"], lat=tc["lat"], mode="markers", name=labels.get("traffic_counter", "Traffic"),
-            marker={"size": size, "color": LAYER_COLOURS["traffic_counter"], "opacity": 0.75},
-            customdata=_ids(tc, v), meta={"layer": "traffic_counter"}, hovertext=tc["name"],
-            hovertemplate="%{hovertext}<br>%{customdata[1]:,.0f} " + labels.get("vehicles/h", "vehicles/h") + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattermap(
+                lon=tc["lon"],
+                lat=tc["lat"],
+                mode="markers",
+                name=labels.get("traffic_counter", "Traffic"),
+                marker={"size": size, "color": LAYER_COLOURS["traffic_counter"], "opacity": 0.75},
+                customdata=_ids(tc, v),
+                meta={"layer": "traffic_counter"},
+                hovertext=tc["name"],
+                hovertemplate="%{hovertext}<br>%{customdata[1]:,.0f} "
+                + labels.get("vehicles/h", "vehicles/h")
+                + "<extra></extra>",
+            )
+        )
 
     cc = layers.get("cycle_counter")
     if cc is not None and len(cc) and "cycle_counter" in visible:
-        fig.add_trace(go.Scattermap(
-            lon=cc["lon"], lat=cc["lat"], mode="markers", name=labels.get("cycle_counter", "Cycle counters"),
-            marker={"size": 11, "color": LAYER_COLOURS["cycle_counter"]}, customdata=_ids(cc, cc["value"]),
-            hovertext=cc["name"], meta={"layer": "cycle_counter"},
-            hovertemplate="%{hovertext}<br>%{customdata[1]:,.0f} " + labels.get("cyclists/h", "cyclists/h") + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattermap(
+                lon=cc["lon"],
+                lat=cc["lat"],
+                mode="markers",
+                name=labels.get("cycle_counter", "Cycle counters"),
+                marker={"size": 11, "color": LAYER_COLOURS["cycle_counter"]},
+                customdata=_ids(cc, cc["value"]),
+                hovertext=cc["name"],
+                meta={"layer": "cycle_counter"},
+                hovertemplate="%{hovertext}<br>%{customdata[1]:,.0f} "
+                + labels.get("cyclists/h", "cyclists/h")
+                + "<extra></extra>",
+            )
+        )
 
     bs = layers.get("bike_station")
     if bs is not None and len(bs) and "bike_station" in visible:
-        fig.add_trace(go.Scattermap(
-            lon=bs["lon"], lat=bs["lat"], mode="markers", name=labels.get("bike_station", "Bike share"),
-            marker={"size": 10, "color": LAYER_COLOURS["bike_station"]}, hovertext=bs["name"],
-            customdata=_ids(bs, bs["value"]), meta={"layer": "bike_station"},
-            hovertemplate="%{hovertext}<br>%{customdata[1]:.0f} " + labels.get("bikes", "bikes") + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattermap(
+                lon=bs["lon"],
+                lat=bs["lat"],
+                mode="markers",
+                name=labels.get("bike_station", "Bike share"),
+                marker={"size": 10, "color": LAYER_COLOURS["bike_station"]},
+                hovertext=bs["name"],
+                customdata=_ids(bs, bs["value"]),
+                meta={"layer": "bike_station"},
+                hovertemplate="%{hovertext}<br>%{customdata[1]:.0f} "
+                + labels.get("bikes", "bikes")
+                + "<extra></extra>",
+            )
+        )
 
     cm = layers.get("comments")
     if cm is not None and len(cm) and "comments" in visible:
         n = cm["n"].to_numpy(float)
-        fig.add_trace(go.Scattermap(
-            lon=cm["lon"], lat=cm["lat"], mode="markers", name=labels.get("comments", "Citizens' comments"),
-            marker={"size": 7 + 3 * np.sqrt(n), "color": LAYER_COLOURS["comments"], "opacity": 0.55},
-            customdata=n, meta={"layer": "comments"},
-            hovertemplate="%{customdata:.0f} " + labels.get("comments here", "comments here") + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scattermap(
+                lon=cm["lon"],
+                lat=cm["lat"],
+                mode="markers",
+                name=labels.get("comments", "Citizens' comments"),
+                marker={"size": 7 + 3 * np.sqrt(n), "color": LAYER_COLOURS["comments"], "opacity": 0.55},
+                customdata=n,
+                meta={"layer": "comments"},
+                hovertemplate="%{customdata:.0f} " + labels.get("comments here", "comments here") + "<extra></extra>",
+            )
+        )
 
     air = layers.get("air_station")
     if air is not None and len(air) and "air_station" in visible:
@@ -167,39 +257,83 @@ def city_map(city: CityConfig, layers: dict[str, pd.DataFrame], districts_geojso
             band = str(band)
             size = BAND_SIZES.get(band, 8)
             # A dark ring under each station keeps light band colours visible on the white map.
-            fig.add_trace(go.Scattermap(lon=grp["lon"], lat=grp["lat"], mode="markers", hoverinfo="skip",
-                                        marker={"size": size + 4, "color": OUTLINE}, meta={"layer": "air_station", "ring": True},
-                                        showlegend=False))
-            fig.add_trace(go.Scattermap(
-                lon=grp["lon"], lat=grp["lat"], mode="markers",
-                name=f"{labels.get('air_station', 'Air quality')}: {labels.get(band, band)}",
-                marker={"size": size, "color": BAND_COLOURS.get(band, "#999999")},
-                customdata=_ids(grp, grp["value"]), hovertext=grp["name"], meta={"layer": "air_station", "band": band},
-                hovertemplate="%{hovertext}<br>" + labels.get(band, band) + " · PM2.5 %{customdata[1]:.1f} µg/m³<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scattermap(
+                    lon=grp["lon"],
+                    lat=grp["lat"],
+                    mode="markers",
+                    hoverinfo="skip",
+                    marker={"size": size + 4, "color": OUTLINE},
+                    meta={"layer": "air_station", "ring": True},
+                    showlegend=False,
+                )
+            )
+            fig.add_trace(
+                go.Scattermap(
+                    lon=grp["lon"],
+                    lat=grp["lat"],
+                    mode="markers",
+                    name=f"{labels.get('air_station', 'Air quality')}: {labels.get(band, band)}",
+                    marker={"size": size, "color": BAND_COLOURS.get(band, "#999999")},
+                    customdata=_ids(grp, grp["value"]),
+                    hovertext=grp["name"],
+                    meta={"layer": "air_station", "band": band},
+                    hovertemplate="%{hovertext}<br>"
+                    + labels.get(band, band)
+                    + " · PM2.5 %{customdata[1]:.1f} µg/m³<extra></extra>",
+                )
+            )
 
     fig.update_layout(**lay)
     return fig
 
 
-def timeseries(series: pd.DataFrame, unit: str, labels: dict[str, str], *, metric: str | None = None,
-               guideline: float | None = None, usual: pd.DataFrame | None = None, separators: str = ".,") -> go.Figure:
+def timeseries(
+    series: pd.DataFrame,
+    unit: str,
+    labels: dict[str, str],
+    *,
+    metric: str | None = None,
+    guideline: float | None = None,
+    usual: pd.DataFrame | None = None,
+    separators: str = ".,",
+) -> go.Figure:
     """Lines of ``series`` (time, value, and optionally ``name`` for several lines) with context drawn behind:
     the European AQI bands for ``metric`` (as shaded steps), the WHO ``guideline`` (a dashed line), or the
     ``usual`` range (time, low, high) as a grey ribbon."""
     fig = go.Figure()
     if usual is not None and len(usual):
-        fig.add_trace(go.Scatter(x=usual["time"], y=usual["high"], mode="lines", line={"width": 0}, hoverinfo="skip",
-                                 showlegend=False))
-        fig.add_trace(go.Scatter(x=usual["time"], y=usual["low"], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor="rgba(127,127,127,0.22)", name=labels.get("usual", "Usual range"), hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=usual["time"], y=usual["high"], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=usual["time"],
+                y=usual["low"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(127,127,127,0.22)",
+                name=labels.get("usual", "Usual range"),
+                hoverinfo="skip",
+            )
+        )
     groups = series.groupby("name", sort=False) if "name" in series else [(labels.get("value", ""), series)]
     palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
     dashes = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid"]
     for i, (name, grp) in enumerate(groups):
-        fig.add_trace(go.Scatter(x=grp["time"], y=grp["value"], mode="lines", name=str(name),
-                                 line={"width": 2.2, "color": palette[i % len(palette)], "dash": dashes[i % len(dashes)]},
-                                 hovertemplate="%{x}<br>%{y:,.1f} " + unit + "<extra>%{fullData.name}</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=grp["time"],
+                y=grp["value"],
+                mode="lines",
+                name=str(name),
+                line={"width": 2.2, "color": palette[i % len(palette)], "dash": dashes[i % len(dashes)]},
+                hovertemplate="%{x}<br>%{y:,.1f} " + unit + "<extra>%{fullData.name}</extra>",
+            )
+        )
     shapes, annotations = [], []
     ymax = float(series["value"].max()) if len(series) else 0.0
     if metric in EAQI_UPPER and len(series):
@@ -208,37 +342,120 @@ def timeseries(series: pd.DataFrame, unit: str, labels: dict[str, str], *, metri
             top = min(hi, max(ymax * 1.1, lo))
             if lo > ymax * 1.1:
                 break
-            shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": lo, "y1": top,
-                           "fillcolor": BAND_COLOURS[band], "opacity": 0.18, "line": {"width": 0}, "layer": "below"})
-            annotations.append({"xref": "paper", "x": 1, "xanchor": "right", "y": (lo + top) / 2, "yref": "y",
-                                "text": labels.get(band, band), "showarrow": False, "font": {"size": 11, "color": "#333"}})
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": "paper",
+                    "x0": 0,
+                    "x1": 1,
+                    "yref": "y",
+                    "y0": lo,
+                    "y1": top,
+                    "fillcolor": BAND_COLOURS[band],
+                    "opacity": 0.18,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+            annotations.append(
+                {
+                    "xref": "paper",
+                    "x": 1,
+                    "xanchor": "right",
+                    "y": (lo + top) / 2,
+                    "yref": "y",
+                    "text": labels.get(band, band),
+                    "showarrow": False,
+                    "font": {"size": 11, "color": "#333"},
+                }
+            )
             lo = hi
     if guideline is not None:
-        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": guideline, "y1": guideline,
-                       "line": {"color": "#000", "width": 1.5, "dash": "dash"}})
-        annotations.append({"xref": "paper", "x": 0, "xanchor": "left", "y": guideline, "yref": "y", "yanchor": "bottom",
-                            "text": labels.get("guideline", "WHO guideline"), "showarrow": False, "font": {"size": 11}})
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": guideline,
+                "y1": guideline,
+                "line": {"color": "#000", "width": 1.5, "dash": "dash"},
+            }
+        )
+        annotations.append(
+            {
+                "xref": "paper",
+                "x": 0,
+                "xanchor": "left",
+                "y": guideline,
+                "yref": "y",
+                "yanchor": "bottom",
+                "text": labels.get("guideline", "WHO guideline"),
+                "showarrow": False,
+                "font": {"size": 11},
+            }
+        )
     fig.update_layout(
-        margin={"l": 48, "r": 8, "t": 8, "b": 36}, height=300, shapes=shapes, annotations=annotations,
+        margin={"l": 48, "r": 8, "t": 8, "b": 36},
+        height=300,
+        shapes=shapes,
+        annotations=annotations,
         yaxis={"title": {"text": unit}, "rangemode": "tozero", "fixedrange": True},
-        xaxis={"fixedrange": True}, separators=separators, plot_bgcolor="#fff", paper_bgcolor="#fff",
-        legend={"orientation": "h", "y": -0.18, "x": 0}, hovermode="x unified", dragmode=False,
+        xaxis={"fixedrange": True},
+        separators=separators,
+        plot_bgcolor="#fff",
+        paper_bgcolor="#fff",
+        legend={"orientation": "h", "y": -0.18, "x": 0},
+        hovermode="x unified",
+        dragmode=False,
     )
     return fig
 
 
-def district_bars(values: pd.DataFrame, unit: str, *, guideline: float | None = None, labels: dict[str, str] | None = None,
-                  separators: str = ".,") -> go.Figure:
+def district_bars(
+    values: pd.DataFrame,
+    unit: str,
+    *,
+    guideline: float | None = None,
+    labels: dict[str, str] | None = None,
+    separators: str = ".,",
+) -> go.Figure:
     """Horizontal bars, one per district (name, value), highest on top, with the guideline as a dashed line."""
     labels = labels or {}
     v = values.sort_values("value")
-    fig = go.Figure(go.Bar(x=v["value"], y=v["name"], orientation="h", marker={"color": "#0072B2"},
-                           hovertemplate="%{y}: %{x:,.1f} " + unit + "<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=v["value"],
+            y=v["name"],
+            orientation="h",
+            marker={"color": "#0072B2"},
+            hovertemplate="%{y}: %{x:,.1f} " + unit + "<extra></extra>",
+        )
+    )
     shapes = []
     if guideline is not None:
-        shapes.append({"type": "line", "yref": "paper", "y0": 0, "y1": 1, "xref": "x", "x0": guideline, "x1": guideline,
-                       "line": {"color": "#000", "width": 1.5, "dash": "dash"}})
-    fig.update_layout(margin={"l": 8, "r": 8, "t": 8, "b": 36}, height=max(220, 28 * len(v) + 60), shapes=shapes,
-                      xaxis={"title": {"text": unit}, "fixedrange": True}, yaxis={"automargin": True, "fixedrange": True},
-                      separators=separators, plot_bgcolor="#fff", paper_bgcolor="#fff", dragmode=False)
+        shapes.append(
+            {
+                "type": "line",
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "xref": "x",
+                "x0": guideline,
+                "x1": guideline,
+                "line": {"color": "#000", "width": 1.5, "dash": "dash"},
+            }
+        )
+    fig.update_layout(
+        margin={"l": 8, "r": 8, "t": 8, "b": 36},
+        height=max(220, 28 * len(v) + 60),
+        shapes=shapes,
+        xaxis={"title": {"text": unit}, "fixedrange": True},
+        yaxis={"automargin": True, "fixedrange": True},
+        separators=separators,
+        plot_bgcolor="#fff",
+        paper_bgcolor="#fff",
+        dragmode=False,
+    )
     return fig

@@ -4,6 +4,7 @@ The hexagon outlines are a GeoJSON URL (``/officials/cells/<res>.geojson``) that
 resolution; a filter change sends only cell ids and counts as a ``dash.Patch`` on trace 0. Pure functions
 here; the page's callbacks are thin over them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,18 +35,33 @@ def heat_values(counts: pd.DataFrame) -> tuple[list[str], list[int], float]:
 
 def heat_trace(locs: list[str], z: list[int], zmax: float, url: str, label: str) -> go.Choroplethmap:
     return go.Choroplethmap(
-        geojson=url, featureidkey="id", locations=locs, z=z, zmin=0, zmax=zmax, colorscale="YlOrRd",
-        marker={"opacity": 0.7, "line": {"width": 0.3, "color": "#ffffff"}}, name=label,
-        colorbar={"title": {"text": label}, "thickness": 12, "len": 0.5}, meta={"layer": "heat"},
+        geojson=url,
+        featureidkey="id",
+        locations=locs,
+        z=z,
+        zmin=0,
+        zmax=zmax,
+        colorscale="YlOrRd",
+        marker={"opacity": 0.7, "line": {"width": 0.3, "color": "#ffffff"}},
+        name=label,
+        colorbar={"title": {"text": label}, "thickness": 12, "len": 0.5},
+        meta={"layer": "heat"},
         hovertemplate="%{z:,} " + label + "<extra></extra>",
     )
 
 
-def heat_figure(city: CityConfig, layers: dict[str, pd.DataFrame], districts_geojson: dict, heat: go.Choroplethmap,
-                visible: list[str], labels: dict[str, str]) -> go.Figure:
+def heat_figure(
+    city: CityConfig,
+    layers: dict[str, pd.DataFrame],
+    districts_geojson: dict,
+    heat: go.Choroplethmap,
+    visible: list[str],
+    labels: dict[str, str],
+) -> go.Figure:
     """The heat trace first (trace 0, the one patches change), then every indicator layer, hidden unless chosen."""
-    base = figures.city_map(city, {k: v for k, v in layers.items() if k in INDICATORS}, districts_geojson,
-                            list(INDICATORS), labels)
+    base = figures.city_map(
+        city, {k: v for k, v in layers.items() if k in INDICATORS}, districts_geojson, list(INDICATORS), labels
+    )
     for tr in base.data:
         tr.visible = (tr.meta or {}).get("layer") in visible
     fig = go.Figure(data=[heat, *base.data], layout=base.layout)
@@ -76,15 +92,28 @@ def update_heat(engine: Any, f: analysis.HeatFilter, version: int, resolution_ch
     return heat_patch(locs, z, zmax, cells_url(f.resolution, version) if resolution_changed else None)
 
 
-def indicator_scatter(counts: pd.DataFrame, indicator: dict[int, float], x_label: str, y_label: str,
-                      places: dict[int, str] | None = None) -> go.Figure:
+def indicator_scatter(
+    counts: pd.DataFrame, indicator: dict[int, float], x_label: str, y_label: str, places: dict[int, str] | None = None
+) -> go.Figure:
     """Comments per cell against the indicator per cell, for the cells that have both; a point's hover names its
     place (``places``: cell -> district name), not the cell's id."""
     n = dict(zip(counts["cell"].astype(np.int64).tolist(), counts["n"].tolist()))
     cells = [c for c in indicator if c in n]
-    fig = go.Figure(go.Scatter(x=[indicator[c] for c in cells], y=[n[c] for c in cells], mode="markers",
-                               marker={"size": 9, "color": "#0072B2"}, text=[(places or {}).get(c, "") for c in cells],
-                               hovertemplate=x_label + " %{x:.1f}<br>" + y_label + " %{y}<extra>%{text}</extra>"))
-    fig.update_layout(xaxis_title=x_label, yaxis_title=y_label, margin={"l": 50, "r": 10, "t": 10, "b": 40}, height=280,
-                      plot_bgcolor="#fff")
+    fig = go.Figure(
+        go.Scatter(
+            x=[indicator[c] for c in cells],
+            y=[n[c] for c in cells],
+            mode="markers",
+            marker={"size": 9, "color": "#0072B2"},
+            text=[(places or {}).get(c, "") for c in cells],
+            hovertemplate=x_label + " %{x:.1f}<br>" + y_label + " %{y}<extra>%{text}</extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis_title=x_label,
+        yaxis_title=y_label,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        height=280,
+        plot_bgcolor="#fff",
+    )
     return fig

@@ -4,6 +4,7 @@ the URL, the city or district time series, the district comparison, the usual ra
 The state lives in the URL (``?metric=pm25&district=3&from=2026-11-09&to=2026-11-16``) so a view can be shared;
 anything missing or invalid falls back to a default instead of failing.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,18 +37,35 @@ class Theme:
 
 
 THEMES = {
-    "air": Theme("air", N_("Air quality"), (
-        Metric("pm25", N_("Fine particles (PM2.5)"), N_("µg/m³"), "air_station", "median"),
-        Metric("pm10", N_("Particles (PM10)"), N_("µg/m³"), "air_station", "median"),
-        Metric("no2", N_("Nitrogen dioxide (NO2)"), N_("µg/m³"), "air_station", "median"),
-    ), N_("How clean the air is at the city's monitoring stations, against the WHO guideline and the European Air Quality Index.")),
-    "traffic": Theme("traffic", N_("Traffic"), (
-        Metric("vehicles", N_("Motor vehicles"), N_("vehicles/h"), "traffic_counter", "mean"),
-    ), N_("How many vehicles pass the city's counters, per counter and hour, against the usual for that hour and weekday.")),
-    "cycling": Theme("cycling", N_("Cycling"), (
-        Metric("cyclists", N_("Cycle counts"), N_("cyclists/h"), "cycle_counter", "mean"),
-        Metric("bikes_available", N_("Bike-share bikes available"), N_("bikes"), "bike_station", "mean"),
-    ), N_("How many people cycle past the city's counters, and how many shared bikes are free at the stations.")),
+    "air": Theme(
+        "air",
+        N_("Air quality"),
+        (
+            Metric("pm25", N_("Fine particles (PM2.5)"), N_("µg/m³"), "air_station", "median"),
+            Metric("pm10", N_("Particles (PM10)"), N_("µg/m³"), "air_station", "median"),
+            Metric("no2", N_("Nitrogen dioxide (NO2)"), N_("µg/m³"), "air_station", "median"),
+        ),
+        N_(
+            "How clean the air is at the city's monitoring stations, against the WHO guideline and the European Air Quality Index."
+        ),
+    ),
+    "traffic": Theme(
+        "traffic",
+        N_("Traffic"),
+        (Metric("vehicles", N_("Motor vehicles"), N_("vehicles/h"), "traffic_counter", "mean"),),
+        N_(
+            "How many vehicles pass the city's counters, per counter and hour, against the usual for that hour and weekday."
+        ),
+    ),
+    "cycling": Theme(
+        "cycling",
+        N_("Cycling"),
+        (
+            Metric("cyclists", N_("Cycle counts"), N_("cyclists/h"), "cycle_counter", "mean"),
+            Metric("bikes_available", N_("Bike-share bikes available"), N_("bikes"), "bike_station", "mean"),
+        ),
+        N_("How many people cycle past the city's counters, and how many shared bikes are free at the stations."),
+    ),
 }
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
@@ -174,8 +192,12 @@ def summary_numbers(series: pd.DataFrame, dvals: pd.DataFrame, limit: float | No
     if series.empty:
         return {}
     peak = series.loc[series["value"].idxmax()]
-    out = {"mean": float(series["value"].mean()), "peak": float(peak["value"]), "peak_time": peak["time"].to_pydatetime(),
-           "points": int(len(series))}
+    out = {
+        "mean": float(series["value"].mean()),
+        "peak": float(peak["value"]),
+        "peak_time": peak["time"].to_pydatetime(),
+        "points": int(len(series)),
+    }
     if len(dvals):
         out["top_district"] = str(dvals.iloc[0]["name"])
         out["top_value"] = float(dvals.iloc[0]["value"])

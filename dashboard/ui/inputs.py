@@ -3,6 +3,7 @@ hold anything JSON can (a list where a string was expected, 2^64, NaN, a lone su
 input through one of these before using it; anything unexpected becomes the default, as if nothing was chosen.
 Pure functions, no Dash.
 """
+
 from __future__ import annotations
 
 import math

@@ -3,6 +3,7 @@
 Observation frames have the columns ``feature_id, time, value`` (naive UTC, the store's convention). Each KPI
 function takes the rows it needs and a "now", and returns a ``Kpi``; ``home_kpis`` does the reading.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -98,9 +99,14 @@ def air_now(last24h: pd.DataFrame, now: datetime, bands: pd.Series | None = None
     share = float((means > WHO_PM25_24H).mean())
     if bands is None:
         bands = means.map(lambda v: eaqi_band("pm25", v))
-    return Kpi("air", float(latest["value"].median()), "µg/m³", median_band(bands.dropna()),
-               {"stations": int(latest["feature_id"].nunique()), "share_above_who": share, "guideline": WHO_PM25_24H},
-               latest["time"].max())
+    return Kpi(
+        "air",
+        float(latest["value"].median()),
+        "µg/m³",
+        median_band(bands.dropna()),
+        {"stations": int(latest["feature_id"].nunique()), "share_above_who": share, "guideline": WHO_PM25_24H},
+        latest["time"].max(),
+    )
 
 
 def usual_band(ratio: float | None) -> str:
@@ -125,8 +131,14 @@ def traffic_now(history: pd.DataFrame, at: datetime) -> Kpi:
     total = float(common["value"].sum())
     usual = float(usual_per.loc[common["feature_id"]].sum())
     ratio = total / usual if usual else None
-    return Kpi("traffic", total, "vehicles/h", usual_band(ratio),
-               {"usual": usual, "ratio": ratio, "counters": int(common["feature_id"].nunique())}, at)
+    return Kpi(
+        "traffic",
+        total,
+        "vehicles/h",
+        usual_band(ratio),
+        {"usual": usual, "ratio": ratio, "counters": int(common["feature_id"].nunique())},
+        at,
+    )
 
 
 def local_midnight(now: datetime, tz: str) -> datetime:
@@ -154,8 +166,14 @@ def counts_today(history: pd.DataFrame, now: datetime, tz: str) -> Kpi:
     total = float(today["value"].sum())
     usual = float(pd.Series(totals).median()) if totals else None
     ratio = total / usual if usual else None
-    return Kpi("cycle_counts", total, "cyclists", usual_band(ratio),
-               {"usual": usual, "ratio": ratio, "counters": int(len(counters))}, today["time"].max().to_pydatetime())
+    return Kpi(
+        "cycle_counts",
+        total,
+        "cyclists",
+        usual_band(ratio),
+        {"usual": usual, "ratio": ratio, "counters": int(len(counters))},
+        today["time"].max().to_pydatetime(),
+    )
 
 
 def network_km(geometries: list) -> float:
@@ -181,9 +199,12 @@ def bikes_now(bikes: pd.DataFrame, docks: pd.DataFrame, now: datetime) -> dict:
     b, d = _latest(bikes, now), _latest(docks, now)
     if b.empty and d.empty:
         return {}
-    return {"bikes": float(b["value"].sum()), "docks": float(d["value"].sum()),
-            "stations": int(pd.concat([b["feature_id"], d["feature_id"]]).nunique()),
-            "updated": max(x for x in (b["time"].max(), d["time"].max()) if pd.notna(x)).to_pydatetime()}
+    return {
+        "bikes": float(b["value"].sum()),
+        "docks": float(d["value"].sum()),
+        "stations": int(pd.concat([b["feature_id"], d["feature_id"]]).nunique()),
+        "updated": max(x for x in (b["time"].max(), d["time"].max()) if pd.notna(x)).to_pydatetime(),
+    }
 
 
 def cycling(routes: pd.DataFrame, bike_share: dict, counts: Kpi, network_as_of: datetime | None = None) -> Kpi:
@@ -199,8 +220,14 @@ def cycling(routes: pd.DataFrame, bike_share: dict, counts: Kpi, network_as_of: 
     if counts.value is not None:
         today.update(as_of=utc_iso(counts.as_of), stale=False)
     network = {"km": km, "as_of": utc_iso(network_as_of) if km is not None else None, "stale": False}
-    return Kpi("cycling", km, "km", counts.band,
-               {"by_type": by_type, "network": network, "bike_share": share, "counts_today": today}, updated)
+    return Kpi(
+        "cycling",
+        km,
+        "km",
+        counts.band,
+        {"by_type": by_type, "network": network, "bike_share": share, "counts_today": today},
+        updated,
+    )
 
 
 def parse_as_of(value: object) -> datetime | None:
@@ -212,8 +239,13 @@ def parse_as_of(value: object) -> datetime | None:
 
 
 # Which layer feeds each figure and sub-figure: its freshness window is that of the layer's sources.
-FIGURE_LAYERS = {"air": "air_station", "traffic": "traffic_counter", "network": "cycle_route",
-                 "bike_share": "bike_station", "counts_today": "cycle_counter"}
+FIGURE_LAYERS = {
+    "air": "air_station",
+    "traffic": "traffic_counter",
+    "network": "cycle_route",
+    "bike_share": "bike_station",
+    "counts_today": "cycle_counter",
+}
 
 
 def with_staleness(values: dict[str, Kpi], windows: dict[str, timedelta], now: datetime) -> dict[str, Kpi]:
@@ -249,14 +281,24 @@ def participation(comments: pd.DataFrame, now: datetime, tz: str) -> Kpi:
     month = comments[(comments["created_at"] >= start) & (comments["created_at"] <= now)]
     n = len(month)
     answered = month[month["first_response_at"].notna() & (month["first_response_at"] <= now)]
-    hours = (pd.to_datetime(answered["first_response_at"]) - pd.to_datetime(answered["created_at"])).dt.total_seconds() / 3600
+    hours = (
+        pd.to_datetime(answered["first_response_at"]) - pd.to_datetime(answered["created_at"])
+    ).dt.total_seconds() / 3600
     # "Updated": the newest comment or answer (not the clock), so the figure changes only when the data does.
     seen = pd.concat([comments["created_at"], comments["first_response_at"]]).dropna()
     seen = seen[seen <= now]
-    return Kpi("participation", float(n), "comments", "none",
-               {"answered_share": (len(answered) / n) if n else None,
-                "median_hours_to_answer": float(hours.median()) if len(hours) else None,
-                "month_start": start.isoformat()}, seen.max().to_pydatetime() if len(seen) else None)
+    return Kpi(
+        "participation",
+        float(n),
+        "comments",
+        "none",
+        {
+            "answered_share": (len(answered) / n) if n else None,
+            "median_hours_to_answer": float(hours.median()) if len(hours) else None,
+            "month_start": start.isoformat(),
+        },
+        seen.max().to_pydatetime() if len(seen) else None,
+    )
 
 
 def home_kpis(engine: Engine, tz: str = "UTC", now: datetime | None = None) -> dict[str, Kpi]:
@@ -279,18 +321,29 @@ def reading_kpis(engine: Engine, tz: str = "UTC") -> dict[str, Kpi]:
     else:
         out["air"] = Kpi("air", None, "µg/m³")
     t = queries.latest_time(engine, "vehicles")
-    out["traffic"] = traffic_now(queries.hour_of_week_history(engine, "vehicles", t), t) if t else Kpi("traffic", None, "vehicles/h")
+    out["traffic"] = (
+        traffic_now(queries.hour_of_week_history(engine, "vehicles", t), t) if t else Kpi("traffic", None, "vehicles/h")
+    )
     t_bikes = queries.latest_time(engine, "bikes_available")
     share = {}
     if t_bikes is not None:
         since = t_bikes - NOW_WINDOW
-        share = bikes_now(queries.observations(engine, "bikes_available", since, t_bikes),
-                          queries.observations(engine, "docks_available", since, t_bikes), t_bikes)
+        share = bikes_now(
+            queries.observations(engine, "bikes_available", since, t_bikes),
+            queries.observations(engine, "docks_available", since, t_bikes),
+            t_bikes,
+        )
     t = queries.latest_time(engine, "cyclists")
-    counts = (counts_today(queries.observations(engine, "cyclists", local_midnight(t, tz) - timedelta(weeks=USUAL_WEEKS), t), t, tz)
-              if t else Kpi("cycle_counts", None, "cyclists"))
-    out["cycling"] = cycling(queries.features(engine, "cycle_route"), share, counts,
-                             queries.layer_updated(engine, "cycle_route"))
+    counts = (
+        counts_today(
+            queries.observations(engine, "cyclists", local_midnight(t, tz) - timedelta(weeks=USUAL_WEEKS), t), t, tz
+        )
+        if t
+        else Kpi("cycle_counts", None, "cyclists")
+    )
+    out["cycling"] = cycling(
+        queries.features(engine, "cycle_route"), share, counts, queries.layer_updated(engine, "cycle_route")
+    )
     return out
 
 

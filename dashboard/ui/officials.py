@@ -2,6 +2,7 @@
 Flask routes (exports, hexagon outlines). Every route here is wrapped in ``require_role``; a test enumerates
 ``/officials`` routes from the URL map and checks each refuses without a session.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,13 @@ OFFICIAL_NAV = [
     ("/officials/moderation", "Moderation", "moderator"),
     ("/officials/audit", "Audit log", "admin"),
 ]
-STATUS_LABELS = {"new": "New", "acknowledged": "Acknowledged", "in_progress": "In progress", "resolved": "Resolved",
-                 "closed": "Closed"}
+STATUS_LABELS = {
+    "new": "New",
+    "acknowledged": "Acknowledged",
+    "in_progress": "In progress",
+    "resolved": "Resolved",
+    "closed": "Closed",
+}
 
 
 def frame(ctx: AppContext, lang: str, role: str, active: str, children_fn: Any) -> html.Div:
@@ -40,16 +46,35 @@ def frame(ctx: AppContext, lang: str, role: str, active: str, children_fn: Any) 
     user = current_official()
     if user is None or not has_role(role):
         msg = _("This page is for city officials.") if user is None else _("Your role cannot open this page.")
-        return page_frame(ctx, lang, [html.H1(_("Officials")), html.P(msg),
-                                      html.A(_("Log in"), href=f"{LOGIN_PATH}?lang={lang}", id="off-login-link",
-                                             className="button")], active="/officials")
-    nav = html.Nav([html.A(_(label), href=f"{href}?lang={lang}", **({"aria-current": "page"} if href == active else {}))
-                    for href, label, need in OFFICIAL_NAV if has_role(need)], className="nav off-nav",
-                   **{"aria-label": _("Officials")})
-    logout = html.Form([dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-                        html.Span(f"{user.email} ({_(user.role)})", className="off-user"),
-                        html.Button(_("Log out"), type="submit", id="off-logout", className="button")],
-                       method="post", action=f"{LOGOUT_PATH}?lang={lang}", className="off-logout")
+        return page_frame(
+            ctx,
+            lang,
+            [
+                html.H1(_("Officials")),
+                html.P(msg),
+                html.A(_("Log in"), href=f"{LOGIN_PATH}?lang={lang}", id="off-login-link", className="button"),
+            ],
+            active="/officials",
+        )
+    nav = html.Nav(
+        [
+            html.A(_(label), href=f"{href}?lang={lang}", **({"aria-current": "page"} if href == active else {}))
+            for href, label, need in OFFICIAL_NAV
+            if has_role(need)
+        ],
+        className="nav off-nav",
+        **{"aria-label": _("Officials")},
+    )
+    logout = html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            html.Span(f"{user.email} ({_(user.role)})", className="off-user"),
+            html.Button(_("Log out"), type="submit", id="off-logout", className="button"),
+        ],
+        method="post",
+        action=f"{LOGOUT_PATH}?lang={lang}",
+        className="off-logout",
+    )
     return page_frame(ctx, lang, [html.Div([nav, logout], className="off-bar"), *children_fn()], active="/officials")
 
 
@@ -58,6 +83,7 @@ def frame(ctx: AppContext, lang: str, role: str, active: str, children_fn: Any) 
 
 def parse_filter(params: dict, resolution: int = 8) -> analysis.HeatFilter:
     """A HeatFilter from callback values or a query string (lists or comma-separated strings)."""
+
     def listed(key: str) -> list[str]:
         v = params.get(key) or []
         if isinstance(v, str):
@@ -78,17 +104,28 @@ def parse_filter(params: dict, resolution: int = 8) -> analysis.HeatFilter:
     text = params.get("text") or ""
     text = (text[0] if isinstance(text, list) and text else text if isinstance(text, str) else "")[:200]
     res = week("resolution") or resolution
-    return analysis.HeatFilter(categories=tuple(listed("category"))[:50], statuses=statuses, districts=districts,
-                               week_from=week("week_from"), week_to=week("week_to"), text=text,
-                               resolution=res if res in H3_RESOLUTIONS else 8)
+    return analysis.HeatFilter(
+        categories=tuple(listed("category"))[:50],
+        statuses=statuses,
+        districts=districts,
+        week_from=week("week_from"),
+        week_to=week("week_to"),
+        text=text,
+        resolution=res if res in H3_RESOLUTIONS else 8,
+    )
 
 
 def filter_query(f: analysis.HeatFilter) -> str:
     from urllib.parse import urlencode
 
-    q = {"category": ",".join(f.categories), "status": ",".join(f.statuses), "district": ",".join(map(str, f.districts)),
-         "week_from": f.week_from if f.week_from is not None else "", "week_to": f.week_to if f.week_to is not None else "",
-         "text": f.text}
+    q = {
+        "category": ",".join(f.categories),
+        "status": ",".join(f.statuses),
+        "district": ",".join(map(str, f.districts)),
+        "week_from": f.week_from if f.week_from is not None else "",
+        "week_to": f.week_to if f.week_to is not None else "",
+        "text": f.text,
+    }
     return urlencode({k: v for k, v in q.items() if v not in ("", None)})
 
 
@@ -125,6 +162,7 @@ def map_link(district: str | None, lat: float, lon: float, lang: str, _: Callabl
 
 # --- routes ------------------------------------------------------------------------------------------------
 
+
 def _cell(v: Any) -> Any:
     if isinstance(v, datetime):
         return v.isoformat(timespec="seconds") + "Z"
@@ -146,9 +184,12 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         for row in export_rows(ctx.engine, f):
             w.writerow({k: _cell(v) for k, v in row.items()})
             n += 1
-        log_action(ctx.engine, current_official().actor, "export_csv", "comments", None, {"filter": filter_query(f), "rows": n})
-        return flask.Response(buf.getvalue(), mimetype="text/csv",
-                              headers={"Content-Disposition": 'attachment; filename="comments.csv"'})
+        log_action(
+            ctx.engine, current_official().actor, "export_csv", "comments", None, {"filter": filter_query(f), "rows": n}
+        )
+        return flask.Response(
+            buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="comments.csv"'}
+        )
 
     @require_role("official")
     def export_geojson() -> Any:
@@ -156,13 +197,30 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         feats = []
         for row in export_rows(ctx.engine, f):
             lat, lon = row.pop("lat"), row.pop("lon")
-            props = {k: (v.isoformat(timespec="seconds") + "Z" if isinstance(v, datetime) else v) for k, v in row.items()}
-            feats.append({"type": "Feature", "id": row["id"], "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                          "properties": props})
-        log_action(ctx.engine, current_official().actor, "export_geojson", "comments", None,
-                   {"filter": filter_query(f), "rows": len(feats)})
-        return flask.Response(json.dumps({"type": "FeatureCollection", "features": feats}), mimetype="application/geo+json",
-                              headers={"Content-Disposition": 'attachment; filename="comments.geojson"'})
+            props = {
+                k: (v.isoformat(timespec="seconds") + "Z" if isinstance(v, datetime) else v) for k, v in row.items()
+            }
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": row["id"],
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": props,
+                }
+            )
+        log_action(
+            ctx.engine,
+            current_official().actor,
+            "export_geojson",
+            "comments",
+            None,
+            {"filter": filter_query(f), "rows": len(feats)},
+        )
+        return flask.Response(
+            json.dumps({"type": "FeatureCollection", "features": feats}),
+            mimetype="application/geo+json",
+            headers={"Content-Disposition": 'attachment; filename="comments.geojson"'},
+        )
 
     @require_role("official")
     def cells(resolution: int) -> Any:
@@ -171,8 +229,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         if resolution not in H3_RESOLUTIONS:
             flask.abort(404)
         body = json.dumps(analysis.cells_geojson(analysis.all_cells(ctx.engine, resolution)), separators=(",", ":"))
-        return flask.Response(body, mimetype="application/geo+json",
-                              headers={"Cache-Control": "private, max-age=86400"})
+        return flask.Response(
+            body, mimetype="application/geo+json", headers={"Cache-Control": "private, max-age=86400"}
+        )
 
     server.add_url_rule("/officials/export.csv", "officials_export_csv", export_csv)
     server.add_url_rule("/officials/export.geojson", "officials_export_geojson", export_geojson)

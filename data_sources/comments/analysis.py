@@ -5,6 +5,7 @@ Counts come from ``comment_cell_counts`` (kept by triggers, see migration 0601),
 a few hundred thousand pre-counted rows at most instead of every comment. A text filter cannot use the
 pre-counted table: it scans ``comments`` (the slower path, a LIKE over published comments).
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,8 @@ def rebuild_cell_counts(conn: Connection) -> None:
         "INSERT INTO comment_cell_counts (week, category, status, district_id, h3_r6, h3_r7, h3_r8, h3_r9, n) "
         f"SELECT {_SQL_WEEK[conn.dialect.name]}, category, status, COALESCE(district_id, 0), COALESCE(h3_r6, 0), "
         "COALESCE(h3_r7, 0), COALESCE(h3_r8, 0), COALESCE(h3_r9, 0), count(*) FROM comments "
-        "WHERE moderation = 'published' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8")
+        "WHERE moderation = 'published' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+    )
 
 
 @contextmanager
@@ -65,10 +67,13 @@ def paused_cell_counts(engine: Engine) -> Any:
     """For bulk loads: the per-row triggers stand still, and the counts are rebuilt once at the end (in the
     same transaction that lifts the pause, so nothing written meanwhile is missed on SQLite)."""
     with engine.begin() as conn:
-        conn.execute(CommentCellCountsPause.__table__.insert().values(id=1).prefix_with("OR IGNORE", dialect="sqlite")
-                     if conn.dialect.name == "sqlite" else
-                     CommentCellCountsPause.__table__.insert().from_select(
-                         ["id"], select(1).where(~select(CommentCellCountsPause.id).exists())))
+        conn.execute(
+            CommentCellCountsPause.__table__.insert().values(id=1).prefix_with("OR IGNORE", dialect="sqlite")
+            if conn.dialect.name == "sqlite"
+            else CommentCellCountsPause.__table__.insert().from_select(
+                ["id"], select(1).where(~select(CommentCellCountsPause.id).exists())
+            )
+        )
     try:
         yield
     finally:
@@ -147,22 +152,33 @@ def cell_counts(engine: Engine, f: HeatFilter) -> pd.DataFrame:
     """Published comments per H3 cell at ``f.resolution``: columns cell (int), n. Cells with none are absent."""
     if f.text.strip():
         col = getattr(Comment, f"h3_r{f.resolution}")
-        q = select(col.label("cell"), func.count().label("n")).where(and_(*comment_conditions(f)), col.is_not(None)).group_by(col)
+        q = (
+            select(col.label("cell"), func.count().label("n"))
+            .where(and_(*comment_conditions(f)), col.is_not(None))
+            .group_by(col)
+        )
     else:
         t = CommentCellCount
         col = getattr(t, f"h3_r{f.resolution}")
         total = func.sum(t.n)
-        q = select(col.label("cell"), total.label("n")).where(col != 0, *_count_conditions(f)).group_by(col).having(total > 0)
+        q = (
+            select(col.label("cell"), total.label("n"))
+            .where(col != 0, *_count_conditions(f))
+            .group_by(col)
+            .having(total > 0)
+        )
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return pd.DataFrame({"cell": np.array([r[0] for r in rows], dtype=np.int64),
-                         "n": np.array([r[1] for r in rows], dtype=np.int64)})
+    return pd.DataFrame(
+        {"cell": np.array([r[0] for r in rows], dtype=np.int64), "n": np.array([r[1] for r in rows], dtype=np.int64)}
+    )
 
 
 def week_range(engine: Engine) -> tuple[int, int] | None:
     with engine.connect() as conn:
-        lo, hi = conn.execute(select(func.min(CommentCellCount.week), func.max(CommentCellCount.week))
-                              .where(CommentCellCount.n > 0)).one()
+        lo, hi = conn.execute(
+            select(func.min(CommentCellCount.week), func.max(CommentCellCount.week)).where(CommentCellCount.n > 0)
+        ).one()
     return None if lo is None else (int(lo), int(hi))
 
 
@@ -177,7 +193,14 @@ def cells_geojson(cells: Any) -> dict:
     for c in cells:
         s = h3.int_to_str(int(c))
         ring = [[round(lon, 5), round(lat, 5)] for lat, lon in h3.cell_to_boundary(s)]
-        feats.append({"type": "Feature", "id": s, "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]}})
+        feats.append(
+            {
+                "type": "Feature",
+                "id": s,
+                "properties": {},
+                "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -242,8 +265,12 @@ def hotspots(counts: pd.DataFrame, ring: int = 1, study_area: np.ndarray | None 
         cells = np.unique(np.concatenate([np.asarray(study_area, np.int64), np.array(list(counted), np.int64)]))
     index = {int(c): i for i, c in enumerate(cells)}
     x = np.array([counted.get(int(c), 0) for c in cells], dtype=float)
-    nbs = [np.array([index[k] for k in (h3.str_to_int(s) for s in h3.grid_disk(h3.int_to_str(int(c)), ring)) if k in index])
-           for c in cells]
+    nbs = [
+        np.array(
+            [index[k] for k in (h3.str_to_int(s) for s in h3.grid_disk(h3.int_to_str(int(c)), ring)) if k in index]
+        )
+        for c in cells
+    ]
     g = gi_star(x, nbs)
     return pd.DataFrame({"cell": cells, "n": x.astype(np.int64), "z": g.z, "p": g.p, "hotspot": g.classes()})
 
@@ -263,8 +290,15 @@ def district_rates(engine: Engine, f: HeatFilter) -> pd.DataFrame:
         if f.districts and did not in f.districts:
             continue
         n = int(counts.get(did, 0) or 0)
-        rows.append({"district_id": did, "district": name, "population": pop, "n": n,
-                     "per_1000": (n * 1000 / pop) if pop else float("nan")})
+        rows.append(
+            {
+                "district_id": did,
+                "district": name,
+                "population": pop,
+                "n": n,
+                "per_1000": (n * 1000 / pop) if pop else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=["district_id", "district", "population", "n", "per_1000"])
 
 
@@ -276,13 +310,19 @@ def emerging_hotspots(engine: Engine, resolution: int, now: datetime, min_count:
     this = week_of(now)
     recent = cell_counts(engine, HeatFilter(week_from=this - 3, week_to=this, resolution=resolution))
     prev = cell_counts(engine, HeatFilter(week_from=this - 15, week_to=this - 4, resolution=resolution))
-    df = recent.rename(columns={"n": "recent"}).merge(prev.rename(columns={"n": "prev"}), on="cell", how="left").fillna({"prev": 0})
+    df = (
+        recent.rename(columns={"n": "recent"})
+        .merge(prev.rename(columns={"n": "prev"}), on="cell", how="left")
+        .fillna({"prev": 0})
+    )
     df["previous_mean"] = df["prev"] / 3.0  # three previous 4-week "months"
     threshold = df["previous_mean"] + 2 * np.sqrt(np.maximum(df["previous_mean"], 1.0))
     df["ratio"] = df["recent"] / np.maximum(df["previous_mean"], 1.0)
     out = df[(df["recent"] >= min_count) & (df["recent"] > threshold)].copy()
     out["excess"] = out["recent"] - out["previous_mean"]
-    return out.sort_values("excess", ascending=False)[["cell", "recent", "previous_mean", "ratio"]].reset_index(drop=True)
+    return out.sort_values("excess", ascending=False)[["cell", "recent", "previous_mean", "ratio"]].reset_index(
+        drop=True
+    )
 
 
 def indicator_per_cell(features: pd.DataFrame, resolution: int, value_col: str = "value") -> dict[int, float]:
@@ -300,18 +340,46 @@ def cells_version(engine: Engine) -> int:
         return int(conn.scalar(select(func.max(CommentCellCount.id))) or 0)
 
 
-EXPORT_COLUMNS = ["id", "created_at", "category", "status", "department", "district", "support_count", "text",
-                  "lat", "lon", "first_response_at", "resolved_at"]
+EXPORT_COLUMNS = [
+    "id",
+    "created_at",
+    "category",
+    "status",
+    "department",
+    "district",
+    "support_count",
+    "text",
+    "lat",
+    "lon",
+    "first_response_at",
+    "resolved_at",
+]
 
 
 def export_rows(engine: Engine, f: HeatFilter, limit: int = 200_000) -> Iterator[dict[str, Any]]:
     """The officials' export: the comments the filter selects, oldest first, as dicts of ``EXPORT_COLUMNS``."""
     c = Comment
-    q = (select(c.id, c.created_at, c.category, c.status, Department.name, District.name, c.support_count, c.text,
-                c.lat, c.lon, c.first_response_at, c.resolved_at)
-         .join(Department, Department.id == c.department_id, isouter=True)
-         .join(District, District.id == c.district_id, isouter=True)
-         .where(and_(*comment_conditions(f))).order_by(c.id).limit(limit))
+    q = (
+        select(
+            c.id,
+            c.created_at,
+            c.category,
+            c.status,
+            Department.name,
+            District.name,
+            c.support_count,
+            c.text,
+            c.lat,
+            c.lon,
+            c.first_response_at,
+            c.resolved_at,
+        )
+        .join(Department, Department.id == c.department_id, isouter=True)
+        .join(District, District.id == c.district_id, isouter=True)
+        .where(and_(*comment_conditions(f)))
+        .order_by(c.id)
+        .limit(limit)
+    )
     with engine.connect() as conn:
         for row in conn.execute(q):
             yield dict(zip(EXPORT_COLUMNS, row))

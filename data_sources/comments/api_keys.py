@@ -7,6 +7,7 @@ does not leak working keys. Keys are named after the integrator so that every co
 A key may be scoped to a department: it can then also answer that department's comments through
 ``POST /api/v1/comments/<id>/updates`` (back-office systems; README "Scripted answers"), and no others.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,11 @@ def create_api_key(engine: Engine, name: str, department: str | None = None) -> 
             if dept_id is None:
                 known = ", ".join(conn.scalars(select(Department.name).order_by(Department.name)).all()) or "none yet"
                 raise ApiKeyError(f"no department named {department!r}; departments: {known}")
-        conn.execute(insert(ApiKey).values(name=name, key_hash=token_hash(token), created_at=utcnow(), active=True,
-                                           department_id=dept_id))
+        conn.execute(
+            insert(ApiKey).values(
+                name=name, key_hash=token_hash(token), created_at=utcnow(), active=True, department_id=dept_id
+            )
+        )
     return token
 
 
@@ -70,6 +74,9 @@ def api_key_info(engine: Engine, token: str | None) -> ApiKeyInfo | None:
     if not token or len(token) > 200:
         return None
     with engine.connect() as conn:
-        row = conn.execute(select(ApiKey.name, ApiKey.department_id)
-                           .where(ApiKey.key_hash == token_hash(token), ApiKey.active.is_(True))).first()
+        row = conn.execute(
+            select(ApiKey.name, ApiKey.department_id).where(
+                ApiKey.key_hash == token_hash(token), ApiKey.active.is_(True)
+            )
+        ).first()
     return ApiKeyInfo(row.name, row.department_id) if row else None

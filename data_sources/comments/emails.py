@@ -4,6 +4,7 @@ Citizens give an address for updates on their comment; officials log in with one
 before anything is stored, so the store never holds ``Name <a@b>``, spaces, quoted local parts or addresses a
 mail server would refuse.
 """
+
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,8 +27,9 @@ def normalise_email(address: str, *, allow_display_name: bool = False) -> str:
         # A lone surrogate cannot be encoded at all: refuse it before the library tries.
         address.encode("utf-8")
         # strict: also the 64-octet limit of the part before the @ (RFC 5321), which mail servers enforce.
-        info = validate_email(address.strip(), check_deliverability=False, allow_display_name=allow_display_name,
-                              strict=True)
+        info = validate_email(
+            address.strip(), check_deliverability=False, allow_display_name=allow_display_name, strict=True
+        )
     except EmailNotValidError as e:
         raise InvalidEmail(str(e)) from None
     except UnicodeError:

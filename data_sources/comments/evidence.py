@@ -3,6 +3,7 @@
 "PM2.5 at the nearest station, 400 m away: 23 µg/m³ at 08:00" turns a complaint into a comment on the city's own
 open data. The lookup reads the store; choosing the reading and the distance shown are pure functions.
 """
+
 from __future__ import annotations
 
 import threading
@@ -32,8 +33,9 @@ def shown_distance(metres: float) -> int:
     return max(DISTANCE_STEP_M, int(round(metres / DISTANCE_STEP_M)) * DISTANCE_STEP_M)
 
 
-def choose_reading(candidates: list[dict], lat: float, lon: float, at: datetime,
-                   max_distance_m: float = MAX_DISTANCE_M) -> dict | None:
+def choose_reading(
+    candidates: list[dict], lat: float, lon: float, at: datetime, max_distance_m: float = MAX_DISTANCE_M
+) -> dict | None:
     """The reading to attach, from ``candidates`` (feature_id, name, lat, lon, time, value, unit, metric).
 
     Nearest feature with a reading wins; for that feature, the reading of the same hour as ``at`` if there is
@@ -55,9 +57,14 @@ def choose_reading(candidates: list[dict], lat: float, lon: float, at: datetime,
     if best is None:
         return None
     return {
-        "metric": best["metric"], "value": float(best["value"]), "unit": best["unit"],
-        "feature_id": int(best["feature_id"]), "feature_name": best["name"], "layer": best.get("layer"),
-        "distance_m": shown_distance(best["distance_m"]), "time": best["time"].isoformat(timespec="minutes"),
+        "metric": best["metric"],
+        "value": float(best["value"]),
+        "unit": best["unit"],
+        "feature_id": int(best["feature_id"]),
+        "feature_name": best["name"],
+        "layer": best.get("layer"),
+        "distance_m": shown_distance(best["distance_m"]),
+        "time": best["time"].isoformat(timespec="minutes"),
     }
 
 
@@ -66,18 +73,25 @@ def choose_reading(candidates: list[dict], lat: float, lon: float, at: datetime,
 CANDIDATES_TTL = 60.0
 
 
-def nearest_reading(engine: Engine, lat: float, lon: float, category: str, at: datetime,
-                    feature_id: int | None = None) -> dict | None:
+def nearest_reading(
+    engine: Engine, lat: float, lon: float, category: str, at: datetime, feature_id: int | None = None
+) -> dict | None:
     """The evidence dict for a comment placed at (lat, lon) at ``at``, or None when nothing relevant is measured."""
     if feature_id is None and category not in CATEGORY_METRICS:
         return None
-    cands = _candidate_readings(engine, category if feature_id is None else None, at.replace(second=0, microsecond=0),
-                                feature_id)
-    return choose_reading(cands, lat, lon, at, max_distance_m=float("inf") if feature_id is not None else MAX_DISTANCE_M)
+    cands = _candidate_readings(
+        engine, category if feature_id is None else None, at.replace(second=0, microsecond=0), feature_id
+    )
+    return choose_reading(
+        cands, lat, lon, at, max_distance_m=float("inf") if feature_id is not None else MAX_DISTANCE_M
+    )
 
 
-@cached(TTLCache(maxsize=256, ttl=CANDIDATES_TTL), lock=threading.Lock(),
-        key=lambda engine, *rest: (store_key(engine), *rest))
+@cached(
+    TTLCache(maxsize=256, ttl=CANDIDATES_TTL),
+    lock=threading.Lock(),
+    key=lambda engine, *rest: (store_key(engine), *rest),
+)
 def _candidate_readings(engine: Engine, category: str | None, at: datetime, feature_id: int | None) -> list[dict]:
     """For each feature of the relevant layer (or the one feature), its latest reading of the day before ``at`` and
     its reading of the hour of ``at``."""
@@ -96,19 +110,47 @@ def _candidate_readings(engine: Engine, category: str | None, at: datetime, feat
         layer, metric = layer_metric
         latest = (
             select(Observation.feature_id, func.max(Observation.time).label("t"))
-            .where(Observation.metric == metric, Observation.time <= at + timedelta(hours=1), Observation.time >= at - MAX_AGE)
+            .where(
+                Observation.metric == metric,
+                Observation.time <= at + timedelta(hours=1),
+                Observation.time >= at - MAX_AGE,
+            )
             .group_by(Observation.feature_id)
             .subquery()
         )
         same_hour = at.replace(minute=0, second=0, microsecond=0)
         q = (
-            select(Feature.id, Feature.name, Feature.lat, Feature.lon, Feature.layer, Observation.time, Observation.value,
-                   Observation.unit, Observation.metric)
+            select(
+                Feature.id,
+                Feature.name,
+                Feature.lat,
+                Feature.lon,
+                Feature.layer,
+                Observation.time,
+                Observation.value,
+                Observation.unit,
+                Observation.metric,
+            )
             .join(Observation, Observation.feature_id == Feature.id)
             .join(latest, latest.c.feature_id == Feature.id)
-            .where(feature_cond, Observation.metric == metric,
-                   (Observation.time == latest.c.t) | (Observation.time == same_hour))
+            .where(
+                feature_cond,
+                Observation.metric == metric,
+                (Observation.time == latest.c.t) | (Observation.time == same_hour),
+            )
         )
         rows = conn.execute(q).all()
-    return [{"feature_id": r.id, "name": r.name, "lat": r.lat, "lon": r.lon, "layer": r.layer, "time": r.time,
-             "value": r.value, "unit": r.unit, "metric": r.metric} for r in rows]
+    return [
+        {
+            "feature_id": r.id,
+            "name": r.name,
+            "lat": r.lat,
+            "lon": r.lon,
+            "layer": r.layer,
+            "time": r.time,
+            "value": r.value,
+            "unit": r.unit,
+            "metric": r.metric,
+        }
+        for r in rows
+    ]

@@ -13,6 +13,7 @@ Definitions (README 'Comments and the reciprocity loop'), over published comment
 
 ``ledger()`` is pure (DataFrames in, DataFrame out) and tested against a hand-computed example.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -24,9 +25,22 @@ from data_sources.store.models import OPEN_STATUSES, Comment, CommentEvent, Depa
 
 RESPONSE_KINDS = ("status", "answer")
 CITIZEN_KINDS = ("fixed_confirmed", "reopened")
-COLUMNS = ["comments", "answered", "share_answered", "median_hours_to_answer", "resolved", "share_resolved",
-           "closed", "open", "overdue", "ever_resolved", "confirmed_fixed", "share_confirmed_fixed", "reopened",
-           "share_reopened"]
+COLUMNS = [
+    "comments",
+    "answered",
+    "share_answered",
+    "median_hours_to_answer",
+    "resolved",
+    "share_resolved",
+    "closed",
+    "open",
+    "overdue",
+    "ever_resolved",
+    "confirmed_fixed",
+    "share_confirmed_fixed",
+    "reopened",
+    "share_reopened",
+]
 
 
 def comment_states(comments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -41,14 +55,21 @@ def comment_states(comments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame
     last_status = moves.groupby("comment_id")["to_status"].last()
     out["first_answer_at"] = out["id"].map(first)
     out["status"] = out["id"].map(last_status).fillna("new")
-    out["ever_resolved"] = out["id"].isin(ev.loc[(ev["kind"] == "status") & (ev["to_status"] == "resolved"), "comment_id"])
+    out["ever_resolved"] = out["id"].isin(
+        ev.loc[(ev["kind"] == "status") & (ev["to_status"] == "resolved"), "comment_id"]
+    )
     out["confirmed_fixed"] = out["id"].isin(ev.loc[ev["kind"] == "fixed_confirmed", "comment_id"])
     out["reopened"] = out["id"].isin(ev.loc[ev["kind"] == "reopened", "comment_id"])
     return out
 
 
-def ledger(comments: pd.DataFrame, events: pd.DataFrame, now: datetime, overdue_days: int = 30,
-           by: tuple[str, ...] = ("department", "category")) -> pd.DataFrame:
+def ledger(
+    comments: pd.DataFrame,
+    events: pd.DataFrame,
+    now: datetime,
+    overdue_days: int = 30,
+    by: tuple[str, ...] = ("department", "category"),
+) -> pd.DataFrame:
     """One row per group in ``by`` (empty ``by``: one row for the whole city) with the COLUMNS figures."""
     return aggregate(comment_states(comments, events), now, overdue_days, by)
 
@@ -67,18 +88,20 @@ def aggregate(states: pd.DataFrame, now: datetime, overdue_days: int, by: tuple[
     if not by:
         s["_all"] = "all"
     g = s.groupby(list(by) or ["_all"], dropna=False, sort=True)
-    out = pd.DataFrame({
-        "comments": g.size(),
-        "answered": g["is_answered"].sum(),
-        "median_hours_to_answer": g["hours"].median(),
-        "resolved": g["is_resolved"].sum(),
-        "closed": g["is_closed"].sum(),
-        "open": g["is_open"].sum(),
-        "overdue": g["is_overdue"].sum(),
-        "ever_resolved": g["ever_resolved"].sum(),
-        "confirmed_fixed": g["confirmed_fixed"].sum(),
-        "reopened": g["reopened"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "comments": g.size(),
+            "answered": g["is_answered"].sum(),
+            "median_hours_to_answer": g["hours"].median(),
+            "resolved": g["is_resolved"].sum(),
+            "closed": g["is_closed"].sum(),
+            "open": g["is_open"].sum(),
+            "overdue": g["is_overdue"].sum(),
+            "ever_resolved": g["ever_resolved"].sum(),
+            "confirmed_fixed": g["confirmed_fixed"].sum(),
+            "reopened": g["reopened"].sum(),
+        }
+    )
     out["share_answered"] = out["answered"] / out["comments"]
     out["share_resolved"] = out["resolved"] / out["comments"]
     # Over the comments ever marked resolved (NaN where there are none: nothing to confirm yet).
@@ -87,7 +110,17 @@ def aggregate(states: pd.DataFrame, now: datetime, overdue_days: int, by: tuple[
     out = out[COLUMNS].reset_index()
     if not by:
         out = out.drop(columns="_all")
-    for c in ("comments", "answered", "resolved", "closed", "open", "overdue", "ever_resolved", "confirmed_fixed", "reopened"):
+    for c in (
+        "comments",
+        "answered",
+        "resolved",
+        "closed",
+        "open",
+        "overdue",
+        "ever_resolved",
+        "confirmed_fixed",
+        "reopened",
+    ):
         out[c] = out[c].astype(int)
     return out
 
@@ -106,8 +139,13 @@ def load_inputs(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
         .where(Comment.moderation == "published")
     )
     eq = (
-        select(CommentEvent.id, CommentEvent.comment_id, cast(CommentEvent.created_at, String), CommentEvent.kind,
-                CommentEvent.to_status)
+        select(
+            CommentEvent.id,
+            CommentEvent.comment_id,
+            cast(CommentEvent.created_at, String),
+            CommentEvent.kind,
+            CommentEvent.to_status,
+        )
         .join(Comment, Comment.id == CommentEvent.comment_id)
         .where(Comment.moderation == "published", CommentEvent.kind.in_(RESPONSE_KINDS + CITIZEN_KINDS))
     )

@@ -14,6 +14,7 @@ alerts'):
 
 Every function takes ``now`` so that tests (and the "was it fixed?" delay) can move time forward.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -72,8 +73,9 @@ def mail_address(email: str | None) -> str | None:
 def _address_id(conn: Connection, email: str, now: datetime) -> int:
     aid = conn.scalar(select(MailAddress.id).where(MailAddress.email == email))
     if aid is None:
-        aid = conn.execute(insert(MailAddress).values(email=email, created_at=now)
-                           .returning(MailAddress.__table__.c.id)).scalar_one()
+        aid = conn.execute(
+            insert(MailAddress).values(email=email, created_at=now).returning(MailAddress.__table__.c.id)
+        ).scalar_one()
     return aid
 
 
@@ -81,23 +83,48 @@ def enqueue(conn: Connection, kind: str, subscription_id: int, dedupe_key: str, 
     """Queue one message unless one with the same ``dedupe_key`` exists; True when queued."""
     if conn.scalar(select(MailOutbox.id).where(MailOutbox.dedupe_key == dedupe_key)) is not None:
         return False
-    conn.execute(insert(MailOutbox).values(
-        created_at=now, kind=kind, subscription_id=subscription_id, dedupe_key=dedupe_key, params=params,
-        status="pending", attempts=0, next_attempt_at=now))
+    conn.execute(
+        insert(MailOutbox).values(
+            created_at=now,
+            kind=kind,
+            subscription_id=subscription_id,
+            dedupe_key=dedupe_key,
+            params=params,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+        )
+    )
     return True
 
 
 def _confirmations_sent(conn: Connection, address_id: int, now: datetime) -> int:
-    return conn.scalar(
-        select(func.count()).select_from(MailOutbox)
-        .join(MailSubscription, MailSubscription.id == MailOutbox.subscription_id)
-        .where(MailSubscription.address_id == address_id, MailOutbox.kind == "confirm",
-               MailOutbox.created_at > now - CONFIRMATION_WINDOW)) or 0
+    return (
+        conn.scalar(
+            select(func.count())
+            .select_from(MailOutbox)
+            .join(MailSubscription, MailSubscription.id == MailOutbox.subscription_id)
+            .where(
+                MailSubscription.address_id == address_id,
+                MailOutbox.kind == "confirm",
+                MailOutbox.created_at > now - CONFIRMATION_WINDOW,
+            )
+        )
+        or 0
+    )
 
 
-def subscribe(engine: Engine, email: str, kind: str, language: str, *, comment_id: int | None = None,
-              area: AreaFilter | None = None, confirmations_per_day: int = 3,
-              now: datetime | None = None) -> Subscribed | None:
+def subscribe(
+    engine: Engine,
+    email: str,
+    kind: str,
+    language: str,
+    *,
+    comment_id: int | None = None,
+    area: AreaFilter | None = None,
+    confirmations_per_day: int = 3,
+    now: datetime | None = None,
+) -> Subscribed | None:
     """Record that ``email`` asks for mail (``kind``: author, supporter or area) and queue the confirmation
     request (within the daily cap). None when the address is not valid. Asking again for the same comment
     returns the same subscription (and may re-send its confirmation request, within the cap)."""
@@ -117,46 +144,94 @@ def subscribe(engine: Engine, email: str, kind: str, language: str, *, comment_i
     raise AssertionError("unreachable")
 
 
-def _subscribe(engine: Engine, addr: str, kind: str, language: str, comment_id: int | None, area: AreaFilter | None,
-               confirmations_per_day: int, now: datetime) -> Subscribed:
+def _subscribe(
+    engine: Engine,
+    addr: str,
+    kind: str,
+    language: str,
+    comment_id: int | None,
+    area: AreaFilter | None,
+    confirmations_per_day: int,
+    now: datetime,
+) -> Subscribed:
     with engine.begin() as conn:
         aid = _address_id(conn, addr, now)
         stopped = conn.scalar(select(MailAddress.stopped_at).where(MailAddress.id == aid)) is not None
         row = None
         if comment_id is not None:
-            row = conn.execute(select(MailSubscription.id, MailSubscription.token, MailSubscription.confirmed_at,
-                                      MailSubscription.stopped_at)
-                               .where(MailSubscription.address_id == aid, MailSubscription.comment_id == comment_id)).first()
+            row = conn.execute(
+                select(
+                    MailSubscription.id,
+                    MailSubscription.token,
+                    MailSubscription.confirmed_at,
+                    MailSubscription.stopped_at,
+                ).where(MailSubscription.address_id == aid, MailSubscription.comment_id == comment_id)
+            ).first()
         if row is not None and row.stopped_at is None and row.confirmed_at is not None:
             return Subscribed(row.id, row.token, False, True)
         if row is not None:
             sid, token = row.id, row.token
             # Asked again after stopping: a new confirmation is needed.
-            conn.execute(update(MailSubscription).where(MailSubscription.id == sid)
-                         .values(stopped_at=None, confirmed_at=None, language=language))
+            conn.execute(
+                update(MailSubscription)
+                .where(MailSubscription.id == sid)
+                .values(stopped_at=None, confirmed_at=None, language=language)
+            )
         else:
             token = secrets.token_urlsafe(24)
-            values = {"address_id": aid, "token": token, "kind": kind, "comment_id": comment_id,
-                      "language": language, "created_at": now, "frequency": "instant", "last_comment_id": 0}
+            values = {
+                "address_id": aid,
+                "token": token,
+                "kind": kind,
+                "comment_id": comment_id,
+                "language": language,
+                "created_at": now,
+                "frequency": "instant",
+                "last_comment_id": 0,
+            }
             if area is not None:
-                values.update(district_id=area.district_id, category=area.category, lat=area.lat, lon=area.lon,
-                              radius_m=area.radius_m, frequency=area.frequency,
-                              last_comment_id=conn.scalar(select(func.max(Comment.id))) or 0)
-            sid = conn.execute(insert(MailSubscription).values(**values)
-                               .returning(MailSubscription.__table__.c.id)).scalar_one()
+                values.update(
+                    district_id=area.district_id,
+                    category=area.category,
+                    lat=area.lat,
+                    lon=area.lon,
+                    radius_m=area.radius_m,
+                    frequency=area.frequency,
+                    last_comment_id=conn.scalar(select(func.max(Comment.id))) or 0,
+                )
+            sid = conn.execute(
+                insert(MailSubscription).values(**values).returning(MailSubscription.__table__.c.id)
+            ).scalar_one()
         queued = False
         if not stopped and _confirmations_sent(conn, aid, now) < confirmations_per_day:
-            n = conn.scalar(select(func.count()).select_from(MailOutbox)
-                            .where(MailOutbox.subscription_id == sid, MailOutbox.kind == "confirm")) or 0
-            queued = enqueue(conn, "confirm", sid, f"confirm:{sid}:{n}",
-                             {"what": kind, "comment_id": comment_id, **(_area_params(conn, area) if area else {})}, now)
+            n = (
+                conn.scalar(
+                    select(func.count())
+                    .select_from(MailOutbox)
+                    .where(MailOutbox.subscription_id == sid, MailOutbox.kind == "confirm")
+                )
+                or 0
+            )
+            queued = enqueue(
+                conn,
+                "confirm",
+                sid,
+                f"confirm:{sid}:{n}",
+                {"what": kind, "comment_id": comment_id, **(_area_params(conn, area) if area else {})},
+                now,
+            )
     return Subscribed(sid, token, queued, False)
 
 
 def _area_params(conn: Connection, area: AreaFilter) -> dict:
     district = conn.scalar(select(District.name).where(District.id == area.district_id)) if area.district_id else None
-    return {"district": district, "category": area.category, "radius_m": area.radius_m,
-            "point": [area.lat, area.lon] if area.lat is not None else None, "frequency": area.frequency}
+    return {
+        "district": district,
+        "category": area.category,
+        "radius_m": area.radius_m,
+        "point": [area.lat, area.lon] if area.lat is not None else None,
+        "frequency": area.frequency,
+    }
 
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
@@ -170,8 +245,12 @@ def validate_area(area: AreaFilter, categories: list[str], bounds: Bounds | None
         raise CommentRejected("category", "Choose a category.")
     lat, lon, radius = area.lat, area.lon, area.radius_m
     if lat is not None or lon is not None or radius is not None:
-        if lat is None or lon is None or radius is None or not (
-                -90 <= lat <= 90 and -180 <= lon <= 180 and 0 < radius <= MAX_RADIUS_M):
+        if (
+            lat is None
+            or lon is None
+            or radius is None
+            or not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < radius <= MAX_RADIUS_M)
+        ):
             raise CommentRejected("point", "Give a point (latitude and longitude) and a radius in metres.")
         if bounds is not None:
             (s, w), (n, e) = bounds
@@ -203,7 +282,9 @@ def lookup(engine: Engine, token: str) -> SubscriptionView | None:
         s = _by_token(conn, token)
     if s is None:
         return None
-    return SubscriptionView(s.id, s.kind, s.comment_id, s.language, s.confirmed_at is not None, s.stopped_at is not None)
+    return SubscriptionView(
+        s.id, s.kind, s.comment_id, s.language, s.confirmed_at is not None, s.stopped_at is not None
+    )
 
 
 def confirm(engine: Engine, token: str, now: datetime | None = None) -> SubscriptionView | None:
@@ -223,7 +304,9 @@ def confirm(engine: Engine, token: str, now: datetime | None = None) -> Subscrip
     return lookup(engine, token)
 
 
-def unsubscribe(engine: Engine, token: str, scope: str = "this", now: datetime | None = None) -> SubscriptionView | None:
+def unsubscribe(
+    engine: Engine, token: str, scope: str = "this", now: datetime | None = None
+) -> SubscriptionView | None:
     """Stop mail for this subscription (``scope`` "this") or to its address altogether ("all"); queued mail
     that has not gone yet is cancelled. Idempotent. None: unknown token."""
     now = now or utcnow()
@@ -234,33 +317,58 @@ def unsubscribe(engine: Engine, token: str, scope: str = "this", now: datetime |
         if scope == "all":
             conn.execute(update(MailAddress).where(MailAddress.id == s.address_id).values(stopped_at=now))
             subs = select(MailSubscription.id).where(MailSubscription.address_id == s.address_id)
-            conn.execute(update(MailSubscription).where(MailSubscription.address_id == s.address_id,
-                                                        MailSubscription.stopped_at.is_(None)).values(stopped_at=now))
+            conn.execute(
+                update(MailSubscription)
+                .where(MailSubscription.address_id == s.address_id, MailSubscription.stopped_at.is_(None))
+                .values(stopped_at=now)
+            )
         else:
             subs = select(MailSubscription.id).where(MailSubscription.id == s.id)
-            conn.execute(update(MailSubscription).where(MailSubscription.id == s.id,
-                                                        MailSubscription.stopped_at.is_(None)).values(stopped_at=now))
-        conn.execute(update(MailOutbox).where(MailOutbox.subscription_id.in_(subs), MailOutbox.status == "pending")
-                     .values(status="cancelled"))
+            conn.execute(
+                update(MailSubscription)
+                .where(MailSubscription.id == s.id, MailSubscription.stopped_at.is_(None))
+                .values(stopped_at=now)
+            )
+        conn.execute(
+            update(MailOutbox)
+            .where(MailOutbox.subscription_id.in_(subs), MailOutbox.status == "pending")
+            .values(status="cancelled")
+        )
     return lookup(engine, token)
 
 
 def _active_comment_subscriptions(conn: Connection, comment_id: int, kinds: tuple[str, ...]) -> list[int]:
-    q = (select(MailSubscription.id).join(MailAddress, MailAddress.id == MailSubscription.address_id)
-         .where(MailSubscription.comment_id == comment_id, MailSubscription.kind.in_(kinds),
-                MailSubscription.confirmed_at.is_not(None), MailSubscription.stopped_at.is_(None),
-                MailAddress.stopped_at.is_(None)))
+    q = (
+        select(MailSubscription.id)
+        .join(MailAddress, MailAddress.id == MailSubscription.address_id)
+        .where(
+            MailSubscription.comment_id == comment_id,
+            MailSubscription.kind.in_(kinds),
+            MailSubscription.confirmed_at.is_not(None),
+            MailSubscription.stopped_at.is_(None),
+            MailAddress.stopped_at.is_(None),
+        )
+    )
     return list(conn.scalars(q))
 
 
-def enqueue_comment_update(conn: Connection, comment_id: int, event_id: int, to_status: str,
-                           closed_reason: str | None, answer: str, now: datetime) -> int:
+def enqueue_comment_update(
+    conn: Connection,
+    comment_id: int,
+    event_id: int,
+    to_status: str,
+    closed_reason: str | None,
+    answer: str,
+    now: datetime,
+) -> int:
     """Inside the workflow's transaction: queue the public status change and the city's answer for the
     comment's confirmed author and supporters. Returns how many messages were queued."""
     kind = "closed" if to_status == "closed" else "update"
     params = {"comment_id": comment_id, "status": to_status, "closed_reason": closed_reason, "answer": answer}
-    return sum(enqueue(conn, kind, sid, f"{kind}:{event_id}:{sid}", params, now)
-               for sid in _active_comment_subscriptions(conn, comment_id, ("author", "supporter")))
+    return sum(
+        enqueue(conn, kind, sid, f"{kind}:{event_id}:{sid}", params, now)
+        for sid in _active_comment_subscriptions(conn, comment_id, ("author", "supporter"))
+    )
 
 
 def schedule_fixed_checks(engine: Engine, days: int, now: datetime | None = None) -> int:
@@ -268,18 +376,32 @@ def schedule_fixed_checks(engine: Engine, days: int, now: datetime | None = None
     ``days`` + 7 days ago (once per resolution). Returns how many were queued."""
     now = now or utcnow()
     due_before, due_after = now - timedelta(days=days), now - timedelta(days=days) - FIXED_CHECK_WINDOW
-    q = (select(Comment.id, Comment.resolved_at, MailSubscription.id.label("sid"))
-         .join(MailSubscription, MailSubscription.comment_id == Comment.id)
-         .join(MailAddress, MailAddress.id == MailSubscription.address_id)
-         .where(Comment.status == "resolved", Comment.resolved_at <= due_before, Comment.resolved_at > due_after,
-                MailSubscription.kind == "author", MailSubscription.confirmed_at.is_not(None),
-                MailSubscription.stopped_at.is_(None), MailAddress.stopped_at.is_(None)))
+    q = (
+        select(Comment.id, Comment.resolved_at, MailSubscription.id.label("sid"))
+        .join(MailSubscription, MailSubscription.comment_id == Comment.id)
+        .join(MailAddress, MailAddress.id == MailSubscription.address_id)
+        .where(
+            Comment.status == "resolved",
+            Comment.resolved_at <= due_before,
+            Comment.resolved_at > due_after,
+            MailSubscription.kind == "author",
+            MailSubscription.confirmed_at.is_not(None),
+            MailSubscription.stopped_at.is_(None),
+            MailAddress.stopped_at.is_(None),
+        )
+    )
     n = 0
     with engine.begin() as conn:
         for cid, resolved_at, sid in conn.execute(q).all():
             assert resolved_at is not None  # the query asks for resolved comments
-            n += enqueue(conn, "fixed_check", sid, f"fixed:{cid}:{resolved_at.isoformat()}",
-                         {"comment_id": cid, "resolved_at": resolved_at.isoformat()}, now)
+            n += enqueue(
+                conn,
+                "fixed_check",
+                sid,
+                f"fixed:{cid}:{resolved_at.isoformat()}",
+                {"comment_id": cid, "resolved_at": resolved_at.isoformat()},
+                now,
+            )
     return n
 
 
@@ -304,16 +426,33 @@ def schedule_area_alerts(engine: Engine, now: datetime | None = None) -> int:
     n = 0
     with engine.begin() as conn:
         subs = conn.execute(
-            select(MailSubscription.__table__).join(MailAddress, MailAddress.id == MailSubscription.address_id)
-            .where(MailSubscription.kind == "area", MailSubscription.confirmed_at.is_not(None),
-                   MailSubscription.stopped_at.is_(None), MailAddress.stopped_at.is_(None))).all()
+            select(MailSubscription.__table__)
+            .join(MailAddress, MailAddress.id == MailSubscription.address_id)
+            .where(
+                MailSubscription.kind == "area",
+                MailSubscription.confirmed_at.is_not(None),
+                MailSubscription.stopped_at.is_(None),
+                MailAddress.stopped_at.is_(None),
+            )
+        ).all()
         for s in subs:
             if s.frequency == "daily" and s.last_sent_at is not None and s.last_sent_at > now - timedelta(days=1):
                 continue
-            q = (select(Comment.id, Comment.created_at, Comment.category, Comment.text, Comment.district_id,
-                        Comment.public_lat, Comment.public_lon, District.name.label("district"))
-                 .outerjoin(District, District.id == Comment.district_id)
-                 .where(Comment.id > s.last_comment_id, Comment.moderation == "published").order_by(Comment.id))
+            q = (
+                select(
+                    Comment.id,
+                    Comment.created_at,
+                    Comment.category,
+                    Comment.text,
+                    Comment.district_id,
+                    Comment.public_lat,
+                    Comment.public_lon,
+                    District.name.label("district"),
+                )
+                .outerjoin(District, District.id == Comment.district_id)
+                .where(Comment.id > s.last_comment_id, Comment.moderation == "published")
+                .order_by(Comment.id)
+            )
             if s.category is not None:
                 q = q.where(Comment.category == s.category)
             if s.district_id is not None:
@@ -325,10 +464,24 @@ def schedule_area_alerts(engine: Engine, now: datetime | None = None) -> int:
             found = [r for r in rows if area_matches(s, r)]
             values: dict = {"last_comment_id": newest}
             if found:
-                shown = [{"id": r.id, "category": r.category, "district": r.district, "text": r.text,
-                          "created_at": r.created_at.isoformat()} for r in found[:AREA_MAX_COMMENTS]]
-                n += enqueue(conn, "area", s.id, f"area:{s.id}:{newest}",
-                             {"comments": shown, "more": len(found) - len(shown), "frequency": s.frequency}, now)
+                shown = [
+                    {
+                        "id": r.id,
+                        "category": r.category,
+                        "district": r.district,
+                        "text": r.text,
+                        "created_at": r.created_at.isoformat(),
+                    }
+                    for r in found[:AREA_MAX_COMMENTS]
+                ]
+                n += enqueue(
+                    conn,
+                    "area",
+                    s.id,
+                    f"area:{s.id}:{newest}",
+                    {"comments": shown, "more": len(found) - len(shown), "frequency": s.frequency},
+                    now,
+                )
                 values["last_sent_at"] = now
             conn.execute(update(MailSubscription).where(MailSubscription.id == s.id).values(**values))
     return n
@@ -342,13 +495,16 @@ def purge_mail(engine: Engine, retention_days: int, now: datetime | None = None,
     cutoff = now - timedelta(days=retention_days)
     old_comments = select(Comment.id).where(Comment.created_at < cutoff)
     # Each test says IS NOT NULL first: NOT (NULL OR ...) would keep nothing.
-    gone = or_(and_(MailSubscription.comment_id.is_not(None), MailSubscription.comment_id.in_(old_comments)),
-               and_(MailSubscription.stopped_at.is_not(None), MailSubscription.stopped_at < cutoff),
-               and_(MailSubscription.confirmed_at.is_(None), MailSubscription.created_at < now - UNCONFIRMED_KEPT))
+    gone = or_(
+        and_(MailSubscription.comment_id.is_not(None), MailSubscription.comment_id.in_(old_comments)),
+        and_(MailSubscription.stopped_at.is_not(None), MailSubscription.stopped_at < cutoff),
+        and_(MailSubscription.confirmed_at.is_(None), MailSubscription.created_at < now - UNCONFIRMED_KEPT),
+    )
     with engine.begin() as conn:
         keep = select(MailSubscription.address_id).where(~gone)
-        addr_cond = and_(MailAddress.id.not_in(keep),
-                         or_(MailAddress.stopped_at.is_(None), MailAddress.stopped_at < cutoff))
+        addr_cond = and_(
+            MailAddress.id.not_in(keep), or_(MailAddress.stopped_at.is_(None), MailAddress.stopped_at < cutoff)
+        )
         n = conn.scalar(select(func.count()).select_from(MailAddress).where(addr_cond)) or 0
         if dry_run:
             return n
@@ -358,12 +514,19 @@ def purge_mail(engine: Engine, retention_days: int, now: datetime | None = None,
             conn.execute(delete(MailSubscription).where(MailSubscription.id.in_(doomed)))
         ids = list(conn.scalars(select(MailAddress.id).where(addr_cond)))
         if ids:
-            conn.execute(delete(MailOutbox).where(MailOutbox.subscription_id.in_(
-                select(MailSubscription.id).where(MailSubscription.address_id.in_(ids)))))
+            conn.execute(
+                delete(MailOutbox).where(
+                    MailOutbox.subscription_id.in_(
+                        select(MailSubscription.id).where(MailSubscription.address_id.in_(ids))
+                    )
+                )
+            )
             conn.execute(delete(MailSubscription).where(MailSubscription.address_id.in_(ids)))
             conn.execute(delete(MailAddress).where(MailAddress.id.in_(ids)))
         # Sent mail older than the retention period: its text is not needed any more.
-        conn.execute(delete(MailOutbox).where(MailOutbox.status.in_(("sent", "cancelled")), MailOutbox.created_at < cutoff))
+        conn.execute(
+            delete(MailOutbox).where(MailOutbox.status.in_(("sent", "cancelled")), MailOutbox.created_at < cutoff)
+        )
     return len(ids)
 
 
@@ -396,29 +559,45 @@ def mark_stale_uncertain(engine: Engine, now: datetime) -> int:
     """Rows left "sending" by a worker that died: perhaps sent, perhaps not. They become "uncertain" and are
     NOT resent by themselves (at most once); ``requeue_uncertain`` sends them again with the same Message-ID."""
     with engine.begin() as conn:
-        return conn.execute(update(MailOutbox).where(MailOutbox.status == "sending",
-                                                     MailOutbox.sending_at < now - STALE_SENDING)
-                            .values(status="uncertain")).rowcount
+        return conn.execute(
+            update(MailOutbox)
+            .where(MailOutbox.status == "sending", MailOutbox.sending_at < now - STALE_SENDING)
+            .values(status="uncertain")
+        ).rowcount
 
 
 def requeue_uncertain(engine: Engine, now: datetime) -> int:
     with engine.begin() as conn:
-        return conn.execute(update(MailOutbox).where(MailOutbox.status == "uncertain")
-                            .values(status="pending", next_attempt_at=now)).rowcount
+        return conn.execute(
+            update(MailOutbox).where(MailOutbox.status == "uncertain").values(status="pending", next_attempt_at=now)
+        ).rowcount
 
 
 def due(engine: Engine, now: datetime, limit: int = 100) -> list[OutboxItem]:
     """Pending messages whose time has come, oldest first, with their recipient. Messages that may no longer
     go (the subscription or address stopped, an update for an unconfirmed subscription, a confirmation request
     for a confirmed one) are cancelled."""
-    q = (select(MailOutbox.id, MailOutbox.kind, MailOutbox.params, MailOutbox.message_id, MailOutbox.attempts,
-                MailAddress.email, MailAddress.stopped_at.label("addr_stopped"), MailSubscription.token,
-                MailSubscription.language, MailSubscription.comment_id, MailSubscription.confirmed_at,
-                MailSubscription.stopped_at)
-         .join(MailSubscription, MailSubscription.id == MailOutbox.subscription_id)
-         .join(MailAddress, MailAddress.id == MailSubscription.address_id)
-         .where(MailOutbox.status == "pending", MailOutbox.next_attempt_at <= now)
-         .order_by(MailOutbox.next_attempt_at, MailOutbox.id).limit(limit))
+    q = (
+        select(
+            MailOutbox.id,
+            MailOutbox.kind,
+            MailOutbox.params,
+            MailOutbox.message_id,
+            MailOutbox.attempts,
+            MailAddress.email,
+            MailAddress.stopped_at.label("addr_stopped"),
+            MailSubscription.token,
+            MailSubscription.language,
+            MailSubscription.comment_id,
+            MailSubscription.confirmed_at,
+            MailSubscription.stopped_at,
+        )
+        .join(MailSubscription, MailSubscription.id == MailOutbox.subscription_id)
+        .join(MailAddress, MailAddress.id == MailSubscription.address_id)
+        .where(MailOutbox.status == "pending", MailOutbox.next_attempt_at <= now)
+        .order_by(MailOutbox.next_attempt_at, MailOutbox.id)
+        .limit(limit)
+    )
     out, cancel = [], []
     with engine.connect() as conn:
         for r in conn.execute(q).all():
@@ -427,12 +606,27 @@ def due(engine: Engine, now: datetime, limit: int = 100) -> list[OutboxItem]:
             if r.addr_stopped is not None or r.stopped_at is not None or (r.kind == "confirm") == confirmed:
                 cancel.append(r.id)
                 continue
-            out.append(OutboxItem(r.id, r.kind, r.params or {}, r.message_id, r.attempts, r.email, r.token,
-                                  r.language, r.comment_id, r.confirmed_at is not None))
+            out.append(
+                OutboxItem(
+                    r.id,
+                    r.kind,
+                    r.params or {},
+                    r.message_id,
+                    r.attempts,
+                    r.email,
+                    r.token,
+                    r.language,
+                    r.comment_id,
+                    r.confirmed_at is not None,
+                )
+            )
     if cancel:
         with engine.begin() as conn:
-            conn.execute(update(MailOutbox).where(MailOutbox.id.in_(cancel), MailOutbox.status == "pending")
-                         .values(status="cancelled"))
+            conn.execute(
+                update(MailOutbox)
+                .where(MailOutbox.id.in_(cancel), MailOutbox.status == "pending")
+                .values(status="cancelled")
+            )
     return out
 
 
@@ -440,9 +634,19 @@ def claim(engine: Engine, item: OutboxItem, message_id: str, now: datetime) -> b
     """Mark a message "sending" before it goes (committed), with its Message-ID kept from the first try.
     False when another worker took it first."""
     with engine.begin() as conn:
-        ok = conn.execute(update(MailOutbox).where(MailOutbox.id == item.id, MailOutbox.status == "pending")
-                          .values(status="sending", sending_at=now, attempts=MailOutbox.attempts + 1,
-                                  message_id=func.coalesce(MailOutbox.message_id, message_id))).rowcount == 1
+        ok = (
+            conn.execute(
+                update(MailOutbox)
+                .where(MailOutbox.id == item.id, MailOutbox.status == "pending")
+                .values(
+                    status="sending",
+                    sending_at=now,
+                    attempts=MailOutbox.attempts + 1,
+                    message_id=func.coalesce(MailOutbox.message_id, message_id),
+                )
+            ).rowcount
+            == 1
+        )
         if ok:
             item.message_id = conn.scalar(select(MailOutbox.message_id).where(MailOutbox.id == item.id))
             item.attempts += 1
@@ -451,15 +655,19 @@ def claim(engine: Engine, item: OutboxItem, message_id: str, now: datetime) -> b
 
 def mark_sent(engine: Engine, item: OutboxItem, now: datetime) -> None:
     with engine.begin() as conn:
-        conn.execute(update(MailOutbox).where(MailOutbox.id == item.id)
-                     .values(status="sent", sent_at=now, last_error=None))
+        conn.execute(
+            update(MailOutbox).where(MailOutbox.id == item.id).values(status="sent", sent_at=now, last_error=None)
+        )
 
 
 def mark_failed(engine: Engine, item: OutboxItem, error: str, now: datetime) -> None:
     """The server refused or could not be reached: back to pending, tried again after a growing pause."""
     with engine.begin() as conn:
-        conn.execute(update(MailOutbox).where(MailOutbox.id == item.id)
-                     .values(status="pending", next_attempt_at=now + backoff(item.attempts), last_error=error[:500]))
+        conn.execute(
+            update(MailOutbox)
+            .where(MailOutbox.id == item.id)
+            .values(status="pending", next_attempt_at=now + backoff(item.attempts), last_error=error[:500])
+        )
 
 
 def outbox_summary(engine: Engine, now: datetime | None = None) -> dict:
@@ -468,12 +676,23 @@ def outbox_summary(engine: Engine, now: datetime | None = None) -> dict:
     with engine.connect() as conn:
         counts = dict(conn.execute(select(MailOutbox.status, func.count()).group_by(MailOutbox.status)).all())
         oldest = conn.scalar(select(func.min(MailOutbox.created_at)).where(MailOutbox.status == "pending"))
-    return {"pending": counts.get("pending", 0), "sending": counts.get("sending", 0),
-            "uncertain": counts.get("uncertain", 0), "sent": counts.get("sent", 0),
-            "oldest_pending_seconds": round((now - oldest).total_seconds()) if oldest else None}
+    return {
+        "pending": counts.get("pending", 0),
+        "sending": counts.get("sending", 0),
+        "uncertain": counts.get("uncertain", 0),
+        "sent": counts.get("sent", 0),
+        "oldest_pending_seconds": round((now - oldest).total_seconds()) if oldest else None,
+    }
 
 
 def missing_settings(settings: Settings) -> list[str]:
     """The mail settings that are not set (empty: mail can be sent)."""
-    return [var for var, value in (("CITYDASH_SMTP_URL", settings.smtp_url), ("CITYDASH_MAIL_FROM", settings.mail_from),
-                                   ("CITYDASH_PUBLIC_URL", settings.public_url)) if not value]
+    return [
+        var
+        for var, value in (
+            ("CITYDASH_SMTP_URL", settings.smtp_url),
+            ("CITYDASH_MAIL_FROM", settings.mail_from),
+            ("CITYDASH_PUBLIC_URL", settings.public_url),
+        )
+        if not value
+    ]

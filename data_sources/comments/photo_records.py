@@ -40,8 +40,9 @@ def names(photo_id: str) -> tuple[str, str]:
     return f"{photo_id}.jpg", f"{photo_id}.thumb.jpg"
 
 
-def upload_photo(engine: Engine, media: MediaStore, data: bytes, limits: PhotoLimits | None = None,
-                 now: datetime | None = None) -> str:
+def upload_photo(
+    engine: Engine, media: MediaStore, data: bytes, limits: PhotoLimits | None = None, now: datetime | None = None
+) -> str:
     """Make the bytes safe, store them and record a pending photo; returns its id. Raises ``PhotoRejected``."""
     processed = process_photo(data, limits)
     photo_id = secrets.token_urlsafe(16)
@@ -49,9 +50,17 @@ def upload_photo(engine: Engine, media: MediaStore, data: bytes, limits: PhotoLi
     media.put(full, processed.full, JPEG)
     media.put(thumb, processed.thumb, JPEG)
     with engine.begin() as conn:
-        conn.execute(insert(Photo).values(id=photo_id, created_at=now or utcnow(), state="pending",
-                                                    blurred=False, width=processed.width, height=processed.height,
-                                                    position=0))
+        conn.execute(
+            insert(Photo).values(
+                id=photo_id,
+                created_at=now or utcnow(),
+                state="pending",
+                blurred=False,
+                width=processed.width,
+                height=processed.height,
+                position=0,
+            )
+        )
     return photo_id
 
 
@@ -59,8 +68,9 @@ def valid_ids(photo_ids: object, most: int) -> tuple[str, ...]:
     """The ids a client sent, checked for shape and number (``ValueError`` with a message id otherwise)."""
     if photo_ids in (None, "", []):
         return ()
-    if not isinstance(photo_ids, (list, tuple)) or not all(isinstance(i, str) and PHOTO_ID_RE.fullmatch(i)
-                                                           for i in photo_ids):
+    if not isinstance(photo_ids, (list, tuple)) or not all(
+        isinstance(i, str) and PHOTO_ID_RE.fullmatch(i) for i in photo_ids
+    ):
         raise PhotoError("Invalid request.")
     ids = tuple(dict.fromkeys(photo_ids))
     if len(ids) > most:
@@ -72,10 +82,11 @@ def attach(conn: Connection, comment_id: int, photo_ids: Sequence[str]) -> None:
     """Attach pending photos to a new comment, in the caller's transaction; any id that is not a pending photo
     (unknown, already sent, expired) raises ``PhotoError`` and so rolls the comment back."""
     for position, photo_id in enumerate(photo_ids):
-        done = conn.execute(update(Photo)
-                            .where(Photo.id == photo_id, Photo.state == "pending", Photo.comment_id.is_(None),
-                                   Photo.event_id.is_(None))
-                            .values(comment_id=comment_id, state="attached", position=position)).rowcount
+        done = conn.execute(
+            update(Photo)
+            .where(Photo.id == photo_id, Photo.state == "pending", Photo.comment_id.is_(None), Photo.event_id.is_(None))
+            .values(comment_id=comment_id, state="attached", position=position)
+        ).rowcount
         if done != 1:
             raise PhotoError("A photo could not be found; attach it again.")
 
@@ -85,11 +96,12 @@ def photos_of(engine: Engine, comment_ids: Sequence[int], public: bool = True) -
     not hidden, on a published comment); otherwise every attached or hidden photo (for officials)."""
     if not comment_ids:
         return {}
-    q = (select(Photo.id, Photo.comment_id, Photo.state, Photo.hidden_reason, Photo.blurred, Photo.width,
-                Photo.height)
-         .join(Comment, Comment.id == Photo.comment_id)
-         .where(Photo.comment_id.in_(list(comment_ids)), Photo.state != "pending")
-         .order_by(Photo.comment_id, Photo.position, Photo.id))
+    q = (
+        select(Photo.id, Photo.comment_id, Photo.state, Photo.hidden_reason, Photo.blurred, Photo.width, Photo.height)
+        .join(Comment, Comment.id == Photo.comment_id)
+        .where(Photo.comment_id.in_(list(comment_ids)), Photo.state != "pending")
+        .order_by(Photo.comment_id, Photo.position, Photo.id)
+    )
     if public:
         q = q.where(Photo.state == "attached", Comment.moderation == "published")
     out: dict[int, list[dict]] = {}
@@ -105,8 +117,11 @@ def public_photo_name(engine: Engine, name: str) -> str | None:
     m = re.fullmatch(r"([A-Za-z0-9_-]{16,32})(\.thumb)?\.jpg", name or "")
     if not m:
         return None
-    q = (select(Photo.id).join(Comment, Comment.id == Photo.comment_id)
-         .where(Photo.id == m.group(1), Photo.state == "attached", Comment.moderation == "published"))
+    q = (
+        select(Photo.id)
+        .join(Comment, Comment.id == Photo.comment_id)
+        .where(Photo.id == m.group(1), Photo.state == "attached", Comment.moderation == "published")
+    )
     with engine.connect() as conn:
         return name if conn.scalar(q) is not None else None
 
@@ -122,9 +137,17 @@ def official_photo_name(engine: Engine, name: str) -> str | None:
 
 
 def _audit(conn: Connection, actor: Actor, action: str, photo_id: str, before: dict, after: dict) -> None:
-    conn.execute(insert(AuditEntry).values(at=utcnow(), official_id=actor.id, action=action,
-                                                     target_type="photo", target_id=photo_id, before=before,
-                                                     after=after))
+    conn.execute(
+        insert(AuditEntry).values(
+            at=utcnow(),
+            official_id=actor.id,
+            action=action,
+            target_type="photo",
+            target_id=photo_id,
+            before=before,
+            after=after,
+        )
+    )
 
 
 def _row(conn: Connection, photo_id: str) -> Row[Any]:
@@ -142,8 +165,7 @@ def hide_photo(engine: Engine, actor: Actor, photo_id: str, reason: str) -> None
         raise PhotoError("Hiding a photo needs a reason.")
     with engine.begin() as conn:
         row = _row(conn, photo_id)
-        conn.execute(update(Photo).where(Photo.id == photo_id).values(state="hidden",
-                                                                                 hidden_reason=reason[:500]))
+        conn.execute(update(Photo).where(Photo.id == photo_id).values(state="hidden", hidden_reason=reason[:500]))
         _audit(conn, actor, "hide_photo", photo_id, {"state": row.state}, {"state": "hidden", "reason": reason[:500]})
 
 
@@ -155,8 +177,9 @@ def show_photo(engine: Engine, actor: Actor, photo_id: str) -> None:
         _audit(conn, actor, "show_photo", photo_id, {"state": row.state}, {"state": "attached"})
 
 
-def blur_photo(engine: Engine, media: MediaStore, actor: Actor, photo_id: str,
-               box: tuple[float, float, float, float]) -> str:
+def blur_photo(
+    engine: Engine, media: MediaStore, actor: Actor, photo_id: str, box: tuple[float, float, float, float]
+) -> str:
     """Blur a region (fractions of width and height: left, top, right, bottom) of a photo, e.g. a face or a number
     plate. The blurred photo gets a new id (so no cache can keep serving the old bytes under its address) and the
     unblurred files are deleted: only the blurred version exists afterwards. Returns the new id."""
@@ -173,21 +196,31 @@ def blur_photo(engine: Engine, media: MediaStore, actor: Actor, photo_id: str,
         media.put(new_full, blurred.full, JPEG)
         media.put(new_thumb, blurred.thumb, JPEG)
         conn.execute(update(Photo).where(Photo.id == photo_id).values(id=new_id, blurred=True))
-        _audit(conn, actor, "blur_photo", new_id, {"id": photo_id},
-               {"id": new_id, "box": [round(float(v), 4) for v in box]})
+        _audit(
+            conn,
+            actor,
+            "blur_photo",
+            new_id,
+            {"id": photo_id},
+            {"id": new_id, "box": [round(float(v), 4) for v in box]},
+        )
     media.delete(full)
     media.delete(thumb)
     return new_id
 
 
-def purge_photos(engine: Engine, media: MediaStore, retention_days: int, now: datetime | None = None,
-                 dry_run: bool = False) -> int:
+def purge_photos(
+    engine: Engine, media: MediaStore, retention_days: int, now: datetime | None = None, dry_run: bool = False
+) -> int:
     """Delete uploads never sent with a comment (after a day), and photos of comments older than the retention
     period that were never published (held or hidden). Returns how many photos."""
     now = now or utcnow()
     stale_pending = (Photo.state == "pending") & (Photo.created_at < now - PENDING_FOR)
-    unpublished = Photo.comment_id.in_(select(Comment.id).where(
-        Comment.created_at < now - timedelta(days=retention_days), Comment.moderation != "published"))
+    unpublished = Photo.comment_id.in_(
+        select(Comment.id).where(
+            Comment.created_at < now - timedelta(days=retention_days), Comment.moderation != "published"
+        )
+    )
     with engine.begin() as conn:
         ids = list(conn.scalars(select(Photo.id).where(stale_pending | unpublished)))
         if not dry_run and ids:

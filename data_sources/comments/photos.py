@@ -59,8 +59,9 @@ class ProcessedPhoto:
 # that nothing crafted is even processed. A camera writes none of these. They are looked for where a polyglot
 # puts them, in the headers and metadata at the start and in a trailer at the end (a zip's directory is in its
 # last 64 KB), not in the compressed pixels between, where four given bytes turn up by chance.
-POLYGLOT_RE = re.compile(rb"<\s*(script|html|svg|iframe|object|embed|body|\?php)\b|javascript:|%PDF-|PK\x05\x06",
-                         re.IGNORECASE)
+POLYGLOT_RE = re.compile(
+    rb"<\s*(script|html|svg|iframe|object|embed|body|\?php)\b|javascript:|%PDF-|PK\x05\x06", re.IGNORECASE
+)
 POLYGLOT_SPAN = 64 * 1024
 
 
@@ -77,8 +78,9 @@ def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
             im = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
             # The header tells the size before any pixel is decoded: refuse a bomb before it costs memory.
             if im.width * im.height > limits.max_pixels or im.width < 1 or im.height < 1:
-                raise PhotoRejected("The photo has too many pixels (at most {mp} megapixels).",
-                                    mp=limits.max_pixels // 1_000_000)
+                raise PhotoRejected(
+                    "The photo has too many pixels (at most {mp} megapixels).", mp=limits.max_pixels // 1_000_000
+                )
             if im.format in ("JPEG", "MPO"):
                 # Decode at 1/2, 1/4 or 1/8 scale when that still covers FULL_SIDE (libjpeg's DCT scaling): a
                 # 12-megapixel photo decodes in a fraction of the time and memory, and loses nothing we keep.
@@ -89,8 +91,9 @@ def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
     except PhotoRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoRejected("The photo has too many pixels (at most {mp} megapixels).",
-                            mp=limits.max_pixels // 1_000_000) from None
+        raise PhotoRejected(
+            "The photo has too many pixels (at most {mp} megapixels).", mp=limits.max_pixels // 1_000_000
+        ) from None
     except UnidentifiedImageError:
         raise PhotoRejected("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).") from None
     except (OSError, ValueError, SyntaxError, EOFError):  # truncated or corrupt data
@@ -107,7 +110,12 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     if icc and im.mode in ("RGB", "RGBA", "CMYK"):
         try:  # convert colours from the embedded profile, so that dropping it changes nothing visible
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB" if im.mode != "RGBA" else "RGBA") or im
+            im = (
+                ImageCms.profileToProfile(
+                    im, src, ImageCms.createProfile("sRGB"), outputMode="RGB" if im.mode != "RGBA" else "RGBA"
+                )
+                or im
+            )
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken profile: keep the pixels as they are
     if im.mode in ("RGBA", "LA", "P", "PA") or "transparency" in im.info:
@@ -138,8 +146,9 @@ def _fit(im: Image.Image, side: int) -> Image.Image:
 def process_photo(data: bytes, limits: PhotoLimits | None = None) -> ProcessedPhoto:
     """The bytes a citizen uploaded, made safe: raises ``PhotoRejected`` with a reason, or returns new JPEGs."""
     full = _fit(_to_srgb(_open(data, limits or PhotoLimits())), FULL_SIDE)
-    return ProcessedPhoto(full=encode_jpeg(full), thumb=encode_jpeg(_fit(full, THUMB_SIDE)),
-                          width=full.width, height=full.height)
+    return ProcessedPhoto(
+        full=encode_jpeg(full), thumb=encode_jpeg(_fit(full, THUMB_SIDE)), width=full.width, height=full.height
+    )
 
 
 def blur_region(jpeg: bytes, box: tuple[float, float, float, float]) -> ProcessedPhoto:
@@ -155,4 +164,6 @@ def blur_region(jpeg: bytes, box: tuple[float, float, float, float]) -> Processe
     small = region.resize((max(1, region.width // 16), max(1, region.height // 16)), Image.Resampling.BILINEAR)
     region = small.resize(region.size, Image.Resampling.NEAREST).filter(ImageFilter.GaussianBlur(8))
     im.paste(region, px[:2])
-    return ProcessedPhoto(full=encode_jpeg(im), thumb=encode_jpeg(_fit(im, THUMB_SIDE)), width=im.width, height=im.height)
+    return ProcessedPhoto(
+        full=encode_jpeg(im), thumb=encode_jpeg(_fit(im, THUMB_SIDE)), width=im.width, height=im.height
+    )

@@ -4,6 +4,7 @@ Every entry point (the feedback panel, its Dash callback, Open311 ``POST request
 ``submit_comment`` so that validation, PII redaction, moderation and rate of acceptance are the same everywhere.
 A comment acknowledged to a citizen is committed: ``submit_comment`` returns only after the transaction commits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -153,8 +154,11 @@ def validate(inp: CommentInput, city: Any) -> CommentInput:
     published = redact_pii(text)[0]
     if len(published) > MAX_TEXT:
         raise CommentRejected(
-            "text", "With email addresses and phone numbers removed, your text is {m} characters; write at most {n}.",
-            n=MAX_TEXT, m=len(published))
+            "text",
+            "With email addresses and phone numbers removed, your text is {m} characters; write at most {n}.",
+            n=MAX_TEXT,
+            m=len(published),
+        )
     email = inp.email.strip() if isinstance(inp.email, str) else inp.email
     if email:
         try:
@@ -162,7 +166,9 @@ def validate(inp: CommentInput, city: Any) -> CommentInput:
                 raise InvalidEmail("too long")
             email = normalise_email(email)  # email-validator, offline; InvalidEmail for a non-string too
         except (InvalidEmail, TypeError):
-            raise CommentRejected("email", "That email address does not look right; leave it empty if you prefer.") from None
+            raise CommentRejected(
+                "email", "That email address does not look right; leave it empty if you prefer."
+            ) from None
     email = email or None
     key = inp.client_key
     if key is not None and (not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_\-:.]{8,100}", key)):
@@ -174,14 +180,30 @@ def validate(inp: CommentInput, city: Any) -> CommentInput:
         raise CommentRejected("feature", "That map feature no longer exists; choose a place instead.")
     # The other stored strings come from the server (language, origin, an import's closed reason); still, every
     # stored field is checked against its column here rather than failing in the database.
-    for name, value, size in (("language", inp.language, 8), ("origin", inp.origin, 100),
-                              ("closed_reason", inp.closed_reason, 50)):
+    for name, value, size in (
+        ("language", inp.language, 8),
+        ("origin", inp.origin, 100),
+        ("closed_reason", inp.closed_reason, 50),
+    ):
         if value is not None and (not isinstance(value, str) or len(value) > size or not _storable(value)):
             raise CommentRejected(name, "Invalid request.")
-    return CommentInput(lat=lat, lon=lon, category=inp.category, text=text, email=email, feature_id=inp.feature_id,
-                        language=inp.language, client_key=key, origin=inp.origin, evidence=inp.evidence,
-                        created_at=inp.created_at, status=inp.status, closed_reason=inp.closed_reason, extra=inp.extra,
-                        photo_ids=_photo_ids(inp.photo_ids, city))
+    return CommentInput(
+        lat=lat,
+        lon=lon,
+        category=inp.category,
+        text=text,
+        email=email,
+        feature_id=inp.feature_id,
+        language=inp.language,
+        client_key=key,
+        origin=inp.origin,
+        evidence=inp.evidence,
+        created_at=inp.created_at,
+        status=inp.status,
+        closed_reason=inp.closed_reason,
+        extra=inp.extra,
+        photo_ids=_photo_ids(inp.photo_ids, city),
+    )
 
 
 def _photo_ids(photo_ids: object, city: CityConfig) -> tuple[str, ...]:
@@ -214,8 +236,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
-                   hold_for_review: Callable[[str], bool] | None = needs_review) -> SubmitResult:
+def submit_comment(
+    engine: Engine, city: CityConfig, inp: CommentInput, hold_for_review: Callable[[str], bool] | None = needs_review
+) -> SubmitResult:
     """Validate, redact, store and commit one comment. ``hold_for_review(text) -> bool`` decides moderation.
 
     The evidence (nearest relevant reading for that place and hour) is looked up here unless the caller brings
@@ -239,14 +262,28 @@ def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
 
         c.evidence = nearest_reading(engine, plat, plon, c.category, c.created_at or now, c.feature_id)
     row = {
-        "created_at": c.created_at or now, "updated_at": now, "lat": c.lat, "lon": c.lon,
-        "public_lat": plat, "public_lon": plon, **cells, "district_id": district,
-        "feature_id": c.feature_id, "category": c.category, "text": text,
-        "original_text": c.text if redacted else None, "language": c.language, "status": c.status,
+        "created_at": c.created_at or now,
+        "updated_at": now,
+        "lat": c.lat,
+        "lon": c.lon,
+        "public_lat": plat,
+        "public_lon": plon,
+        **cells,
+        "district_id": district,
+        "feature_id": c.feature_id,
+        "category": c.category,
+        "text": text,
+        "original_text": c.text if redacted else None,
+        "language": c.language,
+        "status": c.status,
         "closed_reason": c.closed_reason,
-        "moderation": "held" if held else "published", "moderation_reason": "automatic check" if held else None,
-        "email": c.email, "tracking_token_hash": token_hash(token), "evidence": c.evidence,
-        "origin": c.origin, "client_key": c.client_key,
+        "moderation": "held" if held else "published",
+        "moderation_reason": "automatic check" if held else None,
+        "email": c.email,
+        "tracking_token_hash": token_hash(token),
+        "evidence": c.evidence,
+        "origin": c.origin,
+        "client_key": c.client_key,
     }
     table = Comment.__table__
     try:
@@ -274,15 +311,24 @@ def submit_comment(engine: Engine, city: CityConfig, inp: CommentInput,
             raise
         # The same submission again (a retry after a lost answer): hand back the first one, add nothing.
         with engine.connect() as conn:
-            existing = conn.execute(select(Comment.id, Comment.moderation).where(Comment.client_key == c.client_key)).one()
+            existing = conn.execute(
+                select(Comment.id, Comment.moderation).where(Comment.client_key == c.client_key)
+            ).one()
         return SubmitResult(existing.id, None, existing.moderation, redacted, duplicate_of_retry=True)
     if c.email and (c.origin == "web" or c.origin.startswith("open311:")):
         # Imported from the notifications module here: it builds on this one (validation, CommentRejected).
         from data_sources.comments.notifications import subscribe
 
         # The author's updates start with a confirmation request (double opt-in); imports never mail anyone.
-        subscribe(engine, c.email, "author", c.language or city.city.default_language, comment_id=cid,
-                  confirmations_per_day=city.feedback.confirmations_per_day, now=now)
+        subscribe(
+            engine,
+            c.email,
+            "author",
+            c.language or city.city.default_language,
+            comment_id=cid,
+            confirmations_per_day=city.feedback.confirmations_per_day,
+            now=now,
+        )
     return SubmitResult(cid, token, row["moderation"], redacted)
 
 
@@ -330,7 +376,10 @@ class VoteResult:
 
 
 def _published(conn: Connection, comment_id: int) -> None:
-    if not 1 <= comment_id <= MAX_ID or conn.scalar(select(Comment.moderation).where(Comment.id == comment_id)) != "published":
+    if (
+        not 1 <= comment_id <= MAX_ID
+        or conn.scalar(select(Comment.moderation).where(Comment.id == comment_id)) != "published"
+    ):
         raise CommentRejected("comment", "That comment is not available.")
 
 
@@ -341,10 +390,15 @@ def add_support(engine: Engine, comment_id: int, browser_id: str, address: str) 
     try:
         with engine.begin() as conn:
             _published(conn, comment_id)
-            conn.execute(insert(Support).values(comment_id=comment_id, client_hash=h, address_hash=address,
-                                                created_at=utcnow()))
-            count = conn.execute(update(Comment).where(Comment.id == comment_id)
-                                 .values(support_count=Comment.support_count + 1).returning(Comment.support_count)).scalar_one()
+            conn.execute(
+                insert(Support).values(comment_id=comment_id, client_hash=h, address_hash=address, created_at=utcnow())
+            )
+            count = conn.execute(
+                update(Comment)
+                .where(Comment.id == comment_id)
+                .values(support_count=Comment.support_count + 1)
+                .returning(Comment.support_count)
+            ).scalar_one()
         return VoteResult(True, count)
     except IntegrityError:
         with engine.connect() as conn:
@@ -354,8 +408,15 @@ def add_support(engine: Engine, comment_id: int, browser_id: str, address: str) 
 FLAG_REASONS = ("abusive", "personal_data", "spam", "other")
 
 
-def flag_comment(engine: Engine, comment_id: int, browser_id: str, reason: str | None, threshold: int,
-                 address: str, window_hours: int = 72) -> VoteResult:
+def flag_comment(
+    engine: Engine,
+    comment_id: int,
+    browser_id: str,
+    reason: str | None,
+    threshold: int,
+    address: str,
+    window_hours: int = 72,
+) -> VoteResult:
     """Record one flag per browser and per address (``address``: its keyed hash); when ``threshold`` different
     addresses have flagged the comment within the last ``window_hours``, it is hidden pending a moderator's
     review (the moderation queue lists it)."""
@@ -365,25 +426,50 @@ def flag_comment(engine: Engine, comment_id: int, browser_id: str, reason: str |
     try:
         with engine.begin() as conn:
             _published(conn, comment_id)
-            conn.execute(insert(Flag).values(comment_id=comment_id, client_hash=h, address_hash=address, reason=reason,
-                                             created_at=now))
-            count = conn.execute(update(Comment).where(Comment.id == comment_id)
-                                 .values(flag_count=Comment.flag_count + 1).returning(Comment.flag_count)).scalar_one()
-            addresses = conn.scalar(select(func.count(func.distinct(Flag.address_hash))).where(
-                Flag.comment_id == comment_id, Flag.created_at >= now - timedelta(hours=window_hours))) or 0
+            conn.execute(
+                insert(Flag).values(
+                    comment_id=comment_id, client_hash=h, address_hash=address, reason=reason, created_at=now
+                )
+            )
+            count = conn.execute(
+                update(Comment)
+                .where(Comment.id == comment_id)
+                .values(flag_count=Comment.flag_count + 1)
+                .returning(Comment.flag_count)
+            ).scalar_one()
+            addresses = (
+                conn.scalar(
+                    select(func.count(func.distinct(Flag.address_hash))).where(
+                        Flag.comment_id == comment_id, Flag.created_at >= now - timedelta(hours=window_hours)
+                    )
+                )
+                or 0
+            )
             hidden = False
             if addresses >= threshold:
                 # Conditional update: of two concurrent flags reaching the threshold, one hides and logs it.
-                hidden = conn.execute(
-                    update(Comment).where(Comment.id == comment_id, Comment.moderation == "published")
-                    .values(moderation="hidden", updated_at=now,
-                            moderation_reason=f"hidden after flags from {addresses} addresses")
-                ).rowcount == 1
+                hidden = (
+                    conn.execute(
+                        update(Comment)
+                        .where(Comment.id == comment_id, Comment.moderation == "published")
+                        .values(
+                            moderation="hidden",
+                            updated_at=now,
+                            moderation_reason=f"hidden after flags from {addresses} addresses",
+                        )
+                    ).rowcount
+                    == 1
+                )
                 if hidden:
-                    conn.execute(insert(CommentEvent).values(
-                        comment_id=comment_id, created_at=now, kind="moderation",
-                        internal_text=f"hidden automatically after flags from {addresses} addresses within "
-                                      f"{window_hours} h, pending review"))
+                    conn.execute(
+                        insert(CommentEvent).values(
+                            comment_id=comment_id,
+                            created_at=now,
+                            kind="moderation",
+                            internal_text=f"hidden automatically after flags from {addresses} addresses within "
+                            f"{window_hours} h, pending review",
+                        )
+                    )
         return VoteResult(True, count, hidden)
     except IntegrityError:
         with engine.connect() as conn:
@@ -422,8 +508,9 @@ def rank_duplicates(candidates: list[dict], cell: int, rings: int, limit: int = 
     return [t[3] for t in out[:limit]]
 
 
-def find_duplicates(engine: Engine, lat: float, lon: float, category: str, radius_m: float = 100,
-                    limit: int = 5) -> list[dict]:
+def find_duplicates(
+    engine: Engine, lat: float, lon: float, category: str, radius_m: float = 100, limit: int = 5
+) -> list[dict]:
     """Open, published comments of ``category`` whose public cell is within reach of the pin's cell (see
     ``duplicate_rings``): public fields only, and the same answer for every pin in the same r9 cell."""
     try:
@@ -432,10 +519,14 @@ def find_duplicates(engine: Engine, lat: float, lon: float, category: str, radiu
         return []
     rings = duplicate_rings(radius_m)
     cells = [h3.str_to_int(c) for c in h3.grid_disk(cell, rings)]
-    q = select(Comment.id, Comment.h3_r9, Comment.text, Comment.status, Comment.support_count,
-               Comment.created_at).where(
-        Comment.h3_r9.in_(cells), Comment.category == category, Comment.moderation == "published",
-        Comment.status.in_(OPEN_STATUSES))
+    q = select(
+        Comment.id, Comment.h3_r9, Comment.text, Comment.status, Comment.support_count, Comment.created_at
+    ).where(
+        Comment.h3_r9.in_(cells),
+        Comment.category == category,
+        Comment.moderation == "published",
+        Comment.status.in_(OPEN_STATUSES),
+    )
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
     ranked = rank_duplicates(rows, h3.str_to_int(cell), rings, limit)
@@ -444,10 +535,25 @@ def find_duplicates(engine: Engine, lat: float, lon: float, category: str, radiu
 
 # --- public reads: never the exact location, the email or the unredacted text ------------------------------
 
-PUBLIC_FIELDS = (Comment.id, Comment.created_at, Comment.updated_at, Comment.public_lat, Comment.public_lon,
-                 Comment.h3_r9, Comment.district_id, Comment.feature_id, Comment.category, Comment.text,
-                 Comment.status, Comment.closed_reason, Comment.moderation, Comment.support_count, Comment.evidence,
-                 Comment.resolved_at, District.name.label("district"))
+PUBLIC_FIELDS = (
+    Comment.id,
+    Comment.created_at,
+    Comment.updated_at,
+    Comment.public_lat,
+    Comment.public_lon,
+    Comment.h3_r9,
+    Comment.district_id,
+    Comment.feature_id,
+    Comment.category,
+    Comment.text,
+    Comment.status,
+    Comment.closed_reason,
+    Comment.moderation,
+    Comment.support_count,
+    Comment.evidence,
+    Comment.resolved_at,
+    District.name.label("district"),
+)
 
 
 def _public_query() -> Any:
@@ -472,16 +578,31 @@ def comment_by_token(engine: Engine, token: str) -> dict | None:
 
 def public_history(engine: Engine, comment_id: int) -> list[dict]:
     """Status changes and official answers, oldest first. Internal notes, assignments and moderation stay out."""
-    q = (select(CommentEvent.id, CommentEvent.created_at, CommentEvent.kind, CommentEvent.from_status,
-                CommentEvent.to_status, CommentEvent.public_text)
-         .where(CommentEvent.comment_id == comment_id, CommentEvent.kind.in_(PUBLIC_EVENT_KINDS + CITIZEN_EVENT_KINDS))
-         .order_by(CommentEvent.created_at, CommentEvent.id))
+    q = (
+        select(
+            CommentEvent.id,
+            CommentEvent.created_at,
+            CommentEvent.kind,
+            CommentEvent.from_status,
+            CommentEvent.to_status,
+            CommentEvent.public_text,
+        )
+        .where(CommentEvent.comment_id == comment_id, CommentEvent.kind.in_(PUBLIC_EVENT_KINDS + CITIZEN_EVENT_KINDS))
+        .order_by(CommentEvent.created_at, CommentEvent.id)
+    )
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def published_comments(engine: Engine, *, district_id: int | None = None, category: str | None = None,
-                       status: str | None = None, limit: int = 50, order_by_resolved: bool = False) -> list[dict]:
+def published_comments(
+    engine: Engine,
+    *,
+    district_id: int | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    order_by_resolved: bool = False,
+) -> list[dict]:
     cond = [Comment.moderation == "published"]
     if district_id is not None:
         cond.append(Comment.district_id == district_id)
@@ -499,10 +620,16 @@ def latest_public_answers(engine: Engine, comment_ids: list[int]) -> dict[int, s
     """The city's latest public words (answer or status note) per comment."""
     if not comment_ids:
         return {}
-    q = (select(CommentEvent.comment_id, CommentEvent.public_text)
-         .where(CommentEvent.comment_id.in_(comment_ids), CommentEvent.kind.in_(("status", "answer")),
-                CommentEvent.public_text.is_not(None), CommentEvent.public_text != "")
-         .order_by(CommentEvent.created_at, CommentEvent.id))
+    q = (
+        select(CommentEvent.comment_id, CommentEvent.public_text)
+        .where(
+            CommentEvent.comment_id.in_(comment_ids),
+            CommentEvent.kind.in_(("status", "answer")),
+            CommentEvent.public_text.is_not(None),
+            CommentEvent.public_text != "",
+        )
+        .order_by(CommentEvent.created_at, CommentEvent.id)
+    )
     with engine.connect() as conn:
         return {cid: text for cid, text in conn.execute(q).all()}
 
@@ -510,8 +637,13 @@ def latest_public_answers(engine: Engine, comment_ids: list[int]) -> dict[int, s
 # --- retention ------------------------------------------------------------------------------------------------
 
 
-def purge_personal_data(engine: Engine, retention_days: int, now: datetime | None = None, dry_run: bool = False,
-                        address_retention_days: int | None = None) -> int:
+def purge_personal_data(
+    engine: Engine,
+    retention_days: int,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    address_retention_days: int | None = None,
+) -> int:
     """Forget emails and unredacted texts of comments older than ``retention_days``, and the address hashes of
     supports and flags older than ``address_retention_days`` (when given). Returns how many comments."""
     now = now or utcnow()
@@ -529,5 +661,6 @@ def purge_personal_data(engine: Engine, retention_days: int, now: datetime | Non
 def purge_address_hashes(conn: Connection, before: datetime) -> None:
     """Forget which address supported or flagged a comment before ``before`` (the votes themselves stay)."""
     for table in (Support, Flag):
-        conn.execute(update(table).where(table.created_at < before, table.address_hash.is_not(None))
-                     .values(address_hash=None))
+        conn.execute(
+            update(table).where(table.created_at < before, table.address_hash.is_not(None)).values(address_hash=None)
+        )

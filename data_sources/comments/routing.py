@@ -2,6 +2,7 @@
 optionally overridden per district (``data_sources.config.RoutingConfig``). ``submit_comment`` assigns on
 arrival through ``department_id_for``; officials reassign through ``workflow.assign`` (audited).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Engine, ScalarSelect, insert, select, update
@@ -34,8 +35,9 @@ def ensure_department(conn: Connection, name: str, categories: list[str] | None 
         return found
     try:
         with conn.begin_nested():
-            return conn.execute(insert(Department).values(name=name, categories=categories or [])
-                                .returning(Department.__table__.c.id)).scalar_one()
+            return conn.execute(
+                insert(Department).values(name=name, categories=categories or []).returning(Department.__table__.c.id)
+            ).scalar_one()
     except IntegrityError:
         return int(conn.execute(select(Department.id).where(Department.name == name)).scalar_one())
 
@@ -51,6 +53,5 @@ def ensure_departments(engine: Engine, routing: RoutingConfig) -> dict[str, int]
         for name in routing.department_names():
             out[name] = ensure_department(conn, name, sorted(cats.get(name, [])))
             if name in cats:
-                conn.execute(update(Department).where(Department.id == out[name])
-                             .values(categories=sorted(cats[name])))
+                conn.execute(update(Department).where(Department.id == out[name]).values(categories=sorted(cats[name])))
     return out

@@ -5,6 +5,7 @@ history citizens see) and writes an ``audit_log`` entry with who, when, what, be
 leaves nothing half-done. Callers check the role first (``dashboard.server.auth``); these functions check it again,
 so no entry point can skip it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -84,8 +85,11 @@ def integrator_actor(name: str, department_id: int) -> Actor:
 def official_actor(engine: Engine, email: str) -> Actor:
     """The active official with this email as an Actor (``citydash answer --as``)."""
     with engine.connect() as conn:
-        row = conn.execute(select(Official.id, Official.role, Official.department_id)
-                           .where(Official.email == email.strip().lower(), Official.active.is_(True))).first()
+        row = conn.execute(
+            select(Official.id, Official.role, Official.department_id).where(
+                Official.email == email.strip().lower(), Official.active.is_(True)
+            )
+        ).first()
     if row is None:
         raise WorkflowError(f"No active official with the email {email.strip().lower()}.")
     return Actor(row.id, row.role, row.department_id)
@@ -97,8 +101,14 @@ def answer_templates(city: CityConfig) -> dict[str, str]:
 
 
 def _snapshot(c: Any) -> dict:
-    return {"status": c.status, "closed_reason": c.closed_reason, "department_id": c.department_id,
-            "moderation": c.moderation, "moderation_reason": c.moderation_reason, "text": c.text}
+    return {
+        "status": c.status,
+        "closed_reason": c.closed_reason,
+        "department_id": c.department_id,
+        "moderation": c.moderation,
+        "moderation_reason": c.moderation_reason,
+        "text": c.text,
+    }
 
 
 def _load(conn: Connection, ids: list[int]) -> list:
@@ -110,9 +120,18 @@ def _load(conn: Connection, ids: list[int]) -> list:
 
 
 def _audit(conn: Connection, actor: Actor, action: str, target: int, before: dict, after: dict, at: datetime) -> None:
-    conn.execute(insert(AuditEntry.__table__).values(at=at, official_id=actor.id, integrator=actor.integrator,
-                                                     action=action, target_type="comment", target_id=str(target),
-                                                     before=before, after=after))
+    conn.execute(
+        insert(AuditEntry.__table__).values(
+            at=at,
+            official_id=actor.id,
+            integrator=actor.integrator,
+            action=action,
+            target_type="comment",
+            target_id=str(target),
+            before=before,
+            after=after,
+        )
+    )
 
 
 def _ids(comment_ids: Any) -> list[int]:
@@ -122,8 +141,15 @@ def _ids(comment_ids: Any) -> list[int]:
     return ids
 
 
-def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int | str], to_status: str, public_text: str,
-                  closed_reason: str | None = None, internal_text: str | None = None) -> int:
+def change_status(
+    engine: Engine,
+    actor: Actor,
+    comment_ids: Iterable[int | str],
+    to_status: str,
+    public_text: str,
+    closed_reason: str | None = None,
+    internal_text: str | None = None,
+) -> int:
     """Set the status of one or more comments with a public answer. Returns how many changed."""
     actor.require("official")
     if to_status not in COMMENT_STATUSES or to_status == "new":
@@ -141,8 +167,11 @@ def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int | str]
         for c in _load(conn, ids):
             actor.check_department(c.department_id)
             before = _snapshot(c)
-            values = {"status": to_status, "updated_at": now,
-                      "closed_reason": closed_reason if to_status == "closed" else None}
+            values = {
+                "status": to_status,
+                "updated_at": now,
+                "closed_reason": closed_reason if to_status == "closed" else None,
+            }
             if c.first_response_at is None:
                 values["first_response_at"] = now
             if to_status in ("resolved", "closed"):
@@ -150,16 +179,34 @@ def change_status(engine: Engine, actor: Actor, comment_ids: Iterable[int | str]
             else:
                 values["resolved_at"] = None  # reopened
             conn.execute(update(Comment.__table__).where(Comment.id == c.id).values(**values))
-            event_id = conn.execute(insert(CommentEvent.__table__).values(
-                comment_id=c.id, created_at=now, kind="status", from_status=c.status, to_status=to_status,
-                public_text=answer, internal_text=internal_text or None, official_id=actor.id,
-                department_id=c.department_id).returning(CommentEvent.__table__.c.id)).scalar_one()
+            event_id = conn.execute(
+                insert(CommentEvent.__table__)
+                .values(
+                    comment_id=c.id,
+                    created_at=now,
+                    kind="status",
+                    from_status=c.status,
+                    to_status=to_status,
+                    public_text=answer,
+                    internal_text=internal_text or None,
+                    official_id=actor.id,
+                    department_id=c.department_id,
+                )
+                .returning(CommentEvent.__table__.c.id)
+            ).scalar_one()
             # Mail for the comment's confirmed author and supporters, queued in the same transaction: every path
             # that changes a status (the officials' page, scripts, back offices) notifies, and a rolled-back
             # change queues nothing.
             enqueue_comment_update(conn, c.id, event_id, to_status, values["closed_reason"], answer, now)
-            _audit(conn, actor, "change_status", c.id, before, {**before, "status": to_status,
-                   "closed_reason": values["closed_reason"], "public_text": answer}, now)
+            _audit(
+                conn,
+                actor,
+                "change_status",
+                c.id,
+                before,
+                {**before, "status": to_status, "closed_reason": values["closed_reason"], "public_text": answer},
+                now,
+            )
     return len(ids)
 
 
@@ -177,40 +224,88 @@ def citizen_answer_fixed(engine: Engine, token: str, answer: str, now: datetime 
         raise WorkflowError("Unknown answer.")
     now = now or utcnow()
     with engine.begin() as conn:
-        sub = conn.execute(select(MailSubscription.comment_id, MailSubscription.kind, MailSubscription.confirmed_at)
-                           .where(MailSubscription.token == token)).first() if isinstance(token, str) else None
+        sub = (
+            conn.execute(
+                select(MailSubscription.comment_id, MailSubscription.kind, MailSubscription.confirmed_at).where(
+                    MailSubscription.token == token
+                )
+            ).first()
+            if isinstance(token, str)
+            else None
+        )
         if sub is None or sub.kind != "author" or sub.confirmed_at is None or sub.comment_id is None:
             raise WorkflowError("This link is not valid.")
         (c,) = _load(conn, [sub.comment_id])
         # Answered already: a citizen's answer after the latest time the city marked it resolved.
-        last_resolved = conn.scalar(select(func.max(CommentEvent.id)).where(
-            CommentEvent.comment_id == c.id, CommentEvent.kind == "status", CommentEvent.to_status == "resolved"))
-        answered = last_resolved is not None and conn.scalar(select(CommentEvent.id).where(
-            CommentEvent.comment_id == c.id, CommentEvent.kind.in_(("fixed_confirmed", "reopened")),
-            CommentEvent.id > last_resolved).limit(1)) is not None
+        last_resolved = conn.scalar(
+            select(func.max(CommentEvent.id)).where(
+                CommentEvent.comment_id == c.id, CommentEvent.kind == "status", CommentEvent.to_status == "resolved"
+            )
+        )
+        answered = (
+            last_resolved is not None
+            and conn.scalar(
+                select(CommentEvent.id)
+                .where(
+                    CommentEvent.comment_id == c.id,
+                    CommentEvent.kind.in_(("fixed_confirmed", "reopened")),
+                    CommentEvent.id > last_resolved,
+                )
+                .limit(1)
+            )
+            is not None
+        )
         if c.status != "resolved":
             return "already" if answered else "not_resolved"
         if answered:
             return "already"
         before = _snapshot(c)
         if answer == "yes":
-            conn.execute(insert(CommentEvent.__table__).values(
-                comment_id=c.id, created_at=now, kind="fixed_confirmed", from_status="resolved", to_status="resolved",
-                department_id=c.department_id))
+            conn.execute(
+                insert(CommentEvent.__table__).values(
+                    comment_id=c.id,
+                    created_at=now,
+                    kind="fixed_confirmed",
+                    from_status="resolved",
+                    to_status="resolved",
+                    department_id=c.department_id,
+                )
+            )
             _audit_citizen(conn, "citizen_confirmed_fixed", c.id, before, before, now)
             return "confirmed"
-        conn.execute(update(Comment.__table__).where(Comment.id == c.id)
-                     .values(status=REOPEN_STATUS, resolved_at=None, closed_reason=None, updated_at=now))
-        conn.execute(insert(CommentEvent.__table__).values(
-            comment_id=c.id, created_at=now, kind="reopened", from_status="resolved", to_status=REOPEN_STATUS,
-            public_text=REOPEN_NOTE, internal_text=REOPEN_NOTE, department_id=c.department_id))
+        conn.execute(
+            update(Comment.__table__)
+            .where(Comment.id == c.id)
+            .values(status=REOPEN_STATUS, resolved_at=None, closed_reason=None, updated_at=now)
+        )
+        conn.execute(
+            insert(CommentEvent.__table__).values(
+                comment_id=c.id,
+                created_at=now,
+                kind="reopened",
+                from_status="resolved",
+                to_status=REOPEN_STATUS,
+                public_text=REOPEN_NOTE,
+                internal_text=REOPEN_NOTE,
+                department_id=c.department_id,
+            )
+        )
         _audit_citizen(conn, "citizen_reopened", c.id, before, {**before, "status": REOPEN_STATUS}, now)
         return "reopened"
 
 
 def _audit_citizen(conn: Connection, action: str, target: int, before: dict, after: dict, at: datetime) -> None:
-    conn.execute(insert(AuditEntry.__table__).values(at=at, official_id=None, action=action, target_type="comment",
-                                                     target_id=str(target), before=before, after=after))
+    conn.execute(
+        insert(AuditEntry.__table__).values(
+            at=at,
+            official_id=None,
+            action=action,
+            target_type="comment",
+            target_id=str(target),
+            before=before,
+            after=after,
+        )
+    )
 
 
 def assign(engine: Engine, actor: Actor, comment_ids: Iterable[int], department_id: int | None) -> int:
@@ -218,14 +313,22 @@ def assign(engine: Engine, actor: Actor, comment_ids: Iterable[int], department_
     ids = _ids(comment_ids)
     now = utcnow()
     with engine.begin() as conn:
-        if department_id is not None and conn.scalar(select(Department.id).where(Department.id == department_id)) is None:
+        if (
+            department_id is not None
+            and conn.scalar(select(Department.id).where(Department.id == department_id)) is None
+        ):
             raise WorkflowError("No such department.")
         for c in _load(conn, ids):
             actor.check_department(c.department_id)
             before = _snapshot(c)
-            conn.execute(update(Comment.__table__).where(Comment.id == c.id).values(department_id=department_id, updated_at=now))
-            conn.execute(insert(CommentEvent.__table__).values(comment_id=c.id, created_at=now, kind="assign",
-                                                               official_id=actor.id, department_id=department_id))
+            conn.execute(
+                update(Comment.__table__).where(Comment.id == c.id).values(department_id=department_id, updated_at=now)
+            )
+            conn.execute(
+                insert(CommentEvent.__table__).values(
+                    comment_id=c.id, created_at=now, kind="assign", official_id=actor.id, department_id=department_id
+                )
+            )
             _audit(conn, actor, "assign", c.id, before, {**before, "department_id": department_id}, now)
     return len(ids)
 
@@ -233,8 +336,9 @@ def assign(engine: Engine, actor: Actor, comment_ids: Iterable[int], department_
 MODERATION_ACTIONS = ("approve", "hide", "redact")
 
 
-def moderate(engine: Engine, actor: Actor, comment_id: int, action: str, reason: str = "",
-             redacted_text: str | None = None) -> None:
+def moderate(
+    engine: Engine, actor: Actor, comment_id: int, action: str, reason: str = "", redacted_text: str | None = None
+) -> None:
     """approve (publish; clears flags), hide (with a reason), redact (replace the published text; the
     original is kept for moderators)."""
     actor.require("moderator")
@@ -255,22 +359,46 @@ def moderate(engine: Engine, actor: Actor, comment_id: int, action: str, reason:
             text = clean_text(redacted_text or "")
             if not text or text == c.text:
                 raise WorkflowError("Edit the text to redact it.")
-            values = {"text": text, "original_text": c.original_text or c.text, "moderation_reason": reason or c.moderation_reason}
+            values = {
+                "text": text,
+                "original_text": c.original_text or c.text,
+                "moderation_reason": reason or c.moderation_reason,
+            }
         conn.execute(update(Comment.__table__).where(Comment.id == c.id).values(**values, updated_at=now))
-        conn.execute(insert(CommentEvent.__table__).values(comment_id=c.id, created_at=now, kind="moderation",
-                                                           internal_text=f"{action}: {reason}".strip(": "),
-                                                           official_id=actor.id))
+        conn.execute(
+            insert(CommentEvent.__table__).values(
+                comment_id=c.id,
+                created_at=now,
+                kind="moderation",
+                internal_text=f"{action}: {reason}".strip(": "),
+                official_id=actor.id,
+            )
+        )
         after = {**before, **{k: v for k, v in values.items() if k in before}}
         _audit(conn, actor, f"moderation_{action}", c.id, before, after, now)
 
 
-def log_action(engine: Engine, actor: Actor, action: str, target_type: str, target_id: str | None = None,
-               detail: dict | None = None) -> None:
+def log_action(
+    engine: Engine,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | None = None,
+    detail: dict | None = None,
+) -> None:
     """Audit an action that changes no comment (login, logout, export)."""
     with engine.begin() as conn:
-        conn.execute(insert(AuditEntry.__table__).values(at=utcnow(), official_id=actor.id, action=action,
-                                                         target_type=target_type, target_id=target_id,
-                                                         before=None, after=detail))
+        conn.execute(
+            insert(AuditEntry.__table__).values(
+                at=utcnow(),
+                official_id=actor.id,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                before=None,
+                after=detail,
+            )
+        )
 
 
 def create_official(engine: Engine, email: str, password_hash: str, role: str, department: str | None) -> int:
@@ -287,33 +415,56 @@ def create_official(engine: Engine, email: str, password_hash: str, role: str, d
         if department:
             dept_id = conn.scalar(select(Department.id).where(Department.name == department))
             if dept_id is None:
-                dept_id = conn.execute(insert(Department.__table__).values(name=department, categories=[])
-                                       .returning(Department.__table__.c.id)).scalar_one()
+                dept_id = conn.execute(
+                    insert(Department.__table__)
+                    .values(name=department, categories=[])
+                    .returning(Department.__table__.c.id)
+                ).scalar_one()
         existing = conn.scalar(select(Official.id).where(Official.email == email))
         values = {"password_hash": password_hash, "role": role, "department_id": dept_id, "active": True}
         if existing is None:
-            oid = conn.execute(insert(Official.__table__).values(email=email, created_at=now, **values)
-                               .returning(Official.__table__.c.id)).scalar_one()
+            oid = conn.execute(
+                insert(Official.__table__)
+                .values(email=email, created_at=now, **values)
+                .returning(Official.__table__.c.id)
+            ).scalar_one()
             action, before = "create_official", None
         else:
             oid = existing
-            before = dict(conn.execute(select(Official.role, Official.department_id, Official.active)
-                                       .where(Official.id == oid)).one()._mapping)
+            before = dict(
+                conn.execute(select(Official.role, Official.department_id, Official.active).where(Official.id == oid))
+                .one()
+                ._mapping
+            )
             # A reset (password, role, department) ends every session opened before it.
-            conn.execute(update(Official.__table__).where(Official.id == oid)
-                         .values(**values, session_epoch=Official.__table__.c.session_epoch + 1))
+            conn.execute(
+                update(Official.__table__)
+                .where(Official.id == oid)
+                .values(**values, session_epoch=Official.__table__.c.session_epoch + 1)
+            )
             action = "update_official"
-        conn.execute(insert(AuditEntry.__table__).values(at=now, official_id=None, action=action, target_type="official",
-                                                         target_id=str(oid), before=before,
-                                                         after={"email": email, "role": role, "department_id": dept_id}))
+        conn.execute(
+            insert(AuditEntry.__table__).values(
+                at=now,
+                official_id=None,
+                action=action,
+                target_type="official",
+                target_id=str(oid),
+                before=before,
+                after={"email": email, "role": role, "department_id": dept_id},
+            )
+        )
     return oid
 
 
 def end_sessions(engine: Engine, official_id: int) -> None:
     """End every session of this official, in every worker (the epoch lives in the store)."""
     with engine.begin() as conn:
-        conn.execute(update(Official.__table__).where(Official.id == official_id)
-                     .values(session_epoch=Official.__table__.c.session_epoch + 1))
+        conn.execute(
+            update(Official.__table__)
+            .where(Official.id == official_id)
+            .values(session_epoch=Official.__table__.c.session_epoch + 1)
+        )
 
 
 def disable_official(engine: Engine, email: str) -> int:
@@ -324,11 +475,22 @@ def disable_official(engine: Engine, email: str) -> int:
         row = conn.execute(select(Official.id, Official.active).where(Official.email == email)).first()
         if row is None:
             raise WorkflowError(f"No official with the email {email}.")
-        conn.execute(update(Official.__table__).where(Official.id == row.id)
-                     .values(active=False, session_epoch=Official.__table__.c.session_epoch + 1))
-        conn.execute(insert(AuditEntry.__table__).values(at=utcnow(), official_id=None, action="disable_official",
-                                                         target_type="official", target_id=str(row.id),
-                                                         before={"active": row.active}, after={"active": False}))
+        conn.execute(
+            update(Official.__table__)
+            .where(Official.id == row.id)
+            .values(active=False, session_epoch=Official.__table__.c.session_epoch + 1)
+        )
+        conn.execute(
+            insert(AuditEntry.__table__).values(
+                at=utcnow(),
+                official_id=None,
+                action="disable_official",
+                target_type="official",
+                target_id=str(row.id),
+                before={"active": row.active},
+                after={"active": False},
+            )
+        )
     return row.id
 
 
@@ -357,8 +519,24 @@ class QueueFilter:
     sort: str = "newest"
 
 
-QUEUE_COLUMNS = ["id", "created_at", "updated_at", "category", "status", "department_id", "department", "district_id",
-                 "district", "support_count", "flag_count", "text", "first_response_at", "lat", "lon", "moderation"]
+QUEUE_COLUMNS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "category",
+    "status",
+    "department_id",
+    "department",
+    "district_id",
+    "district",
+    "support_count",
+    "flag_count",
+    "text",
+    "first_response_at",
+    "lat",
+    "lon",
+    "moderation",
+]
 
 
 def _like(text: str) -> str:
@@ -397,8 +575,11 @@ def queue_conditions(f: QueueFilter, now: datetime, overdue_days: int) -> list:
     if f.min_supports is not None:
         cond.append(c.support_count >= f.min_supports)
     if f.overdue or f.sort == "overdue":
-        cond += [c.status.in_(OPEN_STATUSES), c.first_response_at.is_(None),
-                 c.created_at < now - timedelta(days=overdue_days)]
+        cond += [
+            c.status.in_(OPEN_STATUSES),
+            c.first_response_at.is_(None),
+            c.created_at < now - timedelta(days=overdue_days),
+        ]
     if f.sort == "oldest_open":
         cond.append(c.status.in_(OPEN_STATUSES))
     return cond
@@ -415,8 +596,14 @@ def _queue_order(sort: str) -> list:
     }.get(sort, [c.created_at.desc(), c.id.desc()])
 
 
-def queue_page(engine: Engine, f: QueueFilter, overdue_days: int = 14, now: datetime | None = None,
-               page: int = 0, page_size: int = QUEUE_PAGE[0]) -> tuple[pd.DataFrame, int]:
+def queue_page(
+    engine: Engine,
+    f: QueueFilter,
+    overdue_days: int = 14,
+    now: datetime | None = None,
+    page: int = 0,
+    page_size: int = QUEUE_PAGE[0],
+) -> tuple[pd.DataFrame, int]:
     """One page of the work queue (filtered, sorted and paged in SQL) and how many comments match in all."""
     import pandas as pd
     from sqlalchemy import and_, func
@@ -425,20 +612,51 @@ def queue_page(engine: Engine, f: QueueFilter, overdue_days: int = 14, now: date
     page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
     c = Comment
     cond = and_(*queue_conditions(f, now, overdue_days))
-    q = (select(c.id, c.created_at, c.updated_at, c.category, c.status, c.department_id, Department.name, c.district_id,
-                District.name, c.support_count, c.flag_count, c.text, c.first_response_at, c.lat, c.lon, c.moderation)
-         .outerjoin(Department, Department.id == c.department_id).outerjoin(District, District.id == c.district_id)
-         .where(cond).order_by(*_queue_order(f.sort)).limit(page_size).offset(max(0, int(page)) * page_size))
+    q = (
+        select(
+            c.id,
+            c.created_at,
+            c.updated_at,
+            c.category,
+            c.status,
+            c.department_id,
+            Department.name,
+            c.district_id,
+            District.name,
+            c.support_count,
+            c.flag_count,
+            c.text,
+            c.first_response_at,
+            c.lat,
+            c.lon,
+            c.moderation,
+        )
+        .outerjoin(Department, Department.id == c.department_id)
+        .outerjoin(District, District.id == c.district_id)
+        .where(cond)
+        .order_by(*_queue_order(f.sort))
+        .limit(page_size)
+        .offset(max(0, int(page)) * page_size)
+    )
     with engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(c).where(cond)) or 0
         rows = conn.execute(q).all()
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS), int(total)
 
 
-def queue(engine: Engine, sort: str = "newest", statuses: tuple[str, ...] = (), department_id: int | None = None,
-          overdue_days: int = 14, now: datetime | None = None, limit: int = 200) -> pd.DataFrame:
+def queue(
+    engine: Engine,
+    sort: str = "newest",
+    statuses: tuple[str, ...] = (),
+    department_id: int | None = None,
+    overdue_days: int = 14,
+    now: datetime | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
     """The first ``limit`` comments of the queue for a sort (and optionally statuses and one department)."""
-    f = QueueFilter(statuses=tuple(statuses), departments=(department_id,) if department_id is not None else (), sort=sort)
+    f = QueueFilter(
+        statuses=tuple(statuses), departments=(department_id,) if department_id is not None else (), sort=sort
+    )
     return queue_page(engine, f, overdue_days, now, 0, limit)[0]
 
 
@@ -449,8 +667,12 @@ def moderation_queue(engine: Engine, limit: int = 200) -> Any:
 
     c = Comment
     cols = [c.id, c.created_at, c.category, c.moderation, c.moderation_reason, c.flag_count, c.text, c.original_text]
-    q = (select(*cols).where(or_(c.moderation == "held", (c.moderation == "published") & (c.flag_count > 0)))
-         .order_by(c.flag_count.desc(), c.created_at.asc()).limit(limit))
+    q = (
+        select(*cols)
+        .where(or_(c.moderation == "held", (c.moderation == "published") & (c.flag_count > 0)))
+        .order_by(c.flag_count.desc(), c.created_at.asc())
+        .limit(limit)
+    )
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return pd.DataFrame(rows, columns=[col.key for col in cols])
@@ -463,8 +685,12 @@ def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:
     from sqlalchemy import func, literal
 
     who = func.coalesce(Official.email, literal("integrator ") + a.integrator)
-    q = (select(a.id, a.at, who, a.action, a.target_type, a.target_id, a.before, a.after)
-         .join(Official, Official.id == a.official_id, isouter=True).order_by(a.id.desc()).limit(limit))
+    q = (
+        select(a.id, a.at, who, a.action, a.target_type, a.target_id, a.before, a.after)
+        .join(Official, Official.id == a.official_id, isouter=True)
+        .order_by(a.id.desc())
+        .limit(limit)
+    )
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return pd.DataFrame(rows, columns=["id", "at", "official", "action", "target_type", "target_id", "before", "after"])

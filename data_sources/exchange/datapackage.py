@@ -6,6 +6,7 @@ Privacy: comments are exported as the public sees them (published only; the H3 r
 exact point; no email, no original text, no internal notes). Written with plain csv and json; the test suite
 validates the result with the ``frictionless`` package.
 """
+
 from __future__ import annotations
 
 import csv
@@ -75,20 +76,39 @@ class _Writer:
             for row in rows:
                 w.writerow(["" if v is None else v for v in row])
                 n += 1
-        self.resources.append({
-            "name": name, "title": title, "description": description, "path": path.name, "format": "csv",
-            "mediatype": "text/csv", "encoding": "utf-8", "profile": "tabular-data-resource", "schema": schema,
-            "licenses": licences, **_file_meta(path),
-        })
+        self.resources.append(
+            {
+                "name": name,
+                "title": title,
+                "description": description,
+                "path": path.name,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "profile": "tabular-data-resource",
+                "schema": schema,
+                "licenses": licences,
+                **_file_meta(path),
+            }
+        )
         return n
 
     def geojson(self, name: str, title: str, collection: dict, licences: list[dict], description: str = "") -> None:
         path = self.root / f"{name}.geojson"
         path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
-        self.resources.append({
-            "name": name, "title": title, "description": description, "path": path.name, "format": "geojson",
-            "mediatype": "application/geo+json", "encoding": "utf-8", "licenses": licences, **_file_meta(path),
-        })
+        self.resources.append(
+            {
+                "name": name,
+                "title": title,
+                "description": description,
+                "path": path.name,
+                "format": "geojson",
+                "mediatype": "application/geo+json",
+                "encoding": "utf-8",
+                "licenses": licences,
+                **_file_meta(path),
+            }
+        )
 
 
 def _chunked(engine: Engine, stmt: Any, key_col: Any) -> Any:
@@ -104,8 +124,9 @@ def _chunked(engine: Engine, stmt: Any, key_col: Any) -> Any:
         last = rows[-1][0]
 
 
-def export_datapackage(engine: Engine, city: CityConfig, out_dir: str | Path, city_licence: str = "CC-BY-4.0",
-                       public_url: str = "") -> dict:
+def export_datapackage(
+    engine: Engine, city: CityConfig, out_dir: str | Path, city_licence: str = "CC-BY-4.0", public_url: str = ""
+) -> dict:
     """Write the package into ``out_dir``; returns {resource name: rows or features}. ``city_licence`` covers
     what the city itself publishes (comments, their history, districts)."""
     root = Path(out_dir)
@@ -115,156 +136,382 @@ def export_datapackage(engine: Engine, city: CityConfig, out_dir: str | Path, ci
     own = [licence(city_licence)]
 
     with engine.connect() as conn:
-        srcs = conn.execute(select(Source.id, Source.name, Source.kind, Source.title, Source.publisher, Source.licence,
-                                   Source.attribution, Source.url, Source.last_success_at).order_by(Source.name)).all()
+        srcs = conn.execute(
+            select(
+                Source.id,
+                Source.name,
+                Source.kind,
+                Source.title,
+                Source.publisher,
+                Source.licence,
+                Source.attribution,
+                Source.url,
+                Source.last_success_at,
+            ).order_by(Source.name)
+        ).all()
         layers = conn.execute(select(Feature.layer, Feature.source_id).distinct()).all()
         metrics = sorted(conn.scalars(select(Observation.metric).distinct()).all())
         n_districts = conn.scalar(select(func.count()).select_from(District)) or 0
     source_licence = {s.id: licence(s.licence) for s in srcs}
     all_source_licences = list({json.dumps(v, sort_keys=True): v for v in source_licence.values()}.values())
 
-    counts["sources"] = w.csv("sources", "Sources and their provenance", {
-        "fields": [
-            _field("name", "string", "Short id of the source in this city's configuration", True, constraints={"required": True, "unique": True}),
-            _field("kind", "string", "Connector kind that fetched it"),
-            _field("title", "string", "Title"),
-            _field("publisher", "string", "Who publishes the upstream data"),
-            _field("licence", "string", "Upstream licence, as stated by the publisher"),
-            _field("attribution", "string", "Attribution the publisher asks for"),
-            _field("url", "string", "Upstream URL", format="uri") if all(s.url for s in srcs) else _field("url", "string", "Upstream URL"),
-            _field("last_success_at", "datetime", "Last successful refresh (UTC)"),
-        ],
-        "primaryKey": ["name"],
-    }, ([s.name, s.kind, s.title, s.publisher, s.licence, s.attribution, s.url, utc_iso(s.last_success_at)] for s in srcs),
-        all_source_licences or own, "One row per upstream source, with its licence and attribution.")
+    counts["sources"] = w.csv(
+        "sources",
+        "Sources and their provenance",
+        {
+            "fields": [
+                _field(
+                    "name",
+                    "string",
+                    "Short id of the source in this city's configuration",
+                    True,
+                    constraints={"required": True, "unique": True},
+                ),
+                _field("kind", "string", "Connector kind that fetched it"),
+                _field("title", "string", "Title"),
+                _field("publisher", "string", "Who publishes the upstream data"),
+                _field("licence", "string", "Upstream licence, as stated by the publisher"),
+                _field("attribution", "string", "Attribution the publisher asks for"),
+                _field("url", "string", "Upstream URL", format="uri")
+                if all(s.url for s in srcs)
+                else _field("url", "string", "Upstream URL"),
+                _field("last_success_at", "datetime", "Last successful refresh (UTC)"),
+            ],
+            "primaryKey": ["name"],
+        },
+        (
+            [s.name, s.kind, s.title, s.publisher, s.licence, s.attribution, s.url, utc_iso(s.last_success_at)]
+            for s in srcs
+        ),
+        all_source_licences or own,
+        "One row per upstream source, with its licence and attribution.",
+    )
 
     feature_fields = [
-        _field("id", "integer", "Feature id (as in the observations and the API)", constraints={"required": True, "unique": True}),
+        _field(
+            "id",
+            "integer",
+            "Feature id (as in the observations and the API)",
+            constraints={"required": True, "unique": True},
+        ),
         _field("source", "string", "Source name (see sources.csv)", True),
-        _field("layer", "string", "Layer", True, constraints={"required": True, "enum": sorted({lay for lay, _ in layers}) or ["none"]}),
+        _field(
+            "layer",
+            "string",
+            "Layer",
+            True,
+            constraints={"required": True, "enum": sorted({lay for lay, _ in layers}) or ["none"]},
+        ),
         _field("external_id", "string", "Id at the upstream publisher", True),
         _field("name", "string", "Name"),
-        _field("lat", "number", "Latitude of a representative point (WGS 84, degrees)", True,
-               constraints={"required": True, "minimum": -90, "maximum": 90}),
-        _field("lon", "number", "Longitude of a representative point (WGS 84, degrees)", True,
-               constraints={"required": True, "minimum": -180, "maximum": 180}),
+        _field(
+            "lat",
+            "number",
+            "Latitude of a representative point (WGS 84, degrees)",
+            True,
+            constraints={"required": True, "minimum": -90, "maximum": 90},
+        ),
+        _field(
+            "lon",
+            "number",
+            "Longitude of a representative point (WGS 84, degrees)",
+            True,
+            constraints={"required": True, "minimum": -180, "maximum": 180},
+        ),
         _field("district_id", "integer", "District id (see districts.geojson)"),
     ]
     sname = {s.id: s.name for s in srcs}
-    fstmt = select(Feature.id, Feature.source_id, Feature.layer, Feature.external_id, Feature.name, Feature.lat, Feature.lon,
-                   Feature.district_id)
-    counts["features"] = w.csv("features", "Features (stations, counters, routes...)", {
-        "fields": feature_fields, "primaryKey": ["id"],
-        "foreignKeys": [{"fields": ["source"], "reference": {"resource": "sources", "fields": ["name"]}}],
-    }, ([r.id, sname[r.source_id], r.layer, r.external_id, r.name, r.lat, r.lon, r.district_id]
-        for r in _chunked(engine, fstmt, Feature.id)), all_source_licences or own,
-        "Every feature with a representative point; full geometries are in the per-layer GeoJSON resources.")
+    fstmt = select(
+        Feature.id,
+        Feature.source_id,
+        Feature.layer,
+        Feature.external_id,
+        Feature.name,
+        Feature.lat,
+        Feature.lon,
+        Feature.district_id,
+    )
+    counts["features"] = w.csv(
+        "features",
+        "Features (stations, counters, routes...)",
+        {
+            "fields": feature_fields,
+            "primaryKey": ["id"],
+            "foreignKeys": [{"fields": ["source"], "reference": {"resource": "sources", "fields": ["name"]}}],
+        },
+        (
+            [r.id, sname[r.source_id], r.layer, r.external_id, r.name, r.lat, r.lon, r.district_id]
+            for r in _chunked(engine, fstmt, Feature.id)
+        ),
+        all_source_licences or own,
+        "Every feature with a representative point; full geometries are in the per-layer GeoJSON resources.",
+    )
 
     units = "; ".join(f"{m}: {METRICS[m]}" for m in metrics if m in METRICS)
-    ostmt = select(Observation.id, Observation.feature_id, Observation.time, Observation.metric, Observation.value, Observation.unit)
-    counts["observations"] = w.csv("observations", "Observations (time series)", {
-        "fields": [
-            _field("feature_id", "integer", "Feature measured (see features.csv)", True),
-            _field("time", "datetime", "Start of the measurement interval (UTC)", True),
-            _field("metric", "string", "What was measured", True, constraints={"required": True, "enum": metrics or ["none"]}),
-            _field("value", "number", f"Measured value, in the row's unit ({units})", True),
-            _field("unit", "string", "Unit of value", True),
-        ],
-        "primaryKey": ["feature_id", "metric", "time"],
-        "foreignKeys": [{"fields": ["feature_id"], "reference": {"resource": "features", "fields": ["id"]}}],
-    }, ([r.feature_id, utc_iso(r.time), r.metric, r.value, r.unit] for r in _chunked(engine, ostmt, Observation.id)),
-        all_source_licences or own, "Long format: one row per feature, metric and time.")
+    ostmt = select(
+        Observation.id,
+        Observation.feature_id,
+        Observation.time,
+        Observation.metric,
+        Observation.value,
+        Observation.unit,
+    )
+    counts["observations"] = w.csv(
+        "observations",
+        "Observations (time series)",
+        {
+            "fields": [
+                _field("feature_id", "integer", "Feature measured (see features.csv)", True),
+                _field("time", "datetime", "Start of the measurement interval (UTC)", True),
+                _field(
+                    "metric",
+                    "string",
+                    "What was measured",
+                    True,
+                    constraints={"required": True, "enum": metrics or ["none"]},
+                ),
+                _field("value", "number", f"Measured value, in the row's unit ({units})", True),
+                _field("unit", "string", "Unit of value", True),
+            ],
+            "primaryKey": ["feature_id", "metric", "time"],
+            "foreignKeys": [{"fields": ["feature_id"], "reference": {"resource": "features", "fields": ["id"]}}],
+        },
+        ([r.feature_id, utc_iso(r.time), r.metric, r.value, r.unit] for r in _chunked(engine, ostmt, Observation.id)),
+        all_source_licences or own,
+        "Long format: one row per feature, metric and time.",
+    )
 
-    cstmt = select(Comment.id, Comment.created_at, Comment.updated_at, Comment.category, Comment.status,
-                   Comment.closed_reason, Comment.text, Comment.public_lat, Comment.public_lon, Comment.h3_r9,
-                   Comment.district_id, Comment.feature_id, Comment.support_count, Comment.first_response_at,
-                   Comment.resolved_at).where(Comment.moderation == "published")
-    counts["comments"] = w.csv("comments", "Citizens' comments (published)", {
-        "fields": [
-            _field("id", "integer", "Comment id (as in Open311 service_request_id)", constraints={"required": True, "unique": True}),
-            _field("created_at", "datetime", "When it was written (UTC)", True),
-            _field("updated_at", "datetime", "Last change (UTC)", True),
-            _field("category", "string", "Category chosen by the citizen", True),
-            _field("status", "string", "Workflow status", True, constraints={"required": True, "enum": list(COMMENT_STATUSES)}),
-            _field("closed_reason", "string", "Why it was closed, when closed"),
-            _field("text", "string", "The comment as published (personal data redacted)", True),
-            _field("public_lat", "number", "Latitude of the H3 res-9 cell centre (about 170 m), never the exact spot", True),
-            _field("public_lon", "number", "Longitude of the H3 res-9 cell centre", True),
-            _field("h3_cell", "string", "H3 res-9 cell (hex index)", True),
-            _field("district_id", "integer", "District id (see districts.geojson)"),
-            _field("feature_id", "integer", "Feature the comment is about, if any (see features.csv)"),
-            _field("supports", "integer", "People who supported it", constraints={"minimum": 0}),
-            _field("first_response_at", "datetime", "First answer from the city (UTC)"),
-            _field("resolved_at", "datetime", "When it was resolved or closed (UTC)"),
-        ],
-        "primaryKey": ["id"],
-        "foreignKeys": [{"fields": ["feature_id"], "reference": {"resource": "features", "fields": ["id"]}}],
-    }, ([r.id, utc_iso(r.created_at), utc_iso(r.updated_at), r.category, r.status, r.closed_reason, r.text, r.public_lat,
-         r.public_lon, h3.int_to_str(r.h3_r9) if r.h3_r9 else "", r.district_id, r.feature_id, r.support_count,
-         utc_iso(r.first_response_at), utc_iso(r.resolved_at)] for r in _chunked(engine, cstmt, Comment.id)), own,
-        "Published comments only, located at their H3 cell centre; no author data.")
+    cstmt = select(
+        Comment.id,
+        Comment.created_at,
+        Comment.updated_at,
+        Comment.category,
+        Comment.status,
+        Comment.closed_reason,
+        Comment.text,
+        Comment.public_lat,
+        Comment.public_lon,
+        Comment.h3_r9,
+        Comment.district_id,
+        Comment.feature_id,
+        Comment.support_count,
+        Comment.first_response_at,
+        Comment.resolved_at,
+    ).where(Comment.moderation == "published")
+    counts["comments"] = w.csv(
+        "comments",
+        "Citizens' comments (published)",
+        {
+            "fields": [
+                _field(
+                    "id",
+                    "integer",
+                    "Comment id (as in Open311 service_request_id)",
+                    constraints={"required": True, "unique": True},
+                ),
+                _field("created_at", "datetime", "When it was written (UTC)", True),
+                _field("updated_at", "datetime", "Last change (UTC)", True),
+                _field("category", "string", "Category chosen by the citizen", True),
+                _field(
+                    "status",
+                    "string",
+                    "Workflow status",
+                    True,
+                    constraints={"required": True, "enum": list(COMMENT_STATUSES)},
+                ),
+                _field("closed_reason", "string", "Why it was closed, when closed"),
+                _field("text", "string", "The comment as published (personal data redacted)", True),
+                _field(
+                    "public_lat",
+                    "number",
+                    "Latitude of the H3 res-9 cell centre (about 170 m), never the exact spot",
+                    True,
+                ),
+                _field("public_lon", "number", "Longitude of the H3 res-9 cell centre", True),
+                _field("h3_cell", "string", "H3 res-9 cell (hex index)", True),
+                _field("district_id", "integer", "District id (see districts.geojson)"),
+                _field("feature_id", "integer", "Feature the comment is about, if any (see features.csv)"),
+                _field("supports", "integer", "People who supported it", constraints={"minimum": 0}),
+                _field("first_response_at", "datetime", "First answer from the city (UTC)"),
+                _field("resolved_at", "datetime", "When it was resolved or closed (UTC)"),
+            ],
+            "primaryKey": ["id"],
+            "foreignKeys": [{"fields": ["feature_id"], "reference": {"resource": "features", "fields": ["id"]}}],
+        },
+        (
+            [
+                r.id,
+                utc_iso(r.created_at),
+                utc_iso(r.updated_at),
+                r.category,
+                r.status,
+                r.closed_reason,
+                r.text,
+                r.public_lat,
+                r.public_lon,
+                h3.int_to_str(r.h3_r9) if r.h3_r9 else "",
+                r.district_id,
+                r.feature_id,
+                r.support_count,
+                utc_iso(r.first_response_at),
+                utc_iso(r.resolved_at),
+            ]
+            for r in _chunked(engine, cstmt, Comment.id)
+        ),
+        own,
+        "Published comments only, located at their H3 cell centre; no author data.",
+    )
 
     # Photos as their public addresses (the files stay on the city's server; hidden ones are left out).
-    pstmt = (select(Photo.id, Photo.comment_id, Photo.position, Photo.width, Photo.height)
-             .join(Comment, Comment.id == Photo.comment_id)
-             .where(Comment.moderation == "published", Photo.state == "attached")
-             .order_by(Photo.comment_id, Photo.position, Photo.id))
+    pstmt = (
+        select(Photo.id, Photo.comment_id, Photo.position, Photo.width, Photo.height)
+        .join(Comment, Comment.id == Photo.comment_id)
+        .where(Comment.moderation == "published", Photo.state == "attached")
+        .order_by(Photo.comment_id, Photo.position, Photo.id)
+    )
     with engine.connect() as conn:
         prows = conn.execute(pstmt).all()
     base = public_url.rstrip("/")
-    counts["comment_photos"] = w.csv("comment_photos", "Photos on published comments", {
-        "fields": [
-            _field("comment_id", "integer", "Comment (see comments.csv)", True),
-            _field("position", "integer", "Order among the comment's photos", True, constraints={"minimum": 0}),
-            _field("url", "string", "Public address of the photo (JPEG, no metadata)", True),
-            _field("thumbnail_url", "string", "Public address of its 400-px thumbnail", True),
-            _field("width", "integer", "Width in pixels", True),
-            _field("height", "integer", "Height in pixels", True),
-        ],
-        "foreignKeys": [{"fields": ["comment_id"], "reference": {"resource": "comments", "fields": ["id"]}}],
-    }, ([r.comment_id, r.position, f"{base}/media/{r.id}.jpg", f"{base}/media/{r.id}.thumb.jpg", r.width, r.height]
-        for r in prows), own, "Addresses of the published photos, not the files; relative to the dashboard's "
-        "address unless the export was given --public-url.")
+    counts["comment_photos"] = w.csv(
+        "comment_photos",
+        "Photos on published comments",
+        {
+            "fields": [
+                _field("comment_id", "integer", "Comment (see comments.csv)", True),
+                _field("position", "integer", "Order among the comment's photos", True, constraints={"minimum": 0}),
+                _field("url", "string", "Public address of the photo (JPEG, no metadata)", True),
+                _field("thumbnail_url", "string", "Public address of its 400-px thumbnail", True),
+                _field("width", "integer", "Width in pixels", True),
+                _field("height", "integer", "Height in pixels", True),
+            ],
+            "foreignKeys": [{"fields": ["comment_id"], "reference": {"resource": "comments", "fields": ["id"]}}],
+        },
+        (
+            [r.comment_id, r.position, f"{base}/media/{r.id}.jpg", f"{base}/media/{r.id}.thumb.jpg", r.width, r.height]
+            for r in prows
+        ),
+        own,
+        "Addresses of the published photos, not the files; relative to the dashboard's "
+        "address unless the export was given --public-url.",
+    )
 
-    estmt = (select(CommentEvent.id, CommentEvent.comment_id, CommentEvent.created_at, CommentEvent.kind,
-                    CommentEvent.from_status, CommentEvent.to_status, CommentEvent.public_text)
-             .join(Comment, Comment.id == CommentEvent.comment_id)
-             .where(Comment.moderation == "published", CommentEvent.kind.in_(PUBLIC_EVENT_KINDS)))
-    counts["comment_events"] = w.csv("comment_events", "What the city did: status changes and answers", {
-        "fields": [
-            _field("id", "integer", "Event id", constraints={"required": True, "unique": True}),
-            _field("comment_id", "integer", "Comment (see comments.csv)", True),
-            _field("created_at", "datetime", "When (UTC)", True),
-            _field("kind", "string", "status or answer", True, constraints={"required": True, "enum": list(PUBLIC_EVENT_KINDS)}),
-            _field("from_status", "string", "Status before", constraints={"enum": list(COMMENT_STATUSES)}),
-            _field("to_status", "string", "Status after", constraints={"enum": list(COMMENT_STATUSES)}),
-            _field("public_text", "string", "The city's public answer"),
-        ],
-        "primaryKey": ["id"],
-        "foreignKeys": [{"fields": ["comment_id"], "reference": {"resource": "comments", "fields": ["id"]}}],
-    }, ([r.id, r.comment_id, utc_iso(r.created_at), r.kind, r.from_status, r.to_status, r.public_text]
-        for r in _chunked(engine, estmt, CommentEvent.id)), own, "Public history of every published comment.")
+    estmt = (
+        select(
+            CommentEvent.id,
+            CommentEvent.comment_id,
+            CommentEvent.created_at,
+            CommentEvent.kind,
+            CommentEvent.from_status,
+            CommentEvent.to_status,
+            CommentEvent.public_text,
+        )
+        .join(Comment, Comment.id == CommentEvent.comment_id)
+        .where(Comment.moderation == "published", CommentEvent.kind.in_(PUBLIC_EVENT_KINDS))
+    )
+    counts["comment_events"] = w.csv(
+        "comment_events",
+        "What the city did: status changes and answers",
+        {
+            "fields": [
+                _field("id", "integer", "Event id", constraints={"required": True, "unique": True}),
+                _field("comment_id", "integer", "Comment (see comments.csv)", True),
+                _field("created_at", "datetime", "When (UTC)", True),
+                _field(
+                    "kind",
+                    "string",
+                    "status or answer",
+                    True,
+                    constraints={"required": True, "enum": list(PUBLIC_EVENT_KINDS)},
+                ),
+                _field("from_status", "string", "Status before", constraints={"enum": list(COMMENT_STATUSES)}),
+                _field("to_status", "string", "Status after", constraints={"enum": list(COMMENT_STATUSES)}),
+                _field("public_text", "string", "The city's public answer"),
+            ],
+            "primaryKey": ["id"],
+            "foreignKeys": [{"fields": ["comment_id"], "reference": {"resource": "comments", "fields": ["id"]}}],
+        },
+        (
+            [r.id, r.comment_id, utc_iso(r.created_at), r.kind, r.from_status, r.to_status, r.public_text]
+            for r in _chunked(engine, estmt, CommentEvent.id)
+        ),
+        own,
+        "Public history of every published comment.",
+    )
 
     for layer in sorted({lay for lay, _ in layers}):
         with engine.connect() as conn:
-            rows = conn.execute(select(Feature.id, Feature.source_id, Feature.external_id, Feature.name, Feature.geometry,
-                                       Feature.properties).where(Feature.layer == layer).order_by(Feature.id)).all()
-        fc = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": r.id, "geometry": json.loads(r.geometry),
-             "properties": {**(r.properties or {}), "name": r.name, "external_id": r.external_id, "source": sname[r.source_id]}}
-            for r in rows]}
-        lic = list({json.dumps(source_licence[s], sort_keys=True): source_licence[s] for s in {r.source_id for r in rows}}.values())
-        w.geojson(f"layer-{layer.replace('_', '-')}", LAYERS.get(layer, layer), fc, lic or own,
-                  f"Layer {layer}: full geometries (WGS 84), one feature per row of features.csv with this layer.")
+            rows = conn.execute(
+                select(
+                    Feature.id,
+                    Feature.source_id,
+                    Feature.external_id,
+                    Feature.name,
+                    Feature.geometry,
+                    Feature.properties,
+                )
+                .where(Feature.layer == layer)
+                .order_by(Feature.id)
+            ).all()
+        fc = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": r.id,
+                    "geometry": json.loads(r.geometry),
+                    "properties": {
+                        **(r.properties or {}),
+                        "name": r.name,
+                        "external_id": r.external_id,
+                        "source": sname[r.source_id],
+                    },
+                }
+                for r in rows
+            ],
+        }
+        lic = list(
+            {
+                json.dumps(source_licence[s], sort_keys=True): source_licence[s] for s in {r.source_id for r in rows}
+            }.values()
+        )
+        w.geojson(
+            f"layer-{layer.replace('_', '-')}",
+            LAYERS.get(layer, layer),
+            fc,
+            lic or own,
+            f"Layer {layer}: full geometries (WGS 84), one feature per row of features.csv with this layer.",
+        )
         counts[f"layer-{layer}"] = len(rows)
     if n_districts:
         with engine.connect() as conn:
-            drows = conn.execute(select(District.id, District.name, District.code, District.population, District.area_km2,
-                                        District.geometry).order_by(District.id)).all()
-        w.geojson("districts", "Districts", {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": d.id, "geometry": json.loads(d.geometry),
-             "properties": {"name": d.name, "code": d.code, "population": d.population, "area_km2": d.area_km2}}
-            for d in drows]}, own, "District boundaries used to group comments and features.")
+            drows = conn.execute(
+                select(
+                    District.id, District.name, District.code, District.population, District.area_km2, District.geometry
+                ).order_by(District.id)
+            ).all()
+        w.geojson(
+            "districts",
+            "Districts",
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": d.id,
+                        "geometry": json.loads(d.geometry),
+                        "properties": {
+                            "name": d.name,
+                            "code": d.code,
+                            "population": d.population,
+                            "area_km2": d.area_km2,
+                        },
+                    }
+                    for d in drows
+                ],
+            },
+            own,
+            "District boundaries used to group comments and features.",
+        )
         counts["districts"] = len(drows)
 
     package = {
@@ -272,13 +519,13 @@ def export_datapackage(engine: Engine, city: CityConfig, out_dir: str | Path, ci
         "name": re.sub(r"[^a-z0-9._\-]", "-", f"{city.city.slug}-open-data"),
         "title": f"{city.city.name}: open data and citizens' comments",
         "description": "Exported by citydash. Indicators keep their upstream licences (per resource); comments are "
-                       "published as the public sees them, located at H3 res-9 cell centres.",
+        "published as the public sees them, located at H3 res-9 cell centres.",
         "created": utc_iso(utcnow()),
         "licenses": list({json.dumps(x, sort_keys=True): x for x in own + all_source_licences}.values()),
         "sources": [{"title": s.title or s.name, **({"path": s.url} if s.url else {})} for s in srcs]
-                   or [{"title": city.city.name}],
-        "contributors": [{"title": city.city.name, "role": "publisher"}] + [
-            {"title": p, "role": "author"} for p in sorted({s.publisher for s in srcs if s.publisher})],
+        or [{"title": city.city.name}],
+        "contributors": [{"title": city.city.name, "role": "publisher"}]
+        + [{"title": p, "role": "author"} for p in sorted({s.publisher for s in srcs if s.publisher})],
         "keywords": ["open data", "citizens", "open311", city.city.slug],
         "resources": w.resources,
     }

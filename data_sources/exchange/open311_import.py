@@ -6,6 +6,7 @@ page/page_size extension when the server pages), ``parse`` is a pure function of
 then hands each request to ``submit_comment`` (validation, PII redaction, moderation), with a client_key derived
 from the upstream id, so importing the same payload twice adds nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,11 +69,17 @@ def _records(payload: bytes | str | list | dict) -> list[dict]:
             except ET.ParseError as e:
                 raise SourceError(f"not well-formed XML: {e}") from None
             if _local(root.tag) == "errors":
-                raise SourceError("the server answered with errors: " + "; ".join(
-                    (_child_text(err, "description") or "") for err in root))
+                raise SourceError(
+                    "the server answered with errors: "
+                    + "; ".join((_child_text(err, "description") or "") for err in root)
+                )
             if _local(root.tag) == "services":
                 raise SourceError(SERVICES_LIST)
-            return [{_local(c.tag): (c.text or "").strip() or None for c in req} for req in root if _local(req.tag) == "request"]
+            return [
+                {_local(c.tag): (c.text or "").strip() or None for c in req}
+                for req in root
+                if _local(req.tag) == "request"
+            ]
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
@@ -83,13 +90,17 @@ def _records(payload: bytes | str | list | dict) -> list[dict]:
         raise SourceError("expected a list of service requests")
     records = [r for r in data if isinstance(r, dict)]
     # GeoReport v2 services carry "metadata" and "type" (realtime/batch/blackbox); requests never do.
-    if records and all("service_request_id" not in r and {"service_code", "metadata", "type"} <= set(r) for r in records):
+    if records and all(
+        "service_request_id" not in r and {"service_code", "metadata", "type"} <= set(r) for r in records
+    ):
         raise SourceError(SERVICES_LIST)
     return records
 
 
-SERVICES_LIST = ("this is an Open311 services list (service_code, service_name), not service requests; give the "
-                 "server's requests.json or requests.xml, or its root URL, and map its service codes with --map CODE=CATEGORY")
+SERVICES_LIST = (
+    "this is an Open311 services list (service_code, service_name), not service requests; give the "
+    "server's requests.json or requests.xml, or its root URL, and map its service codes with --map CODE=CATEGORY"
+)
 
 
 def _local(tag: str) -> str:
@@ -127,20 +138,28 @@ def parse(payload: bytes | str | list | dict, tz: str = "UTC") -> Parsed:
     for r in _records(payload):
         rid = "" if r.get("service_request_id") is None else str(r.get("service_request_id")).strip()
         lat, lon = _coord(r.get("lat")), _coord(r.get("long"))
-        usable = (lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
-                  and not (lat == 0 and lon == 0))  # 0,0 is "unknown" upstream (SF311), not the Gulf of Guinea
+        usable = (
+            lat is not None
+            and lon is not None
+            and -90 <= lat <= 90
+            and -180 <= lon <= 180
+            and not (lat == 0 and lon == 0)
+        )  # 0,0 is "unknown" upstream (SF311), not the Gulf of Guinea
         if not rid or not usable:
             out.skipped += 1
             continue
-        out.requests.append(UpstreamRequest(
-            id=rid,
-            service_code=str(r.get("service_code") or "").strip(),
-            service_name=str(r.get("service_name") or "").strip(),
-            status=str(r.get("status") or "open").strip().lower(),
-            description=str(r.get("description") or "").strip(),
-            requested=parse_datetime(r.get("requested_datetime"), tz),
-            lat=lat, lon=lon,
-        ))
+        out.requests.append(
+            UpstreamRequest(
+                id=rid,
+                service_code=str(r.get("service_code") or "").strip(),
+                service_name=str(r.get("service_name") or "").strip(),
+                status=str(r.get("status") or "open").strip().lower(),
+                description=str(r.get("description") or "").strip(),
+                requested=parse_datetime(r.get("requested_datetime"), tz),
+                lat=lat,
+                lon=lon,
+            )
+        )
     return out
 
 
@@ -180,7 +199,7 @@ def fetch(session: Any, url: str, page_size: int = PAGE_SIZE, max_pages: int = M
     return pages
 
 
-def read(source: str, session: Any=None, page_size: int = PAGE_SIZE) -> tuple[list[bytes], str]:
+def read(source: str, session: Any = None, page_size: int = PAGE_SIZE) -> tuple[list[bytes], str]:
     """Payloads and origin host for a URL (through ``session``) or a local file."""
     if re.match(r"^https?://", source):
         if session is None:
@@ -211,7 +230,12 @@ def category_for(req: UpstreamRequest, categories: list[str], mapping: dict[str,
     """The city's category for an upstream service: an explicit mapping (by code or name), the same code, the
     same name as a slug, else "other" when the city has it."""
     mapping = mapping or {}
-    for candidate in (mapping.get(req.service_code), mapping.get(req.service_name), req.service_code, _slug(req.service_name)):
+    for candidate in (
+        mapping.get(req.service_code),
+        mapping.get(req.service_name),
+        req.service_code,
+        _slug(req.service_name),
+    ):
         if candidate and candidate in categories:
             return candidate
     return "other" if "other" in categories else None
@@ -225,7 +249,9 @@ def our_status(upstream: str) -> tuple[str, str | None]:
     return "new", None
 
 
-def import_requests(engine: Engine, city: CityConfig, parsed: Parsed, host: str, mapping: dict[str, str] | None = None) -> dict:
+def import_requests(
+    engine: Engine, city: CityConfig, parsed: Parsed, host: str, mapping: dict[str, str] | None = None
+) -> dict:
     """Submit each upstream request as a comment. Returns the import's counts and why rows were skipped."""
     origin = f"open311:{host}"[:100]
     added, skipped, reasons = 0, parsed.skipped, Counter()
@@ -239,10 +265,17 @@ def import_requests(engine: Engine, city: CityConfig, parsed: Parsed, host: str,
             reasons["category"] += 1
             continue
         status, reason = our_status(req.status)
-        inp = CommentInput(lat=req.lat, lon=req.lon, category=category,
-                           text=req.description or req.service_name.replace("_", " "),
-                           client_key=client_key(host, req.id), origin=origin, created_at=req.requested,
-                           status=status, closed_reason=reason)
+        inp = CommentInput(
+            lat=req.lat,
+            lon=req.lon,
+            category=category,
+            text=req.description or req.service_name.replace("_", " "),
+            client_key=client_key(host, req.id),
+            origin=origin,
+            created_at=req.requested,
+            status=status,
+            closed_reason=reason,
+        )
         try:
             res = submit_comment(engine, city, inp)
         except CommentRejected as e:
@@ -250,12 +283,26 @@ def import_requests(engine: Engine, city: CityConfig, parsed: Parsed, host: str,
             reasons[e.field] += 1
             continue
         added += 0 if res.duplicate_of_retry else 1
-    return {"source": origin, "kind": "open311", "features": 0, "observations": 0, "comments": added,
-            "skipped": skipped, "skipped_by_reason": dict(reasons)}
+    return {
+        "source": origin,
+        "kind": "open311",
+        "features": 0,
+        "observations": 0,
+        "comments": added,
+        "skipped": skipped,
+        "skipped_by_reason": dict(reasons),
+    }
 
 
-def import_open311(engine: Engine, city: CityConfig, source: str, session: Any=None, mapping: dict[str, str] | None = None,
-                   origin: str | None = None, page_size: int = PAGE_SIZE) -> dict:
+def import_open311(
+    engine: Engine,
+    city: CityConfig,
+    source: str,
+    session: Any = None,
+    mapping: dict[str, str] | None = None,
+    origin: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> dict:
     """``citydash import open311 URL-or-FILE``: read, parse every page, submit."""
     payloads, host = read(source, session, page_size)
     parsed = Parsed()

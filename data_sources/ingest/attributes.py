@@ -16,6 +16,7 @@ canonical attribute from the feature's properties. Each source says how its own 
 A value no table names becomes ``"other"`` and is counted per source (value -> count): /about and
 ``citydash check`` list them, so that a data team can see what to map. The upstream field stays on the feature.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -28,9 +29,14 @@ from data_sources.ingest.types import ParseResult, SourceError
 # attribute -> (the layers it describes, its canonical values). "other" is always allowed.
 CANONICAL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cycle_type": (("cycle_route",), ("track", "lane", "shared", "cycle_street", "path", "greenway")),
-    "direction": (("traffic_counter", "traffic_segment", "cycle_counter"),
-                  ("total", "inbound", "outbound", "northbound", "southbound", "eastbound", "westbound")),
-    "station_type": (("air_station", "bike_station"), ("traffic", "background", "industrial", "rural", "urban", "docked", "virtual")),
+    "direction": (
+        ("traffic_counter", "traffic_segment", "cycle_counter"),
+        ("total", "inbound", "outbound", "northbound", "southbound", "eastbound", "westbound"),
+    ),
+    "station_type": (
+        ("air_station", "bike_station"),
+        ("traffic", "background", "industrial", "rural", "urban", "docked", "virtual"),
+    ),
 }
 OTHER = "other"
 OSM = "osm"  # the built-in mapping of OpenStreetMap tags (cycle_type only)
@@ -79,7 +85,10 @@ def osm_cycle_type(tags: Mapping[str, Any]) -> str | None:
         return "lane"
     if sides & {"shared_lane", "share_busway", "opposite_share_busway", "opposite", "shared"}:
         return "shared"
-    if highway in ("path", "footway", "pedestrian", "track", "bridleway") and str(tags.get("bicycle", "")) in ("designated", "yes"):
+    if highway in ("path", "footway", "pedestrian", "track", "bridleway") and str(tags.get("bicycle", "")) in (
+        "designated",
+        "yes",
+    ):
         return "track" if str(tags.get("segregated", "")) == "yes" else "path"
     return None
 
@@ -115,7 +124,9 @@ def default_spec(layer: str | None, features: gpd.GeoDataFrame) -> dict[str, Any
     return {}
 
 
-def map_attributes(features: gpd.GeoDataFrame, spec: Mapping[str, Any]) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]]]:
+def map_attributes(
+    features: gpd.GeoDataFrame, spec: Mapping[str, Any]
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]]]:
     """Write each canonical attribute of ``spec`` into the features' properties; returns the features and the
     unmapped values per attribute (value -> count). Pure: the input frame is not changed."""
     if not spec or not len(features):

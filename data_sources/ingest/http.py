@@ -7,6 +7,7 @@
 * every request has a connect and a read timeout;
 * failures come back as ``SourceError`` with one line naming the URL and the reason.
 """
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@ A connector is one small module under ``data_sources/ingest/connectors/`` with t
 
 It is listed under its kind name in ``data_sources.ingest.connectors.CONNECTORS``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ Connectors write through ``upsert_*``; the dashboard reads through ``data_source
 payload twice adds nothing: features upsert on (source, external id), observations insert-or-ignore on
 (feature, metric, time).
 """
+
 from __future__ import annotations
 
 import json
@@ -86,6 +87,7 @@ def _ping_when_idle(engine: Engine) -> None:
     uses a dead connection, without a round trip before each of the hundreds of comments a second a busy worker
     stores. A connection that dies while in steady use fails that one request (503, the page and its text stay),
     and SQLAlchemy then replaces every connection of the pool."""
+
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_conn: Any, record: Any) -> None:
         record.info["citydash_idle_since"] = time.monotonic()
@@ -175,7 +177,11 @@ def upsert_source(engine: Engine, name: str, kind: str, meta: SourceMeta | None 
                 insert(Source).values(name=name, kind=kind, title=title or name, **values).returning(Source.id)
             ).scalar_one()
         else:
-            conn.execute(update(Source).where(Source.id == sid).values(kind=kind, **({"title": title} if title else {}), **values))
+            conn.execute(
+                update(Source)
+                .where(Source.id == sid)
+                .values(kind=kind, **({"title": title} if title else {}), **values)
+            )
     return sid
 
 
@@ -197,7 +203,9 @@ def record_failure(engine: Engine, source_id: int, error: str, at: datetime | No
 
 def start_run(engine: Engine, source_id: int) -> int:
     with engine.begin() as conn:
-        return conn.execute(insert(RefreshRun).values(source_id=source_id, started_at=utcnow()).returning(RefreshRun.id)).scalar_one()
+        return conn.execute(
+            insert(RefreshRun).values(source_id=source_id, started_at=utcnow()).returning(RefreshRun.id)
+        ).scalar_one()
 
 
 def finish_run(
@@ -216,8 +224,16 @@ def finish_run(
         conn.execute(
             update(RefreshRun)
             .where(RefreshRun.id == run_id)
-            .values(finished_at=utcnow(), features_added=features, observations_added=observations, skipped=skipped,
-                    error=error, rows_read=rows_read, skipped_by_reason=skipped_by_reason or None, unmapped=unmapped or None)
+            .values(
+                finished_at=utcnow(),
+                features_added=features,
+                observations_added=observations,
+                skipped=skipped,
+                error=error,
+                rows_read=rows_read,
+                skipped_by_reason=skipped_by_reason or None,
+                unmapped=unmapped or None,
+            )
         )
 
 
@@ -237,8 +253,9 @@ def _chunks(rows: list[dict], size: int = _CHUNK) -> Iterable[list[dict]]:
         yield rows[i : i + size]
 
 
-def upsert_features(engine: Engine, source_id: int, features: gpd.GeoDataFrame | None,
-                    footprint: Footprint | None = None) -> _IdMap:
+def upsert_features(
+    engine: Engine, source_id: int, features: gpd.GeoDataFrame | None, footprint: Footprint | None = None
+) -> _IdMap:
     """Insert or update features of one source. ``features``: GeoDataFrame with external_id, layer, name,
     properties, geometry (EPSG:4326). ``footprint``: the city's (data_sources.store.footprint); features that do not
     touch it are stored with ``outside`` set (None: none is outside). Returns {external_id: feature id} and sets
@@ -277,8 +294,20 @@ def upsert_features(engine: Engine, source_id: int, features: gpd.GeoDataFrame |
             stmt = _insert_stmt(conn, Feature.__table__)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["source_id", "external_id"],
-                set_={c: stmt.excluded[c] for c in ("layer", "name", "geometry", "lat", "lon", "properties", "updated_at", "outside",
-                                                     *[f"h3_r{r}" for r in H3_RESOLUTIONS])},
+                set_={
+                    c: stmt.excluded[c]
+                    for c in (
+                        "layer",
+                        "name",
+                        "geometry",
+                        "lat",
+                        "lon",
+                        "properties",
+                        "updated_at",
+                        "outside",
+                        *[f"h3_r{r}" for r in H3_RESOLUTIONS],
+                    )
+                },
             )
             conn.execute(stmt, chunk)
         after = conn.scalar(select(func.count()).select_from(Feature).where(Feature.source_id == source_id))
@@ -323,7 +352,9 @@ def upsert_observations(engine: Engine, feature_ids: dict[str, int], observation
     cols = ("feature_id", "time", "metric", "value", "unit")
     with engine.begin() as conn:
         stmt = _insert_stmt(conn, table).values({c: bindparam(c) for c in cols})
-        compiled = stmt.on_conflict_do_nothing(index_elements=["feature_id", "metric", "time"]).compile(dialect=conn.dialect)
+        compiled = stmt.on_conflict_do_nothing(index_elements=["feature_id", "metric", "time"]).compile(
+            dialect=conn.dialect
+        )
         # Rows go straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost more than
         # the inserts themselves. Times are bound exactly as the column type would bind them.
         values = {
@@ -382,7 +413,8 @@ def replace_districts(engine: Engine, districts: Any) -> int:
         for chunk in _chunks(rows):
             stmt = _insert_stmt(conn, District.__table__)
             stmt = stmt.on_conflict_do_update(
-                index_elements=["name"], set_={c: stmt.excluded[c] for c in ("code", "population", "area_km2", "geometry", "lat", "lon")}
+                index_elements=["name"],
+                set_={c: stmt.excluded[c] for c in ("code", "population", "area_km2", "geometry", "lat", "lon")},
             )
             conn.execute(stmt, chunk)
     return len(rows)

@@ -4,6 +4,7 @@
 (a name, code, population or boundary changed), then places every feature in its district. A district that
 disappears from the file is left in the store: comments and features may still point at it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,9 @@ from data_sources.store.db import assign_districts, replace_districts
 from data_sources.store.models import District, Feature
 
 
-def load_districts(path: str | Path, name_field: str = "name", population_field: str | None = None, code_field: str | None = None) -> gpd.GeoDataFrame:
+def load_districts(
+    path: str | Path, name_field: str = "name", population_field: str | None = None, code_field: str | None = None
+) -> gpd.GeoDataFrame:
     """GeoDataFrame with name, code, population and (Multi)Polygon geometry in EPSG:4326."""
     try:
         gdf = gpd.read_file(path)
@@ -28,7 +31,9 @@ def load_districts(path: str | Path, name_field: str = "name", population_field:
         raise SourceError(f"districts file {path}: not readable ({str(e).splitlines()[0][:200]})") from None
     for key, field in (("name_field", name_field), ("population_field", population_field), ("code_field", code_field)):
         if field and field not in gdf.columns:
-            raise SourceError(f"districts file {path}: districts.{key} = {field!r} is not a field (fields: {', '.join(gdf.columns[:15])})")
+            raise SourceError(
+                f"districts file {path}: districts.{key} = {field!r} is not a field (fields: {', '.join(gdf.columns[:15])})"
+            )
     gdf = (gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf).to_crs("EPSG:4326")
     polys = gdf.geometry.notna() & gdf.geom_type.isin(["Polygon", "MultiPolygon"])
     if not polys.any():
@@ -47,7 +52,13 @@ def load_districts(path: str | Path, name_field: str = "name", population_field:
 
 def _signature(names: Any, codes: Any, pops: Any, geoms: Any) -> set:
     def norm(v: Any) -> Any:
-        return None if v is None or (isinstance(v, float) and pd.isna(v)) else str(int(v)) if isinstance(v, float) else str(v)
+        return (
+            None
+            if v is None or (isinstance(v, float) and pd.isna(v))
+            else str(int(v))
+            if isinstance(v, float)
+            else str(v)
+        )
 
     return {(str(n), norm(c), norm(p), g) for n, c, p, g in zip(names, codes, pops, geoms)}
 

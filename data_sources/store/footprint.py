@@ -8,6 +8,7 @@ so that refresh and import both set it; ``mark_outside`` sets it again for every
 changes (districts reloaded). ``outside_counts`` gives, per source, how many features lie outside: ``/about`` and
 ``citydash check`` show it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,11 @@ def mark_outside(engine: Engine, fp: Footprint | None) -> int:
         rows = conn.execute(select(Feature.id, Feature.geometry, Feature.outside)).all()
     if not rows:
         return 0
-    flags = (fp.outside(list(shapely.from_geojson([r[1] for r in rows]))) if fp is not None
-             else np.zeros(len(rows), dtype=bool))
+    flags = (
+        fp.outside(list(shapely.from_geojson([r[1] for r in rows])))
+        if fp is not None
+        else np.zeros(len(rows), dtype=bool)
+    )
     changed = [{"_id": int(r[0]), "_o": bool(f)} for r, f in zip(rows, flags) if bool(r[2]) != bool(f)]
     if changed:
         with engine.begin() as conn:
@@ -78,7 +82,11 @@ def mark_outside(engine: Engine, fp: Footprint | None) -> int:
 def outside_counts(engine: Engine) -> dict[str, int]:
     """Source name -> how many of its features lie outside the city's footprint (sources with none are left out).
     ``citydash check`` and ``/about`` report these."""
-    q = (select(Source.name, func.count()).join(Feature, Feature.source_id == Source.id)
-         .where(Feature.outside.is_(True)).group_by(Source.name))
+    q = (
+        select(Source.name, func.count())
+        .join(Feature, Feature.source_id == Source.id)
+        .where(Feature.outside.is_(True))
+        .group_by(Source.name)
+    )
     with engine.connect() as conn:
         return {name: int(n) for name, n in conn.execute(q).all()}

@@ -6,6 +6,7 @@ Conventions:
   representative lat/lon and H3 cells (BigInteger: an H3 index fits a signed 64-bit integer) for aggregation;
 * the schema changes only through Alembic migrations (``data_sources/migrations``), so upgrades keep data.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -222,8 +223,10 @@ class Photo(Base):
 
 class Support(Base):
     __tablename__ = "supports"
-    __table_args__ = (UniqueConstraint("comment_id", "client_hash", name="uq_supports_comment_client"),
-                      UniqueConstraint("comment_id", "address_hash", name="uq_supports_comment_address"))
+    __table_args__ = (
+        UniqueConstraint("comment_id", "client_hash", name="uq_supports_comment_client"),
+        UniqueConstraint("comment_id", "address_hash", name="uq_supports_comment_address"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     client_hash: Mapped[str] = mapped_column(String(128))
@@ -235,8 +238,10 @@ class Support(Base):
 
 class Flag(Base):
     __tablename__ = "flags"
-    __table_args__ = (UniqueConstraint("comment_id", "client_hash", name="uq_flags_comment_client"),
-                      UniqueConstraint("comment_id", "address_hash", name="uq_flags_comment_address"))
+    __table_args__ = (
+        UniqueConstraint("comment_id", "client_hash", name="uq_flags_comment_client"),
+        UniqueConstraint("comment_id", "address_hash", name="uq_flags_comment_address"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     client_hash: Mapped[str] = mapped_column(String(128))
@@ -297,8 +302,10 @@ class CommentCellCount(Base):
     __table_args__ = (
         UniqueConstraint("week", "category", "status", "district_id", "h3_r9", name="uq_comment_cell_counts_key"),
         # One covering index per resolution, led by the cell: a filtered GROUP BY cell reads the index in order.
-        *[Index(f"ix_comment_cell_counts_r{r}", f"h3_r{r}", "week", "category", "status", "district_id", "n")
-          for r in H3_RESOLUTIONS],
+        *[
+            Index(f"ix_comment_cell_counts_r{r}", f"h3_r{r}", "week", "category", "status", "district_id", "n")
+            for r in H3_RESOLUTIONS
+        ],
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     week: Mapped[int] = mapped_column(Integer)

@@ -1,4 +1,5 @@
 """Reads from the store for the dashboard, as DataFrames. No Dash here: pages call these, tests call these."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,16 @@ def counted() -> ColumnElement[bool]:
 def features(engine: Engine, layer: str | None = None, include_outside: bool = False) -> pd.DataFrame:
     """The features of ``layer`` (or all), those outside the city's footprint only when asked for."""
     q = select(
-        Feature.id, Feature.layer, Feature.external_id, Feature.name, Feature.lat, Feature.lon,
-        Feature.geometry, Feature.properties, Feature.district_id, Source.name.label("source"),
+        Feature.id,
+        Feature.layer,
+        Feature.external_id,
+        Feature.name,
+        Feature.lat,
+        Feature.lon,
+        Feature.geometry,
+        Feature.properties,
+        Feature.district_id,
+        Source.name.label("source"),
     ).join(Source, Source.id == Feature.source_id)
     if not include_outside:
         q = q.where(Feature.outside.is_(False))
@@ -33,8 +42,12 @@ def features(engine: Engine, layer: str | None = None, include_outside: bool = F
 def latest_time(engine: Engine, metric: str) -> datetime | None:
     """The newest reading of ``metric`` inside the city's footprint (the index walked backwards, not a max over
     all rows, so that the NOT IN does not cost a scan)."""
-    q = (select(Observation.time).where(Observation.metric == metric, counted())
-         .order_by(Observation.time.desc()).limit(1))
+    q = (
+        select(Observation.time)
+        .where(Observation.metric == metric, counted())
+        .order_by(Observation.time.desc())
+        .limit(1)
+    )
     with engine.connect() as conn:
         return conn.scalar(q)
 
@@ -47,8 +60,9 @@ def layer_updated(engine: Engine, layer: str) -> datetime | None:
         return conn.scalar(q)
 
 
-def observations(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
-                 feature_ids: list[int] | None = None) -> pd.DataFrame:
+def observations(
+    engine: Engine, metric: str, since: datetime, until: datetime | None = None, feature_ids: list[int] | None = None
+) -> pd.DataFrame:
     cond = [Observation.metric == metric, Observation.time >= since, counted()]
     if until is not None:
         cond.append(Observation.time <= until)
@@ -74,8 +88,16 @@ def hour_of_week_history(engine: Engine, metric: str, at: datetime, weeks: int =
 
 
 def districts(engine: Engine) -> pd.DataFrame:
-    q = select(District.id, District.name, District.code, District.population, District.area_km2, District.geometry,
-               District.lat, District.lon)
+    q = select(
+        District.id,
+        District.name,
+        District.code,
+        District.population,
+        District.area_km2,
+        District.geometry,
+        District.lat,
+        District.lon,
+    )
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
 
@@ -85,8 +107,12 @@ def districts_geojson(engine: Engine) -> dict:
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": int(r.id), "properties": {"name": r.name, "population": r.population},
-             "geometry": json.loads(r.geometry)}
+            {
+                "type": "Feature",
+                "id": int(r.id),
+                "properties": {"name": r.name, "population": r.population},
+                "geometry": json.loads(r.geometry),
+            }
             for r in d.itertuples()
         ],
     }
@@ -94,13 +120,19 @@ def districts_geojson(engine: Engine) -> dict:
 
 def open_comment_count(engine: Engine) -> int:
     with engine.connect() as conn:
-        return conn.scalar(
-            select(func.count()).select_from(Comment).where(Comment.status.in_(OPEN_STATUSES), Comment.moderation == "published")
-        ) or 0
+        return (
+            conn.scalar(
+                select(func.count())
+                .select_from(Comment)
+                .where(Comment.status.in_(OPEN_STATUSES), Comment.moderation == "published")
+            )
+            or 0
+        )
 
 
-def public_comment_cells(engine: Engine, resolution: int = 8, min_count: int = 3, category: str | None = None,
-                         since: datetime | None = None) -> pd.DataFrame:
+def public_comment_cells(
+    engine: Engine, resolution: int = 8, min_count: int = 3, category: str | None = None, since: datetime | None = None
+) -> pd.DataFrame:
     """Published comments counted per H3 cell; cells under ``min_count`` are suppressed for privacy (at r9, the
     published location of each comment, ``min_count=1`` shows every cell)."""
     col = getattr(Comment, f"h3_r{resolution}")
@@ -109,19 +141,25 @@ def public_comment_cells(engine: Engine, resolution: int = 8, min_count: int = 3
         cond.append(Comment.category == category)
     if since is not None:
         cond.append(Comment.created_at >= since)
-    q = (
-        select(col.label("cell"), func.count().label("n"))
-        .where(*cond)
-        .group_by(col)
-        .having(func.count() >= min_count)
-    )
+    q = select(col.label("cell"), func.count().label("n")).where(*cond).group_by(col).having(func.count() >= min_count)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=["cell", "n"])
 
 
 def sources(engine: Engine) -> pd.DataFrame:
-    q = select(Source.id, Source.name, Source.kind, Source.title, Source.publisher, Source.licence, Source.attribution,
-               Source.url, Source.last_success_at, Source.last_error, Source.last_error_at)
+    q = select(
+        Source.id,
+        Source.name,
+        Source.kind,
+        Source.title,
+        Source.publisher,
+        Source.licence,
+        Source.attribution,
+        Source.url,
+        Source.last_success_at,
+        Source.last_error,
+        Source.last_error_at,
+    )
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=[c.name for c in q.selected_columns])
 
@@ -129,14 +167,28 @@ def sources(engine: Engine) -> pd.DataFrame:
 def unmapped_values(engine: Engine) -> pd.DataFrame:
     """Attribute values no mapping names (counted as "other"), from each source's latest successful run:
     columns title, attribute, value, n; most frequent first (issue 21: /about lists them for the data team)."""
-    latest = (select(RefreshRun.source_id, func.max(RefreshRun.id).label("run_id"))
-              .where(RefreshRun.error.is_(None), RefreshRun.finished_at.is_not(None)).group_by(RefreshRun.source_id).subquery())
-    q = (select(Source.title, RefreshRun.unmapped).join(latest, latest.c.source_id == Source.id)
-         .join(RefreshRun, RefreshRun.id == latest.c.run_id).where(RefreshRun.unmapped.is_not(None)))
+    latest = (
+        select(RefreshRun.source_id, func.max(RefreshRun.id).label("run_id"))
+        .where(RefreshRun.error.is_(None), RefreshRun.finished_at.is_not(None))
+        .group_by(RefreshRun.source_id)
+        .subquery()
+    )
+    q = (
+        select(Source.title, RefreshRun.unmapped)
+        .join(latest, latest.c.source_id == Source.id)
+        .join(RefreshRun, RefreshRun.id == latest.c.run_id)
+        .where(RefreshRun.unmapped.is_not(None))
+    )
     with engine.connect() as conn:
-        rows = [(title, attr, value, int(n)) for title, unmapped in conn.execute(q).all()
-                for attr, values in (unmapped or {}).items() for value, n in values.items()]
-    return pd.DataFrame(rows, columns=["title", "attribute", "value", "n"]).sort_values(["title", "n"], ascending=[True, False])
+        rows = [
+            (title, attr, value, int(n))
+            for title, unmapped in conn.execute(q).all()
+            for attr, values in (unmapped or {}).items()
+            for value, n in values.items()
+        ]
+    return pd.DataFrame(rows, columns=["title", "attribute", "value", "n"]).sort_values(
+        ["title", "n"], ascending=[True, False]
+    )
 
 
 # Metrics drawn for each layer, first one is the layer's headline.
@@ -151,7 +203,8 @@ LAYER_METRICS = {
 def comment_times(engine: Engine, since: datetime) -> pd.DataFrame:
     """Creation and first-answer times of published comments created since ``since``."""
     q = select(Comment.created_at, Comment.first_response_at).where(
-        Comment.moderation == "published", Comment.created_at >= since)
+        Comment.moderation == "published", Comment.created_at >= since
+    )
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["created_at", "first_response_at"])
     for c in df.columns:
@@ -160,9 +213,23 @@ def comment_times(engine: Engine, since: datetime) -> pd.DataFrame:
 
 
 def feature(engine: Engine, feature_id: int) -> dict | None:
-    q = select(Feature.id, Feature.layer, Feature.name, Feature.properties, Feature.lat, Feature.lon,
-               Feature.district_id, Source.title.label("source_title"), Source.licence, Source.attribution,
-               Source.publisher).join(Source, Source.id == Feature.source_id).where(Feature.id == feature_id)
+    q = (
+        select(
+            Feature.id,
+            Feature.layer,
+            Feature.name,
+            Feature.properties,
+            Feature.lat,
+            Feature.lon,
+            Feature.district_id,
+            Source.title.label("source_title"),
+            Source.licence,
+            Source.attribution,
+            Source.publisher,
+        )
+        .join(Source, Source.id == Feature.source_id)
+        .where(Feature.id == feature_id)
+    )
     with engine.connect() as conn:
         row = conn.execute(q).first()
     return dict(row._mapping) if row else None
@@ -170,23 +237,30 @@ def feature(engine: Engine, feature_id: int) -> dict | None:
 
 def linked_comments(engine: Engine, feature_id: int, limit: int = 20) -> pd.DataFrame:
     """Published comments linked to a feature, newest first, public fields only."""
-    q = (select(Comment.id, Comment.created_at, Comment.category, Comment.text, Comment.status)
-         .where(Comment.feature_id == feature_id, Comment.moderation == "published")
-         .order_by(Comment.created_at.desc()).limit(limit))
+    q = (
+        select(Comment.id, Comment.created_at, Comment.category, Comment.text, Comment.status)
+        .where(Comment.feature_id == feature_id, Comment.moderation == "published")
+        .order_by(Comment.created_at.desc())
+        .limit(limit)
+    )
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=["id", "created_at", "category", "text", "status"])
 
 
-def observations_by_district(engine: Engine, metric: str, since: datetime, until: datetime | None = None,
-                             layer: str | None = None) -> pd.DataFrame:
+def observations_by_district(
+    engine: Engine, metric: str, since: datetime, until: datetime | None = None, layer: str | None = None
+) -> pd.DataFrame:
     """Observations with their feature's district: feature_id, district_id, time, value."""
     cond = [Observation.metric == metric, Observation.time >= since, Feature.outside.is_(False)]
     if until is not None:
         cond.append(Observation.time <= until)
     if layer:
         cond.append(Feature.layer == layer)
-    q = (select(Observation.feature_id, Feature.district_id, Observation.time, Observation.value)
-         .join(Feature, Feature.id == Observation.feature_id).where(and_(*cond)))
+    q = (
+        select(Observation.feature_id, Feature.district_id, Observation.time, Observation.value)
+        .join(Feature, Feature.id == Observation.feature_id)
+        .where(and_(*cond))
+    )
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["feature_id", "district_id", "time", "value"])
     df["time"] = pd.to_datetime(df["time"])
@@ -195,7 +269,9 @@ def observations_by_district(engine: Engine, metric: str, since: datetime, until
 
 def comments_per_district(engine: Engine, since: datetime | None = None) -> pd.Series:
     """Published comments per district id (optionally created since ``since``)."""
-    q = select(Comment.district_id, func.count()).where(Comment.moderation == "published", Comment.district_id.is_not(None))
+    q = select(Comment.district_id, func.count()).where(
+        Comment.moderation == "published", Comment.district_id.is_not(None)
+    )
     if since is not None:
         q = q.where(Comment.created_at >= since)
     with engine.connect() as conn:

@@ -1,5 +1,6 @@
 """Helpers for tests that attack a live server over HTTP as an outsider would: serve an app on loopback, log in
 with a real form post, call an officials' Dash callback."""
+
 from __future__ import annotations
 
 import contextlib
@@ -28,13 +29,23 @@ def serving(app) -> Iterator[str]:
         srv.shutdown()
 
 
-def http_login(base: str, email: str, password: str = PASSWORD, headers: dict | None = None,
-               session: requests.Session | None = None) -> tuple[requests.Session, requests.Response]:
+def http_login(
+    base: str,
+    email: str,
+    password: str = PASSWORD,
+    headers: dict | None = None,
+    session: requests.Session | None = None,
+) -> tuple[requests.Session, requests.Response]:
     s = session or requests.Session()
     html = s.get(f"{base}/officials/login", headers=headers, timeout=30).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    r = s.post(f"{base}/officials/login", data={"email": email, "password": password, "csrf_token": token},
-               headers=headers, allow_redirects=False, timeout=30)
+    r = s.post(
+        f"{base}/officials/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        headers=headers,
+        allow_redirects=False,
+        timeout=30,
+    )
     return s, r
 
 
@@ -54,13 +65,23 @@ def officials_callback_body(base: str, prefix: str = "off-q-") -> dict:
     """The body of a real officials' callback (found in /_dash-dependencies) whose output id starts with prefix."""
     deps = requests.get(f"{base}/_dash-dependencies", timeout=30).json()
     dep = next(d for d in deps if d["output"].lstrip(".").startswith(prefix))
-    return {"output": dep["output"], "outputs": dash_outputs(dep["output"]),
-            "inputs": [{**i, "value": None} for i in dep["inputs"]],
-            "state": [{**s, "value": None} for s in dep.get("state", [])],
-            "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"]}
+    return {
+        "output": dep["output"],
+        "outputs": dash_outputs(dep["output"]),
+        "inputs": [{**i, "value": None} for i in dep["inputs"]],
+        "state": [{**s, "value": None} for s in dep.get("state", [])],
+        "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
+    }
 
 
-def call_callback(base: str, body: dict, cookies: dict | None = None, session: requests.Session | None = None) -> requests.Response:
+def call_callback(
+    base: str, body: dict, cookies: dict | None = None, session: requests.Session | None = None
+) -> requests.Response:
     sender = session or requests
-    return sender.post(f"{base}/_dash-update-component", data=json.dumps(body), cookies=cookies,
-                       headers={"Content-Type": "application/json"}, timeout=60)
+    return sender.post(
+        f"{base}/_dash-update-component",
+        data=json.dumps(body),
+        cookies=cookies,
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )

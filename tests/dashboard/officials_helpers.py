@@ -1,4 +1,5 @@
 """Helpers for the officials' tests: accounts and a logged-in test client."""
+
 from __future__ import annotations
 
 import re
@@ -21,5 +22,7 @@ def csrf_token(client, path: str = "/officials/login") -> str:  # noqa: ANN001
 
 
 def login(client, role: str, password: str = PASSWORD):  # noqa: ANN001
-    return client.post("/officials/login", data={"email": f"{role}@city.example", "password": password,
-                                                 "csrf_token": csrf_token(client)})
+    return client.post(
+        "/officials/login",
+        data={"email": f"{role}@city.example", "password": password, "csrf_token": csrf_token(client)},
+    )

@@ -2,6 +2,7 @@
 scoped to a department, over real HTTP against a live server. Both go through ``workflow.change_status``, the
 function the officials' queue uses: an audit entry naming the official or the integrator, and the answer in the
 comment's public history (its page and Open311)."""
+
 from __future__ import annotations
 
 import json
@@ -37,24 +38,33 @@ def spy(monkeypatch):
 
 
 def new_comment(engine: Engine, city: CityConfig, category: str) -> int:
-    return submit_comment(engine, city, CommentInput(lat=48.5, lon=9.0, category=category,
-                                                     text="The bin by the bus stop overflows every weekend."),
-                          hold_for_review=None).id
+    return submit_comment(
+        engine,
+        city,
+        CommentInput(lat=48.5, lon=9.0, category=category, text="The bin by the bus stop overflows every weekend."),
+        hold_for_review=None,
+    ).id
 
 
 def state(engine: Engine, cid: int) -> tuple[str, list]:
     with engine.connect() as conn:
         status = conn.scalar(select(Comment.status).where(Comment.id == cid))
-        audit = conn.execute(select(AuditEntry.__table__).where(AuditEntry.target_id == str(cid),
-                                                                AuditEntry.action == "change_status")).all()
+        audit = conn.execute(
+            select(AuditEntry.__table__).where(AuditEntry.target_id == str(cid), AuditEntry.action == "change_status")
+        ).all()
     return status, audit
 
 
 def public_page_text(base: str, cid: int) -> str:
-    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-            "inputs": [{"id": "url", "property": "pathname", "value": f"/comments/{cid}"},
-                       {"id": "url", "property": "search", "value": ""}],
-            "changedPropIds": ["url.pathname"]}
+    body = {
+        "output": "page.children",
+        "outputs": {"id": "page", "property": "children"},
+        "inputs": [
+            {"id": "url", "property": "pathname", "value": f"/comments/{cid}"},
+            {"id": "url", "property": "search", "value": ""},
+        ],
+        "changedPropIds": ["url.pathname"],
+    }
     r = requests.post(f"{base}/_dash-update-component", json=body, timeout=30)
     assert r.status_code == 200
     return json.dumps(r.json(), ensure_ascii=False)
@@ -76,24 +86,37 @@ def test_back_office_endpoint(live_server, demo_engine, demo_city, spy):
         return requests.post(url, json=body, headers=headers, timeout=30)
 
     r = post(None, good)
-    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer") and "API key" in r.json()["error"]
+    assert (
+        r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer") and "API key" in r.json()["error"]
+    )
     assert post(env_key + "x", good).status_code == 401
     r = post(transport_key, good)
     assert r.status_code == 403 and "department" in r.json()["error"]
     r = post(open311_key, good)
     assert r.status_code == 403 and "not scoped" in r.json()["error"]
-    for body, raw, why in [(None, "{not json", "JSON object"), ([good], None, "JSON object"),
-                           ({"status": "done", "text": "x"}, None, "status must be"),
-                           ({"status": "resolved"}, None, "text"), ({"status": "resolved", "text": "   "}, None, "text"),
-                           ({"status": "closed", "text": "Not ours."}, None, "closed_reason is required"),
-                           ({**good, "closed_reason": "bored"}, None, "closed_reason must be"),
-                           ({**good, "priority": 1}, None, "Unknown field: priority"),
-                           ({**good, "text": "x" * 2001}, None, "too long")]:
+    for body, raw, why in [
+        (None, "{not json", "JSON object"),
+        ([good], None, "JSON object"),
+        ({"status": "done", "text": "x"}, None, "status must be"),
+        ({"status": "resolved"}, None, "text"),
+        ({"status": "resolved", "text": "   "}, None, "text"),
+        ({"status": "closed", "text": "Not ours."}, None, "closed_reason is required"),
+        ({**good, "closed_reason": "bored"}, None, "closed_reason must be"),
+        ({**good, "priority": 1}, None, "Unknown field: priority"),
+        ({**good, "text": "x" * 2001}, None, "too long"),
+    ]:
         r = post(env_key, body, raw)
         assert r.status_code == 400, (body, r.text)
         assert why in r.json()["error"] and len(r.json()["error"]) < 120
-    assert requests.post(f"{live_server}/api/v1/comments/999999999/updates", json=good,
-                         headers={"Authorization": f"Bearer {env_key}"}, timeout=30).status_code == 404
+    assert (
+        requests.post(
+            f"{live_server}/api/v1/comments/999999999/updates",
+            json=good,
+            headers={"Authorization": f"Bearer {env_key}"},
+            timeout=30,
+        ).status_code
+        == 404
+    )
     assert state(demo_engine, cid) == ("new", [])  # every refusal above changed nothing
     assert spy[0][0].integrator == "transport-backoffice"  # the other department's key is refused by the workflow
 
@@ -107,8 +130,11 @@ def test_back_office_endpoint(live_server, demo_engine, demo_city, spy):
     assert audit[0].integrator == "env-backoffice" and audit[0].official_id is None
     assert audit[0].before["status"] == "new" and audit[0].after["public_text"] == good["text"]
     # The same function as the officials' queue, with the integrator as the actor.
-    assert [(a.integrator, a.only_department, ids) for a, ids in spy][-1] == \
-        ("env-backoffice", api_key_info(demo_engine, env_key).department_id, [cid])
+    assert [(a.integrator, a.only_department, ids) for a, ids in spy][-1] == (
+        "env-backoffice",
+        api_key_info(demo_engine, env_key).department_id,
+        [cid],
+    )
     # Public history: the comment's page and Open311 show the answer.
     assert good["text"] in public_page_text(live_server, cid)
     o311 = requests.get(f"{live_server}/open311/v2/requests/{cid}.json", timeout=30).json()[0]
@@ -128,9 +154,15 @@ def test_citydash_answer(live_server, demo_engine, demo_city, spy, monkeypatch):
     make_officials(demo_engine)
     cid = new_comment(demo_engine, demo_city, "noise")
     run = CliRunner().invoke
-    r = run(cli, ["answer", str(cid), "--status", "in_progress", "--text", "A crew is booked.", "--as", "nobody@city.example"])
+    r = run(
+        cli,
+        ["answer", str(cid), "--status", "in_progress", "--text", "A crew is booked.", "--as", "nobody@city.example"],
+    )
     assert r.exit_code == 2 and "No active official with the email nobody@city.example" in r.output
-    r = run(cli, ["answer", str(cid), "--status", "in_progress", "--text", "Quiet, please.", "--as", "moderator@city.example"])
+    r = run(
+        cli,
+        ["answer", str(cid), "--status", "in_progress", "--text", "Quiet, please.", "--as", "moderator@city.example"],
+    )
     assert r.exit_code == 2 and "may not answer" in r.output
     r = run(cli, ["answer", str(cid), "--status", "closed", "--text", "Not ours.", "--as", "official@city.example"])
     assert r.exit_code == 2 and "Closing needs a reason" in r.output
@@ -138,8 +170,19 @@ def test_citydash_answer(live_server, demo_engine, demo_city, spy, monkeypatch):
     assert r.exit_code == 2 and "No such comment: 999999999" in r.output
     assert state(demo_engine, cid) == ("new", [])
 
-    r = run(cli, ["answer", str(cid), "--status", "in_progress", "--text", "A crew is booked for Monday.",
-                  "--as", "Official@City.example"])
+    r = run(
+        cli,
+        [
+            "answer",
+            str(cid),
+            "--status",
+            "in_progress",
+            "--text",
+            "A crew is booked for Monday.",
+            "--as",
+            "Official@City.example",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["status"] == "in_progress" and out["history"][-1]["text"] == "A crew is booked for Monday."
@@ -160,8 +203,18 @@ def test_the_queue_uses_the_same_function(app, demo_engine, spy):
     c = app.server.test_client()
     login(c, "official")
     ids = workflow.queue(demo_engine, "oldest_open", limit=1)["id"].tolist()
-    resp = _call(c, _dep(c, "off-q-msg.children"), {"off-q-apply.n_clicks": 1, "off-q-table.selected_row_ids": ids,
-                                                   "off-q-status.value": "acknowledged", "off-q-answer.value": "Seen.",
-                                                   "off-q-refresh.data": 0, "off-q-lang.data": "en"}, "off-q-apply.n_clicks")
+    resp = _call(
+        c,
+        _dep(c, "off-q-msg.children"),
+        {
+            "off-q-apply.n_clicks": 1,
+            "off-q-table.selected_row_ids": ids,
+            "off-q-status.value": "acknowledged",
+            "off-q-answer.value": "Seen.",
+            "off-q-refresh.data": 0,
+            "off-q-lang.data": "en",
+        },
+        "off-q-apply.n_clicks",
+    )
     assert resp["off-q-msg"]["children"].startswith("Updated 1")
     assert len(spy) == 1 and spy[0][1] == ids and spy[0][0].integrator is None

@@ -3,6 +3,7 @@ languages, a 390 px phone, and axe-core's accessibility rules on every page.
 
 axe-core comes from npm (``npm install --prefix <dir> axe-core@4``; .ci/run does it): the tests read
 ``$CITYDASH_AXE_JS`` or node_modules/axe-core/axe.min.js; without it they skip locally and fail in CI."""
+
 import os
 from pathlib import Path
 
@@ -44,8 +45,11 @@ def open_map(page, url):
     settle(page)
     page.locator("#home-map-slot").scroll_into_view_if_needed()
     page.wait_for_selector("#home-map .maplibregl-canvas", timeout=30_000)
-    page.wait_for_function("(() => { const g = document.querySelector('#home-map .js-plotly-plot');"
-                           " return g && g._fullLayout && g._fullLayout.map && g._fullLayout.map._subplot; })()", timeout=30_000)
+    page.wait_for_function(
+        "(() => { const g = document.querySelector('#home-map .js-plotly-plot');"
+        " return g && g._fullLayout && g._fullLayout.map && g._fullLayout.map._subplot; })()",
+        timeout=30_000,
+    )
 
 
 def traces(page):
@@ -70,8 +74,10 @@ def test_switching_a_layer_changes_the_map(live_server, page):
     open_map(page, live_server + "/")
     assert "air_station" in traces(page)
     page.get_by_role("checkbox", name="Air quality", exact=True).uncheck()
-    page.wait_for_function("!document.querySelector('#home-map .js-plotly-plot').data.some(t => t.meta.layer === 'air_station')",
-                           timeout=15_000)
+    page.wait_for_function(
+        "!document.querySelector('#home-map .js-plotly-plot').data.some(t => t.meta.layer === 'air_station')",
+        timeout=15_000,
+    )
     assert "bike_station" in traces(page)
     assert "European index" not in page.inner_text("#home-legend")
     assert page.errors == []
@@ -84,8 +90,10 @@ def test_clicking_a_station_opens_its_detail_with_a_chart(live_server, page):
         box = page.get_by_role("checkbox", name=name, exact=True)
         if box.count():
             box.uncheck()
-    page.wait_for_function("document.querySelector('#home-map .js-plotly-plot').data.every("
-                           "t => ['air_station', undefined].includes(t.meta && t.meta.layer) || t.type !== 'scattermap')")
+    page.wait_for_function(
+        "document.querySelector('#home-map .js-plotly-plot').data.every("
+        "t => ['air_station', undefined].includes(t.meta && t.meta.layer) || t.type !== 'scattermap')"
+    )
     page.wait_for_timeout(800)  # the map settles after the restyle
     points = page.evaluate("""(() => {
         const gd = document.querySelector('#home-map .js-plotly-plot');
@@ -107,8 +115,11 @@ def test_clicking_a_station_opens_its_detail_with_a_chart(live_server, page):
         page.mouse.move(x - 6, y - 6)
         page.mouse.move(x, y)
         try:
-            page.wait_for_function("(document.querySelector('#home-map .js-plotly-plot')._hoverdata || [])"
-                                   ".some(p => p.data && p.data.meta && p.data.meta.layer === 'air_station')", timeout=3_000)
+            page.wait_for_function(
+                "(document.querySelector('#home-map .js-plotly-plot')._hoverdata || [])"
+                ".some(p => p.data && p.data.meta && p.data.meta.layer === 'air_station')",
+                timeout=3_000,
+            )
         except Exception:
             continue
         page.mouse.click(x, y)
@@ -134,7 +145,9 @@ def test_clicking_a_station_opens_its_detail_with_a_chart(live_server, page):
     assert "Air station" in page.inner_text("#detail-title")
     assert page.locator("#home-detail a.button").get_attribute("href").startswith("/report?feature=")
     page.get_by_role("radio", name="7 days", exact=True).check()
-    page.wait_for_function("document.querySelector('#home-detail-graph .js-plotly-plot').data[0].x.length > 100", timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#home-detail-graph .js-plotly-plot').data[0].x.length > 100", timeout=15_000
+    )
     assert page.errors == []
 
 
@@ -142,12 +155,17 @@ def test_a_filter_changes_the_charts_and_the_url(live_server, page):
     page.goto(live_server + "/air?from=2026-11-10&to=2026-11-15")
     settle(page)
     page.wait_for_selector("#air-timeseries .js-plotly-plot", timeout=30_000)
-    before = page.evaluate("Array.from(document.querySelector('#air-timeseries .js-plotly-plot').data[0].y).slice(0, 5)")
+    before = page.evaluate(
+        "Array.from(document.querySelector('#air-timeseries .js-plotly-plot').data[0].y).slice(0, 5)"
+    )
     summary = page.inner_text("#air-summary")
     page.get_by_role("radio", name="Nitrogen dioxide (NO2)", exact=True).check()
     page.wait_for_function("location.search.includes('metric=no2')", timeout=10_000)
-    page.wait_for_function(f"JSON.stringify(Array.from(document.querySelector('#air-timeseries .js-plotly-plot').data[0].y).slice(0, 5))"
-                           f" !== {before!r}.toString() && !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=15_000)
+    page.wait_for_function(
+        f"JSON.stringify(Array.from(document.querySelector('#air-timeseries .js-plotly-plot').data[0].y).slice(0, 5))"
+        f" !== {before!r}.toString() && !document.querySelector('[data-dash-is-loading=\"true\"]')",
+        timeout=15_000,
+    )
     assert page.inner_text("#air-summary") != summary and "Nitrogen dioxide" in page.inner_text("#air-summary")
     assert "from=2026-11-10" in page.url
     # the URL is the view: opening it again shows NO2
@@ -162,7 +180,9 @@ def test_changing_language_changes_the_text(live_server, page):
     settle(page)
     assert "How is Demoville doing today?" in page.inner_text("h1")
     page.get_by_role("link", name="Español").click()
-    page.wait_for_function("document.querySelector('h1') && document.querySelector('h1').innerText.includes('¿Cómo está')")
+    page.wait_for_function(
+        "document.querySelector('h1') && document.querySelector('h1').innerText.includes('¿Cómo está')"
+    )
     settle(page)
     assert page.evaluate("document.documentElement.lang") == "es"
     assert "¿Qué significa esto?" in page.inner_text("#kpi-air")
@@ -192,6 +212,9 @@ def test_axe_finds_no_serious_or_critical_violation(live_server, page, axe_js, p
     settle(page)
     page.add_script_tag(content=axe_js)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    bad = [f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
-           for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not bad, "\n".join(bad)

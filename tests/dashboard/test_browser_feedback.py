@@ -1,5 +1,6 @@
 """Headless Chromium: hostile text stays inert on every page that shows it, and a citizen's whole journey works:
 place a pin, write, send, open the tracking page."""
+
 import pytest
 
 from data_sources.comments.records import CommentInput, submit_comment
@@ -11,8 +12,8 @@ XSS = [
     "<img src=x onerror=alert(1)> broken lamp",
     "<svg onload=alert(1)></svg> noisy lorries",
     "javascript:alert(1) // link in text",
-    "\"><iframe src=javascript:alert(1)></iframe> bins",
-    "<a href=\"javascript:alert(1)\">click me</a> please",
+    '"><iframe src=javascript:alert(1)></iframe> bins',
+    '<a href="javascript:alert(1)">click me</a> please',
     "{{constructor.constructor('alert(1)')()}} template",
     "<details open ontoggle=alert(1)> benches",
 ]
@@ -21,7 +22,9 @@ XSS = [
 def test_xss_payloads_stay_text(demo_engine, demo_city, live_server, page):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    stored = [submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text=p)) for p in XSS]
+    stored = [
+        submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text=p)) for p in XSS
+    ]
     for payload, r in zip(XSS, stored):
         for path in (f"/comments/{r.id}", f"/track/{r.tracking_token}"):
             page.goto(live_server + path)
@@ -31,7 +34,12 @@ def test_xss_payloads_stay_text(demo_engine, demo_city, live_server, page):
     page.wait_for_selector("h1", timeout=30_000)
     page.wait_for_timeout(300)
     assert dialogs == []
-    assert page.evaluate("document.querySelectorAll('#main script, #main iframe, #main svg[onload], #main img[onerror]').length") == 0
+    assert (
+        page.evaluate(
+            "document.querySelectorAll('#main script, #main iframe, #main svg[onload], #main img[onerror]').length"
+        )
+        == 0
+    )
     assert page.errors == []
 
 
@@ -87,8 +95,11 @@ def test_no_answer_keeps_the_draft_and_send_again_stores_it(live_server, page):
 
 
 def test_use_my_location_places_the_pin(live_server, browser):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, geolocation={"latitude": 48.51, "longitude": 9.01},
-                              permissions=["geolocation"])
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        geolocation={"latitude": 48.51, "longitude": 9.01},
+        permissions=["geolocation"],
+    )
     page = ctx.new_page()
     try:
         page.goto(live_server + "/report")

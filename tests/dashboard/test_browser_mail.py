@@ -1,6 +1,7 @@
 """The reciprocity loop by mail, in headless Chromium against the live app and a real SMTP server on loopback:
 a citizen comments with an email, confirms from the mail, an official answers in the queue, the mail arrives,
 the citizen answers "no, not fixed" from the "was it fixed?" mail, and the comment is back in the queue."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """The official's journey in a real browser: log in -> heatmap -> filter -> answer a comment -> log out.
 The citizen's side of the answer is checked through the comment's public history (what /track/<token> reads)."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,13 @@ def test_official_journey(page, live_server, demo_engine, demo_city):
     # A citizen's comment, the newest in the store: it heads the queue, and its author has a tracking link.
     from data_sources.comments.records import CommentInput, submit_comment
 
-    mine = submit_comment(demo_engine, demo_city, CommentInput(
-        lat=48.501, lon=9.002, category="walking", text="The pedestrian light at this crossing is far too short."))
+    mine = submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(
+            lat=48.501, lon=9.002, category="walking", text="The pedestrian light at this crossing is far too short."
+        ),
+    )
     page.goto(f"{live_server}/officials/login?lang=en")
     page.fill("#email", "official@city.example")
     page.fill("#password", PASSWORD)
@@ -33,7 +39,9 @@ def test_official_journey(page, live_server, demo_engine, demo_city):
     n_before = int(re.sub(r"\D", "", before.split(" comments")[0]))
     page.click("#off-f-category")
     page.get_by_role("dialog").get_by_role("option", name="Traffic", exact=True).click()  # by name, not slug
-    page.wait_for_function("t => document.querySelector('#off-heat-summary').innerText !== t", arg=before, timeout=10_000)
+    page.wait_for_function(
+        "t => document.querySelector('#off-heat-summary').innerText !== t", arg=before, timeout=10_000
+    )
     n_after = int(re.sub(r"\D", "", summary.inner_text().split(" comments")[0]))
     assert 0 < n_after < n_before
     hexes = page.evaluate("() => document.querySelector('#off-heat-map .js-plotly-plot').data[0].locations.length")
@@ -50,8 +58,9 @@ def test_official_journey(page, live_server, demo_engine, demo_city):
     # search its text: the queue narrows to it, routed to Transport on arrival, placed by district name
     page.fill("#off-q-f-text", "LIGHT AT THIS CROSSING")
     page.press("#off-q-f-text", "Enter")
-    page.wait_for_function("() => document.querySelector('#off-q-summary').innerText === 'Matching comments: 1'",
-                           timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#off-q-summary').innerText === 'Matching comments: 1'", timeout=10_000
+    )
     row = page.locator("#off-q-table tbody tr").nth(1)  # row 0 is the header
     assert row.locator("td[data-dash-column='department']").inner_text() == "Transport"
     assert row.locator("td[data-dash-column='category']").inner_text() == "Walking"

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_phone_journey_attach_two_photos_send_and_see_them(live_server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
-    phone = new_tab(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                    device_scale_factor=2)
+    phone = new_tab(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     try:
         shots = []
         for i, size in enumerate([(3000, 2000), (1200, 1600)]):
@@ -34,9 +35,11 @@ def test_phone_journey_attach_two_photos_send_and_see_them(live_server: str, bro
             phone.click("#report-photo-add")
         assert chooser.value.is_multiple()
         chooser.value.set_files([*shots, str(fake)])
-        phone.wait_for_function("document.querySelectorAll('#report-photos li[data-state=ready]').length === 2"
-                                " && document.querySelectorAll('#report-photos li[data-state=refused]').length === 1",
-                                timeout=30_000)
+        phone.wait_for_function(
+            "document.querySelectorAll('#report-photos li[data-state=ready]').length === 2"
+            " && document.querySelectorAll('#report-photos li[data-state=refused]').length === 1",
+            timeout=30_000,
+        )
         refused = phone.inner_text("#report-photos li[data-state=refused]")
         assert "not a photo we can read" in refused
         phone.click("#report-photos li[data-state=refused] .photo-remove")
@@ -47,8 +50,10 @@ def test_phone_journey_attach_two_photos_send_and_see_them(live_server: str, bro
         assert phone.locator("#report-photos li").count() == 0  # the next comment starts without them
         phone.click("#report-public-link")
         phone.wait_for_selector("#comment-photos img", timeout=30_000)
-        phone.wait_for_function("Array.from(document.querySelectorAll('#comment-photos img'))"
-                                ".every(i => i.complete && i.naturalWidth > 0)", timeout=15_000)
+        phone.wait_for_function(
+            "Array.from(document.querySelectorAll('#comment-photos img')).every(i => i.complete && i.naturalWidth > 0)",
+            timeout=15_000,
+        )
         srcs = phone.eval_on_selector_all("#comment-photos a", "els => els.map(e => e.getAttribute('href'))")
         assert len(srcs) == 2
         for href in srcs:

@@ -1,5 +1,6 @@
 """Two clocks (issue 21, item 1): every figure carries ``as_of`` (its newest reading) and ``stale`` (older than its
 sources' freshness window); old figures say "Latest reading: <date>", localised, and never "now" or "today"."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,8 +22,9 @@ NOW = datetime(2026, 11, 29, 12)
 
 
 def _city(**source) -> CityConfig:
-    return CityConfig.model_validate({"city": {"name": "T", "slug": "t", "centre": [0, 0]},
-                                      "sources": [{"name": "s", "kind": "csv", **source}]})
+    return CityConfig.model_validate(
+        {"city": {"name": "T", "slug": "t", "centre": [0, 0]}, "sources": [{"name": "s", "kind": "csv", **source}]}
+    )
 
 
 def test_the_freshness_window_comes_from_the_source():
@@ -36,23 +38,52 @@ def test_the_freshness_window_comes_from_the_source():
 
 def test_staleness_is_judged_per_figure_and_sub_figure():
     old, fresh = datetime(2023, 3, 14, 9), NOW - timedelta(minutes=10)
-    values = {"air": Kpi("air", 12.0, "µg/m³", updated=old), "traffic": Kpi("traffic", 300.0, updated=fresh),
-              "cycling": Kpi("cycling", 40.0, "km", detail={
-                  "network": {"km": 40.0, "as_of": "2026-11-29T11:00:00Z"},
-                  "bike_share": {"bikes": 5.0, "docks": 7.0, "as_of": "2023-03-14T09:00:00Z"},
-                  "counts_today": {"value": None}})}
-    out = with_staleness(values, {"air": timedelta(hours=3), "traffic": timedelta(hours=3), "network": timedelta(days=3),
-                                  "bike_share": timedelta(minutes=15), "counts_today": timedelta(hours=3)}, NOW)
+    values = {
+        "air": Kpi("air", 12.0, "µg/m³", updated=old),
+        "traffic": Kpi("traffic", 300.0, updated=fresh),
+        "cycling": Kpi(
+            "cycling",
+            40.0,
+            "km",
+            detail={
+                "network": {"km": 40.0, "as_of": "2026-11-29T11:00:00Z"},
+                "bike_share": {"bikes": 5.0, "docks": 7.0, "as_of": "2023-03-14T09:00:00Z"},
+                "counts_today": {"value": None},
+            },
+        ),
+    }
+    out = with_staleness(
+        values,
+        {
+            "air": timedelta(hours=3),
+            "traffic": timedelta(hours=3),
+            "network": timedelta(days=3),
+            "bike_share": timedelta(minutes=15),
+            "counts_today": timedelta(hours=3),
+        },
+        NOW,
+    )
     assert out["air"].stale and out["air"].as_of == old and not out["traffic"].stale
     d = out["cycling"].detail
     assert d["bike_share"]["stale"] and not d["network"]["stale"] and "stale" not in d["counts_today"]
     assert out["cycling"].stale and not values["air"].stale  # the cached figures are not changed
 
 
-@pytest.mark.parametrize("lang, words", [("en", "Latest reading: 14 Mar 2023"), ("es", "Última lectura: 14 mar 2023"),
-                                         ("nl", "Laatste meting: 14 mrt 2023"), ("pt", "Última leitura: 14 de mar. de 2023")])
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        ("en", "Latest reading: 14 Mar 2023"),
+        ("es", "Última lectura: 14 mar 2023"),
+        ("nl", "Laatste meting: 14 mrt 2023"),
+        ("pt", "Última leitura: 14 de mar. de 2023"),
+    ],
+)
 def test_a_stale_card_says_latest_reading_in_the_citizens_language(lang, words):
-    card = kpi_card(Kpi("air", 12.0, "µg/m³", "good", {"guideline": 15}, datetime(2023, 3, 14, 9), stale=True), lang, "Europe/Madrid")
+    card = kpi_card(
+        Kpi("air", 12.0, "µg/m³", "good", {"guideline": 15}, datetime(2023, 3, 14, 9), stale=True),
+        lang,
+        "Europe/Madrid",
+    )
     text = str(card.to_plotly_json())
     assert words in text and "kpi-stale" in card.className
 
@@ -81,8 +112,12 @@ def test_the_home_page_of_day_old_demo_data_never_says_now(app, client):
     for word in ("Air quality now", "Traffic now", "Bike share now", "Cycled past the counters today"):
         assert word not in text
     assert "Cycled past the counters on 16 Nov 2026" in text and "None of these figures is current" in text
-    assert all("kpi-stale" in c["props"]["className"] for c in
-               _find(page, lambda c: c["type"] == "Section" and c["props"].get("id") in ("kpi-air", "kpi-traffic", "kpi-cycling")))
+    assert all(
+        "kpi-stale" in c["props"]["className"]
+        for c in _find(
+            page, lambda c: c["type"] == "Section" and c["props"].get("id") in ("kpi-air", "kpi-traffic", "kpi-cycling")
+        )
+    )
 
 
 def test_the_map_detail_panel_gives_the_readings_age(app):

@@ -2,6 +2,7 @@
 on a live server, with hypothesis-generated addresses. Never a 5xx; a bad address gets a clear refusal naming the
 email field and nothing is stored (the page keeps the draft: the answer says ok false, and assets/feedback.js
 then leaves the form as it was); whatever is stored is a plain, normalised address."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,16 @@ ADDRESSES = st.one_of(
     st.emails().map(lambda e: e.replace("@", "<@>")),
     st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=30), st.text(max_size=30)),
     st.text(max_size=60),
-    st.sampled_from(["\ud800@example.org", "jo@example.org\r\nBcc: x@evil.example", "jo@[127.0.0.1]", "a" * 400 + "@x.org",
-                     '"<script>"@example.org', "jo@localhost"]),
+    st.sampled_from(
+        [
+            "\ud800@example.org",
+            "jo@example.org\r\nBcc: x@evil.example",
+            "jo@[127.0.0.1]",
+            "a" * 400 + "@x.org",
+            '"<script>"@example.org',
+            "jo@localhost",
+        ]
+    ),
 )
 
 
@@ -74,8 +83,15 @@ def assert_store_clean(engine) -> None:
 @given(address=ADDRESSES, n=st.integers(0, 10**9))
 def test_send_refuses_bad_addresses_and_stores_only_plain_ones(base, demo_engine, address, n):
     before = count(demo_engine)
-    body = {"pin": {"lat": 48.52, "lon": 9.05}, "category": "noise", "text": f"Loud works every night, case {n}.",
-            "email": address, "client_key": f"key-{n:012d}", "lang": "en", "website": ""}
+    body = {
+        "pin": {"lat": 48.52, "lon": 9.05},
+        "category": "noise",
+        "text": f"Loud works every night, case {n}.",
+        "email": address,
+        "client_key": f"key-{n:012d}",
+        "lang": "en",
+        "website": "",
+    }
     r = requests.post(f"{base}/report/send", json=body, timeout=60)
     assert r.status_code < 500, r.text[:300]
     out = r.json()
@@ -94,9 +110,19 @@ def test_open311_refuses_bad_addresses(base, demo_engine, address):
     assume(encodable(address))  # a form post cannot carry a lone surrogate (JSON can: the test above sends them)
     key = create_api_key(demo_engine, f"k{count(demo_engine)}x{abs(hash(address)) % 10**9}")
     before = count(demo_engine)
-    r = requests.post(f"{base}/open311/v2/requests.json", timeout=60, headers={"X-Forwarded-For": "198.51.100.1"},
-                      data={"api_key": key, "service_code": "noise", "lat": "48.5012", "long": "9.0011",
-                            "description": "Leaf blowers at six in the morning.", "email": address})
+    r = requests.post(
+        f"{base}/open311/v2/requests.json",
+        timeout=60,
+        headers={"X-Forwarded-For": "198.51.100.1"},
+        data={
+            "api_key": key,
+            "service_code": "noise",
+            "lat": "48.5012",
+            "long": "9.0011",
+            "description": "Leaf blowers at six in the morning.",
+            "email": address,
+        },
+    )
     assert r.status_code < 500, r.text[:300]
     if accepted(address):
         assert r.status_code in (201, 429), r.text[:300]

@@ -7,6 +7,7 @@ more than that public listing: whatever subtracting filters or bisecting ``since
 lists; held and hidden comments never count; ``since`` has no finer grain than a day; and every cell it shows,
 after all filters, has at least k comments.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -34,8 +35,16 @@ def open311_listing(base: str) -> list[dict]:
         start = end - timedelta(days=90)
         page = 1
         while True:
-            r = requests.get(f"{base}/open311/v2/requests.json", timeout=30, params={
-                "start_date": start.isoformat() + "Z", "end_date": end.isoformat() + "Z", "page": page, "page_size": 1000})
+            r = requests.get(
+                f"{base}/open311/v2/requests.json",
+                timeout=30,
+                params={
+                    "start_date": start.isoformat() + "Z",
+                    "end_date": end.isoformat() + "Z",
+                    "page": page,
+                    "page_size": 1000,
+                },
+            )
             assert r.status_code == 200, r.text[:300]
             rows = r.json()
             out.update((row["service_request_id"], row) for row in rows)
@@ -52,7 +61,10 @@ def listed_counts(listing: list[dict], res: int, category: str | None, since: da
     for row in listing:
         if category is not None and row["service_code"] != category:
             continue
-        if since is not None and datetime.fromisoformat(row["requested_datetime"]).astimezone(timezone.utc).replace(tzinfo=None) < since:
+        if (
+            since is not None
+            and datetime.fromisoformat(row["requested_datetime"]).astimezone(timezone.utc).replace(tzinfo=None) < since
+        ):
             continue
         n[h3.cell_to_parent(h3.latlng_to_cell(row["lat"], row["long"], 9), res)] += 1  # the public cell's parent
     return n
@@ -68,17 +80,24 @@ def heat(base: str, **params: object) -> dict:
 def secrets_in_a_busy_cell(demo_engine: Engine, demo_city: CityConfig) -> list[int]:
     """A held comment and a hidden one, in the busiest part of the demo city: if either counted, a cell's count
     would exceed what Open311 lists."""
-    held = submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street",
-                                                               text="You idiot, fix the broken light here")).id
-    hidden = submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street",
-                                                                 text="A comment the moderators hid later on.")).id
+    held = submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(lat=48.5, lon=9.0, category="street", text="You idiot, fix the broken light here"),
+    ).id
+    hidden = submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(lat=48.5, lon=9.0, category="street", text="A comment the moderators hid later on."),
+    ).id
     with demo_engine.begin() as conn:
         conn.execute(update(Comment).where(Comment.id == hidden).values(moderation="hidden"))
     return [held, hidden]
 
 
-def test_filter_subtraction_learns_nothing_open311_does_not_list(live_server: str, demo_city: CityConfig,
-                                                                 secrets_in_a_busy_cell: list[int]) -> None:
+def test_filter_subtraction_learns_nothing_open311_does_not_list(
+    live_server: str, demo_city: CityConfig, secrets_in_a_busy_cell: list[int]
+) -> None:
     """For every resolution and category filter, the heatmap is exactly Open311's listing counted per cell with the
     cells under k left out: so any difference of two heatmaps is a difference of public listings."""
     k = demo_city.feedback.min_cell_count
@@ -95,8 +114,9 @@ def test_filter_subtraction_learns_nothing_open311_does_not_list(live_server: st
 
 @hyp_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seconds=st.integers(0, 86_399), res=st.sampled_from([8, 9]))
-def test_bisecting_since_learns_nothing_finer_than_a_day(live_server: str, demo_engine: Engine, demo_city: CityConfig,
-                                                         seconds: int, res: int) -> None:
+def test_bisecting_since_learns_nothing_finer_than_a_day(
+    live_server: str, demo_engine: Engine, demo_city: CityConfig, seconds: int, res: int
+) -> None:
     """Three comments in one fresh cell, written today at different times: any ``since`` within today (to the
     second) gives the same answer as today's midnight, so their times cannot be bisected from the heatmap."""
     day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -106,9 +126,18 @@ def test_bisecting_since_learns_nothing_finer_than_a_day(live_server: str, demo_
         mine = conn.scalar(select(Comment.id).where(Comment.origin == "since-test").limit(1))
     if mine is None:
         for i in range(3):
-            submit_comment(demo_engine, demo_city, CommentInput(
-                lat=lat + i * 1e-5, lon=lon, category="green_space", text=f"Overgrown path number {i} here.",
-                created_at=day + timedelta(minutes=5 + 20 * i), origin="since-test"))
+            submit_comment(
+                demo_engine,
+                demo_city,
+                CommentInput(
+                    lat=lat + i * 1e-5,
+                    lon=lon,
+                    category="green_space",
+                    text=f"Overgrown path number {i} here.",
+                    created_at=day + timedelta(minutes=5 + 20 * i),
+                    origin="since-test",
+                ),
+            )
     probe = day + timedelta(seconds=seconds)
     at_midnight = heat(live_server, res=res, since=day.date().isoformat())
     answer = heat(live_server, res=res, since=probe.isoformat(timespec="seconds"))

@@ -6,6 +6,7 @@ districts, different evidence distances, different duplicate-finder edges). An o
 output about them. If every answer is the same for the twins (up to their ids), no probe can learn anything finer
 than the public cell: whatever an attacker concludes about one twin's exact point, it concludes about the other's.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,18 +54,32 @@ def serve(app: Dash) -> Iterator[str]:
 
 def dash_post(base: str, output: str, inputs: list[dict], state: list[dict] | None = None) -> requests.Response:
     """What the browser posts to /_dash-update-component, sent by an outsider's script."""
-    body = {"output": output, "outputs": _outputs(output), "inputs": inputs, "state": state or [],
-            "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs]}
-    return requests.post(base + "/_dash-update-component", data=json.dumps(body),
-                         headers={"Content-Type": "application/json"}, timeout=30)
+    body = {
+        "output": output,
+        "outputs": _outputs(output),
+        "inputs": inputs,
+        "state": state or [],
+        "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs],
+    }
+    return requests.post(
+        base + "/_dash-update-component",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
 
 
 def duplicates_for(base: str, lat: float, lon: float, category: str = CATEGORY) -> tuple[list[int], str]:
     """The ids the duplicate finder lists for a pin (in order), and the text of its answer."""
-    r = dash_post(base, "..report-map.figure...report-place.children...report-duplicates.children..",
-                  [{"id": "report-pin", "property": "data", "value": {"lat": lat, "lon": lon}},
-                   {"id": "report-category", "property": "value", "value": category}],
-                  [{"id": "report-lang", "property": "data", "value": "en"}])
+    r = dash_post(
+        base,
+        "..report-map.figure...report-place.children...report-duplicates.children..",
+        [
+            {"id": "report-pin", "property": "data", "value": {"lat": lat, "lon": lon}},
+            {"id": "report-category", "property": "value", "value": category},
+        ],
+        [{"id": "report-lang", "property": "data", "value": "en"}],
+    )
     assert r.status_code == 200, r.text[:300]
     blob = json.dumps(r.json()["response"]["report-duplicates"]["children"])
     found = re.findall(r'"id": (\d+), "type": "report-support"|"type": "report-support", "id": (\d+)', blob)
@@ -72,8 +87,14 @@ def duplicates_for(base: str, lat: float, lon: float, category: str = CATEGORY) 
 
 
 def page_json(base: str, path: str) -> str:
-    r = dash_post(base, "page.children", [{"id": "url", "property": "pathname", "value": path},
-                                          {"id": "url", "property": "search", "value": "?lang=en"}])
+    r = dash_post(
+        base,
+        "page.children",
+        [
+            {"id": "url", "property": "pathname", "value": path},
+            {"id": "url", "property": "search", "value": "?lang=en"},
+        ],
+    )
     assert r.status_code == 200, r.text[:300]
     return json.dumps(r.json()["response"]["page"]["children"], sort_keys=True)
 
@@ -110,8 +131,14 @@ def make_twins(engine: Engine, city: CityConfig) -> Twins:
     assert len(stations) and at is not None
     with engine.connect() as conn:
         outlines = [shapely.from_geojson(g) for g in conn.scalars(select(District.geometry))]
-        open_air = {int(c) for c in conn.scalars(select(Comment.h3_r9).where(
-            Comment.category == CATEGORY, Comment.moderation == "published", Comment.status.in_(OPEN_STATUSES)))}
+        open_air = {
+            int(c)
+            for c in conn.scalars(
+                select(Comment.h3_r9).where(
+                    Comment.category == CATEGORY, Comment.moderation == "published", Comment.status.in_(OPEN_STATUSES)
+                )
+            )
+        }
     tried: set[str] = set()
     for outline in outlines:
         edge = outline.boundary
@@ -124,8 +151,13 @@ def make_twins(engine: Engine, city: CityConfig) -> Twins:
             # No other open air comment within reach, so the twins are all a probe near them can list.
             if any(h3.str_to_int(c) in open_air for c in h3.grid_disk(cell, 4)):
                 continue
-            pts = np.array([p for p in (h3.cell_to_latlng(c) for c in h3.cell_to_children(cell, 12))
-                            if h3.latlng_to_cell(p[0], p[1], 9) == cell])  # H3 children may stick out of the parent
+            pts = np.array(
+                [
+                    p
+                    for p in (h3.cell_to_latlng(c) for c in h3.cell_to_children(cell, 12))
+                    if h3.latlng_to_cell(p[0], p[1], 9) == cell
+                ]
+            )  # H3 children may stick out of the parent
             dist = locate(pts[:, 0], pts[:, 1])
             near = np.array([_nearest_station_m(stations, la, lo) for la, lo in pts])
             if len(set(dist.tolist()) - {0}) < 2 or near.max() > MAX_DISTANCE_M - 400:
@@ -133,15 +165,24 @@ def make_twins(engine: Engine, city: CityConfig) -> Twins:
             best = None
             for i in range(0, len(pts), 7):
                 for j in range(len(pts)):
-                    if dist[i] and dist[j] and dist[i] != dist[j] and shown_distance(near[i]) != shown_distance(near[j]):
+                    if (
+                        dist[i]
+                        and dist[j]
+                        and dist[i] != dist[j]
+                        and shown_distance(near[i]) != shown_distance(near[j])
+                    ):
                         gap = h3.great_circle_distance(tuple(pts[i]), tuple(pts[j]), unit="m")
                         if best is None or gap > best[0]:
                             best = (gap, i, j)
             if best is None:
                 continue
             pa, pb = tuple(map(float, pts[best[1]])), tuple(map(float, pts[best[2]]))
-            ids = [submit_comment(engine, city, CommentInput(lat=p[0], lon=p[1], category=CATEGORY, text=TEXT,
-                                                             created_at=at)).id for p in (pa, pb)]
+            ids = [
+                submit_comment(
+                    engine, city, CommentInput(lat=p[0], lon=p[1], category=CATEGORY, text=TEXT, created_at=at)
+                ).id
+                for p in (pa, pb)
+            ]
             return Twins(ids[0], ids[1], pa, pb, cell)
     pytest.fail("the demo city has no public cell crossed by a district boundary near an air station")
 
@@ -149,7 +190,9 @@ def make_twins(engine: Engine, city: CityConfig) -> Twins:
 @pytest.fixture
 def oracle_app(demo_city: CityConfig, settings: Settings, demo_engine: Engine) -> Dash:
     # A generous lookup limit so that the attack is answered in full (the limit itself is attacked below).
-    city = demo_city.model_copy(update={"feedback": demo_city.feedback.model_copy(update={"duplicate_rate": "100000/minute"})})
+    city = demo_city.model_copy(
+        update={"feedback": demo_city.feedback.model_copy(update={"duplicate_rate": "100000/minute"})}
+    )
     return create_app(city=city, settings=settings, engine=demo_engine)
 
 
@@ -167,10 +210,14 @@ def base(oracle_app: Dash) -> Iterator[str]:
 def test_the_twins_would_have_been_told_apart_by_their_exact_points(twins: Twins, demo_engine: Engine) -> None:
     """The test has teeth: by their exact points the twins differ in district and in evidence distance, and each
     lies within the 100-m duplicate radius of itself but not of the other's far side."""
-    by_exact_point = district_locator(demo_engine)(np.array([twins.pa[0], twins.pb[0]]), np.array([twins.pa[1], twins.pb[1]]))
+    by_exact_point = district_locator(demo_engine)(
+        np.array([twins.pa[0], twins.pb[0]]), np.array([twins.pa[1], twins.pb[1]])
+    )
     assert by_exact_point[0] != by_exact_point[1] and by_exact_point.all()
     stations = queries.features(demo_engine, "air_station")[["lat", "lon"]].to_numpy(float)
-    assert shown_distance(_nearest_station_m(stations, *twins.pa)) != shown_distance(_nearest_station_m(stations, *twins.pb))
+    assert shown_distance(_nearest_station_m(stations, *twins.pa)) != shown_distance(
+        _nearest_station_m(stations, *twins.pb)
+    )
     assert h3.latlng_to_cell(*twins.pa, 9) == h3.latlng_to_cell(*twins.pb, 9) == twins.cell
 
 
@@ -240,8 +287,9 @@ def test_any_pin_lists_both_twins_or_neither(base: str, twins: Twins, north: flo
     assert (ids, blob) == (centre_ids, centre_blob)
 
 
-def test_the_duplicate_lookup_is_rate_limited_per_client(demo_city: CityConfig, settings: Settings,
-                                                          demo_engine: Engine) -> None:
+def test_the_duplicate_lookup_is_rate_limited_per_client(
+    demo_city: CityConfig, settings: Settings, demo_engine: Engine
+) -> None:
     """The city's default ``duplicate_rate`` (30 a minute): the 31st lookup from one address is refused with a
     message, while the pin still moves; a request without a category looks nothing up and is not counted."""
     assert demo_city.feedback.duplicate_rate.startswith("30/minute")
@@ -250,22 +298,33 @@ def test_the_duplicate_lookup_is_rate_limited_per_client(demo_city: CityConfig, 
             ids, blob = duplicates_for(url, 48.5 + i * 2 * M, 9.0, "noise")
             assert "too many places were tried" not in blob, i
         assert ids  # answered: the demo city has open noise comments there
-        r = dash_post(url, "..report-map.figure...report-place.children...report-duplicates.children..",
-                      [{"id": "report-pin", "property": "data", "value": {"lat": 48.5, "lon": 9.0}},
-                       {"id": "report-category", "property": "value", "value": None}],
-                      [{"id": "report-lang", "property": "data", "value": "en"}])
+        r = dash_post(
+            url,
+            "..report-map.figure...report-place.children...report-duplicates.children..",
+            [
+                {"id": "report-pin", "property": "data", "value": {"lat": 48.5, "lon": 9.0}},
+                {"id": "report-category", "property": "value", "value": None},
+            ],
+            [{"id": "report-lang", "property": "data", "value": "en"}],
+        )
         assert r.status_code == 200 and r.json()["response"]["report-duplicates"]["children"] == []
         ids, blob = duplicates_for(url, 48.5, 9.001, "noise")
         assert ids == [] and "too many places were tried" in blob
-        r = dash_post(url, "..report-map.figure...report-place.children...report-duplicates.children..",
-                      [{"id": "report-pin", "property": "data", "value": {"lat": 48.501, "lon": 9.0}},
-                       {"id": "report-category", "property": "value", "value": "noise"}],
-                      [{"id": "report-lang", "property": "data", "value": "en"}])
+        r = dash_post(
+            url,
+            "..report-map.figure...report-place.children...report-duplicates.children..",
+            [
+                {"id": "report-pin", "property": "data", "value": {"lat": 48.501, "lon": 9.0}},
+                {"id": "report-category", "property": "value", "value": "noise"},
+            ],
+            [{"id": "report-lang", "property": "data", "value": "en"}],
+        )
         assert r.status_code == 200 and "48.501" in json.dumps(r.json()["response"]["report-map"])  # the pin moves
 
 
-def test_a_comment_on_the_old_rows_gets_its_district_and_distance_from_its_cell(demo_engine: Engine,
-                                                                               demo_city: CityConfig) -> None:
+def test_a_comment_on_the_old_rows_gets_its_district_and_distance_from_its_cell(
+    demo_engine: Engine, demo_city: CityConfig
+) -> None:
     """Rows written before the fix (district and evidence from the exact point) are rewritten by migration 0701."""
     from alembic import command
 
@@ -277,18 +336,26 @@ def test_a_comment_on_the_old_rows_gets_its_district_and_distance_from_its_cell(
     with demo_engine.begin() as conn:  # as the old code stored them
         for cid, p in ((twins.a, twins.pa), (twins.b, twins.pb)):
             ev = conn.scalar(select(Comment.evidence).where(Comment.id == cid))
-            conn.execute(update(Comment).where(Comment.id == cid).values(
-                district_id=int(locate(np.array([p[0]]), np.array([p[1]]))[0]),
-                evidence={**ev, "distance_m": shown_distance(_nearest_station_m(stations, *p))}))
+            conn.execute(
+                update(Comment)
+                .where(Comment.id == cid)
+                .values(
+                    district_id=int(locate(np.array([p[0]]), np.array([p[1]]))[0]),
+                    evidence={**ev, "distance_m": shown_distance(_nearest_station_m(stations, *p))},
+                )
+            )
     with demo_engine.begin() as conn:  # back to 0601 (later migrations undone), then up again: 0701 runs over them
         command.downgrade(alembic_config(conn), "0601")
     migrate(demo_engine)
     with demo_engine.connect() as conn:
-        rows = conn.execute(select(Comment.district_id, Comment.evidence).where(Comment.id.in_([twins.a, twins.b]))).all()
+        rows = conn.execute(
+            select(Comment.district_id, Comment.evidence).where(Comment.id.in_([twins.a, twins.b]))
+        ).all()
     assert rows[0] == rows[1] and rows[0][0] is not None
     if rows[0][1] is not None:  # kept only when its station is the nearest to the public point, at that distance
         assert rows[0][1]["distance_m"] == shown_distance(
-            h3.great_circle_distance(h3.cell_to_latlng(twins.cell), _station_of(demo_engine, rows[0][1]), unit="m"))
+            h3.great_circle_distance(h3.cell_to_latlng(twins.cell), _station_of(demo_engine, rows[0][1]), unit="m")
+        )
 
 
 def _station_of(engine: Engine, evidence: dict) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 holds (empty date ranges, unknown metrics, junk), on an empty store, the demo store and a store whose data is
 years old; and the two faults found with real data (an empty range on /traffic, a source that never succeeded on
 /about) stay fixed."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,17 +19,59 @@ from tests.support import DEMO_END, dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
 
 OLD_END = datetime(2019, 3, 14, 18, 0)  # a store whose newest reading is years old
-PATHS = ["/", "/air", "/traffic", "/cycling", "/about", "/report", "/comments/1", "/comments/987654321",
-         "/track/not-a-token", "/you-said-we-did", "/ledger", "/officials", "/officials/queue", "/officials/moderation",
-         "/officials/audit", "/no-such-page"]
+PATHS = [
+    "/",
+    "/air",
+    "/traffic",
+    "/cycling",
+    "/about",
+    "/report",
+    "/comments/1",
+    "/comments/987654321",
+    "/track/not-a-token",
+    "/you-said-we-did",
+    "/ledger",
+    "/officials",
+    "/officials/queue",
+    "/officials/moderation",
+    "/officials/audit",
+    "/no-such-page",
+]
 KEYS = ["metric", "district", "from", "to", "lang", "period", "layer", "status", "category", "feature", "page", "q"]
 VALUES = st.one_of(
-    st.sampled_from(["", "pm25", "no2", "vehicles", "cyclists", "bikes_available", "docks_available", "nonsense", "0", "-1",
-                     "99999999999999999999", "2001-01-01", "2019-03-14", "2026-11-16", "2999-12-31", "2026-02-30",
-                     "es", "nl", "pt", "xx", "<script>", "%00", "NaN", "1e309"]),
+    st.sampled_from(
+        [
+            "",
+            "pm25",
+            "no2",
+            "vehicles",
+            "cyclists",
+            "bikes_available",
+            "docks_available",
+            "nonsense",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "2001-01-01",
+            "2019-03-14",
+            "2026-11-16",
+            "2999-12-31",
+            "2026-02-30",
+            "es",
+            "nl",
+            "pt",
+            "xx",
+            "<script>",
+            "%00",
+            "NaN",
+            "1e309",
+        ]
+    ),
     st.text(max_size=15),
 )
-QUERIES = st.dictionaries(st.sampled_from(KEYS), st.one_of(VALUES, st.lists(VALUES, min_size=2, max_size=3)), max_size=5)
+QUERIES = st.dictionaries(
+    st.sampled_from(KEYS), st.one_of(VALUES, st.lists(VALUES, min_size=2, max_size=3)), max_size=5
+)
 
 
 def _app(city: CityConfig, url: str, tmp: Path, clock: datetime | None = None) -> Dash:
@@ -97,14 +140,22 @@ def test_a_date_range_with_no_rows_says_so(stores, theme):
     summary = _text(_find(page, lambda c: c["props"].get("id") == f"{theme}-summary")[0])
     assert summary.startswith("No readings for this choice of dates and district.")
     assert "Latest reading: 16 Nov 2026" in summary  # where the data is
-    r = dash_update(client, f"{theme}-charts.children",
-                    [{"id": f"{theme}-charts-ready", "property": "data", "value": 1},
-                     {"id": f"{theme}-metric", "property": "value" if theme != "traffic" else "data",
-                      "value": {"air": "pm25", "traffic": "vehicles", "cycling": "cyclists"}[theme]},
-                     {"id": f"{theme}-district", "property": "value", "value": ""},
-                     {"id": f"{theme}-from", "property": "value", "value": "2001-01-01"},
-                     {"id": f"{theme}-to", "property": "value", "value": "2001-01-02"}],
-                    state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}])
+    r = dash_update(
+        client,
+        f"{theme}-charts.children",
+        [
+            {"id": f"{theme}-charts-ready", "property": "data", "value": 1},
+            {
+                "id": f"{theme}-metric",
+                "property": "value" if theme != "traffic" else "data",
+                "value": {"air": "pm25", "traffic": "vehicles", "cycling": "cyclists"}[theme],
+            },
+            {"id": f"{theme}-district", "property": "value", "value": ""},
+            {"id": f"{theme}-from", "property": "value", "value": "2001-01-01"},
+            {"id": f"{theme}-to", "property": "value", "value": "2001-01-02"},
+        ],
+        state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}],
+    )
     assert r.status_code == 200, r.data[:300]
 
 

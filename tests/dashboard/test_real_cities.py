@@ -4,6 +4,7 @@ as a citizen reads them. Expected figures are counted from the files here, indep
 Each source names its file in ``params.url`` (relative to the TOML). The connectors' fetch does not read local
 paths yet for every kind, so the files go through ``import_file`` (the connector's own file reader and parse);
 for GBFS the station_information.json beside the discovery file (its station_status.json is read with it)."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ def _load(city: CityConfig, tmp: Path) -> tuple[Engine, dict[str, dict]]:
     engine = open_store(f"sqlite:///{tmp / (city.city.slug + '.sqlite')}")
     sync_districts(engine, city)
     fp = footprint(engine, city)
-    summaries = {s.name: import_file(engine, s.kind, str(_payload(city, s)), source=s, footprint=fp) for s in city.sources}
+    summaries = {
+        s.name: import_file(engine, s.kind, str(_payload(city, s)), source=s, footprint=fp) for s in city.sources
+    }
     assign_districts(engine, Feature)
     return engine, summaries
 
@@ -108,10 +111,15 @@ def test_chicago_counts_its_own_divvy_stations_and_dates_the_snapshot(tmp_path):
 
 
 def test_mexico_city_places_ecobici_in_its_alcaldias(tmp_path):
-    city = _city("mexico_city", "boundaries/mexico_city_alcaldias.geojson",
-                 "gbfs/mexico_city_ecobici_station_information_2023-08-09.json")
+    city = _city(
+        "mexico_city",
+        "boundaries/mexico_city_alcaldias.geojson",
+        "gbfs/mexico_city_ecobici_station_information_2023-08-09.json",
+    )
     shapes = json.loads(realdata("boundaries", "mexico_city_alcaldias.geojson").read_text())["features"]
-    stations = json.loads(realdata("gbfs", "mexico_city_ecobici_station_information_2023-08-09.json").read_text())["data"]["stations"]
+    stations = json.loads(realdata("gbfs", "mexico_city_ecobici_station_information_2023-08-09.json").read_text())[
+        "data"
+    ]["stations"]
     area = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in shapes])
     inside = [s for s in stations if area.intersects(shapely.Point(s["lon"], s["lat"]))]
     assert (len(shapes), len(stations), len(inside)) == (16, 491, 491)
@@ -133,8 +141,11 @@ def test_mexico_city_places_ecobici_in_its_alcaldias(tmp_path):
 
 
 def test_aberdeen_air_is_its_own_sensor_of_2018_not_germany_in_2019(tmp_path):
-    city = _city("aberdeen", "sensor_community/archive_2018-07-08_sds011_sensor_15092_aberdeen.csv",
-                 "sensor_community/airrohr_v1_data_luftdatenpumpe_upstream_2019-04-25.json")
+    city = _city(
+        "aberdeen",
+        "sensor_community/archive_2018-07-08_sds011_sensor_15092_aberdeen.csv",
+        "sensor_community/airrohr_v1_data_luftdatenpumpe_upstream_2019-04-25.json",
+    )
     rows = realdata("sensor_community", "archive_2018-07-08_sds011_sensor_15092_aberdeen.csv").read_text().splitlines()
     last = rows[-1].split(";")
     assert last[5] == "2018-07-08T23:58:22" and last[9] == "1.97"  # 00:58 on 9 July in Aberdeen (BST)

@@ -1,5 +1,6 @@
 """Every message id in dashboard/ (a string literal passed to ``_()`` or ``N_()``) has a real translation in es,
 nl and pt, across all catalogue files of that language. Fails with the list of what is missing, per file."""
+
 import ast
 import json
 from pathlib import Path
@@ -17,8 +18,14 @@ def message_ids() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in sorted((ROOT / "dashboard").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 found.setdefault(node.args[0].value, set()).add(str(path.relative_to(ROOT)))
     return found
 
@@ -37,8 +44,10 @@ def test_every_message_is_translated(lang):
             for f in files:
                 missing.setdefault(f, []).append(msg)
     report = "\n".join(f"  {f}:\n" + "\n".join(f"    {m!r}" for m in sorted(ms)) for f, ms in sorted(missing.items()))
-    assert not missing, f"{sum(map(len, missing.values()))} message(s) without a {lang} translation " \
-                        f"(add them to dashboard/translations/<area>.{lang}.json):\n{report}"
+    assert not missing, (
+        f"{sum(map(len, missing.values()))} message(s) without a {lang} translation "
+        f"(add them to dashboard/translations/<area>.{lang}.json):\n{report}"
+    )
 
 
 @pytest.mark.parametrize("lang", LANGS)

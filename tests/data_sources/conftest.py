@@ -1,4 +1,5 @@
 """Shared test helpers for data_sources: the real payloads, our own fixtures, a store, a fake HTTP transport."""
+
 from __future__ import annotations
 
 import json
@@ -63,13 +64,17 @@ class FakeTransport(BaseAdapter):
     def _response(request, answer: dict) -> requests.Response:  # noqa: ANN001
         r = requests.Response()
         r.status_code = answer.get("status", 200)
-        r.reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}.get(r.status_code, "")
+        r.reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}.get(
+            r.status_code, ""
+        )
         if "json" in answer:
             body = json.dumps(answer["json"]).encode()
         elif "file" in answer:
             body = Path(answer["file"]).read_bytes()
         else:
-            body = answer.get("body", answer.get("text", "").encode() if isinstance(answer.get("text", ""), str) else b"")
+            body = answer.get(
+                "body", answer.get("text", "").encode() if isinstance(answer.get("text", ""), str) else b""
+            )
         r._content = body
         r.headers = CaseInsensitiveDict(answer.get("headers", {}))
         r.encoding = get_encoding_from_headers(r.headers)  # as requests' own adapter does

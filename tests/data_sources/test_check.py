@@ -1,4 +1,5 @@
 """``citydash check`` (issue 21, item 7): a data team's table of every source, offline against staged real files."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ from tests.support import realdata
 
 def _toml(tmp_path, sources: str):
     p = tmp_path / "city.toml"
-    p.write_text('[city]\nname = "Check City"\nslug = "check"\ncentre = [47.65, -122.35]\n\n' + sources, encoding="utf-8")
+    p.write_text(
+        '[city]\nname = "Check City"\nslug = "check"\ncentre = [47.65, -122.35]\n\n' + sources, encoding="utf-8"
+    )
     return p
 
 
@@ -61,8 +64,11 @@ def test_check_reports_each_source_as_json_and_passes_when_all_show_something(cl
 def test_check_counts_what_lies_outside_the_citys_bounds(cli_env):
     """Seattle's bounds: the Fremont counters are inside; Chicago's bike share and Charlotte's routes are not."""
     toml = _toml(cli_env, _sources())
-    toml.write_text(toml.read_text().replace('centre = [47.65, -122.35]\n',
-                                             'centre = [47.65, -122.35]\nbounds = [[47.4, -122.5], [47.8, -122.2]]\n'))
+    toml.write_text(
+        toml.read_text().replace(
+            "centre = [47.65, -122.35]\n", "centre = [47.65, -122.35]\nbounds = [[47.4, -122.5], [47.8, -122.2]]\n"
+        )
+    )
     out = CliRunner().invoke(cli, ["check", "--city", str(toml), "--json"])
     by = {s["source"]: s for s in json.loads(out.stdout)["sources"]}
     assert by["fremont"]["outside_footprint"] == 0
@@ -71,7 +77,9 @@ def test_check_counts_what_lies_outside_the_citys_bounds(cli_env):
 
 
 def test_check_fails_when_a_source_would_show_nothing_and_prints_a_table(cli_env):
-    broken = _sources() + f'\n[[sources]]\nname = "gone"\nkind = "csv"\n[sources.params]\nfile = "{cli_env}/nothing.csv"\n'
+    broken = (
+        _sources() + f'\n[[sources]]\nname = "gone"\nkind = "csv"\n[sources.params]\nfile = "{cli_env}/nothing.csv"\n'
+    )
     out = CliRunner().invoke(cli, ["check", "--city", str(_toml(cli_env, broken))])
     assert out.exit_code == 1
     assert "fremont" in out.stdout and "dst_gap 1" in out.stdout and "n/a" in out.stdout

@@ -1,4 +1,5 @@
 """The shipped real-city configurations validate and use only keyless connectors."""
+
 import pytest
 
 from data_sources.ingest.connectors import get_connector

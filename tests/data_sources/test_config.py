@@ -1,4 +1,5 @@
 """A wrong key or value in a city TOML stops start-up with one line naming the file, the key and what was expected."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -30,19 +31,26 @@ def test_demo_and_minimal_city_load(tmp_path):
     assert c.city.name == "Testville" and c.city.default_language == "en"
 
 
-@pytest.mark.parametrize("text, key, expected", [
-    (GOOD.replace('centre = [55.86, -4.25]', 'centre = [155.0, -4.25]'), "city.centre", "-90 <= lat <= 90"),
-    (GOOD.replace('centre = [55.86, -4.25]', 'centre = "Glasgow"'), "city.centre", "valid"),
-    (GOOD.replace('name = "Testville"', 'nmae = "Testville"'), "city.nmae", "unknown key"),
-    (GOOD + '\n[basemap]\nstyle = "satellite"\n', "basemap.style", "'none' or 'tiles'"),
-    (GOOD + '\n[basemap]\nstyle = "tiles"\n', "basemap", "tiles_url"),
-    (GOOD.replace('languages = ["en", "es"]', 'languages = ["en", "fr"]'), "city.languages.1", "'en', 'es', 'nl' or 'pt'"),
-    (GOOD + '\n[[sources]]\nname = "Air!"\nkind = "csv"\n', "sources.0.name", "pattern"),
-    (GOOD + '\n[[sources]]\nname = "air"\nkind = "no_such_kind"\n', "sources.0.kind", "expected one of"),
-    (GOOD.replace('slug = "testville"\n', ""), "city.slug", "required"),
-    (GOOD + '\n[districts]\nfile = "missing.geojson"\n', "districts.file", "not found"),
-    (GOOD + 'timezone = "Mars/Olympus"\n', "city.timezone", "IANA"),
-])
+@pytest.mark.parametrize(
+    "text, key, expected",
+    [
+        (GOOD.replace("centre = [55.86, -4.25]", "centre = [155.0, -4.25]"), "city.centre", "-90 <= lat <= 90"),
+        (GOOD.replace("centre = [55.86, -4.25]", 'centre = "Glasgow"'), "city.centre", "valid"),
+        (GOOD.replace('name = "Testville"', 'nmae = "Testville"'), "city.nmae", "unknown key"),
+        (GOOD + '\n[basemap]\nstyle = "satellite"\n', "basemap.style", "'none' or 'tiles'"),
+        (GOOD + '\n[basemap]\nstyle = "tiles"\n', "basemap", "tiles_url"),
+        (
+            GOOD.replace('languages = ["en", "es"]', 'languages = ["en", "fr"]'),
+            "city.languages.1",
+            "'en', 'es', 'nl' or 'pt'",
+        ),
+        (GOOD + '\n[[sources]]\nname = "Air!"\nkind = "csv"\n', "sources.0.name", "pattern"),
+        (GOOD + '\n[[sources]]\nname = "air"\nkind = "no_such_kind"\n', "sources.0.kind", "expected one of"),
+        (GOOD.replace('slug = "testville"\n', ""), "city.slug", "required"),
+        (GOOD + '\n[districts]\nfile = "missing.geojson"\n', "districts.file", "not found"),
+        (GOOD + 'timezone = "Mars/Olympus"\n', "city.timezone", "IANA"),
+    ],
+)
 def test_bad_files_give_one_clear_line(tmp_path, text, key, expected):
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as e:
@@ -61,9 +69,15 @@ def test_not_toml_and_missing_file(tmp_path):
 
 
 def test_app_start_fails_with_the_line_not_a_traceback(tmp_path):
-    bad = _write(tmp_path, GOOD.replace('centre = [55.86, -4.25]', 'centre = [1]'))
-    r = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                       env={"CITYDASH_CITY": str(bad), "CITYDASH_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    bad = _write(tmp_path, GOOD.replace("centre = [55.86, -4.25]", "centre = [1]"))
+    r = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"CITYDASH_CITY": str(bad), "CITYDASH_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert r.returncode != 0
     assert r.stderr.strip().splitlines()[-1].startswith(f"citydash: {bad}: city.centre")
     assert "Traceback" not in r.stderr

@@ -1,4 +1,5 @@
 """The demo city is the same for the same seed, plausible, and never needs the internet."""
+
 import hashlib
 
 import pandas as pd
@@ -12,9 +13,15 @@ from tests.support import DEMO_END
 def _fingerprint(engine) -> str:
     h = hashlib.sha256()
     with engine.connect() as c:
-        for q in (select(Feature.layer, Feature.external_id, Feature.geometry).order_by(Feature.layer, Feature.external_id),
-                  select(Observation.metric, Observation.time, Observation.value).order_by(Observation.metric, Observation.time, Observation.value),
-                  select(Comment.lat, Comment.lon, Comment.category, Comment.status, Comment.created_at).order_by(Comment.created_at, Comment.lat)):
+        for q in (
+            select(Feature.layer, Feature.external_id, Feature.geometry).order_by(Feature.layer, Feature.external_id),
+            select(Observation.metric, Observation.time, Observation.value).order_by(
+                Observation.metric, Observation.time, Observation.value
+            ),
+            select(Comment.lat, Comment.lon, Comment.category, Comment.status, Comment.created_at).order_by(
+                Comment.created_at, Comment.lat
+            ),
+        ):
             for row in c.execute(q):
                 h.update(repr(tuple(row)).encode())
     return h.hexdigest()
@@ -57,8 +64,12 @@ def test_demo_city_contents(demo_engine):
         # Most comments fall inside a district (some are on the outskirts); public locations are coarsened, never the exact point.
         assert c.scalar(select(func.count()).select_from(Comment).where(Comment.district_id.is_not(None))) > 1500
         assert c.scalar(select(func.count()).select_from(Comment).where(Comment.lat == Comment.public_lat)) == 0
-        pm = pd.DataFrame(c.execute(select(Observation.time, Observation.value).where(Observation.metric == "pm25")).all())
-        veh = pd.DataFrame(c.execute(select(Observation.time, Observation.value).where(Observation.metric == "vehicles")).all())
+        pm = pd.DataFrame(
+            c.execute(select(Observation.time, Observation.value).where(Observation.metric == "pm25")).all()
+        )
+        veh = pd.DataFrame(
+            c.execute(select(Observation.time, Observation.value).where(Observation.metric == "vehicles")).all()
+        )
     assert pm["time"].max() == DEMO_END and len(pm) == 40 * 30 * 24
     assert 3 < pm["value"].median() < 30
     by_hour = veh.groupby(pd.to_datetime(veh["time"]).dt.hour)["value"].mean()

@@ -1,5 +1,6 @@
 """Never lose a citizen's comment: acknowledged comments survive kill -9, retries add nothing, a full or read-only
 disk gives a clear error without corruption, and a backup restores every comment."""
+
 import json
 import os
 import signal
@@ -31,8 +32,13 @@ def _keys(engine) -> list[str]:
 
 def _writer(url: str, start: int, end: int) -> subprocess.Popen:
     """A process that submits comments k-<start>..k-<end-1> and prints each key once acknowledged."""
-    return subprocess.Popen([sys.executable, "-m", "bench.comment_writer", url, str(start), str(end)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.comment_writer", url, str(start), str(end)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 @pytest.mark.slow
@@ -82,8 +88,11 @@ def test_backup_and_restore_from_the_command_line(tmp_path, demo_city):
     url = f"sqlite:///{tmp_path / 'live.sqlite'}"
     engine = open_store(url)
     _say(engine, demo_city, "cli-0001")
-    env = {"CITYDASH_DATABASE_URL": url, "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
-           "CITYDASH_DATA_DIR": str(tmp_path)}
+    env = {
+        "CITYDASH_DATABASE_URL": url,
+        "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+        "CITYDASH_DATA_DIR": str(tmp_path),
+    }
     from dashboard.cli import cli
 
     r = CliRunner().invoke(cli, ["backup", str(tmp_path / "b.sqlite")], env=env)
@@ -158,7 +167,6 @@ def test_read_only_disk_is_a_clear_error_without_loss_or_corruption(tiny_fs, dem
     assert _integrity(db) == "ok"
 
 
-
 # --- the refresh worker -------------------------------------------------------------------------------------
 
 
@@ -181,10 +189,15 @@ def test_source_status_stale_after_three_of_its_own_intervals_and_failing_until_
     from data_sources.store.db import record_failure, record_success, upsert_source
 
     now = datetime(2026, 11, 16, 12, 0)
-    city = demo_city.model_copy(update={"sources": [
-        SourceConfig(name="daily", kind="csv", title="Daily table", refresh="1d"),
-        SourceConfig(name="quick", kind="csv", refresh="10m"),
-        SourceConfig(name="never", kind="csv", title="Never ran")]})
+    city = demo_city.model_copy(
+        update={
+            "sources": [
+                SourceConfig(name="daily", kind="csv", title="Daily table", refresh="1d"),
+                SourceConfig(name="quick", kind="csv", refresh="10m"),
+                SourceConfig(name="never", kind="csv", title="Never ran"),
+            ]
+        }
+    )
     daily, quick, unconfigured = (upsert_source(engine, n, "csv") for n in ("daily", "quick", "imported"))
     record_success(engine, daily, at=now - timedelta(days=2, hours=23))  # within 3 x 1 day
     record_success(engine, quick, at=now - timedelta(minutes=31))  # past 3 x 10 minutes
@@ -193,8 +206,12 @@ def test_source_status_stale_after_three_of_its_own_intervals_and_failing_until_
     def status() -> dict:
         return {s.name: (s.stale, s.failing, s.behind) for s in source_status(engine, city, now)}
 
-    assert status() == {"daily": (False, False, False), "quick": (True, False, True), "imported": (False, False, False),
-                        "never": (True, False, True)}
+    assert status() == {
+        "daily": (False, False, False),
+        "quick": (True, False, True),
+        "imported": (False, False, False),
+        "never": (True, False, True),
+    }
     assert {s.name: s.title for s in source_status(engine, city, now)}["never"] == "Never ran"
     record_failure(engine, daily, "HTTP 500", at=now - timedelta(minutes=5))
     assert status()["daily"] == (False, True, True)  # failing since its last success, though not yet old
@@ -212,9 +229,16 @@ def test_only_sources_whose_interval_passed_are_due(engine, demo_city):
     from data_sources.ingest.connectors import connector_kinds
 
     k = connector_kinds()[0]  # any registered kind: nothing is fetched here
-    city = demo_city.model_copy(update={"sources": [
-        SourceConfig(name="hourly", kind=k, refresh="1h"), SourceConfig(name="quarter", kind=k, refresh="15m"),
-        SourceConfig(name="never-run", kind=k, refresh="1d"), SourceConfig(name="off", kind=k, enabled=False)]})
+    city = demo_city.model_copy(
+        update={
+            "sources": [
+                SourceConfig(name="hourly", kind=k, refresh="1h"),
+                SourceConfig(name="quarter", kind=k, refresh="15m"),
+                SourceConfig(name="never-run", kind=k, refresh="1d"),
+                SourceConfig(name="off", kind=k, enabled=False),
+            ]
+        }
+    )
     now = datetime(2026, 11, 16, 9, 0)
     record_success(engine, upsert_source(engine, "hourly", k), at=now - timedelta(minutes=20))
     record_failure(engine, upsert_source(engine, "quarter", k), "timeout", at=now - timedelta(minutes=20))
@@ -240,10 +264,21 @@ def test_run_every_survives_a_failing_run_and_stops_on_request():
 
 
 def test_refresh_worker_runs_until_sigterm(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CITYDASH_DATA_DIR": str(tmp_path),
-           "CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite'}", "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
-    p = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "refresh", "--every", "1s"], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CITYDASH_DATA_DIR": str(tmp_path),
+        "CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite'}",
+        "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+    }
+    p = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "refresh", "--every", "1s"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = p.stdout.readline()
     second = p.stdout.readline()  # a second run a second later: it keeps running
     p.send_signal(signal.SIGTERM)
@@ -254,8 +289,14 @@ def test_refresh_worker_runs_until_sigterm(tmp_path):
 
 def test_refresh_every_rejects_a_bad_duration(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CITYDASH_DATA_DIR": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "dashboard.cli", "refresh", "--every", "soon"], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", "refresh", "--every", "soon"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "--every" in r.stderr and "15m" in r.stderr
 
 

@@ -1,4 +1,5 @@
 """Refresh and import end to end on a temporary store, with fake upstreams."""
+
 from __future__ import annotations
 
 import json
@@ -16,21 +17,46 @@ GBFS = "https://example.org/gbfs/2.3/gbfs.json"
 
 
 def _city(tmp_path=None, **extra):
-    return CityConfig.model_validate({
-        "city": {"name": "Testburgh", "slug": "test", "centre": [55.86, -4.25]},
-        "sources": [
-            {"name": "air", "kind": "sensor_community", "title": "Citizen sensors", "params": {"area": "55.86,-4.25,8"}},
-            {"name": "bikes", "kind": "gbfs", "layer": "bike_station", "params": {"url": GBFS, "language": "en"}},
-        ],
-        **extra,
-    })
+    return CityConfig.model_validate(
+        {
+            "city": {"name": "Testburgh", "slug": "test", "centre": [55.86, -4.25]},
+            "sources": [
+                {
+                    "name": "air",
+                    "kind": "sensor_community",
+                    "title": "Citizen sensors",
+                    "params": {"area": "55.86,-4.25,8"},
+                },
+                {"name": "bikes", "kind": "gbfs", "layer": "bike_station", "params": {"url": GBFS, "language": "en"}},
+            ],
+            **extra,
+        }
+    )
 
 
 def _gbfs_routes(fixture_path, status_answer=None):
     return [
-        (r"/gbfs/2\.3/gbfs\.json$", {"json": {"data": {"en": {"feeds": [
-            {"name": "station_information", "url": "https://example.org/gbfs/2.3/en/station_information.json"},
-            {"name": "station_status", "url": "https://example.org/gbfs/2.3/en/station_status.json"}]}}}}),
+        (
+            r"/gbfs/2\.3/gbfs\.json$",
+            {
+                "json": {
+                    "data": {
+                        "en": {
+                            "feeds": [
+                                {
+                                    "name": "station_information",
+                                    "url": "https://example.org/gbfs/2.3/en/station_information.json",
+                                },
+                                {
+                                    "name": "station_status",
+                                    "url": "https://example.org/gbfs/2.3/en/station_status.json",
+                                },
+                            ]
+                        }
+                    }
+                }
+            },
+        ),
         (r"/station_information\.json$", {"file": fixture_path("gbfs_v2/glasgow-stations.json")}),
         (r"/station_status\.json$", status_answer or {"file": fixture_path("gbfs_v2/glasgow-status.json")}),
     ]
@@ -54,7 +80,9 @@ def _source(engine, name):
 
 
 def test_refresh_twice_adds_nothing_the_second_time(engine, fake_session, fixture_path):
-    session = fake_session([(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path)])
+    session = fake_session(
+        [(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path)]
+    )
     first = refresh(engine, _city(), session)
     assert first.ok
     runs = {r.source: r for r in first.runs}
@@ -79,17 +107,24 @@ def test_refresh_twice_adds_nothing_the_second_time(engine, fake_session, fixtur
         ({"status": 500, "text": "boom"}, r"HTTP 500 Internal Server Error"),
         ({"status": 429, "headers": {"Retry-After": "120"}}, r"HTTP 429 .*retry after 120 s"),
         ({"text": "{'not': json"}, r"malformed JSON"),
-        ({"json": {"data": {"stations": [{"station_id": "gl-10", "bikes": 1}]}}}, r"schema changed.*num_bikes_available"),
+        (
+            {"json": {"data": {"stations": [{"station_id": "gl-10", "bikes": 1}]}}},
+            r"schema changed.*num_bikes_available",
+        ),
         ({"json": {"stations": []}}, r"schema changed: station_status has no data"),
     ],
 )
 def test_a_failing_source_keeps_its_data_and_the_others_run(engine, fake_session, fixture_path, answer, reason):
-    good = fake_session([(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path)])
+    good = fake_session(
+        [(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path)]
+    )
     refresh(engine, _city(), good)
     before = _source(engine, "bikes")
     bikes_obs = _count(engine, Observation, "bikes")
 
-    bad = fake_session([(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path, answer)])
+    bad = fake_session(
+        [(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path, answer)]
+    )
     report = refresh(engine, _city(), bad)
     assert not report.ok
     air, bikes = report.runs
@@ -108,21 +143,43 @@ def test_a_timeout_is_reported_like_any_other_fault(engine, fake_session, fixtur
 
     session = fake_session([(AREA, requests.ConnectTimeout("connect timeout")), *_gbfs_routes(fixture_path)])
     report = refresh(engine, _city(), session)
-    assert report.runs[0].error.startswith("air: https://data.sensor.community/") and "timed out" in report.runs[0].error
+    assert (
+        report.runs[0].error.startswith("air: https://data.sensor.community/") and "timed out" in report.runs[0].error
+    )
     assert report.runs[1].ok
 
 
 def test_an_empty_answer_is_not_an_error_and_deletes_nothing(engine, fake_session, fixture_path):
-    refresh(engine, _city(), fake_session([(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path)]))
+    refresh(
+        engine,
+        _city(),
+        fake_session(
+            [(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path)]
+        ),
+    )
     report = refresh(engine, _city(), fake_session([(AREA, {"json": []}), *_gbfs_routes(fixture_path)]), only="air")
     assert report.ok and report.runs[0].observations == 0
     assert _count(engine, Observation, "air") == 7
 
 
 def test_incremental_fetch_starts_before_the_newest_stored_reading(engine, fake_session):
-    ods = {"name": "wifi", "kind": "socrata", "params": {"base_url": "https://data.example.org", "dataset": "abcd-1234", "id_field": "id", "lat_field": "lat", "lon_field": "lon", "time_field": "t", "values": {"vehicles": "n"}}}
+    ods = {
+        "name": "wifi",
+        "kind": "socrata",
+        "params": {
+            "base_url": "https://data.example.org",
+            "dataset": "abcd-1234",
+            "id_field": "id",
+            "lat_field": "lat",
+            "lon_field": "lon",
+            "time_field": "t",
+            "values": {"vehicles": "n"},
+        },
+    }
     city = CityConfig.model_validate({"city": {"name": "T", "slug": "t", "centre": [0, 0]}, "sources": [ods]})
-    session = fake_session([(r"/resource/", {"json": [{"id": "a", "lat": "1", "lon": "1", "t": "2024-01-15T08:00:00", "n": "3"}]})])
+    session = fake_session(
+        [(r"/resource/", {"json": [{"id": "a", "lat": "1", "lon": "1", "t": "2024-01-15T08:00:00", "n": "3"}]})]
+    )
     refresh(engine, city, session)
     assert "%24where" not in session.transport.requests[0].url  # first run: everything
     refresh(engine, city, session)
@@ -134,18 +191,44 @@ def test_import_twice_adds_nothing(engine, fixture_path):
     path = str(fixture_path("sensor_community/2024-01-15_sds011_sensor_18001.csv"))
     first = import_file(engine, "sensor_community", path)
     assert {k: first[k] for k in ("source", "kind", "features", "observations", "skipped", "created")} == {
-        "source": "2024-01-15_sds011_sensor_18001", "kind": "sensor_community", "features": 1, "observations": 6,
-        "skipped": 1, "created": True}
+        "source": "2024-01-15_sds011_sensor_18001",
+        "kind": "sensor_community",
+        "features": 1,
+        "observations": 6,
+        "skipped": 1,
+        "created": True,
+    }
     second = import_file(engine, "sensor_community", path)
     assert (second["features"], second["observations"]) == (0, 0)
 
 
 def test_import_into_a_configured_source_uses_its_params(engine, fixture_path):
-    city = CityConfig.model_validate({"city": {"name": "T", "slug": "t", "centre": [0, 0]}, "sources": [
-        {"name": "wifi", "kind": "csv", "layer": "wifi_point", "params": {"id_field": "site_id", "name_field": "site_name", "geometry_field": "wkt", "licence": "OGL v3"}}]})
+    city = CityConfig.model_validate(
+        {
+            "city": {"name": "T", "slug": "t", "centre": [0, 0]},
+            "sources": [
+                {
+                    "name": "wifi",
+                    "kind": "csv",
+                    "layer": "wifi_point",
+                    "params": {
+                        "id_field": "site_id",
+                        "name_field": "site_name",
+                        "geometry_field": "wkt",
+                        "licence": "OGL v3",
+                    },
+                }
+            ],
+        }
+    )
     out = import_file(engine, "csv", str(fixture_path("portal/wifi_points.csv")), source=city.source("wifi"))
     assert {k: out[k] for k in ("source", "kind", "features", "observations", "skipped")} == {
-        "source": "wifi", "kind": "csv", "features": 2, "observations": 0, "skipped": 1}
+        "source": "wifi",
+        "kind": "csv",
+        "features": 2,
+        "observations": 0,
+        "skipped": 1,
+    }
     assert "note" not in out
     assert _source(engine, "wifi").licence == "OGL v3"
 
@@ -174,8 +257,11 @@ def test_cli_import_prints_one_json_line(cli_env, fixture_path):
     path = str(fixture_path("sensor_community/filter_area.json"))
     out = CliRunner().invoke(cli, ["import", "sensor_community", path, "--source", "air"])
     assert out.exit_code == 0, out.output
-    assert {k: v for k, v in json.loads(out.output).items() if k in ("source", "kind", "features", "observations", "skipped")} == {
-        "source": "air", "kind": "sensor_community", "features": 2, "observations": 7, "skipped": 2}
+    assert {
+        k: v
+        for k, v in json.loads(out.output).items()
+        if k in ("source", "kind", "features", "observations", "skipped")
+    } == {"source": "air", "kind": "sensor_community", "features": 2, "observations": 7, "skipped": 2}
     again = CliRunner().invoke(cli, ["import", "sensor_community", path, "--source", "air"])
     assert json.loads(again.output)["observations"] == 0
 
@@ -193,10 +279,17 @@ def test_cli_import_of_a_bad_file_fails_in_one_line(cli_env, tmp_path):
 def test_cli_refresh_exits_non_zero_when_a_source_fails(cli_env, fake_session, fixture_path, monkeypatch):
     from dashboard.cli import cli
 
-    session = fake_session([(AREA, {"file": fixture_path("sensor_community/filter_area.json")}), *_gbfs_routes(fixture_path, {"status": 500})])
+    session = fake_session(
+        [
+            (AREA, {"file": fixture_path("sensor_community/filter_area.json")}),
+            *_gbfs_routes(fixture_path, {"status": 500}),
+        ]
+    )
     monkeypatch.setattr("data_sources.ingest.http.make_session", lambda **kw: session)
     out = CliRunner().invoke(cli, ["refresh", "--no-progress"])
     assert out.exit_code == 1
     lines = out.output.strip().splitlines()
     assert json.loads(lines[0])["source"] == "air" and json.loads(lines[0])["observations"] == 7
-    assert lines[-1].startswith("citydash refresh: bikes: https://example.org/gbfs/2.3/en/station_status.json: HTTP 500")
+    assert lines[-1].startswith(
+        "citydash refresh: bikes: https://example.org/gbfs/2.3/en/station_status.json: HTTP 500"
+    )

@@ -1,4 +1,5 @@
 """Imports are sources (issue 21, item 5) and every kind reads staged local files (issue 21, "Local files")."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,12 @@ def test_an_import_into_a_configured_source_is_its_success_and_healthz_says_so(t
 
     divvy = realdata("gbfs", "chicago_divvy_v2.3")
     toml = tmp_path / "chicago.toml"
-    toml.write_text('[city]\nname = "Chicago"\nslug = "chicago"\ncentre = [41.88, -87.63]\n\n'
-                    '[[sources]]\nname = "divvy"\nkind = "gbfs"\ntitle = "Divvy"\nrefresh = "1d"\n'
-                    '[sources.params]\nurl = "https://gbfs.lyft.com/gbfs/2.3/chi/gbfs.json"\nlicence = "Divvy Data License Agreement"\n',
-                    encoding="utf-8")
+    toml.write_text(
+        '[city]\nname = "Chicago"\nslug = "chicago"\ncentre = [41.88, -87.63]\n\n'
+        '[[sources]]\nname = "divvy"\nkind = "gbfs"\ntitle = "Divvy"\nrefresh = "1d"\n'
+        '[sources.params]\nurl = "https://gbfs.lyft.com/gbfs/2.3/chi/gbfs.json"\nlicence = "Divvy Data License Agreement"\n',
+        encoding="utf-8",
+    )
     engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     from data_sources.config import load_city
 
@@ -65,11 +68,20 @@ def test_an_import_without_source_never_overwrites_another_sources_features(engi
     # the same file name of another kind, and a name the city's TOML uses, get the kind appended
     again = import_file(engine, "vector_file", str(b))
     assert again["source"] == "routes" and not again["created"] and "reused" in again["note"]
-    other = import_file(engine, "csv", str(_csv(tmp_path / "routes.csv")), params={"id_field": "id", "lat_field": "lat", "lon_field": "lon"})
+    other = import_file(
+        engine,
+        "csv",
+        str(_csv(tmp_path / "routes.csv")),
+        params={"id_field": "id", "lat_field": "lat", "lon_field": "lon"},
+    )
     assert other["source"] == "routes-csv"
     taken = import_file(engine, "vector_file", str(_geo(tmp_path / "cycling.geojson")), configured=["cycling"])
     assert taken["source"] == "cycling-vector_file"
-    assert _count(engine, "routes") == 1 and _count(engine, "routes-csv") == 1 and _count(engine, "cycling-vector_file") == 1
+    assert (
+        _count(engine, "routes") == 1
+        and _count(engine, "routes-csv") == 1
+        and _count(engine, "cycling-vector_file") == 1
+    )
 
 
 def _csv(p: Path) -> Path:
@@ -78,8 +90,10 @@ def _csv(p: Path) -> Path:
 
 
 def _geo(p: Path) -> Path:
-    p.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"9"},'
-                 '"geometry":{"type":"Point","coordinates":[1,1]}}]}')
+    p.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"9"},'
+        '"geometry":{"type":"Point","coordinates":[1,1]}}]}'
+    )
     return p
 
 
@@ -117,17 +131,23 @@ def test_a_station_information_file_given_as_gbfs_json_is_named_as_what_it_is(en
 def test_relative_paths_are_read_from_the_tomls_folder(engine, tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "points.csv").write_text("id,lat,lon\na,41.88,-87.63\n")
-    city = _city('[[sources]]\nname = "points"\nkind = "csv"\n[sources.params]\nurl = "data/points.csv"\n'
-                 'id_field = "id"\nlat_field = "lat"\nlon_field = "lon"\n', tmp_path / "t.toml")
+    city = _city(
+        '[[sources]]\nname = "points"\nkind = "csv"\n[sources.params]\nurl = "data/points.csv"\n'
+        'id_field = "id"\nlat_field = "lat"\nlon_field = "lon"\n',
+        tmp_path / "t.toml",
+    )
     assert refresh(engine, city, session=None).ok and _count(engine, "points") == 1
 
 
-@pytest.mark.parametrize(("kind", "relative"), [
-    ("52north", "52north_timeseries/nl_rivm_inspire_eaq_stations_2016-02.json"),
-    ("openaq", "openaq/v3_locations_2178_albuquerque_delnorte.json"),
-    ("sensor_community", "sensor_community/archive_2018-07-08_sds011_sensor_15092_aberdeen.csv"),
-    ("vector_file", "cycling_routes/charlotte_osm_overpass_cycle_network_excerpt.geojson"),
-])
+@pytest.mark.parametrize(
+    ("kind", "relative"),
+    [
+        ("52north", "52north_timeseries/nl_rivm_inspire_eaq_stations_2016-02.json"),
+        ("openaq", "openaq/v3_locations_2178_albuquerque_delnorte.json"),
+        ("sensor_community", "sensor_community/archive_2018-07-08_sds011_sensor_15092_aberdeen.csv"),
+        ("vector_file", "cycling_routes/charlotte_osm_overpass_cycle_network_excerpt.geojson"),
+    ],
+)
 def test_other_kinds_read_a_staged_file_as_import_does(engine, kind, relative):
     path = realdata(*relative.split("/"))
     city = _city(f'[[sources]]\nname = "staged"\nkind = "{kind}"\n[sources.params]\nfile = "{path.as_uri()}"\n')

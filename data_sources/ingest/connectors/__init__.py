@@ -2,6 +2,7 @@
 
 To add one: write its module here (see ``data_sources.ingest.types.Connector``) and list it in ``CONNECTORS``.
 """
+
 from __future__ import annotations
 
 from data_sources.ingest.connectors import (

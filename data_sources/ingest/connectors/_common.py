@@ -1,4 +1,5 @@
 """Helpers shared by the connector modules: building the two frames of a ParseResult and checking payloads."""
+
 from __future__ import annotations
 
 import json
@@ -119,7 +120,9 @@ def merge(results: list[ParseResult], meta: SourceMeta) -> ParseResult:
         return result(empty_features(), empty_observations(), meta)
     feats = pd.concat([r.features for r in results], ignore_index=True).drop_duplicates("external_id")
     obs = pd.concat([r.observations for r in results], ignore_index=True)
-    return result(gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326"), obs, meta, sum(r.skipped for r in results))
+    return result(
+        gpd.GeoDataFrame(feats, geometry="geometry", crs="EPSG:4326"), obs, meta, sum(r.skipped for r in results)
+    )
 
 
 def read_json_file(path: str | Path) -> Any:

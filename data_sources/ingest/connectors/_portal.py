@@ -19,6 +19,7 @@ this module turns that table into features and observations by the field mapping
 
 A configured field that is missing from the records is an upstream schema change and fails loudly.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,34 @@ from data_sources.ingest.connectors._common import dig, geometry_features, obser
 from data_sources.ingest.types import METRICS, ParseResult, SourceError, SourceMeta, empty_observations
 
 MAPPING_KEYS = (
-    "id_field", "name_field", "lat_field", "lon_field", "geometry_field", "time_field", "timezone", "values",
-    "units", "location", "metric_field", "value_field", "unit_field", "metrics", "hourly", "properties",
-    "locations", "locations_field", "keep_rows", "wide", "times", "date_format", "dayfirst", "date_locale", "missing", "sentinels", "decimal", "scale",
+    "id_field",
+    "name_field",
+    "lat_field",
+    "lon_field",
+    "geometry_field",
+    "time_field",
+    "timezone",
+    "values",
+    "units",
+    "location",
+    "metric_field",
+    "value_field",
+    "unit_field",
+    "metrics",
+    "hourly",
+    "properties",
+    "locations",
+    "locations_field",
+    "keep_rows",
+    "wide",
+    "times",
+    "date_format",
+    "dayfirst",
+    "date_locale",
+    "missing",
+    "sentinels",
+    "decimal",
+    "scale",
 )
 
 
@@ -63,7 +89,13 @@ def iter_pages(payload: Any) -> list:
     return [payload]
 
 
-def paginate(get_page: Callable[[int], tuple[list, Any]], page_size: int, max_records: int, params: dict | None = None, since: Any = None) -> dict:
+def paginate(
+    get_page: Callable[[int], tuple[list, Any]],
+    page_size: int,
+    max_records: int,
+    params: dict | None = None,
+    since: Any = None,
+) -> dict:
     """Offset paging: ask for pages until one comes back short, ``max_records`` is reached, or (when the adapter
     asked for newest first) a page reaches back before ``since``. Returns {"pages": [raw responses]}."""
     pages, offset = [], 0
@@ -227,7 +259,9 @@ def records_to_result(
 
     # Features: the first row of each id describes it.
     first = ~ext.duplicated() & ext.notna()  # a row without an id belongs to no feature
-    mapped = {params.get(k) for k in MAPPING_KEYS if isinstance(params.get(k), str)} | set((params.get("values") or {}).values())
+    mapped = {params.get(k) for k in MAPPING_KEYS if isinstance(params.get(k), str)} | set(
+        (params.get("values") or {}).values()
+    )
     mapped -= {params.get("locations_field")}  # fields of a composite id stay on the feature (e.g. a direction)
     mapped |= set((params.get("times") or {}).values())
     if isinstance(params.get("time_field"), list):
@@ -235,8 +269,17 @@ def records_to_result(
     keep = params.get("properties")
     if keep is None:
         sample = df.iloc[0]
-        keep = [c for c in df.columns if c not in mapped and not isinstance(sample[c], (dict, list)) and not str(c).startswith("Unnamed:")]
-    props = df.loc[first, [c for c in keep if c in df.columns]].astype(object).where(lambda x: x.notna(), None).to_dict("records")
+        keep = [
+            c
+            for c in df.columns
+            if c not in mapped and not isinstance(sample[c], (dict, list)) and not str(c).startswith("Unnamed:")
+        ]
+    props = (
+        df.loc[first, [c for c in keep if c in df.columns]]
+        .astype(object)
+        .where(lambda x: x.notna(), None)
+        .to_dict("records")
+    )
     if lat is not None:
         rows = pd.DataFrame({"external_id": ext[first], "name": name[first], "lat": lat[first], "lon": lon[first]})
         rows["properties"] = props
@@ -263,7 +306,9 @@ def records_to_result(
     return out
 
 
-def _observations(df: pd.DataFrame, ext: pd.Series, params: dict, row_reason: pd.Series) -> tuple[pd.DataFrame, dict[str, int]]:
+def _observations(
+    df: pd.DataFrame, ext: pd.Series, params: dict, row_reason: pd.Series
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Observations of the table, and what was left out by reason: a row left out whole (no id, no location,
     an unreadable time) counts once; a reading missing from a row that gave others (a marker, a sentinel, not a
     number, its own time unreadable) counts once per reading."""
@@ -271,25 +316,36 @@ def _observations(df: pd.DataFrame, ext: pd.Series, params: dict, row_reason: pd
     default_time = None
     row_reason = row_reason.copy()
     if params.get("time_field"):
-        default_time = tables.parse_times(_time_series(df, params["time_field"], "time_field"), params, f"time_field {params['time_field']!r}")
+        default_time = tables.parse_times(
+            _time_series(df, params["time_field"], "time_field"), params, f"time_field {params['time_field']!r}"
+        )
         row_reason = row_reason.where(row_reason != "", default_time[1])
     # A row of a wide table is several long rows (one per column): a reason of the whole row counts once.
     whole = row_reason.isin(["time", "dst_gap"]) if "__row" in df else pd.Series(False, index=df.index)
-    reasons = tables.add(tables.count(row_reason[~whole]), tables.count(row_reason[whole & ~df.get("__row", df.index.to_series()).duplicated()]))
+    reasons = tables.add(
+        tables.count(row_reason[~whole]),
+        tables.count(row_reason[whole & ~df.get("__row", df.index.to_series()).duplicated()]),
+    )
     units = params.get("units") or {}
     frames = []
 
     def frame(metric: Any, raw_values: pd.Series, unit: Any) -> None:
         metric_name = metric if isinstance(metric, str) else None
         if metric_name in times:
-            t, t_reason = tables.parse_times(_field(df, times[metric_name], f"times.{metric_name}"), params, f"times.{metric_name}")
+            t, t_reason = tables.parse_times(
+                _field(df, times[metric_name], f"times.{metric_name}"), params, f"times.{metric_name}"
+            )
         elif default_time is not None:
             t, t_reason = default_time
         else:
             raise SourceError(f"the field mapping has no time_field nor times.{metric_name}")
         values, v_reason = tables.numbers(raw_values, params, metric_name)
         reason = t_reason.where(t_reason != "", v_reason)
-        frames.append(pd.DataFrame({"external_id": ext, "time": t, "metric": metric, "value": values, "unit": unit, "reason": reason})[row_reason == ""])
+        frames.append(
+            pd.DataFrame(
+                {"external_id": ext, "time": t, "metric": metric, "value": values, "unit": unit, "reason": reason}
+            )[row_reason == ""]
+        )
 
     if params.get("value_field"):  # long table: one row per (thing, metric, time)
         rename = params.get("metrics") or {}
@@ -305,7 +361,11 @@ def _observations(df: pd.DataFrame, ext: pd.Series, params: dict, row_reason: pd
             raise SourceError("a long table (value_field) needs time_field")
         t, t_reason = default_time
         # with a rename table, metrics it does not name are not wanted (not counted as skipped)
-        frames.append(pd.DataFrame({"external_id": ext, "time": t, "metric": metric, "value": values, "unit": unit, "reason": v_reason})[wanted & (row_reason == "")])
+        frames.append(
+            pd.DataFrame(
+                {"external_id": ext, "time": t, "metric": metric, "value": values, "unit": unit, "reason": v_reason}
+            )[wanted & (row_reason == "")]
+        )
     for metric, field in (params.get("values") or {}).items():
         frame(metric, _field(df, field, f"values.{metric}"), units.get(metric, METRICS.get(metric, "")))
     if not frames:

@@ -20,6 +20,7 @@ Options (``[sources.params]``):
 Every row left out is counted by reason: ``time`` (unreadable), ``dst_gap``, ``value`` (no number),
 ``missing_value`` (a marker or sentinel), ``location``, ``id``, ``ragged``.
 """
+
 from __future__ import annotations
 
 import io
@@ -54,8 +55,8 @@ def decode(data: bytes | str, params: dict) -> str:
         return data.decode(encoding).lstrip("\ufeff")
     except UnicodeDecodeError as e:
         raise SourceError(
-            f"the file is not {encoding} (byte {e.start}: {data[e.start:e.start + 1]!r}); set params.encoding, "
-            "e.g. \"latin-1\" or \"cp1252\""
+            f"the file is not {encoding} (byte {e.start}: {data[e.start : e.start + 1]!r}); set params.encoding, "
+            'e.g. "latin-1" or "cp1252"'
         ) from None
     except LookupError:
         raise SourceError(f"params.encoding: unknown encoding {encoding!r}") from None
@@ -65,7 +66,7 @@ def delimiter(text: str, params: dict) -> str:
     given = params.get("delimiter")
     if given:
         return DELIMITERS.get(given, given)
-    header = next((line for line in text.splitlines()[int(params.get("skip_rows", 0)):] if line.strip()), "")
+    header = next((line for line in text.splitlines()[int(params.get("skip_rows", 0)) :] if line.strip()), "")
     counts = {d: header.count(d) for d in (",", ";", "\t")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
@@ -82,8 +83,13 @@ def read_csv_text(text: str, params: dict, text_fields: list[str]) -> tuple[pd.D
         ragged.append(len(fields))
         return None
 
-    options = dict(sep=sep, skiprows=skiprows, dtype={f: str for f in text_fields}, decimal=params.get("decimal", "."),
-                   keep_default_na=True)  # params.missing markers are counted by numbers(), not dropped here
+    options = dict(
+        sep=sep,
+        skiprows=skiprows,
+        dtype={f: str for f in text_fields},
+        decimal=params.get("decimal", "."),
+        keep_default_na=True,
+    )  # params.missing markers are counted by numbers(), not dropped here
     try:
         df = pd.read_csv(io.StringIO(text), **options)
     except pd.errors.EmptyDataError as e:
@@ -121,7 +127,7 @@ def _name_table(locale: str) -> tuple[re.Pattern, dict[str, str]]:
                 for n, name in get_day_names(day_width, day_context, locale).items():
                     names.setdefault(name.rstrip(".").lower(), EN_DAYS[n])
     except (UnknownLocaleError, ValueError):
-        raise SourceError(f"params.date_locale: unknown language {locale!r} (e.g. \"de\", \"fr\", \"es\")") from None
+        raise SourceError(f'params.date_locale: unknown language {locale!r} (e.g. "de", "fr", "es")') from None
     words = sorted(names, key=len, reverse=True)
     return re.compile(r"(?<![^\W\d_])(" + "|".join(map(re.escape, words)) + r")\.?(?![^\W\d_])", re.IGNORECASE), names
 
@@ -179,7 +185,7 @@ def parse_times(raw: pd.Series, params: dict, what: str = "time") -> tuple[pd.Se
         how = f"params.date_format {fmt!r}" if fmt else ("dayfirst" if params.get("dayfirst") else "ISO 8601")
         raise SourceError(
             f"{what}: {how} does not read {first!r} (nor any of the {int(raw[present].nunique())} times); set params.date_format "
-            "(a strptime pattern such as \"%d.%m.%Y, %H:%M\"), dayfirst = true or date_locale"
+            '(a strptime pattern such as "%d.%m.%Y, %H:%M"), dayfirst = true or date_locale'
         )
     reason[~present | unread] = "time"
     if getattr(t.dt, "tz", None) is None:
@@ -267,22 +273,32 @@ def melt_wide(df: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
     __lon, __value plus the table's other columns) and the params to map it with."""
     wide = params["wide"]
     if not isinstance(wide, dict) or not isinstance(wide.get("columns"), dict) or not wide.get("metric"):
-        raise SourceError("params.wide needs metric and a columns table { \"column\" = { id, name, location } }")
+        raise SourceError('params.wide needs metric and a columns table { "column" = { id, name, location } }')
     columns = {str(k).strip(): v for k, v in wide["columns"].items()}
     absent = [c for c in columns if c not in df.columns]
     if len(absent) == len(columns):
-        raise SourceError(f"upstream schema changed: none of params.wide.columns is a column (columns: {', '.join(map(str, df.columns[:15]))})")
+        raise SourceError(
+            f"upstream schema changed: none of params.wide.columns is a column (columns: {', '.join(map(str, df.columns[:15]))})"
+        )
     present = [c for c in columns if c in df.columns]
     keep = [c for c in df.columns if c not in present]
-    long = df.assign(__row=df.index).melt(id_vars=[*keep, "__row"], value_vars=present, var_name="__column", value_name="__value")
+    long = df.assign(__row=df.index).melt(
+        id_vars=[*keep, "__row"], value_vars=present, var_name="__column", value_name="__value"
+    )
     spec = {c: (columns[c] if isinstance(columns[c], dict) else {"id": str(columns[c])}) for c in present}
     long["__id"] = long["__column"].map(lambda c: str(spec[c].get("id") or c))
     long["__name"] = long["__column"].map(lambda c: str(spec[c].get("name") or c))
     loc = {c: spec[c].get("location") or [None, None] for c in present}
     long["__lat"] = long["__column"].map(lambda c: loc[c][0])
     long["__lon"] = long["__column"].map(lambda c: loc[c][1])
-    mapped = {**params, "id_field": "__id", "name_field": "__name", "lat_field": "__lat", "lon_field": "__lon",
-              "values": {wide["metric"]: "__value"}}
+    mapped = {
+        **params,
+        "id_field": "__id",
+        "name_field": "__name",
+        "lat_field": "__lat",
+        "lon_field": "__lon",
+        "values": {wide["metric"]: "__value"},
+    }
     if wide.get("unit"):
         mapped["units"] = {**(params.get("units") or {}), wide["metric"]: wide["unit"]}
     for k in ("wide", "geometry_field", "location", "locations", "value_field"):

@@ -6,6 +6,7 @@ params: ``url`` (the layer, ending in its number), optional ``where`` (SQL, defa
 with each feature (asked in EPSG:4326), so ``lat_field``/``lon_field`` are optional; dates are epoch
 milliseconds, which the mapping reads as UTC.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -60,7 +61,9 @@ def _records(doc: Any) -> tuple[list, list]:
     feats = doc["features"]
     if feats and "attributes" in feats[0]:
         return [f["attributes"] for f in feats], [_esri_geometry(f.get("geometry")) for f in feats]
-    return [f.get("properties") or {} for f in feats], [shape(f["geometry"]) if f.get("geometry") else None for f in feats]
+    return [f.get("properties") or {} for f in feats], [
+        shape(f["geometry"]) if f.get("geometry") else None for f in feats
+    ]
 
 
 read_file = read_json_payload

@@ -5,6 +5,7 @@ optional ``filters`` (exact-match table), ``page_size`` (default 1000), ``max_re
 the field mapping of data_sources/ingest/connectors/_portal.py. With a ``time_field`` the newest rows come first and
 paging stops once it reaches rows older than the last successful fetch.
 """
+
 from __future__ import annotations
 
 import json

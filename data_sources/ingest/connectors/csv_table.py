@@ -7,6 +7,7 @@ data_sources/ingest/connectors/_tables.py (``encoding``, ``delimiter``, ``skip_r
 location or geometry as WKT/GeoJSON/"lat,lon", time, metric values and units). No key; the licence is the
 publisher's, stated in ``licence``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,5 +53,3 @@ def parse(payload: Any, params: dict) -> ParseResult:
     text = tables.decode(payload, params)
     df, reasons = tables.read_csv_text(text, params, _text_fields(params))
     return records_to_result(df, params, meta_from(params), skipped_by_reason=reasons)
-
-

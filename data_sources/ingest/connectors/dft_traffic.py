@@ -10,6 +10,7 @@ all_motor_vehicles``) or the legacy export (``AADFYear, CP, Easting, Northing, .
 National Grid, converted to EPSG:4326). One feature per count point; observations ``aadf`` (all motor
 vehicles/day) and ``aadf_cycles`` (pedal cycles/day), dated 1 January of their year.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,22 +38,43 @@ META = SourceMeta(
     url="https://roadtraffic.dft.gov.uk/",
 )
 LEGACY = {
-    "AADFYear": "year", "CP": "count_point_id", "Easting": "easting", "Northing": "northing", "Road": "road_name",
-    "RoadCategory": "road_category", "LocalAuthority": "local_authority_name", "StartJunction": "start_junction_road_name",
-    "EndJunction": "end_junction_road_name", "Estimation_method": "estimation_method", "LinkLength_km": "link_length_km",
-    "PedalCycles": "pedal_cycles", "AllMotorVehicles": "all_motor_vehicles",
+    "AADFYear": "year",
+    "CP": "count_point_id",
+    "Easting": "easting",
+    "Northing": "northing",
+    "Road": "road_name",
+    "RoadCategory": "road_category",
+    "LocalAuthority": "local_authority_name",
+    "StartJunction": "start_junction_road_name",
+    "EndJunction": "end_junction_road_name",
+    "Estimation_method": "estimation_method",
+    "LinkLength_km": "link_length_km",
+    "PedalCycles": "pedal_cycles",
+    "AllMotorVehicles": "all_motor_vehicles",
 }
-PROPERTIES = ("road_name", "road_category", "road_type", "local_authority_name", "start_junction_road_name", "end_junction_road_name", "link_length_km")
+PROPERTIES = (
+    "road_name",
+    "road_category",
+    "road_type",
+    "local_authority_name",
+    "start_junction_road_name",
+    "end_junction_road_name",
+    "link_length_km",
+)
 METRIC_COLUMNS = {"all_motor_vehicles": ("aadf", "vehicles/day"), "pedal_cycles": ("aadf_cycles", "cycles/day")}
 
 
 def fetch(session: Any, params: dict, since: Any = None) -> dict:
-    filters = {f"filter[{k}]": params[k] for k in ("local_authority_id", "region_id", "count_point_id") if params.get(k)}
+    filters = {
+        f"filter[{k}]": params[k] for k in ("local_authority_id", "region_id", "count_point_id") if params.get(k)
+    }
     if not filters:
         raise SourceError("dft_aadf needs params.local_authority_id (or region_id)")
     pages = []
     for number in range(1, int(params.get("max_pages", 200)) + 1):
-        doc = get_json(session, API, params={**filters, "page[size]": int(params.get("page_size", 1000)), "page[number]": number})
+        doc = get_json(
+            session, API, params={**filters, "page[size]": int(params.get("page_size", 1000)), "page[number]": number}
+        )
         require(doc, ("data",), "a DfT road traffic API response")
         pages.append(doc)
         if not doc["data"] or not (doc.get("next_page_url") or (doc.get("links") or {}).get("next")):
@@ -87,18 +109,34 @@ def parse(payload: Any, params: dict) -> Any:
     if "latitude" not in df or df["latitude"].isna().all():
         require({c: 1 for c in df.columns}, ("easting", "northing"), "the DfT AADF table (no latitude/longitude)")
         bng = pyproj.Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-        df["longitude"], df["latitude"] = bng.transform(pd.to_numeric(df["easting"]).to_numpy(), pd.to_numeric(df["northing"]).to_numpy())
+        df["longitude"], df["latitude"] = bng.transform(
+            pd.to_numeric(df["easting"]).to_numpy(), pd.to_numeric(df["northing"]).to_numpy()
+        )
     latest = df.sort_values("year").drop_duplicates("count_point_id", keep="last")
     rows = []
     for r in latest.to_dict("records"):
         props = {k: r[k] for k in PROPERTIES if k in r and pd.notna(r[k])}
         road = r.get("road_name") or ""
-        ends = " – ".join(str(r[k]) for k in ("start_junction_road_name", "end_junction_road_name") if pd.notna(r.get(k)) and r.get(k))
-        rows.append({"external_id": r["count_point_id"], "name": f"{road} {ends}".strip() or f"Count point {r['count_point_id']}", "lat": r["latitude"], "lon": r["longitude"], "properties": props})
+        ends = " – ".join(
+            str(r[k]) for k in ("start_junction_road_name", "end_junction_road_name") if pd.notna(r.get(k)) and r.get(k)
+        )
+        rows.append(
+            {
+                "external_id": r["count_point_id"],
+                "name": f"{road} {ends}".strip() or f"Count point {r['count_point_id']}",
+                "lat": r["latitude"],
+                "lon": r["longitude"],
+                "properties": props,
+            }
+        )
     features = point_features(rows, params.get("layer", "traffic_counter"))
-    time = pd.to_datetime(pd.to_numeric(df["year"], errors="coerce").astype("Int64").astype(str) + "-01-01", utc=True, errors="coerce")
+    time = pd.to_datetime(
+        pd.to_numeric(df["year"], errors="coerce").astype("Int64").astype(str) + "-01-01", utc=True, errors="coerce"
+    )
     frames = [
-        pd.DataFrame({"external_id": df["count_point_id"], "time": time, "metric": metric, "value": df[col], "unit": unit})
+        pd.DataFrame(
+            {"external_id": df["count_point_id"], "time": time, "metric": metric, "value": df[col], "unit": unit}
+        )
         for col, (metric, unit) in METRIC_COLUMNS.items()
         if col in df
     ]

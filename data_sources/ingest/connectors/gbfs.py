@@ -10,6 +10,7 @@ parse: one feature per station; observations ``bikes_available`` and ``docks_ava
 
 Licence: set by each operator (e.g. Divvy's Data License Agreement); say it in ``params.licence``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -126,7 +127,15 @@ def parse(payload: Any, params: dict) -> Any:
     for s in info:
         require(s, ("station_id", "lat", "lon"), "a station_information station")
         keep = {k: s[k] for k in ("short_name", "capacity", "address", "region_id") if k in s}
-        rows.append({"external_id": s["station_id"], "name": _text(s.get("name"), lang), "lat": s["lat"], "lon": s["lon"], "properties": keep})
+        rows.append(
+            {
+                "external_id": s["station_id"],
+                "name": _text(s.get("name"), lang),
+                "lat": s["lat"],
+                "lon": s["lon"],
+                "properties": keep,
+            }
+        )
     features = point_features(rows, params.get("layer", "bike_station"))
     skipped = len(rows) - len(features)
 
@@ -140,11 +149,29 @@ def parse(payload: Any, params: dict) -> Any:
                 continue
             bikes = s.get("num_bikes_available", s.get("num_vehicles_available"))
             if bikes is None:
-                raise SourceError("upstream schema changed: station_status has neither num_bikes_available nor num_vehicles_available")
+                raise SourceError(
+                    "upstream schema changed: station_status has neither num_bikes_available nor num_vehicles_available"
+                )
             t = _time(s.get("last_reported", last_updated))
-            obs.append({"external_id": s["station_id"], "time": t, "metric": "bikes_available", "value": bikes, "unit": "bikes"})
+            obs.append(
+                {
+                    "external_id": s["station_id"],
+                    "time": t,
+                    "metric": "bikes_available",
+                    "value": bikes,
+                    "unit": "bikes",
+                }
+            )
             if s.get("num_docks_available") is not None:
-                obs.append({"external_id": s["station_id"], "time": t, "metric": "docks_available", "value": s["num_docks_available"], "unit": "docks"})
+                obs.append(
+                    {
+                        "external_id": s["station_id"],
+                        "time": t,
+                        "metric": "docks_available",
+                        "value": s["num_docks_available"],
+                        "unit": "docks",
+                    }
+                )
     meta = SourceMeta(
         publisher=params.get("publisher", ""),
         licence=params.get("licence", "see the operator's data licence"),

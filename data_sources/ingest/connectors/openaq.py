@@ -14,6 +14,7 @@ ppm or ppb are converted to µg/m³ at 25 °C. Hourly values are stamped with th
 
 Licence: OpenAQ passes on each provider's licence (shown per location); attribute "OpenAQ" and the provider.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,7 +74,11 @@ def fetch(session: Any, params: dict, since: Any = None) -> dict:
         for loc_id in {loc for loc, _, _ in sensors.values()}:
             bundle[mode][loc_id] = get_json(session, f"{API}/locations/{loc_id}/{mode}", headers=headers)
     else:
-        start = pd.Timestamp(since) if since is not None else pd.Timestamp.now(tz="UTC").tz_localize(None) - timedelta(days=1)
+        start = (
+            pd.Timestamp(since)
+            if since is not None
+            else pd.Timestamp.now(tz="UTC").tz_localize(None) - timedelta(days=1)
+        )
         wanted = list(sensors)[: int(params.get("max_sensors", 30))]
         for sid in wanted:
             query = {"datetime_from": f"{start:%Y-%m-%dT%H:%M:%SZ}"}
@@ -136,7 +141,10 @@ def is_v2(payload: Any) -> bool:
     return isinstance(r, dict) and (
         "measurements" in r
         or isinstance(r.get("parameter"), str)
-        or (isinstance(r.get("parameters"), list) and any(isinstance(p, dict) and "lastValue" in p for p in r["parameters"]))
+        or (
+            isinstance(r.get("parameters"), list)
+            and any(isinstance(p, dict) and "lastValue" in p for p in r["parameters"])
+        )
     )
 
 
@@ -159,9 +167,20 @@ def parse_v2(payload: Any, params: dict) -> Any:
         ext = str(r.get("id") or r.get("locationId") or _v2_field(r, "location", "result", n))
         name = str(r.get("name") or r.get("location") or f"OpenAQ location {ext}")
         country = r.get("country")
-        rows.setdefault(ext, {"external_id": ext, "name": name, "lat": coords.get("latitude"), "lon": coords.get("longitude"),
-                              "properties": {"city": r.get("city"), "country": country if isinstance(country, str) else None,
-                                             "api": "v2"}})
+        rows.setdefault(
+            ext,
+            {
+                "external_id": ext,
+                "name": name,
+                "lat": coords.get("latitude"),
+                "lon": coords.get("longitude"),
+                "properties": {
+                    "city": r.get("city"),
+                    "country": country if isinstance(country, str) else None,
+                    "api": "v2",
+                },
+            },
+        )
         if "measurements" in r:
             readings = [(m, "lastUpdated") for m in r["measurements"] or []]
         elif isinstance(r.get("parameters"), list):
@@ -189,7 +208,9 @@ def parse_v2(payload: Any, params: dict) -> Any:
 
 def parse(payload: Any, params: dict) -> Any:
     if is_v2(payload) or (isinstance(payload, dict) and is_v2(payload.get("locations"))):
-        return parse_v2(payload.get("locations") if isinstance(payload, dict) and "locations" in payload else payload, params)
+        return parse_v2(
+            payload.get("locations") if isinstance(payload, dict) and "locations" in payload else payload, params
+        )
     if isinstance(payload, dict) and "locations" in payload:
         bundle = payload
     else:

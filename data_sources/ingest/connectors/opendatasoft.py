@@ -6,6 +6,7 @@ API's offset ceiling; use an export URL with the ``csv`` kind beyond that), plus
 data_sources/ingest/connectors/_portal.py. ``geo_point_2d`` fields ({lon, lat}) work as ``geometry_field``. No key for
 public datasets.
 """
+
 from __future__ import annotations
 
 from typing import Any

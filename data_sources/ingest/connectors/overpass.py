@@ -12,6 +12,7 @@ the properties and a ``facility`` summary (track, lane, shared, path). Overpass 
 
 Licence: ODbL 1.0; attribute "© OpenStreetMap contributors".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -92,7 +93,14 @@ def parse(payload: Any, params: dict) -> Any:
             skipped += 1
             continue
         name = tags.get("name") or tags.get("ref") or f"{tags.get('highway', el['type'])} {el['id']}"
-        rows.append({"external_id": f"{el['type']}/{el['id']}", "name": name, "geometry": geom, "properties": {**tags, "facility": facility(tags)}})
+        rows.append(
+            {
+                "external_id": f"{el['type']}/{el['id']}",
+                "name": name,
+                "geometry": geom,
+                "properties": {**tags, "facility": facility(tags)},
+            }
+        )
     out = result(geometry_features(rows, params.get("layer", "cycle_route")), empty_observations(), META, skipped)
     out.rows_read = len(payload["elements"])
     if skipped:

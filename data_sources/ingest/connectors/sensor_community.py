@@ -13,6 +13,7 @@ are skipped.
 
 Licence: the database is ODbL 1.0 and its contents DbCL 1.0; attribute "Sensor.Community".
 """
+
 from __future__ import annotations
 
 import io
@@ -72,7 +73,9 @@ def fetch_archive(session: Any, params: dict, since: Any = None) -> dict:
     day since the last fetch (``archive_days`` days back on the first run, default 7). The archive is built
     once a day, so this is the way to backfill history or to keep a sensor's full record."""
     today = pd.Timestamp.now(tz="UTC").normalize()
-    first = utc(since).normalize() if since is not None else today - pd.Timedelta(days=int(params.get("archive_days", 7)))
+    first = (
+        utc(since).normalize() if since is not None else today - pd.Timedelta(days=int(params.get("archive_days", 7)))
+    )
     texts = []
     for day in pd.date_range(first, today - pd.Timedelta(days=1), freq="D"):
         for sensor in params["archive_sensors"]:
@@ -131,7 +134,15 @@ def parse(payload: Any, params: dict) -> Any:
                 value = float(v["value"]) * factor
             except (TypeError, ValueError, KeyError):
                 continue
-            rows.append({"external_id": loc_id, "time": rec["timestamp"], "metric": metric, "value": value, "unit": METRICS[metric]})
+            rows.append(
+                {
+                    "external_id": loc_id,
+                    "time": rec["timestamp"],
+                    "metric": metric,
+                    "value": value,
+                    "unit": METRICS[metric],
+                }
+            )
             used += 1
         skipped += used == 0
     # A location whose sensors measure nothing the store keeps (e.g. noise only) would be an empty marker.
@@ -176,7 +187,9 @@ def _parse_archive(text: str, layer: str) -> Any:
                 )
             )
     if not frames:
-        raise SourceError("upstream schema changed: the archive CSV has none of the columns P1, P2, temperature, humidity, pressure")
+        raise SourceError(
+            "upstream schema changed: the archive CSV has none of the columns P1, P2, temperature, humidity, pressure"
+        )
     obs = observations(pd.concat(frames, ignore_index=True))
     features = point_features(stations, layer)
     # A row none of whose measured columns holds a number is unusable.

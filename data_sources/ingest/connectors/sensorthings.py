@@ -10,6 +10,7 @@ parse: one feature per Thing (or, when the Thing is not expanded, per observed l
 PM10 and NO2 datastreams meet), observations stamped with the *end* of their phenomenonTime interval. The
 rows go through the same mapping core as the other portal adapters, as a long table.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,15 @@ from data_sources.ingest.http import get_json
 from data_sources.ingest.types import SourceError
 
 DEFAULT_METRICS = {
-    "PM10": "pm10", "PM2.5": "pm25", "PM25": "pm25", "NO2": "no2", "O3": "o3", "SO2": "so2", "CO": "co",
-    "Temperature": "temperature", "Relative humidity": "humidity",
+    "PM10": "pm10",
+    "PM2.5": "pm25",
+    "PM25": "pm25",
+    "NO2": "no2",
+    "O3": "o3",
+    "SO2": "so2",
+    "CO": "co",
+    "Temperature": "temperature",
+    "Relative humidity": "humidity",
 }
 UNITS = {"ug.m-3": "µg/m³", "µg/m3": "µg/m³", "ug/m3": "µg/m³", "μg/m³": "µg/m³", "degC": "°C", "Cel": "°C"}
 
@@ -77,7 +85,18 @@ def long_table(payload: Any) -> pd.DataFrame:
             unit = (ds.get("unitOfMeasurement") or {}).get("symbol", "")
             for ob in ds["Observations"]:
                 t = str(ob.get("phenomenonTime", "")).split("/")[-1]
-                rows.append({"id": ext, "name": name, "geometry": geom, "time": t, "property": prop, "result": ob.get("result"), "unit": UNITS.get(unit, unit), "datastream": ds.get("@iot.id")})
+                rows.append(
+                    {
+                        "id": ext,
+                        "name": name,
+                        "geometry": geom,
+                        "time": t,
+                        "property": prop,
+                        "result": ob.get("result"),
+                        "unit": UNITS.get(unit, unit),
+                        "datastream": ds.get("@iot.id"),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -86,8 +105,15 @@ read_file = read_json_payload
 
 def parse(payload: Any, params: dict) -> Any:
     mapping = {
-        "id_field": "id", "name_field": "name", "geometry_field": "geometry", "time_field": "time",
-        "metric_field": "property", "value_field": "result", "unit_field": "unit",
-        "metrics": params.get("metrics", DEFAULT_METRICS), "properties": [], "layer": params.get("layer", "air_station"),
+        "id_field": "id",
+        "name_field": "name",
+        "geometry_field": "geometry",
+        "time_field": "time",
+        "metric_field": "property",
+        "value_field": "result",
+        "unit_field": "unit",
+        "metrics": params.get("metrics", DEFAULT_METRICS),
+        "properties": [],
+        "layer": params.get("layer", "air_station"),
     }
     return records_to_result(long_table(payload), mapping, meta_from(params, licence="see the server's licence"))

@@ -6,6 +6,7 @@ params: ``base_url`` (https://data.cityofnewyork.us), ``dataset`` (the 4x4 id), 
 data_sources/ingest/connectors/_portal.py. Socrata sends every value as text and floating timestamps without an offset,
 so set ``timezone`` to the city's zone. Paging is ordered by ``:id`` so that pages never overlap.
 """
+
 from __future__ import annotations
 
 import os

@@ -14,6 +14,7 @@ camera could see, and below half an hour the scaled figures are unreliable.
 
 Licence: Telraam publishes its counts under CC BY-NC 4.0; attribute "Telraam".
 """
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,19 @@ from data_sources.ingest.http import get_json
 from data_sources.ingest.types import SourceError, SourceMeta, empty_observations
 
 API = "https://telraam-api.net/v1"
-META = SourceMeta(publisher="Telraam", licence="CC BY-NC 4.0", attribution="Traffic counts: Telraam (CC BY-NC 4.0)", url="https://telraam.net/")
+META = SourceMeta(
+    publisher="Telraam",
+    licence="CC BY-NC 4.0",
+    attribution="Traffic counts: Telraam (CC BY-NC 4.0)",
+    url="https://telraam.net/",
+)
 WINDOW = timedelta(days=90)
 # metric -> (report fields summed, unit)
-METRIC_FIELDS = {"vehicles": (("car", "heavy"), "vehicles/h"), "cyclists": (("bike",), "cyclists/h"), "pedestrians": (("pedestrian",), "pedestrians/h")}
+METRIC_FIELDS = {
+    "vehicles": (("car", "heavy"), "vehicles/h"),
+    "cyclists": (("bike",), "cyclists/h"),
+    "pedestrians": (("pedestrian",), "pedestrians/h"),
+}
 
 
 def fetch(session: Any, params: dict, since: Any = None) -> dict:
@@ -57,8 +67,16 @@ def fetch(session: Any, params: dict, since: Any = None) -> dict:
         bundle["reports"][seg] = []
         t = start
         while t < end:
-            body = {"level": "segments", "format": "per-hour", "id": seg, "time_start": f"{t:%Y-%m-%d %H:%M:%S}Z", "time_end": f"{min(t + WINDOW, end):%Y-%m-%d %H:%M:%S}Z"}
-            bundle["reports"][seg].append(get_json(session, f"{API}/reports/traffic", method="POST", json_body=body, headers=headers))
+            body = {
+                "level": "segments",
+                "format": "per-hour",
+                "id": seg,
+                "time_start": f"{t:%Y-%m-%d %H:%M:%S}Z",
+                "time_end": f"{min(t + WINDOW, end):%Y-%m-%d %H:%M:%S}Z",
+            }
+            bundle["reports"][seg].append(
+                get_json(session, f"{API}/reports/traffic", method="POST", json_body=body, headers=headers)
+            )
             t += WINDOW
     return bundle
 
@@ -73,7 +91,14 @@ def parse(payload: Any, params: dict) -> Any:
         require(doc, ("features",), "a Telraam segment answer")
         geoms = [shape(f["geometry"]) for f in doc["features"] if f.get("geometry")]
         if geoms:
-            rows.append({"external_id": str(seg), "name": f"Telraam segment {seg}", "geometry": geoms[0], "properties": {"segment_id": str(seg)}})
+            rows.append(
+                {
+                    "external_id": str(seg),
+                    "name": f"Telraam segment {seg}",
+                    "geometry": geoms[0],
+                    "properties": {"segment_id": str(seg)},
+                }
+            )
     features = geometry_features(rows, params.get("layer", "traffic_segment"))
 
     records = []
@@ -84,11 +109,21 @@ def parse(payload: Any, params: dict) -> Any:
     if not records:
         return result(features, empty_observations(), META)
     df = pd.DataFrame(records)
-    require({c: 1 for c in df.columns}, ("date", "uptime", "car", "heavy", "bike", "pedestrian"), "a Telraam report row")
+    require(
+        {c: 1 for c in df.columns}, ("date", "uptime", "car", "heavy", "bike", "pedestrian"), "a Telraam report row"
+    )
     good = pd.to_numeric(df["uptime"], errors="coerce") >= float(params.get("min_uptime", 0.5))
     df = df[good]
     frames = [
-        pd.DataFrame({"external_id": df["_segment"], "time": df["date"], "metric": metric, "value": sum(pd.to_numeric(df[f], errors="coerce") for f in fields), "unit": unit})
+        pd.DataFrame(
+            {
+                "external_id": df["_segment"],
+                "time": df["date"],
+                "metric": metric,
+                "value": sum(pd.to_numeric(df[f], errors="coerce") for f in fields),
+                "unit": unit,
+            }
+        )
         for metric, (fields, unit) in METRIC_FIELDS.items()
     ]
     return result(features, observations(pd.concat(frames, ignore_index=True)), META, int((~good).sum()))

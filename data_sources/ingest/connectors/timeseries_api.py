@@ -17,6 +17,7 @@ are listed as unmapped (``citydash check``). Units ``ug.m-3`` and ``mg.m-3`` are
 
 Licence: per network (DEFRA: Open Government Licence; RIVM: CC0); state it in ``params.licence``.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,9 +35,19 @@ from data_sources.ingest.types import METRICS, SourceError, SourceMeta
 # labels the 52°North SOS uses, as metric names of the store.
 EIONET = {"1": "so2", "5": "pm10", "6001": "pm25", "7": "o3", "8": "no2", "10": "co"}
 LABELS = {
-    "nitrogen dioxide": "no2", "ozone": "o3", "sulphur dioxide": "so2", "sulfur dioxide": "so2", "carbon monoxide": "co",
-    "particulate matter < 10 µm": "pm10", "particulate matter < 2.5 µm": "pm25", "pm10": "pm10", "pm2.5": "pm25",
-    "no2": "no2", "o3": "o3", "so2": "so2", "co": "co",
+    "nitrogen dioxide": "no2",
+    "ozone": "o3",
+    "sulphur dioxide": "so2",
+    "sulfur dioxide": "so2",
+    "carbon monoxide": "co",
+    "particulate matter < 10 µm": "pm10",
+    "particulate matter < 2.5 µm": "pm25",
+    "pm10": "pm10",
+    "pm2.5": "pm25",
+    "no2": "no2",
+    "o3": "o3",
+    "so2": "so2",
+    "co": "co",
 }
 UNITS = {"ug.m-3": 1.0, "µg.m-3": 1.0, "ug/m3": 1.0, "µg/m³": 1.0, "mg.m-3": 1000.0, "mg/m3": 1000.0, "mg/m³": 1000.0}
 
@@ -48,13 +59,17 @@ def fetch(session: Any, params: dict, since: Any = None) -> dict:
     listing = get_json(session, f"{root}/timeseries", params={"expanded": "true", **(params.get("query") or {})})
     if not isinstance(listing, list):
         raise SourceError(f"upstream schema changed: {root}/timeseries is not a list (got {type(listing).__name__})")
-    wanted = [str(ts.get("id")) for ts in listing if isinstance(ts, dict) and metric_of(ts, params)][: int(params.get("max_timeseries", 50))]
+    wanted = [str(ts.get("id")) for ts in listing if isinstance(ts, dict) and metric_of(ts, params)][
+        : int(params.get("max_timeseries", 50))
+    ]
     end = pd.Timestamp.now(tz="UTC").floor("s")
     start = utc(since) if since is not None else end - timedelta(days=1)
     data: dict = {}
     if wanted:
         span = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
-        data = get_json(session, f"{root}/timeseries/getData", method="POST", json_body={"timeseries": wanted, "timespan": span})
+        data = get_json(
+            session, f"{root}/timeseries/getData", method="POST", json_body={"timeseries": wanted, "timespan": span}
+        )
     return {"timeseries": listing, "data": data}
 
 
@@ -63,7 +78,7 @@ read_file = read_json_payload
 
 def metric_of(ts: dict, params: dict) -> str | None:
     """The store metric of a timeseries' phenomenon, or None when no table maps it."""
-    phen = ((ts.get("parameters") or {}).get("phenomenon") or {})
+    phen = (ts.get("parameters") or {}).get("phenomenon") or {}
     return phenomenon_metric(str(phen.get("id", "")), str(phen.get("label", "")), params)
 
 
@@ -85,8 +100,13 @@ def _station(feature: Any) -> dict | None:
     coords = (feature.get("geometry") or {}).get("coordinates") or []
     if props.get("id") is None or len(coords) < 2:
         return None
-    return {"external_id": str(props["id"]), "name": str(props.get("label") or props["id"]),
-            "lat": _number(coords[1]), "lon": _number(coords[0]), "properties": {}}
+    return {
+        "external_id": str(props["id"]),
+        "name": str(props.get("label") or props["id"]),
+        "lat": _number(coords[1]),
+        "lon": _number(coords[0]),
+        "properties": {},
+    }
 
 
 def _number(v: Any) -> float | None:
@@ -149,7 +169,7 @@ def parse(payload: Any, params: dict) -> Any:
             raise SourceError(f"upstream schema changed: timeseries {ts['id']} has a station without id or coordinates")
         st = rows.setdefault(st["external_id"], st)
         metric = metric_of(ts, params)
-        phen = ((ts.get("parameters") or {}).get("phenomenon") or {})
+        phen = (ts.get("parameters") or {}).get("phenomenon") or {}
         st["properties"].setdefault("timeseries", {})[str(ts["id"])] = metric or phen.get("label")
         if metric is None:
             unmapped[str(phen.get("label") or phen.get("id") or ts.get("label"))] += 1
@@ -171,8 +191,12 @@ def parse(payload: Any, params: dict) -> Any:
             obs.append(_reading(sid, metric, uom, v, skipped))
     features = point_features(list(rows.values()), params.get("layer", "air_station"))
     skipped["location"] += len(rows) - len(features)
-    meta = SourceMeta(publisher=params.get("publisher", ""), licence=params.get("licence", ""),
-                      attribution=params.get("attribution", params.get("publisher", "")), url=params.get("url", ""))
+    meta = SourceMeta(
+        publisher=params.get("publisher", ""),
+        licence=params.get("licence", ""),
+        attribution=params.get("attribution", params.get("publisher", "")),
+        url=params.get("url", ""),
+    )
     out = result(features, observations([o for o in obs if o is not None]), meta, sum(skipped.values()))
     out.skipped_by_reason = {k: v for k, v in skipped.items() if v}
     out.rows_read = len(rows) + len(doc["timeseries"])
@@ -189,6 +213,10 @@ def _reading(sid: str, metric: str, uom: str, v: Any, skipped: Counter) -> dict 
         skipped["value" if _number(v.get("value")) is None else "unit"] += 1
         return None
     unit = METRICS.get(metric, uom)
-    return {"external_id": sid, "time": pd.Timestamp(int(v["timestamp"]), unit="ms", tz="UTC"), "metric": metric, "value": value, "unit": unit}
-
-
+    return {
+        "external_id": sid,
+        "time": pd.Timestamp(int(v["timestamp"]), unit="ms", tz="UTC"),
+        "metric": metric,
+        "value": value,
+        "unit": unit,
+    }

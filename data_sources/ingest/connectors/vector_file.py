@@ -6,6 +6,7 @@ field named ``id`` or ``@id``, else the row number, which is stable only while t
 ``licence``, ``attribution`` for the file's metadata. Features only; any CRS is reprojected to EPSG:4326.
 No key; the licence is the publisher's.
 """
+
 from __future__ import annotations
 
 import io
@@ -66,16 +67,22 @@ def parse(payload: Any, params: dict) -> Any:
     gdf = gdf.to_crs("EPSG:4326")
     id_field = params.get("id_field") or next((c for c in ("id", "@id", "osm_id") if c in gdf.columns), None)
     if id_field and id_field not in gdf.columns:
-        raise SourceError(f"upstream schema changed: params.id_field = {id_field!r} is not a field of the file (fields: {', '.join(gdf.columns[:15])})")
+        raise SourceError(
+            f"upstream schema changed: params.id_field = {id_field!r} is not a field of the file (fields: {', '.join(gdf.columns[:15])})"
+        )
     name_field = params.get("name_field", "name")
     attrs = gdf.drop(columns="geometry")
     out = gpd.GeoDataFrame(
         {
-            "external_id": attrs[id_field].astype(str) if id_field else pd.Series(range(len(gdf)), index=gdf.index).astype(str),
+            "external_id": attrs[id_field].astype(str)
+            if id_field
+            else pd.Series(range(len(gdf)), index=gdf.index).astype(str),
             "layer": params.get("layer", "cycle_route"),
             "name": attrs[name_field].fillna("").astype(str) if name_field in attrs else "",
             # Sparse files (OSM tags as columns) leave most fields empty: keep only what a feature has.
-            "properties": [{k: p for k, v in rec.items() if (p := _plain(v)) is not None} for rec in attrs.to_dict("records")],
+            "properties": [
+                {k: p for k, v in rec.items() if (p := _plain(v)) is not None} for rec in attrs.to_dict("records")
+            ],
         },
         geometry=gdf.geometry,
         crs="EPSG:4326",
@@ -83,9 +90,11 @@ def parse(payload: Any, params: dict) -> Any:
     keep = out.geometry.notna() & ~out.geometry.is_empty
     # Two features with one id (e.g. OSM ways split by a converter) would overwrite each other: keep the first.
     dup = out["external_id"].duplicated()
-    parsed = result(out.loc[keep & ~dup, FEATURE_COLUMNS], empty_observations(), meta_from(params), int((~keep | dup).sum()))
+    parsed = result(
+        out.loc[keep & ~dup, FEATURE_COLUMNS], empty_observations(), meta_from(params), int((~keep | dup).sum())
+    )
     parsed.rows_read = len(gdf)
-    parsed.skipped_by_reason = {k: v for k, v in {"geometry": int((~keep).sum()), "duplicate_id": int((keep & dup).sum())}.items() if v}
+    parsed.skipped_by_reason = {
+        k: v for k, v in {"geometry": int((~keep).sum()), "duplicate_id": int((keep & dup).sum())}.items() if v
+    }
     return parsed
-
-

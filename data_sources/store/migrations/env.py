@@ -1,4 +1,5 @@
 """Alembic environment: run by data_sources.store.db.migrate(), or by `alembic -c data_sources/store/migrations/alembic.ini`."""
+
 from typing import Any
 
 from alembic import context
@@ -24,8 +25,7 @@ def run_migrations_online() -> None:
 
 def _run(connection: Any) -> None:
     # batch mode: SQLite cannot ALTER most things, Alembic rebuilds the table instead, keeping the rows.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,5 +1,6 @@
 """The indicators API at /api/v1/: provenance, GeoJSON per layer, observations as CSV and JSON, the home page's
 key figures, caching headers and paging."""
+
 from __future__ import annotations
 
 import csv
@@ -59,14 +60,22 @@ def test_observations_filter_by_metric_time_and_feature(client, demo_engine):
     start, end = "2026-11-15T00:00:00Z", "2026-11-15T05:00:00Z"
     rows = client.get(f"{API}/observations", query_string={"metric": "pm25", "start": start, "end": end}).get_json()
     with demo_engine.connect() as conn:
-        expected = conn.scalar(select(func.count()).select_from(Observation).where(
-            Observation.metric == "pm25", Observation.time >= datetime(2026, 11, 15), Observation.time <= datetime(2026, 11, 15, 5)))
+        expected = conn.scalar(
+            select(func.count())
+            .select_from(Observation)
+            .where(
+                Observation.metric == "pm25",
+                Observation.time >= datetime(2026, 11, 15),
+                Observation.time <= datetime(2026, 11, 15, 5),
+            )
+        )
     obs = rows["observations"]
     assert len(obs) == expected > 0 and {o["metric"] for o in obs} == {"pm25"} and rows["units"] == {"pm25": "µg/m³"}
     assert all(start <= o["time"] <= end for o in obs)
     one = obs[0]["feature_id"]
-    mine = client.get(f"{API}/observations", query_string={"metric": "pm25", "start": start, "end": end,
-                                                           "feature_id": one}).get_json()["observations"]
+    mine = client.get(
+        f"{API}/observations", query_string={"metric": "pm25", "start": start, "end": end, "feature_id": one}
+    ).get_json()["observations"]
     assert {o["feature_id"] for o in mine} == {one} and len(mine) == 6
 
 
@@ -77,8 +86,9 @@ def test_observations_as_csv_match_json(client):
     rows = list(csv.DictReader(io.StringIO(r.data.decode())))
     js = client.get(f"{API}/observations", query_string=q).get_json()["observations"]
     assert len(rows) == len(js) > 0
-    assert [(int(a["feature_id"]), a["time"], a["metric"], float(a["value"])) for a in rows] == \
-        [(b["feature_id"], b["time"], b["metric"], b["value"]) for b in js]
+    assert [(int(a["feature_id"]), a["time"], a["metric"], float(a["value"])) for a in rows] == [
+        (b["feature_id"], b["time"], b["metric"], b["value"]) for b in js
+    ]
 
 
 def test_observations_page_through_everything(client):
@@ -108,7 +118,9 @@ def test_kpis_are_the_home_page_figures(client, demo_engine, demo_city):
     assert got["air"]["updated"] == DEMO_END.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.mark.parametrize("path", ["/", "/sources", "/layers", "/features/air_station", "/observations?metric=pm25&limit=5", "/kpis"])
+@pytest.mark.parametrize(
+    "path", ["/", "/sources", "/layers", "/features/air_station", "/observations?metric=pm25&limit=5", "/kpis"]
+)
 def test_etag_and_conditional_requests(client, path):
     r = client.get(API + path)
     assert r.status_code == 200 and r.headers["ETag"] and "max-age" in r.headers["Cache-Control"]

@@ -1,5 +1,6 @@
 """Open data back to citizens: CSV with its licence in comment lines, GeoJSON per RFC 7946 with licence and
 attribution as foreign members."""
+
 import io
 import json
 
@@ -39,8 +40,15 @@ def test_theme_csv_is_what_the_page_shows(client):
     assert df["time"].min() == "2026-11-10T00:00:00Z" and df["time"].max() <= "2026-11-11T23:00:00Z"
 
 
-@pytest.mark.parametrize("url", ["/download/stations.geojson", "/download/air-districts.geojson",
-                                 "/download/traffic.geojson", "/download/cycle-routes.geojson"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/download/stations.geojson",
+        "/download/air-districts.geojson",
+        "/download/traffic.geojson",
+        "/download/cycle-routes.geojson",
+    ],
+)
 def test_geojson_follows_rfc_7946(client, demo_city, url):
     fc = _geojson(client, url)
     assert fc["type"] == "FeatureCollection" and "crs" not in fc  # WGS 84 only

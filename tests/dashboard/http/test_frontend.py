@@ -1,5 +1,6 @@
 """What the browser downloads first: a server-rendered first paint in the visitor's language, deferred scripts,
 no polyfill, and plotly.js only as the partial bundle, loaded when a chart comes into view."""
+
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ BUNDLE = ROOT / "assets" / "deferred" / "plotly-citydash.min.js"
 def test_first_paint_has_the_kpi_text_in_the_visitors_language(client):
     body = client.get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9"}).get_data(as_text=True)
     assert '<html lang="nl">' in body
-    first = body[body.index('<div id="first-paint"'):body.index('<div id="react-entry-point"')]
+    first = body[body.index('<div id="first-paint"') : body.index('<div id="react-entry-point"')]
     assert "Luchtkwaliteit nu" in first and "µg/m³" in first and 'id="kpi-traffic"' in first
 
 
@@ -38,7 +39,9 @@ def test_the_bundle_is_served_and_compressed(client):
 
 def test_the_bundle_holds_every_trace_type_we_draw():
     banner = BUNDLE.read_text(encoding="utf-8")[:400]
-    built = set(re.search(r"partial bundle: core \+ ([a-z ]+);", banner).group(1).split()) | {"scatter"}  # scatter is core
+    built = set(re.search(r"partial bundle: core \+ ([a-z ]+);", banner).group(1).split()) | {
+        "scatter"
+    }  # scatter is core
     assert set(figures.TRACE_TYPES) <= built
     script = (ROOT / "tools" / "build_plotly.sh").read_text()
     assert set(re.search(r'TRACES="([a-z ]+)"', script).group(1).split()) == built - {"scatter"}
@@ -48,19 +51,41 @@ def test_figures_use_only_bundled_trace_types(client):
     from tests.dashboard.pages.test_home import _update_map
     from tests.dashboard.pages.test_theme_pages import _charts
 
-    figs = [_update_map(client, ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"],
-                        choropleth="no2")["home-map"]["figure"], *_charts(client, "air", "pm25"), *_charts(client, "traffic", "vehicles", prop="data")]
+    figs = [
+        _update_map(
+            client,
+            ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"],
+            choropleth="no2",
+        )["home-map"]["figure"],
+        *_charts(client, "air", "pm25"),
+        *_charts(client, "traffic", "vehicles", prop="data"),
+    ]
     assert {t["type"] for f in figs for t in f["data"]} <= set(figures.TRACE_TYPES)
 
 
 def test_first_paint_escapes_text_and_drops_script_urls():
-    out = to_html(html.Div([html.A("<script>alert(1)</script>", href="javascript:alert(1)"), html.P('"q" & <b>', title='x" onload="y')],
-                           className="c", **{"aria-label": "a<b"}))
+    out = to_html(
+        html.Div(
+            [
+                html.A("<script>alert(1)</script>", href="javascript:alert(1)"),
+                html.P('"q" & <b>', title='x" onload="y'),
+            ],
+            className="c",
+            **{"aria-label": "a<b"},
+        )
+    )
     assert "<script>" not in out and "&lt;script&gt;" in out and "javascript:" not in out
     assert 'title="x&#34; onload=&#34;y"' in out and 'aria-label="a&lt;b"' in out
 
 
 def test_first_paint_renders_controls_inert_and_skips_graphs():
-    out = to_html(html.Div([dcc.Checklist(options=[{"label": "A", "value": "a"}], value=["a"]), dcc.Graph(className="g"),
-                            dcc.Store(id="s")]))
+    out = to_html(
+        html.Div(
+            [
+                dcc.Checklist(options=[{"label": "A", "value": "a"}], value=["a"]),
+                dcc.Graph(className="g"),
+                dcc.Store(id="s"),
+            ]
+        )
+    )
     assert 'type="checkbox" disabled checked' in out and '<div class="g"></div>' in out and 'id="s"' not in out

@@ -1,5 +1,6 @@
 """Open311 GeoReport v2 at /open311/v2/: every endpoint in JSON and XML, as the specification names and types the
 fields; POST through submit_comment; the errors; and a client written from the specification reading us back."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -14,17 +15,38 @@ from tests.support import DEMO_END
 
 V2 = "/open311/v2"
 # Demo comments span the 180 days before DEMO_END; this window (<= 90 days) holds many of them.
-WINDOW = {"start_date": (DEMO_END - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-          "end_date": DEMO_END.strftime("%Y-%m-%dT%H:%M:%SZ")}
-REQUEST_FIELDS = {
-    "service_request_id": int, "status": str, "status_notes": (str, type(None)), "service_name": str,
-    "service_code": str, "description": str, "agency_responsible": (str, type(None)),
-    "service_notice": (str, type(None)), "requested_datetime": str, "updated_datetime": str,
-    "expected_datetime": (str, type(None)), "address": (str, type(None)), "address_id": (str, type(None)),
-    "zipcode": (str, type(None)), "lat": float, "long": float, "media_url": (str, type(None)),
+WINDOW = {
+    "start_date": (DEMO_END - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "end_date": DEMO_END.strftime("%Y-%m-%dT%H:%M:%SZ"),
 }
-SERVICE_FIELDS = {"service_code": str, "service_name": str, "description": str, "metadata": bool, "type": str,
-                  "keywords": str, "group": str}
+REQUEST_FIELDS = {
+    "service_request_id": int,
+    "status": str,
+    "status_notes": (str, type(None)),
+    "service_name": str,
+    "service_code": str,
+    "description": str,
+    "agency_responsible": (str, type(None)),
+    "service_notice": (str, type(None)),
+    "requested_datetime": str,
+    "updated_datetime": str,
+    "expected_datetime": (str, type(None)),
+    "address": (str, type(None)),
+    "address_id": (str, type(None)),
+    "zipcode": (str, type(None)),
+    "lat": float,
+    "long": float,
+    "media_url": (str, type(None)),
+}
+SERVICE_FIELDS = {
+    "service_code": str,
+    "service_name": str,
+    "description": str,
+    "metadata": bool,
+    "type": str,
+    "keywords": str,
+    "group": str,
+}
 
 
 def xml_of(resp) -> ET.Element:  # noqa: ANN001
@@ -81,7 +103,9 @@ def test_service_definition_asks_which_station(client, demo_engine):
     (attr,) = d["attributes"]
     assert attr["code"] == "feature_id" and attr["datatype"] == "singlevaluelist" and attr["required"] is False
     assert attr["variable"] is True and attr["order"] == 1
-    assert len(attr["values"]) == 40 and all(set(v) == {"key", "name"} for v in attr["values"])  # the demo's air stations
+    assert len(attr["values"]) == 40 and all(
+        set(v) == {"key", "name"} for v in attr["values"]
+    )  # the demo's air stations
     root = xml_of(client.get(f"{V2}/services/air.xml"))
     assert root.tag == "service_definition"
     assert len(root.findall("attributes/attribute/values/value")) == 40
@@ -153,8 +177,10 @@ def test_default_window_is_the_last_90_days_and_at_most_1000(client, demo_engine
 
 
 def test_service_request_id_overrides_other_filters(client):
-    rows = client.get(f"{V2}/requests.json", query_string={"service_request_id": "3,5", "status": "open",
-                                                            "start_date": "2001-01-01T00:00:00Z"}).get_json()
+    rows = client.get(
+        f"{V2}/requests.json",
+        query_string={"service_request_id": "3,5", "status": "open", "start_date": "2001-01-01T00:00:00Z"},
+    ).get_json()
     assert sorted(r["service_request_id"] for r in rows) == [3, 5]
 
 
@@ -180,8 +206,15 @@ def test_jurisdiction_id_is_accepted(client, demo_city):
 
 
 def test_post_then_get_round_trip_with_pii_redacted(client, api_key, demo_engine):
-    r = post(client, api_key=api_key, service_code="noise", lat="48.5012", long="9.0011",
-             description="Leaf blowers at 6am every day. Call me on +44 7700 900123", email="a@example.org")
+    r = post(
+        client,
+        api_key=api_key,
+        service_code="noise",
+        lat="48.5012",
+        long="9.0011",
+        description="Leaf blowers at 6am every day. Call me on +44 7700 900123",
+        email="a@example.org",
+    )
     assert r.status_code == 201
     (created,) = r.get_json()
     assert set(created) == {"service_request_id", "service_notice", "account_id"}
@@ -197,16 +230,30 @@ def test_post_then_get_round_trip_with_pii_redacted(client, api_key, demo_engine
 def test_post_in_xml_and_with_a_feature_attribute(client, api_key):
     definition = client.get(f"{V2}/services/air.json").get_json()
     station = definition["attributes"][0]["values"][0]["key"]
-    r = post(client, "xml", api_key=api_key, service_code="air", lat="48.49", long="8.99",
-             description="The air smells of burning plastic near the station.", **{"attribute[feature_id]": station})
+    r = post(
+        client,
+        "xml",
+        api_key=api_key,
+        service_code="air",
+        lat="48.49",
+        long="8.99",
+        description="The air smells of burning plastic near the station.",
+        **{"attribute[feature_id]": station},
+    )
     assert r.status_code == 201
     root = xml_of(r)
     assert root.tag == "service_requests" and root.find("request/service_request_id").text.isdigit()
 
 
 def test_held_text_gets_a_notice_and_stays_private(client, api_key):
-    r = post(client, api_key=api_key, service_code="street", lat="48.5", long="9.0",
-             description="Some idiot dumped a fridge on the pavement.")
+    r = post(
+        client,
+        api_key=api_key,
+        service_code="street",
+        lat="48.5",
+        long="9.0",
+        description="Some idiot dumped a fridge on the pavement.",
+    )
     assert r.status_code == 201
     (created,) = r.get_json()
     assert created["service_notice"]  # tells the integrator it waits for a moderator
@@ -214,22 +261,59 @@ def test_held_text_gets_a_notice_and_stays_private(client, api_key):
 
 
 def test_citizen_text_is_escaped_in_xml(client, api_key):
-    text = "Sign says <b>closed</b> & \"detour\" ]]> here; it is wrong"
-    (created,) = post(client, api_key=api_key, service_code="street", lat="48.5", long="9.0", description=text).get_json()
+    text = 'Sign says <b>closed</b> & "detour" ]]> here; it is wrong'
+    (created,) = post(
+        client, api_key=api_key, service_code="street", lat="48.5", long="9.0", description=text
+    ).get_json()
     root = xml_of(client.get(f"{V2}/requests/{created['service_request_id']}.xml"))
     assert root.findtext("request/description") == text
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-@pytest.mark.parametrize("fields, status, words", [
-    ({"service_code": "noise", "lat": "48.5", "long": "9.0", "description": "Too loud at night here"}, 403, "api_key"),
-    ({"api_key": "wrong", "service_code": "noise", "lat": "48.5", "long": "9.0", "description": "Too loud at night"}, 403, "api_key"),
-    ({"service_code": "potholes", "lat": "48.5", "long": "9.0", "description": "A deep hole in the road"}, 400, "service_code"),
-    ({"service_code": "noise", "description": "Too loud at night here"}, 400, "lat"),
-    ({"service_code": "noise", "lat": "10", "long": "10", "description": "Too loud at night here"}, 400, "location"),
-    ({"service_code": "noise", "lat": "48.5", "long": "9.0", "description": "short"}, 400, "text"),
-    ({"service_code": "noise", "lat": "48.5", "long": "9.0", "description": "Too loud at night", "email": "nope"}, 400, "email"),
-])
+@pytest.mark.parametrize(
+    "fields, status, words",
+    [
+        (
+            {"service_code": "noise", "lat": "48.5", "long": "9.0", "description": "Too loud at night here"},
+            403,
+            "api_key",
+        ),
+        (
+            {
+                "api_key": "wrong",
+                "service_code": "noise",
+                "lat": "48.5",
+                "long": "9.0",
+                "description": "Too loud at night",
+            },
+            403,
+            "api_key",
+        ),
+        (
+            {"service_code": "potholes", "lat": "48.5", "long": "9.0", "description": "A deep hole in the road"},
+            400,
+            "service_code",
+        ),
+        ({"service_code": "noise", "description": "Too loud at night here"}, 400, "lat"),
+        (
+            {"service_code": "noise", "lat": "10", "long": "10", "description": "Too loud at night here"},
+            400,
+            "location",
+        ),
+        ({"service_code": "noise", "lat": "48.5", "long": "9.0", "description": "short"}, 400, "text"),
+        (
+            {
+                "service_code": "noise",
+                "lat": "48.5",
+                "long": "9.0",
+                "description": "Too loud at night",
+                "email": "nope",
+            },
+            400,
+            "email",
+        ),
+    ],
+)
 def test_post_errors(client, api_key, fmt, fields, status, words):
     fields = {**fields}
     if "api_key" not in fields and status != 403:
@@ -247,22 +331,27 @@ def test_post_errors(client, api_key, fmt, fields, status, words):
 
 def test_revoked_key_is_refused(client, api_key, demo_engine):
     revoke_api_key(demo_engine, "fixmystreet-test")
-    r = post(client, api_key=api_key, service_code="noise", lat="48.5", long="9.0", description="Too loud at night here")
+    r = post(
+        client, api_key=api_key, service_code="noise", lat="48.5", long="9.0", description="Too loud at night here"
+    )
     assert r.status_code == 403
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-@pytest.mark.parametrize("url, status", [
-    ("/requests.{fmt}?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400),  # over 90 days
-    ("/requests.{fmt}?start_date=yesterday", 400),
-    ("/requests.{fmt}?status=pending", 400),
-    ("/requests.{fmt}?page=0", 400),
-    ("/requests.{fmt}?page_size=5000", 400),
-    ("/requests.{fmt}?end_date=2026-01-01T00:00:00Z&start_date=2026-02-01T00:00:00Z", 400),
-    ("/requests/abc.{fmt}", 400),
-    ("/requests/99999999.{fmt}", 404),
-    ("/services/nothing.{fmt}", 404),
-])
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/requests.{fmt}?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400),  # over 90 days
+        ("/requests.{fmt}?start_date=yesterday", 400),
+        ("/requests.{fmt}?status=pending", 400),
+        ("/requests.{fmt}?page=0", 400),
+        ("/requests.{fmt}?page_size=5000", 400),
+        ("/requests.{fmt}?end_date=2026-01-01T00:00:00Z&start_date=2026-02-01T00:00:00Z", 400),
+        ("/requests/abc.{fmt}", 400),
+        ("/requests/99999999.{fmt}", 404),
+        ("/services/nothing.{fmt}", 404),
+    ],
+)
 def test_get_errors(client, fmt, url, status):
     r = client.get(V2 + url.format(fmt=fmt))
     assert r.status_code == status
@@ -278,8 +367,17 @@ def test_unknown_format_answers_in_xml(client):
 
 
 def test_post_is_rate_limited_per_key(client, api_key):
-    codes = [post(client, api_key=api_key, service_code="noise", lat="48.5", long="9.0",
-                  description=f"Too loud at night, report {i}").status_code for i in range(62)]
+    codes = [
+        post(
+            client,
+            api_key=api_key,
+            service_code="noise",
+            lat="48.5",
+            long="9.0",
+            description=f"Too loud at night, report {i}",
+        ).status_code
+        for i in range(62)
+    ]
     assert codes[:60] == [201] * 60 and codes[60:] == [429, 429]
 
 
@@ -341,8 +439,14 @@ def test_any_stored_text_survives_xml(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["service_request_id", "service_code", "start_date", "end_date", "status",
-                                        "page", "page_size"]), st.text(max_size=30)))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size"]
+        ),
+        st.text(max_size=30),
+    )
+)
 def test_any_query_is_answered_or_refused_with_400(args):
     from dashboard.http.open311 import Open311Error, parse_request_query
 

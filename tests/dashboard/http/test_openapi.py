@@ -1,5 +1,6 @@
 """The OpenAPI description at /api/openapi.json, and a bounded schemathesis run against the app it describes:
 no server error, no response outside the description."""
+
 from __future__ import annotations
 
 import time
@@ -20,13 +21,21 @@ def test_description_covers_both_apis(client):
     assert spec["openapi"].startswith("3.")
     paths = set(spec["paths"])
     assert {"/api/v1/sources", "/api/v1/features/{layer}", "/api/v1/observations", "/api/v1/kpis"} <= paths
-    assert {"/open311/v2/services.{format}", "/open311/v2/requests.{format}",
-            "/open311/v2/requests/{service_request_id}.{format}", "/open311/v2/discovery.{format}"} <= paths
+    assert {
+        "/open311/v2/services.{format}",
+        "/open311/v2/requests.{format}",
+        "/open311/v2/requests/{service_request_id}.{format}",
+        "/open311/v2/discovery.{format}",
+    } <= paths
     # Only routes the app serves are described (the heatmap appears when the feedback blueprint is installed).
     rules = {r.rule.replace("<", "{").replace(">", "}") for r in client.application.url_map.iter_rules()}
     for p in paths:
-        flask_form = p.replace("{format}", "{fmt}").replace("{service_code}", "{code}").replace("{service_request_id}", "{request_id}").replace(
-            "{comment_id}", "{int:comment_id}")
+        flask_form = (
+            p.replace("{format}", "{fmt}")
+            .replace("{service_code}", "{code}")
+            .replace("{service_request_id}", "{request_id}")
+            .replace("{comment_id}", "{int:comment_id}")
+        )
         assert flask_form in rules or flask_form.rstrip("/") in rules, p
 
 
@@ -48,8 +57,14 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_server,
         op = result.ok()
 
         @given(case=op.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):  # noqa: ANN001
             if time.monotonic() > deadline:
                 return

@@ -1,5 +1,6 @@
 """The feedback panel over HTTP: the form's callback refuses what validation refuses, feeds parse as Atom,
 the heatmap keeps small cells back, and public pages never carry private data."""
+
 import json
 import xml.etree.ElementTree as ET
 
@@ -18,11 +19,27 @@ from tests.dashboard.pages.test_home import _find, _text
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
 
-def send(client, lat=48.5, lon=9.0, category="traffic", text="Cars run the red light here every morning.", email="",
-         website="", key="abcdefghijkl", lang="en"):
+def send(
+    client,
+    lat=48.5,
+    lon=9.0,
+    category="traffic",
+    text="Cars run the red light here every morning.",
+    email="",
+    website="",
+    key="abcdefghijkl",
+    lang="en",
+):
     """What the report page's Send posts (assets/feedback.js ``send``); the answer, with its HTTP status."""
-    body = {"pin": {"lat": lat, "lon": lon}, "category": category, "text": text, "email": email, "website": website,
-            "client_key": key, "lang": lang}
+    body = {
+        "pin": {"lat": lat, "lon": lon},
+        "category": category,
+        "text": text,
+        "email": email,
+        "website": website,
+        "client_key": key,
+        "lang": lang,
+    }
     r = client.post("/report/send", json=body)
     assert r.status_code in (200, 422, 429), r.data[:300]
     out = r.get_json()
@@ -50,13 +67,31 @@ def open_app(demo_city, settings, demo_engine):
 def test_report_page_has_the_form_and_a_pickable_map(client):
     page = render_page(client, "/report", "?feature=3")
     ids = {c["props"].get("id") for c in _find(page, lambda c: "id" in c["props"])}
-    assert {"report-map", "report-category", "report-text", "report-email", "report-send", "report-locate",
-            "report-district", "report-feature", "report-website"} <= ids
+    assert {
+        "report-map",
+        "report-category",
+        "report-text",
+        "report-email",
+        "report-send",
+        "report-locate",
+        "report-district",
+        "report-feature",
+        "report-website",
+    } <= ids
     assert _find(page, lambda c: c["props"].get("id") == "report-feature")[0]["props"]["value"] == 3
     pin = _find(page, lambda c: c["props"].get("id") == "report-pin")[0]["props"]["data"]
     assert pin["feature_id"] == 3
     cats = _find(page, lambda c: c["props"].get("id") == "report-category")[0]["props"]["options"]
-    assert [o["value"] for o in cats] == ["air", "traffic", "cycling", "walking", "noise", "street", "green_space", "other"]
+    assert [o["value"] for o in cats] == [
+        "air",
+        "traffic",
+        "cycling",
+        "walking",
+        "noise",
+        "street",
+        "green_space",
+        "other",
+    ]
 
 
 def test_send_commits_and_gives_a_tracking_link(client, demo_engine):
@@ -74,14 +109,18 @@ def test_send_commits_and_gives_a_tracking_link(client, demo_engine):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(max_size=2100), st.just("A perfectly ordinary comment.")),
-       lat=st.one_of(st.floats(allow_nan=True), st.just(48.5), st.none(), st.text(max_size=5)),
-       lon=st.one_of(st.floats(allow_nan=True), st.just(9.0)),
-       category=st.one_of(st.sampled_from(["air", "noise", "aliens", ""]), st.none(), st.integers()))
+@given(
+    text=st.one_of(st.text(max_size=2100), st.just("A perfectly ordinary comment.")),
+    lat=st.one_of(st.floats(allow_nan=True), st.just(48.5), st.none(), st.text(max_size=5)),
+    lon=st.one_of(st.floats(allow_nan=True), st.just(9.0)),
+    category=st.one_of(st.sampled_from(["air", "noise", "aliens", ""]), st.none(), st.integers()),
+)
 def test_the_callback_refuses_what_validation_refuses(open_app, demo_city, demo_engine, text, lat, lon, category):
     client = open_app.server.test_client()
     try:
-        validate(CommentInput(lat=lat, lon=lon, category=category if isinstance(category, str) else "", text=text), demo_city)
+        validate(
+            CommentInput(lat=lat, lon=lon, category=category if isinstance(category, str) else "", text=text), demo_city
+        )
         expected = None
     except CommentRejected as e:
         expected = e
@@ -119,25 +158,40 @@ def test_rate_limit_keeps_the_draft(client, demo_engine):
 
 
 def test_duplicates_are_offered_and_me_too_counts_once(client, demo_engine, demo_city):
-    first = submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="noise",
-                                                               text="Motorbikes racing here after midnight."))
+    first = submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(lat=48.5, lon=9.0, category="noise", text="Motorbikes racing here after midnight."),
+    )
     with demo_engine.begin() as conn:  # the best supported of the many noise comments there: listed first
         conn.execute(update(Comment).where(Comment.id == first.id).values(support_count=1000))
-    r = dash_update(client, "..report-map.figure...report-place.children...report-duplicates.children..",
-                    [{"id": "report-pin", "property": "data", "value": {"lat": 48.5003, "lon": 9.0}},
-                     {"id": "report-category", "property": "value", "value": "noise"}],
-                    state=[{"id": "report-lang", "property": "data", "value": "en"}])
+    r = dash_update(
+        client,
+        "..report-map.figure...report-place.children...report-duplicates.children..",
+        [
+            {"id": "report-pin", "property": "data", "value": {"lat": 48.5003, "lon": 9.0}},
+            {"id": "report-category", "property": "value", "value": "noise"},
+        ],
+        state=[{"id": "report-lang", "property": "data", "value": "en"}],
+    )
     dups = r.get_json()["response"]["report-duplicates"]["children"]
     buttons = _find(dups, lambda c: isinstance(c["props"].get("id"), dict))
     assert {"type": "report-support", "id": first.id} in [b["props"]["id"] for b in buttons]
 
     def me_too(browser, address="192.0.2.1"):
         client.environ_base["REMOTE_ADDR"] = address
-        body = {"output": "report-dup-msg.children", "outputs": {"id": "report-dup-msg", "property": "children"},
-                "inputs": [[{"id": {"type": "report-support", "id": first.id}, "property": "n_clicks", "value": 1}]],
-                "state": [{"id": "fb-browser", "property": "data", "value": browser},
-                          {"id": "report-lang", "property": "data", "value": "en"}],
-                "changedPropIds": [json.dumps({"id": first.id, "type": "report-support"}, separators=(",", ":")) + ".n_clicks"]}
+        body = {
+            "output": "report-dup-msg.children",
+            "outputs": {"id": "report-dup-msg", "property": "children"},
+            "inputs": [[{"id": {"type": "report-support", "id": first.id}, "property": "n_clicks", "value": 1}]],
+            "state": [
+                {"id": "fb-browser", "property": "data", "value": browser},
+                {"id": "report-lang", "property": "data", "value": "en"},
+            ],
+            "changedPropIds": [
+                json.dumps({"id": first.id, "type": "report-support"}, separators=(",", ":")) + ".n_clicks"
+            ],
+        }
         resp = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
         return _text(resp.get_json()["response"]["report-dup-msg"]["children"])
 
@@ -148,15 +202,24 @@ def test_duplicates_are_offered_and_me_too_counts_once(client, demo_engine, demo
 
 
 def test_flags_from_three_addresses_hide_a_comment(client, demo_engine, demo_city):
-    cid = submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="other",
-                                                             text="Some comment that people dislike.")).id
+    cid = submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(lat=48.5, lon=9.0, category="other", text="Some comment that people dislike."),
+    ).id
     for i, b in enumerate(["p" * 32, "q" * 32, "r" * 32]):
         client.environ_base["REMOTE_ADDR"] = f"192.0.2.{i + 1}"  # three browsers at three addresses
-        r = dash_update(client, "comment-flag-msg.children", [{"id": "comment-flag", "property": "n_clicks", "value": 1}],
-                        state=[{"id": "comment-id", "property": "data", "value": cid},
-                               {"id": "fb-browser", "property": "data", "value": b},
-                               {"id": "comment-flag-reason", "property": "value", "value": "spam"},
-                               {"id": "comment-lang", "property": "data", "value": "en"}])
+        r = dash_update(
+            client,
+            "comment-flag-msg.children",
+            [{"id": "comment-flag", "property": "n_clicks", "value": 1}],
+            state=[
+                {"id": "comment-id", "property": "data", "value": cid},
+                {"id": "fb-browser", "property": "data", "value": b},
+                {"id": "comment-flag-reason", "property": "value", "value": "spam"},
+                {"id": "comment-lang", "property": "data", "value": "en"},
+            ],
+        )
         msg = _text(r.get_json()["response"]["comment-flag-msg"]["children"])
     assert "hidden until a moderator" in msg
     page = render_page(client, f"/comments/{cid}")
@@ -165,8 +228,17 @@ def test_flags_from_three_addresses_hide_a_comment(client, demo_engine, demo_cit
 
 
 def test_public_pages_carry_no_private_data(client, demo_engine, demo_city):
-    r = submit_comment(demo_engine, demo_city, CommentInput(lat=48.51234, lon=9.01234, category="street", email="secret@example.org",
-                                                           text="Broken slab, call 0612345678 for details"))
+    r = submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(
+            lat=48.51234,
+            lon=9.01234,
+            category="street",
+            email="secret@example.org",
+            text="Broken slab, call 0612345678 for details",
+        ),
+    )
     for path in (f"/comments/{r.id}", f"/track/{r.tracking_token}"):
         blob = json.dumps(render_page(client, path))
         assert "secret@example.org" not in blob and "0612345678" not in blob and "48.51234" not in blob
@@ -176,7 +248,9 @@ def test_public_pages_carry_no_private_data(client, demo_engine, demo_city):
 
 
 def test_held_comment_only_through_the_tracking_link(client, demo_engine, demo_city):
-    r = submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text="You idiot, fix the light"))
+    r = submit_comment(
+        demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text="You idiot, fix the light")
+    )
     assert "Comment not found" in _text(render_page(client, f"/comments/{r.id}"))
     private = _text(render_page(client, f"/track/{r.tracking_token}"))
     assert "fix the light" in private and "waiting for a moderator" in private
@@ -219,6 +293,7 @@ def test_heatmap_suppresses_small_cells(client, demo_engine, demo_city):
     with demo_engine.connect() as c:
         all_cells = dict(c.execute(select(Comment.h3_r9, func.count()).group_by(Comment.h3_r9)).all())
     import h3
+
     shown = {h3.str_to_int(c["h3"]) for c in data["cells"]}
     assert shown == {k for k, n in all_cells.items() if n >= 3}
     assert sum(c["count"] for c in client.get("/api/v1/comments/heatmap?res=6&category=air").get_json()["cells"]) <= 400

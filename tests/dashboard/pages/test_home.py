@@ -1,5 +1,6 @@
 """The home page: KPI cards with their numbers, the deferred map with its layers, the district colouring and the
 detail panel of a feature, offline."""
+
 import pytest
 from sqlalchemy import update
 
@@ -51,13 +52,16 @@ def test_index_is_served(client):
 
 def test_home_has_the_four_kpi_cards(client):
     page = render_page(client, "/")
-    cards = {c["props"]["id"]: _text(c) for c in
-             _find(page, lambda c: str(c["props"].get("id", "")).startswith("kpi-") and c["type"] == "Section")}
+    cards = {
+        c["props"]["id"]: _text(c)
+        for c in _find(page, lambda c: str(c["props"].get("id", "")).startswith("kpi-") and c["type"] == "Section")
+    }
     assert set(cards) == {"kpi-air", "kpi-traffic", "kpi-cycling", "kpi-participation"}
     assert "µg/m³" in cards["kpi-air"] and "WHO" in cards["kpi-air"] and "European AQI" in cards["kpi-air"]
     assert "What does this mean?" in cards["kpi-air"] and "Source: Air quality (demo)" in cards["kpi-air"]
-    assert "vehicles/h" in cards["kpi-traffic"] and any(w in cards["kpi-traffic"] for w in
-                                                        ("Busier than usual", "As usual", "Quieter than usual"))
+    assert "vehicles/h" in cards["kpi-traffic"] and any(
+        w in cards["kpi-traffic"] for w in ("Busier than usual", "As usual", "Quieter than usual")
+    )
     assert "km of cycle network" in cards["kpi-cycling"] and "free docks" in cards["kpi-cycling"]
     assert "Cycled past the counters today" in cards["kpi-cycling"]
     assert "this month" in cards["kpi-participation"] and "answered" in cards["kpi-participation"]
@@ -67,27 +71,43 @@ def test_home_has_the_four_kpi_cards(client):
 def test_the_map_waits_until_it_is_in_view_then_is_offline(client):
     page = render_page(client, "/")
     assert not _find(page, lambda c: c["type"] == "Graph")  # plotly.js is not needed for the first view
-    r = dash_update(client, "home-map-slot.children", [{"id": "home-map-slot-ready", "property": "data", "value": 1}],
-                    state=[{"id": "home-layers", "property": "value", "value": ["air_station", "traffic_counter", "cycle_route",
-                                                                                     "cycle_counter", "bike_station", "comments"]},
-                           {"id": "home-choropleth", "property": "value", "value": "none"},
-                           {"id": "home-res", "property": "data", "value": 7},
-                           {"id": "home-lang", "property": "data", "value": "en"}])
+    r = dash_update(
+        client,
+        "home-map-slot.children",
+        [{"id": "home-map-slot-ready", "property": "data", "value": 1}],
+        state=[
+            {
+                "id": "home-layers",
+                "property": "value",
+                "value": ["air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"],
+            },
+            {"id": "home-choropleth", "property": "value", "value": "none"},
+            {"id": "home-res", "property": "data", "value": 7},
+            {"id": "home-lang", "property": "data", "value": "en"},
+        ],
+    )
     fig = r.get_json()["response"]["home-map-slot"]["children"]["props"]["figure"]
     assert fig["layout"]["map"]["style"] == "white-bg"
     assert all(l.get("sourcetype") == "geojson" for l in fig["layout"]["map"]["layers"])  # districts, local
     layers = {t["meta"]["layer"] for t in fig["data"]}
     assert layers == {"air_station", "traffic_counter", "cycle_route", "cycle_counter", "bike_station", "comments"}
-    assert all(t["type"] == "scattermap" and "text" not in t.get("mode", "") and "symbol" not in t.get("marker", {})
-               for t in fig["data"])  # no font or sprite fetch
+    assert all(
+        t["type"] == "scattermap" and "text" not in t.get("mode", "") and "symbol" not in t.get("marker", {})
+        for t in fig["data"]
+    )  # no font or sprite fetch
 
 
 def _update_map(client, layers, choropleth="none", res=7, lang="en"):
-    r = dash_update(client, "..home-map.figure...home-legend.children..",
-                    [{"id": "home-layers", "property": "value", "value": layers},
-                     {"id": "home-choropleth", "property": "value", "value": choropleth},
-                     {"id": "home-res", "property": "data", "value": res}],
-                    state=[{"id": "home-lang", "property": "data", "value": lang}])
+    r = dash_update(
+        client,
+        "..home-map.figure...home-legend.children..",
+        [
+            {"id": "home-layers", "property": "value", "value": layers},
+            {"id": "home-choropleth", "property": "value", "value": choropleth},
+            {"id": "home-res", "property": "data", "value": res},
+        ],
+        state=[{"id": "home-lang", "property": "data", "value": lang}],
+    )
     assert r.status_code == 200, r.data[:300]
     return r.get_json()["response"]
 
@@ -120,16 +140,25 @@ def test_comments_are_finer_when_zoomed_in(client):
     coarse = _update_map(client, ["comments"], res=7)["home-map"]["figure"]["data"][0]
     fine = _update_map(client, ["comments"], res=9)["home-map"]["figure"]["data"][0]
     assert _n(fine["lat"]) > _n(coarse["lat"])
-    r = dash_update(client, "home-res.data", [{"id": "home-map", "property": "relayoutData", "value": {"map.zoom": 14.5}}],
-                    state=[{"id": "home-res", "property": "data", "value": 7}])
+    r = dash_update(
+        client,
+        "home-res.data",
+        [{"id": "home-map", "property": "relayoutData", "value": {"map.zoom": 14.5}}],
+        state=[{"id": "home-res", "property": "data", "value": 7}],
+    )
     assert r.get_json()["response"]["home-res"]["data"] == 9
 
 
 def _detail(client, feature_id, period="24h", lang="en"):
-    r = dash_update(client, "..home-detail-body.children...home-detail-chart.children...home-detail-more.children...home-detail.hidden..",
-                    [{"id": "home-feature", "property": "data", "value": feature_id},
-                     {"id": "home-period", "property": "value", "value": period}],
-                    state=[{"id": "home-lang", "property": "data", "value": lang}])
+    r = dash_update(
+        client,
+        "..home-detail-body.children...home-detail-chart.children...home-detail-more.children...home-detail.hidden..",
+        [
+            {"id": "home-feature", "property": "data", "value": feature_id},
+            {"id": "home-period", "property": "value", "value": period},
+        ],
+        state=[{"id": "home-lang", "property": "data", "value": lang}],
+    )
     assert r.status_code == 200, r.data[:500]
     return r.get_json()["response"]
 
@@ -144,8 +173,11 @@ def _station_id(app, layer="air_station"):
 @pytest.mark.parametrize("period,points", [("24h", 24), ("7d", 168), ("30d", 30)])
 def test_clicking_a_station_opens_its_detail(app, client, period, points):
     fid = _station_id(app)
-    r = dash_update(client, "home-feature.data", [{"id": "home-map", "property": "clickData",
-                                                   "value": {"points": [{"customdata": [fid, 12.0]}]}}])
+    r = dash_update(
+        client,
+        "home-feature.data",
+        [{"id": "home-map", "property": "clickData", "value": {"points": [{"customdata": [fid, 12.0]}]}}],
+    )
     assert r.get_json()["response"]["home-feature"]["data"] == fid
     resp = _detail(client, fid, period)
     assert resp["home-detail"]["hidden"] is False
@@ -179,9 +211,14 @@ def test_detail_lists_published_linked_comments_only(app, client, demo_engine):
     fid = _station_id(app)
     with demo_engine.begin() as conn:
         ids = conn.scalars(Comment.__table__.select().with_only_columns(Comment.id).limit(2)).all()
-        conn.execute(update(Comment).where(Comment.id == ids[0]).values(feature_id=fid, text="<b>Smells of smoke</b>",
-                                                                        moderation="published"))
-        conn.execute(update(Comment).where(Comment.id == ids[1]).values(feature_id=fid, text="Held comment", moderation="held"))
+        conn.execute(
+            update(Comment)
+            .where(Comment.id == ids[0])
+            .values(feature_id=fid, text="<b>Smells of smoke</b>", moderation="published")
+        )
+        conn.execute(
+            update(Comment).where(Comment.id == ids[1]).values(feature_id=fid, text="Held comment", moderation="held")
+        )
     more = _detail(client, fid)["home-detail-more"]["children"]
     text = _text(more)
     assert "<b>Smells of smoke</b>" in text  # a plain string: React renders it as text

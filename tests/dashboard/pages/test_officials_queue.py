@@ -1,6 +1,7 @@
 """The work queue and the heatmap as an official uses them, through the real callbacks with a logged-in session:
 search, filters, sort and pages (checked against the store), readable labels in the official's language, places
 instead of cell ids, dates instead of week numbers; and the same callbacks refused without a login."""
+
 from __future__ import annotations
 
 import json
@@ -36,19 +37,49 @@ def official_client(app, demo_engine):
 
 def all_comments(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        rows = conn.execute(select(Comment.id, Comment.created_at, Comment.text, Comment.status, Comment.category,
-                                   Comment.district_id, Comment.department_id, Comment.support_count,
-                                   Comment.first_response_at).where(Comment.moderation == "published")).all()
-    return pd.DataFrame(rows, columns=["id", "created_at", "text", "status", "category", "district_id", "department_id",
-                                       "support_count", "first_response_at"])
+        rows = conn.execute(
+            select(
+                Comment.id,
+                Comment.created_at,
+                Comment.text,
+                Comment.status,
+                Comment.category,
+                Comment.district_id,
+                Comment.department_id,
+                Comment.support_count,
+                Comment.first_response_at,
+            ).where(Comment.moderation == "published")
+        ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "created_at",
+            "text",
+            "status",
+            "category",
+            "district_id",
+            "department_id",
+            "support_count",
+            "first_response_at",
+        ],
+    )
 
 
 def load(client: FlaskClient, lang: str = "en", page: int | None = None, **filters: object) -> dict:
     """The queue's load callback with these filter values (``text``, ``status``, ...)."""
-    names = {"text": "off-q-f-text.value", "status": "off-q-f-status.value", "category": "off-q-f-category.value",
-             "district": "off-q-f-district.value", "dept": "off-q-dept.value", "min_age": "off-q-f-min-age.value",
-             "max_age": "off-q-f-max-age.value", "supports": "off-q-f-supports.value",
-             "overdue": "off-q-f-overdue.value", "sort": "off-q-sort.value"}
+    names = {
+        "text": "off-q-f-text.value",
+        "status": "off-q-f-status.value",
+        "category": "off-q-f-category.value",
+        "district": "off-q-f-district.value",
+        "dept": "off-q-dept.value",
+        "min_age": "off-q-f-min-age.value",
+        "max_age": "off-q-f-max-age.value",
+        "supports": "off-q-f-supports.value",
+        "overdue": "off-q-f-overdue.value",
+        "sort": "off-q-sort.value",
+    }
     values = {names[k]: v for k, v in filters.items()}
     values["off-q-lang.data"] = lang
     changed = "off-q-sort.value"
@@ -56,8 +87,12 @@ def load(client: FlaskClient, lang: str = "en", page: int | None = None, **filte
         values["off-q-table.page_current"] = page
         changed = "off-q-table.page_current"
     resp = _call(client, _dep(client, "off-q-table.data"), values, changed)
-    return {"rows": resp["off-q-table"]["data"], "pages": resp["off-q-table"]["page_count"],
-            "page": resp["off-q-table"]["page_current"], "summary": resp["off-q-summary"]["children"]}
+    return {
+        "rows": resp["off-q-table"]["data"],
+        "pages": resp["off-q-table"]["page_count"],
+        "page": resp["off-q-table"]["page_current"],
+        "summary": resp["off-q-summary"]["children"],
+    }
 
 
 def total(out: dict) -> int:
@@ -84,7 +119,7 @@ def test_search_filters_and_sort_match_the_store(official_client, demo_engine):
     assert all(r["place"].startswith("[Old Town](/officials?lang=en&at=") for r in out["rows"])
     # Age (whole days since arrival) and supports.
     out = load(official_client, min_age=30, max_age=60, supports=3)
-    age = (now - df["created_at"])
+    age = now - df["created_at"]
     want = df[(age >= timedelta(days=30)) & (age <= timedelta(days=60)) & (df["support_count"] >= 3)]
     assert total(out) == len(want) > 0
     assert all(30 <= int(r["age"]) <= 60 and r["support_count"] >= 3 for r in out["rows"])
@@ -138,7 +173,9 @@ def test_labels_are_readable_in_the_officials_language(official_client):
     assert {r["category"] for r in out["rows"]} == {"Zonas verdes"}
     assert {r["status"] for r in out["rows"]} <= {"En curso", "Nuevo"}
     assert not any(s in text for s in SLUGS) and not H3_ID.search(text)
-    assert all(re.match(r"\[[^\]]+\]\(/officials\?lang=es&at=-?\d+\.\d+,-?\d+\.\d+\)$", r["place"]) for r in out["rows"])
+    assert all(
+        re.match(r"\[[^\]]+\]\(/officials\?lang=es&at=-?\d+\.\d+,-?\d+\.\d+\)$", r["place"]) for r in out["rows"]
+    )
     page = json.dumps(render_page(official_client, "/officials/queue", "?lang=es"), ensure_ascii=False)
     assert "Zonas verdes" in page and '"label": "green_space"' not in page
 
@@ -148,25 +185,39 @@ def test_heatmap_shows_dates_and_places(official_client, demo_engine):
     blob = json.dumps(page)
     assert '"allow_direct_input": false' in blob  # no boxes with raw week numbers beside the slider
     assert re.search(r'"children": "From \d{1,2} \w{3} \d{4} to \d{1,2} \w{3} \d{4}"', blob)
-    label = _call(official_client, _dep(official_client, "off-f-weeks-label.children"),
-                  {"off-f-weeks.value": [2967, 2968], "off-lang.data": "nl"}, "off-f-weeks.value")
+    label = _call(
+        official_client,
+        _dep(official_client, "off-f-weeks-label.children"),
+        {"off-f-weeks.value": [2967, 2968], "off-lang.data": "nl"},
+        "off-f-weeks.value",
+    )
     # Week 2968 (Monday-based weeks since 1970-01-05) starts on Monday 16 Nov 2026: the two weeks run from
     # Monday 9 to Sunday 22 November.
     assert label["off-f-weeks-label"]["children"] == "Van 9 nov 2026 tot 22 nov 2026"
-    resp = _call(official_client, _dep(official_client, "off-hotspots.children"),
-                 {"off-heat-res.data": 8, "off-scatter-indicator.value": "air_station", "off-lang.data": "en"},
-                 "off-heat-res.data")
+    resp = _call(
+        official_client,
+        _dep(official_client, "off-hotspots.children"),
+        {"off-heat-res.data": 8, "off-scatter-indicator.value": "air_station", "off-lang.data": "en"},
+        "off-heat-res.data",
+    )
     tables = json.dumps([resp["off-hotspots"], resp["off-emerging"]])
     assert not H3_ID.search(tables) and not H3_ID.search(json.dumps(resp["off-scatter"]))
     with demo_engine.connect() as conn:
         names = set(conn.scalars(select(District.name)).all())
-    links = re.findall(r'"children": "([^"]+)", "className": "off-place", "href": "(/officials\?lang=en&at=[^"]+)"', tables)
+    links = re.findall(
+        r'"children": "([^"]+)", "className": "off-place", "href": "(/officials\?lang=en&at=[^"]+)"', tables
+    )
     assert links and {n for n, _ in links} <= names | {"Outside the districts"}
     # A place link opens the map centred there.
     at = links[0][1].split("at=")[1]
-    fig = next(c for c in _walk(render_page(official_client, "/officials", f"?at={at}"))
-               if c.get("props", {}).get("id") == "off-heat-map")["props"]["figure"]
-    assert [round(fig["layout"]["map"]["center"][k], 4) for k in ("lat", "lon")] == [round(float(x), 4) for x in at.split(",")]
+    fig = next(
+        c
+        for c in _walk(render_page(official_client, "/officials", f"?at={at}"))
+        if c.get("props", {}).get("id") == "off-heat-map"
+    )["props"]["figure"]
+    assert [round(fig["layout"]["map"]["center"][k], 4) for k in ("lat", "lon")] == [
+        round(float(x), 4) for x in at.split(",")
+    ]
 
 
 def _walk(node: object) -> Iterator[dict]:
@@ -184,28 +235,51 @@ def test_the_same_callbacks_refuse_without_a_login(app, demo_engine, output):
     make_officials(demo_engine)
     anon = app.server.test_client()
     dep = _dep(anon, output)
-    outs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1].split("@")[0]} for p in dep["output"].strip(".").split("...")]
-    body = {"output": dep["output"], "outputs": outs if dep["output"].startswith("..") else outs[0],
-            "inputs": [{**i, "value": None} for i in dep["inputs"]], "state": [{**s, "value": "en"} for s in dep.get("state", [])],
-            "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"]}
+    outs = [
+        {"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+        for p in dep["output"].strip(".").split("...")
+    ]
+    body = {
+        "output": dep["output"],
+        "outputs": outs if dep["output"].startswith("..") else outs[0],
+        "inputs": [{**i, "value": None} for i in dep["inputs"]],
+        "state": [{**s, "value": "en"} for s in dep.get("state", [])],
+        "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
+    }
     r = anon.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
     assert r.status_code == 401 and "response" not in r.get_data(as_text=True)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(text=st.sampled_from(["", "the", "bike", "%", "_", "PARK", "é"]),
-       statuses=st.lists(st.sampled_from(["new", "acknowledged", "in_progress", "resolved", "closed"]), unique=True, max_size=2),
-       categories=st.lists(st.sampled_from(["air", "traffic", "noise", "green_space", "street"]), unique=True, max_size=2),
-       min_age=st.one_of(st.none(), st.integers(0, 200)), max_age=st.one_of(st.none(), st.integers(0, 200)),
-       supports=st.one_of(st.none(), st.integers(0, 5)), overdue=st.booleans(),
-       sort=st.sampled_from(workflow.QUEUE_SORTS), unassigned=st.booleans())
-def test_queue_sql_agrees_with_a_plain_filter(queue_store, text, statuses, categories, min_age, max_age, supports,
-                                              overdue, sort, unassigned):
+@given(
+    text=st.sampled_from(["", "the", "bike", "%", "_", "PARK", "é"]),
+    statuses=st.lists(
+        st.sampled_from(["new", "acknowledged", "in_progress", "resolved", "closed"]), unique=True, max_size=2
+    ),
+    categories=st.lists(st.sampled_from(["air", "traffic", "noise", "green_space", "street"]), unique=True, max_size=2),
+    min_age=st.one_of(st.none(), st.integers(0, 200)),
+    max_age=st.one_of(st.none(), st.integers(0, 200)),
+    supports=st.one_of(st.none(), st.integers(0, 5)),
+    overdue=st.booleans(),
+    sort=st.sampled_from(workflow.QUEUE_SORTS),
+    unassigned=st.booleans(),
+)
+def test_queue_sql_agrees_with_a_plain_filter(
+    queue_store, text, statuses, categories, min_age, max_age, supports, overdue, sort, unassigned
+):
     engine, df = queue_store
     now = utcnow()
-    f = workflow.QueueFilter(text=text, statuses=tuple(statuses), categories=tuple(categories), min_age_days=min_age,
-                             max_age_days=max_age, min_supports=supports, overdue=overdue, sort=sort,
-                             departments=(workflow.UNASSIGNED,) if unassigned else ())
+    f = workflow.QueueFilter(
+        text=text,
+        statuses=tuple(statuses),
+        categories=tuple(categories),
+        min_age_days=min_age,
+        max_age_days=max_age,
+        min_supports=supports,
+        overdue=overdue,
+        sort=sort,
+        departments=(workflow.UNASSIGNED,) if unassigned else (),
+    )
     got, n = workflow.queue_page(engine, f, 14, now, 0, 200)
     age = now - df["created_at"]
     keep = df["text"].str.lower().str.contains(text.lower(), regex=False)
@@ -252,10 +326,16 @@ def test_queue_page_on_both_stores(any_url, demo_city):
 
     eng = open_store(any_url)
     try:
-        texts = ["Broken 50% of the lamps on this street", "Broken_bench in the park by the pond",
-                 "Loud music from the bar every night", "Bins overflow at the corner every weekend"]
-        ids = [submit_comment(eng, demo_city, CommentInput(lat=48.5, lon=9.0, category=c, text=t), hold_for_review=None).id
-               for c, t in zip(["street", "green_space", "noise", "other"], texts)]
+        texts = [
+            "Broken 50% of the lamps on this street",
+            "Broken_bench in the park by the pond",
+            "Loud music from the bar every night",
+            "Bins overflow at the corner every weekend",
+        ]
+        ids = [
+            submit_comment(eng, demo_city, CommentInput(lat=48.5, lon=9.0, category=c, text=t), hold_for_review=None).id
+            for c, t in zip(["street", "green_space", "noise", "other"], texts)
+        ]
 
         def page(**kw: object) -> tuple[pd.DataFrame, int]:
             return workflow.queue_page(eng, workflow.QueueFilter(**kw), page_size=2)
@@ -264,10 +344,17 @@ def test_queue_page_on_both_stores(any_url, demo_city):
         assert n == 1 and df["id"].tolist() == [ids[0]]
         assert page(text="broken_")[1] == 1 and page(text="BROKEN")[1] == 2
         df, n = page(categories=("noise", "other"), sort="oldest")
-        assert n == 2 and df["id"].tolist() == ids[2:] and set(df["department"]) == {"Environment", "Streets and public space"}
+        assert (
+            n == 2
+            and df["id"].tolist() == ids[2:]
+            and set(df["department"]) == {"Environment", "Streets and public space"}
+        )
         df, n = page(sort="newest")
         assert n == 4 and len(df) == 2 and df["id"].tolist() == ids[::-1][:2]
-        assert workflow.queue_page(eng, workflow.QueueFilter(sort="newest"), page=1, page_size=2)[0]["id"].tolist() == ids[1::-1]
+        assert (
+            workflow.queue_page(eng, workflow.QueueFilter(sort="newest"), page=1, page_size=2)[0]["id"].tolist()
+            == ids[1::-1]
+        )
         assert page(departments=(workflow.UNASSIGNED,))[1] == 0
     finally:
         eng.dispose()

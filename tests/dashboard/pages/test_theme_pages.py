@@ -1,5 +1,6 @@
 """The indicator pages (/air, /traffic, /cycling) and About the data: state in the URL, filters that change the
 text, tables and charts, bands and guidelines drawn on the charts."""
+
 from datetime import date, datetime
 
 import pytest
@@ -12,8 +13,12 @@ from tests.dashboard.pages.test_home import _find, _text
 DISTRICTS = {1, 2, 3}
 
 
-@given(theme=st.sampled_from(list(THEMES)), district=st.sampled_from([None, 1, 2, 3]),
-       start=st.dates(date(2020, 1, 1), date(2030, 1, 1)), days=st.integers(0, 300))
+@given(
+    theme=st.sampled_from(list(THEMES)),
+    district=st.sampled_from([None, 1, 2, 3]),
+    start=st.dates(date(2020, 1, 1), date(2030, 1, 1)),
+    days=st.integers(0, 300),
+)
 def test_the_url_round_trips_the_state(theme, district, start, days):
     from datetime import timedelta
     from urllib.parse import parse_qs
@@ -31,10 +36,12 @@ def test_any_query_gives_a_valid_state(q):
 
 
 def _filters(theme, metric, district, start, end, metric_prop="value"):
-    return [{"id": f"{theme}-metric", "property": metric_prop, "value": metric},
-            {"id": f"{theme}-district", "property": "value", "value": district},
-            {"id": f"{theme}-from", "property": "value", "value": start},
-            {"id": f"{theme}-to", "property": "value", "value": end}]
+    return [
+        {"id": f"{theme}-metric", "property": metric_prop, "value": metric},
+        {"id": f"{theme}-district", "property": "value", "value": district},
+        {"id": f"{theme}-from", "property": "value", "value": start},
+        {"id": f"{theme}-to", "property": "value", "value": end},
+    ]
 
 
 @pytest.mark.parametrize("theme", list(THEMES))
@@ -44,7 +51,10 @@ def test_theme_page_has_summary_tables_and_downloads(client, theme):
     assert summary.startswith("From ") and "averaged" in summary
     tables = _find(page, lambda c: c["type"] == "Table")
     assert len(tables) == 2 and all(_find(t, lambda c: c["type"] == "Caption") for t in tables)
-    links = [c["props"]["href"] for c in _find(page, lambda c: c["type"] == "A" and "/download/" in c["props"].get("href", ""))]
+    links = [
+        c["props"]["href"]
+        for c in _find(page, lambda c: c["type"] == "A" and "/download/" in c["props"].get("href", ""))
+    ]
     assert any(h.startswith(f"/download/{theme}.csv?metric=") for h in links)
     assert not _find(page, lambda c: c["type"] == "Graph")  # charts wait for plotly.js, the text does not
 
@@ -58,19 +68,31 @@ def test_shared_url_opens_the_same_view(client):
 
 
 def test_a_filter_changes_the_summary_and_downloads(client):
-    r = dash_update(client, "..air-summary.children...air-tables.children...air-downloads.children...air-district-summary.children..",
-                    _filters("air", "pm10", 3, "2026-11-01", "2026-11-14"), state=[{"id": "air-lang", "property": "data", "value": "en"}])
+    r = dash_update(
+        client,
+        "..air-summary.children...air-tables.children...air-downloads.children...air-district-summary.children..",
+        _filters("air", "pm10", 3, "2026-11-01", "2026-11-14"),
+        state=[{"id": "air-lang", "property": "data", "value": "en"}],
+    )
     resp = r.get_json()["response"]
-    assert "Particles (PM10)" in _text(resp["air-summary"]["children"]) and "1 Nov 2026" in _text(resp["air-summary"]["children"])
+    assert "Particles (PM10)" in _text(resp["air-summary"]["children"]) and "1 Nov 2026" in _text(
+        resp["air-summary"]["children"]
+    )
     assert resp["air-district-summary"]["children"].startswith("District: ")
     hrefs = [c["props"]["href"] for c in _find(resp["air-downloads"]["children"], lambda c: c["type"] == "A")]
     assert "/download/air.csv?metric=pm10&from=2026-11-01&to=2026-11-14&district=3" in hrefs
 
 
 def _charts(client, theme, metric, district=None, start="2026-11-10", end="2026-11-15", prop="value"):
-    r = dash_update(client, f"{theme}-charts.children", [{"id": f"{theme}-charts-ready", "property": "data", "value": 1},
-                                                         *_filters(theme, metric, district, start, end, prop)],
-                    state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}])
+    r = dash_update(
+        client,
+        f"{theme}-charts.children",
+        [
+            {"id": f"{theme}-charts-ready", "property": "data", "value": 1},
+            *_filters(theme, metric, district, start, end, prop),
+        ],
+        state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}],
+    )
     graphs = _find(r.get_json()["response"][f"{theme}-charts"]["children"], lambda c: c["type"] == "Graph")
     return [g["props"]["figure"] for g in graphs]
 
@@ -95,9 +117,15 @@ def test_cycling_mode_switches_to_bike_share(client):
 
 
 def test_charts_wait_until_in_view(client):
-    r = dash_update(client, "air-charts.children", [{"id": "air-charts-ready", "property": "data", "value": None},
-                                                    *_filters("air", "pm25", None, "2026-11-10", "2026-11-15")],
-                    state=[{"id": "air-lang", "property": "data", "value": "en"}])
+    r = dash_update(
+        client,
+        "air-charts.children",
+        [
+            {"id": "air-charts-ready", "property": "data", "value": None},
+            *_filters("air", "pm25", None, "2026-11-10", "2026-11-15"),
+        ],
+        state=[{"id": "air-lang", "property": "data", "value": "en"}],
+    )
     assert r.status_code == 204 or "air-charts" not in r.get_json().get("response", {})  # nothing drawn yet
 
 

@@ -1,5 +1,6 @@
 """Aggregates are computed once per data version, new comments invalidate them, and with Redis the cache and the
 rate limits are shared by every worker."""
+
 import json
 
 from dashboard.server import cache as cache_mod
@@ -14,8 +15,13 @@ from tests.support import DEMO_END, render_page
 def _comment(ctx, key: str):
     lat, lon = ctx.city.city.centre
     # Dated inside the demo city's month, so that the month's participation figure counts it.
-    return submit_comment(ctx.engine, ctx.city, CommentInput(lat=lat, lon=lon, category="air", created_at=DEMO_END,
-                                                             text="The air smells of diesel here", client_key=key))
+    return submit_comment(
+        ctx.engine,
+        ctx.city,
+        CommentInput(
+            lat=lat, lon=lon, category="air", created_at=DEMO_END, text="The air smells of diesel here", client_key=key
+        ),
+    )
 
 
 def test_computed_once_until_data_changes(app, monkeypatch):
@@ -46,6 +52,7 @@ def test_home_page_counts_a_new_comment_and_does_not_recompute_per_visitor(app, 
         def fn(*a, **k):  # noqa: ANN002, ANN003, ANN202
             calls[name] += 1
             return real(*a, **k)
+
         return fn
 
     monkeypatch.setattr(kpis, "reading_kpis", counting("readings", kpis.reading_kpis))
@@ -77,9 +84,11 @@ def test_a_shared_page_is_rebuilt_only_when_what_it_shows_changed(app, client, m
     ctx = app.server.extensions["citydash"]
     builds = {"air": 0, "home": 0}
     for name, mod in (("air", indicator.AIR), ("home", home)):
+
         def counting(*a, _real=mod.layout, _name=name, **k):  # noqa: ANN002, ANN003, ANN202
             builds[_name] += 1
             return _real(*a, **k)
+
         monkeypatch.setattr(mod, "layout", counting)
     clock = [cache_mod._now()]
     monkeypatch.setattr(cache_mod, "_now", lambda: clock[0])
@@ -96,7 +105,9 @@ def test_a_shared_page_is_rebuilt_only_when_what_it_shows_changed(app, client, m
     visit_both_later()  # a comment changes what the home page shows (participation), not the air page
     assert builds == {"air": 1, "home": 2}
     with ctx.engine.begin() as conn:  # the air sensors stop answering: time alone changes no data version
-        conn.execute(update(Source).where(Source.name == "demo-air").values(last_error="HTTP 500", last_error_at=utcnow()))
+        conn.execute(
+            update(Source).where(Source.name == "demo-air").values(last_error="HTTP 500", last_error_at=utcnow())
+        )
     air_now, _home = visit_both_later()
     assert builds == {"air": 2, "home": 3}
     assert "not answering" in json.dumps(air_now) and "not answering" not in json.dumps(first_air)
@@ -134,12 +145,17 @@ def test_redis_shares_cache_and_rate_limits_across_workers(demo_city, settings, 
             cached(app.server.extensions["citydash"], "shared", lambda: calls.append(1) or 42)
     assert len(calls) == 1  # b found a's entry
     ca, cb = a.server.test_client(), b.server.test_client()
-    assert [ca.get("/limited").status_code, cb.get("/limited").status_code, ca.get("/limited").status_code,
-            cb.get("/limited").status_code] == [200, 200, 429, 429]
+    assert [
+        ca.get("/limited").status_code,
+        cb.get("/limited").status_code,
+        ca.get("/limited").status_code,
+        cb.get("/limited").status_code,
+    ] == [200, 200, 429, 429]
 
 
-def test_a_citizens_comment_limit_holds_across_workers_and_not_across_citizens(demo_city, settings, demo_engine,
-                                                                                  redis_url):
+def test_a_citizens_comment_limit_holds_across_workers_and_not_across_citizens(
+    demo_city, settings, demo_engine, redis_url
+):
     from tests.dashboard.pages.test_feedback_pages import said, send
 
     proxied = settings.model_copy(update={"proxy_hops": 1})  # citizens' addresses come in X-Forwarded-For

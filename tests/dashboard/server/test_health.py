@@ -1,5 +1,6 @@
 """/healthz, one JSON log line per request, and a clear 503 while the store is unreachable, with recovery and no
 restart."""
+
 import io
 import json
 import logging
@@ -57,7 +58,9 @@ def test_one_json_log_line_per_request(client):
         logging.getLogger("citydash.request").removeHandler(h)
     lines = [json.loads(line) for line in buf.getvalue().splitlines()]
     assert [(x["method"], x["path"], x["status"]) for x in lines] == [
-        ("GET", "/healthz", 200), ("POST", "/_dash-update-component", 200)]
+        ("GET", "/healthz", 200),
+        ("POST", "/_dash-update-component", 200),
+    ]
     assert all(x["duration_ms"] >= 0 and x["level"] == "INFO" for x in lines)
     assert "example.org" not in buf.getvalue()  # query strings (they may carry personal data) are not logged
 
@@ -92,7 +95,9 @@ def pg_db():
         with admin.connect() as c:
             c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if off else "true"}'))
             if off:
-                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+                c.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+                )
 
     def create() -> None:
         with admin.connect() as c:
@@ -123,8 +128,13 @@ def test_postgres_going_away_gives_503_and_comes_back_by_itself(demo_city, setti
     assert r.headers["Retry-After"] == health.RETRY_AFTER
     assert c.get("/healthz").get_json() == {"status": "unavailable", "city": "demo", "store": {"reachable": False}}
     # A citizen presses Send meanwhile: a clear answer the page shows, and the page keeps the draft and its key.
-    draft = {"pin": {"lat": 48.5, "lon": 9.0}, "category": "traffic", "text": "Sent while the store was down.",
-             "client_key": "sent-while-down-01", "lang": "en"}
+    draft = {
+        "pin": {"lat": 48.5, "lon": 9.0},
+        "category": "traffic",
+        "text": "Sent while the store was down.",
+        "client_key": "sent-while-down-01",
+        "lang": "en",
+    }
     r = c.post("/report/send", json=draft)
     assert r.status_code == 503 and "temporarily unavailable" in r.get_json()["message"]
     cut(False)
@@ -179,8 +189,15 @@ def test_unavailable_page_is_translated(lang):
     from dashboard.i18n import catalogue
 
     tree = ast.parse(Path(health.__file__).read_text())
-    ids = {n.args[0].value for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-           and n.func.id == "_" and n.args and isinstance(n.args[0], ast.Constant)}
+    ids = {
+        n.args[0].value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Name)
+        and n.func.id == "_"
+        and n.args
+        and isinstance(n.args[0], ast.Constant)
+    }
     assert len(ids) == 3
     cat = catalogue(lang)
     for msg in ids:
@@ -221,5 +238,7 @@ def test_a_configured_source_that_never_ran_is_stale(demo_city, settings, demo_e
     c = create_app(city=city, settings=settings, engine=demo_engine).server.test_client()
     body = c.get("/healthz").get_json()
     never = [s for s in body["sources"] if s["name"] == "city-air"]
-    assert never == [{"name": "city-air", "last_success_at": None, "age_seconds": None, "stale": True, "failing": False}]
+    assert never == [
+        {"name": "city-air", "last_success_at": None, "age_seconds": None, "stale": True, "failing": False}
+    ]
     assert body["status"] == "degraded"

@@ -2,6 +2,7 @@
 out (fault 7). Every attack goes over HTTP against a live server: a session cookie copied before logout, a
 password reset, a role change or disabling the account is refused afterwards (the CSV export and an officials'
 Dash callback alike); idle and absolute timeouts are checked by moving the app's clock, not by sleeping."""
+
 from __future__ import annotations
 
 import pytest
@@ -79,8 +80,17 @@ def test_logout_ends_the_officials_other_sessions_too(base):
 
 def test_a_password_reset_ends_every_session(base, demo_engine):
     _, cookie, body = logged_in_copy(base)
-    run_cli(demo_engine, "create-official", EMAIL, "--role", "official", "--department", "Transport", "--password-stdin",
-            stdin="a brand new password\n")
+    run_cli(
+        demo_engine,
+        "create-official",
+        EMAIL,
+        "--role",
+        "official",
+        "--department",
+        "Transport",
+        "--password-stdin",
+        stdin="a brand new password\n",
+    )
     replay_refused(base, cookie, body)
     # The official logs in again with the new password only.
     assert http_login(base, EMAIL)[1].status_code == 401
@@ -89,8 +99,17 @@ def test_a_password_reset_ends_every_session(base, demo_engine):
 
 def test_a_role_change_ends_every_session(base, demo_engine):
     _, cookie, body = logged_in_copy(base)
-    run_cli(demo_engine, "create-official", EMAIL, "--role", "moderator", "--department", "Transport", "--password-stdin",
-            stdin=PASSWORD + "\n")
+    run_cli(
+        demo_engine,
+        "create-official",
+        EMAIL,
+        "--role",
+        "moderator",
+        "--department",
+        "Transport",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     replay_refused(base, cookie, body)
 
 
@@ -145,8 +164,14 @@ def test_idle_timeout_and_absolute_lifetime(app, base):
 
 
 def test_timeouts_come_from_the_settings(demo_city, tmp_path, demo_engine, officials):
-    settings = Settings.from_env({"CITYDASH_DATA_DIR": str(tmp_path), "CITYDASH_SECRET_KEY": "k",
-                                  "CITYDASH_SESSION_IDLE_MINUTES": "5", "CITYDASH_SESSION_MAX_HOURS": "1"})
+    settings = Settings.from_env(
+        {
+            "CITYDASH_DATA_DIR": str(tmp_path),
+            "CITYDASH_SECRET_KEY": "k",
+            "CITYDASH_SESSION_IDLE_MINUTES": "5",
+            "CITYDASH_SESSION_MAX_HOURS": "1",
+        }
+    )
     app = create_app(city=demo_city, settings=settings, engine=demo_engine)
     clock = Clock(1_800_000_000.0)
     app.server.extensions["citydash"].session_clock = clock
@@ -159,6 +184,7 @@ def test_timeouts_come_from_the_settings(demo_city, tmp_path, demo_engine, offic
 
 
 # --- lock-out (fault 7) ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(params=["memory", "redis"])
 def proxied_app(request, demo_city, tmp_path, demo_engine, officials):
@@ -177,8 +203,10 @@ def frm(address: str) -> dict:
 def test_wrong_passwords_from_one_address_do_not_lock_out_the_official_elsewhere(proxied_app):
     with serving(proxied_app) as base:
         attacker = requests.Session()
-        codes = [http_login(base, EMAIL, f"guess {i}", headers=frm("203.0.113.7"), session=attacker)[1]
-                 for i in range(FREE_FAILURES + 3)]
+        codes = [
+            http_login(base, EMAIL, f"guess {i}", headers=frm("203.0.113.7"), session=attacker)[1]
+            for i in range(FREE_FAILURES + 3)
+        ]
         assert [r.status_code for r in codes[:FREE_FAILURES]] == [401] * FREE_FAILURES
         # The attacker is slowed: told to wait, and even the right password is not tried from there now.
         slowed = codes[FREE_FAILURES:]
@@ -206,7 +234,7 @@ def test_an_account_under_attack_from_many_addresses_still_admits_its_official(p
 
 def test_the_backoff_doubles_up_to_its_ceiling():
     waits = [backoff_seconds(n, n) for n in range(1, 16)]
-    assert waits[:FREE_FAILURES - 1] == [0] * (FREE_FAILURES - 1)
-    assert waits[FREE_FAILURES - 1:FREE_FAILURES + 2] == [BASE_DELAY, 2 * BASE_DELAY, 4 * BASE_DELAY]
+    assert waits[: FREE_FAILURES - 1] == [0] * (FREE_FAILURES - 1)
+    assert waits[FREE_FAILURES - 1 : FREE_FAILURES + 2] == [BASE_DELAY, 2 * BASE_DELAY, 4 * BASE_DELAY]
     assert max(waits) == MAX_DELAY and waits == sorted(waits)
     assert backoff_seconds(1, 20) == BASE_DELAY  # under attack: no free tries for a failing address

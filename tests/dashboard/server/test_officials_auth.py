@@ -1,6 +1,7 @@
 """The door: every officials' callback and route refuses without a session, with a citizen's session and with
 a role that is too low, and gives no data when it refuses. Callbacks and routes are enumerated from the app
 itself (/_dash-dependencies and the URL map), so a new one is covered without editing this test."""
+
 from __future__ import annotations
 
 import json
@@ -46,10 +47,13 @@ def _empty(item: dict) -> dict | list:
 
 
 def call(client, dep: dict):
-    body = {"output": dep["output"], "outputs": _outputs(dep["output"]),
-            "inputs": [_empty(i) for i in dep["inputs"]],
-            "state": [_empty(s) for s in dep.get("state", [])],
-            "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"]}
+    body = {
+        "output": dep["output"],
+        "outputs": _outputs(dep["output"]),
+        "inputs": [_empty(i) for i in dep["inputs"]],
+        "state": [_empty(s) for s in dep.get("state", [])],
+        "changedPropIds": [f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],
+    }
     return client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
 
 
@@ -98,7 +102,10 @@ def test_decorator_refuses_even_when_the_guard_is_bypassed(app, officials):
         with app.server.test_request_context("/_dash-update-component", method="POST"):
             with pytest.raises(Exception) as e:
                 inner(*([None] * 12))
-            assert getattr(e.value, "code", None) == 401 or getattr(getattr(e.value, "response", None), "status_code", None) == 401
+            assert (
+                getattr(e.value, "code", None) == 401
+                or getattr(getattr(e.value, "response", None), "status_code", None) == 401
+            )
     assert hits >= 9
 
 
@@ -162,8 +169,12 @@ def test_cookie_is_secure_over_https(app, officials):
     import re
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    r = c.post("/officials/login", base_url="https://city.example", headers={"Referer": "https://city.example/officials/login"},
-               data={"email": "admin@city.example", "password": "correct horse battery", "csrf_token": token})
+    r = c.post(
+        "/officials/login",
+        base_url="https://city.example",
+        headers={"Referer": "https://city.example/officials/login"},
+        data={"email": "admin@city.example", "password": "correct horse battery", "csrf_token": token},
+    )
     assert r.status_code == 303
     assert "Secure" in r.headers["Set-Cookie"]
 
@@ -180,8 +191,17 @@ def test_cross_origin_callback_is_refused_even_with_a_session(app, officials):
     c = app.server.test_client()
     login(c, "admin")
     dep = officials_callbacks(c)[0]
-    body = {"output": dep["output"], "outputs": _outputs(dep["output"]), "inputs": [{**i, "value": None} for i in dep["inputs"]],
-            "state": [{**s, "value": None} for s in dep.get("state", [])], "changedPropIds": []}
-    r = c.post("/_dash-update-component", data=json.dumps(body), content_type="application/json",
-               headers={"Origin": "https://evil.example"})
+    body = {
+        "output": dep["output"],
+        "outputs": _outputs(dep["output"]),
+        "inputs": [{**i, "value": None} for i in dep["inputs"]],
+        "state": [{**s, "value": None} for s in dep.get("state", [])],
+        "changedPropIds": [],
+    }
+    r = c.post(
+        "/_dash-update-component",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Origin": "https://evil.example"},
+    )
     assert_refused(r, 403)

@@ -1,5 +1,6 @@
 """Security headers: a CSP that allows exactly the inline scripts Dash emits, no framing, HSTS only on HTTPS, no
 debug; and a real Chromium renders the home page under that policy with no violation."""
+
 import base64
 import hashlib
 import re
@@ -24,8 +25,11 @@ def test_csp_allows_exactly_the_inline_scripts_of_the_page(client):
     script = csp["script-src"]
     assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
     html = re.sub(r"<!--.*?-->", "", r.get_data(as_text=True), flags=re.S)  # IE conditional comments never run
-    inline = [body for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
-              if "src=" not in attrs and "application/json" not in attrs]
+    inline = [
+        body
+        for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+        if "src=" not in attrs and "application/json" not in attrs
+    ]
     assert inline, "Dash's bootstrap script is expected inline"
     for body in inline:
         digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
@@ -36,20 +40,32 @@ def test_csp_allows_exactly_the_inline_scripts_of_the_page(client):
 
 
 def test_hsts_only_on_https(client):
-    assert "max-age=31536000" in client.get("/healthz", base_url="https://city.example").headers["Strict-Transport-Security"]
+    assert (
+        "max-age=31536000"
+        in client.get("/healthz", base_url="https://city.example").headers["Strict-Transport-Security"]
+    )
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
 
 
 def test_every_kind_of_answer_carries_the_same_security_headers(client):
     from bench._serve import route_body
 
-    answers = [client.get("/"), client.get("/healthz"), client.get("/no-such-page-at-all.txt"),
-               client.post("/_dash-update-component", data=route_body("/air"), content_type="application/json"),
-               client.get("/api/v1/sources")]
+    answers = [
+        client.get("/"),
+        client.get("/healthz"),
+        client.get("/no-such-page-at-all.txt"),
+        client.post("/_dash-update-component", data=route_body("/air"), content_type="application/json"),
+        client.get("/api/v1/sources"),
+    ]
     first = answers[0].headers
     for r in answers:
-        for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
-                     "Permissions-Policy"):
+        for name in (
+            "Content-Security-Policy",
+            "X-Frame-Options",
+            "X-Content-Type-Options",
+            "Referrer-Policy",
+            "Permissions-Policy",
+        ):
             assert r.headers.get(name) == first[name], (r.request.path, name)
 
 
@@ -120,8 +136,15 @@ def test_home_renders_under_the_csp_without_violation(live_server, citizen_tab):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("path, selector", [("/report", "#report-send"), ("/air", "#main h1"),
-                                            ("/ledger", "#main table"), ("/officials/login", "input[name=password]")])
+@pytest.mark.parametrize(
+    "path, selector",
+    [
+        ("/report", "#report-send"),
+        ("/air", "#main h1"),
+        ("/ledger", "#main table"),
+        ("/officials/login", "input[name=password]"),
+    ],
+)
 def test_other_pages_run_under_the_csp_without_violation(live_server, citizen_tab, path, selector):
     page = citizen_tab
     page.goto(live_server + path)

@@ -1,4 +1,5 @@
 """Every string the feedback pages show has a real es, nl and pt translation with the same placeholders."""
+
 import ast
 import re
 import string
@@ -10,22 +11,43 @@ from dashboard.ui import comments as feedback
 from dashboard.i18n import catalogue
 
 ROOT = Path(__file__).resolve().parents[3]
-FILES = ["dashboard/ui/comments.py", "dashboard/http/feeds.py", "dashboard/pages/report.py", "dashboard/pages/comment.py",
-         "dashboard/pages/track.py", "dashboard/pages/said_did.py", "dashboard/pages/ledger.py"]
+FILES = [
+    "dashboard/ui/comments.py",
+    "dashboard/http/feeds.py",
+    "dashboard/pages/report.py",
+    "dashboard/pages/comment.py",
+    "dashboard/pages/track.py",
+    "dashboard/pages/said_did.py",
+    "dashboard/pages/ledger.py",
+]
 
 
 def message_ids() -> set[str]:
     ids: set[str] = set()
     for f in FILES:
         for n in ast.walk(ast.parse((ROOT / f).read_text())):
-            if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_" and n.args
-                    and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str)):
+            if (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id == "_"
+                and n.args
+                and isinstance(n.args[0], ast.Constant)
+                and isinstance(n.args[0].value, str)
+            ):
                 ids.add(n.args[0].value)
-    for labels in (feedback.STATUS_LABELS, feedback.CLOSED_REASONS, feedback.CATEGORY_LABELS, feedback.METRIC_LABELS,
-                   feedback.PLACE_WORDS, feedback.FLAG_REASON_LABELS):
+    for labels in (
+        feedback.STATUS_LABELS,
+        feedback.CLOSED_REASONS,
+        feedback.CATEGORY_LABELS,
+        feedback.METRIC_LABELS,
+        feedback.PLACE_WORDS,
+        feedback.FLAG_REASON_LABELS,
+    ):
         ids.update(labels.values())
     # Rejection messages come from data_sources.comments.records and are translated where they are shown.
-    ids.update(re.findall(r'CommentRejected\("\w+", "([^"]+)"', (ROOT / "data_sources/comments/records.py").read_text()))
+    ids.update(
+        re.findall(r'CommentRejected\("\w+", "([^"]+)"', (ROOT / "data_sources/comments/records.py").read_text())
+    )
     return ids
 
 

@@ -1,4 +1,5 @@
 """KPI computations against hand-computed values."""
+
 from datetime import datetime
 
 import pandas as pd
@@ -68,7 +69,9 @@ def test_traffic_against_usual_for_this_hour_and_weekday():
     assert k.band == "busier"
 
 
-@pytest.mark.parametrize("ratio,band", [(1.11, "busier"), (1.1, "usual"), (0.9, "usual"), (0.89, "quieter"), (None, "none")])
+@pytest.mark.parametrize(
+    "ratio,band", [(1.11, "busier"), (1.1, "usual"), (0.9, "usual"), (0.89, "quieter"), (None, "none")]
+)
 def test_usual_band_words(ratio, band):
     assert usual_band(ratio) == band
 
@@ -77,8 +80,12 @@ def test_counts_today_against_the_same_weekday():
     now = datetime(2026, 1, 5, 10, 0)  # 11:00 in Berlin (UTC+1): the local day started at 23:00 UTC the day before
     start = local_midnight(now, "Europe/Berlin")
     assert start == datetime(2026, 1, 4, 23, 0)
-    rows = [(1, start, 10), (1, now, 30), (2, now, 20),  # today: 60
-            (1, start - pd.Timedelta(hours=1), 999)]  # yesterday evening: not today
+    rows = [
+        (1, start, 10),
+        (1, now, 30),
+        (2, now, 20),  # today: 60
+        (1, start - pd.Timedelta(hours=1), 999),
+    ]  # yesterday evening: not today
     for w, v in enumerate([40, 50, 70, 90], start=1):  # same stretch on the previous Mondays, counter 1 only
         rows.append((1, now - pd.Timedelta(weeks=w), v))
     rows.append((3, now - pd.Timedelta(weeks=1), 500))  # a counter that did not report today is not compared
@@ -97,13 +104,17 @@ def test_bikes_now_sums_latest_per_station():
 
 def test_participation_this_month():
     now = datetime(2026, 3, 15, 12, 0)
-    c = pd.DataFrame({
-        "created_at": pd.to_datetime(["2026-03-01 00:30", "2026-03-02 10:00", "2026-03-10 08:00", "2026-03-14 00:00",
-                                      "2026-02-28 22:00"]),
-        # answered after 2 h, 10 h, not yet, after 30 h (but in the future: not answered yet), and last month's
-        "first_response_at": pd.to_datetime(["2026-03-01 02:30", "2026-03-02 20:00", None, "2026-03-15 13:00",
-                                             "2026-03-01 00:00"]),
-    })
+    c = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(
+                ["2026-03-01 00:30", "2026-03-02 10:00", "2026-03-10 08:00", "2026-03-14 00:00", "2026-02-28 22:00"]
+            ),
+            # answered after 2 h, 10 h, not yet, after 30 h (but in the future: not answered yet), and last month's
+            "first_response_at": pd.to_datetime(
+                ["2026-03-01 02:30", "2026-03-02 20:00", None, "2026-03-15 13:00", "2026-03-01 00:00"]
+            ),
+        }
+    )
     k = participation(c, now, "UTC")
     assert k.value == 4
     assert k.detail["answered_share"] == 0.5
@@ -124,12 +135,16 @@ def test_network_km_of_a_known_line():
 
 
 def test_km_by_type_groups_and_sorts():
-    g = [LineString([(0, 0), (0, 0.01)]).__geo_interface__, LineString([(0, 0), (0, 0.02)]).__geo_interface__,
-         LineString([(1, 0), (1, 0.01)]).__geo_interface__]
+    g = [
+        LineString([(0, 0), (0, 0.01)]).__geo_interface__,
+        LineString([(0, 0), (0, 0.02)]).__geo_interface__,
+        LineString([(1, 0), (1, 0.01)]).__geo_interface__,
+    ]
     import json
 
-    routes = pd.DataFrame({"geometry": [json.dumps(x) for x in g],
-                           "properties": [{"cycle_type": "lane"}, {"cycle_type": "track"}, {}]})
+    routes = pd.DataFrame(
+        {"geometry": [json.dumps(x) for x in g], "properties": [{"cycle_type": "lane"}, {"cycle_type": "track"}, {}]}
+    )
     got = km_by_type(routes)
     assert list(got) == ["track", "lane", "other"]
     assert got["track"] == pytest.approx(2 * got["lane"], rel=0.01)

@@ -1,5 +1,6 @@
 """Every source failing: the home KPI cards and the indicator pages keep the last good figures and say, in words,
 since when they are not updated and which source is not answering (or has sent nothing new)."""
+
 from __future__ import annotations
 
 import json
@@ -48,11 +49,27 @@ def _failing(request):  # noqa: ANN001
 
 @pytest.fixture
 def city(demo_city):
-    return demo_city.model_copy(update={"sources": [
-        SourceConfig(name=name, kind="csv", title=title, layer=layer, refresh="1h",
-                     params={"url": f"{PORTAL}{name}.csv", "id_field": "id", "name_field": "name", "lat_field": "lat",
-                             "lon_field": "lon"})
-        for name, (title, layer) in SOURCES.items()]})
+    return demo_city.model_copy(
+        update={
+            "sources": [
+                SourceConfig(
+                    name=name,
+                    kind="csv",
+                    title=title,
+                    layer=layer,
+                    refresh="1h",
+                    params={
+                        "url": f"{PORTAL}{name}.csv",
+                        "id_field": "id",
+                        "name_field": "name",
+                        "lat_field": "lat",
+                        "lon_field": "lon",
+                    },
+                )
+                for name, (title, layer) in SOURCES.items()
+            ]
+        }
+    )
 
 
 @pytest.fixture
@@ -128,11 +145,14 @@ def test_every_source_failing_keeps_the_last_figures_and_says_so_until_a_refresh
     air_card = _find(home, "kpi-air")
     assert "kpi-stale" in air_card["props"]["className"]
     # ... and each card says in words since when, and which of its sources is not answering.
-    assert _notices(air_card) == [f"Not updated since {_since(engine, 'demo-air')}. The source (City air sensors) is not "
-                                  f"answering. {NOTICE_END}"]
+    assert _notices(air_card) == [
+        f"Not updated since {_since(engine, 'demo-air')}. The source (City air sensors) is not answering. {NOTICE_END}"
+    ]
     assert "The source (Traffic counters) is not answering." in _notices(_find(home, "kpi-traffic"))[0]
     cycling = _notices(_find(home, "kpi-cycling"))[0]
-    assert "The sources (" in cycling and all(t in cycling for t in ("Cycle network map", "Cycle counters", "Bike share operator"))
+    assert "The sources (" in cycling and all(
+        t in cycling for t in ("Cycle network map", "Cycle counters", "Bike share operator")
+    )
     assert _notices(_find(home, "kpi-participation")) == []  # comments come from this site, not from a source
     page = json.dumps(home)
     assert "500" not in page and "db01" not in page and "10.0.0.7" not in page  # no error text for citizens
@@ -163,14 +183,17 @@ def test_a_source_that_is_simply_old_is_marked_without_any_error(app, client):
     assert _notices(_find(home, "kpi-air")) == [] and _notices(_find(home, "kpi-cycling")) == []
     assert _notices(_find(home, "kpi-traffic")) == [
         f"Not updated since {_since(engine, 'demo-traffic')}. The source (Traffic counts (demo)) has sent no new data. "
-        f"{NOTICE_END}"]
+        f"{NOTICE_END}"
+    ]
     assert "vehicles/h" in _text(_find(home, "kpi-traffic"))
     assert len(_notices(_render(app, client, "/traffic"))) == 1 and _notices(_render(app, client, "/air")) == []
 
     _ = translator("es")
     es = _notices(_find(_render(app, client, "/", "?lang=es"), "kpi-traffic"))
-    assert es == [f"{_('Not updated since {time}.', time=_since(engine, 'demo-traffic', 'es'))} "
-                  f"{_('The source ({source}) has sent no new data.', source='Traffic counts (demo)')} {_(NOTICE_END)}"]
+    assert es == [
+        f"{_('Not updated since {time}.', time=_since(engine, 'demo-traffic', 'es'))} "
+        f"{_('The source ({source}) has sent no new data.', source='Traffic counts (demo)')} {_(NOTICE_END)}"
+    ]
     assert es[0].startswith("Sin actualizar desde")
 
     record_success(engine, traffic, at=utcnow() - timedelta(hours=2, minutes=55))  # within the limit again

@@ -1,4 +1,5 @@
 """Heatmap counts, Gi* and rates against independent computations."""
+
 from __future__ import annotations
 
 import math
@@ -21,36 +22,59 @@ def _independent_counts(engine, resolution, keep):
     """Straight from the comments' lat/lon, in Python: no SQL grouping, no pre-counted table. Coarser cells are
     the parents of the r9 cell, as the demo generator stores them."""
     with engine.connect() as conn:
-        rows = conn.execute(select(Comment.lat, Comment.lon, Comment.category, Comment.status, Comment.district_id,
-                                   Comment.created_at, Comment.moderation, Comment.text)).all()
-    return Counter(h3.str_to_int(h3.cell_to_parent(h3.latlng_to_cell(r.lat, r.lon, 9), resolution)) for r in rows
-                   if r.moderation == "published" and keep(r))
+        rows = conn.execute(
+            select(
+                Comment.lat,
+                Comment.lon,
+                Comment.category,
+                Comment.status,
+                Comment.district_id,
+                Comment.created_at,
+                Comment.moderation,
+                Comment.text,
+            )
+        ).all()
+    return Counter(
+        h3.str_to_int(h3.cell_to_parent(h3.latlng_to_cell(r.lat, r.lon, 9), resolution))
+        for r in rows
+        if r.moderation == "published" and keep(r)
+    )
 
 
 @pytest.mark.parametrize("resolution", [6, 7, 8, 9])
 def test_counts_per_cell_equal_an_independent_computation(demo_engine, resolution):
     got = analysis.cell_counts(demo_engine, HeatFilter(resolution=resolution))
-    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(demo_engine, resolution, lambda r: True)
+    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(
+        demo_engine, resolution, lambda r: True
+    )
 
 
 def test_filtered_counts_and_the_text_path_agree_with_python(demo_engine):
     end = datetime(2026, 11, 16)
     wf, wt = week_of(end - timedelta(days=60)), week_of(end)
-    f = HeatFilter(categories=("traffic", "air"), statuses=("new", "acknowledged"), week_from=wf, week_to=wt, resolution=8)
+    f = HeatFilter(
+        categories=("traffic", "air"), statuses=("new", "acknowledged"), week_from=wf, week_to=wt, resolution=8
+    )
 
     def keep(r):
-        return (r.category in f.categories and r.status in f.statuses
-                and week_start(wf) <= r.created_at.date() < week_start(wt + 1))
+        return (
+            r.category in f.categories
+            and r.status in f.statuses
+            and week_start(wf) <= r.created_at.date() < week_start(wt + 1)
+        )
 
     expected = _independent_counts(demo_engine, 8, keep)
     got = analysis.cell_counts(demo_engine, f)
     assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == expected
     assert sum(expected.values()) > 20
     # The text filter takes the other path (a scan of comments); it must agree too.
-    ft = HeatFilter(categories=f.categories, statuses=f.statuses, week_from=wf, week_to=wt, resolution=8, text="JUNCTION")
+    ft = HeatFilter(
+        categories=f.categories, statuses=f.statuses, week_from=wf, week_to=wt, resolution=8, text="JUNCTION"
+    )
     got = analysis.cell_counts(demo_engine, ft)
     assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(
-        demo_engine, 8, lambda r: keep(r) and "junction" in r.text.lower())
+        demo_engine, 8, lambda r: keep(r) and "junction" in r.text.lower()
+    )
 
 
 def test_counts_follow_status_moderation_and_deletes(demo_engine):
@@ -78,12 +102,23 @@ def test_sql_week_matches_python(demo_engine):
     from data_sources.store.models import CommentCellCount
 
     with demo_engine.connect() as conn:
-        c = conn.execute(select(Comment.created_at, Comment.h3_r9, Comment.category, Comment.status)
-                         .where(Comment.moderation == "published").limit(50)).all()
+        c = conn.execute(
+            select(Comment.created_at, Comment.h3_r9, Comment.category, Comment.status)
+            .where(Comment.moderation == "published")
+            .limit(50)
+        ).all()
         for r in c:
-            assert conn.scalar(select(func_sum(CommentCellCount.n)).where(
-                CommentCellCount.week == week_of(r.created_at), CommentCellCount.h3_r9 == r.h3_r9,
-                CommentCellCount.category == r.category, CommentCellCount.status == r.status)) >= 1
+            assert (
+                conn.scalar(
+                    select(func_sum(CommentCellCount.n)).where(
+                        CommentCellCount.week == week_of(r.created_at),
+                        CommentCellCount.h3_r9 == r.h3_r9,
+                        CommentCellCount.category == r.category,
+                        CommentCellCount.status == r.status,
+                    )
+                )
+                >= 1
+            )
 
 
 def func_sum(col):
@@ -135,8 +170,11 @@ def test_rates_per_1000_residents(demo_engine):
     row = r.iloc[0]
     assert row["per_1000"] == pytest.approx(row["n"] * 1000 / row["population"])
     with demo_engine.connect() as conn:
-        total = conn.scalar(select(func_sum(Comment.id * 0 + 1)).where(Comment.moderation == "published",
-                                                                        Comment.district_id == int(row["district_id"])))
+        total = conn.scalar(
+            select(func_sum(Comment.id * 0 + 1)).where(
+                Comment.moderation == "published", Comment.district_id == int(row["district_id"])
+            )
+        )
     assert row["n"] == total
 
 
@@ -148,8 +186,18 @@ def test_emerging_hotspot_is_found(demo_engine):
     city = load_city(ROOT / "cities" / "demo.toml")
     now = datetime(2026, 11, 16, 9)
     for i in range(12):
-        submit_comment(demo_engine, city, CommentInput(lat=48.452, lon=8.93, category="noise", text=f"Loud works again, night {i}",
-                                                       created_at=now - timedelta(days=i)), hold_for_review=None)
+        submit_comment(
+            demo_engine,
+            city,
+            CommentInput(
+                lat=48.452,
+                lon=8.93,
+                category="noise",
+                text=f"Loud works again, night {i}",
+                created_at=now - timedelta(days=i),
+            ),
+            hold_for_review=None,
+        )
     em = analysis.emerging_hotspots(demo_engine, 9, now)
     assert h3.str_to_int(h3.latlng_to_cell(48.452, 8.93, 9)) in set(em["cell"])
 
@@ -176,12 +224,16 @@ def test_paused_counts_are_rebuilt(demo_engine):
         # paused: the table has not moved yet
         assert analysis.cell_counts(demo_engine, HeatFilter(resolution=8)).equals(before)
     got = analysis.cell_counts(demo_engine, HeatFilter(statuses=("closed",), resolution=9))
-    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(demo_engine, 9, lambda r: r.status == "closed")
+    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(
+        demo_engine, 9, lambda r: r.status == "closed"
+    )
     # and the triggers run again afterwards
     with demo_engine.begin() as conn:
         conn.execute(update(Comment).where(Comment.id.in_(ids[:5])).values(status="new"))
     got = analysis.cell_counts(demo_engine, HeatFilter(statuses=("closed",), resolution=9))
-    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(demo_engine, 9, lambda r: r.status == "closed")
+    assert dict(zip(got["cell"].tolist(), got["n"].tolist())) == _independent_counts(
+        demo_engine, 9, lambda r: r.status == "closed"
+    )
 
 
 def test_triggers_keep_counts_on_both_stores(any_engine, demo_city):
@@ -191,8 +243,12 @@ def test_triggers_keep_counts_on_both_stores(any_engine, demo_city):
 
     load_demo(any_engine, demo_city, seed=3, n_comments=300, days=2, end=datetime(2026, 11, 16, 9))
     for i in range(6):
-        submit_comment(any_engine, demo_city, CommentInput(lat=48.49 + i * 0.004, lon=9.01, category="noise",
-                                                           text=f"Noise from the depot, night {i}"), hold_for_review=None)
+        submit_comment(
+            any_engine,
+            demo_city,
+            CommentInput(lat=48.49 + i * 0.004, lon=9.01, category="noise", text=f"Noise from the depot, night {i}"),
+            hold_for_review=None,
+        )
     with any_engine.begin() as conn:
         ids = conn.scalars(select(Comment.id).order_by(Comment.id).limit(20)).all()
         conn.execute(update(Comment).where(Comment.id.in_(ids[:8])).values(status="in_progress"))
@@ -201,8 +257,9 @@ def test_triggers_keep_counts_on_both_stores(any_engine, demo_city):
 
     def stored_cells(r):  # the cells as stored on each comment (the writer's convention)
         with any_engine.connect() as conn:
-            rows = conn.execute(select(getattr(Comment, f"h3_r{r}"), Comment.status)
-                                .where(Comment.moderation == "published")).all()
+            rows = conn.execute(
+                select(getattr(Comment, f"h3_r{r}"), Comment.status).where(Comment.moderation == "published")
+            ).all()
         return Counter(c for c, s in rows if s == "in_progress"), Counter(c for c, _ in rows)
 
     for r in (6, 9):

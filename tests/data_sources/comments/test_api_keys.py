@@ -1,4 +1,5 @@
 """Integrators' API keys: shown once, stored as a hash, revocable."""
+
 import hashlib
 
 import pytest

@@ -1,4 +1,5 @@
 """The one way a comment enters the store: validated, redacted, committed, once."""
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
@@ -33,11 +34,19 @@ def test_submit_commits_with_coarse_public_location(demo_engine, demo_city):
         assert c.scalar(select(func.count()).select_from(Comment).where(Comment.client_key == "abcdefgh-1")) == 1
 
 
-@pytest.mark.parametrize("kw, field", [
-    ({"lat": 91}, "location"), ({"lat": float("nan")}, "location"), ({"lat": 10.0, "lon": 10.0}, "location"),
-    ({"category": "aliens"}, "category"), ({"text": "short"}, "text"), ({"text": "x" * 2001}, "text"),
-    ({"email": "not-an-email"}, "email"), ({"feature_id": 10**9}, "feature"),
-])
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        ({"lat": 91}, "location"),
+        ({"lat": float("nan")}, "location"),
+        ({"lat": 10.0, "lon": 10.0}, "location"),
+        ({"category": "aliens"}, "category"),
+        ({"text": "short"}, "text"),
+        ({"text": "x" * 2001}, "text"),
+        ({"email": "not-an-email"}, "email"),
+        ({"feature_id": 10**9}, "feature"),
+    ],
+)
 def test_rejections_name_the_field_and_store_nothing(demo_engine, demo_city, kw, field):
     with demo_engine.connect() as c:
         before = c.scalar(select(func.count()).select_from(Comment))
@@ -55,8 +64,12 @@ def test_pii_is_redacted_but_times_and_dates_stay():
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(max_size=3000), lat=st.floats(allow_nan=True), lon=st.floats(allow_nan=True),
-       category=st.text(max_size=20))
+@given(
+    text=st.text(max_size=3000),
+    lat=st.floats(allow_nan=True),
+    lon=st.floats(allow_nan=True),
+    category=st.text(max_size=20),
+)
 def test_validation_never_crashes(demo_city, text, lat, lon, category):
     try:
         c = validate(CommentInput(lat=lat, lon=lon, category=category, text=text), demo_city)

@@ -1,6 +1,7 @@
 """Email addresses (issue 15, fault 10): checked and normalised with email-validator, offline; addresses with
 angle brackets, display names, spaces, quotes, IP literals or unencodable characters are refused; the
 migration cleans what older versions stored."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,10 +17,26 @@ from data_sources.store.models import Comment, Official
 from data_sources.store.db import make_engine, migrate
 from data_sources.comments.workflow import WorkflowError, create_official
 
-HOSTILE = ["jo <jo@example.org>", "<jo@example.org>", "jo@example.org>", "jo@exa<mple.org", "jo @example.org",
-           '"jo"@example.org', "jo@[127.0.0.1]", "jo@localhost", "jo@example", "jo@@example.org", "\ud800@example.org",
-           "jo@example.org\r\nBcc: x@evil.example", "jo\x00@example.org", "a" * 65 + "@example.org",
-           "jo@" + "a" * 64 + ".org", "jo@example.test", "jo@-example.org", ".jo@example.org"]
+HOSTILE = [
+    "jo <jo@example.org>",
+    "<jo@example.org>",
+    "jo@example.org>",
+    "jo@exa<mple.org",
+    "jo @example.org",
+    '"jo"@example.org',
+    "jo@[127.0.0.1]",
+    "jo@localhost",
+    "jo@example",
+    "jo@@example.org",
+    "\ud800@example.org",
+    "jo@example.org\r\nBcc: x@evil.example",
+    "jo\x00@example.org",
+    "a" * 65 + "@example.org",
+    "jo@" + "a" * 64 + ".org",
+    "jo@example.test",
+    "jo@-example.org",
+    ".jo@example.org",
+]
 
 
 @pytest.mark.parametrize("address", HOSTILE)
@@ -36,8 +53,14 @@ def test_addresses_are_normalised():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=80), st.emails().map(lambda e: f"<{e}>"), st.emails().map(lambda e: f"x {e}"),
-                 st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20))))
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.emails().map(lambda e: f"<{e}>"),
+        st.emails().map(lambda e: f"x {e}"),
+        st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20)),
+    )
+)
 def test_whatever_is_accepted_is_a_plain_address(address):
     try:
         out = normalise_email(address)
@@ -62,16 +85,26 @@ def test_officials_emails_are_checked(engine):
     oid = create_official(engine, " Boss@City.Example ", "x", "admin", None)
     with engine.connect() as c:
         assert c.scalar(select(Official.email).where(Official.id == oid)) == "boss@city.example"
-    res = CliRunner().invoke(cli, ["create-official", "a<b>@city.example", "--role", "admin", "--password-stdin"],
-                             input="long enough password\n", env={"CITYDASH_DATABASE_URL": str(engine.url)})
+    res = CliRunner().invoke(
+        cli,
+        ["create-official", "a<b>@city.example", "--role", "admin", "--password-stdin"],
+        input="long enough password\n",
+        env={"CITYDASH_DATABASE_URL": str(engine.url)},
+    )
     assert res.exit_code == 2 and "not a valid address" in res.output
 
 
 def test_the_migration_cleans_stored_addresses(any_url, demo_city):
     eng = make_engine(any_url)
     migrate(eng, "0601")
-    ids = [submit_comment(eng, demo_city, CommentInput(lat=48.52, lon=9.05, category="noise",
-                                                       text=f"Loud works every night, number {i}.")).id for i in range(4)]
+    ids = [
+        submit_comment(
+            eng,
+            demo_city,
+            CommentInput(lat=48.52, lon=9.05, category="noise", text=f"Loud works every night, number {i}."),
+        ).id
+        for i in range(4)
+    ]
     stored = ["Jo Smith <Jo@EXAMPLE.org>", "<script>@x.org", "plain@example.org", None]
     with eng.begin() as c:
         for cid, email in zip(ids, stored):

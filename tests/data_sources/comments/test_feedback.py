@@ -1,4 +1,5 @@
 """Supports, flags, duplicates, evidence, the ledger and retention: the reciprocity loop's store side."""
+
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -123,10 +124,18 @@ def test_duplicates_are_open_comments_of_the_category_in_nearby_cells(any_engine
     engine = any_engine
     cell = h3.latlng_to_cell(48.5, 9.0, 9)
     here = _submit(engine, demo_city).id  # the pin's own cell
-    next_door = _submit(engine, demo_city, lat=h3.cell_to_latlng(h3.grid_ring(cell, 1)[0])[0],
-                        lon=h3.cell_to_latlng(h3.grid_ring(cell, 1)[0])[1]).id
-    _submit(engine, demo_city, lat=h3.cell_to_latlng(h3.grid_ring(cell, 3)[0])[0],
-            lon=h3.cell_to_latlng(h3.grid_ring(cell, 3)[0])[1])  # three cells away: too far
+    next_door = _submit(
+        engine,
+        demo_city,
+        lat=h3.cell_to_latlng(h3.grid_ring(cell, 1)[0])[0],
+        lon=h3.cell_to_latlng(h3.grid_ring(cell, 1)[0])[1],
+    ).id
+    _submit(
+        engine,
+        demo_city,
+        lat=h3.cell_to_latlng(h3.grid_ring(cell, 3)[0])[0],
+        lon=h3.cell_to_latlng(h3.grid_ring(cell, 3)[0])[1],
+    )  # three cells away: too far
     _submit(engine, demo_city, category="noise", text="Motorbikes racing after midnight here.")  # other category
     done = _submit(engine, demo_city).id
     with engine.begin() as c:
@@ -143,18 +152,54 @@ def test_choose_reading_by_hand():
     at = datetime(2026, 11, 16, 8, 20)
     base = {"metric": "pm25", "unit": "µg/m³", "layer": "air_station"}
     cands = [
-        {**base, "feature_id": 1, "name": "far", "lat": 48.5 + 3000 * M, "lon": 9.0, "time": datetime(2026, 11, 16, 8), "value": 5.0},
-        {**base, "feature_id": 2, "name": "near, old", "lat": 48.5 + 380 * M, "lon": 9.0, "time": datetime(2026, 11, 16, 7), "value": 30.0},
-        {**base, "feature_id": 2, "name": "near", "lat": 48.5 + 380 * M, "lon": 9.0, "time": datetime(2026, 11, 16, 8), "value": 23.0},
-        {**base, "feature_id": 3, "name": "stale", "lat": 48.5, "lon": 9.0, "time": datetime(2026, 11, 14, 8), "value": 99.0},
+        {
+            **base,
+            "feature_id": 1,
+            "name": "far",
+            "lat": 48.5 + 3000 * M,
+            "lon": 9.0,
+            "time": datetime(2026, 11, 16, 8),
+            "value": 5.0,
+        },
+        {
+            **base,
+            "feature_id": 2,
+            "name": "near, old",
+            "lat": 48.5 + 380 * M,
+            "lon": 9.0,
+            "time": datetime(2026, 11, 16, 7),
+            "value": 30.0,
+        },
+        {
+            **base,
+            "feature_id": 2,
+            "name": "near",
+            "lat": 48.5 + 380 * M,
+            "lon": 9.0,
+            "time": datetime(2026, 11, 16, 8),
+            "value": 23.0,
+        },
+        {
+            **base,
+            "feature_id": 3,
+            "name": "stale",
+            "lat": 48.5,
+            "lon": 9.0,
+            "time": datetime(2026, 11, 14, 8),
+            "value": 99.0,
+        },
     ]
     ev = choose_reading(cands, 48.5, 9.0, at)
-    assert ev["feature_id"] == 2 and ev["value"] == 23.0 and ev["distance_m"] == 400 and ev["time"] == "2026-11-16T08:00"
+    assert (
+        ev["feature_id"] == 2 and ev["value"] == 23.0 and ev["distance_m"] == 400 and ev["time"] == "2026-11-16T08:00"
+    )
     assert choose_reading(cands[:1], 48.5, 9.0, at) is None  # 3 km away says nothing about this place
 
 
 def test_submitted_comment_records_the_nearest_reading(demo_engine, demo_city):
-    r = _submit(demo_engine, demo_city, category="air", text="The air smells of exhaust every morning.", created_at=DEMO_END)
+    r = _submit(
+        demo_engine, demo_city, category="air", text="The air smells of exhaust every morning.", created_at=DEMO_END
+    )
     ev = public_comment(demo_engine, r.id)["evidence"]
     assert ev["metric"] == "pm25" and ev["unit"] == "µg/m³" and ev["time"] == "2026-11-16T09:00"
     # Found and measured from the public point (the centre of the comment's r9 cell), never the exact point.
@@ -167,20 +212,33 @@ def test_submitted_comment_records_the_nearest_reading(demo_engine, demo_city):
 def test_ledger_by_hand():
     t0 = datetime(2026, 1, 1)
     now = t0 + timedelta(days=40)
-    comments = pd.DataFrame([
-        # id, created, category, department
-        (1, t0, "air", "Env"),  # answered after 10 h, resolved
-        (2, t0, "air", "Env"),  # answered (a reply, no status change) after 30 h, still new -> open, overdue (40 d > 30)
-        (3, t0 + timedelta(days=35), "air", "Env"),  # no answer, open, not overdue (5 d)
-        (4, t0, "noise", "Env"),  # acknowledged after 2 h then closed
-    ], columns=["id", "created_at", "category", "department"])
+    comments = pd.DataFrame(
+        [
+            # id, created, category, department
+            (1, t0, "air", "Env"),  # answered after 10 h, resolved
+            (
+                2,
+                t0,
+                "air",
+                "Env",
+            ),  # answered (a reply, no status change) after 30 h, still new -> open, overdue (40 d > 30)
+            (3, t0 + timedelta(days=35), "air", "Env"),  # no answer, open, not overdue (5 d)
+            (4, t0, "noise", "Env"),  # acknowledged after 2 h then closed
+        ],
+        columns=["id", "created_at", "category", "department"],
+    )
     h = lambda n: t0 + timedelta(hours=n)  # noqa: E731
-    events = pd.DataFrame([
-        (1, 1, h(10), "status", "acknowledged"), (2, 1, h(50), "status", "resolved"),
-        (3, 2, h(30), "answer", None),
-        (4, 4, h(2), "status", "acknowledged"), (5, 4, h(20), "status", "closed"),
-        (6, 1, h(5), "assign", None),  # an assignment is not an answer
-    ], columns=["id", "comment_id", "created_at", "kind", "to_status"])
+    events = pd.DataFrame(
+        [
+            (1, 1, h(10), "status", "acknowledged"),
+            (2, 1, h(50), "status", "resolved"),
+            (3, 2, h(30), "answer", None),
+            (4, 4, h(2), "status", "acknowledged"),
+            (5, 4, h(20), "status", "closed"),
+            (6, 1, h(5), "assign", None),  # an assignment is not an answer
+        ],
+        columns=["id", "comment_id", "created_at", "kind", "to_status"],
+    )
     rows = ledger(comments, events, now, overdue_days=30).set_index(["department", "category"])
     air = rows.loc[("Env", "air")]
     assert air.comments == 3 and air.answered == 2 and air.share_answered == pytest.approx(2 / 3)
@@ -202,8 +260,13 @@ def test_demo_ledger_is_meaningful(demo_engine):
 
 
 def test_purge_forgets_emails_and_unredacted_text_after_retention(demo_engine, demo_city):
-    old = _submit(demo_engine, demo_city, email="me@example.org", text="Call me on +44 7700 900123 about the light",
-                  created_at=datetime(2025, 1, 1)).id
+    old = _submit(
+        demo_engine,
+        demo_city,
+        email="me@example.org",
+        text="Call me on +44 7700 900123 about the light",
+        created_at=datetime(2025, 1, 1),
+    ).id
     new = _submit(demo_engine, demo_city, email="you@example.org").id
     assert purge_personal_data(demo_engine, 365, dry_run=True) == 1
     assert purge_personal_data(demo_engine, 365) == 1
@@ -239,9 +302,11 @@ def test_purge_forgets_vote_addresses_after_their_retention(demo_engine, demo_ci
     add_support(demo_engine, cid, BROWSER_B, ADDR_B)
     with demo_engine.begin() as c:
         for table in (Support, Flag):
-            c.execute(update(table).where(table.client_hash.in_(
-                [client_hash("support", BROWSER_A), client_hash("flag", BROWSER_A)])).values(
-                created_at=datetime.now() - timedelta(days=31)))
+            c.execute(
+                update(table)
+                .where(table.client_hash.in_([client_hash("support", BROWSER_A), client_hash("flag", BROWSER_A)]))
+                .values(created_at=datetime.now() - timedelta(days=31))
+            )
     purge_personal_data(demo_engine, 365, address_retention_days=30)
     with demo_engine.connect() as c:
         left = c.scalars(select(Support.address_hash).where(Support.comment_id == cid)).all()
@@ -252,8 +317,11 @@ def test_purge_forgets_vote_addresses_after_their_retention(demo_engine, demo_ci
 def test_feedback_policy_is_validated(tmp_path):
     src = (load_city().path).read_text()
     bad = tmp_path / "bad.toml"
-    bad.write_text(src.replace('# comment_rate = "5/minute;30/day"', 'comment_rate = "lots"')
-                   .replace('file = "demo/districts.geojson"', f'file = "{load_city().resolve("demo/districts.geojson")}"'))
+    bad.write_text(
+        src.replace('# comment_rate = "5/minute;30/day"', 'comment_rate = "lots"').replace(
+            'file = "demo/districts.geojson"', f'file = "{load_city().resolve("demo/districts.geojson")}"'
+        )
+    )
     with pytest.raises(ConfigError, match="feedback.comment_rate"):
         load_city(bad)
 

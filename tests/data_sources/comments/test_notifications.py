@@ -1,4 +1,5 @@
 """The mail outbox and double opt-in in the store, on SQLite and PostgreSQL: what gets queued, for whom, once."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,8 +35,13 @@ from data_sources.comments.workflow import Actor, WorkflowError, change_status, 
 
 
 def _comment(engine: Engine, city: CityConfig, email: str | None = "ann@example.org", **kw: object) -> int:
-    return submit_comment(engine, city, CommentInput(lat=48.5, lon=9.0, category="street",
-                                                     text="A loose paving stone by the school.", email=email, **kw)).id
+    return submit_comment(
+        engine,
+        city,
+        CommentInput(
+            lat=48.5, lon=9.0, category="street", text="A loose paving stone by the school.", email=email, **kw
+        ),
+    ).id
 
 
 def _outbox(engine: Engine) -> list[tuple[str, str]]:
@@ -102,8 +108,17 @@ def test_confirmation_cap_and_stop_all(any_engine, demo_city):
     assert _outbox(any_engine) == [("confirm", "pending")] * 3
     token = due(any_engine, utcnow())[0].token
     unsubscribe(any_engine, token, "all")
-    assert subscribe(any_engine, "zed@example.org", "area", "en", area=AreaFilter(category="noise"),
-                     now=utcnow() + timedelta(days=2)).confirmation_queued is False
+    assert (
+        subscribe(
+            any_engine,
+            "zed@example.org",
+            "area",
+            "en",
+            area=AreaFilter(category="noise"),
+            now=utcnow() + timedelta(days=2),
+        ).confirmation_queued
+        is False
+    )
     assert due(any_engine, utcnow() + timedelta(days=3)) == []
 
 
@@ -144,8 +159,13 @@ def test_area_validation():
 
 
 @settings(max_examples=200, deadline=None)
-@given(lat=st.floats(-60, 60), lon=st.floats(-170, 170), radius=st.floats(50, 5000),
-       bearing=st.floats(0, 359), frac=st.floats(0, 2))
+@given(
+    lat=st.floats(-60, 60),
+    lon=st.floats(-170, 170),
+    radius=st.floats(50, 5000),
+    bearing=st.floats(0, 359),
+    frac=st.floats(0, 2),
+)
 def test_radius_alerts_match_by_distance(lat, lon, radius, bearing, frac):
     import math
 
@@ -168,8 +188,9 @@ def test_concurrent_requests_for_a_new_address_all_succeed(any_engine, demo_city
 
     cid = _comment(any_engine, demo_city, email=None)
     with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(lambda i: subscribe(any_engine, "same@example.org", "supporter", "en", comment_id=cid),
-                                range(6)))
+        results = list(
+            pool.map(lambda i: subscribe(any_engine, "same@example.org", "supporter", "en", comment_id=cid), range(6))
+        )
     assert all(r is not None for r in results) and len({r.subscription_id for r in results}) == 1
     with any_engine.connect() as c:
         assert c.scalar(select(func.count()).select_from(MailAddress)) == 1

@@ -73,15 +73,19 @@ def _colour(im: Image.Image, xy: tuple[int, int]) -> str:
 
 
 # Where the red half ends up once the camera's orientation is applied (EXIF 2.32, tag 0x0112).
-@pytest.mark.parametrize(("orientation", "size", "red_at"), [
-    (1, (200, 100), (20, 50)),  # as stored: red on the left
-    (2, (200, 100), (180, 50)),  # mirrored: red on the right
-    (3, (200, 100), (180, 50)),  # upside down
-    (6, (100, 200), (50, 20)),  # turned 90° clockwise: the left edge becomes the top
-    (8, (100, 200), (50, 180)),  # turned 90° anticlockwise: the left edge becomes the bottom
-])
-def test_photos_come_out_upright_whatever_the_camera_orientation(orientation: int, size: tuple[int, int],
-                                                                 red_at: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("orientation", "size", "red_at"),
+    [
+        (1, (200, 100), (20, 50)),  # as stored: red on the left
+        (2, (200, 100), (180, 50)),  # mirrored: red on the right
+        (3, (200, 100), (180, 50)),  # upside down
+        (6, (100, 200), (50, 20)),  # turned 90° clockwise: the left edge becomes the top
+        (8, (100, 200), (50, 180)),  # turned 90° anticlockwise: the left edge becomes the bottom
+    ],
+)
+def test_photos_come_out_upright_whatever_the_camera_orientation(
+    orientation: int, size: tuple[int, int], red_at: tuple[int, int]
+) -> None:
     out = Image.open(io.BytesIO(process_photo(_oriented(orientation)).full))
     assert out.size == size
     assert _colour(out, red_at) == "red"
@@ -107,13 +111,16 @@ def test_truncated_files_are_refused() -> None:
         process_photo(data[: len(data) // 2])
 
 
-@pytest.mark.parametrize("content", [
-    b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>',
-    b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>",
-    b"GIF89a/*<script>alert(1)</script>*/",
-    b"%PDF-1.4\n1 0 obj<<>>endobj\n",
-    b"\x00" * 64,
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>',
+        b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>",
+        b"GIF89a/*<script>alert(1)</script>*/",
+        b"%PDF-1.4\n1 0 obj<<>>endobj\n",
+        b"\x00" * 64,
+    ],
+)
 def test_files_that_are_not_photos_are_refused_by_content_whatever_their_name(content: bytes) -> None:
     with pytest.raises(PhotoRejected, match="not a photo we can read"):
         process_photo(content)

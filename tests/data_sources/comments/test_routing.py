@@ -1,6 +1,7 @@
 """Routing to departments: a new comment is assigned on arrival from the city TOML ([routing]), a district can
 override its category's department, an unrouted comment stays visible as unassigned, officials reassign (audited),
 and the ledger counts comments under the department they were routed to."""
+
 from __future__ import annotations
 
 import json
@@ -34,20 +35,24 @@ def inside(district: str) -> tuple[float, float]:
 
 def dept_of(engine: Engine, cid: int) -> str | None:
     with engine.connect() as conn:
-        return conn.scalar(select(Department.name).join(Comment, Comment.department_id == Department.id)
-                           .where(Comment.id == cid))
+        return conn.scalar(
+            select(Department.name).join(Comment, Comment.department_id == Department.id).where(Comment.id == cid)
+        )
 
 
-def comment(engine: Engine, city: CityConfig, category: str, at: tuple[float, float],
-            text: str = "Something to fix right here.") -> int:
-    return submit_comment(engine, city, CommentInput(lat=at[0], lon=at[1], category=category, text=text),
-                          hold_for_review=None).id
+def comment(
+    engine: Engine, city: CityConfig, category: str, at: tuple[float, float], text: str = "Something to fix right here."
+) -> int:
+    return submit_comment(
+        engine, city, CommentInput(lat=at[0], lon=at[1], category=category, text=text), hold_for_review=None
+    ).id
 
 
 def test_demo_toml_routes_as_the_demo_generator_assigns(demo_city):
     # One mapping: the demo city's TOML says what the generator does for the seeded comments.
-    assert {c: demo_city.routing.department_for(c, None) for cats in DEPARTMENTS.values() for c in cats} == \
-        {c: d for d, cats in DEPARTMENTS.items() for c in cats}
+    assert {c: demo_city.routing.department_for(c, None) for cats in DEPARTMENTS.values() for c in cats} == {
+        c: d for d, cats in DEPARTMENTS.items() for c in cats
+    }
 
 
 def test_new_comments_are_assigned_on_arrival(demo_engine, demo_city):
@@ -58,8 +63,9 @@ def test_new_comments_are_assigned_on_arrival(demo_engine, demo_city):
 
 
 def test_a_district_overrides_its_categories(demo_engine, demo_city):
-    routing = demo_city.routing.model_copy(update={"districts": {"Old Town": {"street": "Old town works office"},
-                                                                 "Riverside": {"*": "Riverside team"}}})
+    routing = demo_city.routing.model_copy(
+        update={"districts": {"Old Town": {"street": "Old town works office"}, "Riverside": {"*": "Riverside team"}}}
+    )
     city = demo_city.model_copy(update={"routing": routing})
     old_town, elsewhere = inside("Old Town"), inside("Northgate")
     # Departments the TOML names are created when first needed (here: not before the first comment).
@@ -69,8 +75,9 @@ def test_a_district_overrides_its_categories(demo_engine, demo_city):
     assert dept_of(demo_engine, comment(demo_engine, city, "street", elsewhere)) == "Streets and public space"
     assert dept_of(demo_engine, comment(demo_engine, city, "noise", inside("Riverside"))) == "Riverside team"
     with demo_engine.connect() as conn:
-        assert conn.scalars(select(Department.name).where(Department.name == "Old town works office")).all() == \
-            ["Old town works office"]  # created once
+        assert conn.scalars(select(Department.name).where(Department.name == "Old town works office")).all() == [
+            "Old town works office"
+        ]  # created once
 
 
 def test_unrouted_comments_stay_visible_as_unassigned(demo_engine, demo_city):
@@ -100,8 +107,9 @@ def test_reassigning_is_audited_and_kept_out_of_the_public_history(demo_engine, 
     workflow.assign(demo_engine, official, [cid], depts["Transport"])
     assert dept_of(demo_engine, cid) == "Transport"
     with demo_engine.connect() as conn:
-        a = conn.execute(select(AuditEntry.__table__).where(AuditEntry.action == "assign",
-                                                            AuditEntry.target_id == str(cid))).one()
+        a = conn.execute(
+            select(AuditEntry.__table__).where(AuditEntry.action == "assign", AuditEntry.target_id == str(cid))
+        ).one()
         kinds = conn.scalars(select(CommentEvent.kind).where(CommentEvent.comment_id == cid)).all()
     assert a.official_id == official.id
     assert a.before["department_id"] == depts["Environment"] and a.after["department_id"] == depts["Transport"]
@@ -124,15 +132,19 @@ def test_routing_works_on_both_stores(any_url, demo_city):
         ids = ensure_departments(eng, demo_city.routing)
         assert set(ids) == set(DEPARTMENTS)
         with eng.connect() as conn:
-            assert sorted(conn.scalar(select(Department.categories).where(Department.name == "Environment"))) == \
-                sorted(DEPARTMENTS["Environment"])
+            assert sorted(conn.scalar(select(Department.categories).where(Department.name == "Environment"))) == sorted(
+                DEPARTMENTS["Environment"]
+            )
     finally:
         eng.dispose()
 
 
 def test_routing_to_an_unknown_category_is_refused_on_load(tmp_path):
-    toml = (ROOT / "cities" / "demo.toml").read_text().replace('file = "demo/districts.geojson"',
-                                                              f'file = "{ROOT / "cities" / "demo" / "districts.geojson"}"')
+    toml = (
+        (ROOT / "cities" / "demo.toml")
+        .read_text()
+        .replace('file = "demo/districts.geojson"', f'file = "{ROOT / "cities" / "demo" / "districts.geojson"}"')
+    )
     bad = tmp_path / "bad.toml"
     bad.write_text(toml.replace('other = "Streets and public space" }', 'other = "Streets", potholes = "Roads" }'))
     with pytest.raises(ConfigError, match="potholes"):

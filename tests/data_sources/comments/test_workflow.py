@@ -1,5 +1,6 @@
 """Officials' actions change the comment, add to its public history and write one audit entry each, in one
 transaction; roles are checked here too."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,17 +25,26 @@ def _new_ids(engine, n):
 
 def _audit(engine, action):
     with engine.connect() as conn:
-        return conn.execute(select(AuditEntry.__table__).where(AuditEntry.action == action).order_by(AuditEntry.id)).all()
+        return conn.execute(
+            select(AuditEntry.__table__).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        ).all()
 
 
 def test_change_status_with_answer_in_bulk(demo_engine, actors):
     ids = _new_ids(demo_engine, 3)
-    n = workflow.change_status(demo_engine, actors["official"], ids, "in_progress", "A crew comes on Monday. Call 0612345678")
+    n = workflow.change_status(
+        demo_engine, actors["official"], ids, "in_progress", "A crew comes on Monday. Call 0612345678"
+    )
     assert n == 3
     with demo_engine.connect() as conn:
-        rows = conn.execute(select(Comment.status, Comment.first_response_at, Comment.resolved_at).where(Comment.id.in_(ids))).all()
-        events = conn.execute(select(CommentEvent.public_text, CommentEvent.official_id, CommentEvent.from_status)
-                              .where(CommentEvent.comment_id.in_(ids), CommentEvent.kind == "status")).all()
+        rows = conn.execute(
+            select(Comment.status, Comment.first_response_at, Comment.resolved_at).where(Comment.id.in_(ids))
+        ).all()
+        events = conn.execute(
+            select(CommentEvent.public_text, CommentEvent.official_id, CommentEvent.from_status).where(
+                CommentEvent.comment_id.in_(ids), CommentEvent.kind == "status"
+            )
+        ).all()
     assert all(r.status == "in_progress" and r.first_response_at is not None and r.resolved_at is None for r in rows)
     assert len(events) == 3 and all(e.official_id == actors["official"].id and e.from_status == "new" for e in events)
     assert "[phone removed]" in events[0].public_text  # answers are public: no personal data
@@ -54,7 +64,9 @@ def test_resolve_sets_resolved_at_and_close_needs_reason(demo_engine, actors):
     assert _audit(demo_engine, "change_status") == []  # refused: nothing written
     workflow.change_status(demo_engine, actors["official"], [cid], "closed", "Not ours", closed_reason="not_city")
     with demo_engine.connect() as conn:
-        r = conn.execute(select(Comment.status, Comment.closed_reason, Comment.resolved_at).where(Comment.id == cid)).one()
+        r = conn.execute(
+            select(Comment.status, Comment.closed_reason, Comment.resolved_at).where(Comment.id == cid)
+        ).one()
     assert r.status == "closed" and r.closed_reason == "not_city" and r.resolved_at is not None
 
 
@@ -63,7 +75,10 @@ def test_a_missing_comment_rolls_back_the_whole_bulk_action(demo_engine, actors)
     with pytest.raises(WorkflowError):
         workflow.change_status(demo_engine, actors["official"], [*ids, 10**9], "acknowledged", "Thanks")
     with demo_engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Comment).where(Comment.id.in_(ids), Comment.status == "new")) == 2
+        assert (
+            conn.scalar(select(func.count()).select_from(Comment).where(Comment.id.in_(ids), Comment.status == "new"))
+            == 2
+        )
 
 
 def test_assign_is_audited(demo_engine, actors):
@@ -81,7 +96,9 @@ def test_moderation_actions_are_audited(demo_engine, actors):
     workflow.moderate(demo_engine, mod, a, "hide", "insults a neighbour")
     with pytest.raises(WorkflowError):
         workflow.moderate(demo_engine, mod, b, "hide", "")
-    workflow.moderate(demo_engine, mod, b, "redact", "name removed", redacted_text="The [name removed] shop blocks the path.")
+    workflow.moderate(
+        demo_engine, mod, b, "redact", "name removed", redacted_text="The [name removed] shop blocks the path."
+    )
     workflow.moderate(demo_engine, mod, a, "approve")
     with demo_engine.connect() as conn:
         rb = conn.execute(select(Comment.text, Comment.original_text).where(Comment.id == b)).one()
@@ -107,7 +124,9 @@ def test_roles_are_checked_in_the_store_layer(demo_engine, actors):
 def test_templates_come_from_the_city(demo_city):
     t = workflow.answer_templates(demo_city)
     assert set(t) == {"acknowledged", "in_progress", "resolved", "closed"}
-    custom = demo_city.model_copy(update={"officials": demo_city.officials.model_copy(update={"answer_templates": {"resolved": "Fixed!"}})})
+    custom = demo_city.model_copy(
+        update={"officials": demo_city.officials.model_copy(update={"answer_templates": {"resolved": "Fixed!"}})}
+    )
     assert workflow.answer_templates(custom)["resolved"] == "Fixed!"
 
 
@@ -118,19 +137,27 @@ def test_queue_sorts(demo_engine):
     newest = workflow.queue(demo_engine, "newest", now=now)
     assert newest["created_at"].is_monotonic_decreasing
     oldest = workflow.queue(demo_engine, "oldest_open", now=now)
-    assert oldest["status"].isin(["new", "acknowledged", "in_progress"]).all() and oldest["created_at"].is_monotonic_increasing
+    assert (
+        oldest["status"].isin(["new", "acknowledged", "in_progress"]).all()
+        and oldest["created_at"].is_monotonic_increasing
+    )
     sup = workflow.queue(demo_engine, "most_supported", now=now)
     assert sup["support_count"].is_monotonic_decreasing
     over = workflow.queue(demo_engine, "overdue", overdue_days=14, now=now)
-    assert len(over) and over["first_response_at"].isna().all() and (over["created_at"] < datetime(2026, 11, 2, 9)).all()
+    assert (
+        len(over) and over["first_response_at"].isna().all() and (over["created_at"] < datetime(2026, 11, 2, 9)).all()
+    )
 
 
 def test_city_toml_officials_table(tmp_path):
     from data_sources.config import ConfigError, load_city
     from tests.support import ROOT
 
-    src = (ROOT / "cities" / "demo.toml").read_text().replace('file = "demo/districts.geojson"',
-                                                               f'file = "{ROOT / "cities" / "demo" / "districts.geojson"}"')
+    src = (
+        (ROOT / "cities" / "demo.toml")
+        .read_text()
+        .replace('file = "demo/districts.geojson"', f'file = "{ROOT / "cities" / "demo" / "districts.geojson"}"')
+    )
     ok = tmp_path / "city.toml"
     ok.write_text(src + '\n[officials]\noverdue_days = 7\nanswer_templates = { resolved = "Sorted, thanks!" }\n')
     city = load_city(ok)

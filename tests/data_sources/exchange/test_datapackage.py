@@ -1,5 +1,6 @@
 """`citydash export --datapackage DIR`: a Frictionless Data Package that `frictionless validate` accepts, with
 licences, sources, contributors, typed Table Schemas, GeoJSON, and comments only as the public sees them."""
+
 from __future__ import annotations
 
 import csv
@@ -34,9 +35,20 @@ def demo_engine(demo_store_file, tmp_path_factory):
 def package(demo_engine, demo_city, tmp_path_factory):
     # One comment with personal data and one held for review: neither the email, the original text nor the
     # held comment may leave the store.
-    submit_comment(demo_engine, demo_city, CommentInput(lat=48.5012, lon=9.0011, category="noise", email="me@example.org",
-                                                        text="Loud bar, ring me on +49 151 23456789 please"))
-    submit_comment(demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="noise", text="This idiot neighbour again"))
+    submit_comment(
+        demo_engine,
+        demo_city,
+        CommentInput(
+            lat=48.5012,
+            lon=9.0011,
+            category="noise",
+            email="me@example.org",
+            text="Loud bar, ring me on +49 151 23456789 please",
+        ),
+    )
+    submit_comment(
+        demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="noise", text="This idiot neighbour again")
+    )
     out = tmp_path_factory.mktemp("dp") / "pkg"
     counts = export_datapackage(demo_engine, demo_city, out)
     return out, counts
@@ -74,12 +86,29 @@ def test_metadata_licences_sources_contributors_and_schemas(package, demo_city):
     assert {s["title"] for s in dp["sources"]} >= {"Air quality (demo)"}
     assert dp["contributors"][0] == {"title": demo_city.city.name, "role": "publisher"}
     res = {r["name"]: r for r in dp["resources"]}
-    assert {"sources", "features", "observations", "comments", "comment_events", "districts",
-            "layer-air-station", "layer-cycle-route"} <= set(res)
+    assert {
+        "sources",
+        "features",
+        "observations",
+        "comments",
+        "comment_events",
+        "districts",
+        "layer-air-station",
+        "layer-cycle-route",
+    } <= set(res)
     obs = res["observations"]["schema"]
     types = {f["name"]: f["type"] for f in obs["fields"]}
-    assert types == {"feature_id": "integer", "time": "datetime", "metric": "string", "value": "number", "unit": "string"}
-    assert all(f["description"] for f in obs["fields"]) and "µg/m³" in next(f for f in obs["fields"] if f["name"] == "value")["description"]
+    assert types == {
+        "feature_id": "integer",
+        "time": "datetime",
+        "metric": "string",
+        "value": "number",
+        "unit": "string",
+    }
+    assert (
+        all(f["description"] for f in obs["fields"])
+        and "µg/m³" in next(f for f in obs["fields"] if f["name"] == "value")["description"]
+    )
     assert obs["primaryKey"] == ["feature_id", "metric", "time"]
     assert res["layer-air-station"]["mediatype"] == "application/geo+json"
     assert all(r["hash"].startswith("sha256:") and r["bytes"] > 0 for r in dp["resources"])
@@ -109,8 +138,11 @@ def test_comments_are_exported_as_the_public_sees_them(package, demo_engine):
     mine = rows[-1]
     assert "[phone removed]" in mine["text"]
     with demo_engine.connect() as conn:
-        exact = conn.execute(select(Comment.lat, Comment.lon, Comment.public_lat, Comment.public_lon)
-                             .where(Comment.id == int(mine["id"]))).one()
+        exact = conn.execute(
+            select(Comment.lat, Comment.lon, Comment.public_lat, Comment.public_lon).where(
+                Comment.id == int(mine["id"])
+            )
+        ).one()
     assert (float(mine["public_lat"]), float(mine["public_lon"])) == (exact.public_lat, exact.public_lon)
     assert float(mine["public_lat"]) != exact.lat
 
@@ -135,7 +167,9 @@ def test_cli_export(tmp_path, sqlite_url, engine, demo_city):
 
 
 def test_export_from_postgresql_too(any_engine, demo_city, tmp_path):
-    submit_comment(any_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="noise", text="Loud music every night"))
+    submit_comment(
+        any_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="noise", text="Loud music every night")
+    )
     counts = export_datapackage(any_engine, demo_city, tmp_path / "pkg")
     assert counts["comments"] == 1
     assert frictionless.validate(str(tmp_path / "pkg" / "datapackage.json")).valid

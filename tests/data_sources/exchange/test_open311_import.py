@@ -1,5 +1,6 @@
 """`citydash import open311`: real Open311 payloads (Bloomington JSON, San Francisco XML) and our own small ones
 in the same formats, through submit_comment, idempotently."""
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,50 @@ from data_sources.exchange.open311_import import (
 )
 from tests.support import realdata
 
-OWN_JSON = json.dumps([
-    {"service_request_id": "A-1", "status": "open", "service_code": "pot", "service_name": "Potholes",
-     "description": "Deep pothole in the cycle lane by the school", "requested_datetime": "2025-03-01T08:00:00+01:00",
-     "lat": 52.09, "long": 5.12},
-    {"service_request_id": "A-2", "status": "closed", "service_code": "lamp", "service_name": "Street lights",
-     "description": "Lamp post flickering all night long", "requested_datetime": "2025-03-02T09:30:00Z",
-     "lat": "52.08", "long": "5.11"},
-    {"service_request_id": "A-3", "status": "open", "service_code": "pot", "service_name": "Potholes",
-     "description": "No location given here", "requested_datetime": "2025-03-02T10:00:00Z", "lat": None, "long": None},
-    {"service_request_id": "A-4", "status": "open", "service_code": "pot", "service_name": "Potholes",
-     "description": "Zero zero is unknown upstream", "requested_datetime": "2025-03-02T10:00:00Z", "lat": 0, "long": 0},
-])
+OWN_JSON = json.dumps(
+    [
+        {
+            "service_request_id": "A-1",
+            "status": "open",
+            "service_code": "pot",
+            "service_name": "Potholes",
+            "description": "Deep pothole in the cycle lane by the school",
+            "requested_datetime": "2025-03-01T08:00:00+01:00",
+            "lat": 52.09,
+            "long": 5.12,
+        },
+        {
+            "service_request_id": "A-2",
+            "status": "closed",
+            "service_code": "lamp",
+            "service_name": "Street lights",
+            "description": "Lamp post flickering all night long",
+            "requested_datetime": "2025-03-02T09:30:00Z",
+            "lat": "52.08",
+            "long": "5.11",
+        },
+        {
+            "service_request_id": "A-3",
+            "status": "open",
+            "service_code": "pot",
+            "service_name": "Potholes",
+            "description": "No location given here",
+            "requested_datetime": "2025-03-02T10:00:00Z",
+            "lat": None,
+            "long": None,
+        },
+        {
+            "service_request_id": "A-4",
+            "status": "open",
+            "service_code": "pot",
+            "service_name": "Potholes",
+            "description": "Zero zero is unknown upstream",
+            "requested_datetime": "2025-03-02T10:00:00Z",
+            "lat": 0,
+            "long": 0,
+        },
+    ]
+)
 OWN_XML = """<?xml version="1.0" encoding="utf-8"?>
 <service_requests xmlns:m="http://example.org/m"><request><service_request_id>77</service_request_id><status>Closed</status>
 <service_name>Graffiti_Removal</service_name><service_code>010</service_code><description>Tag &amp; paint on the bridge wall</description>
@@ -45,8 +78,9 @@ OWN_XML = """<?xml version="1.0" encoding="utf-8"?>
 
 def city(categories: list[str], tz: str = "UTC") -> CityConfig:
     """A city with no bounds (real payloads are elsewhere than the demo city)."""
-    return CityConfig.model_validate({"city": {"name": "Test", "slug": "test", "centre": [0, 0], "timezone": tz,
-                                               "comment_categories": categories}})
+    return CityConfig.model_validate(
+        {"city": {"name": "Test", "slug": "test", "centre": [0, 0], "timezone": tz, "comment_categories": categories}}
+    )
 
 
 def comments(engine) -> list:  # noqa: ANN001
@@ -69,7 +103,9 @@ def test_parse_own_xml_with_non_iso_time_in_the_city_zone():
 
 def test_errors_payload_and_garbage_are_reported():
     with pytest.raises(SourceError, match="api_key"):
-        parse('<?xml version="1.0"?><errors><error><code>403</code><description>bad api_key</description></error></errors>')
+        parse(
+            '<?xml version="1.0"?><errors><error><code>403</code><description>bad api_key</description></error></errors>'
+        )
     with pytest.raises(SourceError):
         parse("this is not a payload")
     with pytest.raises(SourceError):
@@ -104,19 +140,37 @@ def test_import_keeps_status_and_time_and_adds_nothing_twice(any_engine, tmp_pat
     f.write_text(OWN_JSON)
     c = city(["potholes", "street_lights", "other"])
     counts = import_open311(engine, c, str(f), origin="oldsystem")
-    assert counts == {"source": "open311:oldsystem", "kind": "open311", "features": 0, "observations": 0,
-                      "comments": 2, "skipped": 2, "skipped_by_reason": {"location": 2}}
+    assert counts == {
+        "source": "open311:oldsystem",
+        "kind": "open311",
+        "features": 0,
+        "observations": 0,
+        "comments": 2,
+        "skipped": 2,
+        "skipped_by_reason": {"location": 2},
+    }
     rows = comments(engine)
     assert [(r.category, r.status, r.closed_reason, r.origin) for r in rows] == [
-        ("potholes", "new", None, "open311:oldsystem"), ("street_lights", "closed", "closed_upstream", "open311:oldsystem")]
+        ("potholes", "new", None, "open311:oldsystem"),
+        ("street_lights", "closed", "closed_upstream", "open311:oldsystem"),
+    ]
     assert rows[1].created_at == datetime(2025, 3, 2, 9, 30)
     assert import_open311(engine, c, str(f), origin="oldsystem")["comments"] == 0
     assert len(comments(engine)) == 2
 
 
 def test_import_redacts_and_holds_like_any_comment(engine, tmp_path):
-    payload = [{"service_request_id": 1, "status": "open", "service_code": "x", "service_name": "Other",
-                "description": "Call me on +31 6 1234 5678 about this idiot parking", "lat": 1, "long": 1}]
+    payload = [
+        {
+            "service_request_id": 1,
+            "status": "open",
+            "service_code": "x",
+            "service_name": "Other",
+            "description": "Call me on +31 6 1234 5678 about this idiot parking",
+            "lat": 1,
+            "long": 1,
+        }
+    ]
     f = tmp_path / "r.json"
     f.write_text(json.dumps(payload))
     import_open311(engine, city(["other"]), str(f))
@@ -136,7 +190,7 @@ class FakeSession:
         self.urls.append(url)
         q = parse_qs(urlsplit(url).query)
         page, size = int(q["page"][0]), int(q["page_size"][0])
-        body = self.records[(page - 1) * size: page * size] if self.pages else self.records
+        body = self.records[(page - 1) * size : page * size] if self.pages else self.records
 
         class R:
             status_code = 200
@@ -180,14 +234,20 @@ def _city_from_services(path, tz: str) -> CityConfig:  # noqa: ANN001
 
 def test_bloomington_json(engine):
     payload = realdata("open311", "bloomington_in_requests_2012-05-23.json")
-    c = _city_from_services(realdata("open311", "bloomington_in_services_2012-05-23.json"), "America/Indiana/Indianapolis")
+    c = _city_from_services(
+        realdata("open311", "bloomington_in_services_2012-05-23.json"), "America/Indiana/Indianapolis"
+    )
     counts = import_open311(engine, c, str(payload))
     # 21 requests: 2 with null lat/long and 6 with 0,0 are skipped; the other 13 are stored.
     assert (counts["comments"], counts["skipped"]) == (13, 8)
     rows = comments(engine)
     assert sum(r.status == "closed" for r in rows) == 3
     first = next(r for r in rows if r.client_key.endswith("4fbd3beeb1fe2c9f5c000001"))
-    assert (first.category, first.text, first.created_at) == ("graffiti", "Graffiti on mailboxes", datetime(2012, 5, 23, 19, 35, 8))
+    assert (first.category, first.text, first.created_at) == (
+        "graffiti",
+        "Graffiti on mailboxes",
+        datetime(2012, 5, 23, 19, 35, 8),
+    )
     assert import_open311(engine, c, str(payload))["comments"] == 0
 
 
@@ -206,14 +266,17 @@ def test_san_francisco_xml(engine):
         dumping = conn.execute(select(Comment).where(Comment.client_key.like("%:1129792"))).one()
     assert dumping.category == "illegal_dumping" and dumping.created_at == datetime(2012, 5, 23, 5, 43, 22, 440000)
     assert sum(1 for r in comments(engine) if r.status == "closed") == sum(
-        1 for r in parsed.requests if r.status == "closed" and len(r.service_name) >= 10)
+        1 for r in parsed.requests if r.status == "closed" and len(r.service_name) >= 10
+    )
 
 
 def test_cli_import_prints_one_json_line(tmp_path, monkeypatch):
     from dashboard.cli import cli
 
     toml = tmp_path / "c.toml"
-    toml.write_text('[city]\nname = "T"\nslug = "t"\ncentre = [52.1, 5.1]\ncomment_categories = ["potholes", "other"]\n')
+    toml.write_text(
+        '[city]\nname = "T"\nslug = "t"\ncentre = [52.1, 5.1]\ncomment_categories = ["potholes", "other"]\n'
+    )
     f = tmp_path / "old.json"
     f.write_text(OWN_JSON)
     env = {"CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite'}", "CITYDASH_DATA_DIR": str(tmp_path)}
@@ -256,8 +319,25 @@ _values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.tex
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(["service_request_id", "status", "service_code", "service_name",
-                                                 "description", "requested_datetime", "lat", "long"]), _values)))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "service_request_id",
+                    "status",
+                    "service_code",
+                    "service_name",
+                    "description",
+                    "requested_datetime",
+                    "lat",
+                    "long",
+                ]
+            ),
+            _values,
+        )
+    )
+)
 def test_parse_takes_any_records_and_keeps_only_usable_ones(records):
     p = parse(json.dumps(records))
     assert parse(json.dumps([{"service_request_id": " ", "lat": 1, "long": 1}])).skipped == 1

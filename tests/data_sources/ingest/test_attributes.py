@@ -1,4 +1,5 @@
 """Canonical attributes mapped per source, never assumed (issue 21, item 3)."""
+
 from __future__ import annotations
 
 import json
@@ -15,19 +16,22 @@ from data_sources.refresh import import_file, parse_checked
 from tests.support import realdata
 
 
-@pytest.mark.parametrize(("tags", "expected"), [
-    ({"highway": "cycleway"}, "track"),
-    ({"highway": "cycleway", "foot": "designated", "segregated": "no"}, "path"),
-    ({"highway": "path", "bicycle": "designated", "segregated": "yes"}, "track"),
-    ({"highway": "footway", "bicycle": "yes"}, "path"),
-    ({"highway": "residential", "cycleway:right": "lane"}, "lane"),
-    ({"highway": "secondary", "cycleway": "opposite_lane"}, "lane"),
-    ({"highway": "secondary", "cycleway": "opposite_track"}, "track"),
-    ({"highway": "tertiary", "cycleway:both": "shared_lane"}, "shared"),
-    ({"highway": "residential", "bicycle_road": "yes"}, "cycle_street"),
-    ({"highway": "residential", "cyclestreet": "yes"}, "cycle_street"),
-    ({"highway": "residential", "cycleway": "no"}, None),
-])
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"highway": "cycleway"}, "track"),
+        ({"highway": "cycleway", "foot": "designated", "segregated": "no"}, "path"),
+        ({"highway": "path", "bicycle": "designated", "segregated": "yes"}, "track"),
+        ({"highway": "footway", "bicycle": "yes"}, "path"),
+        ({"highway": "residential", "cycleway:right": "lane"}, "lane"),
+        ({"highway": "secondary", "cycleway": "opposite_lane"}, "lane"),
+        ({"highway": "secondary", "cycleway": "opposite_track"}, "track"),
+        ({"highway": "tertiary", "cycleway:both": "shared_lane"}, "shared"),
+        ({"highway": "residential", "bicycle_road": "yes"}, "cycle_street"),
+        ({"highway": "residential", "cyclestreet": "yes"}, "cycle_street"),
+        ({"highway": "residential", "cycleway": "no"}, None),
+    ],
+)
 def test_osm_tags_map_to_canonical_cycle_types(tags, expected):
     assert osm_cycle_type(tags) == expected
 
@@ -70,9 +74,12 @@ id_field = "id"
 
 def test_a_portal_table_maps_its_own_type_field_and_lists_what_it_does_not_name(engine, tmp_path):
     csv = tmp_path / "radwege.csv"
-    csv.write_text('id,TYP,wkt\n1,Radweg,"LINESTRING (16.37 48.2, 16.38 48.21)"\n2,Mehrzweckstreifen,"LINESTRING (16.37 48.2, 16.36 48.19)"\n'
-                   '3,Radroute,"LINESTRING (16.30 48.2, 16.31 48.2)"\n4,Radroute,"LINESTRING (16.31 48.2, 16.32 48.2)"\n'
-                   '5,,"LINESTRING (16.32 48.2, 16.33 48.2)"\n', encoding="utf-8")
+    csv.write_text(
+        'id,TYP,wkt\n1,Radweg,"LINESTRING (16.37 48.2, 16.38 48.21)"\n2,Mehrzweckstreifen,"LINESTRING (16.37 48.2, 16.36 48.19)"\n'
+        '3,Radroute,"LINESTRING (16.30 48.2, 16.31 48.2)"\n4,Radroute,"LINESTRING (16.31 48.2, 16.32 48.2)"\n'
+        '5,,"LINESTRING (16.32 48.2, 16.33 48.2)"\n',
+        encoding="utf-8",
+    )
     city = CityConfig.model_validate(tomllib.loads(CITY))
     out = import_file(engine, "csv", str(csv), source=city.source("radwege"))
     assert out["unmapped"] == {"cycle_type": {"Radroute": 2, "(empty)": 1}}
@@ -100,8 +107,11 @@ def test_about_lists_the_unmapped_values_with_their_counts(engine, tmp_path):
     from tests.support import render_page
 
     csv = tmp_path / "radwege.csv"
-    csv.write_text('id,TYP,wkt\n1,Radweg,"LINESTRING (16.37 48.2, 16.38 48.21)"\n3,Radroute,"LINESTRING (16.30 48.2, 16.31 48.2)"\n'
-                   '4,Radroute,"LINESTRING (16.31 48.2, 16.32 48.2)"\n', encoding="utf-8")
+    csv.write_text(
+        'id,TYP,wkt\n1,Radweg,"LINESTRING (16.37 48.2, 16.38 48.21)"\n3,Radroute,"LINESTRING (16.30 48.2, 16.31 48.2)"\n'
+        '4,Radroute,"LINESTRING (16.31 48.2, 16.32 48.2)"\n',
+        encoding="utf-8",
+    )
     city = CityConfig.model_validate(tomllib.loads(CITY))
     import_file(engine, "csv", str(csv), source=city.source("radwege"))
     app = create_app(city=city, settings=Settings.from_env({"CITYDASH_DATA_DIR": str(tmp_path)}), engine=engine)

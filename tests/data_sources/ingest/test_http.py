@@ -3,6 +3,7 @@
 Connector-level faults use the fake transport; the retry and cache tests need urllib3 and requests-cache to see
 real HTTP, so they talk to a tiny server on 127.0.0.1 that the test starts and stops (never the network).
 """
+
 from __future__ import annotations
 
 import threading
@@ -37,7 +38,9 @@ def test_http_500(fake_session):
 
 def test_429_says_when_to_retry(fake_session):
     s = fake_session([(r".*", {"status": 429, "headers": {"Retry-After": "30"}})])
-    with pytest.raises(SourceError, match=r"HTTP 429 Too Many Requests \(rate limited; upstream asks to retry after 30 s\)"):
+    with pytest.raises(
+        SourceError, match=r"HTTP 429 Too Many Requests \(rate limited; upstream asks to retry after 30 s\)"
+    ):
         get_json(s, "https://api.example.org/x")
 
 
@@ -97,7 +100,9 @@ def loopback():
 
 
 def test_429_with_retry_after_is_retried_after_the_wait(loopback):
-    url, handler = loopback([(429, {"Retry-After": "1"}, b""), (200, {"Content-Type": "application/json"}, b'{"ok": 1}')])
+    url, handler = loopback(
+        [(429, {"Retry-After": "1"}, b""), (200, {"Content-Type": "application/json"}, b'{"ok": 1}')]
+    )
     t0 = time.monotonic()
     assert get_json(make_session(backoff=0), url, timeout=(2, 5)) == {"ok": 1}
     assert len(handler.seen) == 2

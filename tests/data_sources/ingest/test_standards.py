@@ -30,7 +30,21 @@ def test_eaqi_band_never_improves_as_concentration_rises(metric, a, b):
 
 
 # The 2024 PM2.5 breakpoints, µg/m³ (24 h): each row's top and the next row's bottom.
-PM25_EDGES = [(0.0, 0), (9.0, 50), (9.1, 51), (35.4, 100), (35.5, 101), (55.4, 150), (55.5, 151), (125.4, 200), (125.5, 201), (225.4, 300), (225.5, 301), (325.4, 500), (900, 500)]
+PM25_EDGES = [
+    (0.0, 0),
+    (9.0, 50),
+    (9.1, 51),
+    (35.4, 100),
+    (35.5, 101),
+    (55.4, 150),
+    (55.5, 151),
+    (125.4, 200),
+    (125.5, 201),
+    (225.4, 300),
+    (225.5, 301),
+    (325.4, 500),
+    (900, 500),
+]
 
 
 @pytest.mark.parametrize(("c", "aqi"), PM25_EDGES)
@@ -47,8 +61,12 @@ def test_us_aqi_truncates_before_looking_up():
 def test_us_aqi_every_row_edge_from_the_table(metric, row):
     c_lo, c_hi, i_lo, i_hi = row
     # the table's units are ppb/ppm for gases; us_aqi takes µg/m³
-    to_ugm3 = {"no2": lambda v: ppb_to_ugm3("no2", v), "so2": lambda v: ppb_to_ugm3("so2", v),
-               "o3": lambda v: ppb_to_ugm3("o3", v * 1000), "co": lambda v: ppb_to_ugm3("co", v * 1000)}.get(metric, lambda v: v)
+    to_ugm3 = {
+        "no2": lambda v: ppb_to_ugm3("no2", v),
+        "so2": lambda v: ppb_to_ugm3("so2", v),
+        "o3": lambda v: ppb_to_ugm3("o3", v * 1000),
+        "co": lambda v: ppb_to_ugm3("co", v * 1000),
+    }.get(metric, lambda v: v)
     assert us_aqi(metric, to_ugm3(c_lo)) == i_lo
     assert us_aqi(metric, to_ugm3(c_hi)) == i_hi
 
@@ -62,9 +80,21 @@ def test_us_aqi_categories():
 
 @pytest.mark.parametrize(
     ("metric", "value", "band"),
-    [("pm25", 5, "good"), ("pm25", 5.1, "fair"), ("pm25", 15, "fair"), ("pm25", 15.1, "moderate"), ("pm25", 141, "extremely_poor"),
-     ("pm10", 45, "fair"), ("pm10", 46, "moderate"), ("no2", 10, "good"), ("no2", 151, "extremely_poor"),
-     ("o3", 100, "fair"), ("o3", 100.5, "moderate"), ("so2", 275, "very_poor"), ("so2", 276, "extremely_poor")],
+    [
+        ("pm25", 5, "good"),
+        ("pm25", 5.1, "fair"),
+        ("pm25", 15, "fair"),
+        ("pm25", 15.1, "moderate"),
+        ("pm25", 141, "extremely_poor"),
+        ("pm10", 45, "fair"),
+        ("pm10", 46, "moderate"),
+        ("no2", 10, "good"),
+        ("no2", 151, "extremely_poor"),
+        ("o3", 100, "fair"),
+        ("o3", 100.5, "moderate"),
+        ("so2", 275, "very_poor"),
+        ("so2", 276, "extremely_poor"),
+    ],
 )
 def test_eaqi_band_edges(metric, value, band):
     assert eaqi_band(metric, value) == band

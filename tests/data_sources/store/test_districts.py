@@ -15,8 +15,16 @@ def _city(tmp_path, fixture_path, **districts):
     path = tmp_path / "wards.geojson"
     if not path.exists():
         shutil.copy(fixture_path("vector/districts_bng.geojson"), path)
-    cfg = {"file": "wards.geojson", "name_field": "ward", "population_field": "pop", "code_field": "ward_code", **districts}
-    return CityConfig.model_validate({"city": {"name": "T", "slug": "t", "centre": [55.86, -4.25]}, "districts": cfg, "path": tmp_path / "t.toml"})
+    cfg = {
+        "file": "wards.geojson",
+        "name_field": "ward",
+        "population_field": "pop",
+        "code_field": "ward_code",
+        **districts,
+    }
+    return CityConfig.model_validate(
+        {"city": {"name": "T", "slug": "t", "centre": [55.86, -4.25]}, "districts": cfg, "path": tmp_path / "t.toml"}
+    )
 
 
 def _districts(engine):
@@ -51,7 +59,13 @@ def test_refresh_loads_districts_and_places_features(engine, tmp_path, fixture_p
     report = refresh(engine, city, fake_session([]))
     assert report.ok and report.districts_loaded == 2
     with engine.connect() as conn:
-        placed = dict(conn.execute(select(Feature.external_id, District.name).join(District, Feature.district_id == District.id, isouter=True)).all())
+        placed = dict(
+            conn.execute(
+                select(Feature.external_id, District.name).join(
+                    District, Feature.district_id == District.id, isouter=True
+                )
+            ).all()
+        )
     assert placed == {"a": "North", "b": None}
 
 
@@ -63,10 +77,13 @@ def test_a_wrong_field_name_is_reported_and_sources_still_run(engine, tmp_path, 
     assert not report.ok and report.districts_error.startswith("districts: ")
 
 
-@pytest.mark.parametrize(("file", "name_field", "count", "one"), [
-    ("boundaries/mexico_city_alcaldias.geojson", "nomgeo", 16, "Iztacalco"),
-    ("boundaries/curitiba_bairros.geojson", "nome", 75, "ÁGUA VERDE"),
-])
+@pytest.mark.parametrize(
+    ("file", "name_field", "count", "one"),
+    [
+        ("boundaries/mexico_city_alcaldias.geojson", "nomgeo", 16, "Iztacalco"),
+        ("boundaries/curitiba_bairros.geojson", "nome", 75, "ÁGUA VERDE"),
+    ],
+)
 def test_real_boundary_files(realdata, file, name_field, count, one):
     gdf = load_districts(realdata(file), name_field)
     assert len(gdf) == count and one in set(gdf["name"])

@@ -1,5 +1,6 @@
 """The city's footprint (issue 21, item 2): features outside it are stored, marked at upsert on every path, left
 out of the city's figures, and counted per source. On SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,19 +18,34 @@ from data_sources.store.db import replace_districts, upsert_features, upsert_obs
 
 
 def _city(**city) -> CityConfig:
-    return CityConfig.model_validate({"city": {"name": "T", "slug": "t", "centre": [50.05, 5.05],
-                                               "bounds": [[50.0, 5.0], [50.1, 5.1]], **city}})
+    return CityConfig.model_validate(
+        {"city": {"name": "T", "slug": "t", "centre": [50.05, 5.05], "bounds": [[50.0, 5.0], [50.1, 5.1]], **city}}
+    )
 
 
 def _points(*where: tuple[str, float, float], layer: str = "air_station") -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"external_id": [w[0] for w in where], "layer": layer, "name": [w[0] for w in where],
-                             "properties": [{} for _ in where]},
-                            geometry=[Point(lon, lat) for _id, lat, lon in where], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "external_id": [w[0] for w in where],
+            "layer": layer,
+            "name": [w[0] for w in where],
+            "properties": [{} for _ in where],
+        },
+        geometry=[Point(lon, lat) for _id, lat, lon in where],
+        crs=4326,
+    )
 
 
 def _pm25(*rows: tuple[str, datetime, float]) -> pd.DataFrame:
-    return pd.DataFrame({"external_id": [r[0] for r in rows], "time": [r[1] for r in rows], "metric": "pm25",
-                         "value": [r[2] for r in rows], "unit": "µg/m³"})
+    return pd.DataFrame(
+        {
+            "external_id": [r[0] for r in rows],
+            "time": [r[1] for r in rows],
+            "metric": "pm25",
+            "value": [r[2] for r in rows],
+            "unit": "µg/m³",
+        }
+    )
 
 
 def test_outside_features_are_stored_marked_and_never_counted(any_engine):
@@ -49,17 +65,23 @@ def test_outside_features_are_stored_marked_and_never_counted(any_engine):
 
 def test_a_route_that_crosses_the_bounds_counts_and_one_beyond_them_does_not(engine):
     fp = footprint(engine, _city())
-    routes = gpd.GeoDataFrame({"external_id": ["cross", "beyond"], "layer": "cycle_route", "name": ["a", "b"],
-                               "properties": [{}, {}]},
-                              geometry=[LineString([(5.05, 50.05), (5.3, 50.05)]), LineString([(6, 51), (6.1, 51)])], crs=4326)
+    routes = gpd.GeoDataFrame(
+        {"external_id": ["cross", "beyond"], "layer": "cycle_route", "name": ["a", "b"], "properties": [{}, {}]},
+        geometry=[LineString([(5.05, 50.05), (5.3, 50.05)]), LineString([(6, 51), (6.1, 51)])],
+        crs=4326,
+    )
     sid = upsert_source(engine, "routes", "overpass")
     assert upsert_features(engine, sid, routes, fp).outside == 1
     assert list(queries.features(engine, "cycle_route")["external_id"]) == ["cross"]
 
 
 def test_clip_districts_and_none(engine):
-    replace_districts(engine, gpd.GeoDataFrame({"name": ["north"], "code": ["N"], "population": [1]},
-                                               geometry=[box(5.0, 50.05, 5.1, 50.1)], crs=4326))
+    replace_districts(
+        engine,
+        gpd.GeoDataFrame(
+            {"name": ["north"], "code": ["N"], "population": [1]}, geometry=[box(5.0, 50.05, 5.1, 50.1)], crs=4326
+        ),
+    )
     where = _points(("north", 50.07, 5.05), ("south", 50.02, 5.05))  # both in the bounds, one in a district
     assert list(footprint(engine, _city(clip="districts")).outside(list(where.geometry))) == [False, True]
     assert footprint(engine, _city(clip="none")) is None

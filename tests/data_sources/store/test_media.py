@@ -71,7 +71,10 @@ def test_backup_and_restore_bring_the_photos_back(media: MediaStore, tmp_path: P
     for name in list(media.names()):
         media.delete(name)  # the disk or the bucket is lost
     assert restore_media(media, archive) == 2
-    assert media.get("abcdefghijklmnop.jpg") == b"\xff\xd8one" and media.get("qrstuvwxyzABCDEF.thumb.jpg") == b"\xff\xd8two"
+    assert (
+        media.get("abcdefghijklmnop.jpg") == b"\xff\xd8one"
+        and media.get("qrstuvwxyzABCDEF.thumb.jpg") == b"\xff\xd8two"
+    )
 
 
 def test_restore_skips_what_is_not_a_photo_name(tmp_path: Path) -> None:
@@ -95,8 +98,11 @@ def test_the_command_line_backs_up_and_restores_photos_with_the_store(tmp_path: 
     from dashboard.cli import cli
     from tests.support import ROOT
 
-    env = {"CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}", "CITYDASH_DATA_DIR": str(tmp_path),
-           "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml")}
+    env = {
+        "CITYDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
+        "CITYDASH_DATA_DIR": str(tmp_path),
+        "CITYDASH_CITY": str(ROOT / "cities" / "demo.toml"),
+    }
     store = FileMediaStore(tmp_path / "media")
     store.put("abcdefghijklmnop.jpg", b"\xff\xd8kept", "image/jpeg")
     r = CliRunner().invoke(cli, ["backup", str(tmp_path / "b.sqlite")], env=env)

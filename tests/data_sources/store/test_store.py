@@ -1,4 +1,5 @@
 """The store keeps what connectors give it, once, on SQLite and on PostgreSQL."""
+
 from datetime import datetime
 
 import geopandas as gpd
@@ -13,21 +14,41 @@ from data_sources.store.db import record_failure, record_success, upsert_feature
 
 def _features():
     return gpd.GeoDataFrame(
-        {"external_id": ["s1", "r1"], "layer": ["air_station", "cycle_route"], "name": ["Station 1", "Route 1"],
-         "properties": [{"sensor": "SDS011"}, {"highway": "cycleway"}]},
-        geometry=[Point(-4.25, 55.86), LineString([(-4.25, 55.86), (-4.24, 55.87)])], crs=4326)
+        {
+            "external_id": ["s1", "r1"],
+            "layer": ["air_station", "cycle_route"],
+            "name": ["Station 1", "Route 1"],
+            "properties": [{"sensor": "SDS011"}, {"highway": "cycleway"}],
+        },
+        geometry=[Point(-4.25, 55.86), LineString([(-4.25, 55.86), (-4.24, 55.87)])],
+        crs=4326,
+    )
 
 
 def _obs():
-    return pd.DataFrame({
-        "external_id": ["s1", "s1", "s1"],
-        "time": pd.to_datetime(["2026-01-01T10:00Z", "2026-01-01T11:00Z", "2026-01-01T11:00Z"]),
-        "metric": ["pm25", "pm25", "pm10"], "value": [12.5, 14.0, 20.0], "unit": ["µg/m³"] * 3})
+    return pd.DataFrame(
+        {
+            "external_id": ["s1", "s1", "s1"],
+            "time": pd.to_datetime(["2026-01-01T10:00Z", "2026-01-01T11:00Z", "2026-01-01T11:00Z"]),
+            "metric": ["pm25", "pm25", "pm10"],
+            "value": [12.5, 14.0, 20.0],
+            "unit": ["µg/m³"] * 3,
+        }
+    )
 
 
 def test_round_trip_and_idempotent_load(any_engine):
-    sid = upsert_source(any_engine, "glasgow-air", "sensor_community",
-                        SourceMeta(publisher="Sensor.Community", licence="ODbL-1.0", attribution="© Sensor.Community", url="https://sensor.community"))
+    sid = upsert_source(
+        any_engine,
+        "glasgow-air",
+        "sensor_community",
+        SourceMeta(
+            publisher="Sensor.Community",
+            licence="ODbL-1.0",
+            attribution="© Sensor.Community",
+            url="https://sensor.community",
+        ),
+    )
     ids = upsert_features(any_engine, sid, _features())
     assert ids.added == 2
     assert upsert_observations(any_engine, ids, _obs()) == 3
@@ -41,16 +62,30 @@ def test_round_trip_and_idempotent_load(any_engine):
         f = c.execute(select(Feature).where(Feature.external_id == "s1")).one()
         assert (round(f.lat, 2), round(f.lon, 2)) == (55.86, -4.25)
         assert f.h3_r9 is not None and f.properties == {"sensor": "SDS011"}
-        rows = c.execute(select(Observation.time, Observation.metric, Observation.value).order_by(Observation.time, Observation.metric)).all()
+        rows = c.execute(
+            select(Observation.time, Observation.metric, Observation.value).order_by(
+                Observation.time, Observation.metric
+            )
+        ).all()
     assert [(r.time, r.metric, r.value) for r in rows] == [
-        (datetime(2026, 1, 1, 10), "pm25", 12.5), (datetime(2026, 1, 1, 11), "pm10", 20.0), (datetime(2026, 1, 1, 11), "pm25", 14.0)]
+        (datetime(2026, 1, 1, 10), "pm25", 12.5),
+        (datetime(2026, 1, 1, 11), "pm10", 20.0),
+        (datetime(2026, 1, 1, 11), "pm25", 14.0),
+    ]
 
 
 def test_unknown_features_and_bad_values_are_dropped(any_engine):
     sid = upsert_source(any_engine, "x", "csv")
     ids = upsert_features(any_engine, sid, _features())
-    df = pd.DataFrame({"external_id": ["s1", "nope", "s1"], "time": ["2026-01-01T10:00Z"] * 3,
-                       "metric": ["pm25", "pm25", "no2"], "value": [1.0, 2.0, float("nan")], "unit": ["µg/m³"] * 3})
+    df = pd.DataFrame(
+        {
+            "external_id": ["s1", "nope", "s1"],
+            "time": ["2026-01-01T10:00Z"] * 3,
+            "metric": ["pm25", "pm25", "no2"],
+            "value": [1.0, 2.0, float("nan")],
+            "unit": ["µg/m³"] * 3,
+        }
+    )
     assert upsert_observations(any_engine, ids, df) == 1
 
 

@@ -12,7 +12,9 @@ def test_real_legacy_devon_export(realdata):
     assert len(r.features) == 240
     assert r.observations.metric.value_counts().to_dict() == {"aadf": 3682, "aadf_cycles": 3682}
     # first data row: 2000, count point 6023 on the M5, 53717 motor vehicles a day, no pedal cycles
-    m5 = r.observations[(r.observations.external_id == "6023") & (r.observations.time == pd.Timestamp("2000-01-01T00:00Z"))].set_index("metric")
+    m5 = r.observations[
+        (r.observations.external_id == "6023") & (r.observations.time == pd.Timestamp("2000-01-01T00:00Z"))
+    ].set_index("metric")
     assert m5.loc["aadf", "value"] == 53717 and m5.loc["aadf", "unit"] == "vehicles/day"
     assert m5.loc["aadf_cycles", "value"] == 0
     # British National Grid 303700 E, 112172 N lies on the M5 near Exeter
@@ -33,10 +35,12 @@ def test_fixture_current_csv_names_count_points_by_their_road(fixture_path):
 
 
 def test_fetch_follows_the_api_pages(fake_session, fixture_path):
-    s = fake_session([
-        (r"page%5Bnumber%5D=1", {"file": fixture_path("dft/api_page1.json")}),
-        (r"page%5Bnumber%5D=2", {"file": fixture_path("dft/api_page2.json")}),
-    ])
+    s = fake_session(
+        [
+            (r"page%5Bnumber%5D=1", {"file": fixture_path("dft/api_page1.json")}),
+            (r"page%5Bnumber%5D=2", {"file": fixture_path("dft/api_page2.json")}),
+        ]
+    )
     r = dft.parse(dft.fetch(s, {"local_authority_id": 16}), {})
     assert len(s.transport.requests) == 2
     assert "filter%5Blocal_authority_id%5D=16" in s.transport.requests[0].url

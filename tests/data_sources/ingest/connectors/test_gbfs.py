@@ -23,7 +23,9 @@ def test_real_divvy_v23_stations_and_status(realdata):
 
 
 def test_real_ecobici_station_information_alone_gives_stations_only(realdata):
-    r = gbfs.parse(gbfs.read_file(str(realdata("gbfs/mexico_city_ecobici_station_information_2023-08-09.json")), {}), {})
+    r = gbfs.parse(
+        gbfs.read_file(str(realdata("gbfs/mexico_city_ecobici_station_information_2023-08-09.json")), {}), {}
+    )
     assert len(r.features) == 491 and len(r.observations) == 0
     assert r.features.set_index("external_id").loc["5", "name"].startswith("CE-407")
 
@@ -37,11 +39,13 @@ def test_real_discovery_file_lists_language_feeds(realdata):
 
 
 def test_fetch_v3_autodiscovery_and_localised_names(fake_session, fixture_path):
-    s = fake_session([
-        (r"/gbfs/v3/gbfs\.json$", {"file": fixture_path("gbfs_v3/utrecht-discovery.json")}),
-        (r"/gbfs/v3/station_information\.json$", {"file": fixture_path("gbfs_v3/utrecht-stations.json")}),
-        (r"/gbfs/v3/station_status\.json$", {"file": fixture_path("gbfs_v3/utrecht-status.json")}),
-    ])
+    s = fake_session(
+        [
+            (r"/gbfs/v3/gbfs\.json$", {"file": fixture_path("gbfs_v3/utrecht-discovery.json")}),
+            (r"/gbfs/v3/station_information\.json$", {"file": fixture_path("gbfs_v3/utrecht-stations.json")}),
+            (r"/gbfs/v3/station_status\.json$", {"file": fixture_path("gbfs_v3/utrecht-status.json")}),
+        ]
+    )
     params = {"url": "https://example.org/gbfs/v3/gbfs.json", "language": "en"}
     r = gbfs.parse(gbfs.fetch(s, params), params)
     names = r.features.set_index("external_id").name
@@ -55,18 +59,22 @@ def test_fetch_v3_autodiscovery_and_localised_names(fake_session, fixture_path):
 
 
 def test_fetch_v2_picks_the_requested_language(fake_session, fixture_path):
-    s = fake_session([
-        (r"/gbfs\.json$", {"file": fixture_path("gbfs_v2/glasgow-discovery.json")}),
-        (r"/nl/station_information\.json$", {"file": fixture_path("gbfs_v2/glasgow-stations.json")}),
-        (r"/nl/station_status\.json$", {"file": fixture_path("gbfs_v2/glasgow-status.json")}),
-    ])
+    s = fake_session(
+        [
+            (r"/gbfs\.json$", {"file": fixture_path("gbfs_v2/glasgow-discovery.json")}),
+            (r"/nl/station_information\.json$", {"file": fixture_path("gbfs_v2/glasgow-stations.json")}),
+            (r"/nl/station_status\.json$", {"file": fixture_path("gbfs_v2/glasgow-status.json")}),
+        ]
+    )
     r = gbfs.parse(gbfs.fetch(s, {"url": "https://example.org/gbfs.json", "language": "nl"}), {})
     assert len(r.features) == 2 and len(r.observations) == 4
     assert any("/nl/" in req.url for req in s.transport.requests)
 
 
 def test_discovery_without_station_feeds_is_an_error(fake_session):
-    s = fake_session([(r"gbfs\.json$", {"json": {"data": {"feeds": [{"name": "system_information", "url": "https://x/si.json"}]}}})])
+    s = fake_session(
+        [(r"gbfs\.json$", {"json": {"data": {"feeds": [{"name": "system_information", "url": "https://x/si.json"}]}}})]
+    )
     with pytest.raises(SourceError, match="station_information"):
         gbfs.fetch(s, {"url": "https://example.org/gbfs.json"})
 

@@ -46,8 +46,16 @@ def test_real_sensors_response_gives_each_sensors_latest_value_in_store_units(re
 
 def test_real_raw_measurements_of_a_test_sensor(realdata):
     raw = _json(realdata("openaq/v3_sensors_3_measurements_raw_2023-03-07_testdb.json"))
-    locations = {"results": [{"id": 3, "name": "testing site 3", "coordinates": {"latitude": 1.0, "longitude": 1.0},
-                              "sensors": [{"id": 3, "parameter": {"name": "pm25", "units": "µg/m³"}}]}]}
+    locations = {
+        "results": [
+            {
+                "id": 3,
+                "name": "testing site 3",
+                "coordinates": {"latitude": 1.0, "longitude": 1.0},
+                "sensors": [{"id": 3, "parameter": {"name": "pm25", "units": "µg/m³"}}],
+            }
+        ]
+    }
     r = openaq.parse({"locations": locations, "hours": {"3": raw}}, {})
     assert len(r.observations) == 48
     assert r.observations.time.min() == pd.Timestamp("2023-03-07T05:30Z")
@@ -55,15 +63,26 @@ def test_real_raw_measurements_of_a_test_sensor(realdata):
 
 def test_real_latest_needs_the_sensor_map(realdata):
     latest = _json(realdata("openaq/v3_locations_1_latest_testdb.json"))
-    locations = {"results": [{"id": 1, "name": "testing site 1", "coordinates": {"latitude": -16.51516, "longitude": -151.76306},
-                              "sensors": [{"id": 1, "parameter": {"name": "pm25", "units": "µg/m³"}}]}]}
+    locations = {
+        "results": [
+            {
+                "id": 1,
+                "name": "testing site 1",
+                "coordinates": {"latitude": -16.51516, "longitude": -151.76306},
+                "sensors": [{"id": 1, "parameter": {"name": "pm25", "units": "µg/m³"}}],
+            }
+        ]
+    }
     r = openaq.parse({"locations": locations, "latest": {"1": latest}}, {})
     assert r.observations.value.tolist() == [8.15]
     assert r.observations.time.tolist() == [pd.Timestamp("2025-07-09T01:30Z")]
 
 
 def test_fixture_latest_converts_ppm_and_drops_sentinels(fixture_path):
-    bundle = {"locations": _json(fixture_path("openaq/locations.json")), "latest": {"2508": _json(fixture_path("openaq/latest_2508.json"))}}
+    bundle = {
+        "locations": _json(fixture_path("openaq/locations.json")),
+        "latest": {"2508": _json(fixture_path("openaq/latest_2508.json"))},
+    }
     r = openaq.parse(bundle, {})
     assert sorted(r.features.external_id) == ["2508", "2509"]
     obs = r.observations.set_index("metric")
@@ -75,12 +94,16 @@ def test_fixture_latest_converts_ppm_and_drops_sentinels(fixture_path):
 
 def test_fetch_sends_the_key_and_pages(fake_session, fixture_path, monkeypatch):
     monkeypatch.setenv("OPENAQ_API_KEY", "k-123")
-    s = fake_session([
-        (r"/v3/locations\?", {"file": fixture_path("openaq/locations.json")}),
-        (r"/v3/sensors/5011/hours", {"file": fixture_path("openaq/hours_5011.json")}),
-        (r"/v3/sensors/", {"json": {"meta": {}, "results": []}}),
-    ])
-    payload = openaq.fetch(s, {"coordinates": [55.86, -4.25], "radius": 50000, "mode": "hours"}, since=pd.Timestamp("2024-01-15 06:00"))
+    s = fake_session(
+        [
+            (r"/v3/locations\?", {"file": fixture_path("openaq/locations.json")}),
+            (r"/v3/sensors/5011/hours", {"file": fixture_path("openaq/hours_5011.json")}),
+            (r"/v3/sensors/", {"json": {"meta": {}, "results": []}}),
+        ]
+    )
+    payload = openaq.fetch(
+        s, {"coordinates": [55.86, -4.25], "radius": 50000, "mode": "hours"}, since=pd.Timestamp("2024-01-15 06:00")
+    )
     first = s.transport.requests[0]
     assert first.headers["X-API-Key"] == "k-123"
     assert "radius=25000" in first.url  # capped at the API's maximum
@@ -121,13 +144,23 @@ def test_v2_locations_answer_gives_last_values(fixture_path):
     r = openaq.parse(_json(fixture_path("openaq/v2_locations.json")), {})
     assert list(r.features.external_id) == ["2178"]
     assert r.observations.to_dict("records") == [
-        {"external_id": "2178", "time": pd.Timestamp("2023-10-16T17:00Z"), "metric": "pm25", "value": 6.0, "unit": "µg/m³"}]
+        {
+            "external_id": "2178",
+            "time": pd.Timestamp("2023-10-16T17:00Z"),
+            "metric": "pm25",
+            "value": 6.0,
+            "unit": "µg/m³",
+        }
+    ]
 
 
 def test_v2_answer_missing_a_field_names_it(fixture_path):
     doc = _json(fixture_path("openaq/v2_latest.json"))
     del doc["results"][1]["coordinates"]
-    with pytest.raises(SourceError, match=r"OpenAQ v2 answer: result 2 has no 'coordinates' \(has location, city, country, measurements\)"):
+    with pytest.raises(
+        SourceError,
+        match=r"OpenAQ v2 answer: result 2 has no 'coordinates' \(has location, city, country, measurements\)",
+    ):
         openaq.parse(doc, {})
 
 
@@ -140,8 +173,22 @@ def test_cli_import_of_an_old_answer_never_prints_a_traceback(fixture_path, tmp_
     monkeypatch.delenv("CITYDASH_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     odd = tmp_path / "odd.json"  # v3-looking locations whose country, provider and sensors are plain text
-    odd.write_text(json.dumps({"results": [{"id": 1, "name": "x", "coordinates": {"latitude": 1, "longitude": 2},
-                                            "country": "NL", "provider": "RIVM", "sensors": ["pm25"]}]}))
+    odd.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "id": 1,
+                        "name": "x",
+                        "coordinates": {"latitude": 1, "longitude": 2},
+                        "country": "NL",
+                        "provider": "RIVM",
+                        "sensors": ["pm25"],
+                    }
+                ]
+            }
+        )
+    )
     out = CliRunner().invoke(cli, ["import", "openaq", str(odd)])
     assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
     assert "Traceback" not in out.output and out.exit_code == 0

@@ -1,4 +1,5 @@
 """The portal adapters (CKAN, Opendatasoft, Socrata, ArcGIS, SensorThings, CSV) and their shared mapping core."""
+
 import json
 
 import pandas as pd
@@ -13,8 +14,13 @@ def _json(path):
 
 
 COUNTS = {
-    "id_field": "location_id", "name_field": "location_name", "lat_field": "latitude", "lon_field": "longitude",
-    "time_field": "count_time", "timezone": "America/Toronto", "values": {"cyclists": "bikes", "vehicles": "cars"},
+    "id_field": "location_id",
+    "name_field": "location_name",
+    "lat_field": "latitude",
+    "lon_field": "longitude",
+    "time_field": "count_time",
+    "timezone": "America/Toronto",
+    "values": {"cyclists": "bikes", "vehicles": "cars"},
     "layer": "traffic_counter",
 }
 
@@ -43,7 +49,14 @@ def test_ckan_fetch_pages_newest_first_and_stops_at_since(fake_session, fixture_
 
 
 def test_ckan_error_answer_is_reported(fake_session):
-    s = fake_session([(r"datastore_search", {"json": {"success": False, "error": {"message": "Not found: Resource was not found."}}})])
+    s = fake_session(
+        [
+            (
+                r"datastore_search",
+                {"json": {"success": False, "error": {"message": "Not found: Resource was not found."}}},
+            )
+        ]
+    )
     with pytest.raises(SourceError, match="Resource was not found"):
         get_connector("ckan").fetch(s, {"base_url": "https://ckan.example.org", "resource_id": "nope"})
 
@@ -68,8 +81,15 @@ def test_opendatasoft_fetch_pages_by_offset(fake_session, fixture_path):
     assert "/api/explore/v2.1/catalog/datasets/bornes-wifi/records" in s.transport.requests[0].url
 
 
-BIKES = {"id_field": "id", "location": [40.7128, -74.0060], "time_field": "date", "timezone": "America/New_York",
-         "values": {"cyclists": "counts"}, "hourly": "sum", "layer": "cycle_counter"}
+BIKES = {
+    "id_field": "id",
+    "location": [40.7128, -74.0060],
+    "time_field": "date",
+    "timezone": "America/New_York",
+    "values": {"cyclists": "counts"},
+    "hourly": "sum",
+    "layer": "cycle_counter",
+}
 
 
 def test_socrata_quarter_hours_fold_into_full_hours_only(fixture_path):
@@ -82,7 +102,9 @@ def test_socrata_quarter_hours_fold_into_full_hours_only(fixture_path):
 
 
 def test_socrata_real_bike_counts(realdata):
-    r = get_connector("socrata").parse(_json(realdata("socrata/soda_bike_counts_counter100009424_2016-09_page1.json")), BIKES)
+    r = get_connector("socrata").parse(
+        _json(realdata("socrata/soda_bike_counts_counter100009424_2016-09_page1.json")), BIKES
+    )
     assert list(r.features.external_id) == ["100009424"]
     obs = r.observations.set_index("time").value
     # 16:00-17:00 on 2016-09-21 (EDT): 77 + 61 + 72 + 73; the first hour holds only the 15:45 quarter
@@ -94,7 +116,12 @@ def test_socrata_real_bike_counts(realdata):
 def test_socrata_fetch_uses_id_order_since_and_app_token(fake_session, fixture_path, monkeypatch):
     monkeypatch.setenv("NYC_APP_TOKEN", "tok")
     s = fake_session([(r"/resource/uczf-rk3c\.json", {"json": _json(fixture_path("portal/socrata_counts.json"))})])
-    params = {**BIKES, "base_url": "https://data.cityofnewyork.us", "dataset": "uczf-rk3c", "app_token_env": "NYC_APP_TOKEN"}
+    params = {
+        **BIKES,
+        "base_url": "https://data.cityofnewyork.us",
+        "dataset": "uczf-rk3c",
+        "app_token_env": "NYC_APP_TOKEN",
+    }
     get_connector("socrata").fetch(s, params, since=pd.Timestamp("2024-01-15 13:00"))
     req = s.transport.requests[0]
     assert req.headers["X-App-Token"] == "tok"
@@ -102,7 +129,13 @@ def test_socrata_fetch_uses_id_order_since_and_app_token(fake_session, fixture_p
     assert "date+%3E%3D+%272024-01-15T08%3A00%3A00%27" in req.url  # since, in the table's local time
 
 
-ARC = {"id_field": "SITE_ID", "name_field": "SITE_NAME", "time_field": "COUNT_DATE", "values": {"cyclists": "CYCLES"}, "layer": "cycle_counter"}
+ARC = {
+    "id_field": "SITE_ID",
+    "name_field": "SITE_NAME",
+    "time_field": "COUNT_DATE",
+    "values": {"cyclists": "CYCLES"},
+    "layer": "cycle_counter",
+}
 
 
 def test_arcgis_geojson_with_epoch_millisecond_dates(fixture_path):
@@ -115,8 +148,18 @@ def test_arcgis_geojson_with_epoch_millisecond_dates(fixture_path):
 
 def test_arcgis_esri_json_lines_and_transfer_limit_paging(fake_session, fixture_path):
     esri = _json(fixture_path("portal/arcgis_query_esri.json"))
-    s = fake_session([(r"resultOffset=0", {"json": esri}), (r"resultOffset=2", {"json": {**esri, "features": esri["features"][:1], "exceededTransferLimit": False}})])
-    params = {"url": "https://services.arcgis.com/x/FeatureServer/3", "id_field": "ROUTE_ID", "name_field": "ROUTE_NAME", "layer": "cycle_route"}
+    s = fake_session(
+        [
+            (r"resultOffset=0", {"json": esri}),
+            (r"resultOffset=2", {"json": {**esri, "features": esri["features"][:1], "exceededTransferLimit": False}}),
+        ]
+    )
+    params = {
+        "url": "https://services.arcgis.com/x/FeatureServer/3",
+        "id_field": "ROUTE_ID",
+        "name_field": "ROUTE_NAME",
+        "layer": "cycle_route",
+    }
     arcgis = get_connector("arcgis")
     payload = arcgis.fetch(s, params)
     assert len(payload["pages"]) == 2 and "f=geojson" in s.transport.requests[0].url
@@ -126,7 +169,9 @@ def test_arcgis_esri_json_lines_and_transfer_limit_paging(fake_session, fixture_
 
 
 def test_arcgis_error_in_a_200_answer(fake_session):
-    s = fake_session([(r"/query", {"json": {"error": {"code": 400, "message": "Invalid or missing input parameters."}}})])
+    s = fake_session(
+        [(r"/query", {"json": {"error": {"code": 400, "message": "Invalid or missing input parameters."}}})]
+    )
     with pytest.raises(SourceError, match="Invalid or missing input"):
         get_connector("arcgis").fetch(s, {"url": "https://services.arcgis.com/x/FeatureServer/3"})
 
@@ -155,7 +200,9 @@ def test_sensorthings_fetch_follows_next_links(fake_session, fixture_path):
     page = _json(fixture_path("portal/sensorthings_datastreams.json"))
     first = {**page, "@iot.nextLink": "https://sta.example.org/v1.1/Datastreams?$skip=100"}
     s = fake_session([(r"skip=100", {"json": page}), (r"/Datastreams", {"json": first})])
-    payload = get_connector("sensorthings").fetch(s, {"base_url": "https://sta.example.org/v1.1"}, since=pd.Timestamp("2024-01-15 07:00"))
+    payload = get_connector("sensorthings").fetch(
+        s, {"base_url": "https://sta.example.org/v1.1"}, since=pd.Timestamp("2024-01-15 07:00")
+    )
     assert len(payload["pages"]) == 2
     assert "phenomenonTime+ge+2024-01-15T07%3A00%3A00Z" in s.transport.requests[0].url
 
@@ -171,9 +218,18 @@ def test_csv_features_from_wkt(fixture_path):
 
 def test_csv_long_table_with_metric_rename(fixture_path):
     csv = get_connector("csv")
-    params = {"delimiter": ";", "id_field": "station", "lat_field": "lat", "lon_field": "lon", "time_field": "when",
-              "metric_field": "parameter", "value_field": "value", "unit_field": "unit", "metrics": {"PM2.5": "pm25", "PM10": "pm10"},
-              "layer": "air_station"}
+    params = {
+        "delimiter": ";",
+        "id_field": "station",
+        "lat_field": "lat",
+        "lon_field": "lon",
+        "time_field": "when",
+        "metric_field": "parameter",
+        "value_field": "value",
+        "unit_field": "unit",
+        "metrics": {"PM2.5": "pm25", "PM10": "pm10"},
+        "layer": "air_station",
+    }
     r = csv.parse(csv.read_file(str(fixture_path("portal/counts_long.csv")), params), params)
     assert sorted(r.features.external_id) == ["S1", "S2"]
     obs = r.observations.set_index(["external_id", "metric"]).value
@@ -194,6 +250,10 @@ def test_malformed_csv_is_a_source_error():
 
 
 def test_rows_without_an_id_are_skipped_not_merged_into_one_feature():
-    records = [{"id": None, "lat": 1.0, "lon": 1.0}, {"id": "", "lat": 2.0, "lon": 2.0}, {"id": "k", "lat": 3.0, "lon": 3.0}]
+    records = [
+        {"id": None, "lat": 1.0, "lon": 1.0},
+        {"id": "", "lat": 2.0, "lon": 2.0},
+        {"id": "k", "lat": 3.0, "lon": 3.0},
+    ]
     r = get_connector("socrata").parse(records, {"id_field": "id", "lat_field": "lat", "lon_field": "lon"})
     assert list(r.features.external_id) == ["k"] and r.skipped == 2

@@ -70,7 +70,14 @@ def test_fixture_archive_counts_a_row_without_values_as_skipped(fixture_path):
 
 
 def test_fetch_builds_the_area_filter_url(fake_session, fixture_path):
-    s = fake_session([(r"data\.sensor\.community/airrohr/v1/filter/area=55\.86,-4\.25,8$", {"file": fixture_path("sensor_community/filter_area.json")})])
+    s = fake_session(
+        [
+            (
+                r"data\.sensor\.community/airrohr/v1/filter/area=55\.86,-4\.25,8$",
+                {"file": fixture_path("sensor_community/filter_area.json")},
+            )
+        ]
+    )
     payload = sc.fetch(s, {"area": "55.86,-4.25,8"})
     assert len(payload) == 5
     assert s.transport.requests[0].url.endswith("/filter/area=55.86,-4.25,8")
@@ -83,7 +90,17 @@ def test_fetch_needs_an_area():
 
 def test_changed_field_names_fail_with_a_clear_message():
     with pytest.raises(SourceError, match="schema changed.*sensordatavalues"):
-        sc.parse([{"timestamp": "2024-01-15 08:00:00", "location": {"id": 1, "latitude": "1", "longitude": "1"}, "sensor": {}, "values": []}], {})
+        sc.parse(
+            [
+                {
+                    "timestamp": "2024-01-15 08:00:00",
+                    "location": {"id": 1, "latitude": "1", "longitude": "1"},
+                    "sensor": {},
+                    "values": [],
+                }
+            ],
+            {},
+        )
     with pytest.raises(SourceError, match="archive CSV header"):
         sc.parse("sensorid;type;lat;lon;time;P1\n1;SDS011;1;1;2024-01-01T00:00:00;3\n", {})
 
@@ -91,15 +108,26 @@ def test_changed_field_names_fail_with_a_clear_message():
 def test_fetch_archive_days_since_the_last_fetch_and_merges_sensor_types(fake_session, realdata):
     sds = realdata("sensor_community/archive_2018-07-08_sds011_sensor_15092_aberdeen.csv")
     bme = realdata("sensor_community/archive_2018-07-08_bme280_sensor_15093_aberdeen.csv")
-    s = fake_session([
-        (r"_sds011_sensor_15092\.csv$", [{"file": sds}, {"status": 404}]),  # the second day: no file
-        (r"_bme280_sensor_15093\.csv$", [{"file": bme}, {"status": 404}]),
-    ])
+    s = fake_session(
+        [
+            (r"_sds011_sensor_15092\.csv$", [{"file": sds}, {"status": 404}]),  # the second day: no file
+            (r"_bme280_sensor_15093\.csv$", [{"file": bme}, {"status": 404}]),
+        ]
+    )
     yesterday = pd.Timestamp.now().normalize() - pd.Timedelta(days=1)
     payload = sc.fetch(s, {"archive_sensors": ["SDS011:15092", "bme280:15093"]}, since=yesterday - pd.Timedelta(days=1))
     urls = [q.url for q in s.transport.requests]
     assert len(urls) == 4  # two finished days x two sensors
-    assert urls[0] == f"https://archive.sensor.community/{yesterday - pd.Timedelta(days=1):%Y-%m-%d}/{yesterday - pd.Timedelta(days=1):%Y-%m-%d}_sds011_sensor_15092.csv"
+    assert (
+        urls[0]
+        == f"https://archive.sensor.community/{yesterday - pd.Timedelta(days=1):%Y-%m-%d}/{yesterday - pd.Timedelta(days=1):%Y-%m-%d}_sds011_sensor_15092.csv"
+    )
     r = sc.parse(payload, {})
     assert list(r.features.external_id) == ["7647"]  # both sensors stand at location 7647
-    assert r.observations.metric.value_counts().to_dict() == {"pressure": 574, "temperature": 574, "humidity": 574, "pm10": 572, "pm25": 572}
+    assert r.observations.metric.value_counts().to_dict() == {
+        "pressure": 574,
+        "temperature": 574,
+        "humidity": 574,
+        "pm10": 572,
+        "pm25": 572,
+    }

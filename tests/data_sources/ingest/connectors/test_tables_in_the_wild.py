@@ -3,6 +3,7 @@ through documented options (docs/connectors.md "Tables as they come"), or fails 
 
 Counter and station locations are not in these files; the tables below give approximate positions (a per-source
 ``locations``/``wide`` table is how a city supplies them)."""
+
 from __future__ import annotations
 
 import json
@@ -24,35 +25,91 @@ from tests.support import realdata
 CSV = get_connector("csv")
 
 FREMONT = {
-    "time_field": "Date", "date_format": "%m/%d/%Y %I:%M:%S %p", "timezone": "America/Los_Angeles", "layer": "cycle_counter",
-    "wide": {"metric": "cyclists", "columns": {
-        "Fremont Bridge East Sidewalk": {"id": "fremont-east", "name": "Fremont Bridge, east sidewalk", "location": [47.6477, -122.3497]},
-        "Fremont Bridge West Sidewalk": {"id": "fremont-west", "name": "Fremont Bridge, west sidewalk", "location": [47.6478, -122.3502]}}},
+    "time_field": "Date",
+    "date_format": "%m/%d/%Y %I:%M:%S %p",
+    "timezone": "America/Los_Angeles",
+    "layer": "cycle_counter",
+    "wide": {
+        "metric": "cyclists",
+        "columns": {
+            "Fremont Bridge East Sidewalk": {
+                "id": "fremont-east",
+                "name": "Fremont Bridge, east sidewalk",
+                "location": [47.6477, -122.3497],
+            },
+            "Fremont Bridge West Sidewalk": {
+                "id": "fremont-west",
+                "name": "Fremont Bridge, west sidewalk",
+                "location": [47.6478, -122.3502],
+            },
+        },
+    },
 }
 MONTREAL = {
-    "encoding": "latin-1", "delimiter": ";", "time_field": "Date", "date_format": "%d/%m/%Y", "timezone": "America/Montreal",
-    "layer": "cycle_counter", "wide": {"metric": "cyclists", "unit": "cyclists/day", "columns": {
-        "Berri 1": {"id": "berri-1", "location": [45.5160, -73.5630]},
-        "Brébeuf (données non disponibles)": {"id": "brebeuf", "location": [45.5275, -73.5785]},
-        "Rachel1": {"id": "rachel-1", "location": [45.5240, -73.5810]}}},
+    "encoding": "latin-1",
+    "delimiter": ";",
+    "time_field": "Date",
+    "date_format": "%d/%m/%Y",
+    "timezone": "America/Montreal",
+    "layer": "cycle_counter",
+    "wide": {
+        "metric": "cyclists",
+        "unit": "cyclists/day",
+        "columns": {
+            "Berri 1": {"id": "berri-1", "location": [45.5160, -73.5630]},
+            "Brébeuf (données non disponibles)": {"id": "brebeuf", "location": [45.5275, -73.5785]},
+            "Rachel1": {"id": "rachel-1", "location": [45.5240, -73.5810]},
+        },
+    },
 }
 VIENNA_BIKES = {
-    "delimiter": ";", "time_field": "Datum", "date_format": "%Y%m%d", "timezone": "Europe/Vienna", "layer": "cycle_counter",
-    "wide": {"metric": "cyclists", "unit": "cyclists/day", "columns": {
-        "Neubaugürtel": {"id": "neubauguertel", "location": [48.2010, 16.3390]},  # the header has "Neubaugürtel "
-        "Opernring": {"id": "opernring", "location": [48.2020, 16.3660]}}},
+    "delimiter": ";",
+    "time_field": "Datum",
+    "date_format": "%Y%m%d",
+    "timezone": "Europe/Vienna",
+    "layer": "cycle_counter",
+    "wide": {
+        "metric": "cyclists",
+        "unit": "cyclists/day",
+        "columns": {
+            "Neubaugürtel": {"id": "neubauguertel", "location": [48.2010, 16.3390]},  # the header has "Neubaugürtel "
+            "Opernring": {"id": "opernring", "location": [48.2020, 16.3660]},
+        },
+    },
 }
 VIENNA_AIR = {
-    "encoding": "cp1252", "skip_rows": 1, "skip_after_header": 2, "decimal": ",", "missing": ["NE", "---"],
-    "id_field": "Unnamed: 0", "layer": "air_station", "date_format": "%d.%m.%Y, %H:%M", "timezone": "Europe/Vienna",
-    "locations": {"STEF": [48.2087, 16.3735], "TAB": [48.2165, 16.3806], "AKA": [48.2185, 16.3497], "BELG": [48.1745, 16.3669]},
+    "encoding": "cp1252",
+    "skip_rows": 1,
+    "skip_after_header": 2,
+    "decimal": ",",
+    "missing": ["NE", "---"],
+    "id_field": "Unnamed: 0",
+    "layer": "air_station",
+    "date_format": "%d.%m.%Y, %H:%M",
+    "timezone": "Europe/Vienna",
+    "locations": {
+        "STEF": [48.2087, 16.3735],
+        "TAB": [48.2165, 16.3806],
+        "AKA": [48.2185, 16.3497],
+        "BELG": [48.1745, 16.3669],
+    },
     "times": {"no2": "Zeit-NO2", "pm10": "Zeit-PM10", "o3": "Zeit-O3", "so2": "Zeit-SO2", "co": "Zeit-CO"},
-    "values": {"no2": "NO2", "pm10": "PM10.1", "o3": "O3.1", "so2": "SO2", "co": "CO.1"}, "scale": {"co": 1000},
+    "values": {"no2": "NO2", "pm10": "PM10.1", "o3": "O3.1", "so2": "SO2", "co": "CO.1"},
+    "scale": {"co": 1000},
 }
 VIENNA_TRAFFIC = {
-    "delimiter": ";", "time_field": ["JAHR", "MONAT"], "date_format": "%Y %b", "date_locale": "de", "timezone": "Europe/Vienna",
-    "id_field": ["ZNR", "RINAME"], "name_field": "ZNAME", "keep_rows": {"FZTYP": "Kfz"}, "locations_field": "ZNR",
-    "locations": {"1075": [48.2266, 16.4076], "1182": [48.1700, 16.4400]}, "values": {"aadf": "DTVMS"}, "sentinels": [-29],
+    "delimiter": ";",
+    "time_field": ["JAHR", "MONAT"],
+    "date_format": "%Y %b",
+    "date_locale": "de",
+    "timezone": "Europe/Vienna",
+    "id_field": ["ZNR", "RINAME"],
+    "name_field": "ZNAME",
+    "keep_rows": {"FZTYP": "Kfz"},
+    "locations_field": "ZNR",
+    "locations": {"1075": [48.2266, 16.4076], "1182": [48.1700, 16.4400]},
+    "values": {"aadf": "DTVMS"},
+    "sentinels": [-29],
     "layer": "traffic_counter",
 }
 
@@ -137,7 +194,9 @@ def test_vienna_traffic_counters_month_names_and_the_minus_29_sentinel():
 
 def test_a_date_format_that_reads_nothing_names_the_first_value_and_the_option():
     params = {**VIENNA_BIKES, "date_format": "%d/%m/%Y"}
-    with pytest.raises(SourceError, match=r"params.date_format '%d/%m/%Y' does not read '20250101' \(nor any of the 31 times\)"):
+    with pytest.raises(
+        SourceError, match=r"params.date_format '%d/%m/%Y' does not read '20250101' \(nor any of the 31 times\)"
+    ):
         _load(realdata("bike_counters", "wien_radverkehrszaehlungen_2025-01_daily_excerpt.csv"), params)
 
 
@@ -151,7 +210,9 @@ def test_an_import_that_loads_nothing_exits_non_zero_with_the_reasons(tmp_path, 
         '[[sources]]\nname = "counters"\nkind = "csv"\nlayer = "cycle_counter"\n'
         '[sources.params]\ndelimiter = ";"\ntime_field = "Datum"\ndate_format = "%Y%m%d"\ntimezone = "Europe/Vienna"\n'
         '[sources.params.wide]\nmetric = "cyclists"\n'
-        '[sources.params.wide.columns]\n"Opernring" = { id = "opernring" }\n', encoding="utf-8")
+        '[sources.params.wide.columns]\n"Opernring" = { id = "opernring" }\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CITYDASH_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("CITYDASH_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -162,12 +223,18 @@ def test_an_import_that_loads_nothing_exits_non_zero_with_the_reasons(tmp_path, 
 
 def test_skipped_rows_are_counted_by_reason_in_the_import_summary(engine, tmp_path):
     csv = tmp_path / "counts.csv"
-    csv.write_text("id;lat;lon;t;n\na;48,2;16,3;01.02.2024 08:00;5\na;48,2;16,3;kein Datum;6\nb;;;01.02.2024 08:00;7\n"
-                   "a;48,2;16,3;01.02.2024 09:00;NE\n", encoding="latin-1")
-    city = CityConfig.model_validate(tomllib.loads(
-        '[city]\nname = "T"\nslug = "t"\ncentre = [48.2, 16.3]\n[[sources]]\nname = "counts"\nkind = "csv"\n'
-        '[sources.params]\nencoding = "latin-1"\ndecimal = ","\nmissing = ["NE"]\nid_field = "id"\nlat_field = "lat"\n'
-        'lon_field = "lon"\ntime_field = "t"\ndate_format = "%d.%m.%Y %H:%M"\ntimezone = "Europe/Vienna"\nvalues = { cyclists = "n" }\n'))
+    csv.write_text(
+        "id;lat;lon;t;n\na;48,2;16,3;01.02.2024 08:00;5\na;48,2;16,3;kein Datum;6\nb;;;01.02.2024 08:00;7\n"
+        "a;48,2;16,3;01.02.2024 09:00;NE\n",
+        encoding="latin-1",
+    )
+    city = CityConfig.model_validate(
+        tomllib.loads(
+            '[city]\nname = "T"\nslug = "t"\ncentre = [48.2, 16.3]\n[[sources]]\nname = "counts"\nkind = "csv"\n'
+            '[sources.params]\nencoding = "latin-1"\ndecimal = ","\nmissing = ["NE"]\nid_field = "id"\nlat_field = "lat"\n'
+            'lon_field = "lon"\ntime_field = "t"\ndate_format = "%d.%m.%Y %H:%M"\ntimezone = "Europe/Vienna"\nvalues = { cyclists = "n" }\n'
+        )
+    )
     out = import_file(engine, "csv", str(csv), source=city.source("counts"))
     assert out["observations"] == 1
     assert out["skipped_by_reason"] == {"time": 1, "location": 1, "missing_value": 1}
@@ -175,9 +242,15 @@ def test_skipped_rows_are_counted_by_reason_in_the_import_summary(engine, tmp_pa
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=12), st.sampled_from(["NE", "---", "-29", "1,5", "12"])), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=12), st.sampled_from(["NE", "---", "-29", "1,5", "12"])), min_size=1, max_size=20
+    )
+)
 def test_numbers_never_raise_and_give_a_reason_for_every_value_left_out(cells):
-    values, reasons = tables.numbers(pd.Series(cells, dtype=object), {"decimal": ",", "missing": ["NE", "---"], "sentinels": [-29]})
+    values, reasons = tables.numbers(
+        pd.Series(cells, dtype=object), {"decimal": ",", "missing": ["NE", "---"], "sentinels": [-29]}
+    )
     assert len(values) == len(cells)
     assert ((reasons == "") == values.notna()).all()
     assert all(r in ("", "value", "missing_value") for r in reasons)
@@ -210,14 +283,32 @@ def test_the_documented_blocks_load_the_real_files():
 
 @pytest.mark.parametrize("kind", ["socrata", "ckan", "opendatasoft"])
 def test_json_portals_take_the_same_value_and_date_options(kind):
-    records = [{"id": "a", "lat": "48,2", "lon": "16,3", "t": "13/01/2024 08:00", "n": "12,5"},
-               {"id": "a", "lat": "48,2", "lon": "16,3", "t": "14/01/2024 08:00", "n": "NE"},
-               {"id": "a", "lat": "48,2", "lon": "16,3", "t": "Mo 15.01.", "n": "3"}]
+    records = [
+        {"id": "a", "lat": "48,2", "lon": "16,3", "t": "13/01/2024 08:00", "n": "12,5"},
+        {"id": "a", "lat": "48,2", "lon": "16,3", "t": "14/01/2024 08:00", "n": "NE"},
+        {"id": "a", "lat": "48,2", "lon": "16,3", "t": "Mo 15.01.", "n": "3"},
+    ]
     payload = {"socrata": records, "ckan": {"result": {"records": records}}, "opendatasoft": {"results": records}}[kind]
-    params = {"id_field": "id", "lat_field": "lat", "lon_field": "lon", "time_field": "t", "dayfirst": True, "decimal": ",",
-              "missing": ["NE"], "timezone": "Europe/Vienna", "values": {"cyclists": "n"}}
+    params = {
+        "id_field": "id",
+        "lat_field": "lat",
+        "lon_field": "lon",
+        "time_field": "t",
+        "dayfirst": True,
+        "decimal": ",",
+        "missing": ["NE"],
+        "timezone": "Europe/Vienna",
+        "values": {"cyclists": "n"},
+    }
     r = get_connector(kind).parse(payload, params)
     assert r.observations.to_dict("records") == [
-        {"external_id": "a", "time": pd.Timestamp("2024-01-13T07:00Z"), "metric": "cyclists", "value": 12.5, "unit": "cyclists/h"}]
+        {
+            "external_id": "a",
+            "time": pd.Timestamp("2024-01-13T07:00Z"),
+            "metric": "cyclists",
+            "value": 12.5,
+            "unit": "cyclists/h",
+        }
+    ]
     assert r.skipped_by_reason == {"missing_value": 1, "time": 1}
     assert (r.features.geometry.y.round(3) == 48.2).all()

@@ -23,10 +23,12 @@ def test_fixture_hourly_counts_per_segment(fixture_path):
 def test_fetch_posts_hourly_report_requests_in_90_day_windows(fake_session, fixture_path, monkeypatch):
     monkeypatch.setenv("TELRAAM_API_KEY", "abc")
     bundle = json.loads(fixture_path("telraam/bundle.json").read_text())
-    s = fake_session([
-        (r"/v1/segments/id/9000004411$", {"json": bundle["segments"]["9000004411"]}),
-        (r"/v1/reports/traffic$", {"json": bundle["reports"]["9000004411"][0]}),
-    ])
+    s = fake_session(
+        [
+            (r"/v1/segments/id/9000004411$", {"json": bundle["segments"]["9000004411"]}),
+            (r"/v1/reports/traffic$", {"json": bundle["reports"]["9000004411"][0]}),
+        ]
+    )
     payload = telraam.fetch(s, {"segments": [9000004411]}, since=pd.Timestamp.now().floor("h") - pd.Timedelta(days=100))
     posts = [q for q in s.transport.requests if q.method == "POST"]
     assert len(posts) == 2  # 100 days = two windows
@@ -44,4 +46,6 @@ def test_fetch_without_a_key(monkeypatch):
 
 def test_report_without_counts_is_a_schema_change():
     with pytest.raises(SourceError, match="schema changed.*car"):
-        telraam.parse({"reports": {"1": [{"report": [{"date": "2024-01-15T07:00:00.000Z", "uptime": 1, "cars": 3}]}]}}, {})
+        telraam.parse(
+            {"reports": {"1": [{"report": [{"date": "2024-01-15T07:00:00.000Z", "uptime": 1, "cars": 3}]}]}}, {}
+        )

@@ -1,6 +1,7 @@
 """The 52°North Timeseries REST API kind ("52north"), on the recorded RIVM, DEFRA and PEGELONLINE answers of
 ../shared/realdata/52north_timeseries (PROVENANCE section 8). No getData answer of a non-Belgian deployment was
 recorded: the getData tests use the API's documented shape ({id: {"values": [{"timestamp": ms, "value": x}]}})."""
+
 import json
 
 import pandas as pd
@@ -36,11 +37,16 @@ def test_rivm_expanded_timeseries_maps_its_phenomenon_to_a_metric(realdata):
     assert list(r.features.external_id) == ["2"] and r.unmapped == {}
     assert r.features.iloc[0].properties["timeseries"] == {"2": "co"}
     # the documented getData shape, with epoch milliseconds and the series' unit mg.m-3 -> µg/m³
-    bundle = {"timeseries": _read(realdata, "nl_rivm_inspire_eaq_timeseries_station2_expanded_2016-02.json"),
-              "data": {"2": {"values": [{"timestamp": 1455098400000, "value": 0.3}, {"timestamp": 1455102000000, "value": None}]}}}
+    bundle = {
+        "timeseries": _read(realdata, "nl_rivm_inspire_eaq_timeseries_station2_expanded_2016-02.json"),
+        "data": {
+            "2": {"values": [{"timestamp": 1455098400000, "value": 0.3}, {"timestamp": 1455102000000, "value": None}]}
+        },
+    }
     r = api.parse(bundle, {})
     assert r.observations.to_dict("records") == [
-        {"external_id": "2", "time": pd.Timestamp("2016-02-10T10:00Z"), "metric": "co", "value": 300.0, "unit": "µg/m³"}]
+        {"external_id": "2", "time": pd.Timestamp("2016-02-10T10:00Z"), "metric": "co", "value": 300.0, "unit": "µg/m³"}
+    ]
     assert r.skipped_by_reason == {"value": 1}
 
 
@@ -48,26 +54,45 @@ def test_defra_station_and_timeseries_keep_the_unmapped_black_carbon_visible(rea
     station = api.parse(_read(realdata, "uk_defra_ukair_station_2783_south_kirkby.json"), {})
     assert list(station.features.external_id) == ["2783"]  # altitude "NaN" is ignored
     assert station.unmapped == {"phenomenon": {"http://dd.eionet.europa.eu/vocabulary/aq/pollutant/391": 1}}
-    ts = api.parse(_read(realdata, "uk_defra_ukair_timeseries_3003_south_kirkby.json"), {"phenomena": {"391": "black_carbon"}})
+    ts = api.parse(
+        _read(realdata, "uk_defra_ukair_timeseries_3003_south_kirkby.json"), {"phenomena": {"391": "black_carbon"}}
+    )
     obs = ts.observations.sort_values("time")
-    assert obs.time.tolist() == [pd.Timestamp("2010-01-01T00:00Z"), pd.Timestamp("2011-12-31T23:00Z")]  # first/lastValue
+    assert obs.time.tolist() == [
+        pd.Timestamp("2010-01-01T00:00Z"),
+        pd.Timestamp("2011-12-31T23:00Z"),
+    ]  # first/lastValue
     assert obs.value.tolist() == [2.0, 0.2] and set(obs.metric) == {"black_carbon"} and set(obs.unit) == {"ug.m-3"}
 
 
 def test_pegelonline_water_level_by_a_phenomena_table(realdata):
     plain = api.parse(_read(realdata, "de_pegelonline_list_auf_sylt_timeseries_2013-09.json"), {})
     assert plain.observations.empty and plain.unmapped == {"phenomenon": {"Wasserstand": 1}}
-    r = api.parse(_read(realdata, "de_pegelonline_list_auf_sylt_timeseries_2013-09.json"), {"phenomena": {"Wasserstand": "water_level"}, "layer": "water_gauge"})
+    r = api.parse(
+        _read(realdata, "de_pegelonline_list_auf_sylt_timeseries_2013-09.json"),
+        {"phenomena": {"Wasserstand": "water_level"}, "layer": "water_gauge"},
+    )
     assert r.observations.to_dict("records") == [
-        {"external_id": "sta_a4bff7499d440d9bb67ad73e048c5a47", "time": pd.Timestamp("2013-09-20T00:00Z"), "metric": "water_level", "value": 532.7, "unit": "cm"}]
+        {
+            "external_id": "sta_a4bff7499d440d9bb67ad73e048c5a47",
+            "time": pd.Timestamp("2013-09-20T00:00Z"),
+            "metric": "water_level",
+            "value": 532.7,
+            "unit": "cm",
+        }
+    ]
 
 
 def test_fetch_lists_expanded_timeseries_then_posts_get_data_for_wanted_ones(fake_session, realdata):
-    listing = json.loads(realdata("52north_timeseries/nl_rivm_inspire_eaq_timeseries_station2_expanded_2016-02.json").read_text())
-    session = fake_session([
-        (r"/timeseries/getData$", {"json": {"2": {"values": [{"timestamp": 1455098400000, "value": 0.4}]}}}),
-        (r"/timeseries\?", {"json": listing}),
-    ])
+    listing = json.loads(
+        realdata("52north_timeseries/nl_rivm_inspire_eaq_timeseries_station2_expanded_2016-02.json").read_text()
+    )
+    session = fake_session(
+        [
+            (r"/timeseries/getData$", {"json": {"2": {"values": [{"timestamp": 1455098400000, "value": 0.4}]}}}),
+            (r"/timeseries\?", {"json": listing}),
+        ]
+    )
     payload = api.fetch(session, {"url": "https://inspire.rivm.nl/sos/eaq/api/v1/", "query": {"station": "2"}}, None)
     first, second = session.transport.requests
     assert "expanded=true" in first.url and "station=2" in first.url

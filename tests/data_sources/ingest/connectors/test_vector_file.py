@@ -27,7 +27,11 @@ def test_fixture_geojson_keeps_ids_and_skips_empty_geometry(fixture_path):
 
 
 def test_geopackage_in_british_grid_is_reprojected(tmp_path):
-    gdf = gpd.GeoDataFrame({"ref": ["a"], "title": ["Canal path"]}, geometry=[shapely.LineString([(258000, 666000), (259000, 666500)])], crs="EPSG:27700")
+    gdf = gpd.GeoDataFrame(
+        {"ref": ["a"], "title": ["Canal path"]},
+        geometry=[shapely.LineString([(258000, 666000), (259000, 666500)])],
+        crs="EPSG:27700",
+    )
     gdf.to_file(tmp_path / "routes.gpkg", layer="routes", driver="GPKG")
     r = vf.parse(str(tmp_path / "routes.gpkg"), {"file_layer": "routes", "id_field": "ref", "name_field": "title"})
     line = r.features.geometry.iloc[0]
@@ -55,7 +59,14 @@ def test_shapefile_on_disk_and_zipped_by_url(tmp_path, fake_session):
     import io
     import zipfile
 
-    gdf = gpd.GeoDataFrame({"ref": ["a", "b"], "name": ["Towpath", "Park path"]}, geometry=[shapely.LineString([(-4.3, 55.87), (-4.29, 55.875)]), shapely.LineString([(-4.25, 55.85), (-4.25, 55.84)])], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"ref": ["a", "b"], "name": ["Towpath", "Park path"]},
+        geometry=[
+            shapely.LineString([(-4.3, 55.87), (-4.29, 55.875)]),
+            shapely.LineString([(-4.25, 55.85), (-4.25, 55.84)]),
+        ],
+        crs="EPSG:4326",
+    )
     gdf.to_file(tmp_path / "routes.shp")
     r = vf.parse(str(tmp_path / "routes.shp"), {"id_field": "ref"})
     assert list(r.features.external_id) == ["a", "b"]
