@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import shapely
 from sqlalchemy import Engine, func, select
 
 from data_sources.ingest.connectors import get_connector
 from data_sources.ingest.types import ParseResult
 from data_sources.refresh import connector_params, fetch_payload, one_line, parse_checked
+from data_sources.store.districts import load_districts
 from data_sources.store.footprint import Footprint, footprint, outside_counts
 from data_sources.store.models import Feature, Observation, RefreshRun, Source
 
@@ -148,10 +150,22 @@ def check_stored(engine: Engine, name: str, now: datetime) -> SourceCheck:
     return out
 
 
+def districts_file_footprint(city: Any) -> Footprint | None:
+    """For ``clip = "districts"`` when the store holds no districts yet (a new city checked before its first
+    refresh, or ``--no-store``): the footprint of the districts file the TOML names, as a refresh would load it."""
+    if city.city.clip != "districts" or city.districts is None:
+        return None
+    d = city.districts
+    gdf = load_districts(city.resolve(d.file), d.name_field, d.population_field, d.code_field)
+    area = shapely.union_all(list(gdf.geometry))
+    shapely.prepare(area)
+    return Footprint(area, "districts")
+
+
 def check_city(engine: Engine | None, city: Any, session: Any, now: datetime) -> list[SourceCheck]:
     """Every enabled source of the city's TOML, then the store's other sources (when a store is given)."""
     base = city.path.parent if city.path else None
-    fp = footprint(engine, city)
+    fp = footprint(engine, city) or districts_file_footprint(city)
     out = [check_source(s, session, fp, now, base) for s in city.sources if s.enabled]
     if engine is not None:
         configured = {s.name for s in city.sources}

@@ -99,3 +99,15 @@ def test_check_lists_imported_sources_from_their_last_run(cli_env):
     assert stored["unmapped"] == {"phenomenon": {"http://dd.eionet.europa.eu/vocabulary/aq/pollutant/391": 1}}
     assert stored["licence"] is False
     assert out.exit_code == 0  # it shows its station
+
+
+def test_check_judges_a_districts_footprint_before_the_first_refresh(cli_env):
+    """Mexico City clips by its alcaldías: the check reads them from the TOML's file when the store has none yet."""
+    from pathlib import Path
+
+    realdata("boundaries", "mexico_city_alcaldias.geojson")
+    toml = Path(__file__).resolve().parents[1] / "cities" / "mexico_city.toml"
+    out = CliRunner().invoke(cli, ["check", "--city", str(toml), "--json"])
+    assert out.exit_code == 0, out.output
+    (ecobici,) = json.loads(out.stdout)["sources"]
+    assert (ecobici["features"], ecobici["outside_footprint"]) == (491, 0)
