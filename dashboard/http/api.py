@@ -355,9 +355,11 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             headers,
         )
 
-    @bp.post(PREFIX + "/comments/<int:comment_id>/updates")
+    # <comment_id> is any path segment, checked below: with Flask's int converter a negative or oversized id
+    # matched no route and fell through to the page routes (405 with an HTML page instead of the API's 404).
+    @bp.post(PREFIX + "/comments/<comment_id>/updates")
     @lim.limit(API_LIMIT)
-    def post_comment_update(comment_id: int) -> flask.Response | tuple[flask.Response, int, dict]:
+    def post_comment_update(comment_id: str) -> flask.Response | tuple[flask.Response, int, dict]:
         info = api_key_info(ctx.engine, bearer_key(flask.request.headers))
         if info is None:
             return (
@@ -368,13 +370,14 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         if info.department_id is None:
             raise ApiError(403, "This key is not scoped to a department, so it cannot answer comments.")
         status, text, reason = parse_update(flask.request.get_json(silent=True))
-        if public_comment(ctx.engine, comment_id) is None:
-            raise ApiError(404, f"No comment {comment_id}.")
+        cid = as_id(comment_id)
+        if cid is None or public_comment(ctx.engine, cid) is None:
+            raise ApiError(404, f"No comment {comment_id[:30]}.")
         try:
             workflow.change_status(
                 ctx.engine,
                 workflow.integrator_actor(info.name, info.department_id),
-                [comment_id],
+                [cid],
                 status,
                 text,
                 closed_reason=reason,
@@ -390,9 +393,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
                 "status": h["to_status"],
                 "text": h["public_text"],
             }
-            for h in public_history(ctx.engine, comment_id)
+            for h in public_history(ctx.engine, cid)
         ]
-        return flask.jsonify({"comment_id": comment_id, "status": status, "history": history})
+        return flask.jsonify({"comment_id": cid, "status": status, "history": history})
 
     @bp.get(PREFIX + "/kpis")
     @lim.limit(API_LIMIT)

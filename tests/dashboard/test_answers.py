@@ -218,3 +218,15 @@ def test_the_queue_uses_the_same_function(app, demo_engine, spy):
     )
     assert resp["off-q-msg"]["children"].startswith("Updated 1")
     assert len(spy) == 1 and spy[0][1] == ids and spy[0][0].integrator is None
+
+
+def test_an_id_that_is_no_comment_gets_the_apis_404(client, demo_engine) -> None:  # noqa: ANN001
+    """Negative, oversized or non-numeric ids are no comment: the API's JSON 404 (not a page route's 405)."""
+    key = create_api_key(demo_engine, "env-backoffice", department="Environment")
+    for cid in ("-243", "99999999999999999999999", "abc", "²"):
+        r = client.post(
+            f"/api/v1/comments/{cid}/updates",
+            json={"status": "resolved", "text": "Done."},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 404 and "No comment" in r.get_json()["error"], (cid, r.status_code)

@@ -34,7 +34,6 @@ def test_description_covers_both_apis(client):
             p.replace("{format}", "{fmt}")
             .replace("{service_code}", "{code}")
             .replace("{service_request_id}", "{request_id}")
-            .replace("{comment_id}", "{int:comment_id}")
         )
         assert flask_form in rules or flask_form.rstrip("/") in rules, p
 
