@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from data_sources.comments.photos import process_photo
+from data_sources.comments.photos import PhotoRejected, process_photo
 
 def kb(field):
     for line in open("/proc/self/status"):
@@ -37,7 +37,11 @@ data = open(sys.argv[2], "rb").read()
 open("/proc/self/clear_refs", "w").write("5")
 base = kb("VmHWM")
 t0, c0 = time.perf_counter(), time.process_time()
-p = process_photo(data)
+try:
+    p = process_photo(data)
+except PhotoRejected as e:
+    print(json.dumps({"refused": str(e)}))
+    raise SystemExit(0)
 seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
 peak = kb("VmHWM")
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak / 1024, "added_mb": (peak - base) / 1024,
@@ -86,7 +90,10 @@ def main() -> None:
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(ROOT), str(src)], capture_output=True, text=True, check=True
         )
-        runs.append(json.loads(out.stdout))
+        run = json.loads(out.stdout)
+        if "refused" in run:
+            raise SystemExit(f"bench/photo.py: the photo is refused: {run['refused']}")
+        runs.append(run)
     print(
         json.dumps(
             {
