@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -128,15 +129,14 @@ def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | 
         sys.exit(1)
 
 
-def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
-    """The long-running refresh worker (systemd: deploy/citydash-refresh.service); stops cleanly on SIGTERM."""
+def _worker(every: str, tick: Callable[[], None]) -> None:
+    """Run ``tick`` every ``every`` (e.g. "15m") until SIGTERM or SIGINT: the refresh and mail workers
+    (systemd: deploy/citydash-refresh.service, deploy/citydash-notify.service)."""
     import signal
     import threading
 
     from dashboard.server.health import configure_logging
-    from data_sources.operations import due_sources, parse_interval, run_every
-    from data_sources.refresh import refresh as run_refresh
-    from data_sources.store.db import utcnow
+    from data_sources.operations import parse_interval, run_every
 
     try:
         interval = parse_interval(every)
@@ -146,6 +146,14 @@ def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_every(interval, tick, stop)
+
+
+def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
+    """The long-running refresh worker: each tick refreshes the sources that are due."""
+    from data_sources.operations import due_sources
+    from data_sources.refresh import refresh as run_refresh
+    from data_sources.store.db import utcnow
 
     def tick() -> None:
         due = due_sources(obj.engine, obj.city, utcnow())
@@ -154,7 +162,7 @@ def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
             json.dumps({"refreshed": [r.as_dict() for r in report.runs], "districts_error": report.districts_error})
         )
 
-    run_every(interval, tick, stop)
+    _worker(every, tick)
 
 
 @cli.command()
@@ -186,24 +194,11 @@ def notify(obj: _Ctx, every: str | None, resend_uncertain: bool) -> None:
 
 
 def _notify_worker(obj: _Ctx, every: str) -> None:
-    """The long-running mail worker (systemd: deploy/citydash-notify.service); stops cleanly on SIGTERM."""
-    import signal
-    import threading
-
+    """The long-running mail worker: each tick queues what is due and sends the outbox."""
     from dashboard.mail import tick
-    from dashboard.server.health import configure_logging
-    from data_sources.operations import parse_interval, run_every
 
-    try:
-        interval = parse_interval(every)
-    except ValueError as e:
-        _fail(f"--every: {e}")
-    configure_logging()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     settings, city, engine = obj.settings, obj.city, obj.engine
-    run_every(interval, lambda: click.echo(json.dumps(tick(engine, city, settings))), stop)
+    _worker(every, lambda: click.echo(json.dumps(tick(engine, city, settings))))
 
 
 @cli.command(name="create-api-key")
