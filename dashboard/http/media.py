@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import flask
 
@@ -42,6 +42,14 @@ def _json(body: dict, status: int) -> flask.Response:
     return resp
 
 
+def store_upload(ctx: AppContext, stream: IO[bytes]) -> str:
+    """One uploaded file (the report page's ``photo``, Open311's ``media``) made safe and stored as a pending
+    photo; its id, or ``PhotoRejected``. Reads at most one byte over the city's limit, so a huge upload costs no
+    more than that."""
+    limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
+    return upload_photo(ctx.engine, ctx.media, stream.read(limit + 1), PhotoLimits(max_bytes=limit))
+
+
 def upload_answer(ctx: AppContext, request: flask.Request) -> tuple[dict, int]:
     """The answer to one upload: the photo's id, or a reason the citizen can act on (nothing is stored then)."""
     fb = ctx.city.feedback
@@ -57,13 +65,10 @@ def upload_answer(ctx: AppContext, request: flask.Request) -> tuple[dict, int]:
             "ok": False,
             "message": _("You have sent many photos in a short time. Wait a little and try again."),
         }, 429
-    limit = fb.photo_max_mb * 1024 * 1024
-    data = upload.stream.read(limit + 1)
     try:
-        photo_id = upload_photo(ctx.engine, ctx.media, data, PhotoLimits(max_bytes=limit))
+        photo_id = store_upload(ctx, upload.stream)
     except PhotoRejected as e:
-        status = 413 if len(data) > limit else 415 if "not a photo" in e.message else 422
-        return {"ok": False, "message": _(e.message, **e.params)}, status
+        return {"ok": False, "message": _(e.message, **e.params)}, e.status
     return {"ok": True, "photo_id": photo_id}, 200
 
 

@@ -23,11 +23,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
 from dashboard.context import AppContext
+from dashboard.http.media import store_upload
 from dashboard.http.responses import HttpError, query_time
 from dashboard.server.hosts import public_root
 from data_sources.comments.api_keys import api_key_name
-from data_sources.comments.photo_records import photos_of, upload_photo
-from data_sources.comments.photos import PhotoLimits, PhotoRejected
+from data_sources.comments.photo_records import photos_of
+from data_sources.comments.photos import PhotoRejected
 from data_sources.comments.records import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, as_id, submit_comment
 from data_sources.config import CityConfig
 from data_sources.store.db import utcnow
@@ -471,11 +472,8 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         photo_ids: tuple[str, ...] = ()
         media = flask.request.files.get("media")
         if media is not None:  # a photo sent with the request: the same pipeline as the report page's uploads
-            limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
             try:
-                photo_ids = (
-                    upload_photo(ctx.engine, ctx.media, media.stream.read(limit + 1), PhotoLimits(max_bytes=limit)),
-                )
+                photo_ids = (store_upload(ctx, media.stream),)
             except PhotoRejected as e:
                 raise Open311Error(400, f"media: {e}") from None
         created = create_request(ctx.engine, ctx.city, form, integrator, ctx.language(), photo_ids)

@@ -111,16 +111,22 @@ def photos_of(engine: Engine, comment_ids: Sequence[int], public: bool = True) -
     return out
 
 
+def _photo_id(name: str | None) -> str | None:
+    """The photo a media name (``<id>.jpg`` or ``<id>.thumb.jpg``) is of; None for any other name."""
+    m = re.fullmatch(r"([A-Za-z0-9_-]{16,32})(\.thumb)?\.jpg", name or "")
+    return m.group(1) if m else None
+
+
 def public_photo_name(engine: Engine, name: str) -> str | None:
     """The media name if anyone may see it now, else None (answered as 404: hidden, held and pending photos
     look the same as unknown ones)."""
-    m = re.fullmatch(r"([A-Za-z0-9_-]{16,32})(\.thumb)?\.jpg", name or "")
-    if not m:
+    photo_id = _photo_id(name)
+    if photo_id is None:
         return None
     q = (
         select(Photo.id)
         .join(Comment, Comment.id == Photo.comment_id)
-        .where(Photo.id == m.group(1), Photo.state == "attached", Comment.moderation == "published")
+        .where(Photo.id == photo_id, Photo.state == "attached", Comment.moderation == "published")
     )
     with engine.connect() as conn:
         return name if conn.scalar(q) is not None else None
@@ -128,11 +134,11 @@ def public_photo_name(engine: Engine, name: str) -> str | None:
 
 def official_photo_name(engine: Engine, name: str) -> str | None:
     """The media name if the photo exists in any state but pending (officials see held and hidden photos)."""
-    m = re.fullmatch(r"([A-Za-z0-9_-]{16,32})(\.thumb)?\.jpg", name or "")
-    if not m:
+    photo_id = _photo_id(name)
+    if photo_id is None:
         return None
     with engine.connect() as conn:
-        found = conn.scalar(select(Photo.id).where(Photo.id == m.group(1), Photo.state != "pending"))
+        found = conn.scalar(select(Photo.id).where(Photo.id == photo_id, Photo.state != "pending"))
     return name if found is not None else None
 
 

@@ -31,12 +31,17 @@ THUMB_SIDE = 400
 JPEG_QUALITY = 82
 
 
-class PhotoRejected(ValueError):
-    """A clear, translatable reason a photo was refused (an English message id with {placeholders})."""
+NOT_A_PHOTO = "This file is not a photo we can read (JPEG, PNG, WebP or HEIC)."
 
-    def __init__(self, message: str, **params: object) -> None:
+
+class PhotoRejected(ValueError):
+    """A clear, translatable reason a photo was refused (an English message id with {placeholders}), and the HTTP
+    status that says it: 413 too large, 415 not a photo we read, 422 otherwise (damaged, too many pixels...)."""
+
+    def __init__(self, message: str, status: int = 422, **params: object) -> None:
         super().__init__(message.format(**params) if params else message)
         self.message = message
+        self.status = status
         self.params = params
 
 
@@ -67,11 +72,11 @@ POLYGLOT_SPAN = 64 * 1024
 
 def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
     if len(data) > limits.max_bytes:
-        raise PhotoRejected("The photo is too large (at most {mb} MB).", mb=limits.max_bytes // (1024 * 1024))
+        raise PhotoRejected("The photo is too large (at most {mb} MB).", 413, mb=limits.max_bytes // (1024 * 1024))
     if not data:
         raise PhotoRejected("The file is empty.")
     if POLYGLOT_RE.search(data[:POLYGLOT_SPAN]) or POLYGLOT_RE.search(data[-POLYGLOT_SPAN:]):
-        raise PhotoRejected("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).")
+        raise PhotoRejected(NOT_A_PHOTO, 415)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -95,11 +100,11 @@ def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
             "The photo has too many pixels (at most {mp} megapixels).", mp=limits.max_pixels // 1_000_000
         ) from None
     except UnidentifiedImageError:
-        raise PhotoRejected("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).") from None
+        raise PhotoRejected(NOT_A_PHOTO, 415) from None
     except (OSError, ValueError, SyntaxError, EOFError):  # truncated or corrupt data
         raise PhotoRejected("The photo is damaged or incomplete; take or choose it again.") from None
     if im.format not in ACCEPTED_FORMATS:  # pragma: no cover - Image.open(formats=...) already refuses
-        raise PhotoRejected("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).")
+        raise PhotoRejected(NOT_A_PHOTO, 415)
     return im
 
 
