@@ -89,6 +89,12 @@ class Server:
 
     def start(self, wait: float = 180) -> float:
         t0 = time.monotonic()
+        self.launch()
+        self.wait_healthy(wait)
+        return time.monotonic() - t0
+
+    def launch(self) -> None:
+        """Start gunicorn without waiting for it (several servers starting at once, as after a deploy)."""
         out = open(self.log, "a")
         self.proc = subprocess.Popen(
             [
@@ -109,8 +115,6 @@ class Server:
             stderr=out,
             start_new_session=True,
         )
-        self.wait_healthy(wait)
-        return time.monotonic() - t0
 
     def wait_healthy(self, wait: float = 60) -> None:
         import requests
@@ -141,6 +145,161 @@ class Server:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill_all()
+
+
+def _wait_port(port: int, proc: subprocess.Popen, log: Path, wait: float = 30) -> None:
+    end = time.monotonic() + wait
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode}: {log.read_text()[-2000:] if log.exists() else ''}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port} after {wait} s; see {log}")
+
+
+class PgBouncer:
+    """Debian's PgBouncer in transaction mode in front of the PostgreSQL database of ``url``: the app's URL then
+    points at the bouncer (``self.url``); every transaction may run on another server connection."""
+
+    def __init__(self, url: str, pool_size: int = 20):
+        from sqlalchemy.engine import make_url
+
+        self.server = make_url(url)
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="citydash-pgbouncer-"))
+        self.url = self.server.set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+        self.log = self.dir / "pgbouncer.log"
+        db, user, pw = self.server.database, self.server.username, self.server.password
+        (self.dir / "userlist.txt").write_text(f'"{user}" "{pw}"\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            f"""[databases]
+{db} = host={self.server.host or "127.0.0.1"} port={self.server.port or 5432} dbname={db}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = md5
+auth_file = {self.dir}/userlist.txt
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 1000
+ignore_startup_parameters = extra_float_digits,options
+logfile = {self.log}
+pidfile = {self.dir}/pgbouncer.pid
+"""
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "PgBouncer":
+        for f in self.dir.iterdir():
+            f.chmod(0o644)
+        self.dir.chmod(0o777)  # PgBouncer refuses to run as root: it runs as postgres and writes its log here
+        cmd = ["pgbouncer", str(self.dir / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            cmd[1:1] = ["-u", "postgres"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_port(self.port, self.proc, self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+class Nginx:
+    """Debian's nginx on a free port in front of several app servers (round robin), as deploy/nginx.conf does
+    with one. Each answer says which app server gave it (X-Upstream). The client's X-Forwarded-For is trusted
+    from loopback (the bench's simulated citizens each have their own address, as behind a load balancer), and
+    nginx passes one hop on to the app (CITYDASH_PROXY_HOPS=1)."""
+
+    def __init__(self, upstreams: list[int]):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.dir = Path(tempfile.mkdtemp(prefix="citydash-nginx-"))
+        self.log = self.dir / "error.log"
+        servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=0;" for p in upstreams)
+        d = self.dir
+        (d / "nginx.conf").write_text(
+            f"""daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+user root;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  upstream citydash {{
+{servers}
+    keepalive 64;
+  }}
+  server {{
+    listen 127.0.0.1:{self.port};
+    client_max_body_size 40m;
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+    location / {{
+      proxy_pass http://citydash;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_read_timeout 120s;
+      add_header X-Upstream $upstream_addr always;
+    }}
+  }}
+}}
+"""
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Nginx":
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_port(self.port, self.proc, self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+@contextmanager
+def cluster(
+    url: str, servers: int = 2, workers: int = 2, redis_url: str | None = None, pgbouncer: bool = True
+) -> Iterator[tuple[Nginx, list[Server], str]]:
+    """``servers`` gunicorn masters (``workers`` each, different ports, started at once) over one store and one
+    Redis, behind nginx; with ``pgbouncer``, they reach PostgreSQL through PgBouncer in transaction mode.
+    Yields (nginx, the app servers, the store URL the app servers use)."""
+    bouncer = PgBouncer(url).start() if pgbouncer else None
+    app_url = bouncer.url if bouncer else url
+    extra = {"CITYDASH_PGBOUNCER": "true"} if bouncer else {}
+    apps = [Server(app_url, workers=workers, redis_url=redis_url, extra_env=extra) for _ in range(servers)]
+    proxy = None
+    try:
+        for a in apps:
+            a.launch()
+        for a in apps:
+            a.wait_healthy(240)
+        proxy = Nginx([a.port for a in apps]).start()
+        yield proxy, apps, app_url
+    finally:
+        if proxy:
+            proxy.stop()
+        for a in apps:
+            a.stop()
+        if bouncer:
+            bouncer.stop()
 
 
 class MachineProbe:

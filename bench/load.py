@@ -2,6 +2,7 @@
 
     python bench/load.py [--store sqlite|postgresql|both] [--citizens 200] [--seconds 60] [--rate R]
                          [--comment-share 0.5] [--think 0] [--workers 4] [--redis URL]
+                         [--servers 2 [--pgbouncer]]
 
 A visit is what a browser does to open a public page (home, air, traffic or cycling: the HTML shell, then the
 router callback that renders it); a comment is a press of Send on /report (the real JSON post: validation, rate
@@ -15,6 +16,10 @@ deployment with several workers must (that Redis database is emptied first). Pri
 request kind (and p99 per 10-s window: a queue that builds up shows as rising windows), the cores used by each
 part of the machine, and checks that every acknowledged comment is stored exactly once.
 
+--servers N (N > 1) serves with N gunicorn masters of --workers workers each, on different ports behind Debian's
+nginx (round robin), sharing the store and the Redis of --redis (required then): the scale-out shape. With
+--pgbouncer they reach PostgreSQL through PgBouncer in transaction mode (CITYDASH_PGBOUNCER=true).
+
 Beside the run, a probe (bench._serve.MachineProbe) flushes 8 KB to the store's disk 20 times a second and
 times a fixed loop of Python 10 times a second; the report gives, per 10-s window, the slowest flush and the
 loop's median CPU time. Every comment waits for a flush before it is acknowledged, and the workers' CPU per
@@ -27,6 +32,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,6 +42,7 @@ from bench._serve import (
     Stats,
     check_comments,
     cli,
+    cluster,
     cores_used,
     cpu_seconds,  # noqa: E402
     crowd,
@@ -54,25 +61,37 @@ def run(
     workers: int,
     rate: float | None,
     redis: str | None,
+    servers: int = 1,
+    pgbouncer: bool = False,
 ) -> dict:
     if redis:
         import redis as redis_client
 
         redis_client.Redis.from_url(redis).flushdb()
-    with fresh_store(kind) as url:
-        srv = Server(url, workers=workers, redis_url=redis)
-        try:
-            startup = srv.start()
-            run_crowd(crowd(srv.base, 10, 5, 0, Stats(), comment_share, run="warm"))  # imports, caches
-            stats, acked, tag = Stats(), [], f"b{uuid.uuid4().hex[:6]}"
-            with MachineProbe(store_directory(url)) as probe:
-                before, start = cpu_seconds(), time.monotonic()
-                took = run_crowd(crowd(srv.base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
-                cores = cores_used(before, cpu_seconds(), took)
-        finally:
-            srv.stop()
+    with fresh_store(kind) as url, ExitStack() as stack:
+        t0 = time.monotonic()
+        if servers > 1:  # several gunicorn masters behind nginx, each with `workers` workers
+            proxy, _, _ = stack.enter_context(
+                cluster(url, servers, workers, redis, pgbouncer=pgbouncer and kind == "postgresql")
+            )
+            base = proxy.base
+        else:
+            srv = Server(url, workers=workers, redis_url=redis)
+            stack.callback(srv.stop)
+            srv.start()
+            base = srv.base
+        startup = time.monotonic() - t0
+        run_crowd(crowd(base, 10, 5, 0, Stats(), comment_share, run="warm"))  # imports, caches
+        stats, acked, tag = Stats(), [], f"b{uuid.uuid4().hex[:6]}"
+        with MachineProbe(store_directory(url)) as probe:
+            before, start = cpu_seconds(), time.monotonic()
+            took = run_crowd(crowd(base, citizens, seconds, think, stats, comment_share, acked, tag, rate))
+            cores = cores_used(before, cpu_seconds(), took)
+        stack.close()
         return {
             "store": kind,
+            "servers": servers,
+            "pgbouncer": servers > 1 and pgbouncer and kind == "postgresql",
             "workers": workers,
             "redis": bool(redis),
             "citizens": citizens,
@@ -98,5 +117,7 @@ if __name__ == "__main__":
             ("--workers", {"type": int, "default": 4}),
             ("--rate", {"type": float, "default": None}),
             ("--redis", {"default": None}),
+            ("--servers", {"type": int, "default": 1}),
+            ("--pgbouncer", {"action": "store_true"}),
         ],
     )

@@ -59,7 +59,7 @@ def create_app(city: CityConfig | None = None, settings: Settings | None = None,
     city = city or load_city(settings.city)
     own_engine = engine is None
     if own_engine:
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, prepared_statements=not settings.pgbouncer)
     try:  # migrate and fill an empty demo store, once across gunicorn workers
         prepare_store(engine, city, migrate_schema=own_engine)
         ensure_departments(engine, city.routing)  # the city's departments, offered in the queue before any comment

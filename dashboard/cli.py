@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
+REFRESH_LOCK = "refresh"  # held by whoever fetches the sources: a second refresh worker or cron run skips
+
+
 def _fail(msg: str) -> None:
     click.echo(f"citydash: {msg}", err=True)
     sys.exit(2)
@@ -48,7 +51,7 @@ class _Ctx:
         if self._engine is None:
             from data_sources.store.db import open_store
 
-            self._engine = open_store(self.settings.sqlalchemy_url)
+            self._engine = open_store(self.settings.sqlalchemy_url, prepared_statements=not self.settings.pgbouncer)
         return self._engine
 
 
@@ -111,13 +114,18 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
 def refresh(obj: _Ctx, source_name: str | None, no_progress: bool, every: str | None) -> None:
     """Fetch the city's sources into the store (and its districts when they changed); exit 1 if any failed."""
     from data_sources.ingest.http import make_session
+    from data_sources.operations import store_lock
     from data_sources.refresh import refresh as run_refresh
 
     session = make_session(cache_dir=obj.settings.data_dir)
     if every:
         _refresh_worker(obj, session, every)
         return
-    report = run_refresh(obj.engine, obj.city, session, only=source_name, progress=not no_progress)
+    with store_lock(obj.engine, REFRESH_LOCK, wait=False) as held:
+        if not held:  # another refresh (a worker on another machine, or cron) is fetching: not twice at once
+            click.echo(json.dumps({"skipped": "another refresh of this store is running"}))
+            return
+        report = run_refresh(obj.engine, obj.city, session, only=source_name, progress=not no_progress)
     if report.districts_loaded:
         click.echo(json.dumps({"districts": report.districts_loaded}))
     for r in report.runs:
@@ -151,13 +159,17 @@ def _worker(every: str, tick: Callable[[], None]) -> None:
 
 def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
     """The long-running refresh worker: each tick refreshes the sources that are due."""
-    from data_sources.operations import due_sources
+    from data_sources.operations import due_sources, store_lock
     from data_sources.refresh import refresh as run_refresh
     from data_sources.store.db import utcnow
 
     def tick() -> None:
-        due = due_sources(obj.engine, obj.city, utcnow())
-        report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
+        with store_lock(obj.engine, REFRESH_LOCK, wait=False) as held:
+            if not held:  # one refresh at a time across machines; the next tick tries again
+                click.echo(json.dumps({"skipped": "another refresh of this store is running"}))
+                return
+            due = due_sources(obj.engine, obj.city, utcnow())
+            report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
         click.echo(
             json.dumps({"refreshed": [r.as_dict() for r in report.runs], "districts_error": report.districts_error})
         )

@@ -331,6 +331,11 @@ class Settings(BaseModel):
         description="SQLAlchemy URL; empty means SQLite at DATA_DIR/citydash.sqlite. DATABASE_URL is read too. Use postgresql+psycopg://... for PostgreSQL.",
         json_schema_extra={"env": "CITYDASH_DATABASE_URL"},
     )
+    pgbouncer: bool = Field(
+        False,
+        description="true when PostgreSQL is reached through PgBouncer in transaction mode: no server-side prepared statements (each transaction may land on another server connection).",
+        json_schema_extra={"env": "CITYDASH_PGBOUNCER"},
+    )
     secret_key: str = Field(
         "",
         description="Flask secret for sessions; required when serving officials in production. Empty: a random key per process (sessions end at restart).",

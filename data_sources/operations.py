@@ -48,33 +48,42 @@ def sqlite_path(engine: Engine) -> Path | None:
 
 
 @contextmanager
-def store_lock(engine: Engine, name: str, timeout: float = 600) -> Iterator[None]:
-    """Hold a lock shared by every process that uses this store (not a lock on any table)."""
+def store_lock(engine: Engine, name: str, timeout: float = 600, wait: bool = True) -> Iterator[bool]:
+    """Hold a lock shared by every process that uses this store (not a lock on any table); yields True once held.
+    With ``wait=False`` it does not wait: it yields False at once when another process holds the lock.
+
+    On PostgreSQL it is a transaction-level advisory lock, held by a transaction kept open on one connection for
+    as long as the block runs: it is released however that connection ends, and it works through PgBouncer in
+    transaction mode (a session-level lock taken there could be released on another server connection)."""
     if engine.dialect.name == "postgresql":
         key = zlib.crc32(name.encode())  # advisory locks take a bigint
-        with engine.connect() as conn:
-            conn.execute(text(f"SET lock_timeout = {int(timeout * 1000)}"))
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text(f"SET LOCAL lock_timeout = {int(timeout * 1000)}"))
+            if wait:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            elif not conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}):
+                yield False
+                return
+            yield True
         return
     path = sqlite_path(engine)
     if path is None:
-        yield
+        yield True
         return
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
-    lock = FileLock(str(path) + f".{name}.lock", timeout=timeout)
+    lock = FileLock(str(path) + f".{name}.lock", timeout=timeout if wait else 0)
     try:
         lock.acquire()
+    except Timeout:
+        if wait:
+            raise
+        yield False
+        return
     except OSError as e:  # read-only or full filesystem, missing folder
         raise StoreUnavailable(f"cannot take the lock {lock.lock_file}: {e}") from e
     try:
-        yield
+        yield True
     finally:
         lock.release()
 

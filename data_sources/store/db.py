@@ -56,7 +56,10 @@ def utc_iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, prepared_statements: bool = True) -> Engine:
+    """An engine over ``url``. ``prepared_statements=False`` when PostgreSQL is reached through a pooler in
+    transaction mode (PgBouncer before 1.21): psycopg then never prepares statements on the server, where the next
+    transaction, on another server connection, would not find them."""
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:":
@@ -74,7 +77,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=10)
+    connect_args: dict[str, Any] = {} if prepared_statements else {"prepare_threshold": None}
+    engine = create_engine(url, pool_size=5, max_overflow=10, connect_args=connect_args)
     _ping_when_idle(engine)
     return engine
 
@@ -127,8 +131,8 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def open_store(url: str) -> Engine:
-    engine = make_engine(url)
+def open_store(url: str, prepared_statements: bool = True) -> Engine:
+    engine = make_engine(url, prepared_statements)
     migrate(engine)
     return engine
 

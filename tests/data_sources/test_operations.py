@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from data_sources.comments.records import CommentInput, submit_comment
 from data_sources.store.models import Comment
-from data_sources.operations import STORE_ERRORS, backup, data_version, explain, restore
+from data_sources.operations import STORE_ERRORS, backup, data_version, explain, restore, store_lock
 from data_sources.store.db import make_engine, open_store
 from tests.support import ROOT
 
@@ -317,3 +317,15 @@ def test_a_backup_from_an_older_version_restores_and_upgrades(any_url, demo_city
     _say(old, demo_city, "new-version-0002")
     assert len(_keys(old)) == 2
     old.dispose()
+
+
+def test_a_second_refresh_does_not_wait_for_the_first_it_skips(any_engine):
+    """Two refresh workers over one store (two machines, or cron beside a worker): the second is told at once
+    that the store's refresh lock is held, and the lock is free again when the first one ends."""
+    with store_lock(any_engine, "refresh", wait=False) as first:
+        with store_lock(any_engine, "refresh", wait=False) as second:
+            assert (first, second) == (True, False)
+        with store_lock(any_engine, "prepare", wait=False) as other:
+            assert other  # locks are by name: start-up is not blocked by a refresh
+    with store_lock(any_engine, "refresh", wait=False) as again:
+        assert again
