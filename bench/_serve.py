@@ -675,7 +675,7 @@ def run_crowd(coro):  # noqa: ANN001, ANN201
 
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by the processes of each part on this machine (from /proc), to tell how busy the
-    two cores were: the web workers, PostgreSQL, Redis, and this load generator."""
+    two cores were: the web workers, PgBouncer, nginx, PostgreSQL, Redis, and this load generator."""
     tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -687,7 +687,7 @@ def cpu_seconds() -> dict[str, float]:
         if int(pid) == os.getpid():
             part = "load_generator"
         else:
-            part = next((p for p in ("gunicorn", "postgres", "redis") if p in cmd), None)
+            part = next((p for p in ("gunicorn", "pgbouncer", "nginx", "postgres", "redis") if p in cmd), None)
         if part:
             f = stat.rsplit(")", 1)[1].split()
             out[part] = out.get(part, 0.0) + (int(f[11]) + int(f[12])) / tick
