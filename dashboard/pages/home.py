@@ -285,7 +285,7 @@ def legend(lang: str, visible: list[str]) -> html.Ul:
         items.append(
             html.Li(
                 [
-                    html.Span(className="dot", style={"background": figures.LAYER_COLOURS["comments"], "opacity": 0.6}),
+                    html.Span(className="dot", style=figures.COMMENT_LEGEND_STYLE),
                     _("Citizens' comments: the bigger, the more comments in that area"),
                 ]
             )

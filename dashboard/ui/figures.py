@@ -43,7 +43,17 @@ LAYER_COLOURS = {
     "cycle_route": "#009E73",
     "cycle_counter": "#56B4E9",
     "bike_station": "#CC79A7",
-    "comments": "#D55E00",
+    "comments": "#000000",
+}
+# Comments are black discs with a white centre: no air-quality band is black or grey-black, black keeps 21:1
+# contrast on the offline white map, and the centre dot is a second cue, a shape no other layer has
+# (tests/dashboard/ui/test_figures.py checks colour distance under simulated colour-vision deficiencies).
+COMMENT_OPACITY = 0.85
+COMMENT_CENTRE = "#ffffff"
+# The same disc in the HTML legend.
+COMMENT_LEGEND_STYLE = {
+    "background": f"radial-gradient(circle, {COMMENT_CENTRE} 30%, {LAYER_COLOURS['comments']} 36%)",
+    "opacity": COMMENT_OPACITY,
 }
 # Cycle routes by type: colour and width differ, so the type reads without colour too.
 CYCLE_TYPE_STYLE = {
@@ -233,19 +243,30 @@ def _bike_station_traces(bs: pd.DataFrame, labels: dict[str, str]) -> list[go.Sc
 
 
 def _comment_traces(cm: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
-    """Citizens' comments counted per H3 cell, sized by the count."""
+    """Citizens' comments counted per H3 cell, sized by the count: a black disc (it carries the hover) with a
+    white centre dot over it (no hover: the pointer reaches the disc through it)."""
     n = cm["n"].to_numpy(float)
+    size = 7 + 3 * np.sqrt(n)
     return [
         go.Scattermap(
             lon=cm["lon"],
             lat=cm["lat"],
             mode="markers",
             name=labels.get("comments", "Citizens' comments"),
-            marker={"size": 7 + 3 * np.sqrt(n), "color": LAYER_COLOURS["comments"], "opacity": 0.55},
+            marker={"size": size, "color": LAYER_COLOURS["comments"], "opacity": COMMENT_OPACITY},
             customdata=n,
             meta={"layer": "comments"},
             hovertemplate="%{customdata:.0f} " + labels.get("comments here", "comments here") + "<extra></extra>",
-        )
+        ),
+        go.Scattermap(
+            lon=cm["lon"],
+            lat=cm["lat"],
+            mode="markers",
+            hoverinfo="skip",
+            marker={"size": np.maximum(3, size * 0.35), "color": COMMENT_CENTRE},
+            meta={"layer": "comments", "centre": True},
+            showlegend=False,
+        ),
     ]
 
 
