@@ -12,6 +12,7 @@ network, cycle counters, bike-share stations, and citizens' comments clustered a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, cast
@@ -19,9 +20,11 @@ from typing import Any, Callable, cast
 import geopandas as gpd
 import h3
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from data_sources.comments.analysis import paused_cell_counts
@@ -111,12 +114,12 @@ ANSWERS = {
 }
 
 
-def _to_latlon(centre: tuple[float, float], x: Any, y: Any) -> Any:
+def _to_latlon(centre: tuple[float, float], x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     lat0, lon0 = centre
     return lat0 + np.asarray(y) / 110.574, lon0 + np.asarray(x) / (111.320 * math.cos(math.radians(lat0)))
 
 
-def _line(centre: Any, pts: Any) -> LineString:
+def _line(centre: tuple[float, float], pts: list[tuple[float, float]]) -> LineString:
     xs, ys = zip(*pts)
     lat, lon = _to_latlon(centre, xs, ys)
     return LineString(list(zip(lon, lat)))
@@ -281,7 +284,9 @@ def _with_rhythm(run: DemoRun, days: int) -> DemoRun:
     return replace(run, profile=prof, weekend=weekend, weather=weather)
 
 
-def _feature(external_id: str, layer: str, name: str, properties: dict[str, Any], geometry: Any) -> dict[str, Any]:
+def _feature(
+    external_id: str, layer: str, name: str, properties: Mapping[str, object], geometry: BaseGeometry
+) -> dict[str, object]:
     return {"external_id": external_id, "layer": layer, "name": name, "properties": properties, "geometry": geometry}
 
 

@@ -27,12 +27,14 @@ import json
 from typing import Any, Callable, MutableMapping
 
 import flask
+from dash import Dash
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from markupsafe import escape
 
+from dashboard.context import AppContext
 from dashboard.i18n import translator
 from dashboard.server.hosts import public_origin
 from dashboard.server.limits import limiter
@@ -211,7 +213,7 @@ def _too_many_attempts(lang: str, wait: int) -> flask.Response:
     return resp
 
 
-def init_app(app: Any, ctx: Any) -> None:
+def init_app(app: Dash, ctx: AppContext) -> None:
     server: flask.Flask = app.server
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,

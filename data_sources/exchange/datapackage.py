@@ -13,13 +13,14 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h3
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from data_sources.config import CityConfig
 from data_sources.comments.records import PUBLIC_EVENT_KINDS
@@ -69,7 +70,15 @@ class _Writer:
         self.root = root
         self.resources: list[dict] = []
 
-    def csv(self, name: str, title: str, schema: dict, rows: Any, licences: list[dict], description: str = "") -> int:
+    def csv(
+        self,
+        name: str,
+        title: str,
+        schema: dict,
+        rows: Iterable[list[object]],
+        licences: list[dict],
+        description: str = "",
+    ) -> int:
         path = self.root / f"{name}.csv"
         n = 0
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -113,7 +122,7 @@ class _Writer:
         )
 
 
-def _chunked(engine: Engine, stmt: Any, key_col: Any) -> Any:
+def _chunked(engine: Engine, stmt: Select, key_col: InstrumentedAttribute[int]) -> Iterator[Row]:
     """Stream a large query in keyset pages (bounded memory on millions of rows, on SQLite and PostgreSQL)."""
     last = None
     while True:
@@ -160,7 +169,7 @@ class CsvResource:
     title: str
     description: str
     schema: Callable[[_Store], dict]
-    rows: Callable[[Engine, _Store], Iterable[list[Any]]]
+    rows: Callable[[Engine, _Store], Iterable[list[object]]]
     city_licensed: bool  # under the city's licence (what it publishes itself) rather than its sources'
 
 
@@ -209,7 +218,7 @@ def _sources_schema(store: _Store) -> dict:
     }
 
 
-def _sources_rows(engine: Engine, store: _Store) -> Iterable[list[Any]]:
+def _sources_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     return (
         [s.name, s.kind, s.title, s.publisher, s.licence, s.attribution, s.url, utc_iso(s.last_success_at)]
         for s in store.sources
@@ -250,7 +259,7 @@ def _features_schema(store: _Store) -> dict:
     }
 
 
-def _features_rows(engine: Engine, store: _Store) -> Iterable[list[Any]]:
+def _features_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     sname = store.source_name
     fstmt = select(
         Feature.id,
@@ -289,7 +298,7 @@ def _observations_schema(store: _Store) -> dict:
     }
 
 
-def _observations_rows(engine: Engine, store: _Store) -> Iterable[list[Any]]:
+def _observations_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     ostmt = select(
         Observation.id,
         Observation.feature_id,
@@ -341,7 +350,7 @@ def _comments_schema(store: _Store) -> dict:
     }
 
 
-def _comments_rows(engine: Engine, store: _Store) -> Iterable[list[Any]]:
+def _comments_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     cstmt = select(
         Comment.id,
         Comment.created_at,
@@ -395,7 +404,7 @@ def _photos_schema(store: _Store) -> dict:
     }
 
 
-def _photos_rows(engine: Engine, store: _Store) -> Iterable[list[Any]]:
+def _photos_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     """Photos as their public addresses (the files stay on the city's server; hidden ones are left out)."""
     pstmt = (
         select(Photo.id, Photo.comment_id, Photo.position, Photo.width, Photo.height)
@@ -434,7 +443,7 @@ def _events_schema(store: _Store) -> dict:
     }
 
 
-def _events_rows(engine: Engine, store: _Store) -> Iterable[list[Any]]:
+def _events_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     estmt = (
         select(
             CommentEvent.id,

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import requests
 
 from data_sources.ingest.connectors._common import observations, point_features, read_json_payload, require, result
 from data_sources.ingest.http import get_json
@@ -40,7 +41,7 @@ META = SourceMeta(
 PAGE = 1000
 
 
-def _paged(session: Any, url: str, headers: dict, query: dict, most_pages: int = 20) -> list:
+def _paged(session: requests.Session, url: str, headers: dict, query: dict, most_pages: int = 20) -> list:
     pages = []
     for page in range(1, most_pages + 1):
         doc = get_json(session, url, headers=headers, params={**query, "limit": PAGE, "page": page})
@@ -51,7 +52,7 @@ def _paged(session: Any, url: str, headers: dict, query: dict, most_pages: int =
     return pages
 
 
-def fetch(session: Any, params: dict, since: Any = None) -> dict:
+def fetch(session: requests.Session, params: dict, since: datetime | str | None = None) -> dict:
     var = params.get("api_key_env", "OPENAQ_API_KEY")
     key = os.environ.get(var, "")
     if not key:
@@ -156,7 +157,7 @@ def _v2_field(record: Any, key: str, what: str, n: int) -> Any:
     return record[key]
 
 
-def parse_v2(payload: Any, params: dict) -> Any:
+def parse_v2(payload: Any, params: dict) -> ParseResult:
     """The v2 shapes: one feature per location (``id``, else ``locationId``, else its name), readings from
     ``measurements`` (latest), ``parameters`` (locations) or the record itself (measurements)."""
     rows: dict[str, dict] = {}
