@@ -49,7 +49,7 @@ def _latest(ctx: AppContext, metric: str) -> datetime | None:
     return cached(ctx, f"latest:{metric}", lambda: queries.latest_time(ctx.engine, metric), depends="readings")
 
 
-def current_state(ctx: Any, indicator_key: str, query: dict) -> ViewState:
+def current_state(ctx: AppContext, indicator_key: str, query: dict) -> ViewState:
     """The view the URL asks for. Without dates it ends at the newest reading of its metric, however old, so that a
     page never opens on an empty week; without a metric it shows the first metric that has readings."""
     indicator = INDICATORS[indicator_key]

@@ -53,7 +53,7 @@ LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", EPOCH_KEY, LOGIN_AT_KEY,
 SEEN_EVERY = 60  # seconds: the last-use time in the cookie is renewed at most this often (idle timeout ±1 min)
 
 
-class OfficialUser(UserMixin):
+class OfficialUser(UserMixin):  # type: ignore[misc]  # flask_login ships no types
     def __init__(self, id: int, email: str, role: str, department_id: int | None) -> None:  # noqa: A002
         self.id = id
         self.email = email
@@ -76,7 +76,7 @@ def role_for_id(component_id: Any) -> str | None:
 
 
 def current_official() -> OfficialUser | None:
-    return current_user if getattr(current_user, "is_authenticated", False) else None  # type: ignore[return-value]
+    return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
 def has_role(role: str) -> bool:
