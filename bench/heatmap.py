@@ -88,13 +88,13 @@ def main() -> None:
 
     from dashboard.ui import heatmap
     from dashboard.app import create_app
-    from dashboard.server.auth import hash_password
+    from data_sources.comments.accounts import hash_password
     from dashboard.ui.officials import parse_filter
     from data_sources.comments import analysis
     from data_sources.config import Settings
     from data_sources.store.models import Comment
     from data_sources.store.db import open_store
-    from data_sources.comments.workflow import create_official
+    from data_sources.comments.accounts import create_official
 
     settings = Settings.from_env({"CITYDASH_DATA_DIR": str(data_dir), "CITYDASH_SECRET_KEY": "bench"})
     engine = open_store(url)

@@ -258,11 +258,11 @@ def create_api_key(obj: _Ctx, name: str, department: str | None) -> None:
 def answer(obj: _Ctx, comment_id: int, status: str, text: str, as_email: str, reason: str | None) -> None:
     """Answer comment COMMENT_ID and change its status, as the officials' queue does (same workflow: audit log
     entry, public history)."""
-    from data_sources.comments import workflow
+    from data_sources.comments import accounts, workflow
     from data_sources.comments.records import public_history
 
     try:
-        actor = workflow.official_actor(obj.engine, as_email)
+        actor = accounts.official_actor(obj.engine, as_email)
         workflow.change_status(obj.engine, actor, [comment_id], status, text, closed_reason=reason)
     except workflow.NotAllowed as e:
         _fail(f"answer: {as_email} may not answer comments ({e})")
@@ -461,9 +461,9 @@ def export(obj: _Ctx, out_dir: str, licence: str, public_url: str) -> None:
 @click.pass_obj
 def create_official(obj: _Ctx, email: str, role: str, department: str | None, password_stdin: bool) -> None:
     """Create an official's account, or reset its role, department and password."""
-    from dashboard.server.auth import MIN_PASSWORD, hash_password
+    from data_sources.comments.accounts import MIN_PASSWORD, hash_password
+    from data_sources.comments.accounts import create_official as create
     from data_sources.comments.emails import InvalidEmail, normalise_official_email
-    from data_sources.comments.workflow import create_official as create
 
     try:
         email = normalise_official_email(email)
@@ -484,8 +484,8 @@ def create_official(obj: _Ctx, email: str, role: str, department: str | None, pa
 @click.pass_obj
 def disable_official(obj: _Ctx, email: str) -> None:
     """Disable an official's account: no more logins, and every open session ends now."""
+    from data_sources.comments.accounts import disable_official as disable
     from data_sources.comments.workflow import WorkflowError
-    from data_sources.comments.workflow import disable_official as disable
 
     try:
         oid = disable(obj.engine, email)

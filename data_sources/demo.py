@@ -12,16 +12,22 @@ network, cycle counters, bike-share stations, and citizens' comments clustered a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import geopandas as gpd
+import h3
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from shapely.geometry import LineString, Point
-from sqlalchemy import Engine, delete, insert, select
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
+from data_sources.comments.analysis import paused_cell_counts
 from data_sources.config import CityConfig
 from data_sources.ingest.types import SourceMeta
 from data_sources.store.db import (
@@ -30,6 +36,7 @@ from data_sources.store.db import (
     cell_districts,
     district_locator,
     h3_cells_array,
+    record_success,
     replace_districts,
     upsert_features,
     upsert_observations,
@@ -107,12 +114,12 @@ ANSWERS = {
 }
 
 
-def _to_latlon(centre: tuple[float, float], x: Any, y: Any) -> Any:
+def _to_latlon(centre: tuple[float, float], x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     lat0, lon0 = centre
     return lat0 + np.asarray(y) / 110.574, lon0 + np.asarray(x) / (111.320 * math.cos(math.radians(lat0)))
 
 
-def _line(centre: Any, pts: Any) -> LineString:
+def _line(centre: tuple[float, float], pts: list[tuple[float, float]]) -> LineString:
     xs, ys = zip(*pts)
     lat, lon = _to_latlon(centre, xs, ys)
     return LineString(list(zip(lon, lat)))
@@ -154,16 +161,33 @@ def _hour_profiles(hours: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     return prof, weekend
 
 
-def load_demo(engine: Engine, city: CityConfig, *args: Any, **kwargs: Any) -> dict[str, int]:
-    """(Re)load the demo city (arguments as ``_load_demo``). The officials' pre-counted heatmap table is
-    rebuilt once at the end instead of row by row (much faster for a million comments)."""
-    from data_sources.comments.analysis import paused_cell_counts
+@dataclass(frozen=True)
+class DemoRun:
+    """What every step of one demo load shares: the random stream (drawn from in a fixed order), where and when
+    the city is, and the hourly rhythm that the sensors follow."""
 
-    with paused_cell_counts(engine):
-        return _load_demo(engine, city, *args, **kwargs)
+    city: CityConfig
+    rng: np.random.Generator
+    seed: int
+    end: datetime
+    hours: pd.DatetimeIndex
+    say: Callable[[str], None]
+    profile: np.ndarray = field(default_factory=lambda: np.empty(0))  # traffic profile per hour, 0..1
+    weekend: np.ndarray = field(default_factory=lambda: np.empty(0))  # True on Saturday and Sunday hours
+    weather: np.ndarray = field(default_factory=lambda: np.empty(0))  # city-wide pollution factor per hour
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        lat, lon = self.city.city.centre
+        return (lat, lon)
 
 
-def _load_demo(
+Road = tuple[str, str, list[tuple[float, float]]]
+RoadLine = tuple[str, str, LineString]
+Layer = tuple[gpd.GeoDataFrame, pd.DataFrame]
+
+
+def load_demo(
     engine: Engine,
     city: CityConfig,
     seed: int = 42,
@@ -172,51 +196,109 @@ def _load_demo(
     end: datetime | None = None,
     progress: bool = False,
 ) -> dict[str, int]:
-    """(Re)load the demo city. Earlier demo rows are removed first; other sources and real comments stay."""
-    say: Callable[[str], None] = (lambda m: print(f"demo: {m}", flush=True)) if progress else (lambda m: None)
-    rng = np.random.default_rng(seed)
-    centre = tuple(city.city.centre)
-    end = (end or utcnow()).replace(minute=0, second=0, microsecond=0)
-    hours = pd.date_range(end=end, periods=days * 24, freq="h")
-    counts: dict[str, int] = {}
+    """(Re)load the demo city. Earlier demo rows are removed first; other sources and real comments stay. The
+    officials' pre-counted heatmap table is rebuilt once at the end instead of row by row (much faster for a
+    million comments)."""
+    with paused_cell_counts(engine):
+        return _load_demo(engine, city, seed=seed, n_comments=n_comments, days=days, end=end, progress=progress)
 
+
+def _load_demo(
+    engine: Engine, city: CityConfig, *, seed: int, n_comments: int, days: int, end: datetime | None, progress: bool
+) -> dict[str, int]:
+    end = (end or utcnow()).replace(minute=0, second=0, microsecond=0)
+    run = DemoRun(
+        city=city,
+        rng=np.random.default_rng(seed),
+        seed=seed,
+        end=end,
+        hours=pd.date_range(end=end, periods=days * 24, freq="h"),
+        say=(lambda m: print(f"demo: {m}", flush=True)) if progress else (lambda m: None),
+    )
+    counts: dict[str, int] = {}
+    _delete_demo_rows(engine)
+    if city.districts is not None:
+        counts["districts"] = replace_districts(engine, _district_frame(city))
+    _ensure_departments(engine)
+
+    run.say("roads and features")
+    roads = _roads(run.rng)
+    road_lines = [(n, c, _line(run.centre, p)) for n, c, p in roads]
+    run = _with_rhythm(run, days)
+    # The order of the steps is the order of the random draws: changing it changes the city.
+    layers: dict[str, Layer] = {"demo-traffic": _traffic_counters(run, roads, road_lines)}
+    layers["demo-air"] = _air_stations(run, road_lines)
+    layers["demo-cycling"] = _cycle_routes(run, road_lines)
+    layers["demo-cycle-counts"] = _cycle_counters(run, layers["demo-cycling"][0])
+    layers["demo-bikeshare"] = _bike_stations(run)
+
+    run.say("writing features and observations")
+    counts["features"], counts["observations"] = _write_layers(engine, layers)
+    assign_districts(engine)
+
+    run.say(f"{n_comments} comments")
+    counts["comments"] = _demo_comments(engine, run, roads, n_comments)
+    return counts
+
+
+def _delete_demo_rows(engine: Engine) -> None:
     with engine.begin() as conn:
         # Features and observations cascade from their source; comments are removed in chunks below.
         conn.execute(delete(Source).where(Source.name.in_(list(DEMO_SOURCES))))
     _delete_demo_comments(engine)
 
-    if city.districts is not None:
-        d = gpd.read_file(city.resolve(city.districts.file)).to_crs(4326)
-        cfg = city.districts
-        gdf = gpd.GeoDataFrame(
-            {
-                "name": d[cfg.name_field].astype(str),
-                "code": d[cfg.code_field].astype(str) if cfg.code_field else None,
-                "population": d[cfg.population_field] if cfg.population_field else None,
-            },
-            geometry=d.geometry,
-            crs=4326,
-        )
-        counts["districts"] = replace_districts(engine, gdf)
+
+def _district_frame(city: CityConfig) -> gpd.GeoDataFrame:
+    """The city's district file with the columns the store wants (name, code, population)."""
+    cfg = city.districts
+    assert cfg is not None
+    d = gpd.read_file(city.resolve(cfg.file)).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {
+            "name": d[cfg.name_field].astype(str),
+            "code": d[cfg.code_field].astype(str) if cfg.code_field else None,
+            "population": d[cfg.population_field] if cfg.population_field else None,
+        },
+        geometry=d.geometry,
+        crs=4326,
+    )
+
+
+def _ensure_departments(engine: Engine) -> None:
     with engine.begin() as conn:
         for name, cats in DEPARTMENTS.items():
             if conn.scalar(select(Department.id).where(Department.name == name)) is None:
                 conn.execute(insert(Department).values(name=name, categories=cats))
 
-    say("roads and features")
-    roads = _roads(rng)
-    road_lines = [(n, c, _line(centre, p)) for n, c, p in roads]
-    prof, weekend = _hour_profiles(hours)
-    # City-wide weather: an AR(1) daily factor (stagnant days pile up pollution) interpolated to hours.
+
+def _with_rhythm(run: DemoRun, days: int) -> DemoRun:
+    """The run with its hourly traffic profile and the city-wide weather: an AR(1) daily factor (stagnant days
+    pile up pollution) interpolated to hours."""
+    prof, weekend = _hour_profiles(run.hours)
     n_days = days + 2
     w = np.empty(n_days)
     w[0] = 1.0
     for i in range(1, n_days):
-        w[i] = 1.0 + 0.75 * (w[i - 1] - 1.0) + rng.normal(0, 0.28)
-    weather = np.clip(np.interp(np.arange(len(hours)) / 24.0, np.arange(n_days), w), 0.35, 2.6)
+        w[i] = 1.0 + 0.75 * (w[i - 1] - 1.0) + run.rng.normal(0, 0.28)
+    weather = np.clip(np.interp(np.arange(len(run.hours)) / 24.0, np.arange(n_days), w), 0.35, 2.6)
+    return replace(run, profile=prof, weekend=weekend, weather=weather)
 
-    # --- traffic counters: 60 along the roads, busier on arterials
-    layers: dict[str, tuple[gpd.GeoDataFrame, pd.DataFrame]] = {}
+
+def _feature(
+    external_id: str, layer: str, name: str, properties: Mapping[str, object], geometry: BaseGeometry
+) -> dict[str, object]:
+    return {"external_id": external_id, "layer": layer, "name": name, "properties": properties, "geometry": geometry}
+
+
+def _series(run: DemoRun, external_id: str, metric: str, values: np.ndarray, unit: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"external_id": external_id, "time": run.hours, "metric": metric, "value": values, "unit": unit}
+    )
+
+
+def _traffic_counters(run: DemoRun, roads: list[Road], road_lines: list[RoadLine]) -> Layer:
+    """60 counters along the roads, busier on arterials."""
+    rng, n_hours = run.rng, len(run.hours)
     base_by_class = {"arterial": 1400, "ring": 1100, "local": 320}
     weights = np.array([{"arterial": 3, "ring": 2, "local": 1}[c] for _, c, _ in roads], float)
     pick = rng.choice(len(roads), size=60, p=weights / weights.sum())
@@ -225,167 +307,112 @@ def _load_demo(
         name, cls, line = road_lines[r]
         pt = line.interpolate(rng.uniform(0.1, 0.9), normalized=True)
         base = base_by_class[cls] * rng.uniform(0.6, 1.3)
-        vol = np.maximum(0, base * prof * rng.normal(1, 0.08, len(hours))).round()
+        vol = np.maximum(0, base * run.profile * rng.normal(1, 0.08, n_hours)).round()
         eid = f"TC{i + 1:03d}"
-        feats.append(
-            {
-                "external_id": eid,
-                "layer": "traffic_counter",
-                "name": f"{name} counter {i + 1}",
-                "properties": {"road": name, "road_class": cls, "direction": "both"},
-                "geometry": pt,
-            }
-        )
-        obs.append(
-            pd.DataFrame({"external_id": eid, "time": hours, "metric": "vehicles", "value": vol, "unit": "vehicles/h"})
-        )
-    layers["demo-traffic"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
+        props = {"road": name, "road_class": cls, "direction": "both"}
+        feats.append(_feature(eid, "traffic_counter", f"{name} counter {i + 1}", props, pt))
+        obs.append(_series(run, eid, "vehicles", vol, "vehicles/h"))
+    return gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs)
 
-    # --- air stations: 40, more of them near busy roads; roadside stations see traffic peaks
+
+def _air_stations(run: DemoRun, road_lines: list[RoadLine]) -> Layer:
+    """40 stations, more of them near busy roads; roadside stations see the traffic peaks."""
+    rng, n_hours, prof, weather = run.rng, len(run.hours), run.profile, run.weather
     feats, obs = [], []
     arterials = shapely.union_all([line for _, c, line in road_lines if c != "local"])
     for i in range(40):
         if i < 24:
-            _, cls, line = road_lines[rng.integers(0, 7)]
+            _, _cls, line = road_lines[rng.integers(0, 7)]
             p = line.interpolate(rng.uniform(0.05, 0.95), normalized=True)
             x, y = p.x + rng.normal(0, 0.002), p.y + rng.normal(0, 0.002)
         else:
-            lat, lon = _to_latlon(centre, rng.uniform(-5, 5), rng.uniform(-4, 4))
+            lat, lon = _to_latlon(run.centre, rng.uniform(-5, 5), rng.uniform(-4, 4))
             x, y = float(lon), float(lat)
         pt = Point(x, y)
         dist_km = arterials.distance(pt) * 111.0
         near = math.exp(-dist_km / 0.35)  # 1 at the kerb, ~0 beyond a kilometre
         bg = rng.uniform(5, 9)
-        pm25 = (bg + 9 * near * prof + 2.5 * prof) * weather * rng.lognormal(0, 0.12, len(hours))
-        pm10 = pm25 * rng.uniform(1.4, 1.8) + rng.gamma(2, 2, len(hours)) * (0.5 + near)
-        no2 = (9 + 48 * near * prof + 8 * prof) * np.sqrt(weather) * rng.lognormal(0, 0.15, len(hours))
+        pm25 = (bg + 9 * near * prof + 2.5 * prof) * weather * rng.lognormal(0, 0.12, n_hours)
+        pm10 = pm25 * rng.uniform(1.4, 1.8) + rng.gamma(2, 2, n_hours) * (0.5 + near)
+        no2 = (9 + 48 * near * prof + 8 * prof) * np.sqrt(weather) * rng.lognormal(0, 0.15, n_hours)
         eid = f"AQ{i + 1:03d}"
         kind = "roadside" if near > 0.3 else "urban background"
-        feats.append(
-            {
-                "external_id": eid,
-                "layer": "air_station",
-                "name": f"Air station {i + 1} ({kind})",
-                "properties": {"station_type": kind, "sensors": ["pm25", "pm10", "no2"]},
-                "geometry": pt,
-            }
-        )
+        props = {"station_type": kind, "sensors": ["pm25", "pm10", "no2"]}
+        feats.append(_feature(eid, "air_station", f"Air station {i + 1} ({kind})", props, pt))
         for metric, v in (("pm25", pm25), ("pm10", pm10), ("no2", no2)):
-            obs.append(
-                pd.DataFrame(
-                    {"external_id": eid, "time": hours, "metric": metric, "value": v.round(1), "unit": "µg/m³"}
-                )
-            )
-    layers["demo-air"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
+            obs.append(_series(run, eid, metric, v.round(1), "µg/m³"))
+    return gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs)
 
-    # --- cycle network: lanes along some roads, tracks on others, greenways across parks
+
+def _cycle_routes(run: DemoRun, road_lines: list[RoadLine]) -> Layer:
+    """Lanes along some roads, tracks on others, greenways across parks."""
+    rng = run.rng
     feats = []
     types = ["lane", "track", "shared"]
     for i, (name, cls, line) in enumerate(road_lines):
         if cls == "local" and rng.random() < 0.5:
             continue
         t = types[int(rng.integers(0, 3))] if cls != "ring" else "track"
-        feats.append(
-            {
-                "external_id": f"CR{i + 1:03d}",
-                "layer": "cycle_route",
-                "name": f"{name} cycle {t}",
-                "properties": {"cycle_type": t, "highway": "cycleway" if t == "track" else "secondary"},
-                "geometry": line,
-            }
-        )
+        props = {"cycle_type": t, "highway": "cycleway" if t == "track" else "secondary"}
+        feats.append(_feature(f"CR{i + 1:03d}", "cycle_route", f"{name} cycle {t}", props, line))
     for k in range(6):
         a0 = rng.uniform(0, 2 * math.pi)
         pts = [
             (r * math.cos(a0 + 0.35 * math.sin(r)), r * math.sin(a0 + 0.35 * math.sin(r)))
             for r in np.linspace(0.8, 6, 12)
         ]
-        feats.append(
-            {
-                "external_id": f"GW{k + 1:02d}",
-                "layer": "cycle_route",
-                "name": f"Greenway {k + 1}",
-                "properties": {"cycle_type": "greenway", "highway": "cycleway"},
-                "geometry": _line(centre, pts),
-            }
-        )
-    cycle_gdf = gpd.GeoDataFrame(feats, crs=4326)
-    layers["demo-cycling"] = (cycle_gdf, pd.DataFrame(columns=["external_id", "time", "metric", "value", "unit"]))
+        props = {"cycle_type": "greenway", "highway": "cycleway"}
+        feats.append(_feature(f"GW{k + 1:02d}", "cycle_route", f"Greenway {k + 1}", props, _line(run.centre, pts)))
+    return gpd.GeoDataFrame(feats, crs=4326), pd.DataFrame(columns=["external_id", "time", "metric", "value", "unit"])
 
-    # --- cycle counters on 8 of those routes: commuting peaks on weekdays, leisure at weekends
+
+def _cycle_counters(run: DemoRun, routes: gpd.GeoDataFrame) -> Layer:
+    """8 counters on the cycle routes: commuting peaks on weekdays, leisure at weekends."""
+    rng, n_hours = run.rng, len(run.hours)
     feats, obs = [], []
     for i in range(8):
-        route = cycle_gdf.geometry.iloc[int(rng.integers(0, len(cycle_gdf)))]
+        route = routes.geometry.iloc[int(rng.integers(0, len(routes)))]
         pt = route.interpolate(rng.uniform(0.2, 0.8), normalized=True)
         base = rng.uniform(60, 220)
-        n = np.maximum(
-            0, base * np.where(weekend, prof * 1.4, prof) / np.clip(weather, 0.8, 2) * rng.normal(1, 0.12, len(hours))
-        ).round()
+        rhythm = base * np.where(run.weekend, run.profile * 1.4, run.profile) / np.clip(run.weather, 0.8, 2)
+        n = np.maximum(0, rhythm * rng.normal(1, 0.12, n_hours)).round()
         eid = f"CC{i + 1:02d}"
-        feats.append(
-            {
-                "external_id": eid,
-                "layer": "cycle_counter",
-                "name": f"Cycle counter {i + 1}",
-                "properties": {},
-                "geometry": pt,
-            }
-        )
-        obs.append(
-            pd.DataFrame({"external_id": eid, "time": hours, "metric": "cyclists", "value": n, "unit": "cyclists/h"})
-        )
-    layers["demo-cycle-counts"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
+        feats.append(_feature(eid, "cycle_counter", f"Cycle counter {i + 1}", {}, pt))
+        obs.append(_series(run, eid, "cyclists", n, "cyclists/h"))
+    return gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs)
 
-    # --- bike share: 30 docking stations in the centre; the centre fills in the morning and empties at night
+
+def _bike_stations(run: DemoRun) -> Layer:
+    """30 docking stations in the centre; the centre fills in the morning and empties at night."""
+    rng, n_hours = run.rng, len(run.hours)
     feats, obs = [], []
     for i in range(30):
         x, y = rng.normal(0, 1.6), rng.normal(0, 1.3)
-        lat, lon = _to_latlon(centre, x, y)
+        lat, lon = _to_latlon(run.centre, x, y)
         cap = int(rng.integers(12, 31))
         central = math.exp(-(x * x + y * y) / 4)
-        h = hours.hour.to_numpy()
-        fill = 0.5 + (central - 0.5) * 0.6 * np.sin((h - 6) / 24 * 2 * math.pi) * (~weekend)
-        bikes = np.clip(np.round(cap * fill + rng.normal(0, 2, len(hours))), 0, cap)
+        h = run.hours.hour.to_numpy()
+        fill = 0.5 + (central - 0.5) * 0.6 * np.sin((h - 6) / 24 * 2 * math.pi) * (~run.weekend)
+        bikes = np.clip(np.round(cap * fill + rng.normal(0, 2, n_hours)), 0, cap)
         eid = f"BS{i + 1:02d}"
-        feats.append(
-            {
-                "external_id": eid,
-                "layer": "bike_station",
-                "name": f"Bike station {i + 1}",
-                "properties": {"capacity": cap},
-                "geometry": Point(float(lon), float(lat)),
-            }
-        )
-        obs.append(
-            pd.DataFrame(
-                {"external_id": eid, "time": hours, "metric": "bikes_available", "value": bikes, "unit": "bikes"}
-            )
-        )
-        obs.append(
-            pd.DataFrame(
-                {"external_id": eid, "time": hours, "metric": "docks_available", "value": cap - bikes, "unit": "docks"}
-            )
-        )
-    layers["demo-bikeshare"] = (gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs))
+        point = Point(float(lon), float(lat))
+        feats.append(_feature(eid, "bike_station", f"Bike station {i + 1}", {"capacity": cap}, point))
+        obs.append(_series(run, eid, "bikes_available", bikes, "bikes"))
+        obs.append(_series(run, eid, "docks_available", cap - bikes, "docks"))
+    return gpd.GeoDataFrame(feats, crs=4326), pd.concat(obs)
 
-    say("writing features and observations")
-    counts["features"] = counts["observations"] = 0
-    feature_ids: dict[str, int] = {}
+
+def _write_layers(engine: Engine, layers: dict[str, Layer]) -> tuple[int, int]:
+    """Each demo source with its features and observations; returns (features added, observations written)."""
+    n_features = n_observations = 0
     for name, (gdf, odf) in layers.items():
         title, _layer = DEMO_SOURCES[name]
         sid = upsert_source(engine, name, "demo", DEMO_META, title=title)
         ids = upsert_features(engine, sid, gdf)
-        counts["features"] += ids.added
-        counts["observations"] += upsert_observations(engine, ids, odf)
-        feature_ids.update(ids)
-        from data_sources.store.db import record_success
-
+        n_features += ids.added
+        n_observations += upsert_observations(engine, ids, odf)
         record_success(engine, sid, at=utcnow())
-    assign_districts(engine)
-
-    say(f"{n_comments} comments")
-    counts["comments"] = _demo_comments(engine, rng, centre, roads, city, n_comments, end, feature_ids, say, seed)
-    return counts
+    return n_features, n_observations
 
 
 def _delete_demo_comments(engine: Engine) -> None:
@@ -398,22 +425,25 @@ def _delete_demo_comments(engine: Engine) -> None:
             conn.execute(delete(Comment).where(Comment.id.in_(ids)))
 
 
-def _demo_comments(
-    engine: Engine,
-    rng: Any,
-    centre: Any,
-    roads: Any,
-    city: CityConfig,
-    n: Any,
-    end: Any,
-    feature_ids: Any,
-    say: Any,
-    seed: Any,
-) -> int:
-    if n == 0:
-        return 0
-    cats_allowed = list(city.city.comment_categories)
-    # Where: 55% along busy roads, 25% at junctions of arterials and the ring, 20% anywhere in the city.
+@dataclass(frozen=True)
+class _CommentDraws:
+    """Everything drawn at random for ``n`` demo comments, one array entry per comment."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    category: np.ndarray
+    created: list[datetime]
+    status: np.ndarray
+    first_response_h: np.ndarray  # hours from writing to the first answer
+    resolve_h: np.ndarray  # hours from writing to the fix
+    supports: np.ndarray
+    text_idx: np.ndarray
+
+
+def _comment_places(run: DemoRun, roads: list[Road], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kind, lat, lon): 55% along busy roads (kind 0), 25% at junctions of arterials and the ring (kind 1), 20%
+    anywhere in the city (kind 2)."""
+    rng = run.rng
     kind = rng.choice(3, size=n, p=[0.55, 0.25, 0.20])
     x = np.empty(n)
     y = np.empty(n)
@@ -438,14 +468,20 @@ def _demo_comments(
         [(3.2 * math.cos(i * math.pi / 3), 2.6 * math.sin(i * math.pi / 3)) for i in range(6)] + [(0.0, 0.0)]
     )
     m1 = kind == 1
-    j = rng.integers(0, len(junctions), int(m1.sum()))
-    x[m1] = junctions[j, 0] + rng.normal(0, 0.12, int(m1.sum()))
-    y[m1] = junctions[j, 1] + rng.normal(0, 0.12, int(m1.sum()))
+    at = rng.integers(0, len(junctions), int(m1.sum()))
+    x[m1] = junctions[at, 0] + rng.normal(0, 0.12, int(m1.sum()))
+    y[m1] = junctions[at, 1] + rng.normal(0, 0.12, int(m1.sum()))
     m2 = kind == 2
     x[m2] = rng.uniform(-5, 5, int(m2.sum()))
     y[m2] = rng.uniform(-4, 4, int(m2.sum()))
-    lat, lon = _to_latlon(centre, x, y)
+    lat, lon = _to_latlon(run.centre, x, y)
+    return kind, lat, lon
 
+
+def _draw_comments(run: DemoRun, roads: list[Road], n: int) -> _CommentDraws:
+    rng = run.rng
+    kind, lat, lon = _comment_places(run, roads, n)
+    cats_allowed = list(run.city.city.comment_categories)
     road_cats = np.array(
         [c for c in ["traffic", "air", "cycling", "walking", "noise"] if c in cats_allowed] or cats_allowed
     )
@@ -454,8 +490,7 @@ def _demo_comments(
 
     # When: over the last 180 days, rising (more people join over time); older comments are further along.
     age_days = 180 * rng.power(0.8, n)
-    created = pd.Timestamp(end) - pd.to_timedelta(age_days * 86400, unit="s")
-    created = created.floor("s")
+    created = (pd.Timestamp(run.end) - pd.to_timedelta(age_days * 86400, unit="s")).floor("s")
     p_done = np.clip(age_days / 120, 0.05, 0.9)
     u = rng.random(n)
     status = np.where(
@@ -467,109 +502,134 @@ def _demo_comments(
             np.where(u < p_done, "in_progress", np.where(u < p_done + (1 - p_done) * 0.4, "acknowledged", "new")),
         ),
     )
-    first_resp_h = rng.gamma(1.5, 30, n)  # hours to the first answer
-    resolve_h = first_resp_h + rng.gamma(2, 72, n)
-    supports = rng.geometric(0.45, n) - 1
-    text_idx = rng.integers(0, 1000, n)
+    first_resp_h = rng.gamma(1.5, 30, n)
+    return _CommentDraws(
+        lat=lat,
+        lon=lon,
+        category=cat,
+        created=list(created.to_pydatetime()),
+        status=status,
+        first_response_h=first_resp_h,
+        resolve_h=first_resp_h + rng.gamma(2, 72, n),
+        supports=rng.geometric(0.45, n) - 1,
+        text_idx=rng.integers(0, 1000, n),
+    )
+
+
+def _department_by_category(engine: Engine) -> dict[str, int | None]:
     dept_of = {c: i + 1 for i, cats in enumerate(DEPARTMENTS.values()) for c in cats}
     with engine.connect() as conn:
         dept_ids = {name: i for i, name in conn.execute(select(Department.id, Department.name)).all()}
-    dept_by_cat = {c: dept_ids.get(list(DEPARTMENTS)[dept_of[c] - 1]) for c in dept_of}
+    return {c: dept_ids.get(list(DEPARTMENTS)[dept_of[c] - 1]) for c in dept_of}
 
+
+# The statuses a demo comment went through to reach its current one.
+_STATUS_PATH = {
+    "acknowledged": ["acknowledged"],
+    "in_progress": ["acknowledged", "in_progress"],
+    "resolved": ["acknowledged", "resolved"],
+    "closed": ["closed"],
+}
+
+
+def _status_events(
+    comment_id: int, status: str, department_id: int | None, first: datetime, resolved: datetime | None, now: datetime
+) -> list[dict[str, Any]]:
+    """The public status changes of one demo comment, from "new" to ``status``."""
+    events = []
+    prev = "new"
+    for k, to in enumerate(_STATUS_PATH[status]):
+        at = first if k == 0 else (resolved if to in ("resolved", "closed") else first + (now - first) / 2)
+        events.append(
+            {
+                "comment_id": comment_id,
+                "created_at": at,
+                "kind": "status",
+                "from_status": prev,
+                "to_status": to,
+                "public_text": ANSWERS[to],
+                "department_id": department_id,
+            }
+        )
+        prev = to
+    return events
+
+
+def _insert_comments(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Plain executemany (RETURNING would go row by row on SQLite), then the ids by the unique client key."""
+    conn.execute(insert(cast(Table, Comment.__table__)), rows)
+    keys = [r["client_key"] for r in rows]
+    id_of: dict[str | None, int] = {}
+    for k in range(0, len(keys), 5000):
+        id_of.update(
+            (ck, cid)
+            for cid, ck in conn.execute(
+                select(Comment.id, Comment.client_key).where(Comment.client_key.in_(keys[k : k + 5000]))
+            )
+        )
+    return [id_of[key] for key in keys]
+
+
+def _demo_comments(engine: Engine, run: DemoRun, roads: list[Road], n: int) -> int:
+    if n == 0:
+        return 0
+    d = _draw_comments(run, roads, n)
+    dept_by_cat = _department_by_category(engine)
     # Public location: snapped to the H3 r9 cell centre (~170 m across) so no exact spot is published.
-    import h3
-
-    cells = h3_cells_array(lat, lon)
+    cells = h3_cells_array(d.lat, d.lon)
     uniq, inv = np.unique(cells["h3_r9"], return_inverse=True)
     centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in uniq])
     pub_lat, pub_lon = centres[inv, 0], centres[inv, 1]
-
-    now = pd.Timestamp(end)
-    created_py = created.to_pydatetime()
     # The district of the public cell, never of the exact point (data_sources.store.db.cell_districts).
     district = cell_districts(district_locator(engine), uniq.tolist())[inv]
+
+    now = pd.Timestamp(run.end).to_pydatetime()
     written = 0
     for lo in range(0, n, 50_000):
-        hi = min(n, lo + 50_000)
-        rows, events, pending = [], [], []
-        for i in range(lo, hi):
-            st = str(status[i])
-            c = str(cat[i])
-            ct = created_py[i]
-            fr = ct + timedelta(hours=float(first_resp_h[i])) if st != "new" else None
+        rows, pending = [], []
+        for i in range(lo, min(n, lo + 50_000)):
+            st = str(d.status[i])
+            c = str(d.category[i])
+            ct = d.created[i]
+            fr = ct + timedelta(hours=float(d.first_response_h[i])) if st != "new" else None
             if fr is not None and fr > now:
-                fr = now.to_pydatetime() - timedelta(minutes=1)
-            rs = (
-                min(ct + timedelta(hours=float(resolve_h[i])), now.to_pydatetime())
-                if st in ("resolved", "closed")
-                else None
-            )
+                fr = now - timedelta(minutes=1)
+            rs = min(ct + timedelta(hours=float(d.resolve_h[i])), now) if st in ("resolved", "closed") else None
             texts = COMMENT_TEXTS.get(c, COMMENT_TEXTS["other"])
             rows.append(
                 {
                     "created_at": ct,
                     "updated_at": rs or fr or ct,
-                    "lat": float(lat[i]),
-                    "lon": float(lon[i]),
+                    "lat": float(d.lat[i]),
+                    "lon": float(d.lon[i]),
                     "public_lat": float(pub_lat[i]),
                     "public_lon": float(pub_lon[i]),
                     **{k: int(v[i]) for k, v in cells.items()},
                     "district_id": int(district[i]) or None,
                     "category": c,
-                    "text": texts[text_idx[i] % len(texts)],
+                    "text": texts[d.text_idx[i] % len(texts)],
                     "language": "en",
                     "status": st,
                     "closed_reason": "not_city" if st == "closed" else None,
                     "moderation": "published",
                     "department_id": dept_by_cat.get(c),
-                    "support_count": int(supports[i]),
+                    "support_count": int(d.supports[i]),
                     "flag_count": 0,
                     "first_response_at": fr,
                     "resolved_at": rs,
                     "origin": "demo",
-                    "client_key": f"demo-{seed}-{i}",
+                    "client_key": f"demo-{run.seed}-{i}",
                 }
             )
-            pending.append((i, st, c, fr, rs))
+            pending.append((st, c, fr, rs))
         with engine.begin() as conn:
-            # Plain executemany (RETURNING would go row by row on SQLite), then ids by the unique client key.
-            conn.execute(insert(Comment.__table__), rows)
-            keys = [r["client_key"] for r in rows]
-            id_of: dict[str, int] = {}
-            for k in range(0, len(keys), 5000):
-                id_of.update(
-                    (ck, cid)
-                    for cid, ck in conn.execute(
-                        select(Comment.id, Comment.client_key).where(Comment.client_key.in_(keys[k : k + 5000]))
-                    )
-                )
-            new_ids = [id_of[key] for key in keys]
-            for cid, (i, st, c, fr, rs) in zip(new_ids, pending):
-                if st == "new":
-                    continue
-                path = {
-                    "acknowledged": ["acknowledged"],
-                    "in_progress": ["acknowledged", "in_progress"],
-                    "resolved": ["acknowledged", "resolved"],
-                    "closed": ["closed"],
-                }[st]
-                prev = "new"
-                for k, to in enumerate(path):
-                    at = fr if k == 0 else (rs if to in ("resolved", "closed") else fr + (now.to_pydatetime() - fr) / 2)
-                    events.append(
-                        {
-                            "comment_id": cid,
-                            "created_at": at,
-                            "kind": "status",
-                            "from_status": prev,
-                            "to_status": to,
-                            "public_text": ANSWERS[to],
-                            "department_id": dept_by_cat.get(c),
-                        }
-                    )
-                    prev = to
+            events = []
+            for cid, (st, c, fr, rs) in zip(_insert_comments(conn, rows), pending):
+                if st != "new":
+                    assert fr is not None
+                    events += _status_events(cid, st, dept_by_cat.get(c), fr, rs, now)
             for ch in _chunks(events):
-                conn.execute(insert(CommentEvent.__table__), ch)
+                conn.execute(insert(cast(Table, CommentEvent.__table__)), ch)
         written += len(rows)
-        say(f"  {written}/{n} comments")
+        run.say(f"  {written}/{n} comments")
     return written

@@ -1,12 +1,12 @@
 """Open data back to citizens: what the pages show, as CSV and as GeoJSON (RFC 7946), each carrying the licence and
 attribution of its sources.
 
-Routes (Flask blueprint), the theme ones taking the theme page's query (metric, district, from, to):
+Routes (Flask blueprint), the indicator ones taking the indicator page's query (metric, district, from, to):
 
 * ``/download/stations.{csv,geojson}``: every station, counter and bike-share station with its latest reading;
 * ``/download/cycle-routes.{csv,geojson}``: the cycle network by type;
-* ``/download/<theme>.{csv,geojson}``: the theme's time series (CSV) or its stations with their mean over the
-  period (GeoJSON); ``/download/<theme>-districts.{csv,geojson}``: the district comparison.
+* ``/download/<indicator>.{csv,geojson}``: the indicator's time series (CSV) or its stations with their mean over the
+  period (GeoJSON); ``/download/<indicator>-districts.{csv,geojson}``: the district comparison.
 
 CSV files start with ``#`` comment lines (licence, attribution, sources); GeoJSON FeatureCollections carry
 ``licence``, ``attribution`` and ``sources`` as foreign members (RFC 7946 section 6.1), WGS 84 lon/lat, polygons
@@ -29,7 +29,7 @@ from dash import Dash
 from dashboard.context import AppContext
 from dashboard.pages.home import POINT_METRIC
 from dashboard.server.cache import cached
-from dashboard.ui.indicators import THEMES
+from dashboard.ui.indicators import INDICATORS
 from data_sources.ingest.attributes import cycle_type_of
 from data_sources.ingest.types import METRICS
 from data_sources.store import queries
@@ -167,16 +167,16 @@ def cycle_routes(ctx: AppContext) -> tuple[pd.DataFrame, list[str]]:
     ), ["cycle_route"]
 
 
-def theme_download(
-    ctx: AppContext, theme_key: str, part: str, fmt: str, args: dict
+def indicator_download(
+    ctx: AppContext, indicator_key: str, part: str, fmt: str, args: dict
 ) -> tuple[pd.DataFrame, list[str], str]:
-    """What the theme page shows for the query ``args``: (rows, layers, title)."""
-    from dashboard.pages.indicator import current_state, theme_data
+    """What the indicator page shows for the query ``args``: (rows, layers, title)."""
+    from dashboard.pages.indicator import current_state, indicator_data
 
-    st = current_state(ctx, theme_key, args)
-    data = theme_data(ctx, theme_key, st)
+    st = current_state(ctx, indicator_key, args)
+    data = indicator_data(ctx, indicator_key, st)
     m = data["metric"]
-    title = f"{THEMES[theme_key].title}: {m.label}, {st.start.isoformat()} to {st.end.isoformat()}"
+    title = f"{INDICATORS[indicator_key].title}: {m.label}, {st.start.isoformat()} to {st.end.isoformat()}"
     if part == "districts":
         d = data["districts"].assign(metric=m.key, unit=m.unit, start=st.start.isoformat(), end=st.end.isoformat())
         if fmt == "geojson":
@@ -236,10 +236,10 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         elif name == "cycle-routes":
             rows, layers, title = *cycle_routes(ctx), f"{ctx.city.city.name}: cycle network"
         else:
-            theme, _, part = name.partition("-")
-            if theme not in THEMES or part not in ("", "districts"):
+            indicator, _, part = name.partition("-")
+            if indicator not in INDICATORS or part not in ("", "districts"):
                 flask.abort(404)
-            rows, layers, title = theme_download(ctx, theme, part, fmt, args)
+            rows, layers, title = indicator_download(ctx, indicator, part, fmt, args)
         prov = cached(
             ctx, "download:prov:" + ",".join(layers), lambda: provenance(_sources_for(ctx, layers)), depends="readings"
         )

@@ -13,7 +13,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
 from dashboard.server.cache import cached
 from dashboard.ui.components import page_frame
-from dashboard.ui.indicators import THEMES
+from dashboard.ui.indicators import INDICATORS
 from data_sources.ingest.standards import EAQI_UPPER, who_guideline
 from data_sources.store import queries
 from data_sources.store.footprint import outside_counts
@@ -148,8 +148,8 @@ def layout(ctx: Any, lang: str, query: dict, **_params: Any) -> Any:
             (N_("Cycle network (GeoJSON)"), "/download/cycle-routes.geojson"),
         )
     ] + [
-        html.Li(html.A(_("{theme}: last 7 days (CSV)", theme=_(THEMES[t].title)), href=f"/download/{t}.csv"))
-        for t in THEMES
+        html.Li(html.A(_("{theme}: last 7 days (CSV)", theme=_(INDICATORS[t].title)), href=f"/download/{t}.csv"))
+        for t in INDICATORS
     ]
     return page_frame(
         ctx,

@@ -7,12 +7,14 @@ loads with the partial plotly.js bundle only when it comes into view (components
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import h3
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.i18n import N_, fmt_age, fmt_datetime, fmt_number, plotly_separators, translator
@@ -123,7 +125,7 @@ def map_layers(engine: Engine, resolution: int = 7, min_count: int = 3) -> dict[
     return out
 
 
-def district_indicator(engine: Any, key: str) -> pd.Series:
+def district_indicator(engine: Engine, key: str) -> pd.Series:
     """District id -> value of a choropleth indicator."""
     if key == "comments":
         d = queries.districts(engine).set_index("id")
@@ -137,7 +139,7 @@ def district_indicator(engine: Any, key: str) -> pd.Series:
     return obs.dropna(subset=["district_id"]).groupby("district_id")["value"].mean()
 
 
-def _labels(_: Any) -> dict[str, str]:
+def _labels(_: Callable[..., str]) -> dict[str, str]:
     words = {
         **LAYER_LABELS,
         **BAND_WORDS,
@@ -285,7 +287,7 @@ def legend(lang: str, visible: list[str]) -> html.Ul:
         items.append(
             html.Li(
                 [
-                    html.Span(className="dot", style={"background": figures.LAYER_COLOURS["comments"], "opacity": 0.6}),
+                    html.Span(className="dot", style=figures.COMMENT_LEGEND_STYLE),
                     _("Citizens' comments: the bigger, the more comments in that area"),
                 ]
             )
@@ -396,7 +398,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     )
 
 
-def map_figure(ctx: AppContext, lang: str, visible: list[str], choropleth: str, resolution: int) -> Any:
+def map_figure(ctx: AppContext, lang: str, visible: list[str], choropleth: str, resolution: int) -> go.Figure:
     _ = translator(lang)
     layers = cached(
         ctx, f"home:layers:{resolution}", lambda: map_layers(ctx.engine, resolution, ctx.city.feedback.min_cell_count)
@@ -410,7 +412,7 @@ def map_figure(ctx: AppContext, lang: str, visible: list[str], choropleth: str, 
     return figures.city_map(ctx.city, layers, geo, [v for v in visible if v in LAYERS], _labels(_), choro)
 
 
-def feature_series(engine: Any, feature: dict, period: str) -> dict:
+def feature_series(engine: Engine, feature: dict, period: str) -> dict:
     """The readings of one feature over ``period``, its metric's usual range and its guideline."""
     metrics = queries.LAYER_METRICS.get(feature["layer"], [])
     if not metrics:

@@ -26,7 +26,7 @@ from dashboard.ui.components import (
     stale_notice,
     table_details,
 )
-from dashboard.ui.indicators import THEMES
+from dashboard.ui.indicators import INDICATORS
 from dashboard.ui.indicators import State as ViewState
 from data_sources.operations import is_stale, window_of
 from data_sources.store import queries
@@ -49,26 +49,26 @@ def _latest(ctx: AppContext, metric: str) -> datetime | None:
     return cached(ctx, f"latest:{metric}", lambda: queries.latest_time(ctx.engine, metric), depends="readings")
 
 
-def current_state(ctx: Any, theme_key: str, query: dict) -> ViewState:
+def current_state(ctx: AppContext, indicator_key: str, query: dict) -> ViewState:
     """The view the URL asks for. Without dates it ends at the newest reading of its metric, however old, so that a
     page never opens on an empty week; without a metric it shows the first metric that has readings."""
-    theme = THEMES[theme_key]
-    latest = {m.key: _latest(ctx, m.key) for m in theme.metrics}
+    indicator = INDICATORS[indicator_key]
+    latest = {m.key: _latest(ctx, m.key) for m in indicator.metrics}
     keys = list(latest)
     wanted = query.get("metric")
     wanted = wanted[0] if isinstance(wanted, list) and wanted else wanted
     if wanted not in keys:
         wanted = next((k for k in keys if latest[k] is not None), keys[0])
         query = {**query, "metric": [wanted]}
-    return indicators.parse_state(theme, query, latest[wanted], set(_districts(ctx)["id"].astype(int)))
+    return indicators.parse_state(indicator, query, latest[wanted], set(_districts(ctx)["id"].astype(int)))
 
 
-def theme_data(ctx: AppContext, theme_key: str, st: ViewState) -> dict:
+def indicator_data(ctx: AppContext, indicator_key: str, st: ViewState) -> dict:
     """Series (city, and the district when one is chosen), district values and the usual range, cached per view."""
 
     def compute() -> dict:
-        theme = THEMES[theme_key]
-        m = indicators.metric_of(theme, st.metric)
+        indicator = INDICATORS[indicator_key]
+        m = indicators.metric_of(indicator, st.metric)
         obs = queries.observations_by_district(ctx.engine, m.key, st.since, st.until, layer=m.layer)
         freq = indicators.frequency(st)
         city = indicators.city_series(obs, m.agg, freq).assign(name="city")
@@ -80,7 +80,7 @@ def theme_data(ctx: AppContext, theme_key: str, st: ViewState) -> dict:
         series = pd.concat(parts, ignore_index=True)
         dvals = indicators.district_values(obs, _districts(ctx))
         usual = None
-        if theme_key != "air" and freq == "h":
+        if indicator_key != "air" and freq == "h":
             hist = queries.observations_by_district(
                 ctx.engine, m.key, st.since - timedelta(days=28), st.until, layer=m.layer
             )
@@ -90,7 +90,7 @@ def theme_data(ctx: AppContext, theme_key: str, st: ViewState) -> dict:
             usual = indicators.usual_range(hist, first, m.agg)
         return {"series": series, "districts": dvals, "usual": usual, "metric": m}
 
-    return cached(ctx, f"theme:{theme_key}:{st.query()}", compute, depends="readings")
+    return cached(ctx, f"theme:{indicator_key}:{st.query()}", compute, depends="readings")
 
 
 def _names(ctx: AppContext, lang: str, st: ViewState) -> dict[str, str]:
@@ -107,12 +107,12 @@ def district_summary(ctx: AppContext, lang: str, st: ViewState) -> str:
     return _("District: {d}", d=_names(ctx, lang, st).get("district") or _("Whole city"))
 
 
-def summary(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict) -> str:
+def summary(ctx: AppContext, lang: str, indicator_key: str, st: ViewState, data: dict) -> str:
     _ = translator(lang)
     m = data["metric"]
     series = data["series"]
     focus = series[series["name"] == ("district" if st.district is not None else "city")]
-    limit = indicators.guideline(m.key) if theme_key == "air" else None
+    limit = indicators.guideline(m.key) if indicator_key == "air" else None
     n = indicators.summary_numbers(focus, data["districts"], limit)
     if not n:
         latest = _latest(ctx, m.key)
@@ -187,7 +187,7 @@ def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
     ]
 
 
-def charts(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict) -> list:
+def charts(ctx: AppContext, lang: str, indicator_key: str, st: ViewState, data: dict) -> list:
     _ = translator(lang)
     m = data["metric"]
     names = _names(ctx, lang, st)
@@ -197,7 +197,7 @@ def charts(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict
         **{b: _(w) for b, w in BAND_WORDS.items()},
     }
     sep = plotly_separators(lang)
-    air = theme_key == "air"
+    air = indicator_key == "air"
     ts = figures.timeseries(
         data["series"].assign(name=lambda d: d["name"].map(names)),
         _(m.unit),
@@ -217,9 +217,9 @@ def charts(ctx: AppContext, lang: str, theme_key: str, st: ViewState, data: dict
     cfg = {"displayModeBar": False, "responsive": True}
     return [
         html.H2(_("{measure} over time", measure=_(m.label)), className="section-title"),
-        dcc.Graph(figure=ts, id=f"{theme_key}-timeseries", config=cfg, className="chart"),
+        dcc.Graph(figure=ts, id=f"{indicator_key}-timeseries", config=cfg, className="chart"),
         html.H2(_("{measure} by district", measure=_(m.label)), className="section-title"),
-        dcc.Graph(figure=bars, id=f"{theme_key}-districts", config=cfg, className="chart"),
+        dcc.Graph(figure=bars, id=f"{indicator_key}-districts", config=cfg, className="chart"),
     ]
 
 
@@ -248,9 +248,9 @@ def data_age_notice(ctx: AppContext, lang: str, metric: indicators.Metric) -> li
     ]
 
 
-def context_note(lang: str, theme_key: str) -> str:
+def context_note(lang: str, indicator_key: str) -> str:
     _ = translator(lang)
-    if theme_key == "air":
+    if indicator_key == "air":
         return _(
             "Coloured bands: the European Air Quality Index, from good to extremely poor. Dashed line: the WHO 2021 "
             "guideline for a daily average (it is meant for 24-hour means, so single hours may cross it)."
@@ -258,13 +258,13 @@ def context_note(lang: str, theme_key: str) -> str:
     return _("Grey ribbon: the usual range for the same hour and weekday over the previous four weeks.")
 
 
-def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
+def layout(ctx: AppContext, lang: str, query: dict, indicator_key: str) -> Any:
     _ = translator(lang)
-    theme = THEMES[theme_key]
-    st = current_state(ctx, theme_key, query)
-    data = theme_data(ctx, theme_key, st)
+    indicator = INDICATORS[indicator_key]
+    st = current_state(ctx, indicator_key, query)
+    data = indicator_data(ctx, indicator_key, st)
     d = _districts(ctx).sort_values("name")
-    t = theme_key
+    t = indicator_key
     metric_control = (
         html.Fieldset(
             [
@@ -272,7 +272,7 @@ def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
                 dcc.RadioItems(
                     id=f"{t}-metric",
                     value=st.metric,
-                    options=[{"label": _(m.label), "value": m.key} for m in theme.metrics],
+                    options=[{"label": _(m.label), "value": m.key} for m in indicator.metrics],
                     inputClassName="layer-input",
                     labelClassName="layer-label",
                     className="metric-switcher",
@@ -280,7 +280,7 @@ def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
             ],
             className="control-group",
         )
-        if len(theme.metrics) > 1
+        if len(indicator.metrics) > 1
         else dcc.Store(id=f"{t}-metric", data=st.metric)
     )
     filters = html.Div(
@@ -338,12 +338,12 @@ def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
         ctx,
         lang,
         [
-            html.H1(_(theme.title), className="page-title"),
-            html.P(_(theme.intro), className="intro"),
+            html.H1(_(indicator.title), className="page-title"),
+            html.P(_(indicator.intro), className="intro"),
             *stale_notice(
-                sources_behind(ctx, {t: sorted({m.layer for m in theme.metrics})})[t], lang, ctx.city.city.timezone
+                sources_behind(ctx, {t: sorted({m.layer for m in indicator.metrics})})[t], lang, ctx.city.city.timezone
             ),
-            *data_age_notice(ctx, lang, indicators.metric_of(theme, st.metric)),
+            *data_age_notice(ctx, lang, indicators.metric_of(indicator, st.metric)),
             filters,
             html.P(
                 summary(ctx, lang, t, st, data), id=f"{t}-summary", className="chart-summary", **{"aria-live": "polite"}
@@ -360,9 +360,9 @@ def layout(ctx: AppContext, lang: str, query: dict, theme_key: str) -> Any:
     )
 
 
-def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
-    t = theme_key
-    metric_prop = "value" if len(THEMES[t].metrics) > 1 else "data"
+def register(app: Dash, ctx: AppContext, indicator_key: str) -> None:
+    t = indicator_key
+    metric_prop = "value" if len(INDICATORS[t].metrics) > 1 else "data"
     filters = [
         Input(f"{t}-metric", metric_prop),
         Input(f"{t}-district", "value"),
@@ -394,7 +394,7 @@ def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
     def update_text(metric: Any, district: Any, start: Any, end: Any, lang: Any) -> Any:
         lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         st = state_of(metric, district, start, end)
-        data = theme_data(ctx, t, st)
+        data = indicator_data(ctx, t, st)
         return (
             summary(ctx, lang, t, st, data),
             tables(ctx, lang, st, data),
@@ -414,7 +414,7 @@ def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
             return no_update
         lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         st = state_of(metric, district, start, end)
-        return charts(ctx, lang, t, st, theme_data(ctx, t, st))
+        return charts(ctx, lang, t, st, indicator_data(ctx, t, st))
 
     app.clientside_callback(
         ClientsideFunction("citydash", "syncQuery"),
@@ -427,19 +427,19 @@ def register(app: Dash, ctx: AppContext, theme_key: str) -> None:
 
 @dataclass
 class IndicatorPage:
-    """One theme's indicator page (a ``dashboard.context.Page``)."""
+    """One indicator's page (a ``dashboard.context.Page``)."""
 
-    theme_key: str
+    indicator_key: str
     PATH: str
     FIRST_PAINT: bool = True  # server-rendered first paint (dashboard/http/frontend.py)
     SHARED: bool = True  # the same for every visitor (dashboard/pages/__init__.py)
     DEPENDS: str = "readings"  # observations and sources: a stream of comments does not rebuild it
 
     def layout(self, ctx: AppContext, lang: str, query: Query, /, **params: Any) -> html.Div:
-        return layout(ctx, lang, query, self.theme_key)
+        return layout(ctx, lang, query, self.indicator_key)
 
     def register(self, app: Dash, ctx: AppContext) -> None:
-        register(app, ctx, self.theme_key)
+        register(app, ctx, self.indicator_key)
 
 
 AIR = IndicatorPage("air", "/air")

@@ -299,7 +299,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     @require_role(ROLE)
     def toggle_layers(visible: Any, trace_layers: Any) -> Any:
         return heatmap.visibility_patch(
-            list(trace_layers or []), [v for v in (visible or []) if v in heatmap.INDICATORS]
+            list(trace_layers or []), [v for v in (visible or []) if v in heatmap.INDICATOR_LAYERS]
         )
 
     @app.callback(

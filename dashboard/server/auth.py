@@ -1,4 +1,4 @@
-"""The officials' door: accounts (argon2), sessions (Flask-Login), login and logout with CSRF (Flask-WTF),
+"""The officials' door, the web side: sessions (Flask-Login), login and logout with CSRF (Flask-WTF),
 login throttling (Flask-Limiter), cookie flags, and the server-side checks every officials' request passes.
 
 Hiding pages protects nothing in Dash: any client can POST to /_dash-update-component. So there are two
@@ -13,7 +13,8 @@ Refusals are 401 (no session) or 403 (role too low) with no data.
 
 Sessions end on the server: the cookie holds the account's session epoch from when it was opened, and every
 request compares it with ``officials.session_epoch`` in the store (so every gunicorn worker agrees). Logout, a
-password, role or department change and disabling the account add one to the epoch (``data_sources.comments.workflow``),
+password, role or department change and disabling the account add one to the epoch (``data_sources.comments.accounts``,
+which also hashes passwords and reads the officials' records),
 which ends every session of that official, copied cookies included. Idle and absolute timeouts
 (``CITYDASH_SESSION_IDLE_MINUTES``, ``CITYDASH_SESSION_MAX_HOURS``) are checked against ``ctx.session_clock``.
 Wrong passwords are throttled per account and address (``dashboard.server.login_throttle``).
@@ -26,26 +27,23 @@ import json
 from typing import Any, Callable, MutableMapping
 
 import flask
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from dash import Dash
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from markupsafe import escape
-from sqlalchemy import select, update
 
+from dashboard.context import AppContext
 from dashboard.i18n import translator
 from dashboard.server.hosts import public_origin
 from dashboard.server.limits import limiter
 from dashboard.server.login_throttle import LoginThrottle
-from data_sources.comments.workflow import ROLE_RANK, Actor, end_sessions, log_action
-from data_sources.store.db import utcnow
-from data_sources.store.models import Official
+from data_sources.comments.accounts import active_official, check_login, end_sessions, record_login
+from data_sources.comments.workflow import ROLE_RANK, Actor, log_action
 
 OFF_PREFIX = "off-"
 PREFIX_ROLES = (("off-mod-", "moderator"), ("off-audit-", "admin"), (OFF_PREFIX, "official"))
-MIN_PASSWORD = 12
 LOGIN_PATH = "/officials/login"
 LOGOUT_PATH = "/officials/logout"
 # What an officials' session carries besides Flask-Login's keys: the account's session epoch when it was opened,
@@ -53,23 +51,9 @@ LOGOUT_PATH = "/officials/logout"
 EPOCH_KEY, LOGIN_AT_KEY, SEEN_AT_KEY = "_cd_epoch", "_cd_login_at", "_cd_seen_at"
 LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember", EPOCH_KEY, LOGIN_AT_KEY, SEEN_AT_KEY)
 SEEN_EVERY = 60  # seconds: the last-use time in the cookie is renewed at most this often (idle timeout ±1 min)
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so that a wrong email takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("citydash-no-such-official")
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-class OfficialUser(UserMixin):
+class OfficialUser(UserMixin):  # type: ignore[misc]  # flask_login ships no types
     def __init__(self, id: int, email: str, role: str, department_id: int | None) -> None:  # noqa: A002
         self.id = id
         self.email = email
@@ -92,7 +76,7 @@ def role_for_id(component_id: Any) -> str | None:
 
 
 def current_official() -> OfficialUser | None:
-    return current_user if getattr(current_user, "is_authenticated", False) else None  # type: ignore[return-value]
+    return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
 def has_role(role: str) -> bool:
@@ -229,7 +213,7 @@ def _too_many_attempts(lang: str, wait: int) -> flask.Response:
     return resp
 
 
-def init_app(app: Any, ctx: Any) -> None:
+def init_app(app: Dash, ctx: AppContext) -> None:
     server: flask.Flask = app.server
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -260,12 +244,7 @@ def init_app(app: Any, ctx: Any) -> None:
             oid = int(user_id)
         except ValueError:
             return None
-        with ctx.engine.connect() as conn:
-            row = conn.execute(
-                select(
-                    Official.id, Official.email, Official.role, Official.department_id, Official.session_epoch
-                ).where(Official.id == oid, Official.active.is_(True))
-            ).first()
+        row = active_official(ctx.engine, oid)
         now = ctx.session_clock()
         if row is None or not session_alive(flask.session, row.session_epoch, now, idle_s, max_s):
             _forget_login(flask.session)
@@ -328,19 +307,8 @@ def init_app(app: Any, ctx: Any) -> None:
         wait = throttle.wait(email, address)
         if wait:
             return _too_many_attempts(lang, wait)
-        with ctx.engine.connect() as conn:
-            row = conn.execute(
-                select(
-                    Official.id,
-                    Official.email,
-                    Official.role,
-                    Official.department_id,
-                    Official.password_hash,
-                    Official.session_epoch,
-                ).where(Official.email == email, Official.active.is_(True))
-            ).first()
-        ok = verify_password(row.password_hash if row else _DUMMY_HASH, password) and row is not None
-        if not ok:
+        row = check_login(ctx.engine, email, password)
+        if row is None:
             throttle.failed(email, address)
             return _login_page(lang, _("Wrong email or password."), 401)
         throttle.succeeded(email, address)
@@ -349,8 +317,7 @@ def init_app(app: Any, ctx: Any) -> None:
         login_user(user)
         now = ctx.session_clock()
         flask.session.update({EPOCH_KEY: row.session_epoch, LOGIN_AT_KEY: now, SEEN_AT_KEY: now})
-        with ctx.engine.begin() as conn:
-            conn.execute(update(Official.__table__).where(Official.id == row.id).values(last_login_at=utcnow()))
+        record_login(ctx.engine, row.id)
         log_action(ctx.engine, user.actor, "login", "official", str(row.id))
         return flask.redirect(f"/officials?lang={lang}", code=303)
 

@@ -12,6 +12,7 @@ exist there, so a figure here must not use any other (tests/dashboard/test_speed
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,17 @@ LAYER_COLOURS = {
     "cycle_route": "#009E73",
     "cycle_counter": "#56B4E9",
     "bike_station": "#CC79A7",
-    "comments": "#D55E00",
+    "comments": "#000000",
+}
+# Comments are black discs with a white centre: no air-quality band is black or grey-black, black keeps 21:1
+# contrast on the offline white map, and the centre dot is a second cue, a shape no other layer has
+# (tests/dashboard/ui/test_figures.py checks colour distance under simulated colour-vision deficiencies).
+COMMENT_OPACITY = 0.85
+COMMENT_CENTRE = "#ffffff"
+# The same disc in the HTML legend.
+COMMENT_LEGEND_STYLE = {
+    "background": f"radial-gradient(circle, {COMMENT_CENTRE} 30%, {LAYER_COLOURS['comments']} 36%)",
+    "opacity": COMMENT_OPACITY,
 }
 # Cycle routes by type: colour and width differ, so the type reads without colour too.
 CYCLE_TYPE_STYLE = {
@@ -126,166 +137,185 @@ def city_map(
     choropleth: dict | None = None,
 ) -> go.Figure:
     """The home map. ``layers``: layer name -> DataFrame (id, lat, lon, name, plus band/value/geometry as relevant).
-    ``choropleth``: {"values": Series district id -> value, "title": str, "unit": str} colours the districts."""
+    ``choropleth``: {"values": Series district id -> value, "title": str, "unit": str} colours the districts.
+    The layers are drawn in the order of ``MAP_LAYERS``, each by its own trace builder."""
     labels = labels or {}
     visible = visible if visible is not None else list(layers)
     fig = go.Figure()
     lay = base_layout(city)
     lay["map"]["layers"] = lay["map"]["layers"] + district_layers(districts_geojson, filled=choropleth is None)
-
     if choropleth is not None and districts_geojson.get("features"):
-        vals = choropleth["values"]
-        ids = [f["id"] for f in districts_geojson["features"]]
-        names = [f["properties"]["name"] for f in districts_geojson["features"]]
-        z = [float(vals.get(i, np.nan)) for i in ids]
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=districts_geojson,
-                locations=ids,
-                featureidkey="id",
-                z=z,
-                colorscale=CHOROPLETH_SCALE,
-                marker={"opacity": 0.55, "line": {"width": 1, "color": "#4a5a6a"}},
-                hovertext=names,
-                hovertemplate=f"%{{hovertext}}<br>%{{z:,.1f}} {choropleth.get('unit', '')}<extra></extra>",
-                colorbar={
-                    "title": {"text": choropleth.get("title", ""), "side": "right"},
-                    "thickness": 12,
-                    "len": 0.6,
-                    "x": 1,
-                    "xanchor": "right",
-                    "bgcolor": "rgba(255,255,255,0.85)",
-                },
-                meta={"layer": "districts"},
-                name=choropleth.get("title", ""),
-            )
-        )
-
-    routes = layers.get("cycle_route")
-    if routes is not None and len(routes) and "cycle_route" in visible:
-        for t, grp in routes.groupby(routes["cycle_type"]):
-            colour, width = CYCLE_TYPE_STYLE.get(str(t), ("#009E73", 2.5))
-            lons, lats = _line_coords([json.loads(g) for g in grp["geometry"]])
-            fig.add_trace(
-                go.Scattermap(
-                    lon=lons,
-                    lat=lats,
-                    mode="lines",
-                    line={"width": width, "color": colour},
-                    name=f"{labels.get('cycle_route', 'Cycle routes')}: {labels.get(str(t), str(t))}",
-                    hoverinfo="name",
-                    meta={"layer": "cycle_route"},
-                )
-            )
-
-    tc = layers.get("traffic_counter")
-    if tc is not None and len(tc) and "traffic_counter" in visible:
-        v = tc["value"].fillna(0).to_numpy(float)
-        size = 6 + 16 * np.sqrt(v / v.max()) if v.max() > 0 else np.full(len(tc), 8.0)
-        fig.add_trace(
-            go.Scattermap(
-                lon=tc["lon"],
-                lat=tc["lat"],
-                mode="markers",
-                name=labels.get("traffic_counter", "Traffic"),
-                marker={"size": size, "color": LAYER_COLOURS["traffic_counter"], "opacity": 0.75},
-                customdata=_ids(tc, v),
-                meta={"layer": "traffic_counter"},
-                hovertext=tc["name"],
-                hovertemplate="%{hovertext}<br>%{customdata[1]:,.0f} "
-                + labels.get("vehicles/h", "vehicles/h")
-                + "<extra></extra>",
-            )
-        )
-
-    cc = layers.get("cycle_counter")
-    if cc is not None and len(cc) and "cycle_counter" in visible:
-        fig.add_trace(
-            go.Scattermap(
-                lon=cc["lon"],
-                lat=cc["lat"],
-                mode="markers",
-                name=labels.get("cycle_counter", "Cycle counters"),
-                marker={"size": 11, "color": LAYER_COLOURS["cycle_counter"]},
-                customdata=_ids(cc, cc["value"]),
-                hovertext=cc["name"],
-                meta={"layer": "cycle_counter"},
-                hovertemplate="%{hovertext}<br>%{customdata[1]:,.0f} "
-                + labels.get("cyclists/h", "cyclists/h")
-                + "<extra></extra>",
-            )
-        )
-
-    bs = layers.get("bike_station")
-    if bs is not None and len(bs) and "bike_station" in visible:
-        fig.add_trace(
-            go.Scattermap(
-                lon=bs["lon"],
-                lat=bs["lat"],
-                mode="markers",
-                name=labels.get("bike_station", "Bike share"),
-                marker={"size": 10, "color": LAYER_COLOURS["bike_station"]},
-                hovertext=bs["name"],
-                customdata=_ids(bs, bs["value"]),
-                meta={"layer": "bike_station"},
-                hovertemplate="%{hovertext}<br>%{customdata[1]:.0f} "
-                + labels.get("bikes", "bikes")
-                + "<extra></extra>",
-            )
-        )
-
-    cm = layers.get("comments")
-    if cm is not None and len(cm) and "comments" in visible:
-        n = cm["n"].to_numpy(float)
-        fig.add_trace(
-            go.Scattermap(
-                lon=cm["lon"],
-                lat=cm["lat"],
-                mode="markers",
-                name=labels.get("comments", "Citizens' comments"),
-                marker={"size": 7 + 3 * np.sqrt(n), "color": LAYER_COLOURS["comments"], "opacity": 0.55},
-                customdata=n,
-                meta={"layer": "comments"},
-                hovertemplate="%{customdata:.0f} " + labels.get("comments here", "comments here") + "<extra></extra>",
-            )
-        )
-
-    air = layers.get("air_station")
-    if air is not None and len(air) and "air_station" in visible:
-        order = {b: i for i, b in enumerate((*EAQI_BANDS, "none"))}
-        for band, grp in sorted(air.groupby(air["band"]), key=lambda kv: order.get(str(kv[0]), 99)):
-            band = str(band)
-            size = BAND_SIZES.get(band, 8)
-            # A dark ring under each station keeps light band colours visible on the white map.
-            fig.add_trace(
-                go.Scattermap(
-                    lon=grp["lon"],
-                    lat=grp["lat"],
-                    mode="markers",
-                    hoverinfo="skip",
-                    marker={"size": size + 4, "color": OUTLINE},
-                    meta={"layer": "air_station", "ring": True},
-                    showlegend=False,
-                )
-            )
-            fig.add_trace(
-                go.Scattermap(
-                    lon=grp["lon"],
-                    lat=grp["lat"],
-                    mode="markers",
-                    name=f"{labels.get('air_station', 'Air quality')}: {labels.get(band, band)}",
-                    marker={"size": size, "color": BAND_COLOURS.get(band, "#999999")},
-                    customdata=_ids(grp, grp["value"]),
-                    hovertext=grp["name"],
-                    meta={"layer": "air_station", "band": band},
-                    hovertemplate="%{hovertext}<br>"
-                    + labels.get(band, band)
-                    + " · PM2.5 %{customdata[1]:.1f} µg/m³<extra></extra>",
-                )
-            )
-
+        fig.add_trace(_choropleth_trace(districts_geojson, choropleth))
+    for layer, traces in MAP_LAYERS:
+        frame = layers.get(layer)
+        if frame is not None and len(frame) and layer in visible:
+            fig.add_traces(traces(frame, labels))
     fig.update_layout(**lay)
     return fig
+
+
+def _choropleth_trace(districts_geojson: dict, choropleth: dict) -> go.Choroplethmap:
+    vals = choropleth["values"]
+    ids = [f["id"] for f in districts_geojson["features"]]
+    names = [f["properties"]["name"] for f in districts_geojson["features"]]
+    z = [float(vals.get(i, np.nan)) for i in ids]
+    return go.Choroplethmap(
+        geojson=districts_geojson,
+        locations=ids,
+        featureidkey="id",
+        z=z,
+        colorscale=CHOROPLETH_SCALE,
+        marker={"opacity": 0.55, "line": {"width": 1, "color": "#4a5a6a"}},
+        hovertext=names,
+        hovertemplate=f"%{{hovertext}}<br>%{{z:,.1f}} {choropleth.get('unit', '')}<extra></extra>",
+        colorbar={
+            "title": {"text": choropleth.get("title", ""), "side": "right"},
+            "thickness": 12,
+            "len": 0.6,
+            "x": 1,
+            "xanchor": "right",
+            "bgcolor": "rgba(255,255,255,0.85)",
+        },
+        meta={"layer": "districts"},
+        name=choropleth.get("title", ""),
+    )
+
+
+def _cycle_route_traces(routes: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
+    """One line trace per cycle-route type (colour and width differ)."""
+    traces = []
+    for t, grp in routes.groupby(routes["cycle_type"]):
+        colour, width = CYCLE_TYPE_STYLE.get(str(t), ("#009E73", 2.5))
+        lons, lats = _line_coords([json.loads(g) for g in grp["geometry"]])
+        traces.append(
+            go.Scattermap(
+                lon=lons,
+                lat=lats,
+                mode="lines",
+                line={"width": width, "color": colour},
+                name=f"{labels.get('cycle_route', 'Cycle routes')}: {labels.get(str(t), str(t))}",
+                hoverinfo="name",
+                meta={"layer": "cycle_route"},
+            )
+        )
+    return traces
+
+
+def _counter_trace(
+    frame: pd.DataFrame, layer: str, name: str, marker: dict, values: pd.Series | np.ndarray, value_label: str
+) -> go.Scattermap:
+    """Point features with their latest value in the hover (``value_label``: the number's format and unit)."""
+    return go.Scattermap(
+        lon=frame["lon"],
+        lat=frame["lat"],
+        mode="markers",
+        name=name,
+        marker=marker,
+        customdata=_ids(frame, values),
+        hovertext=frame["name"],
+        meta={"layer": layer},
+        hovertemplate="%{hovertext}<br>" + value_label + "<extra></extra>",
+    )
+
+
+def _traffic_traces(tc: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
+    """Traffic counters, sized by their latest hourly volume."""
+    v = tc["value"].fillna(0).to_numpy(float)
+    size = 6 + 16 * np.sqrt(v / v.max()) if v.max() > 0 else np.full(len(tc), 8.0)
+    marker = {"size": size, "color": LAYER_COLOURS["traffic_counter"], "opacity": 0.75}
+    unit = labels.get("vehicles/h", "vehicles/h")
+    name = labels.get("traffic_counter", "Traffic")
+    return [_counter_trace(tc, "traffic_counter", name, marker, v, "%{customdata[1]:,.0f} " + unit)]
+
+
+def _cycle_counter_traces(cc: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
+    marker = {"size": 11, "color": LAYER_COLOURS["cycle_counter"]}
+    unit = labels.get("cyclists/h", "cyclists/h")
+    name = labels.get("cycle_counter", "Cycle counters")
+    return [_counter_trace(cc, "cycle_counter", name, marker, cc["value"], "%{customdata[1]:,.0f} " + unit)]
+
+
+def _bike_station_traces(bs: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
+    marker = {"size": 10, "color": LAYER_COLOURS["bike_station"]}
+    unit = labels.get("bikes", "bikes")
+    name = labels.get("bike_station", "Bike share")
+    return [_counter_trace(bs, "bike_station", name, marker, bs["value"], "%{customdata[1]:.0f} " + unit)]
+
+
+def _comment_traces(cm: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
+    """Citizens' comments counted per H3 cell, sized by the count: a black disc (it carries the hover) with a
+    white centre dot over it (no hover: the pointer reaches the disc through it)."""
+    n = cm["n"].to_numpy(float)
+    size = 7 + 3 * np.sqrt(n)
+    return [
+        go.Scattermap(
+            lon=cm["lon"],
+            lat=cm["lat"],
+            mode="markers",
+            name=labels.get("comments", "Citizens' comments"),
+            marker={"size": size, "color": LAYER_COLOURS["comments"], "opacity": COMMENT_OPACITY},
+            customdata=n,
+            meta={"layer": "comments"},
+            hovertemplate="%{customdata:.0f} " + labels.get("comments here", "comments here") + "<extra></extra>",
+        ),
+        go.Scattermap(
+            lon=cm["lon"],
+            lat=cm["lat"],
+            mode="markers",
+            hoverinfo="skip",
+            marker={"size": np.maximum(3, size * 0.35), "color": COMMENT_CENTRE},
+            meta={"layer": "comments", "centre": True},
+            showlegend=False,
+        ),
+    ]
+
+
+def _air_station_traces(air: pd.DataFrame, labels: dict[str, str]) -> list[go.Scattermap]:
+    """Air stations, one trace per European AQI band (good first), each over a dark ring."""
+    traces = []
+    order = {b: i for i, b in enumerate((*EAQI_BANDS, "none"))}
+    for band_key, grp in sorted(air.groupby(air["band"]), key=lambda kv: order.get(str(kv[0]), 99)):
+        band = str(band_key)
+        size = BAND_SIZES.get(band, 8)
+        # A dark ring under each station keeps light band colours visible on the white map.
+        traces.append(
+            go.Scattermap(
+                lon=grp["lon"],
+                lat=grp["lat"],
+                mode="markers",
+                hoverinfo="skip",
+                marker={"size": size + 4, "color": OUTLINE},
+                meta={"layer": "air_station", "ring": True},
+                showlegend=False,
+            )
+        )
+        traces.append(
+            go.Scattermap(
+                lon=grp["lon"],
+                lat=grp["lat"],
+                mode="markers",
+                name=f"{labels.get('air_station', 'Air quality')}: {labels.get(band, band)}",
+                marker={"size": size, "color": BAND_COLOURS.get(band, "#999999")},
+                customdata=_ids(grp, grp["value"]),
+                hovertext=grp["name"],
+                meta={"layer": "air_station", "band": band},
+                hovertemplate="%{hovertext}<br>"
+                + labels.get(band, band)
+                + " · PM2.5 %{customdata[1]:.1f} µg/m³<extra></extra>",
+            )
+        )
+    return traces
+
+
+# The map's layers, bottom to top, each with the function that draws its frame: (frame, labels) -> traces.
+MAP_LAYERS: tuple[tuple[str, Callable[[pd.DataFrame, dict[str, str]], list[go.Scattermap]]], ...] = (
+    ("cycle_route", _cycle_route_traces),
+    ("traffic_counter", _traffic_traces),
+    ("cycle_counter", _cycle_counter_traces),
+    ("bike_station", _bike_station_traces),
+    ("comments", _comment_traces),
+    ("air_station", _air_station_traces),
+)
 
 
 def timeseries(

@@ -19,7 +19,7 @@ from dashboard.ui import figures
 from data_sources.comments import analysis
 from data_sources.config import CityConfig
 
-INDICATORS = ("air_station", "traffic_counter", "cycle_route")
+INDICATOR_LAYERS = ("air_station", "traffic_counter", "cycle_route")
 
 
 def cells_url(resolution: int, version: int) -> str:
@@ -60,7 +60,11 @@ def heat_figure(
 ) -> go.Figure:
     """The heat trace first (trace 0, the one patches change), then every indicator layer, hidden unless chosen."""
     base = figures.city_map(
-        city, {k: v for k, v in layers.items() if k in INDICATORS}, districts_geojson, list(INDICATORS), labels
+        city,
+        {k: v for k, v in layers.items() if k in INDICATOR_LAYERS},
+        districts_geojson,
+        list(INDICATOR_LAYERS),
+        labels,
     )
     for tr in base.data:
         tr.visible = (tr.meta or {}).get("layer") in visible

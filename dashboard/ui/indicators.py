@@ -1,4 +1,4 @@
-"""What the theme pages (air, traffic, cycling) show, as pure functions: the page state parsed from and written to
+"""What the indicator pages (air, traffic, cycling) show, as pure functions: the page state parsed from and written to
 the URL, the city or district time series, the district comparison, the usual range and the one-line summary.
 
 The state lives in the URL (``?metric=pm25&district=3&from=2026-11-09&to=2026-11-16``) so a view can be shared;
@@ -29,15 +29,15 @@ class Metric:
 
 
 @dataclass(frozen=True)
-class Theme:
+class Indicator:
     key: str
     title: str
     metrics: tuple[Metric, ...]
     intro: str
 
 
-THEMES = {
-    "air": Theme(
+INDICATORS = {
+    "air": Indicator(
         "air",
         N_("Air quality"),
         (
@@ -49,7 +49,7 @@ THEMES = {
             "How clean the air is at the city's monitoring stations, against the WHO guideline and the European Air Quality Index."
         ),
     ),
-    "traffic": Theme(
+    "traffic": Indicator(
         "traffic",
         N_("Traffic"),
         (Metric("vehicles", N_("Motor vehicles"), N_("vehicles/h"), "traffic_counter", "mean"),),
@@ -57,7 +57,7 @@ THEMES = {
             "How many vehicles pass the city's counters, per counter and hour, against the usual for that hour and weekday."
         ),
     ),
-    "cycling": Theme(
+    "cycling": Indicator(
         "cycling",
         N_("Cycling"),
         (
@@ -116,9 +116,9 @@ def _date(v: str | None) -> date | None:
     return d if d is None or FIRST_DATE <= d <= LAST_DATE else None
 
 
-def parse_state(theme: Theme, query: dict, latest: datetime | None, districts: set[int]) -> State:
+def parse_state(indicator: Indicator, query: dict, latest: datetime | None, districts: set[int]) -> State:
     """The page state from a parsed query string (``parse_qs`` lists or plain values)."""
-    metrics = [m.key for m in theme.metrics]
+    metrics = [m.key for m in indicator.metrics]
     metric = _one(query, "metric")
     metric = metric if metric in metrics else metrics[0]
     d = _one(query, "district")
@@ -136,8 +136,8 @@ def with_changes(state: State, **changes: Any) -> State:
     return replace(state, **changes)
 
 
-def metric_of(theme: Theme, key: str) -> Metric:
-    return next((m for m in theme.metrics if m.key == key), theme.metrics[0])
+def metric_of(indicator: Indicator, key: str) -> Metric:
+    return next((m for m in indicator.metrics if m.key == key), indicator.metrics[0])
 
 
 def guideline(metric: str) -> float | None:

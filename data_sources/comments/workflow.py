@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from data_sources.comments.emails import InvalidEmail, normalise_official_email
 from data_sources.comments.notifications import enqueue_comment_update
 from data_sources.comments.records import clean_text, redact_pii
 from data_sources.config import CityConfig
@@ -80,19 +79,6 @@ class Actor:
 def integrator_actor(name: str, department_id: int) -> Actor:
     """A back-office system answering through its department-scoped key (``data_sources.comments.api_keys``)."""
     return Actor(id=None, role="official", department_id=department_id, integrator=name, only_department=department_id)
-
-
-def official_actor(engine: Engine, email: str) -> Actor:
-    """The active official with this email as an Actor (``citydash answer --as``)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(Official.id, Official.role, Official.department_id).where(
-                Official.email == email.strip().lower(), Official.active.is_(True)
-            )
-        ).first()
-    if row is None:
-        raise WorkflowError(f"No active official with the email {email.strip().lower()}.")
-    return Actor(row.id, row.role, row.department_id)
 
 
 def answer_templates(city: CityConfig) -> dict[str, str]:
@@ -399,99 +385,6 @@ def log_action(
                 after=detail,
             )
         )
-
-
-def create_official(engine: Engine, email: str, password_hash: str, role: str, department: str | None) -> int:
-    """Create (or update the role, department and password of) an official. Departments are created by name."""
-    if role not in OFFICIAL_ROLES:
-        raise WorkflowError(f"role must be one of {', '.join(OFFICIAL_ROLES)}")
-    try:
-        email = normalise_official_email(email)
-    except InvalidEmail as e:
-        raise WorkflowError(f"EMAIL is not a valid address: {e}") from None
-    now = utcnow()
-    with engine.begin() as conn:
-        dept_id = None
-        if department:
-            dept_id = conn.scalar(select(Department.id).where(Department.name == department))
-            if dept_id is None:
-                dept_id = conn.execute(
-                    insert(Department.__table__)
-                    .values(name=department, categories=[])
-                    .returning(Department.__table__.c.id)
-                ).scalar_one()
-        existing = conn.scalar(select(Official.id).where(Official.email == email))
-        values = {"password_hash": password_hash, "role": role, "department_id": dept_id, "active": True}
-        if existing is None:
-            oid = conn.execute(
-                insert(Official.__table__)
-                .values(email=email, created_at=now, **values)
-                .returning(Official.__table__.c.id)
-            ).scalar_one()
-            action, before = "create_official", None
-        else:
-            oid = existing
-            before = dict(
-                conn.execute(select(Official.role, Official.department_id, Official.active).where(Official.id == oid))
-                .one()
-                ._mapping
-            )
-            # A reset (password, role, department) ends every session opened before it.
-            conn.execute(
-                update(Official.__table__)
-                .where(Official.id == oid)
-                .values(**values, session_epoch=Official.__table__.c.session_epoch + 1)
-            )
-            action = "update_official"
-        conn.execute(
-            insert(AuditEntry.__table__).values(
-                at=now,
-                official_id=None,
-                action=action,
-                target_type="official",
-                target_id=str(oid),
-                before=before,
-                after={"email": email, "role": role, "department_id": dept_id},
-            )
-        )
-    return oid
-
-
-def end_sessions(engine: Engine, official_id: int) -> None:
-    """End every session of this official, in every worker (the epoch lives in the store)."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(Official.__table__)
-            .where(Official.id == official_id)
-            .values(session_epoch=Official.__table__.c.session_epoch + 1)
-        )
-
-
-def disable_official(engine: Engine, email: str) -> int:
-    """Disable an account: it can no longer log in and its sessions end now. ``create-official`` enables it again
-    (with a new password). Returns the official's id."""
-    email = email.strip().lower()
-    with engine.begin() as conn:
-        row = conn.execute(select(Official.id, Official.active).where(Official.email == email)).first()
-        if row is None:
-            raise WorkflowError(f"No official with the email {email}.")
-        conn.execute(
-            update(Official.__table__)
-            .where(Official.id == row.id)
-            .values(active=False, session_epoch=Official.__table__.c.session_epoch + 1)
-        )
-        conn.execute(
-            insert(AuditEntry.__table__).values(
-                at=utcnow(),
-                official_id=None,
-                action="disable_official",
-                target_type="official",
-                target_id=str(row.id),
-                before={"active": row.active},
-                after={"active": False},
-            )
-        )
-    return row.id
 
 
 # --- reading: the work queue -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Conventions:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Named constraints so that Alembic migrations (batch mode on SQLite) can refer to them.
 NAMING = {
@@ -52,6 +53,30 @@ H3_RESOLUTIONS = (6, 7, 8, 9)
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict: JSON, datetime: DateTime()}
+
+
+# Columns of a class come after those of its mixins of the same sort order. Those that come before ``Located``'s
+# carry ``sort_order=BEFORE_CELLS``, so that the tables keep the column order of the migrations that made them.
+BEFORE_CELLS, CELLS = -2, -1
+
+
+class Located:
+    """A row with a place: its H3 cells at ``H3_RESOLUTIONS`` and its district (features and comments)."""
+
+    district_indexed: ClassVar[bool] = False  # index district_id (comments are filtered by district)
+
+    h3_r6: Mapped[int | None] = mapped_column(BigInteger, sort_order=CELLS)
+    h3_r7: Mapped[int | None] = mapped_column(BigInteger, sort_order=CELLS)
+    h3_r8: Mapped[int | None] = mapped_column(BigInteger, sort_order=CELLS)
+    h3_r9: Mapped[int | None] = mapped_column(BigInteger, sort_order=CELLS)
+
+    @declared_attr
+    def district_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            ForeignKey("districts.id", ondelete="SET NULL"),
+            index=True if cls.district_indexed else None,
+            sort_order=CELLS,
+        )
 
 
 class Source(Base):
@@ -98,22 +123,20 @@ class District(Base):
     lon: Mapped[float]
 
 
-class Feature(Base):
+class Feature(Located, Base):
     __tablename__ = "features"
     __table_args__ = (UniqueConstraint("source_id", "external_id", name="uq_features_source_external"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
-    layer: Mapped[str] = mapped_column(String(50), index=True)
-    external_id: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(300), default="")
-    geometry: Mapped[str] = mapped_column(Text)  # GeoJSON geometry
-    lat: Mapped[float]
-    lon: Mapped[float]
-    h3_r6: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r7: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r8: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r9: Mapped[int | None] = mapped_column(BigInteger)
-    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"))
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=BEFORE_CELLS)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True, sort_order=BEFORE_CELLS
+    )
+    layer: Mapped[str] = mapped_column(String(50), index=True, sort_order=BEFORE_CELLS)
+    external_id: Mapped[str] = mapped_column(String(200), sort_order=BEFORE_CELLS)
+    name: Mapped[str] = mapped_column(String(300), default="", sort_order=BEFORE_CELLS)
+    geometry: Mapped[str] = mapped_column(Text, sort_order=BEFORE_CELLS)  # GeoJSON geometry
+    lat: Mapped[float] = mapped_column(sort_order=BEFORE_CELLS)
+    lon: Mapped[float] = mapped_column(sort_order=BEFORE_CELLS)
+    # h3_r6 .. h3_r9, district_id: Located
     properties: Mapped[dict] = mapped_column(default=dict)
     updated_at: Mapped[datetime | None]
     # Outside the city's footprint ([city] clip): stored and served as open data, never counted in the city's figures.
@@ -142,7 +165,7 @@ class Department(Base):
     categories: Mapped[dict] = mapped_column(JSON, default=list)
 
 
-class Comment(Base):
+class Comment(Located, Base):
     __tablename__ = "comments"
     __table_args__ = (
         Index("ix_comments_status_created", "status", "created_at"),
@@ -150,19 +173,18 @@ class Comment(Base):
         Index("ix_comments_h3_r9", "h3_r9"),
         Index("ix_comments_h3_r7", "h3_r7"),
     )
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(index=True)
-    updated_at: Mapped[datetime]
+    district_indexed = True
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, sort_order=BEFORE_CELLS
+    )
+    created_at: Mapped[datetime] = mapped_column(index=True, sort_order=BEFORE_CELLS)
+    updated_at: Mapped[datetime] = mapped_column(sort_order=BEFORE_CELLS)
     # Exact location: officials only. Public views use the coarse cell (h3_r9) or the rounded public_lat/lon.
-    lat: Mapped[float]
-    lon: Mapped[float]
-    public_lat: Mapped[float]
-    public_lon: Mapped[float]
-    h3_r6: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r7: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r8: Mapped[int | None] = mapped_column(BigInteger)
-    h3_r9: Mapped[int | None] = mapped_column(BigInteger)
-    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="SET NULL"), index=True)
+    lat: Mapped[float] = mapped_column(sort_order=BEFORE_CELLS)
+    lon: Mapped[float] = mapped_column(sort_order=BEFORE_CELLS)
+    public_lat: Mapped[float] = mapped_column(sort_order=BEFORE_CELLS)
+    public_lon: Mapped[float] = mapped_column(sort_order=BEFORE_CELLS)
+    # h3_r6 .. h3_r9, district_id (indexed): Located
     feature_id: Mapped[int | None] = mapped_column(ForeignKey("features.id", ondelete="SET NULL"), index=True)
     category: Mapped[str] = mapped_column(String(50))
     text: Mapped[str] = mapped_column(Text)  # as published: PII redacted; always rendered as text

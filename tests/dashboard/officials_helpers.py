@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dashboard.server.auth import hash_password
-from data_sources.comments.workflow import create_official
+from data_sources.comments.accounts import create_official, hash_password
 
 PASSWORD = "correct horse battery"
 ROLES = ("moderator", "official", "admin")

@@ -133,28 +133,28 @@ def test_every_page_renders_on_every_store(stores, store, path):
     _frame_and_words(render_page(stores[store].server.test_client(), path))
 
 
-@pytest.mark.parametrize("theme", ["traffic", "cycling", "air"])
-def test_a_date_range_with_no_rows_says_so(stores, theme):
+@pytest.mark.parametrize("indicator", ["traffic", "cycling", "air"])
+def test_a_date_range_with_no_rows_says_so(stores, indicator):
     client = stores["demo"].server.test_client()
-    page = render_page(client, f"/{theme}", "?from=2001-01-01&to=2001-01-02")
-    summary = _text(_find(page, lambda c: c["props"].get("id") == f"{theme}-summary")[0])
+    page = render_page(client, f"/{indicator}", "?from=2001-01-01&to=2001-01-02")
+    summary = _text(_find(page, lambda c: c["props"].get("id") == f"{indicator}-summary")[0])
     assert summary.startswith("No readings for this choice of dates and district.")
     assert "Latest reading: 16 Nov 2026" in summary  # where the data is
     r = dash_update(
         client,
-        f"{theme}-charts.children",
+        f"{indicator}-charts.children",
         [
-            {"id": f"{theme}-charts-ready", "property": "data", "value": 1},
+            {"id": f"{indicator}-charts-ready", "property": "data", "value": 1},
             {
-                "id": f"{theme}-metric",
-                "property": "value" if theme != "traffic" else "data",
-                "value": {"air": "pm25", "traffic": "vehicles", "cycling": "cyclists"}[theme],
+                "id": f"{indicator}-metric",
+                "property": "value" if indicator != "traffic" else "data",
+                "value": {"air": "pm25", "traffic": "vehicles", "cycling": "cyclists"}[indicator],
             },
-            {"id": f"{theme}-district", "property": "value", "value": ""},
-            {"id": f"{theme}-from", "property": "value", "value": "2001-01-01"},
-            {"id": f"{theme}-to", "property": "value", "value": "2001-01-02"},
+            {"id": f"{indicator}-district", "property": "value", "value": ""},
+            {"id": f"{indicator}-from", "property": "value", "value": "2001-01-01"},
+            {"id": f"{indicator}-to", "property": "value", "value": "2001-01-02"},
         ],
-        state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}],
+        state=[{"id": f"{indicator}-lang", "property": "data", "value": "en"}],
     )
     assert r.status_code == 200, r.data[:300]
 

@@ -18,15 +18,17 @@ Licence: OpenAQ passes on each provider's licence (shown per location); attribut
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import requests
 
 from data_sources.ingest.connectors._common import observations, point_features, read_json_payload, require, result
 from data_sources.ingest.http import get_json
 from data_sources.ingest.standards import MOLAR_MASS, ppb_to_ugm3
-from data_sources.ingest.types import METRICS, SourceError, SourceMeta
+from data_sources.ingest.types import METRICS, ParseResult, SourceError, SourceMeta
 
 API = "https://api.openaq.org/v3"
 WANTED = ("pm25", "pm10", "no2", "o3", "so2", "co")
@@ -39,7 +41,7 @@ META = SourceMeta(
 PAGE = 1000
 
 
-def _paged(session: Any, url: str, headers: dict, query: dict, most_pages: int = 20) -> list:
+def _paged(session: requests.Session, url: str, headers: dict, query: dict, most_pages: int = 20) -> list:
     pages = []
     for page in range(1, most_pages + 1):
         doc = get_json(session, url, headers=headers, params={**query, "limit": PAGE, "page": page})
@@ -50,7 +52,7 @@ def _paged(session: Any, url: str, headers: dict, query: dict, most_pages: int =
     return pages
 
 
-def fetch(session: Any, params: dict, since: Any = None) -> dict:
+def fetch(session: requests.Session, params: dict, since: datetime | str | None = None) -> dict:
     var = params.get("api_key_env", "OPENAQ_API_KEY")
     key = os.environ.get(var, "")
     if not key:
@@ -155,7 +157,7 @@ def _v2_field(record: Any, key: str, what: str, n: int) -> Any:
     return record[key]
 
 
-def parse_v2(payload: Any, params: dict) -> Any:
+def parse_v2(payload: Any, params: dict) -> ParseResult:
     """The v2 shapes: one feature per location (``id``, else ``locationId``, else its name), readings from
     ``measurements`` (latest), ``parameters`` (locations) or the record itself (measurements)."""
     rows: dict[str, dict] = {}
@@ -206,75 +208,92 @@ def parse_v2(payload: Any, params: dict) -> Any:
     return out
 
 
-def parse(payload: Any, params: dict) -> Any:
+def parse(payload: Any, params: dict) -> ParseResult:
     if is_v2(payload) or (isinstance(payload, dict) and is_v2(payload.get("locations"))):
         return parse_v2(
             payload.get("locations") if isinstance(payload, dict) and "locations" in payload else payload, params
         )
-    if isinstance(payload, dict) and "locations" in payload:
-        bundle = payload
-    else:
-        bundle = {"locations": payload}
-    locs = _locations(bundle["locations"])
-    rows = []
-    for loc in locs:
-        require(loc, ("id", "coordinates"), "an OpenAQ location")
-        c = loc["coordinates"] if isinstance(loc["coordinates"], dict) else {}
-        rows.append(
-            {
-                "external_id": str(loc["id"]),
-                "name": loc.get("name") or f"OpenAQ location {loc['id']}",
-                "lat": c.get("latitude"),
-                "lon": c.get("longitude"),
-                "properties": {
-                    "locality": loc.get("locality"),
-                    "country": _name(loc.get("country"), "code"),
-                    "provider": _name(loc.get("provider"), "name"),
-                    "owner": _name(loc.get("owner"), "name"),
-                    "monitor": loc.get("isMonitor"),
-                    "licences": [_name(lic, "name") for lic in loc.get("licenses") or []],
-                },
-            }
-        )
+    bundle = payload if isinstance(payload, dict) and "locations" in payload else {"locations": payload}
+    rows = [_location_row(loc) for loc in _locations(bundle["locations"])]
     features = point_features(rows, params.get("layer", "air_station"))
-    sensors = _sensor_map(bundle["locations"])
-    for loc_id, doc in (bundle.get("sensors") or {}).items():  # /locations/{id}/sensors: units per sensor
+    sensors = _sensor_map(bundle["locations"]) | _sensor_units(bundle)
+    obs, skipped = [], len(rows) - len(features)
+    for sid, time, value, unit in _readings(bundle, sensors):
+        o = _observation(sensors, sid, time, value, unit)
+        if o is None:
+            skipped += 1
+        else:
+            obs.append(o)
+    return result(features, observations(obs), META, skipped)
+
+
+def _location_row(loc: Any) -> dict[str, Any]:
+    """One v3 location as a point-feature row, with its provider, owner and licences."""
+    require(loc, ("id", "coordinates"), "an OpenAQ location")
+    c = loc["coordinates"] if isinstance(loc["coordinates"], dict) else {}
+    return {
+        "external_id": str(loc["id"]),
+        "name": loc.get("name") or f"OpenAQ location {loc['id']}",
+        "lat": c.get("latitude"),
+        "lon": c.get("longitude"),
+        "properties": {
+            "locality": loc.get("locality"),
+            "country": _name(loc.get("country"), "code"),
+            "provider": _name(loc.get("provider"), "name"),
+            "owner": _name(loc.get("owner"), "name"),
+            "monitor": loc.get("isMonitor"),
+            "licences": [_name(lic, "name") for lic in loc.get("licenses") or []],
+        },
+    }
+
+
+def _sensor_units(bundle: dict) -> dict[str, tuple[str, str, str]]:
+    """sensor id -> (location id, metric, unit) from the ``/locations/{id}/sensors`` answers: units per sensor."""
+    out = {}
+    for loc_id, doc in (bundle.get("sensors") or {}).items():
         require(doc, ("results",), "an OpenAQ /sensors response")
         for sensor in doc["results"]:
             p = sensor.get("parameter") or {}
             if p.get("name") in WANTED:
-                sensors[str(sensor["id"])] = (str(loc_id), p["name"], p.get("units", ""))
-    obs, skipped = [], len(rows) - len(features)
+                out[str(sensor["id"])] = (str(loc_id), p["name"], p.get("units", ""))
+    return out
 
-    def add(sid: str, time: Any, value: Any, unit: str | None = None) -> None:
-        nonlocal skipped
-        if sid not in sensors or value is None:
-            skipped += 1
-            return
-        loc_id, metric, sensor_unit = sensors[sid]
-        v = to_store_unit(metric, float(value), unit or sensor_unit)
-        if v is None or v < 0:  # OpenAQ passes on providers' negative sentinels (-999)
-            skipped += 1
-            return
-        obs.append({"external_id": loc_id, "time": time, "metric": metric, "value": v, "unit": METRICS[metric]})
 
+Reading = tuple[str, Any, Any, Any]  # sensor id, time, value, unit (None: the sensor's own)
+
+
+def _readings(bundle: dict, sensors: dict[str, tuple[str, str, str]]) -> Iterator[Reading]:
+    """Every reading in the bundle: from ``/latest``, from ``/sensors`` (their latest values) and ``/hours``
+    (stamped with the end of the hour)."""
     for doc in (bundle.get("latest") or {}).values():
         require(doc, ("results",), "an OpenAQ /latest response")
         for r in doc["results"]:
-            add(str(r.get("sensorsId")), (r.get("datetime") or {}).get("utc"), r.get("value"))
+            yield str(r.get("sensorsId")), (r.get("datetime") or {}).get("utc"), r.get("value"), None
     for doc in (bundle.get("sensors") or {}).values():
         for sensor in doc["results"]:
             latest = sensor.get("latest") or {}
             if str(sensor["id"]) in sensors:
-                add(str(sensor["id"]), (latest.get("datetime") or {}).get("utc"), latest.get("value"))
+                yield str(sensor["id"]), (latest.get("datetime") or {}).get("utc"), latest.get("value"), None
     for sid, pages in (bundle.get("hours") or {}).items():
         for doc in pages if isinstance(pages, list) else [pages]:
             require(doc, ("results",), "an OpenAQ /hours response")
             for r in doc["results"]:
-                period = r.get("period") or {}
-                end = (period.get("datetimeTo") or {}).get("utc")
-                add(str(sid), end, r.get("value"), (r.get("parameter") or {}).get("units"))
-    return result(features, observations(obs), META, skipped)
+                end = ((r.get("period") or {}).get("datetimeTo") or {}).get("utc")
+                yield str(sid), end, r.get("value"), (r.get("parameter") or {}).get("units")
+
+
+def _observation(
+    sensors: dict[str, tuple[str, str, str]], sid: str, time: Any, value: Any, unit: str | None
+) -> dict[str, Any] | None:
+    """A reading as an observation row in the store's unit; None for an unknown sensor, no value, a unit that
+    cannot be converted or a negative value (OpenAQ passes on providers' negative sentinels, -999)."""
+    if sid not in sensors or value is None:
+        return None
+    loc_id, metric, sensor_unit = sensors[sid]
+    v = to_store_unit(metric, float(value), unit or sensor_unit)
+    if v is None or v < 0:
+        return None
+    return {"external_id": loc_id, "time": time, "metric": metric, "value": v, "unit": METRICS[metric]}
 
 
 read_file = read_json_payload

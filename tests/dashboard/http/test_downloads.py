@@ -33,7 +33,7 @@ def test_stations_csv_names_licence_and_sources(client):
     assert len(df) == 40 + 60 + 8 + 30 and df["value"].notna().all()
 
 
-def test_theme_csv_is_what_the_page_shows(client):
+def test_indicator_csv_is_what_the_page_shows(client):
     _h, df = _csv(client, "/download/air.csv?metric=no2&district=2&from=2026-11-10&to=2026-11-11")
     assert list(df.columns) == ["time", "area", "metric", "value", "unit"]
     assert set(df["metric"]) == {"no2"} and len(set(df["area"])) == 2 and "whole city" in set(df["area"])

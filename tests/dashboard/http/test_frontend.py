@@ -49,7 +49,7 @@ def test_the_bundle_holds_every_trace_type_we_draw():
 
 def test_figures_use_only_bundled_trace_types(client):
     from tests.dashboard.pages.test_home import _update_map
-    from tests.dashboard.pages.test_theme_pages import _charts
+    from tests.dashboard.pages.test_indicator_pages import _charts
 
     figs = [
         _update_map(

@@ -15,7 +15,8 @@ from data_sources.comments.records import CommentInput, CommentRejected, submit_
 from data_sources.comments.emails import InvalidEmail, normalise_email, normalise_official_email
 from data_sources.store.models import Comment, Official
 from data_sources.store.db import make_engine, migrate
-from data_sources.comments.workflow import WorkflowError, create_official
+from data_sources.comments.accounts import create_official
+from data_sources.comments.workflow import WorkflowError
 
 HOSTILE = [
     "jo <jo@example.org>",

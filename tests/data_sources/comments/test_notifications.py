@@ -31,7 +31,8 @@ from data_sources.comments.notifications import (
     validate_area,
 )
 from data_sources.store.db import utcnow
-from data_sources.comments.workflow import Actor, WorkflowError, change_status, citizen_answer_fixed, create_official
+from data_sources.comments.accounts import create_official
+from data_sources.comments.workflow import Actor, WorkflowError, change_status, citizen_answer_fixed
 
 
 def _comment(engine: Engine, city: CityConfig, email: str | None = "ann@example.org", **kw: object) -> int:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given, strategies as st
 
-from dashboard.ui.indicators import THEMES, State, parse_state
+from dashboard.ui.indicators import INDICATORS, State, parse_state
 from tests.support import dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
 
@@ -14,40 +14,40 @@ DISTRICTS = {1, 2, 3}
 
 
 @given(
-    theme=st.sampled_from(list(THEMES)),
+    indicator=st.sampled_from(list(INDICATORS)),
     district=st.sampled_from([None, 1, 2, 3]),
     start=st.dates(date(2020, 1, 1), date(2030, 1, 1)),
     days=st.integers(0, 300),
 )
-def test_the_url_round_trips_the_state(theme, district, start, days):
+def test_the_url_round_trips_the_state(indicator, district, start, days):
     from datetime import timedelta
     from urllib.parse import parse_qs
 
-    metric = THEMES[theme].metrics[-1].key
+    metric = INDICATORS[indicator].metrics[-1].key
     s = State(metric, district, start, start + timedelta(days=days))
-    assert parse_state(THEMES[theme], parse_qs(s.query("es")[1:]), None, DISTRICTS) == s
+    assert parse_state(INDICATORS[indicator], parse_qs(s.query("es")[1:]), None, DISTRICTS) == s
 
 
 @given(q=st.dictionaries(st.sampled_from(["metric", "district", "from", "to", "x"]), st.text(max_size=12)))
 def test_any_query_gives_a_valid_state(q):
-    s = parse_state(THEMES["air"], q, datetime(2026, 11, 16, 9), DISTRICTS)
+    s = parse_state(INDICATORS["air"], q, datetime(2026, 11, 16, 9), DISTRICTS)
     assert s.metric in ("pm25", "pm10", "no2") and s.district in (None, *DISTRICTS) and s.start <= s.end
     assert (s.end - s.start).days < 366
 
 
-def _filters(theme, metric, district, start, end, metric_prop="value"):
+def _filters(indicator, metric, district, start, end, metric_prop="value"):
     return [
-        {"id": f"{theme}-metric", "property": metric_prop, "value": metric},
-        {"id": f"{theme}-district", "property": "value", "value": district},
-        {"id": f"{theme}-from", "property": "value", "value": start},
-        {"id": f"{theme}-to", "property": "value", "value": end},
+        {"id": f"{indicator}-metric", "property": metric_prop, "value": metric},
+        {"id": f"{indicator}-district", "property": "value", "value": district},
+        {"id": f"{indicator}-from", "property": "value", "value": start},
+        {"id": f"{indicator}-to", "property": "value", "value": end},
     ]
 
 
-@pytest.mark.parametrize("theme", list(THEMES))
-def test_theme_page_has_summary_tables_and_downloads(client, theme):
-    page = render_page(client, f"/{theme}")
-    summary = _text(_find(page, lambda c: c["props"].get("id") == f"{theme}-summary")[0])
+@pytest.mark.parametrize("indicator", list(INDICATORS))
+def test_indicator_page_has_summary_tables_and_downloads(client, indicator):
+    page = render_page(client, f"/{indicator}")
+    summary = _text(_find(page, lambda c: c["props"].get("id") == f"{indicator}-summary")[0])
     assert summary.startswith("From ") and "averaged" in summary
     tables = _find(page, lambda c: c["type"] == "Table")
     assert len(tables) == 2 and all(_find(t, lambda c: c["type"] == "Caption") for t in tables)
@@ -55,7 +55,7 @@ def test_theme_page_has_summary_tables_and_downloads(client, theme):
         c["props"]["href"]
         for c in _find(page, lambda c: c["type"] == "A" and "/download/" in c["props"].get("href", ""))
     ]
-    assert any(h.startswith(f"/download/{theme}.csv?metric=") for h in links)
+    assert any(h.startswith(f"/download/{indicator}.csv?metric=") for h in links)
     assert not _find(page, lambda c: c["type"] == "Graph")  # charts wait for plotly.js, the text does not
 
 
@@ -83,17 +83,17 @@ def test_a_filter_changes_the_summary_and_downloads(client):
     assert "/download/air.csv?metric=pm10&from=2026-11-01&to=2026-11-14&district=3" in hrefs
 
 
-def _charts(client, theme, metric, district=None, start="2026-11-10", end="2026-11-15", prop="value"):
+def _charts(client, indicator, metric, district=None, start="2026-11-10", end="2026-11-15", prop="value"):
     r = dash_update(
         client,
-        f"{theme}-charts.children",
+        f"{indicator}-charts.children",
         [
-            {"id": f"{theme}-charts-ready", "property": "data", "value": 1},
-            *_filters(theme, metric, district, start, end, prop),
+            {"id": f"{indicator}-charts-ready", "property": "data", "value": 1},
+            *_filters(indicator, metric, district, start, end, prop),
         ],
-        state=[{"id": f"{theme}-lang", "property": "data", "value": "en"}],
+        state=[{"id": f"{indicator}-lang", "property": "data", "value": "en"}],
     )
-    graphs = _find(r.get_json()["response"][f"{theme}-charts"]["children"], lambda c: c["type"] == "Graph")
+    graphs = _find(r.get_json()["response"][f"{indicator}-charts"]["children"], lambda c: c["type"] == "Graph")
     return [g["props"]["figure"] for g in graphs]
 
 
