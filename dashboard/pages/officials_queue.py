@@ -18,9 +18,9 @@ from dashboard.i18n import fmt_datetime, fmt_number, translator
 from dashboard.server.auth import current_official, require_role
 from dashboard.ui.comments import category_label
 from dashboard.ui.inputs import data_url
-from dashboard.ui.officials import STATUS_LABELS, frame, map_link
+from dashboard.ui.officials import STATUS_LABELS, frame, map_link, photo_cell
 from data_sources.comments import workflow
-from data_sources.comments.photo_records import PhotoError, names, photos_of, upload_photo, valid_ids
+from data_sources.comments.photo_records import PhotoError, photos_of, upload_photo, valid_ids
 from data_sources.comments.photos import PhotoLimits, PhotoRejected
 from data_sources.store.db import utcnow
 from data_sources.store.models import COMMENT_STATUSES
@@ -287,20 +287,6 @@ def queue_filter(
         overdue=isinstance(overdue, list) and "overdue" in overdue,
         sort=sort if sort in workflow.QUEUE_SORTS else "newest",
     )
-
-
-def photo_cell(photos: list[dict], _: Callable[..., str]) -> str:
-    """A row's photos as Markdown thumbnails, each a link to the full photo; officials' addresses, so held
-    comments' and hidden photos show too (a hidden one says so). Ids are ``[A-Za-z0-9_-]``: nothing to escape."""
-    cells = []
-    for i, p in enumerate(photos, 1):
-        full, thumb = names(p["id"])
-        alt = _("Photo {n} of {m}", n=i, m=len(photos)) + (f" ({_('hidden')})" if p["state"] == "hidden" else "")
-        cells.append(f"[![{alt.translate(_MD_ALT)}](/officials/media/{thumb})](/officials/media/{full})")
-    return " ".join(cells)
-
-
-_MD_ALT = str.maketrans({ch: "\\" + ch for ch in "\\[]()"})
 
 
 def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:
