@@ -225,6 +225,10 @@ def _content(ctx: AppContext, lang: str) -> list:
                             max_size=ctx.city.feedback.photo_max_mb * 1024 * 1024,
                         ),
                         html.Button(_("Remove the photo"), id="off-q-photo-remove", type="button", className="button"),
+                        html.Span(
+                            _("At most {mb} MB; location data is removed.", mb=ctx.city.feedback.photo_max_mb),
+                            className="muted",
+                        ),
                         html.Span(id="off-q-photo-msg", role="status", **{"aria-live": "polite"}),
                     ],
                     className="off-answer-photo",
