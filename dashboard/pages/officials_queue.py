@@ -1,7 +1,7 @@
 """Officials: the work queue. Search the text; filter by status, category, district, department (with an explicit
 "Unassigned" choice, so nothing is hidden), age, overdue and supports; sort; page through the result (filtered,
-sorted and paged in SQL: ``workflow.queue_page``). Each row shows its photos as thumbnails, held comments' too
-(served to officials only, by ``/officials/media/``). Pick one or many comments, change the status with a public
+sorted and paged in SQL: ``workflow.queue_page``). Each row shows its photos as thumbnails, hidden ones too
+(served to officials only, by ``/officials/media/``; held comments wait in the moderation view, which shows theirs). Pick one or many comments, change the status with a public
 answer (templates per status) and, for one comment, a photo (made safe like a citizen's, shown beside the
 answer), or reassign the department (audited)."""
 
@@ -324,6 +324,8 @@ def answer_photo(ctx: AppContext, contents: object, lang: str) -> tuple[list[str
     A refusal keeps nothing and says why."""
     _ = translator(lang)
     limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
+    if isinstance(contents, str) and len(contents) > limit * 4 // 3 + 200:  # base64 is 4/3 of the bytes
+        return [], _("The photo is too large (at most {mb} MB).", mb=ctx.city.feedback.photo_max_mb)
     data = data_url(contents, limit)
     if data is None:
         return [], _("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).")
@@ -402,8 +404,8 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     @require_role(ROLE)
     def photo(contents: object, _remove: object, _refresh: object, lang: str | None) -> tuple[list[str], str, None]:
-        # A new photo replaces the one before; Remove, or an answer sent, clears it (the unsent upload is purged
-        # after a day like a citizen's).
+        # A new photo replaces the one before; Remove, or any action applied (the refresh), clears it. An upload
+        # never sent is purged after a day, like a citizen's.
         if dash_ctx.triggered_id != "off-q-photo-upload" or not contents:
             return [], "", None
         ids, msg = answer_photo(ctx, contents, lang or "en")

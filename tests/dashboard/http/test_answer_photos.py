@@ -308,3 +308,14 @@ def test_the_queue_and_moderation_show_thumbnails_hidden_and_held_ones_too(
     assert requests.get(
         f"{live_server}/officials/media/{held_photo}.thumb.jpg", timeout=30, allow_redirects=False
     ).status_code in (401, 403)
+
+
+def test_an_answer_photo_over_the_limit_is_refused_as_too_large(app, demo_engine) -> None:  # noqa: ANN001
+    from dashboard.pages.officials_queue import answer_photo
+
+    ctx = app.server.extensions["citydash"]
+    limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
+    huge = "data:image/jpeg;base64," + "A" * (limit * 4 // 3 + 4096)
+    ids, msg = answer_photo(ctx, huge, "es")
+    assert ids == [] and "12 MB" in msg and msg != "The photo is too large (at most 12 MB)."  # said in Spanish
+    assert photo_count(demo_engine) == 0
