@@ -85,9 +85,10 @@ def _serve(ctx: AppContext, name: str | None, cache: str) -> flask.Response:
 def init_app(app: Dash, ctx: AppContext) -> None:
     server = app.server
     fb = ctx.city.feedback
-    # Flask reads at most this much of a request body; more is a 413 before any of it is stored.
+    # Flask reads at most this much of a request body; more is a 413 before any of it is stored. An official's
+    # photo for an answer comes through a Dash callback as base64 (dashboard/pages/officials_queue.py): 4/3 of it.
     server.config["MAX_CONTENT_LENGTH"] = max(
-        server.config.get("MAX_CONTENT_LENGTH") or 0, fb.photo_max_mb * 1024 * 1024 + 64 * 1024
+        server.config.get("MAX_CONTENT_LENGTH") or 0, -(-fb.photo_max_mb * 1024 * 1024 * 4 // 3) + 64 * 1024
     )
 
     def upload() -> flask.Response:

@@ -10,7 +10,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import translator
 from dashboard.ui.comments import FLAG_REASON_LABELS, comment_view, flag_action, support_action
 from dashboard.ui.components import page_frame
-from data_sources.comments.photo_records import photos_of
+from data_sources.comments.photo_records import answer_photos_of, photos_of
 from data_sources.comments.records import FLAG_REASONS, public_comment, public_history
 
 PATH = "/comments/<int:comment_id>"
@@ -72,7 +72,10 @@ def layout(ctx: AppContext, lang: str, query: dict, comment_id: int = 0, **_para
     if c is None or c["moderation"] == "held":
         return not_available(ctx, lang)  # held comments are not public yet: only the author's link shows them
     photos = photos_of(ctx.engine, [comment_id]).get(comment_id, [])
-    view = comment_view(ctx, lang, c, public_history(ctx.engine, comment_id), photos=photos)
+    answer_photos = answer_photos_of(ctx.engine, [comment_id])
+    view = comment_view(
+        ctx, lang, c, public_history(ctx.engine, comment_id), photos=photos, answer_photos=answer_photos
+    )
     extra = [actions(lang, comment_id)] if c["moderation"] == "published" else []
     return page_frame(ctx, lang, [view, *extra], active="")
 

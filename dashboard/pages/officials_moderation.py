@@ -10,7 +10,7 @@ from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html, no_upda
 from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, translator
 from dashboard.server.auth import current_official, require_role
-from dashboard.ui.officials import frame
+from dashboard.ui.officials import frame, photo_cell
 from data_sources.comments import photo_records as comment_photos
 from data_sources.comments import workflow
 from data_sources.comments.photos import PhotoRejected
@@ -36,12 +36,14 @@ def _content(lang: str) -> list:
         ("flags", _("Flags")),
         ("text", _("Published text")),
         ("original", _("As written")),
+        ("photos", _("Photos")),
     ]
     return [
         html.H1(_("Moderation")),
         dash_table.DataTable(
             id="off-mod-table",
-            columns=[{"id": k, "name": v} for k, v in cols],
+            columns=[{"id": k, "name": v, "presentation": "markdown" if k == "photos" else "input"} for k, v in cols],
+            markdown_options={"html": False, "link_target": "_blank"},
             data=[],
             row_selectable="single",
             selected_row_ids=[],
@@ -133,6 +135,8 @@ def register(app: Dash, ctx: AppContext) -> None:
     @require_role(ROLE)
     def load(_refresh: Any, lang: str) -> Any:
         df = workflow.moderation_queue(ctx.engine)
+        _ = translator(lang or "en")
+        photos = comment_photos.photos_of(ctx.engine, [int(i) for i in df["id"]], public=False) if len(df) else {}
         return [
             {
                 "id": int(r.id),
@@ -142,6 +146,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                 "flags": int(r.flag_count),
                 "text": r.text,
                 "original": r.original_text or "",
+                "photos": photo_cell(photos.get(int(r.id), []), _),
             }
             for r in df.itertuples()
         ], []

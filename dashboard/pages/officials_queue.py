@@ -1,7 +1,9 @@
 """Officials: the work queue. Search the text; filter by status, category, district, department (with an explicit
 "Unassigned" choice, so nothing is hidden), age, overdue and supports; sort; page through the result (filtered,
-sorted and paged in SQL: ``workflow.queue_page``). Pick one or many comments, change the status with a public
-answer (templates per status) or reassign the department (audited)."""
+sorted and paged in SQL: ``workflow.queue_page``). Each row shows its photos as thumbnails, hidden ones too
+(served to officials only, by ``/officials/media/``; held comments wait in the moderation view, which shows theirs). Pick one or many comments, change the status with a public
+answer (templates per status) and, for one comment, a photo (made safe like a citizen's, shown beside the
+answer), or reassign the department (audited)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, fmt_number, translator
 from dashboard.server.auth import current_official, require_role
 from dashboard.ui.comments import category_label
-from dashboard.ui.officials import STATUS_LABELS, frame, map_link
+from dashboard.ui.inputs import data_url
+from dashboard.ui.officials import STATUS_LABELS, frame, map_link, photo_cell
 from data_sources.comments import workflow
+from data_sources.comments.photo_records import PhotoError, photos_of, upload_photo, valid_ids
+from data_sources.comments.photos import PhotoLimits, PhotoRejected
 from data_sources.store.db import utcnow
 from data_sources.store.models import COMMENT_STATUSES
 from data_sources.store.queries import districts as district_table
@@ -74,6 +79,7 @@ def _content(ctx: AppContext, lang: str) -> list:
         ("place", _("Place"), "markdown"),
         ("support_count", _("Supports"), "text"),
         ("text", _("Comment"), "text"),
+        ("photos", _("Photos"), "markdown"),
     ]
     filters = html.Div(
         [
@@ -209,6 +215,24 @@ def _content(ctx: AppContext, lang: str) -> list:
                         ),
                     ]
                 ),
+                html.Div(
+                    [
+                        dcc.Upload(
+                            html.Button(_("Add a photo to the answer"), type="button", className="button"),
+                            id="off-q-photo-upload",
+                            accept="image/*",
+                            multiple=False,
+                            max_size=ctx.city.feedback.photo_max_mb * 1024 * 1024,
+                        ),
+                        html.Button(_("Remove the photo"), id="off-q-photo-remove", type="button", className="button"),
+                        html.Span(
+                            _("At most {mb} MB; location data is removed.", mb=ctx.city.feedback.photo_max_mb),
+                            className="muted",
+                        ),
+                        html.Span(id="off-q-photo-msg", role="status", **{"aria-live": "polite"}),
+                    ],
+                    className="off-answer-photo",
+                ),
                 html.Button(_("Apply to selected"), id="off-q-apply", className="button"),
                 html.H2(_("Assign")),
                 dcc.Dropdown(id="off-q-assign-dept", options=depts, placeholder=_("Department")),
@@ -219,6 +243,7 @@ def _content(ctx: AppContext, lang: str) -> list:
         ),
         dcc.Store(id="off-q-lang", data=lang),
         dcc.Store(id="off-q-refresh", data=0),
+        dcc.Store(id="off-q-photo", data=[]),  # the answer's photo: its pending id, once made safe and stored
     ]
 
 
@@ -269,10 +294,12 @@ def queue_filter(
 
 
 def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:
-    """One page of rows as the official reads them (labels in their language, places not ids) and the total."""
+    """One page of rows as the official reads them (labels in their language, places not ids, photos as
+    thumbnails) and the total."""
     _ = translator(lang)
     now = utcnow()
     df, total = workflow.queue_page(ctx.engine, f, ctx.city.officials.overdue_days, now, page, PAGE_SIZE)
+    photos = photos_of(ctx.engine, [int(i) for i in df["id"]], public=False) if len(df) else {}
     rows = [
         {
             "id": int(r.id),
@@ -284,10 +311,29 @@ def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 
             "place": map_link(r.district if isinstance(r.district, str) else None, r.lat, r.lon, lang, _),
             "support_count": int(r.support_count),
             "text": r.text,
+            "photos": photo_cell(photos.get(int(r.id), []), _),
         }
         for r in df.itertuples()
     ]
     return rows, total
+
+
+def answer_photo(ctx: AppContext, contents: object, lang: str) -> tuple[list[str], str]:
+    """An official's photo for an answer, from dcc.Upload's data URL, through the citizens' pipeline (checked by
+    content, metadata removed, re-encoded, thumbnail) and stored as a pending photo: (its id in a list, message).
+    A refusal keeps nothing and says why."""
+    _ = translator(lang)
+    limit = ctx.city.feedback.photo_max_mb * 1024 * 1024
+    if isinstance(contents, str) and len(contents) > limit * 4 // 3 + 200:  # base64 is 4/3 of the bytes
+        return [], _("The photo is too large (at most {mb} MB).", mb=ctx.city.feedback.photo_max_mb)
+    data = data_url(contents, limit)
+    if data is None:
+        return [], _("This file is not a photo we can read (JPEG, PNG, WebP or HEIC).")
+    try:
+        photo_id = upload_photo(ctx.engine, ctx.media, data, PhotoLimits(max_bytes=limit))
+    except PhotoRejected as e:
+        return [], _(e.message, **e.params)
+    return [photo_id], _("Photo ready: it is published with the answer.")
 
 
 def register(app: Dash, ctx: AppContext) -> None:
@@ -347,6 +393,25 @@ def register(app: Dash, ctx: AppContext) -> None:
         return translator(lang or "en")(workflow.answer_templates(ctx.city).get(status, ""))
 
     @app.callback(
+        Output("off-q-photo", "data"),
+        Output("off-q-photo-msg", "children"),
+        Output("off-q-photo-upload", "contents"),
+        Input("off-q-photo-upload", "contents"),
+        Input("off-q-photo-remove", "n_clicks"),
+        Input("off-q-refresh", "data"),
+        State("off-q-lang", "data"),
+        prevent_initial_call=True,
+    )
+    @require_role(ROLE)
+    def photo(contents: object, _remove: object, _refresh: object, lang: str | None) -> tuple[list[str], str, None]:
+        # A new photo replaces the one before; Remove, or any action applied (the refresh), clears it. An upload
+        # never sent is purged after a day, like a citizen's.
+        if dash_ctx.triggered_id != "off-q-photo-upload" or not contents:
+            return [], "", None
+        ids, msg = answer_photo(ctx, contents, lang or "en")
+        return ids, msg, None
+
+    @app.callback(
         Output("off-q-msg", "children"),
         Output("off-q-refresh", "data"),
         Input("off-q-apply", "n_clicks"),
@@ -358,11 +423,21 @@ def register(app: Dash, ctx: AppContext) -> None:
         State("off-q-assign-dept", "value"),
         State("off-q-refresh", "data"),
         State("off-q-lang", "data"),
+        State("off-q-photo", "data"),
         prevent_initial_call=True,
     )
     @require_role(ROLE)
     def act(
-        _apply: Any, _assign: Any, ids: Any, status: Any, reason: Any, answer: Any, dept: Any, refresh: Any, lang: Any
+        _apply: Any,
+        _assign: Any,
+        ids: Any,
+        status: Any,
+        reason: Any,
+        answer: Any,
+        dept: Any,
+        refresh: Any,
+        lang: Any,
+        photo_ids: Any,
     ) -> Any:
         _ = translator(lang or "en")
         actor = current_official().actor
@@ -370,7 +445,15 @@ def register(app: Dash, ctx: AppContext) -> None:
             if dash_ctx.triggered_id == "off-q-assign":
                 n = workflow.assign(ctx.engine, actor, ids or [], dept)
                 return _("Assigned {n} comments.", n=n), (refresh or 0) + 1
-            n = workflow.change_status(ctx.engine, actor, ids or [], status, answer or "", closed_reason=reason)
-        except workflow.WorkflowError as e:
-            return _(str(e)), refresh
+            n = workflow.change_status(
+                ctx.engine,
+                actor,
+                ids or [],
+                status,
+                answer or "",
+                closed_reason=reason,
+                photo_ids=valid_ids(photo_ids, 1),
+            )
+        except (workflow.WorkflowError, PhotoError) as e:
+            return _(str(e), n=1), refresh
         return _("Updated {n} comments; the answer is public.", n=n), (refresh or 0) + 1

@@ -10,6 +10,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import translator
 from dashboard.ui.comments import category_label, comment_list_item
 from dashboard.ui.components import page_frame
+from data_sources.comments.photo_records import before_after
 from data_sources.comments.records import latest_public_answers, published_comments
 
 PATH = "/you-said-we-did"
@@ -26,6 +27,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     cat = cat if cat in cats else None
     rows = published_comments(ctx.engine, category=cat, status="resolved", limit=PAGE_SIZE, order_by_resolved=True)
     answers = latest_public_answers(ctx.engine, [r["id"] for r in rows])
+    photos = before_after(ctx.engine, [r["id"] for r in rows])
     tz = ctx.city.city.timezone
     filters = [
         html.A(
@@ -57,7 +59,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                 )
             ),
             html.Ul(
-                [comment_list_item(r, answers.get(r["id"]), lang, tz) for r in rows],
+                [comment_list_item(r, answers.get(r["id"]), lang, tz, photos.get(r["id"])) for r in rows],
                 className="comment-list",
                 id="said-did-list",
             )

@@ -11,7 +11,7 @@ from dashboard.i18n import translator
 from dashboard.pages.comment import not_available
 from dashboard.ui.comments import comment_view
 from dashboard.ui.components import page_frame
-from data_sources.comments.photo_records import photos_of
+from data_sources.comments.photo_records import answer_photos_of, photos_of
 from data_sources.comments.records import comment_by_token, public_history
 
 PATH = "/track/<token>"
@@ -34,10 +34,22 @@ def layout(ctx: AppContext, lang: str, query: dict, token: str = "", **_params: 
         role="note",
     )
     photos = photos_of(ctx.engine, [c["id"]]).get(c["id"], [])
+    answer_photos = answer_photos_of(ctx.engine, [c["id"]])
     return page_frame(
         ctx,
         lang,
-        [note, comment_view(ctx, lang, c, public_history(ctx.engine, c["id"]), private=True, photos=photos)],
+        [
+            note,
+            comment_view(
+                ctx,
+                lang,
+                c,
+                public_history(ctx.engine, c["id"]),
+                private=True,
+                photos=photos,
+                answer_photos=answer_photos,
+            ),
+        ],
         active="",
     )
 

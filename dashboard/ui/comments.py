@@ -91,7 +91,8 @@ def evidence_text(ev: dict | None, lang: str, tz: str = "UTC") -> str:
     )
 
 
-def history_items(events: list[dict], lang: str, tz: str) -> list:
+def history_items(events: list[dict], lang: str, tz: str, answer_photos: dict[int, list[dict]] | None = None) -> list:
+    """The public history; ``answer_photos``: the city's photos per answer (event id), shown beside it."""
     _ = translator(lang)
     items = []
     for e in events:
@@ -111,6 +112,17 @@ def history_items(events: list[dict], lang: str, tz: str) -> list:
                     " ",
                     html.Strong(head),
                     *([html.P(e["public_text"], className="history-text")] if e.get("public_text") else []),
+                    *filter(
+                        None,
+                        [
+                            photo_gallery(
+                                (answer_photos or {}).get(e.get("id"), []),  # type: ignore[arg-type]
+                                lang,
+                                label=_("Photo from the city {n} of {m}"),
+                                gallery_id=f"answer-photos-{e.get('id')}",
+                            )
+                        ],
+                    ),
                 ],
                 className=f"history-item history-{e['kind']}",
             )
@@ -118,18 +130,22 @@ def history_items(events: list[dict], lang: str, tz: str) -> list:
     return items
 
 
-def photo_gallery(photos: list[dict], lang: str) -> html.Ul | None:
-    """Public photos as thumbnails, each a link to the full photo (served by dashboard.http.media)."""
+def photo_gallery(
+    photos: list[dict], lang: str, label: str | None = None, gallery_id: str = "comment-photos"
+) -> html.Ul | None:
+    """Public photos as thumbnails, each a link to the full photo (served by dashboard.http.media). ``label``:
+    the alt text, with {n} and {m} (already translated)."""
     _ = translator(lang)
     if not photos:
         return None
+    label = label or _("Photo {n} of {m}")
     return html.Ul(
         [
             html.Li(
                 html.A(
                     html.Img(
                         src=f"/media/{p['id']}.thumb.jpg",
-                        alt=_("Photo {n} of {m}", n=i, m=len(photos)),
+                        alt=label.format(n=i, m=len(photos)),
                         width=min(400, p["width"]),
                         height=round(p["height"] * min(400, p["width"]) / p["width"]),
                         className="photo-thumb",
@@ -142,15 +158,22 @@ def photo_gallery(photos: list[dict], lang: str) -> html.Ul | None:
             for i, p in enumerate(photos, 1)
         ],
         className="photo-gallery",
-        id="comment-photos",
+        id=gallery_id,
     )
 
 
 def comment_view(
-    ctx: AppContext, lang: str, c: dict, events: list[dict], private: bool = False, photos: list[dict] | None = None
+    ctx: AppContext,
+    lang: str,
+    c: dict,
+    events: list[dict],
+    private: bool = False,
+    photos: list[dict] | None = None,
+    answer_photos: dict[int, list[dict]] | None = None,
 ) -> html.Article:
     """One comment: status, text, photos, evidence, supports, history and its feed. ``private``: the author's
-    view. ``photos``: its public photos (``data_sources.comments.photo_records.photos_of``)."""
+    view. ``photos``: its public photos (``data_sources.comments.photo_records.photos_of``); ``answer_photos``:
+    the city's, per answer (``answer_photos_of``), shown beside each answer."""
     _ = translator(lang)
     tz = ctx.city.city.timezone
     visible = c["moderation"] == "published" or private
@@ -188,7 +211,7 @@ def comment_view(
                     id="comment-evidence",
                 )
             )
-    hist = history_items(events, lang, tz)
+    hist = history_items(events, lang, tz, answer_photos if c["moderation"] == "published" else None)
     return html.Article(
         [
             html.H1(_("Comment {n}", n=c["id"]), className="comment-title"),
@@ -215,8 +238,42 @@ def comment_view(
     )
 
 
-def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.Li:
-    """A comment in a list (you said, we did): its text, status, and the city's last public words."""
+def before_after_figures(pair: tuple[dict | None, dict | None] | None, lang: str) -> list:
+    """The citizen's photo (before) and the city's (after) side by side, as thumbnails linking to the photos."""
+    _ = translator(lang)
+    figures = []
+    for p, caption in zip(pair or (None, None), (_("Before (the citizen's photo)"), _("After (the city's photo)"))):
+        if p is None:
+            continue
+        side = min(400, p["width"])
+        figures.append(
+            html.Figure(
+                [
+                    html.A(
+                        html.Img(
+                            src=f"/media/{p['id']}.thumb.jpg",
+                            alt=caption,
+                            width=side,
+                            height=round(p["height"] * side / p["width"]),
+                            className="photo-thumb",
+                        ),
+                        href=f"/media/{p['id']}.jpg",
+                        target="_blank",
+                        rel="noopener",
+                    ),
+                    html.Figcaption(caption),
+                ],
+                className="before-after-photo",
+            )
+        )
+    return [html.Div(figures, className="before-after")] if figures else []
+
+
+def comment_list_item(
+    c: dict, answer: str | None, lang: str, tz: str, photos: tuple[dict | None, dict | None] | None = None
+) -> html.Li:
+    """A comment in a list (you said, we did): its text, status, the city's last public words and, when there
+    are any, the photos before and after (``data_sources.comments.photo_records.before_after``)."""
     _ = translator(lang)
     return html.Li(
         [
@@ -233,6 +290,7 @@ def comment_list_item(c: dict, answer: str | None, lang: str, tz: str) -> html.L
             ),
             html.Div([html.Strong(_("You said: ")), html.Span(c["text"])], className="you-said"),
             *([html.Div([html.Strong(_("We did: ")), html.Span(answer)], className="we-did")] if answer else []),
+            *before_after_figures(photos, lang),
             html.P(
                 [
                     html.A(_("Details"), href=f"/comments/{c['id']}?lang={lang}"),

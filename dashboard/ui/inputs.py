@@ -6,6 +6,8 @@ Pure functions, no Dash.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
@@ -57,3 +59,19 @@ def text(value: object, max_len: int) -> str | None:
     except UnicodeEncodeError:
         return None
     return value
+
+
+def data_url(value: object, max_bytes: int) -> bytes | None:
+    """The bytes of a base64 data URL (what dcc.Upload sends: ``data:<type>;base64,<data>``), at most
+    ``max_bytes`` of them; None for anything else. The declared type is ignored: what the bytes are is decided
+    from their content by whoever reads them."""
+    if not isinstance(value, str) or not value.startswith("data:"):
+        return None
+    head, sep, body = value.partition(",")
+    if not sep or not head.endswith(";base64") or len(body) > (max_bytes + 2) // 3 * 4 + 4:
+        return None
+    try:
+        data = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if 0 < len(data) <= max_bytes else None

@@ -22,6 +22,7 @@ from dashboard.server.auth import LOGIN_PATH, LOGOUT_PATH, current_official, has
 from dashboard.ui.components import page_frame
 from data_sources.comments import analysis
 from data_sources.comments.analysis import EXPORT_COLUMNS, export_rows
+from data_sources.comments.photo_records import names
 from data_sources.comments.workflow import log_action
 from data_sources.store.models import COMMENT_STATUSES, H3_RESOLUTIONS
 
@@ -158,6 +159,21 @@ def place_name(district: str | None, _: Callable[..., str]) -> str:
 def map_link(district: str | None, lat: float, lon: float, lang: str, _: Callable[..., str]) -> str:
     """A place as a Markdown link for tables (the district's name escaped: it is text, not markup)."""
     return f"[{place_name(district, _).translate(_MD_SPECIAL)}]({place_href(lat, lon, lang)})"
+
+
+def photo_cell(photos: list[dict], _: Callable[..., str]) -> str:
+    """A table row's photos (queue, moderation) as Markdown thumbnails, each a link to the full photo, at the
+    officials' addresses (``/officials/media/``), so held comments' and hidden photos show too (a hidden one says
+    so). Photo ids are ``[A-Za-z0-9_-]``: nothing to escape but the translated alt text."""
+    cells = []
+    for i, p in enumerate(photos, 1):
+        full, thumb = names(p["id"])
+        alt = _("Photo {n} of {m}", n=i, m=len(photos)) + (f" ({_('hidden')})" if p["state"] == "hidden" else "")
+        cells.append(f"[![{alt.translate(_MD_ALT)}](/officials/media/{thumb})](/officials/media/{full})")
+    return " ".join(cells)
+
+
+_MD_ALT = str.maketrans({ch: "\\" + ch for ch in "\\[]"})
 
 
 # --- routes ------------------------------------------------------------------------------------------------

@@ -91,24 +91,71 @@ def attach(conn: Connection, comment_id: int, photo_ids: Sequence[str]) -> None:
             raise PhotoError("A photo could not be found; attach it again.")
 
 
-def photos_of(engine: Engine, comment_ids: Sequence[int], public: bool = True) -> dict[int, list[dict]]:
-    """Photos per comment, in the order they were attached. ``public``: only those anyone may see (attached,
-    not hidden, on a published comment); otherwise every attached or hidden photo (for officials)."""
+def attach_to_answer(conn: Connection, actor: Actor, comment_id: int, event_id: int, photo_ids: Sequence[str]) -> None:
+    """Attach an official's pending photos to their answer (``event_id``, on ``comment_id``), in the caller's
+    transaction (``workflow.change_status``): any id that is not a pending photo raises ``PhotoError`` and so
+    rolls the answer back. Each photo is audited. Such a photo is public exactly when its comment is."""
+    attach(conn, comment_id, photo_ids)
+    for photo_id in photo_ids:
+        conn.execute(update(Photo).where(Photo.id == photo_id).values(event_id=event_id))
+        _audit(conn, actor, "attach_answer_photo", photo_id, {}, {"comment_id": comment_id, "event_id": event_id})
+
+
+def _photos(engine: Engine, comment_ids: Sequence[int], public: bool, answers: bool, key: Any) -> dict[int, list[dict]]:
     if not comment_ids:
         return {}
     q = (
-        select(Photo.id, Photo.comment_id, Photo.state, Photo.hidden_reason, Photo.blurred, Photo.width, Photo.height)
+        select(
+            Photo.id,
+            Photo.comment_id,
+            Photo.event_id,
+            Photo.state,
+            Photo.hidden_reason,
+            Photo.blurred,
+            Photo.width,
+            Photo.height,
+        )
         .join(Comment, Comment.id == Photo.comment_id)
-        .where(Photo.comment_id.in_(list(comment_ids)), Photo.state != "pending")
-        .order_by(Photo.comment_id, Photo.position, Photo.id)
+        .where(
+            Photo.comment_id.in_(list(comment_ids)),
+            Photo.state != "pending",
+            Photo.event_id.is_not(None) if answers else Photo.event_id.is_(None),
+        )
+        .order_by(Photo.comment_id, Photo.event_id, Photo.position, Photo.id)
     )
     if public:
         q = q.where(Photo.state == "attached", Comment.moderation == "published")
     out: dict[int, list[dict]] = {}
     with engine.connect() as conn:
         for r in conn.execute(q):
-            out.setdefault(r.comment_id, []).append(dict(r._mapping))
+            out.setdefault(r._mapping[key], []).append(dict(r._mapping))
     return out
+
+
+def photos_of(engine: Engine, comment_ids: Sequence[int], public: bool = True) -> dict[int, list[dict]]:
+    """The citizen's photos per comment, in the order they were attached. ``public``: only those anyone may see
+    (attached, not hidden, on a published comment); otherwise every attached or hidden photo (for officials)."""
+    return _photos(engine, comment_ids, public, answers=False, key="comment_id")
+
+
+def answer_photos_of(engine: Engine, comment_ids: Sequence[int], public: bool = True) -> dict[int, list[dict]]:
+    """Officials' photos on the answers to these comments, per answer (the event's id); ``public`` as in
+    ``photos_of``."""
+    return _photos(engine, comment_ids, public, answers=True, key="event_id")
+
+
+def before_after(engine: Engine, comment_ids: Sequence[int]) -> dict[int, tuple[dict | None, dict | None]]:
+    """Per comment, its first public photo from the citizen (before) and the latest from the city's answers
+    (after); comments with neither are left out."""
+    before = photos_of(engine, comment_ids)
+    after: dict[int, dict] = {}
+    for photos in answer_photos_of(engine, comment_ids).values():  # in the order of the answers
+        after[photos[0]["comment_id"]] = photos[0]  # so the latest answer's first photo wins
+    return {
+        cid: (before[cid][0] if before.get(cid) else None, after.get(cid))
+        for cid in comment_ids
+        if cid in before or cid in after
+    }
 
 
 def _photo_id(name: str | None) -> str | None:

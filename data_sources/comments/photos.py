@@ -18,7 +18,9 @@ from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 try:  # HEIC/HEIF (iPhone photos), where the maintained decoder is installed
     from pillow_heif import register_heif_opener
 
-    register_heif_opener()
+    # Only the primary image is ever read: embedded thumbnails, depth maps and auxiliary images (an iPhone's HDR
+    # gain map) are not even listed, so they cost nothing.
+    register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
     HEIF = True
 except ImportError:  # pragma: no cover - pillow-heif is a dependency; a city may build without it
     HEIF = False
@@ -140,17 +142,30 @@ def encode_jpeg(im: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def _fit(im: Image.Image, side: int) -> Image.Image:
+# Resize in two steps (Pillow's ``reducing_gap``): a fast box reduction by a whole factor while the image stays at
+# least this many times the target size, then Lanczos for the rest. From a camera's full size to FULL_SIDE, 1.0
+# (a 4000-px photo: box to 2000, Lanczos to 1600) takes 0.06 s of CPU where Lanczos alone takes 0.15 s, and differs
+# from it by 1.2 levels of 255 on average (bench/photo.py's photo; measured 2026-11-30). The thumbnail, from
+# FULL_SIDE, keeps Pillow's default 2.0 (it costs little either way).
+FULL_REDUCING_GAP = 1.0
+THUMB_REDUCING_GAP = 2.0
+
+
+def _fit(im: Image.Image, side: int, in_place: bool = False, reducing_gap: float = THUMB_REDUCING_GAP) -> Image.Image:
+    """At most ``side`` px on the long side. ``in_place``: shrink ``im`` itself (a freshly decoded image nobody
+    else holds), which saves a full-size copy."""
     if max(im.size) <= side:
         return im
-    copy = im.copy()
-    copy.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return copy
+    target = im if in_place else im.copy()
+    target.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=reducing_gap)
+    return target
 
 
 def process_photo(data: bytes, limits: PhotoLimits | None = None) -> ProcessedPhoto:
-    """The bytes a citizen uploaded, made safe: raises ``PhotoRejected`` with a reason, or returns new JPEGs."""
-    full = _fit(_to_srgb(_open(data, limits or PhotoLimits())), FULL_SIDE)
+    """The bytes a citizen uploaded, made safe: raises ``PhotoRejected`` with a reason, or returns new JPEGs.
+    The decoded image is shrunk first, so turning it upright and converting its colours work on 1600 px, not on
+    the camera's 12 or 48 megapixels (the long side is the same whichever way up, and the EXIF stays in ``info``)."""
+    full = _to_srgb(_fit(_open(data, limits or PhotoLimits()), FULL_SIDE, True, FULL_REDUCING_GAP))
     return ProcessedPhoto(
         full=encode_jpeg(full), thumb=encode_jpeg(_fit(full, THUMB_SIDE)), width=full.width, height=full.height
     )

@@ -8,7 +8,7 @@ so no entry point can skip it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from data_sources.comments.notifications import enqueue_comment_update
+from data_sources.comments.photo_records import attach_to_answer
 from data_sources.comments.records import clean_text, redact_pii
 from data_sources.config import CityConfig
 from data_sources.store.db import utcnow
@@ -135,8 +136,11 @@ def change_status(
     public_text: str,
     closed_reason: str | None = None,
     internal_text: str | None = None,
+    photo_ids: Sequence[str] = (),
 ) -> int:
-    """Set the status of one or more comments with a public answer. Returns how many changed."""
+    """Set the status of one or more comments with a public answer. Returns how many changed. ``photo_ids``:
+    the official's pending photos, shown with the answer (one comment at a time; ``PhotoError`` if one is not
+    a pending photo)."""
     actor.require("official")
     if to_status not in COMMENT_STATUSES or to_status == "new":
         raise WorkflowError("Choose a status.")
@@ -148,6 +152,8 @@ def change_status(
     if len(answer) > MAX_ANSWER:
         raise WorkflowError("The answer is too long.")
     ids = _ids(comment_ids)
+    if photo_ids and len(ids) != 1:
+        raise WorkflowError("Attach a photo to one comment at a time.")
     now = utcnow()
     with engine.begin() as conn:
         for c in _load(conn, ids):
@@ -184,13 +190,15 @@ def change_status(
             # that changes a status (the officials' page, scripts, back offices) notifies, and a rolled-back
             # change queues nothing.
             enqueue_comment_update(conn, c.id, event_id, to_status, values["closed_reason"], answer, now)
+            attach_to_answer(conn, actor, c.id, event_id, photo_ids)
+            after = {**before, "status": to_status, "closed_reason": values["closed_reason"], "public_text": answer}
             _audit(
                 conn,
                 actor,
                 "change_status",
                 c.id,
                 before,
-                {**before, "status": to_status, "closed_reason": values["closed_reason"], "public_text": answer},
+                {**after, **({"photos": list(photo_ids)} if photo_ids else {})},
                 now,
             )
     return len(ids)

@@ -409,7 +409,7 @@ def _photos_rows(engine: Engine, store: _Store) -> Iterable[list[object]]:
     pstmt = (
         select(Photo.id, Photo.comment_id, Photo.position, Photo.width, Photo.height)
         .join(Comment, Comment.id == Photo.comment_id)
-        .where(Comment.moderation == "published", Photo.state == "attached")
+        .where(Comment.moderation == "published", Photo.state == "attached", Photo.event_id.is_(None))
         .order_by(Photo.comment_id, Photo.position, Photo.id)
     )
     with engine.connect() as conn:
