@@ -66,6 +66,13 @@ def test_charts_stack_full_width_on_a_phone_and_sit_side_by_side_on_a_desktop(li
         "Array.from(document.querySelectorAll('.deferred .js-plotly-plot')).map(g => g.getBoundingClientRect().toJSON())"
     )
     assert all(b["width"] >= 300 for b in desk) and abs(desk[0]["top"] - desk[1]["top"]) < 2
+    for tab in (phone, page):  # nothing after the charts is drawn under them
+        below = tab.evaluate("document.querySelector('.deferred').nextElementSibling.getBoundingClientRect().top")
+        bottom = tab.evaluate(
+            "Math.max(...Array.from(document.querySelectorAll('.deferred .js-plotly-plot'))"
+            ".map(g => g.getBoundingClientRect().bottom))"
+        )
+        assert below >= bottom - 1
 
 
 @pytest.mark.parametrize("path", PUBLIC)
