@@ -19,6 +19,9 @@ from babel.numbers import format_decimal, format_percent
 CATALOGUE_DIR = Path(__file__).resolve().parent / "translations"
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "nl": "Nederlands", "pt": "Português"}
 BABEL_LOCALES = {"en": "en_GB", "es": "es_ES", "nl": "nl_NL", "pt": "pt_BR"}
+# plotly.js's locale for each language (month and day names on chart axes): the files are served from
+# assets/deferred/plotly-locale-<name>.js (copied from plotly.js by tools/build_plotly.sh); English is built in.
+PLOTLY_LOCALES = {"es": "es", "nl": "nl", "pt": "pt-br"}
 
 
 @lru_cache(maxsize=None)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rebuilds the two vendored browser files under assets/ from npm, reproducibly (pinned versions):
+# Rebuilds the vendored browser files under assets/ from npm, reproducibly (pinned versions):
 #   assets/deferred/plotly-citydash.min.js  plotly.js core + the trace types citydash draws (see TRACES)
+#   assets/deferred/plotly-locale-*.js      plotly.js's locale files for es, nl and pt (copied as shipped)
 #   assets/regenerator-runtime.min.js       the one piece of @babel/polyfill Dash's async components call
 # Dash's full plotly.min.js is 4.8 MB (1.44 MB gzipped); this bundle is ~3.0 MB (~0.9 MB gzipped), and it is
 # loaded only when a chart or the map comes into view (assets/citydash.js).
@@ -13,6 +14,7 @@ ESBUILD_VERSION=0.28.2
 REGENERATOR_VERSION=0.14.1
 # Keep in sync with dashboard/ui/figures.py: tests/dashboard/test_speed.py checks every trace type we draw is here.
 TRACES="bar scattermap choroplethmap"
+LOCALES="es nl pt-br"
 
 npm install --silent --no-audit --no-fund --prefix "$work" "plotly.js@$PLOTLY_VERSION" "esbuild@$ESBUILD_VERSION" \
   "regenerator-runtime@$REGENERATOR_VERSION" >/dev/null
@@ -47,4 +49,7 @@ JS
   --target=es2020 --log-level=warning \
   --banner:js="/* regenerator-runtime $REGENERATOR_VERSION (MIT, https://github.com/facebook/regenerator). Built by tools/build_plotly.sh */" \
   --outfile="$root/assets/regenerator-runtime.min.js")
-ls -l "$root/assets/deferred/plotly-citydash.min.js" "$root/assets/regenerator-runtime.min.js"
+# plotly.js's own locale files for the languages citydash speaks besides English (dashboard/i18n.py PLOTLY_LOCALES),
+# copied as plotly.js ships them: month and day names on the charts' date axes.
+for loc in $LOCALES; do cp "$work/node_modules/plotly.js/dist/plotly-locale-$loc.js" "$root/assets/deferred/"; done
+ls -l "$root/assets/deferred/" "$root/assets/regenerator-runtime.min.js"

@@ -23,6 +23,7 @@ from markupsafe import escape
 
 from dashboard.context import AppContext
 from dashboard.http.ssr import to_html
+from dashboard.i18n import PLOTLY_LOCALES
 from dashboard.pages import depends_on, find, resolve
 from dashboard.server.cache import shared_page
 
@@ -42,6 +43,16 @@ def first_paint(ctx: AppContext, path: str, search: str) -> str:
     except Exception:  # the static copy is an optimisation; never let it break the page
         log.exception("first paint of %s failed", path)
         return ""
+
+
+def plotly_locale_meta(app: Dash, lang: str) -> str:
+    """``<meta name="citydash-plotly-locale">`` naming plotly.js's locale file for ``lang`` (month and day names on
+    the charts' date axes), which assets/citydash.js loads right after the bundle; "" for English."""
+    name = PLOTLY_LOCALES.get(lang)
+    if not name:
+        return ""
+    url = app.get_asset_url(f"deferred/plotly-locale-{name}.js")
+    return f'\n      <meta name="citydash-plotly-locale" content="{escape(url)}">'
 
 
 def init_app(app: Dash, ctx: AppContext) -> None:
@@ -70,6 +81,7 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             )
         except OSError:
             log.warning("partial plotly.js bundle missing (%s): charts use Dash's full plotly.js", bundle)
+        kw["metas"] = kw.get("metas", "") + plotly_locale_meta(app, lang)
         kw["app_entry"] = first_paint(ctx, req.path, search) + kw.get("app_entry", "")
         return default(**kw).replace("<html>", f'<html lang="{escape(lang)}">', 1)
 

@@ -4,7 +4,7 @@ what can be downloaded."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 from dash import Dash, html
@@ -12,7 +12,7 @@ from dash import Dash, html
 from dashboard.context import AppContext
 from dashboard.i18n import N_, fmt_datetime, fmt_number, translator
 from dashboard.server.cache import cached
-from dashboard.ui.components import page_frame
+from dashboard.ui.components import labelled_cell, page_frame, table_scroll
 from dashboard.ui.indicators import INDICATORS
 from data_sources.ingest.standards import EAQI_UPPER, who_guideline
 from data_sources.store import queries
@@ -43,13 +43,15 @@ def source_status(row: Any, _: Any) -> tuple[str, str]:
     return "status-none", _("Not loaded yet")
 
 
-def unmapped_section(unmapped: pd.DataFrame | None, _: Callable[..., str]) -> list:
+def unmapped_section(unmapped: pd.DataFrame | None, lang: str) -> list:
     """Values of a source's own type field that no mapping in the city's TOML names: counted as "other" in the
     figures, listed here (with citydash check) so that the data team can map them. Nothing when all are mapped."""
     if unmapped is None or not len(unmapped):
         return []
+    _ = translator(lang)
+    headers = (_("Source"), _("Attribute"), _("Value"), _("Features"))
     rows = [
-        html.Tr([html.Td(r.title), html.Td(r.attribute), html.Td(r.value), html.Td(str(r.n))])
+        html.Tr([labelled_cell(str(v), h) for v, h in zip((r.title, r.attribute, r.value, r.n), headers)])
         for r in unmapped.head(50).itertuples()
     ]
     return [
@@ -60,19 +62,12 @@ def unmapped_section(unmapped: pd.DataFrame | None, _: Callable[..., str]) -> li
                 '"other".'
             )
         ),
-        html.Div(
+        table_scroll(
+            lang,
             html.Table(
-                [
-                    html.Thead(
-                        html.Tr(
-                            [html.Th(h, scope="col") for h in (_("Source"), _("Attribute"), _("Value"), _("Features"))]
-                        )
-                    ),
-                    html.Tbody(rows),
-                ],
-                className="data-table unmapped-table",
+                [html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])), html.Tbody(rows)],
+                className="data-table unmapped-table stack-table",
             ),
-            className="table-scroll",
         ),
     ]
 
@@ -82,45 +77,42 @@ def layout(ctx: Any, lang: str, query: dict, **_params: Any) -> Any:
     tz = ctx.city.city.timezone
     src = cached(ctx, "about:sources", lambda: queries.sources(ctx.engine), depends="readings")
     outside = cached(ctx, "about:outside", lambda: outside_counts(ctx.engine), depends="readings")
+    headers = (
+        _("Source"),
+        _("Publisher"),
+        _("Licence"),
+        _("Attribution"),
+        _("Last update"),
+        _("Status"),
+        _("Outside the city"),
+    )
     rows = []
     for r in src.sort_values("title").itertuples():
         css, words = source_status(r, _)
         ok_at = _when(r.last_success_at)
+        cells = [
+            (r.publisher or "–", None),
+            (r.licence or _("not stated"), None),
+            (r.attribution or "–", None),
+            (fmt_datetime(ok_at, lang, tz) if ok_at is not None else "–", None),
+            (words, css),
+            (fmt_number(outside.get(r.name, 0), lang), "outside-count"),
+        ]
         rows.append(
             html.Tr(
                 [
                     html.Th(html.A(r.title, href=r.url) if r.url else r.title, scope="row"),
-                    html.Td(r.publisher or "–"),
-                    html.Td(r.licence or _("not stated")),
-                    html.Td(r.attribution or "–"),
-                    html.Td(fmt_datetime(ok_at, lang, tz) if ok_at is not None else "–"),
-                    html.Td(words, className=css),
-                    html.Td(fmt_number(outside.get(r.name, 0), lang), className="outside-count"),
+                    *(labelled_cell(text, label, cls) for (text, cls), label in zip(cells, headers[1:])),
                 ]
             )
         )
     table = html.Table(
         [
             html.Caption(_("Sources of the data on this site")),
-            html.Thead(
-                html.Tr(
-                    [
-                        html.Th(h, scope="col")
-                        for h in (
-                            _("Source"),
-                            _("Publisher"),
-                            _("Licence"),
-                            _("Attribution"),
-                            _("Last update"),
-                            _("Status"),
-                            _("Outside the city"),
-                        )
-                    ]
-                )
-            ),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
             html.Tbody(rows),
         ],
-        className="data-table sources-table",
+        className="data-table sources-table stack-table",
     )
     footprint_words = {"bounds": _("outside the city's bounds"), "districts": _("outside all of the city's districts")}
     outside_note = (
@@ -162,9 +154,9 @@ def layout(ctx: Any, lang: str, query: dict, **_params: Any) -> Any:
                     "send here. Each figure says where it comes from and when it was last updated."
                 )
             ),
-            html.Div(table, className="table-scroll"),
+            table_scroll(lang, table, _("Sources of the data on this site")),
             *outside_note,
-            *unmapped_section(unmapped, _),
+            *unmapped_section(unmapped, lang),
             html.H2(_("How the figures are made"), className="section-title"),
             html.Ul(
                 [

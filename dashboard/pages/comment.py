@@ -11,7 +11,9 @@ from dashboard.i18n import translator
 from dashboard.ui.comments import FLAG_REASON_LABELS, comment_view, flag_action, support_action
 from dashboard.ui.components import page_frame
 from data_sources.comments.photo_records import answer_photos_of, photos_of
-from data_sources.comments.records import FLAG_REASONS, public_comment, public_history
+from dashboard.ui.place_map import HEIGHT, WIDTH, map_title
+from data_sources.comments.records import CLOSED_SUPPORT, FLAG_REASONS, public_comment, public_history
+from data_sources.store.models import OPEN_STATUSES
 
 PATH = "/comments/<int:comment_id>"
 FIRST_PAINT = False
@@ -32,18 +34,62 @@ def not_available(ctx: AppContext, lang: str) -> Any:
     )
 
 
-def actions(lang: str, comment_id: int) -> html.Div:
+def support_box(lang: str, status: str) -> list:
+    """ "Me too" (with an optional email for updates) on an open comment; on a resolved or closed one, why there
+    is none and what to do instead (the server refuses a "me too" on it as well: records.add_support)."""
+    _ = translator(lang)
+    if status not in OPEN_STATUSES:
+        return [
+            html.P(
+                [
+                    _(CLOSED_SUPPORT),
+                    " ",
+                    html.A(_("Tell the city"), href=f"/report?lang={lang}"),
+                ],
+                className="muted",
+                id="comment-closed-note",
+            )
+        ]
+    return [
+        html.Label(
+            _("Email for updates on this comment (optional, never shown)"),
+            htmlFor="comment-support-email",
+            className="label",
+        ),
+        dcc.Input(id="comment-support-email", type="email", className="input", autoComplete="email", value=""),
+        html.Button(_("Me too"), id="comment-support", className="button primary", type="button"),
+        html.Div(id="comment-support-msg", role="status"),
+    ]
+
+
+def place_map(lang: str, c: dict) -> list:
+    """The small map of the comment's public area (an SVG image from dashboard/http/comment_map.py)."""
+    if c.get("h3_r9") is None:
+        return []
+    _ = translator(lang)
+    return [
+        html.Figure(
+            [
+                html.Img(
+                    src=f"/comments/{c['id']}/map.svg?lang={lang}",
+                    alt=map_title(lang, c.get("district")),
+                    width=WIDTH,
+                    height=HEIGHT,
+                    className="place-map",
+                ),
+                html.Figcaption(_("Shaded: the area of about 170 m; the exact spot is not shown."), className="muted"),
+            ],
+            className="place-map-figure",
+            id="comment-map",
+        )
+    ]
+
+
+def actions(lang: str, comment_id: int, status: str = "new") -> html.Div:
     _ = translator(lang)
     return html.Div(
         [
-            html.Label(
-                _("Email for updates on this comment (optional, never shown)"),
-                htmlFor="comment-support-email",
-                className="label",
-            ),
-            dcc.Input(id="comment-support-email", type="email", className="input", autoComplete="email", value=""),
-            html.Button(_("Me too"), id="comment-support", className="button primary", type="button"),
-            html.Div(id="comment-support-msg", role="status"),
+            *support_box(lang, status),
             html.Details(
                 [
                     html.Summary(_("Report this comment to the moderators")),
@@ -76,7 +122,8 @@ def layout(ctx: AppContext, lang: str, query: dict, comment_id: int = 0, **_para
     view = comment_view(
         ctx, lang, c, public_history(ctx.engine, comment_id), photos=photos, answer_photos=answer_photos
     )
-    extra = [actions(lang, comment_id)] if c["moderation"] == "published" else []
+    published = c["moderation"] == "published"
+    extra = [*place_map(lang, c), actions(lang, comment_id, c["status"])] if published else []
     return page_frame(ctx, lang, [view, *extra], active="")
 
 

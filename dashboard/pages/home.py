@@ -537,7 +537,7 @@ def detail(ctx: AppContext, lang: str, feature_id: int, period: str) -> tuple[li
             dcc.Graph(
                 figure=fig,
                 id="home-detail-graph",
-                config={"displayModeBar": False, "responsive": True},
+                config=figures.graph_config(lang),
                 className="detail-graph",
             ),
             table_details(

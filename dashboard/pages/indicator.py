@@ -160,6 +160,7 @@ def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
     names = _names(ctx, lang, st)
     m = data["metric"]
     s = data["series"].assign(name=lambda d: d["name"].map(names))
+    # One "Show the data as a table" for both charts: the two tables, each named by its caption.
     return [
         table_details(
             lang,
@@ -170,9 +171,6 @@ def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
                 _("{measure} over time", measure=_(m.label)),
                 ctx.city.city.timezone,
             ),
-        ),
-        table_details(
-            lang,
             data_table(
                 data["districts"],
                 [
@@ -183,7 +181,7 @@ def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
                 lang,
                 _("{measure} by district", measure=_(m.label)),
             ),
-        ),
+        )
     ]
 
 
@@ -214,12 +212,24 @@ def charts(ctx: AppContext, lang: str, indicator_key: str, st: ViewState, data: 
         labels=labels,
         separators=sep,
     )
-    cfg = {"displayModeBar": False, "responsive": True}
+    cfg = figures.graph_config(lang)
+    # Each chart under its own title in one block: the blocks stack full width on a phone and sit side by side
+    # from 720 px (assets/style.css, .chart-block).
     return [
-        html.H2(_("{measure} over time", measure=_(m.label)), className="section-title"),
-        dcc.Graph(figure=ts, id=f"{indicator_key}-timeseries", config=cfg, className="chart"),
-        html.H2(_("{measure} by district", measure=_(m.label)), className="section-title"),
-        dcc.Graph(figure=bars, id=f"{indicator_key}-districts", config=cfg, className="chart"),
+        html.Div(
+            [
+                html.H2(_("{measure} over time", measure=_(m.label)), className="section-title"),
+                dcc.Graph(figure=ts, id=f"{indicator_key}-timeseries", config=cfg, className="chart"),
+            ],
+            className="chart-block",
+        ),
+        html.Div(
+            [
+                html.H2(_("{measure} by district", measure=_(m.label)), className="section-title"),
+                dcc.Graph(figure=bars, id=f"{indicator_key}-districts", config=cfg, className="chart"),
+            ],
+            className="chart-block",
+        ),
     ]
 
 

@@ -10,7 +10,7 @@ from dash import Dash, html
 from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, fmt_number, fmt_percent, translator
 from dashboard.ui.comments import category_label
-from dashboard.ui.components import page_frame
+from dashboard.ui.components import labelled_cell, page_frame, table_scroll
 from data_sources.comments.ledger import city_ledger
 from data_sources.store.db import utcnow
 
@@ -42,17 +42,20 @@ def duration_text(hours: float | None, lang: str) -> str:
     return _("{n} days", n=fmt_number(hours / 24, lang, 1))
 
 
-def _cells(r: Any, lang: str) -> list:
-    return [
-        html.Td(fmt_number(r.comments, lang)),
-        html.Td(duration_text(r.median_hours_to_answer, lang)),
-        html.Td(fmt_percent(r.share_answered, lang)),
-        html.Td(fmt_percent(r.share_resolved, lang)),
-        html.Td(fmt_number(r.open, lang)),
-        html.Td(fmt_number(r.overdue, lang)),
-        html.Td(_share(r.share_confirmed_fixed, lang)),
-        html.Td(_share(r.share_reopened, lang)),
+def _cells(r: Any, lang: str, labels: list[str]) -> list:
+    """The eight figures of a row; each cell carries its column's name (``data-label``), which the stacked cards
+    on a phone show beside the figure (assets/style.css, .stack-table)."""
+    values = [
+        fmt_number(r.comments, lang),
+        duration_text(r.median_hours_to_answer, lang),
+        fmt_percent(r.share_answered, lang),
+        fmt_percent(r.share_resolved, lang),
+        fmt_number(r.open, lang),
+        fmt_number(r.overdue, lang),
+        _share(r.share_confirmed_fixed, lang),
+        _share(r.share_reopened, lang),
     ]
+    return [labelled_cell(v, label) for v, label in zip(values, labels)]
 
 
 def _share(value: float | None, lang: str) -> str:
@@ -63,33 +66,44 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     fb = ctx.city.feedback
     at, led = cached_ledger(ctx)
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(_("Department"), scope="col"),
-                html.Th(_("Category"), scope="col"),
-                html.Th(_("Comments"), scope="col"),
-                html.Th(_("Median time to first answer"), scope="col"),
-                html.Th(_("Answered"), scope="col"),
-                html.Th(_("Resolved"), scope="col"),
-                html.Th(_("Open"), scope="col"),
-                html.Th(_("Overdue"), scope="col"),
-                html.Th(_("Confirmed fixed by the citizen"), scope="col"),
-                html.Th(_("Reopened by the citizen"), scope="col"),
-            ]
-        )
-    )
+    headers = [
+        _("Department"),
+        _("Category"),
+        _("Comments"),
+        _("Median time to first answer"),
+        _("Answered"),
+        _("Resolved"),
+        _("Open"),
+        _("Overdue"),
+        _("Confirmed fixed by the citizen"),
+        _("Reopened by the citizen"),
+    ]
+    head = html.Thead(html.Tr([html.Th(h, scope="col") for h in headers]))
+    figures = headers[2:]
     body = []
     rows = led["rows"]
     for dept, d in led["departments"].set_index("department").iterrows():
         name = dept or _("Not yet assigned")
         body.append(
             html.Tr(
-                [html.Th(name, scope="row"), html.Td(_("All categories")), *_cells(d, lang)], className="ledger-dept"
+                [
+                    html.Th(name, scope="row"),
+                    labelled_cell(_("All categories"), headers[1]),
+                    *_cells(d, lang, figures),
+                ],
+                className="ledger-dept",
             )
         )
         for r in rows[rows["department"] == dept].itertuples():
-            body.append(html.Tr([html.Td(""), html.Td(category_label(r.category, _)), *_cells(r, lang)]))
+            body.append(
+                html.Tr(
+                    [
+                        html.Td("", className="ledger-same-dept"),
+                        labelled_cell(category_label(r.category, _), headers[1]),
+                        *_cells(r, lang, figures),
+                    ]
+                )
+            )
     total = led["city"]
     summary = []
     if len(total):
@@ -129,9 +143,10 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                 ],
                 className="muted",
             ),
-            html.Div(
-                html.Table([head, html.Tbody(body)], className="ledger-table", id="ledger-table"),
-                className="table-scroll",
+            table_scroll(
+                lang,
+                html.Table([head, html.Tbody(body)], className="ledger-table stack-table", id="ledger-table"),
+                _("The city's record"),
             )
             if body
             else html.P(_("No comments yet."), className="muted"),

@@ -20,12 +20,13 @@ from dashboard.ui.kpis import Kpi, parse_as_of
 from data_sources.operations import SourceStatus
 from data_sources.store import queries
 
+# The main menu. "Tell the city" (/report) is not in it: it is the primary action, a button of its own in the
+# header of every page (``page_frame``), visible on a phone's first screen.
 NAV = [
     ("/", N_("Map")),
     ("/air", N_("Air")),
     ("/traffic", N_("Traffic")),
     ("/cycling", N_("Cycling")),
-    ("/report", N_("Tell the city")),
     ("/you-said-we-did", N_("You said, we did")),
     ("/ledger", N_("The city's record")),
     ("/about", N_("About the data")),
@@ -73,19 +74,40 @@ def page_frame(ctx: AppContext, lang: str, children: list, active: str = "/") ->
                         ],
                         className="brand",
                     ),
-                    html.Nav(
-                        [
-                            html.A(
-                                _(label),
-                                href=f"{href}?lang={lang}",
-                                **({"aria-current": "page"} if href == active else {}),
-                            )
-                            for href, label in NAV
-                        ],
-                        className="nav",
-                        **{"aria-label": _("Main")},
+                    html.A(
+                        _("Tell the city"),
+                        href=f"/report?lang={lang}",
+                        className="button primary cta",
+                        **({"aria-current": "page"} if active == "/report" else {}),
                     ),
-                    html.Div(langs, className="langs", **{"aria-label": _("Language")}, role="group"),
+                    # On a phone the menu folds behind this button; assets/citydash.js toggles aria-expanded (no
+                    # Dash callback, so it works on the server-rendered first paint too) and the CSS shows the
+                    # menu that follows it. From 720 px the button is hidden and the menu always shown.
+                    html.Button(
+                        _("Menu"),
+                        type="button",
+                        className="menu-button",
+                        **{"aria-expanded": "false", "aria-controls": "site-menu"},
+                    ),
+                    html.Div(
+                        [
+                            html.Nav(
+                                [
+                                    html.A(
+                                        _(label),
+                                        href=f"{href}?lang={lang}",
+                                        **({"aria-current": "page"} if href == active else {}),
+                                    )
+                                    for href, label in NAV
+                                ],
+                                className="nav",
+                                **{"aria-label": _("Main")},
+                            ),
+                            html.Div(langs, className="langs", **{"aria-label": _("Language")}, role="group"),
+                        ],
+                        id="site-menu",
+                        className="site-menu",
+                    ),
                 ],
                 className="site-header",
             ),
@@ -463,11 +485,48 @@ def data_table(
     )
 
 
-def table_details(lang: str, table: html.Table) -> html.Details:
+def table_details(lang: str, *tables: html.Table) -> html.Details:
+    """One "Show the data as a table" disclosure for a block of charts: each table under it, named by its caption,
+    in its own scroll box (a keyboard-focusable region, see ``table_scroll``)."""
     _ = translator(lang)
     return html.Details(
-        [html.Summary(_("Show the data as a table")), html.Div(table, className="table-scroll")],
+        [html.Summary(_("Show the data as a table")), *(table_scroll(lang, t, _caption(t)) for t in tables)],
         className="table-details",
+    )
+
+
+def labelled_cell(children: Any, label: str, className: str | None = None) -> html.Td:
+    """A table cell that carries its column's name (``data-label``), which a ``stack-table``'s cards show beside
+    the value on a phone (assets/style.css)."""
+    attrs: dict[str, Any] = {"data-label": label}
+    if className:
+        attrs["className"] = className
+    return html.Td(children, **attrs)
+
+
+def _caption(table: html.Table) -> str | None:
+    """The text of a table's caption (its first child), to name its scroll region."""
+    first = table.children[0] if isinstance(table.children, list) and table.children else None
+    return first.children if isinstance(first, html.Caption) and isinstance(first.children, str) else None
+
+
+def table_scroll(lang: str, table: html.Table, label: str | None = None) -> html.Div:
+    """A wide table's box: it scrolls sideways when the table is wider than the screen, with a visible cue (the
+    shadows at the edges and the words under it, shown only while something is out of view: assets/style.css and
+    assets/citydash.js), and it takes the keyboard's focus so that it can be scrolled without a mouse."""
+    _ = translator(lang)
+    return html.Div(
+        [
+            html.Div(
+                table,
+                className="table-scroll",
+                tabIndex="0",
+                role="region",
+                **{"aria-label": label or _("Table")},
+            ),
+            html.P(_("Scroll sideways to see every column."), className="scroll-cue", **{"aria-hidden": "true"}),
+        ],
+        className="table-box",
     )
 
 

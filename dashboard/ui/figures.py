@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.i18n import PLOTLY_LOCALES
+
 from data_sources.config import CityConfig
 from data_sources.ingest.standards import EAQI_BANDS, EAQI_UPPER
 
@@ -489,3 +491,9 @@ def district_bars(
         dragmode=False,
     )
     return fig
+
+
+def graph_config(lang: str) -> dict:
+    """``dcc.Graph(config=...)`` for a chart: no mode bar, resized with its box, and dates on its axes in the
+    page's language (plotly.js's locale, loaded with the bundle by assets/citydash.js)."""
+    return {"displayModeBar": False, "responsive": True, "locale": PLOTLY_LOCALES.get(lang, "en")}

@@ -383,13 +383,21 @@ def _published(conn: Connection, comment_id: int) -> None:
         raise CommentRejected("comment", "That comment is not available.")
 
 
+CLOSED_SUPPORT = (
+    'This comment is resolved or closed, so it takes no more "me too". If the problem is back, send a new comment.'
+)
+
+
 def add_support(engine: Engine, comment_id: int, browser_id: str, address: str) -> VoteResult:
-    """Count one "me too" per browser and per address (``address``: its keyed hash) per comment; committed
-    before returning. The table's two unique constraints decide, so two concurrent votes cannot both count."""
+    """Count one "me too" per browser and per address (``address``: its keyed hash) per comment, on an open
+    comment only (a resolved or closed one is refused with ``CLOSED_SUPPORT``); committed before returning. The
+    table's two unique constraints decide, so two concurrent votes cannot both count."""
     h = client_hash("support", browser_id)
     try:
         with engine.begin() as conn:
             _published(conn, comment_id)
+            if conn.scalar(select(Comment.status).where(Comment.id == comment_id)) not in OPEN_STATUSES:
+                raise CommentRejected("comment", CLOSED_SUPPORT)
             conn.execute(
                 insert(Support).values(comment_id=comment_id, client_hash=h, address_hash=address, created_at=utcnow())
             )

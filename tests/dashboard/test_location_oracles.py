@@ -224,7 +224,7 @@ def test_the_twins_would_have_been_told_apart_by_their_exact_points(twins: Twins
 
 
 def test_every_public_view_of_the_twins_is_the_same(base: str, twins: Twins, demo_engine: Engine) -> None:
-    """Comment page (district, evidence distance), Open311, the comment's feed, its district's feed."""
+    """Comment page (district, evidence distance, its map), Open311, the comment's feed, its district's feed."""
     a, b = twins.a, twins.b
     pa, pb = page_json(base, f"/comments/{a}"), page_json(base, f"/comments/{b}")
     assert "Measured nearby" in pa and "District:" in pa  # evidence and district are shown...
@@ -236,6 +236,8 @@ def test_every_public_view_of_the_twins_is_the_same(base: str, twins: Twins, dem
     assert (ra.json()[0]["lat"], ra.json()[0]["long"]) == pytest.approx(h3.cell_to_latlng(twins.cell))
     fa, fb = (requests.get(f"{base}/feeds/comments/{i}.atom", timeout=30).text for i in (a, b))
     assert same_up_to_ids(fa, fb, a, b)
+    ma, mb = (requests.get(f"{base}/comments/{i}/map.svg", timeout=30) for i in (a, b))
+    assert ma.status_code == mb.status_code == 200 and ma.content == mb.content  # the page's map: the cell only
     with demo_engine.connect() as conn:
         districts = conn.execute(select(Comment.district_id).where(Comment.id.in_([a, b]))).scalars().all()
         all_ids = conn.scalars(select(District.id)).all()
