@@ -49,7 +49,13 @@ def test_a_category_without_a_measure_has_no_evidence_even_on_a_station(demo_eng
 def test_a_stored_cycling_comment_on_a_traffic_counter_records_cyclists(
     demo_engine: Engine, demo_city: CityConfig
 ) -> None:
-    fid, lat, lon = _first(demo_engine, "traffic_counter")
+    with demo_engine.connect() as c:
+        counters = c.execute(
+            select(Feature.id, Feature.lat, Feature.lon).where(Feature.layer == "traffic_counter")
+        ).all()
+        bikes = c.execute(select(Feature.lat, Feature.lon).where(Feature.layer == "cycle_counter")).all()
+    # The traffic counter nearest to a cycle counter, so that a cyclists' reading is in reach.
+    fid, lat, lon = min(counters, key=lambda t: min((t.lat - b.lat) ** 2 + (t.lon - b.lon) ** 2 for b in bikes))
     r = submit_comment(
         demo_engine,
         demo_city,
