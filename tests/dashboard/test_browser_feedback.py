@@ -48,6 +48,7 @@ def _draft(live_server, page, category: str, text: str) -> None:
     page.goto(live_server + "/report")
     page.click("#report-map-open", timeout=30_000)
     page.wait_for_selector("#report-map .maplibregl-canvas", timeout=30_000)
+    page.locator("#report-map").scroll_into_view_if_needed()  # below the form's first choices on a phone
     page.wait_for_timeout(800)
     box = page.locator("#report-map .maplibregl-canvas").bounding_box()
     # A spot in the top-left quarter of the map: the pin goes exactly there, station or not.
