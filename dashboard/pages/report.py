@@ -57,6 +57,7 @@ POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station
 PIN_TRACE = 1  # data[0]: the features (shown, not snapped to), data[1]: the pin
 NEAR_RADIUS_M = 300  # "near your pin": what a citizen may mean when the pin is this close
 NEAR_MAX = 5
+FEATURE_CHOICES = 20  # names offered at once in the search box
 PIN_SOURCES = ["map", "gps", "feature", "district"]  # as assets/feedback.js and choose_place set them
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -130,6 +131,19 @@ def near_features(
         {"id": int(r.id), "name": str(r.name), "layer": str(r.layer), "distance_m": float(r.distance_m)}
         for r in near.itertuples()
     ]
+
+
+def feature_choices(features: pd.DataFrame, search: object, value: object, most: int = FEATURE_CHOICES) -> list[dict]:
+    """The search box's options: features whose name contains ``search`` (any case), by name, at most ``most``;
+    the chosen feature (``value``) always among them so that its name stays shown. No search: only that one."""
+    if not len(features):
+        return []
+    chosen = as_id(value)
+    text = search.strip().casefold() if isinstance(search, str) else ""
+    pairs = sorted((str(n), int(i)) for i, n in zip(features["id"], features["name"]))
+    first = [(n, i) for n, i in pairs if i == chosen]
+    hits = [(n, i) for n, i in pairs if text and i != chosen and text in n.casefold()][:most]
+    return [{"label": n, "value": i} for n, i in first + hits]
 
 
 def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
@@ -207,12 +221,9 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                                 id="report-feature",
                                 value=pin["feature_id"] if pin else None,
                                 placeholder=_("Search by name"),
-                                options=[
-                                    {"label": n, "value": int(i)}
-                                    for i, n in sorted(zip(feats["id"], feats["name"]), key=lambda t: t[1])
-                                ]
-                                if len(feats)
-                                else [],
+                                # Options come as the citizen types (``feature_options``): a list of every
+                                # station drawn up front cost 2 s of main thread on a phone.
+                                options=feature_choices(feats, None, pin["feature_id"] if pin else None),
                             ),
                             html.Div(id="report-place", className="place", **{"aria-live": "polite"}),
                         ],
@@ -220,13 +231,19 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                     ),
                     html.Section(
                         [
-                            html.H2(_("2. What about?"), className="section-title"),
-                            dcc.RadioItems(
-                                id="report-category",
-                                options=[{"label": category_label(c, _), "value": c} for c in cats],
-                                className="categories",
-                                inputClassName="category-input",
-                                labelClassName="category-label",
+                            html.H2(_("2. What about?"), className="section-title", id="report-category-title"),
+                            # A fieldset named by the heading: the radios say everything (assets/citydash.js drops
+                            # the listbox roles Dash puts around them inside a fieldset).
+                            html.Fieldset(
+                                dcc.RadioItems(
+                                    id="report-category",
+                                    options=[{"label": category_label(c, _), "value": c} for c in cats],
+                                    className="categories",
+                                    inputClassName="category-input",
+                                    labelClassName="category-label",
+                                ),
+                                className="control-group",
+                                **{"aria-labelledby": "report-category-title"},
                             ),
                             html.H2(_("3. Your comment"), className="section-title"),
                             html.Label(_("What is happening here?"), htmlFor="report-text", className="label"),
@@ -515,6 +532,17 @@ def register(app: Dash, ctx: AppContext) -> None:
         patch["data"][PIN_TRACE]["lat"] = [checked["lat"]] if checked else []
         patch["data"][PIN_TRACE]["lon"] = [checked["lon"]] if checked else []
         return patch
+
+    @app.callback(
+        Output("report-feature", "options"),
+        Input("report-feature", "search_value"),
+        State("report-feature", "value"),
+        prevent_initial_call=True,
+    )
+    def feature_options(search: Any, value: Any) -> Any:
+        if not isinstance(search, str) or not search.strip():
+            return no_update  # keep what is offered (and the chosen one's name)
+        return feature_choices(queries.features(ctx.engine), inputs.text(search, 100), value)
 
     @app.callback(
         Output("report-pin", "data"),

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from dashboard.pages.report import near_features
+from dashboard.pages.report import feature_choices, near_features
 from data_sources.comments.records import public_comment
 from data_sources.store.db import utcnow
 from data_sources.store.models import Feature, Observation
@@ -128,3 +128,25 @@ def test_a_cycling_comment_on_a_traffic_counter_stores_cyclists_not_vehicles(cli
     assert r.status_code == 200, r.data[:300]
     ev = public_comment(demo_engine, r.get_json()["id"])["evidence"]
     assert ev is not None and (ev["metric"], ev["value"], ev["feature_id"]) == ("cyclists", 85.0, bike.id)
+
+
+def test_feature_choices_by_hand() -> None:
+    f = pd.DataFrame({"id": [1, 2, 3, 4], "name": ["Bridge St", "Abbey Rd", "Bridge Park", "Canal"]})
+    assert feature_choices(f, None, None) == []  # nothing drawn up front
+    assert feature_choices(f, None, 4) == [{"label": "Canal", "value": 4}]  # the chosen one keeps its name
+    assert [o["value"] for o in feature_choices(f, " bridge ", None)] == [3, 1]  # by name, any case
+    assert [o["value"] for o in feature_choices(f, "bridge", 4)] == [4, 3, 1]
+    assert [o["value"] for o in feature_choices(f, "r", None, most=2)] == [2, 3]
+
+
+def test_the_search_box_offers_what_is_typed(client: Any, demo_engine: Engine) -> None:
+    st = _station(demo_engine)
+    r = dash_update(
+        client,
+        "report-feature.options",
+        [{"id": "report-feature", "property": "search_value", "value": st.name[:6].upper()}],
+        state=[{"id": "report-feature", "property": "value", "value": None}],
+    )
+    options = r.get_json()["response"]["report-feature"]["options"]
+    assert {"label": st.name, "value": st.id} in options and len(options) <= 20
+    assert all(st.name[:6].casefold() in o["label"].casefold() for o in options)
