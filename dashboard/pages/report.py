@@ -275,7 +275,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                                     dcc.Input(id="report-website", type="text", autoComplete="off", value=""),
                                 ],
                                 className="hp",
-                                **{"aria-hidden": "true"},
+                                hidden=True,  # not in the tab order nor read out (aria-hidden kept it focusable)
                             ),
                             html.Div(id="report-duplicates", className="duplicates", **{"aria-live": "polite"}),
                             html.Div(id="report-dup-msg", role="status"),

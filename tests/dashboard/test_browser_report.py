@@ -5,6 +5,7 @@ back, with its queued photo."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,36 @@ def test_offline_draft_with_a_queued_photo(live_server: str, browser: Any, demo_
     shot = tmp_path / "IMG_0001.jpg"
     shot.write_bytes(jpeg_with_everything((1200, 900)))
     _offline_journey(live_server, browser, demo_engine, shot)
+
+
+def test_axe_on_the_report_page_with_the_map_open_and_stations_listed(live_server: str, browser: Any) -> None:
+    axe = Path(os.environ.get("CITYDASH_AXE_JS") or "/work/node_modules/axe-core/axe.min.js")
+    if not axe.exists():
+        pytest.skip("axe-core not available (CITYDASH_AXE_JS)")
+    phone = _phone(browser)
+    try:
+        _open_map(live_server, phone)
+        st = _visible_station(phone)
+        box = phone.locator("#report-map .maplibregl-canvas").bounding_box()
+        phone.mouse.click(box["x"] + st["x"] + 3, box["y"] + st["y"] + 3)
+        phone.wait_for_selector("#report-near button", timeout=15_000)
+        # The new buttons are tap targets of at least 44 px.
+        sizes = phone.eval_on_selector_all(
+            "#report-near button, #report-map-open, #report-locate",
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
+        )
+        assert sizes and all(w >= 44 and h >= 44 for w, h in sizes if w > 0)
+        phone.add_script_tag(content=axe.read_text())
+        result = phone.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        # Dash 4's dcc.Dropdown draws an aria-hidden input that passes focus on to its real button (a label
+        # target); axe flags it on every page with a dropdown. Everything else must be clean.
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']} -> {targets}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+            for targets in [[n["target"] for n in v["nodes"] if "dash-dropdown-focus-target" not in str(n["target"])]]
+            if targets
+        ]
+        assert not bad, "\n".join(bad)
+    finally:
+        phone.context.close()
