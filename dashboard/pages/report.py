@@ -167,7 +167,6 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
             " as soon as the network is back."
         ),
         "map_loading": _("Loading the map…"),
-        "map_tap": _("Tap the map where it is: the pin goes exactly there."),
     }
     return page_frame(
         ctx,
