@@ -20,7 +20,7 @@ from dash import Dash, Input, Output, dcc, html
 from sqlalchemy import Engine
 
 from dashboard.context import AppContext
-from dashboard.http import api, comment_map, downloads, feeds, frontend, mail_pages, media, open311, openapi
+from dashboard.http import api, comment_map, downloads, feeds, frontend, mail_pages, media, open311, openapi, pwa
 from dashboard.pages import PAGE_LIST, resolve
 from dashboard.server import auth, cache, dash_guard, health, hosts, limits, security
 from dashboard.ui import officials
@@ -49,6 +49,7 @@ EXTENSIONS: list[ModuleType] = [
     comment_map,
     mail_pages,
     frontend,
+    pwa,
     health,
     security,
 ]  # security last: it hashes every inline script defined before it

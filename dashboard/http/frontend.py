@@ -22,6 +22,7 @@ from dash import Dash
 from markupsafe import escape
 
 from dashboard.context import AppContext
+from dashboard.http.pwa import head_tags
 from dashboard.http.ssr import to_html
 from dashboard.i18n import PLOTLY_LOCALES
 from dashboard.pages import depends_on, find, resolve
@@ -82,6 +83,7 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         except OSError:
             log.warning("partial plotly.js bundle missing (%s): charts use Dash's full plotly.js", bundle)
         kw["metas"] = kw.get("metas", "") + plotly_locale_meta(app, lang)
+        kw["metas"] = kw.get("metas", "") + head_tags(lang)  # the installable app (dashboard/http/pwa.py)
         kw["app_entry"] = first_paint(ctx, req.path, search) + kw.get("app_entry", "")
         return default(**kw).replace("<html>", f'<html lang="{escape(lang)}">', 1)
 

@@ -1,5 +1,10 @@
-"""The feedback panel: place a pin (tap the map, use my location, pick a feature or a district), choose a
-category, write, and send. No account; an email for updates is optional and never shown.
+"""The feedback panel: say where (use my location, a district, or a pin placed exactly where the map is tapped),
+choose a category, write, and send. No account; an email for updates is optional and never shown.
+
+The map is not part of the first view: its bundle (plotly.js with MapLibre, about 1 MB) loads only when the citizen
+asks for the map (``open_map``). A tap on the map puts the pin at that very point; commenting on a station, counter
+or route is a separate, explicit choice (the list of what is near the pin, or the search box). Offline, Send keeps
+the comment on the phone and sends it, with the same ``client_key``, when the network is back (assets/feedback.js).
 
 Every callback here is public HTTP, so each one validates again on the server: the form's limits are a courtesy,
 ``data_sources.comments.records.submit_comment`` is the rule. A rejection returns a message and leaves the draft alone.
@@ -12,6 +17,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 import flask
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, ClientsideFunction, Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
@@ -48,8 +54,12 @@ DEPENDS = "all"
 UPLOAD_PATH = "/report/photos"  # a photo, uploaded as soon as it is chosen (dashboard.http.media)
 SEND_PATH = "/report/send"  # the form's JSON endpoint (``send_answer``)
 POINT_LAYERS = ("air_station", "traffic_counter", "cycle_counter", "bike_station")
-PIN_TRACE = 1  # data[0]: features to pick, data[1]: the pin
+PIN_TRACE = 1  # data[0]: the features (shown, not snapped to), data[1]: the pin
+NEAR_RADIUS_M = 300  # "near your pin": what a citizen may mean when the pin is this close
+NEAR_MAX = 5
+FEATURE_CHOICES = 20  # names offered at once in the search box
 PIN_SOURCES = ["map", "gps", "feature", "district"]  # as assets/feedback.js and choose_place set them
+EARTH_RADIUS_M = 6_371_008.8
 
 
 def report_map(
@@ -104,20 +114,60 @@ def _feature_pin(engine: Engine, feature_id: object) -> dict | None:
     return {"lat": float(r["lat"]), "lon": float(r["lon"]), "feature_id": fid, "source": "feature", "name": r["name"]}
 
 
+def near_features(
+    features: pd.DataFrame, lat: float, lon: float, radius_m: float = NEAR_RADIUS_M, most: int = NEAR_MAX
+) -> list[dict]:
+    """The features within ``radius_m`` of the pin, nearest first (at most ``most``): ``{"id", "name", "layer",
+    "distance_m"}``. Offered as an explicit choice; the pin itself never moves to one of them."""
+    if not len(features):
+        return []
+    f = features.dropna(subset=["lat", "lon"])
+    lat1, lon1 = np.radians(lat), np.radians(lon)
+    lat2, lon2 = np.radians(f["lat"].astype(float)), np.radians(f["lon"].astype(float))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    dist = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+    near = f.assign(distance_m=dist)[dist <= radius_m].sort_values(["distance_m", "id"]).head(most)
+    return [
+        {"id": int(r.id), "name": str(r.name), "layer": str(r.layer), "distance_m": float(r.distance_m)}
+        for r in near.itertuples()
+    ]
+
+
+def feature_choices(features: pd.DataFrame, search: object, value: object, most: int = FEATURE_CHOICES) -> list[dict]:
+    """The search box's options: features whose name contains ``search`` (any case), by name, at most ``most``;
+    the chosen feature (``value``) always among them so that its name stays shown. No search: only that one."""
+    if not len(features):
+        return []
+    chosen = as_id(value)
+    text = search.strip().casefold() if isinstance(search, str) else ""
+    pairs = sorted((str(n), int(i)) for i, n in zip(features["id"], features["name"]))
+    first = [(n, i) for n, i in pairs if i == chosen]
+    hits = [(n, i) for n, i in pairs if text and i != chosen and text in n.casefold()][:most]
+    return [{"label": n, "value": i} for n, i in first + hits]
+
+
 def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     city = ctx.city
     feats = queries.features(ctx.engine)
     dists = queries.districts(ctx.engine)
     pin = _feature_pin(ctx.engine, (query.get("feature") or [None])[0])
-    fig = report_map(
-        city,
-        feats,
-        queries.districts_geojson(ctx.engine),
-        pin,
-        {"features": _("Stations and counters"), "pin": _("Your pin")},
-    )
     cats = list(city.city.comment_categories)
+    msgs = {
+        "count": _("{n} characters (between {min} and {max})", n="{n}", min=MIN_TEXT, max=MAX_TEXT),
+        "finding": _("Finding your location…"),
+        "found": _("Pin placed at your location."),
+        "denied": _("Your location is not available; tap the map instead."),
+        "unsupported": _("This browser cannot share its location; tap the map instead."),
+        "not_sent": _("Your comment could not be sent."),
+        "send_path": SEND_PATH,
+        "photo_wait": _("Wait until your photos have uploaded."),
+        "waiting": _(
+            "Waiting to send: there is no network. Your comment is kept on this phone and will be sent"
+            " as soon as the network is back."
+        ),
+        "map_loading": _("Loading the map…"),
+    }
     return page_frame(
         ctx,
         lang,
@@ -133,19 +183,9 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                         [
                             html.H2(_("1. Where?"), className="section-title"),
                             html.P(
-                                _("Tap the map to place a pin, or use one of these:"),
+                                _("Use your location or choose a district; or open the map and tap the spot."),
                                 className="hint",
                                 id="report-map-hint",
-                            ),
-                            # The box sets the height: a responsive Graph takes 100% of its parent.
-                            html.Div(
-                                dcc.Graph(
-                                    id="report-map",
-                                    figure=fig,
-                                    style={"height": "100%"},
-                                    config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
-                                ),
-                                className="report-map",
                             ),
                             html.Div(
                                 [
@@ -159,18 +199,6 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                                 ],
                                 className="row",
                             ),
-                            html.Label(_("A station, counter or route"), htmlFor="report-feature", className="label"),
-                            dcc.Dropdown(
-                                id="report-feature",
-                                value=pin["feature_id"] if pin else None,
-                                placeholder=_("Search by name"),
-                                options=[
-                                    {"label": n, "value": int(i)}
-                                    for i, n in sorted(zip(feats["id"], feats["name"]), key=lambda t: t[1])
-                                ]
-                                if len(feats)
-                                else [],
-                            ),
                             html.Label(_("A whole district"), htmlFor="report-district", className="label"),
                             dcc.Dropdown(
                                 id="report-district",
@@ -179,19 +207,42 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                                 if len(dists)
                                 else [],
                             ),
+                            # The map and its bundle load only when asked for (assets/feedback.js ``openMap``).
+                            html.Button(
+                                _("Place a pin on the map"),
+                                id="report-map-open",
+                                className="button secondary",
+                                type="button",
+                            ),
+                            html.Div(id="report-map-slot"),
+                            html.Label(_("A station, counter or route"), htmlFor="report-feature", className="label"),
+                            dcc.Dropdown(
+                                id="report-feature",
+                                value=pin["feature_id"] if pin else None,
+                                placeholder=_("Search by name"),
+                                # Options come as the citizen types (``feature_options``): a list of every
+                                # station drawn up front cost 2 s of main thread on a phone.
+                                options=feature_choices(feats, None, pin["feature_id"] if pin else None),
+                            ),
                             html.Div(id="report-place", className="place", **{"aria-live": "polite"}),
                         ],
                         className="report-where",
                     ),
                     html.Section(
                         [
-                            html.H2(_("2. What about?"), className="section-title"),
-                            dcc.RadioItems(
-                                id="report-category",
-                                options=[{"label": category_label(c, _), "value": c} for c in cats],
-                                className="categories",
-                                inputClassName="category-input",
-                                labelClassName="category-label",
+                            html.H2(_("2. What about?"), className="section-title", id="report-category-title"),
+                            # A fieldset named by the heading: the radios say everything (assets/citydash.js drops
+                            # the listbox roles Dash puts around them inside a fieldset).
+                            html.Fieldset(
+                                dcc.RadioItems(
+                                    id="report-category",
+                                    options=[{"label": category_label(c, _), "value": c} for c in cats],
+                                    className="categories",
+                                    inputClassName="category-input",
+                                    labelClassName="category-label",
+                                ),
+                                className="control-group",
+                                **{"aria-labelledby": "report-category-title"},
                             ),
                             html.H2(_("3. Your comment"), className="section-title"),
                             html.Label(_("What is happening here?"), htmlFor="report-text", className="label"),
@@ -223,12 +274,17 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                                     dcc.Input(id="report-website", type="text", autoComplete="off", value=""),
                                 ],
                                 className="hp",
-                                **{"aria-hidden": "true"},
+                                hidden=True,  # not in the tab order nor read out (aria-hidden kept it focusable)
                             ),
                             html.Div(id="report-duplicates", className="duplicates", **{"aria-live": "polite"}),
                             html.Div(id="report-dup-msg", role="status"),
                             html.Button(_("Send"), id="report-send", className="button primary", type="button"),
-                            html.Div(id="report-result", className="result", role="alert"),
+                            html.Div(
+                                id="report-result",
+                                className="result",
+                                role="alert",
+                                **{"data-msgs": json.dumps(msgs)},  # for drafts sent when the network is back
+                            ),
                         ],
                         className="report-what",
                     ),
@@ -237,24 +293,36 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
             ),
             dcc.Store(id="report-pin", data=pin),
             dcc.Store(id="report-click"),
+            dcc.Store(id="report-map-ready"),
             dcc.Store(id="report-client-key", data=secrets.token_urlsafe(16)),
             dcc.Store(id="report-lang", data=lang),
-            dcc.Store(
-                id="report-msgs",
-                data={
-                    "count": _("{n} characters (between {min} and {max})", n="{n}", min=MIN_TEXT, max=MAX_TEXT),
-                    "finding": _("Finding your location…"),
-                    "found": _("Pin placed at your location."),
-                    "denied": _("Your location is not available; tap the map instead."),
-                    "unsupported": _("This browser cannot share its location; tap the map instead."),
-                    "not_sent": _("Your comment could not be sent."),
-                    "send_path": SEND_PATH,
-                    "photo_wait": _("Wait until your photos have uploaded."),
-                },
-            ),
+            dcc.Store(id="report-msgs", data=msgs),
             dcc.Store(id="fb-browser", storage_type="local"),
         ],
         active=PATH,
+    )
+
+
+def map_box(ctx: AppContext, lang: str, pin: dict | None) -> html.Div:
+    """The map, built when the citizen asks for it: the city's stations and counters are shown for orientation
+    only; a tap anywhere (on a marker too) puts the pin at that point (assets/feedback.js)."""
+    _ = translator(lang)
+    fig = report_map(
+        ctx.city,
+        queries.features(ctx.engine),
+        queries.districts_geojson(ctx.engine),
+        pin,
+        {"features": _("Stations and counters"), "pin": _("Your pin")},
+    )
+    # The box sets the height: a responsive Graph takes 100% of its parent.
+    return html.Div(
+        dcc.Graph(
+            id="report-map",
+            figure=fig,
+            style={"height": "100%"},
+            config={"displayModeBar": False, "scrollZoom": True, "responsive": True},
+        ),
+        className="report-map",
     )
 
 
@@ -270,6 +338,7 @@ def photo_picker(ctx: Any, lang: str) -> list:
         "photo_ready": _("Attached"),
         "photo_failed": _("This photo could not be attached."),
         "photo_remove": _("Remove"),
+        "photo_queued": _("Kept on this phone: it will be sent with your comment."),
         "photo_too_many": _("Attach at most {n} photos.", n=most),
     }
     return [
@@ -318,7 +387,9 @@ def _place_text(ctx: Any, lang: str, pin: dict | None, category: str | None) -> 
         return [html.P(_("No place chosen yet."), className="muted")]
     out = [html.P(_("Pin placed. Only an approximate location (about 150 m) is shown publicly."))]
     if pin.get("name"):
-        out.append(html.P(_("About: {name}", name=pin["name"])))
+        out.append(html.P(_("About: {name}", name=pin["name"]), id="report-about"))
+    if pin.get("source") != "feature":
+        out.extend(_near_choices(ctx, lang, float(pin["lat"]), float(pin["lon"])))
     if category:
         try:
             ev = nearest_reading(
@@ -330,6 +401,33 @@ def _place_text(ctx: Any, lang: str, pin: dict | None, category: str | None) -> 
         if text:
             out.append(html.P([html.Strong(_("Measured nearby: ")), text], className="evidence", id="report-evidence"))
     return out
+
+
+def _near_choices(ctx: Any, lang: str, lat: float, lon: float) -> list:
+    """What is near the pin, each with its own "comment on this" button: the only way a pin becomes a comment
+    on a station, counter or route (the pin stays where it was put until one is pressed)."""
+    _ = translator(lang)
+    near = near_features(queries.features(ctx.engine), lat, lon)
+    if not near:
+        return []
+    return [
+        html.P(_("Is it about one of these? Comment on it:"), className="hint"),
+        html.Ul(
+            [
+                html.Li(
+                    html.Button(
+                        _("Comment on {name} ({m} m away)", name=f["name"], m=int(round(f["distance_m"], -1))),
+                        id={"type": "report-near", "id": f["id"]},
+                        className="button secondary",
+                        type="button",
+                    )
+                )
+                for f in near
+            ],
+            className="near-list",
+            id="report-near",
+        ),
+    ]
 
 
 def _duplicates(ctx: AppContext, lang: str, pin: dict | None, category: str | None) -> list:
@@ -396,25 +494,74 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
 
+    # "Place a pin on the map": the script loads the map bundle, then sets report-map-ready; only then is the
+    # map built (so the first view of /report carries no plotly.js).
+    app.clientside_callback(
+        ClientsideFunction("citydash_feedback", "openMap"),
+        Output("report-map-hint", "children"),
+        Input("report-map-open", "n_clicks"),
+        State("report-msgs", "data"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output("report-map-slot", "children"),
+        Output("report-map-open", "hidden"),
+        Output("report-map-hint", "children", allow_duplicate=True),
+        Input("report-map-ready", "data"),
+        State("report-pin", "data"),
+        State("report-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def open_map(ready: Any, pin: Any, lang: Any) -> Any:
+        if not ready:
+            return no_update, no_update, no_update
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
+        _ = translator(lang)
+        return map_box(ctx, lang, map_pin(pin)), True, _("Tap the map where it is: the pin goes exactly there.")
+
+    @app.callback(
+        Output("report-map", "figure"),
+        Input("report-pin", "data"),
+        prevent_initial_call=True,
+    )
+    def move_pin(pin: Any) -> Any:
+        checked = map_pin(pin)
+        patch = Patch()
+        patch["data"][PIN_TRACE]["lat"] = [checked["lat"]] if checked else []
+        patch["data"][PIN_TRACE]["lon"] = [checked["lon"]] if checked else []
+        return patch
+
+    @app.callback(
+        Output("report-feature", "options"),
+        Input("report-feature", "search_value"),
+        State("report-feature", "value"),
+        prevent_initial_call=True,
+    )
+    def feature_options(search: Any, value: Any) -> Any:
+        if not isinstance(search, str) or not search.strip():
+            return no_update  # keep what is offered (and the chosen one's name)
+        return feature_choices(queries.features(ctx.engine), inputs.text(search, 100), value)
+
     @app.callback(
         Output("report-pin", "data"),
         Output("report-feature", "value"),
         Output("report-district", "value"),
         Input("report-click", "data"),
-        Input("report-map", "clickData"),
+        Input({"type": "report-near", "id": ALL}, "n_clicks"),
         Input("report-feature", "value"),
         Input("report-district", "value"),
         prevent_initial_call=True,
     )
-    def choose_place(click: Any, map_click: Any, feature_id: Any, district_id: Any) -> Any:
+    def choose_place(click: Any, near_clicks: Any, feature_id: Any, district_id: Any) -> Any:
         trig = callback_context.triggered_id
         if trig == "report-click" and isinstance(click, dict):
-            pin = map_pin(click)
+            pin = map_pin(click)  # exactly where the map was tapped (or where the phone is), never snapped
             return (pin, None, None) if pin else (no_update, no_update, no_update)
-        if trig == "report-map" and isinstance(map_click, dict):
-            points = map_click.get("points")
-            first = points[0] if isinstance(points, list) and points and isinstance(points[0], dict) else {}
-            pin = _feature_pin(ctx.engine, first.get("customdata"))
+        if isinstance(trig, dict) and trig.get("type") == "report-near":
+            if not isinstance(near_clicks, list) or not any(near_clicks):
+                return no_update, no_update, no_update  # the list was just drawn: nothing was pressed
+            pin = _feature_pin(ctx.engine, trig.get("id"))
             return (pin, pin["feature_id"], None) if pin else (no_update, no_update, no_update)
         if trig == "report-feature" and feature_id is not None:
             pin = _feature_pin(ctx.engine, feature_id)
@@ -432,7 +579,6 @@ def register(app: Dash, ctx: AppContext) -> None:
         return no_update, no_update, no_update
 
     @app.callback(
-        Output("report-map", "figure"),
         Output("report-place", "children"),
         Output("report-duplicates", "children"),
         Input("report-pin", "data"),
@@ -443,13 +589,12 @@ def register(app: Dash, ctx: AppContext) -> None:
     def show_place(pin: Any, category: Any, lang: Any) -> Any:
         lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
         cat = inputs.choice(category, list(ctx.city.city.comment_categories), None)
-        patch = Patch()
         checked = map_pin(pin)
         if checked is not None and isinstance(pin, dict):  # a feature's pin keeps its id and name
             checked.update(feature_id=as_id(pin.get("feature_id")), name=inputs.text(pin.get("name"), 200))
-        patch["data"][PIN_TRACE]["lat"] = [checked["lat"]] if checked else []
-        patch["data"][PIN_TRACE]["lon"] = [checked["lon"]] if checked else []
-        return patch, _place_text(ctx, lang, checked, cat), _duplicates(ctx, lang, checked, cat)
+            if checked["feature_id"] is not None:
+                checked["source"] = "feature"
+        return _place_text(ctx, lang, checked, cat), _duplicates(ctx, lang, checked, cat)
 
     # Send: the page's script (``send`` in assets/feedback.js) posts the form to SEND_PATH and draws the answer as
     # text. A plain JSON route rather than a Dash callback: Dash's dispatch and the confirmation's components were

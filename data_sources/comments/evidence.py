@@ -76,15 +76,20 @@ CANDIDATES_TTL = 60.0
 def nearest_reading(
     engine: Engine, lat: float, lon: float, category: str, at: datetime, feature_id: int | None = None
 ) -> dict | None:
-    """The evidence dict for a comment placed at (lat, lon) at ``at``, or None when nothing relevant is measured."""
-    if feature_id is None and category not in CATEGORY_METRICS:
+    """The evidence dict for a comment placed at (lat, lon) at ``at``, or None when nothing relevant is measured.
+
+    The comment's category chooses the kind of reading (a cycling comment gets cyclists per hour, never vehicles),
+    from the nearest feature of that kind, wherever the pin is. A chosen feature (``feature_id``) gives its own
+    reading only when it measures what the category is about; otherwise it changes nothing."""
+    layer_metric = CATEGORY_METRICS.get(category)
+    if layer_metric is None:
         return None
-    cands = _candidate_readings(
-        engine, category if feature_id is None else None, at.replace(second=0, microsecond=0), feature_id
-    )
-    return choose_reading(
-        cands, lat, lon, at, max_distance_m=float("inf") if feature_id is not None else MAX_DISTANCE_M
-    )
+    at_minute = at.replace(second=0, microsecond=0)
+    if feature_id is not None:
+        own = _candidate_readings(engine, category, at_minute, feature_id)
+        if own:
+            return choose_reading(own, lat, lon, at, max_distance_m=float("inf"))
+    return choose_reading(_candidate_readings(engine, category, at_minute, None), lat, lon, at)
 
 
 @cached(
@@ -92,22 +97,14 @@ def nearest_reading(
     lock=threading.Lock(),
     key=lambda engine, *rest: (store_key(engine), *rest),
 )
-def _candidate_readings(engine: Engine, category: str | None, at: datetime, feature_id: int | None) -> list[dict]:
-    """For each feature of the relevant layer (or the one feature), its latest reading of the day before ``at`` and
-    its reading of the hour of ``at``."""
-    layer_metric = CATEGORY_METRICS.get(category)
+def _candidate_readings(engine: Engine, category: str, at: datetime, feature_id: int | None) -> list[dict]:
+    """For each feature of the category's layer (or only the one feature, when it is of that layer), its latest
+    reading of the day before ``at`` and its reading of the hour of ``at``."""
+    layer, metric = CATEGORY_METRICS[category]
+    feature_cond = Feature.layer == layer
+    if feature_id is not None:
+        feature_cond = feature_cond & (Feature.id == feature_id)
     with engine.connect() as conn:
-        if feature_id is not None:
-            # A comment on a feature: that feature's own reading, whatever the category (when it measures one).
-            layer = conn.scalar(select(Feature.layer).where(Feature.id == feature_id))
-            metric = next((m for lyr, m in CATEGORY_METRICS.values() if lyr == layer), None)
-            if metric is None:
-                return []
-            feature_cond = Feature.id == feature_id
-            layer_metric = (layer, metric)
-        else:
-            feature_cond = Feature.layer == layer_metric[0]
-        layer, metric = layer_metric
         latest = (
             select(Observation.feature_id, func.max(Observation.time).label("t"))
             .where(

@@ -68,7 +68,8 @@ def test_report_page_has_the_form_and_a_pickable_map(client):
     page = render_page(client, "/report", "?feature=3")
     ids = {c["props"].get("id") for c in _find(page, lambda c: "id" in c["props"])}
     assert {
-        "report-map",
+        "report-map-open",
+        "report-map-slot",
         "report-category",
         "report-text",
         "report-email",
@@ -79,6 +80,7 @@ def test_report_page_has_the_form_and_a_pickable_map(client):
         "report-website",
     } <= ids
     assert _find(page, lambda c: c["props"].get("id") == "report-feature")[0]["props"]["value"] == 3
+    assert "report-map" not in ids  # the map (and its bundle) comes only when asked for
     pin = _find(page, lambda c: c["props"].get("id") == "report-pin")[0]["props"]["data"]
     assert pin["feature_id"] == 3
     cats = _find(page, lambda c: c["props"].get("id") == "report-category")[0]["props"]["options"]
@@ -167,7 +169,7 @@ def test_duplicates_are_offered_and_me_too_counts_once(client, demo_engine, demo
         conn.execute(update(Comment).where(Comment.id == first.id).values(support_count=1000))
     r = dash_update(
         client,
-        "..report-map.figure...report-place.children...report-duplicates.children..",
+        "..report-place.children...report-duplicates.children..",
         [
             {"id": "report-pin", "property": "data", "value": {"lat": 48.5003, "lon": 9.0}},
             {"id": "report-category", "property": "value", "value": "noise"},
