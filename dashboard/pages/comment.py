@@ -14,7 +14,7 @@ from data_sources.comments.photo_records import photos_of
 from data_sources.comments.records import FLAG_REASONS, public_comment, public_history
 
 PATH = "/comments/<int:comment_id>"
-FIRST_PAINT = False
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = False  # built for each visit (dashboard/pages/__init__.py)
 DEPENDS = "all"
 
