@@ -46,18 +46,17 @@ _INERT = {("dash_core_components", "Store"), ("dash_core_components", "Location"
 
 
 def _callback_ids(app: Dash) -> set[str]:
-    """The id of every component that a callback reads or writes (a pattern-matching id counts as "*")."""
+    """The (string) id of every component that a callback reads or writes."""
     ids: set[str] = set()
     for key, spec in app.callback_map.items():
-        for dep in [*spec.get("inputs", []), *spec.get("state", [])]:
-            ids.add(dep["id"] if isinstance(dep["id"], str) else "*")
-        for part in key.strip(".").split("..."):
-            ids.add("*" if part.startswith("{") else part.rsplit(".", 1)[0])
+        ids.update(d["id"] for d in [*spec.get("inputs", []), *spec.get("state", [])] if isinstance(d["id"], str))
+        ids.update(part.rsplit(".", 1)[0] for part in key.strip(".").split("...") if not part.startswith("{"))
     return ids
 
 
 def plain_html(layout: Any, callback_ids: set[str]) -> str | None:
-    """The page as plain HTML, or None when it holds something only Dash can draw or a callback uses."""
+    """The page as plain HTML, or None when it holds something only Dash can draw, a component a callback uses,
+    or a pattern-matching (dict) id, which some callback may match."""
 
     def inert(node: Any) -> bool:
         if isinstance(node, (list, tuple)):
@@ -70,7 +69,7 @@ def plain_html(layout: Any, callback_ids: set[str]) -> str | None:
             return False
         return inert(getattr(node, "children", None))
 
-    return to_html(layout) if "*" not in callback_ids and inert(layout) else None
+    return to_html(layout) if inert(layout) else None
 
 
 def first_paint(ctx: AppContext, path: str, search: str) -> str:

@@ -132,6 +132,10 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
             html.Div(
                 html.Table([head, html.Tbody(body)], className="ledger-table", id="ledger-table"),
                 className="table-scroll",
+                # a region that scrolls sideways on a phone: reachable and scrollable with the keyboard too
+                tabIndex="0",
+                role="region",
+                **{"aria-label": _("The city's record")},
             )
             if body
             else html.P(_("No comments yet."), className="muted"),
