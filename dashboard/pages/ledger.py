@@ -91,6 +91,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
         for r in rows[rows["department"] == dept].itertuples():
             body.append(html.Tr([html.Td(""), html.Td(category_label(r.category, _)), *_cells(r, lang)]))
     total = led["city"]
+    region_name: dict[str, Any] = {"aria-label": _("The city's record")}
     summary = []
     if len(total):
         t = total.iloc[0]
@@ -135,7 +136,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                 # a region that scrolls sideways on a phone: reachable and scrollable with the keyboard too
                 tabIndex="0",
                 role="region",
-                **{"aria-label": _("The city's record")},
+                **region_name,
             )
             if body
             else html.P(_("No comments yet."), className="muted"),
