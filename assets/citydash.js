@@ -93,7 +93,14 @@
     });
   }
 
-  new MutationObserver(scan).observe(document.documentElement,
+  // Dash draws a page in many small commits: one scan per frame, however many mutations came in it.
+  var scanQueued = false;
+  function queueScan() {
+    if (scanQueued) return;
+    scanQueued = true;
+    window.requestAnimationFrame(function () { scanQueued = false; scan(); });
+  }
+  new MutationObserver(queueScan).observe(document.documentElement,
     { childList: true, subtree: true, attributes: true, attributeFilter: ["role"] });
   document.addEventListener("DOMContentLoaded", scan);
 

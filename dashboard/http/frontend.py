@@ -7,7 +7,8 @@
   its size) when a slot that needs it is wanted (see assets/citydash.js); the ``deferred`` folder is kept out of
   Dash's automatic script tags;
 * Dash's @babel/polyfill (for browsers without ES2015) is dropped; the one part Dash's code calls,
-  regeneratorRuntime, is served from assets/regenerator-runtime.min.js;
+  regeneratorRuntime, is served from assets/regenerator-runtime.min.js; dash_table's bundle is dropped outside the
+  officials' pages (no public page draws a DataTable);
 * Dash's scripts are ``defer``red (they still run in order) and the renderer starts on DOMContentLoaded, so they
   no longer block the first paint;
 * pages that are plain reading (``PLAIN_PAGES``: about, the ledger, "you said, we did", the tracking page) are served
@@ -38,6 +39,8 @@ PLOTLY_BUNDLE = "deferred/plotly-citydash.min.js"  # every trace type we draw, w
 CHARTS_BUNDLE = "deferred/plotly-charts.min.js"  # the indicator pages' charts only: no map
 _POLYFILL = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\s*')
 _SCRIPT_SRC = re.compile(r"<script src=")
+_DASH_TABLE = re.compile(r'<script defer src="[^"]*/dash_table/bundle[^"]*"></script>\s*')
+OFFICIALS_PREFIX = "/officials"
 _SCRIPT_TAG = re.compile(r"<script[^>]*\ssrc=\"([^\"]*)\"[^>]*></script>\s*")
 # Pages with nothing to interact with but links: served as plain HTML (the "not found" frame is too).
 PLAIN_PAGES = (about, ledger, said_did, track)
@@ -124,6 +127,8 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         search = req.query_string.decode("utf-8", "replace")
         lang = request_lang()
         kw["scripts"] = _SCRIPT_SRC.sub("<script defer src=", _POLYFILL.sub("", kw.get("scripts", "")))
+        if not req.path.startswith(OFFICIALS_PREFIX):  # only officials' pages draw a DataTable
+            kw["scripts"] = _DASH_TABLE.sub("", kw["scripts"])
         plain = plain_page(req.path, search)
         if plain is not None:
             # Dash checks that its index holds the renderer: the plain page is handed to index() beside it.
