@@ -176,9 +176,7 @@ def main() -> None:
                 continue
             label = "/comments/<id>" if page == "<comment>" else "/track/<token>" if page == "<track>" else page
             targets.append((label, path if path.startswith("http") else base + path))
-        rows = [
-            {"page": label, "url": url, "probe": probe(args.tools, url), "lighthouse": []} for label, url in targets
-        ]
+        rows = [{"page": label, "url": url, "probe": first_view(url), "lighthouse": []} for label, url in targets]
         for i in range(args.runs):
             for r in rows:
                 r["lighthouse"].append(lighthouse(args.tools, r["url"], f"{tmp.name}/lh-{i}.json"))
