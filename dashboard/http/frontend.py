@@ -57,6 +57,11 @@ def _callback_ids(app: Dash) -> set[str]:
     return ids
 
 
+def _no_store(response: flask.Response) -> flask.Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def plain_html(layout: Any, callback_ids: set[str]) -> str | None:
     """The page as plain HTML, or None when it holds something only Dash can draw, a component a callback uses,
     or a pattern-matching (dict) id, which some callback may match."""
@@ -156,6 +161,9 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         # The whole HTML page of a public page is the same for every visitor in a language: kept like the page.
         req = flask.request
         page, _params = find(req.path)
+        if page is not None and page.page is track:
+            # the author's private page is now in the HTML itself (it came by a POST before): kept by no cache
+            flask.after_this_request(_no_store)
         if page is None or not page.page.SHARED:
             return build_index(*args, **kwargs)
         key = ("index", req.path, req.query_string.decode("utf-8", "replace"), request_lang())

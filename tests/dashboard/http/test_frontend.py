@@ -134,3 +134,13 @@ def test_plain_html_only_for_layouts_without_callbacks_or_components_only_dash_d
     assert plain_html(html.Div(html.Button(id={"type": "x", "i": 1})), callback_ids=set()) is None  # pattern ids
     assert plain_html(html.Div(dcc.Graph(id="g")), callback_ids=set()) is None
     assert plain_html(html.Div(dcc.Input(id="i")), callback_ids=set()) is None
+
+
+def test_the_tracking_page_in_the_html_is_kept_by_no_cache(client, demo_engine, demo_city):
+    from data_sources.comments.records import CommentInput, submit_comment
+
+    stored = submit_comment(
+        demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text="Loose slab.")
+    )
+    r = client.get(f"/track/{stored.tracking_token}")
+    assert "Loose slab." in r.get_data(as_text=True) and r.headers["Cache-Control"] == "no-store"
