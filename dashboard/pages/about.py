@@ -196,7 +196,7 @@ def layout(ctx: Any, lang: str, query: dict, **_params: Any) -> Any:
                     "their licence and the attribution they ask for."
                 )
             ),
-            html.Ul(downloads),
+            html.Ul(downloads, className="download-list"),
         ],
         active="/about",
     )

@@ -16,7 +16,7 @@ from data_sources.comments.records import CLOSED_SUPPORT, FLAG_REASONS, public_c
 from data_sources.store.models import OPEN_STATUSES
 
 PATH = "/comments/<int:comment_id>"
-FIRST_PAINT = False
+FIRST_PAINT = True  # server-rendered first paint (dashboard/http/frontend.py)
 SHARED = False  # built for each visit (dashboard/pages/__init__.py)
 DEPENDS = "all"
 

@@ -358,7 +358,7 @@ def layout(ctx: AppContext, lang: str, query: dict, indicator_key: str) -> Any:
             html.P(
                 summary(ctx, lang, t, st, data), id=f"{t}-summary", className="chart-summary", **{"aria-live": "polite"}
             ),
-            deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560),
+            deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560, bundle="charts"),
             html.P(context_note(lang, t), className="kpi-sub"),
             html.Div(tables(ctx, lang, st, data), id=f"{t}-tables"),
             html.Div(download_links(lang, t, st.query()), id=f"{t}-downloads"),

@@ -437,10 +437,11 @@ def kpi_card(
     )
 
 
-def deferred(block_id: str, placeholder_text: str, min_height: int = 300) -> html.Div:
-    """A slot for charts or the map. assets/citydash.js loads the partial plotly.js bundle when the slot comes
-    into view and then sets ``<block_id>-ready``; a callback on that store fills the slot. The page's text
-    (summary, table, KPIs) never waits for plotly.js."""
+def deferred(block_id: str, placeholder_text: str, min_height: int = 300, bundle: str = "map") -> html.Div:
+    """A slot for charts or the map. assets/citydash.js loads the partial plotly.js bundle (``bundle``: "map",
+    every trace type, or "charts", the indicator charts without the map) when the slot is wanted (half on screen,
+    or near it once the visitor has moved) and then sets ``<block_id>-ready``; a callback on that store fills the
+    slot. The page's text (summary, table, KPIs) never waits for plotly.js."""
     return html.Div(
         [
             dcc.Store(id=f"{block_id}-ready"),
@@ -451,7 +452,7 @@ def deferred(block_id: str, placeholder_text: str, min_height: int = 300) -> htm
                 style={"minHeight": f"{min_height}px"},
             ),
         ],
-        **{"data-ready-store": f"{block_id}-ready"},
+        **{"data-ready-store": f"{block_id}-ready", "data-plotly": bundle},
         className="deferred",
     )
 

@@ -4,6 +4,7 @@ no polyfill, and plotly.js only as the partial bundle, loaded when a chart comes
 import re
 from pathlib import Path
 
+import pytest
 from dash import dcc, html
 
 from dashboard.ui import figures
@@ -89,3 +90,57 @@ def test_first_paint_renders_controls_inert_and_skips_graphs():
         )
     )
     assert 'type="checkbox" disabled checked' in out and '<div class="g"></div>' in out and 'id="s"' not in out
+
+
+CHARTS_BUNDLE = ROOT / "assets" / "deferred" / "plotly-charts.min.js"
+
+
+def test_the_charts_bundle_holds_what_the_indicator_pages_draw_and_no_map(client):
+    from tests.dashboard.pages.test_indicator_pages import _charts
+
+    banner = CHARTS_BUNDLE.read_text(encoding="utf-8")[:400]
+    built = set(re.search(r"partial bundle: core \+ ([a-z ]+);", banner).group(1).split()) | {"scatter"}
+    figs = [*_charts(client, "air", "pm25"), *_charts(client, "traffic", "vehicles", prop="data")]
+    assert {t["type"] for f in figs for t in f["data"]} <= built
+    assert "maplibre" not in banner and CHARTS_BUNDLE.stat().st_size < BUNDLE.stat().st_size / 2
+    body = client.get("/traffic").get_data(as_text=True)
+    assert 'name="citydash-plotly-charts" content="/assets/deferred/plotly-charts.min.js?m=' in body
+    assert 'data-plotly="charts"' in body  # the first paint's slot names the bundle it needs
+
+
+@pytest.mark.parametrize("path", ["/ledger", "/you-said-we-did", "/about", "/track/no-such-token", "/no-such-page"])
+def test_reading_pages_are_plain_html_without_dashs_scripts(client, path):
+    body = client.get(path + "?lang=es").get_data(as_text=True)
+    assert '<html lang="es">' in body
+    assert 'class="page plain-page"' in body and '<main id="main" lang="es">' in body
+    srcs = re.findall(r"<script[^>]* src=\"([^\"]+)\"", body)
+    assert srcs and all(s.startswith("/assets/") for s in srcs)  # no renderer, React or component suites
+    assert "DashRenderer" not in body and "_dash-config" not in body and "react-entry-point" not in body
+
+
+@pytest.mark.parametrize("path", ["/", "/air", "/report", "/comments/1"])
+def test_pages_with_controls_keep_dash(client, path):
+    body = client.get(path).get_data(as_text=True)
+    assert 'id="react-entry-point"' in body and "plain-page" not in body
+
+
+def test_plain_html_only_for_layouts_without_callbacks_or_components_only_dash_draws():
+    from dashboard.http.frontend import plain_html
+
+    page = html.Div([html.H1("Title"), html.P("<b>text</b>", id="note"), dcc.Store(id="s", data=1)])
+    out = plain_html(page, callback_ids={"other"})
+    assert out == '<div><h1>Title</h1><p id="note">&lt;b&gt;text&lt;/b&gt;</p></div>'
+    assert plain_html(page, callback_ids={"note"}) is None  # a callback writes into it: Dash must draw it
+    assert plain_html(html.Div(html.Button(id={"type": "x", "i": 1})), callback_ids=set()) is None  # pattern ids
+    assert plain_html(html.Div(dcc.Graph(id="g")), callback_ids=set()) is None
+    assert plain_html(html.Div(dcc.Input(id="i")), callback_ids=set()) is None
+
+
+def test_the_tracking_page_in_the_html_is_kept_by_no_cache(client, demo_engine, demo_city):
+    from data_sources.comments.records import CommentInput, submit_comment
+
+    stored = submit_comment(
+        demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text="Loose slab.")
+    )
+    r = client.get(f"/track/{stored.tracking_token}")
+    assert "Loose slab." in r.get_data(as_text=True) and r.headers["Cache-Control"] == "no-store"

@@ -1,0 +1,112 @@
+"""Every public page in a real headless Chromium, as a citizen opens it: axe-core's accessibility rules at a 390x844
+phone and at a 1366x900 desktop, and what a phone downloads before the citizen does anything (issue 17: at most
+500 KB on the wire, compression counted).
+
+axe-core comes from npm (``npm install --prefix <dir> axe-core@4``; .ci/run does it): the tests read
+``$CITYDASH_AXE_JS`` or node_modules/axe-core/axe.min.js; without it the axe tests skip locally and fail in CI."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from data_sources.comments.records import CommentInput, submit_comment
+from tests.support import new_tab
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+# <comment> and <track> are a comment's public page and its author's tracking page, made for the test.
+PUBLIC_PAGES = [
+    "/",
+    "/air",
+    "/traffic",
+    "/cycling",
+    # /report is being reworked on its own branch (issue 17, item 4: map on demand, tap-to-pin); today it loads the
+    # map bundle up front (1.75 MB) and Dash's dropdown and radio items fail axe. Strict: the rework must pass.
+    pytest.param("/report", marks=pytest.mark.xfail(strict=True, reason="/report is reworked on its own branch")),
+    "<comment>",
+    "/ledger",
+    "/you-said-we-did",
+    "/about",
+    "<track>",
+]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+BUDGET_BYTES = 500_000
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> str:
+    path = Path(os.environ.get("CITYDASH_AXE_JS") or ROOT / "node_modules" / "axe-core" / "axe.min.js")
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core not found at {path}: .ci/run must npm install axe-core")
+        pytest.skip("axe-core not installed (npm install --prefix . axe-core@4, or set CITYDASH_AXE_JS)")
+    return path.read_text(encoding="utf-8")
+
+
+def address(path: str, demo_engine, demo_city) -> str:
+    if path not in ("<comment>", "<track>"):
+        return path
+    stored = submit_comment(
+        demo_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text="The kerb is broken here.")
+    )
+    return f"/comments/{stored.id}" if path == "<comment>" else f"/track/{stored.tracking_token}"
+
+
+def settle(page):
+    """The live page drawn (by Dash, or served as plain HTML) and no callback pending."""
+    page.wait_for_selector("#react-entry-point .frame, .plain-page .frame", timeout=30_000)
+    page.wait_for_function("!document.getElementById('first-paint')", timeout=10_000)
+    page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
+
+
+def serious_violations(page, axe_js) -> list[str]:
+    page.add_script_tag(content=axe_js)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_axe_finds_no_serious_or_critical_violation_on_a_phone_and_a_desktop(
+    live_server, browser, axe_js, demo_engine, demo_city, path
+):
+    url = live_server + address(path, demo_engine, demo_city)
+    for size, options in (("390x844", PHONE), ("1366x900", DESKTOP)):
+        tab = new_tab(browser, **options)
+        try:
+            tab.goto(url)
+            settle(tab)
+            tab.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # deferred charts and map load too
+            tab.wait_for_timeout(1500)
+            settle(tab)
+            bad = serious_violations(tab, axe_js)
+            assert not bad, f"{path} at {size}:\n" + "\n".join(bad)
+        finally:
+            tab.context.close()
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_a_phone_downloads_at_most_500_kb_before_the_first_interaction(
+    live_server, browser, demo_engine, demo_city, path
+):
+    tab = new_tab(browser, **PHONE)
+    try:
+        cdp = tab.context.new_cdp_session(tab)
+        cdp.send("Network.enable")
+        sizes: list[int] = []
+        cdp.on("Network.loadingFinished", lambda ev: sizes.append(int(ev.get("encodedDataLength", 0))))
+        tab.goto(live_server + address(path, demo_engine, demo_city))
+        settle(tab)
+        tab.wait_for_load_state("networkidle")
+        tab.wait_for_timeout(1000)  # a bundle that a slot in view would ask for has started by now
+        tab.wait_for_load_state("networkidle")
+        total = sum(sizes)
+        assert sizes and total <= BUDGET_BYTES, f"{path}: {total:,} bytes in {len(sizes)} responses"
+        assert tab.errors == []
+    finally:
+        tab.context.close()
