@@ -9,7 +9,8 @@
  *    cost its bundle (0.4-0.9 MB on the wire) before the visitor does anything.
  * 3. Dash 4 wraps the native inputs of dcc.Checklist / dcc.RadioItems in role="listbox" / role="option", which
  *    nests interactive roles and leaves the list unnamed. Inside our fieldsets (whose legend names the group)
- *    the native checkboxes and radios already say everything, so those roles are removed.
+ *    the native checkboxes and radios already say everything, so those roles are removed. Its dcc.Dropdown's
+ *    hidden focus relay leaves the tab order (the dropdown's own button stays in it).
  * 4. The header's Menu button (phones): toggles its aria-expanded, which the CSS follows to show the menu; Escape
  *    closes it and gives the focus back to the button. A listener on the document, so it works on the
  *    server-rendered first paint as well as on the live page, without a Dash callback.
@@ -98,6 +99,11 @@
       el.removeAttribute("role");
       el.removeAttribute("aria-selected");
     });
+    // Dash 4's dcc.Dropdown also draws an aria-hidden input that hands the focus on to its real button: a second,
+    // invisible tab stop (axe: aria-hidden-focus). The button itself stays in the tab order.
+    entry.querySelectorAll('.dash-dropdown-focus-target[aria-hidden="true"]').forEach(function (el) {
+      if (el.tabIndex !== -1) el.tabIndex = -1;
+    });
     entry.querySelectorAll("[data-ready-store]").forEach(function (el) {
       if (seen.has(el)) return;
       seen.add(el);
@@ -130,6 +136,7 @@
   });
   document.addEventListener("toggle", markOverflow, true);  // a <details> opened: its tables can be measured
   window.addEventListener("resize", markOverflow);
+  document.addEventListener("DOMContentLoaded", markOverflow);  // plain HTML pages: nothing mutates after load
 
   var overflowTimer = null;
   new MutationObserver(function () {

@@ -146,11 +146,6 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         kw["scripts"] = _SCRIPT_SRC.sub("<script defer src=", _POLYFILL.sub("", kw.get("scripts", "")))
         if not req.path.startswith(OFFICIALS_PREFIX):  # only officials' pages draw a DataTable
             kw["scripts"] = _DASH_TABLE.sub("", kw["scripts"])
-        plain = plain_page(req.path, search)
-        if plain is not None:
-            # Dash checks that its index holds the renderer: the plain page is handed to index() beside it.
-            kw_plain = {**kw, "app_entry": plain, "scripts": own_scripts(kw["scripts"]), "config": "", "renderer": ""}
-            flask.g.citydash_plain = default(**kw_plain).replace("<html>", f'<html lang="{escape(lang)}">', 1)
         for name, file in (("citydash-plotly", PLOTLY_BUNDLE), ("citydash-plotly-charts", CHARTS_BUNDLE)):
             try:
                 mtime = int((assets / file).stat().st_mtime)
@@ -161,6 +156,11 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             kw["metas"] = kw.get("metas", "") + f'\n      <meta name="{name}" content="{escape(url)}">'
         kw["metas"] = kw.get("metas", "") + plotly_locale_meta(app, lang)
         kw["metas"] = kw.get("metas", "") + head_tags(lang)  # the installable app (dashboard/http/pwa.py)
+        plain = plain_page(req.path, search)
+        if plain is not None:
+            # Dash checks that its index holds the renderer: the plain page is handed to index() beside it.
+            kw_plain = {**kw, "app_entry": plain, "scripts": own_scripts(kw["scripts"]), "config": "", "renderer": ""}
+            flask.g.citydash_plain = default(**kw_plain).replace("<html>", f'<html lang="{escape(lang)}">', 1)
         kw["app_entry"] = first_paint(ctx, req.path, search) + kw.get("app_entry", "")
         return default(**kw).replace("<html>", f'<html lang="{escape(lang)}">', 1)
 

@@ -21,9 +21,7 @@ PUBLIC_PAGES = [
     "/air",
     "/traffic",
     "/cycling",
-    # /report is being reworked on its own branch (issue 17, item 4: map on demand, tap-to-pin); today it loads the
-    # map bundle up front (1.75 MB) and Dash's dropdown and radio items fail axe. Strict: the rework must pass.
-    pytest.param("/report", marks=pytest.mark.xfail(strict=True, reason="/report is reworked on its own branch")),
+    "/report",
     "<comment>",
     "/ledger",
     "/you-said-we-did",
