@@ -10,7 +10,7 @@
  * 3. Dash 4 wraps the native inputs of dcc.Checklist / dcc.RadioItems in role="listbox" / role="option", which
  *    nests interactive roles and leaves the list unnamed. Inside our fieldsets (whose legend names the group)
  *    the native checkboxes and radios already say everything, so those roles are removed. Its dcc.Dropdown's
- *    hidden focus relay leaves the tab order (the dropdown's own button stays in it).
+ *    hidden focus relay leaves the tab order and the dropdown's own button takes its place.
  * 4. The header's Menu button (phones): toggles its aria-expanded, which the CSS follows to show the menu; Escape
  *    closes it and gives the focus back to the button. A listener on the document, so it works on the
  *    server-rendered first paint as well as on the live page, without a Dash callback.
@@ -99,10 +99,14 @@
       el.removeAttribute("role");
       el.removeAttribute("aria-selected");
     });
-    // Dash 4's dcc.Dropdown also draws an aria-hidden input that hands the focus on to its real button: a second,
-    // invisible tab stop (axe: aria-hidden-focus). The button itself stays in the tab order.
+    // Dash 4's dcc.Dropdown puts an aria-hidden input in the tab order that hands the focus on to its button, which
+    // it keeps out of the tab order (axe: aria-hidden-focus). Swap them: the button, which has the name and the
+    // keyboard handling, is the tab stop; the hidden relay is not.
     entry.querySelectorAll('.dash-dropdown-focus-target[aria-hidden="true"]').forEach(function (el) {
+      var button = el.parentElement && el.parentElement.querySelector("button.dash-dropdown");
+      if (!button || button.disabled) return;
       if (el.tabIndex !== -1) el.tabIndex = -1;
+      if (button.tabIndex !== 0) button.tabIndex = 0;
     });
     entry.querySelectorAll("[data-ready-store]").forEach(function (el) {
       if (seen.has(el)) return;

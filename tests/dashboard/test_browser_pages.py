@@ -108,3 +108,27 @@ def test_a_phone_downloads_at_most_500_kb_before_the_first_interaction(
         assert tab.errors == []
     finally:
         tab.context.close()
+
+
+def test_the_report_pages_dropdowns_stay_reachable_by_keyboard(live_server, browser):
+    """The hidden focus relay of Dash's dropdown leaves the tab order (assets/citydash.js); the dropdown itself
+    must not: Tab from "Use my location" reaches the district dropdown's own button, and Enter opens it."""
+    tab = new_tab(browser, **DESKTOP)
+    try:
+        tab.goto(live_server + "/report")
+        settle(tab)
+        tab.focus("#report-locate")
+        reached = None
+        for _ in range(4):
+            tab.keyboard.press("Tab")
+            reached = tab.evaluate(
+                "(() => { const a = document.activeElement; return a.closest('.dash-dropdown-wrapper') ? "
+                "{id: a.id, hidden: a.getAttribute('aria-hidden'), tag: a.tagName} : null; })()"
+            )
+            if reached:
+                break
+        assert reached == {"id": "report-district", "hidden": None, "tag": "BUTTON"}, reached
+        tab.keyboard.press("Enter")  # and it opens from the keyboard
+        tab.wait_for_selector("#report-district[aria-expanded='true']", timeout=5_000)
+    finally:
+        tab.context.close()
