@@ -1,0 +1,53 @@
+"""An indicator page over a long range reads the rollups (data_sources/store/rollups.py), not every reading, and
+tells the citizen what its points are ("Monthly means: ..."); a short range still reads single readings."""
+
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import delete, select
+
+from dashboard.i18n import fmt_number
+from data_sources.store.models import Feature, Observation
+from tests.dashboard.pages.test_home import _find, _text
+from tests.support import DEMO_END, render_page
+
+
+def _summary(client, start, end):
+    page = render_page(client, "/air", f"?metric=pm25&from={start.isoformat()}&to={end.isoformat()}")
+    return _text(_find(page, lambda c: c["props"].get("id") == "air-summary")[0])
+
+
+def _raw(engine):
+    with engine.connect() as c:
+        rows = c.execute(
+            select(Observation.feature_id, Observation.time, Observation.value)
+            .join(Feature, Feature.id == Observation.feature_id)
+            .where(Observation.metric == "pm25", Feature.outside.is_(False))
+        ).all()
+    return pd.DataFrame(rows, columns=["feature_id", "time", "value"])
+
+
+def test_a_long_range_reads_the_rollups_and_says_they_are_monthly_means(client, demo_engine):
+    end = DEMO_END.date()
+    start = end - timedelta(days=3 * 365)
+    raw = _raw(demo_engine)
+    month = raw["time"].dt.to_period("M")
+    station_months = raw.groupby(["feature_id", month])["value"].mean()
+    city = station_months.groupby(level=1).median()  # the city line: median across stations, per month
+    expected = fmt_number(city.mean(), "en", 1)
+    # The readings are gone (as if an old partition had been dropped); the rollups stay.
+    with demo_engine.begin() as c:
+        c.execute(delete(Observation).where(Observation.metric == "pm25"))
+    long = _summary(client, start, end)
+    assert f"averaged {expected} µg/m³" in long
+    assert "Monthly means: each point is the mean of a month's readings" in long
+    # a week is drawn from single readings: there are none left
+    short = _summary(client, end - timedelta(days=6), end)
+    assert short.startswith("No readings for this choice") and "means" not in short
+
+
+def test_a_few_months_are_daily_means_and_a_week_says_nothing_about_means(client):
+    end = DEMO_END.date()
+    assert "Daily means: each point is the mean of a day's readings" in _summary(client, end - timedelta(days=90), end)
+    week = _summary(client, end - timedelta(days=6), end)
+    assert "averaged" in week and "means" not in week
