@@ -70,7 +70,7 @@ def fill(url: str, days: int, stations: int, end: datetime, seed: int = 1) -> in
         t1 = min(t0 + timedelta(days=31), end)
         hours = pd.date_range(t0, t1, freq="h", inclusive="left")
         n = len(hours)
-        season = 8 * np.cos(2 * np.pi * (hours.dayofyear.to_numpy() / 365.25))
+        season = 8 * np.cos(2 * np.pi * (hours.day_of_year.to_numpy() / 365.25))
         daily = 4 * np.sin(2 * np.pi * hours.hour.to_numpy() / 24)
         frames = [
             pd.DataFrame(

@@ -51,3 +51,18 @@ def test_a_few_months_are_daily_means_and_a_week_says_nothing_about_means(client
     assert "Daily means: each point is the mean of a day's readings" in _summary(client, end - timedelta(days=90), end)
     week = _summary(client, end - timedelta(days=6), end)
     assert "averaged" in week and "means" not in week
+
+
+def test_a_long_range_download_gives_each_station_the_mean_of_all_its_readings(client, demo_engine):
+    """The per-station download over three years comes from monthly rollups, each weighed by its readings: the
+    same mean, maximum and count as every raw reading gives."""
+    raw = _raw(demo_engine)
+    want = raw.groupby("feature_id")["value"].agg(["mean", "max", "count"])
+    end = DEMO_END.date()
+    q = f"?metric=pm25&from={(end - timedelta(days=3 * 365)).isoformat()}&to={end.isoformat()}"
+    fc = client.get("/download/air.geojson" + q).get_json()
+    got = {f["properties"]["id"]: f["properties"] for f in fc["features"]}
+    assert got.keys() == set(want.index)
+    for fid, w in want.iterrows():
+        assert abs(got[fid]["mean"] - w["mean"]) <= 0.005 + 1e-9 and got[fid]["readings"] == w["count"]
+        assert got[fid]["max"] == w["max"]
