@@ -140,6 +140,8 @@ class ObservationRollup(Base):
     a few rows per feature instead of every reading. The key's order serves the reads (resolution, metric, range)."""
 
     __tablename__ = "observation_rollups"
+    # Deleting a feature (its source reloaded) finds its rollups by this index, not by a scan of them all.
+    __table_args__ = (Index("ix_observation_rollups_feature_id", "feature_id"),)
     resolution: Mapped[str] = mapped_column(String(5), primary_key=True)
     metric: Mapped[str] = mapped_column(String(50), primary_key=True)
     bucket: Mapped[datetime] = mapped_column(primary_key=True)

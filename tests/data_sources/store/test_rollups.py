@@ -199,3 +199,15 @@ def test_the_command_line_rebuilds_rollups_lost_by_hand(tmp_path, engine, sqlite
     assert json.loads(r.output)["rollups"] == sum(len(w) for w in want.values())
     for res in rollups.RESOLUTIONS:
         pd.testing.assert_frame_equal(_stored(engine, res), want[res])
+
+
+def test_a_deleted_source_takes_its_rollups_along(any_engine):
+    """Reloading the demo city deletes its sources: their features' rollups go with the readings (no stale means)."""
+    from data_sources.store.models import Source
+
+    ids = _features(any_engine)
+    upsert_observations(any_engine, ids, _frame([(f, "pm25", m, 1.0) for f in FEATURES for m in range(0, 3000, 60)]))
+    assert len(_stored(any_engine, "month")) == 3
+    with any_engine.begin() as c:
+        c.execute(delete(Source))
+    assert all(_stored(any_engine, res).empty for res in rollups.RESOLUTIONS)

@@ -50,7 +50,9 @@ def upgrade() -> None:
         op.execute(f"INSERT INTO observation_rollups ({COLS}) SELECT '{res}', metric, {b[res].format(c='bucket')}, "
                    f"feature_id, sum(n), sum(total), min(low), max(high) FROM observation_rollups "
                    f"WHERE resolution = '{finer}' GROUP BY 2, 3, 4")
+    op.create_index("ix_observation_rollups_feature_id", "observation_rollups", ["feature_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_observation_rollups_feature_id", table_name="observation_rollups")
     op.drop_table("observation_rollups")
