@@ -32,7 +32,7 @@ RAW_UP_TO = timedelta(days=14)
 DAILY_UP_TO = timedelta(days=366)
 # Touched buckets closer than this are recomputed in one statement (the few untouched ones between cost less than
 # another round trip).
-_MERGE_GAP = {"hour": 24, "day": 31, "month": 12}
+_MERGE_GAP = {"hour": timedelta(hours=24), "day": timedelta(days=31), "month": timedelta(days=366)}
 # Above this many touched features a statement recomputes every feature of the range (a long IN list costs more).
 _MAX_IN = 500
 _SQLITE_FORMAT = {
@@ -105,15 +105,7 @@ def _runs(buckets: np.ndarray, resolution: str) -> Iterator[tuple[datetime, date
     lo = hi = None
     for b in starts:
         if lo is not None and hi is not None:
-            gap = b - hi
-            near = (
-                gap <= timedelta(hours=_MERGE_GAP["hour"])
-                if resolution == "hour"
-                else gap <= timedelta(days=_MERGE_GAP["day"])
-                if resolution == "day"
-                else gap <= timedelta(days=31 * _MERGE_GAP["month"])
-            )
-            if near:
+            if b - hi <= _MERGE_GAP[resolution]:
                 hi = bucket_end(b, resolution)
                 continue
             yield lo, hi
