@@ -93,16 +93,28 @@ row = st.tuples(
 batches = st.lists(st.lists(row, min_size=1, max_size=25), min_size=1, max_size=5)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batches=batches,
     reimport=st.booleans(),
     since=st.integers(0, 60 * 24 * 45),
     span=st.integers(0, 60 * 24 * 45),
     resolution=st.sampled_from(rollups.RESOLUTIONS),
+    plan=st.sampled_from([(10, 500), (0, 500), (0, 0)]),
 )
-def test_rollups_equal_aggregates_of_the_readings(any_engine, batches, reimport, since, span, resolution):
+def test_rollups_equal_aggregates_of_the_readings(any_engine, batches, reimport, since, span, resolution, plan):
+    """``plan``: the thresholds for a feature filter read through another index (``_FEW``) and for none at all
+    (``_MAX_IN``), so that each way of recomputing is checked with three features."""
     eng = any_engine
+    saved = rollups._FEW, rollups._MAX_IN
+    rollups._FEW, rollups._MAX_IN = plan
+    try:
+        _check_imports(eng, batches, reimport, since, span, resolution)
+    finally:
+        rollups._FEW, rollups._MAX_IN = saved
+
+
+def _check_imports(eng, batches, reimport, since, span, resolution):
     with eng.begin() as c:
         c.execute(delete(Observation))
         c.execute(delete(ObservationRollup))
