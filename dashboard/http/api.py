@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import flask
-import pandas as pd
 from dash import Dash
 from sqlalchemy import Engine, func, select
 
@@ -285,7 +284,7 @@ def rollups_page(
     if metrics:
         q = q.where(r.metric.in_(metrics))
     if start is not None:
-        q = q.where(r.bucket >= rollups.floor(pd.Series([start]), resolution).iloc[0].to_pydatetime())
+        q = q.where(r.bucket >= rollups.bucket_start(start, resolution))
     if end is not None:
         q = q.where(r.bucket <= end)
     if feature_ids:

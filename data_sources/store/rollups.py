@@ -64,6 +64,15 @@ def floor(times: pd.Series, resolution: str) -> pd.Series:
     return t.dt.to_period("M").dt.to_timestamp()
 
 
+def bucket_start(t: datetime, resolution: str) -> datetime:
+    """The first instant of the bucket that holds ``t`` (plain datetime arithmetic: any year a query may name)."""
+    if resolution == "hour":
+        return t.replace(minute=0, second=0, microsecond=0)
+    if resolution == "day":
+        return t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 def bucket_end(start: datetime, resolution: str) -> datetime:
     """The first instant after the bucket that starts at ``start``."""
     if resolution == "hour":
@@ -226,7 +235,7 @@ def read(
     city's footprint: feature_id, district_id, time (the bucket's first instant), value (the feature's mean over
     the bucket), n (readings), low, high. A bucket that starts before ``since`` counts whole."""
     r = ObservationRollup
-    start = floor(pd.Series([since]), resolution).iloc[0].to_pydatetime()
+    start = bucket_start(since, resolution)
     cond = [r.resolution == resolution, r.metric == metric, r.bucket >= start, Feature.outside.is_(False)]
     if until is not None:
         cond.append(r.bucket <= until)

@@ -66,3 +66,15 @@ def test_a_long_range_download_gives_each_station_the_mean_of_all_its_readings(c
     for fid, w in want.iterrows():
         assert abs(got[fid]["mean"] - w["mean"]) <= 0.005 + 1e-9 and got[fid]["readings"] == w["count"]
         assert got[fid]["max"] == w["max"]
+
+
+def test_ranges_far_in_the_future_or_past_answer_without_readings(client):
+    """Any date the page accepts (1970-2999) reads the rollups without overflowing pandas' time range."""
+    from datetime import date
+
+    assert _summary(client, date(2990, 1, 1), date(2999, 12, 31)).startswith("No readings")
+    assert _summary(client, date(1970, 1, 1), date(1975, 1, 1)).startswith("No readings")
+    r = client.get(
+        "/api/v1/observations", query_string={"start": "2500-01-01T00:00:00Z", "end": "2999-12-31T00:00:00Z"}
+    )
+    assert r.status_code == 200 and r.get_json()["resolution"] == "month" and r.get_json()["observations"] == []
