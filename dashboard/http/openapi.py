@@ -483,7 +483,14 @@ def api_paths(has_heatmap: bool) -> dict:
                 "responses": {
                     "200": {
                         "description": "OK",
-                        "headers": {**CACHE_HEADERS, **link},
+                        "headers": {
+                            **CACHE_HEADERS,
+                            **link,
+                            "X-Resolution": {
+                                "schema": {"type": "string", "enum": ["raw", "hour", "day", "month"]},
+                                "description": "what the rows are: single readings or means per UTC bucket",
+                            },
+                        },
                         "content": {
                             "application/json": {
                                 "schema": _obj(
