@@ -78,3 +78,25 @@ def test_ranges_far_in_the_future_or_past_answer_without_readings(client):
         "/api/v1/observations", query_string={"start": "2500-01-01T00:00:00Z", "end": "2999-12-31T00:00:00Z"}
     )
     assert r.status_code == 200 and r.get_json()["resolution"] == "month" and r.get_json()["observations"] == []
+
+
+def test_the_chart_of_a_long_range_says_monthly_means_and_draws_one_point_a_month(client):
+    from tests.dashboard.pages.test_theme_pages import _filters
+    from tests.support import dash_update
+
+    end = DEMO_END.date()
+    r = dash_update(
+        client,
+        "air-charts.children",
+        [
+            {"id": "air-charts-ready", "property": "data", "value": 1},
+            *_filters("air", "pm25", None, (end - timedelta(days=2 * 365)).isoformat(), end.isoformat()),
+        ],
+        state=[{"id": "air-lang", "property": "data", "value": "es"}],
+    )
+    charts = r.get_json()["response"]["air-charts"]["children"]
+    note = _find(charts, lambda c: c["props"].get("id") == "air-resolution")
+    assert _text(note[0]).startswith("Medias mensuales")
+    ts = _find(charts, lambda c: c["type"] == "Graph")[0]["props"]["figure"]
+    times = [t for tr in ts["data"] if tr.get("x") for t in tr["x"]]
+    assert times and all(str(t)[8:10] == "01" for t in times)  # each point dated by its month's first day
