@@ -4,7 +4,7 @@
 Kept incrementally: ``upsert_observations`` calls ``refresh_rollups`` with the buckets its batch touched, and only
 those are recomputed - hours from the readings, then their days from the hours, then their months from the days.
 Late data that lands in an old hour recomputes that hour, its day and its month; a re-import that adds nothing
-recomputes the same values. ``rebuild_rollups`` (``citydash rollups --rebuild``) recomputes everything.
+recomputes nothing (and would recompute the same values). ``rebuild_rollups`` (``citydash rollups --rebuild``) recomputes everything.
 
 Buckets are UTC (the store's convention), each named by its first instant. No percentile is stored: the pages'
 medians are across stations (of each station's bucket mean), computed when read; the only within-bucket
@@ -35,6 +35,7 @@ DAILY_UP_TO = timedelta(days=366)
 _MERGE_GAP = {"hour": timedelta(hours=24), "day": timedelta(days=31), "month": timedelta(days=366)}
 # Above this many touched features a statement recomputes every feature of the range (a long IN list costs more).
 _MAX_IN = 500
+# Above this many touched features, SQLite reads the range by time and filters features (see ``_recompute``).
 _FEW = 10
 _SQLITE_FORMAT = {
     "hour": "%Y-%m-%d %H:00:00.000000",
