@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
+from sqlalchemy import func, select
 
 from data_sources.config import ConfigError, Settings, load_city
 from data_sources.store.media import MediaStore, backup_media, media_archive, open_media_store, restore_media
+from data_sources.store.models import ObservationRollup
+from data_sources.store.rollups import rebuild_rollups
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -380,6 +384,23 @@ def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> No
                 )
     if any(c.shows_nothing for c in checks):
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Recompute every rollup from the stored readings.")
+@click.pass_obj
+def rollups(obj: _Ctx, rebuild: bool) -> None:
+    """The hourly, daily and monthly rollups of the readings (kept by every refresh and import): count them, or
+    recompute them all with --rebuild (after restoring readings written without them)."""
+    if rebuild:
+        t0 = time.perf_counter()
+        n = rebuild_rollups(obj.engine)
+        click.echo(json.dumps({"rollups": n, "seconds": round(time.perf_counter() - t0, 1)}))
+        return
+    r = ObservationRollup
+    with obj.engine.connect() as conn:
+        rows = conn.execute(select(r.resolution, func.count()).group_by(r.resolution)).all()
+    click.echo(json.dumps({str(res): int(n) for res, n in rows}))
 
 
 @cli.command("purge-personal-data")

@@ -31,7 +31,8 @@ from data_sources.comments.records import as_id, public_comment, public_history
 from data_sources.config import CityConfig
 from data_sources.ingest.types import LAYERS, METRICS
 from data_sources.store.db import utc_iso
-from data_sources.store.models import Feature, Observation, Source
+from data_sources.store import rollups
+from data_sources.store.models import Feature, Observation, ObservationRollup, Source
 
 PREFIX = "/api/v1"
 API_LIMIT = "300/minute"
@@ -240,6 +241,72 @@ def observations_page(
     ]
 
 
+# What an answer's rows are, per resolution (the answer's "resolution" and "note").
+RESOLUTION_NOTES = {
+    "raw": "single readings",
+    "hour": "hourly means per feature: value is the mean of the hour's readings, min and max their extremes, "
+    "count how many there were",
+    "day": "daily means per feature (UTC days): value is the mean of the day's readings, min and max their "
+    "extremes, count how many there were",
+    "month": "monthly means per feature (UTC months): value is the mean of the month's readings, min and max "
+    "their extremes, count how many there were",
+}
+
+
+def parse_resolution(value: str | None, start: datetime | None, end: datetime | None) -> str:
+    """The ``resolution`` asked for; "auto" (the default) picks the coarsest that still gives enough points for
+    the range: single readings up to two weeks (or an open range), daily means up to a year, monthly beyond."""
+    value = value or "auto"
+    if value == "auto":
+        return rollups.pick_resolution(start, end)
+    if value not in RESOLUTION_NOTES:
+        raise ApiError(400, "resolution must be auto, raw, hour, day or month")
+    return value
+
+
+def rollups_page(
+    engine: Engine,
+    resolution: str,
+    metrics: list[str] | None,
+    start: datetime | None,
+    end: datetime | None,
+    feature_ids: list[int] | None,
+    layer: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict]:
+    """Rows as ``observations_page`` gives them, but each a feature's mean over an hour, day or month, with min,
+    max and count; every bucket that overlaps [start, end] (a bucket that starts before ``start`` counts whole)."""
+    r = ObservationRollup
+    q = select(r.feature_id, r.bucket, r.metric, r.total / r.n, r.low, r.high, r.n).where(r.resolution == resolution)
+    if layer:
+        q = q.join(Feature, Feature.id == r.feature_id).where(Feature.layer == layer)
+    if metrics:
+        q = q.where(r.metric.in_(metrics))
+    if start is not None:
+        q = q.where(r.bucket >= rollups.bucket_start(start, resolution))
+    if end is not None:
+        q = q.where(r.bucket <= end)
+    if feature_ids:
+        q = q.where(r.feature_id.in_(feature_ids))
+    q = q.order_by(r.bucket, r.feature_id, r.metric).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [
+        {
+            "feature_id": fid,
+            "time": utc_iso(t),
+            "metric": m,
+            "value": finite(v),
+            "unit": METRICS.get(m, ""),
+            "min": finite(lo),
+            "max": finite(hi),
+            "count": n,
+        }
+        for fid, t, m, v, lo, hi, n in rows
+    ]
+
+
 def kpis(engine: Engine, city: CityConfig, now: datetime | None = None) -> dict:
     """The home page's key figures; each, and each sub-figure of cycling, with ``as_of`` (the newest reading it
     uses, ISO 8601 UTC) and ``stale`` (older than its sources' freshness window)."""
@@ -337,12 +404,18 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             raise ApiError(400, "feature_id must be positive integers (at most 2^63-1), comma delimited")
         fids = ids or None
         start, end = parse_time(a.get("start"), "start"), parse_time(a.get("end"), "end")
-        rows = observations_page(ctx.engine, metrics, start, end, fids, a.get("layer") or None, limit, offset)
+        res = parse_resolution(a.get("resolution"), start, end)
+        layer = a.get("layer") or None
+        if res == "raw":
+            rows = observations_page(ctx.engine, metrics, start, end, fids, layer, limit, offset)
+        else:
+            rows = rollups_page(ctx.engine, res, metrics, start, end, fids, layer, limit, offset)
         nxt = next_link(len(rows), limit, offset)
-        headers = {"Link": f'<{nxt}>; rel="next"'} if nxt else {}
+        headers = {"Link": f'<{nxt}>; rel="next"', "X-Resolution": res} if nxt else {"X-Resolution": res}
         if fmt == "csv":
             buf = io.StringIO()
-            w = csv.DictWriter(buf, fieldnames=["feature_id", "time", "metric", "value", "unit"], lineterminator="\n")
+            cols = ["feature_id", "time", "metric", "value", "unit"] + ([] if res == "raw" else ["min", "max", "count"])
+            w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
             w.writeheader()
             w.writerows(rows)
             return conditional(buf.getvalue(), "text/csv", headers)
@@ -350,6 +423,8 @@ def init_app(app: Dash, ctx: AppContext) -> None:
             {
                 "observations": rows,
                 "units": {m: METRICS.get(m) for m in sorted({r["metric"] for r in rows})},
+                "resolution": res,
+                "note": RESOLUTION_NOTES[res],
                 "next": nxt,
             },
             headers,

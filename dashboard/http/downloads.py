@@ -29,11 +29,12 @@ from dash import Dash
 from dashboard.context import AppContext
 from dashboard.pages.home import POINT_METRIC
 from dashboard.server.cache import cached
-from dashboard.ui.indicators import INDICATORS
+from dashboard.ui.indicators import RESOLUTION_OF, INDICATORS, frequency
 from data_sources.ingest.attributes import cycle_type_of
 from data_sources.ingest.types import METRICS
 from data_sources.store import queries
 from data_sources.store.db import utcnow
+from data_sources.store.rollups import per_feature
 
 CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
@@ -190,10 +191,12 @@ def indicator_download(
             d = d.rename(columns={"district_id": "id"})
         return d, [m.layer], title + ", by district"
     if fmt == "geojson":
-        obs = queries.observations_by_district(ctx.engine, m.key, st.since, st.until, layer=m.layer)
+        obs = queries.observations_by_district(
+            ctx.engine, m.key, st.since, st.until, layer=m.layer, resolution=RESOLUTION_OF[frequency(st)]
+        )
         if st.district is not None:
             obs = obs[obs["district_id"] == st.district]
-        means = obs.groupby("feature_id")["value"].agg(["mean", "max", "count"]).reset_index()
+        means = per_feature(obs)
         f = queries.features(ctx.engine, m.layer).merge(means, left_on="id", right_on="feature_id")
         rows = pd.DataFrame(
             {

@@ -215,7 +215,12 @@ def schemas() -> dict:
                 "metric": {"type": "string"},
                 "value": {"type": ["number", "null"]},
                 "unit": {"type": "string"},
-            }
+                # at an hourly, daily or monthly resolution: time starts the bucket, value is its mean
+                "min": {"type": ["number", "null"]},
+                "max": {"type": ["number", "null"]},
+                "count": {"type": "integer"},
+            },
+            ["feature_id", "time", "metric", "value", "unit"],
         ),
         "Kpi": _obj(
             {
@@ -463,19 +468,37 @@ def api_paths(has_heatmap: bool) -> dict:
                         "required": False,
                         "schema": {"type": "string", "enum": ["json", "csv"]},
                     },
+                    {
+                        "name": "resolution",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["auto", "raw", "hour", "day", "month"]},
+                        "description": "raw: single readings; hour, day, month: each feature's mean, min, max and "
+                        "count per UTC bucket. auto (default): raw up to 14 days or without start and end, day up "
+                        "to 366 days, month beyond. The answer says which (resolution, note; X-Resolution header).",
+                    },
                     *PAGING,
                     IF_NONE_MATCH,
                 ],
                 "responses": {
                     "200": {
                         "description": "OK",
-                        "headers": {**CACHE_HEADERS, **link},
+                        "headers": {
+                            **CACHE_HEADERS,
+                            **link,
+                            "X-Resolution": {
+                                "schema": {"type": "string", "enum": ["raw", "hour", "day", "month"]},
+                                "description": "what the rows are: single readings or means per UTC bucket",
+                            },
+                        },
                         "content": {
                             "application/json": {
                                 "schema": _obj(
                                     {
                                         "observations": _array(_ref("Observation")),
                                         "units": {"type": "object"},
+                                        "resolution": {"type": "string", "enum": ["raw", "hour", "day", "month"]},
+                                        "note": {"type": "string"},
                                         "next": NULL_STR,
                                     }
                                 )

@@ -69,8 +69,10 @@ def indicator_data(ctx: AppContext, indicator_key: str, st: ViewState) -> dict:
     def compute() -> dict:
         indicator = INDICATORS[indicator_key]
         m = indicators.metric_of(indicator, st.metric)
-        obs = queries.observations_by_district(ctx.engine, m.key, st.since, st.until, layer=m.layer)
         freq = indicators.frequency(st)
+        obs = queries.observations_by_district(
+            ctx.engine, m.key, st.since, st.until, layer=m.layer, resolution=indicators.RESOLUTION_OF[freq]
+        )
         city = indicators.city_series(obs, m.agg, freq).assign(name="city")
         parts = [city]
         if st.district is not None:
@@ -152,7 +154,14 @@ def summary(ctx: AppContext, lang: str, indicator_key: str, st: ViewState, data:
             unit=_(m.unit),
             s=fmt_percent(n["share_above"], lang),
         )
-    return text
+    return " ".join([text, *resolution_note(lang, st)])
+
+
+def resolution_note(lang: str, st: ViewState) -> list[str]:
+    """What the chart's points are, when they are not single readings ("Daily means: ...")."""
+    _ = translator(lang)
+    note = indicators.RESOLUTION_NOTES.get(indicators.frequency(st))
+    return [_(note)] if note else []
 
 
 def tables(ctx: AppContext, lang: str, st: ViewState, data: dict) -> list:
@@ -219,6 +228,10 @@ def charts(ctx: AppContext, lang: str, indicator_key: str, st: ViewState, data: 
         html.Div(
             [
                 html.H2(_("{measure} over time", measure=_(m.label)), className="section-title"),
+                *[
+                    html.P(note, className="kpi-sub", id=f"{indicator_key}-resolution")
+                    for note in resolution_note(lang, st)
+                ],
                 dcc.Graph(figure=ts, id=f"{indicator_key}-timeseries", config=cfg, className="chart"),
             ],
             className="chart-block",

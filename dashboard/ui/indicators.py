@@ -68,7 +68,8 @@ INDICATORS = {
     ),
 }
 DEFAULT_DAYS = 7
-MAX_DAYS = 366
+# Ten years: ranges past a year read monthly rollups (data_sources/store/rollups.py), a few rows per station.
+MAX_DAYS = 3653
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,24 @@ def guideline(metric: str) -> float | None:
 
 
 def frequency(state: State) -> str:
-    """Hourly points up to 10 days, daily beyond (a month of hourly points is unreadable on a phone)."""
-    return "h" if (state.end - state.start).days < 10 else "D"
+    """Hourly points up to 10 days (a month of hourly points is unreadable on a phone), daily up to a year,
+    monthly beyond."""
+    days = (state.end - state.start).days
+    return "h" if days < 10 else "D" if days < 366 else "MS"
+
+
+# What the store reads for each frequency: the readings themselves, or each feature's daily or monthly means
+# from the rollups (data_sources/store/rollups.py).
+RESOLUTION_OF = {"h": "raw", "D": "day", "MS": "month"}
+# What a citizen is told about the points of a chart that are not single readings.
+RESOLUTION_NOTES = {
+    "D": N_(
+        "Daily means: each point is the mean of a day's readings at each station or counter, combined across the area."
+    ),
+    "MS": N_(
+        "Monthly means: each point is the mean of a month's readings at each station or counter, combined across the area, and is dated by the month's first day."
+    ),
+}
 
 
 def city_series(obs: pd.DataFrame, agg: str, freq: str = "h") -> pd.DataFrame:
@@ -162,11 +179,15 @@ def city_series(obs: pd.DataFrame, agg: str, freq: str = "h") -> pd.DataFrame:
 
 
 def district_values(obs: pd.DataFrame, districts: pd.DataFrame) -> pd.DataFrame:
-    """Mean per district over the period (name, value, features), highest first; districts without data omitted."""
+    """Mean per district over the period (name, value, features), highest first; districts without data omitted.
+    ``obs``: readings (feature_id, district_id, value) or rollups (also n, their readings)."""
     if obs.empty:
         return pd.DataFrame(columns=["district_id", "name", "value", "features"])
+    if "n" in obs.columns:  # rollups: each bucket's mean weighs as many readings as it holds
+        obs = obs.assign(value=obs["value"] * obs["n"])
     g = obs.dropna(subset=["district_id"]).groupby("district_id")
-    out = pd.DataFrame({"value": g["value"].mean(), "features": g["feature_id"].nunique()}).reset_index()
+    mean = g["value"].sum() / g["n"].sum() if "n" in obs.columns else g["value"].mean()
+    out = pd.DataFrame({"value": mean, "features": g["feature_id"].nunique()}).reset_index()
     out["district_id"] = out["district_id"].astype(int)
     names = districts.set_index("id")["name"]
     out["name"] = out["district_id"].map(names)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DisconnectionError
 from data_sources.ingest.types import SourceMeta
 from data_sources.store.footprint import Footprint
 from data_sources.store.models import H3_RESOLUTIONS, District, Feature, Observation, RefreshRun, Source
+from data_sources.store.rollups import refresh_rollups, touched
 
 if TYPE_CHECKING:  # geopandas is heavy: only the connectors need it at run time
     import geopandas as gpd
@@ -376,6 +377,7 @@ def upsert_observations(engine: Engine, feature_ids: dict[str, int], observation
         for chunk in _chunks(rows):
             conn.exec_driver_sql(compiled.string, chunk)
         added = conn.scalar(select(func.count()).select_from(Observation)) - before
+    refresh_rollups(engine, touched(observations, feature_ids) if added else None)  # data_sources/store/rollups.py
     return added
 
 

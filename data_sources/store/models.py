@@ -157,6 +157,24 @@ class Observation(Base):
     unit: Mapped[str] = mapped_column(String(30))
 
 
+class ObservationRollup(Base):
+    """Count, sum, min and max of one feature's readings of one metric per hour, day or month (``resolution``;
+    ``bucket`` is the bucket's first instant, UTC), kept by data_sources/store/rollups.py so that long ranges read
+    a few rows per feature instead of every reading. The key's order serves the reads (resolution, metric, range)."""
+
+    __tablename__ = "observation_rollups"
+    # Deleting a feature (its source reloaded) finds its rollups by this index, not by a scan of them all.
+    __table_args__ = (Index("ix_observation_rollups_feature_id", "feature_id"),)
+    resolution: Mapped[str] = mapped_column(String(5), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(50), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(primary_key=True)
+    feature_id: Mapped[int] = mapped_column(ForeignKey("features.id", ondelete="CASCADE"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+
+
 class Department(Base):
     __tablename__ = "departments"
     id: Mapped[int] = mapped_column(primary_key=True)

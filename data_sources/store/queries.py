@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, select
 
+from data_sources.store import rollups
 from data_sources.store.models import OPEN_STATUSES, Comment, District, Feature, Observation, RefreshRun, Source
 
 
@@ -61,8 +62,17 @@ def layer_updated(engine: Engine, layer: str) -> datetime | None:
 
 
 def observations(
-    engine: Engine, metric: str, since: datetime, until: datetime | None = None, feature_ids: list[int] | None = None
+    engine: Engine,
+    metric: str,
+    since: datetime,
+    until: datetime | None = None,
+    feature_ids: list[int] | None = None,
+    resolution: str = "raw",
 ) -> pd.DataFrame:
+    """Readings of ``metric`` (feature_id, time, value); at another ``resolution`` than "raw", each feature's
+    hourly, daily or monthly means from the rollups (data_sources/store/rollups.py; also n, low, high)."""
+    if resolution != "raw":
+        return rollups.read(engine, metric, resolution, since, until, feature_ids).drop(columns=["district_id"])
     cond = [Observation.metric == metric, Observation.time >= since, counted()]
     if until is not None:
         cond.append(Observation.time <= until)
@@ -248,9 +258,17 @@ def linked_comments(engine: Engine, feature_id: int, limit: int = 20) -> pd.Data
 
 
 def observations_by_district(
-    engine: Engine, metric: str, since: datetime, until: datetime | None = None, layer: str | None = None
+    engine: Engine,
+    metric: str,
+    since: datetime,
+    until: datetime | None = None,
+    layer: str | None = None,
+    resolution: str = "raw",
 ) -> pd.DataFrame:
-    """Observations with their feature's district: feature_id, district_id, time, value."""
+    """Observations with their feature's district: feature_id, district_id, time, value; at another
+    ``resolution`` than "raw", each feature's means per bucket from the rollups (also n, low, high)."""
+    if resolution != "raw":
+        return rollups.read(engine, metric, resolution, since, until, layer=layer)
     cond = [Observation.metric == metric, Observation.time >= since, Feature.outside.is_(False)]
     if until is not None:
         cond.append(Observation.time <= until)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given, strategies as st
 
-from dashboard.ui.indicators import INDICATORS, State, parse_state
+from dashboard.ui.indicators import MAX_DAYS, INDICATORS, State, parse_state
 from tests.support import dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
 
@@ -32,7 +32,7 @@ def test_the_url_round_trips_the_state(indicator, district, start, days):
 def test_any_query_gives_a_valid_state(q):
     s = parse_state(INDICATORS["air"], q, datetime(2026, 11, 16, 9), DISTRICTS)
     assert s.metric in ("pm25", "pm10", "no2") and s.district in (None, *DISTRICTS) and s.start <= s.end
-    assert (s.end - s.start).days < 366
+    assert (s.end - s.start).days < MAX_DAYS
 
 
 def _filters(indicator, metric, district, start, end, metric_prop="value"):

@@ -1,0 +1,80 @@
+"""/api/v1/observations over a long range answers from the rollups, and says so ("resolution", "note",
+X-Resolution): each row a feature's mean, min, max and count over a UTC day or month."""
+
+import csv
+import io
+
+import pandas as pd
+import pytest
+from sqlalchemy import delete, select
+
+from data_sources.store.models import Observation
+from tests.support import DEMO_END
+
+API = "/api/v1/observations"
+
+
+def _raw(engine, metric="no2"):
+    with engine.connect() as c:
+        rows = c.execute(
+            select(Observation.feature_id, Observation.time, Observation.value).where(Observation.metric == metric)
+        ).all()
+    return pd.DataFrame(rows, columns=["feature_id", "time", "value"])
+
+
+def _all(client, q):
+    rows, url, first = [], API, True
+    while url:
+        body = client.get(url, query_string=q if first else None).get_json()
+        rows += body["observations"]
+        url, first = body["next"] and body["next"].replace("http://localhost", ""), False
+    return body, rows
+
+
+def test_five_years_are_monthly_means_from_the_rollups(client, demo_engine):
+    raw = _raw(demo_engine)
+    g = raw.groupby(["feature_id", raw["time"].dt.to_period("M")])["value"]
+    want = {
+        (int(f), m.to_timestamp().strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v))
+        for (f, m), v in g
+    }
+    with demo_engine.begin() as c:  # the readings are gone; the rollups stay
+        c.execute(delete(Observation).where(Observation.metric == "no2"))
+    q = {"metric": "no2", "start": "2021-11-16T00:00:00Z", "end": DEMO_END.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    r = client.get(API, query_string=q)
+    assert r.status_code == 200 and r.headers["X-Resolution"] == "month"
+    body, rows = _all(client, q)
+    assert body["resolution"] == "month" and body["note"].startswith("monthly means per feature")
+    got = {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+    assert got.keys() == want.keys() and len(got) > 0
+    for k, (mean, lo, hi, n) in want.items():
+        assert got[k] == (pytest.approx(mean), lo, hi, n)
+    assert client.get(API, query_string={**q, "resolution": "raw"}).get_json()["observations"] == []
+    text = client.get(API, query_string={**q, "format": "csv"}).data.decode()
+    assert next(csv.reader(io.StringIO(text))) == [
+        "feature_id",
+        "time",
+        "metric",
+        "value",
+        "unit",
+        "min",
+        "max",
+        "count",
+    ]
+
+
+@pytest.mark.parametrize(
+    "start, resolution",
+    [("2026-11-10T00:00:00Z", "raw"), ("2026-10-01T00:00:00Z", "day"), ("2025-01-01T00:00:00Z", "month")],
+)
+def test_the_resolution_follows_the_range(client, start, resolution):
+    body = client.get(
+        API, query_string={"metric": "pm25", "start": start, "end": "2026-11-16T09:00:00Z", "limit": 5}
+    ).get_json()
+    assert body["resolution"] == resolution and len(body["observations"]) == 5
+    assert ("count" in body["observations"][0]) == (resolution != "raw")
+
+
+def test_an_unknown_resolution_is_refused(client):
+    r = client.get(API, query_string={"metric": "pm25", "resolution": "week"})
+    assert r.status_code == 400 and "resolution must be" in r.get_json()["error"]
