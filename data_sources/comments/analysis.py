@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.engine import Connection
 
+from data_sources.comments.ledger import rebuild_ledger
 from data_sources.store.db import district_locator
 from data_sources.store.models import (
     H3_RESOLUTIONS,
@@ -80,6 +81,7 @@ def paused_cell_counts(engine: Engine) -> Any:
         with engine.begin() as conn:
             conn.execute(CommentCellCountsPause.__table__.delete())
             rebuild_cell_counts(conn)
+            rebuild_ledger(conn)  # the ledger's triggers (0803) share the pause
 
 
 def resolution_for_zoom(zoom: float | None) -> int:
