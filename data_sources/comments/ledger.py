@@ -241,13 +241,15 @@ def rebuild_ledger(conn: Connection) -> None:
         conn.exec_driver_sql(stmt)
 
 
-def _kth_seconds(conn: Connection, hours: pd.DataFrame, k: int, dept: int | None, category: str | None) -> float:
-    """The k-th smallest (0-based) first_answer_seconds of a group, exactly: the hour histogram ``hours``
-    (hour, n; the group's) gives the hour and the rank inside it, an indexed query the value."""
-    h = hours.groupby("hour", sort=True)["n"].sum()
-    cum = h.cumsum()
-    hour = int(cum.index[int((cum > k).to_numpy().argmax())])
-    rank = k - int(cum.loc[hour] - h.loc[hour])
+def _kth_seconds(conn: Connection, hours: dict[int, int], k: int, dept: int | None, category: str | None) -> float:
+    """The k-th smallest (0-based) first_answer_seconds of a group, exactly: the group's hour histogram
+    (hour -> n) gives the hour and the rank inside it, an indexed query the value."""
+    seen = 0
+    for hour in sorted(hours):
+        if seen + hours[hour] > k:
+            break
+        seen += hours[hour]
+    rank = k - seen
     cond = ["moderation = 'published'", f"{_HOUR[conn.dialect.name]} = :hour"]
     params: dict[str, object] = {"hour": hour, "rank": rank}
     if hour < 0:
@@ -269,8 +271,8 @@ def _kth_seconds(conn: Connection, hours: pd.DataFrame, k: int, dept: int | None
     return float(value)
 
 
-def _median_hours(conn: Connection, hours: pd.DataFrame, dept: int | None, category: str | None) -> float:
-    n = int(hours["n"].sum())
+def _median_hours(conn: Connection, hours: dict[int, int], dept: int | None, category: str | None) -> float:
+    n = sum(hours.values())
     if n == 0:
         return math.nan
     lo = _kth_seconds(conn, hours, (n - 1) // 2, dept, category)
@@ -326,10 +328,13 @@ def city_ledger(engine: Engine, now: datetime, overdue_days: int = 30) -> dict[s
             columns=[*key, "status", "answered", "ever_resolved", "confirmed_fixed", "reopened", "n"],
         )
         ah = CommentAnswerHour
-        hours = pd.DataFrame(
-            conn.execute(select(ah.department_id, ah.category, ah.hour, ah.n).where(ah.n > 0)).all(),
-            columns=[*key, "hour", "n"],
-        )
+        histograms: dict[tuple, dict[int, int]] = {}  # (dept, category), (dept,), (): hour -> n
+        for dept, cat, hour, count in conn.execute(
+            select(ah.department_id, ah.category, ah.hour, ah.n).where(ah.n > 0)
+        ):
+            for group in ((dept, cat), (dept,), ()):
+                h = histograms.setdefault(group, {})
+                h[hour] = h.get(hour, 0) + count
         od = CommentOpenDay
         overdue = pd.DataFrame(
             conn.execute(select(od.department_id, od.category, od.n).where(od.day < cutoff_day, od.n > 0)).all(),
@@ -344,12 +349,7 @@ def city_ledger(engine: Engine, now: datetime, overdue_days: int = 30) -> dict[s
             ).all(),
             columns=[*key, "n"],
         )
-        medians: dict[tuple, float] = {}
-        for (dept, cat), g in hours.groupby(key):
-            medians[(dept, cat)] = _median_hours(conn, g, dept, cat)
-        for (dept,), g in hours.groupby(["department_id"]):
-            medians[(dept,)] = _median_hours(conn, g, dept, None)
-        medians[()] = _median_hours(conn, hours, None, None)
+        medians = {group: _median_hours(conn, h, *(group + (None, None))[:2]) for group, h in histograms.items()}
     n = counts["n"]
     per = counts.assign(
         comments=n,

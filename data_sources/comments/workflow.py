@@ -596,23 +596,9 @@ def _queue_order(sort: str) -> list:
     }.get(sort, [c.created_at.desc(), c.id.desc()])
 
 
-def queue_page(
-    engine: Engine,
-    f: QueueFilter,
-    overdue_days: int = 14,
-    now: datetime | None = None,
-    page: int = 0,
-    page_size: int = QUEUE_PAGE[0],
-) -> tuple[pd.DataFrame, int]:
-    """One page of the work queue (filtered, sorted and paged in SQL) and how many comments match in all."""
-    import pandas as pd
-    from sqlalchemy import and_, func
-
-    now = now or utcnow()
-    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+def _queue_select() -> Any:
     c = Comment
-    cond = and_(*queue_conditions(f, now, overdue_days))
-    q = (
+    return (
         select(
             c.id,
             c.created_at,
@@ -633,6 +619,27 @@ def queue_page(
         )
         .outerjoin(Department, Department.id == c.department_id)
         .outerjoin(District, District.id == c.district_id)
+    )
+
+
+def queue_page(
+    engine: Engine,
+    f: QueueFilter,
+    overdue_days: int = 14,
+    now: datetime | None = None,
+    page: int = 0,
+    page_size: int = QUEUE_PAGE[0],
+) -> tuple[pd.DataFrame, int]:
+    """One page of the work queue (filtered, sorted and paged in SQL) and how many comments match in all."""
+    import pandas as pd
+    from sqlalchemy import and_, func
+
+    now = now or utcnow()
+    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+    c = Comment
+    cond = and_(*queue_conditions(f, now, overdue_days))
+    q = (
+        _queue_select()
         .where(cond)
         .order_by(*_queue_order(f.sort))
         .limit(page_size)
@@ -642,6 +649,59 @@ def queue_page(
         total = conn.scalar(select(func.count()).select_from(c).where(cond)) or 0
         rows = conn.execute(q).all()
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS), int(total)
+
+
+# Keyset paging (data_sources.comments.paging): the sort's columns, one direction for all, ending with the id.
+_KEYSET = {
+    "oldest": (("created_at", "id"), False),
+    "oldest_open": (("created_at", "id"), False),
+    "overdue": (("created_at", "id"), False),
+    "most_supported": (("support_count", "created_at", "id"), True),
+    "recently_updated": (("updated_at", "id"), True),
+    "newest": (("created_at", "id"), True),
+}
+_KIND = {"created_at": "datetime", "updated_at": "datetime", "support_count": "int", "id": "int"}
+
+
+def queue_after(
+    engine: Engine,
+    f: QueueFilter,
+    overdue_days: int = 14,
+    now: datetime | None = None,
+    cursor: str | None = None,
+    page_size: int = QUEUE_PAGE[0],
+) -> tuple[pd.DataFrame, int, str | None]:
+    """The page of the work queue that follows ``cursor`` (None: the first page), paged by keyset instead of
+    OFFSET: (rows, how many match in all, the cursor of the next page or None at the end). Raises
+    ``paging.BadCursor`` for a cursor this sort did not hand out."""
+    import pandas as pd
+    from sqlalchemy import and_, func, literal, tuple_
+
+    from data_sources.comments.paging import decode_cursor, encode_cursor
+
+    now = now or utcnow()
+    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+    names, desc = _KEYSET.get(f.sort, _KEYSET["newest"])
+    c = Comment
+    conds = queue_conditions(f, now, overdue_days)
+    cond = and_(*conds)
+    if cursor is not None:
+        values = decode_cursor(cursor, [_KIND[n] for n in names])
+        cols = tuple_(*(getattr(c, n) for n in names))
+        bound = tuple_(*(literal(v, getattr(c, n).type) for n, v in zip(names, values)))
+        conds = [*conds, cols < bound if desc else cols > bound]
+    q = (
+        _queue_select()
+        .where(and_(*conds))
+        .order_by(*(getattr(c, n).desc() if desc else getattr(c, n).asc() for n in names))
+        .limit(page_size + 1)
+    )
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(c).where(cond)) or 0
+        rows = conn.execute(q).all()
+    df = pd.DataFrame(rows[:page_size], columns=QUEUE_COLUMNS)
+    nxt = encode_cursor([getattr(rows[page_size - 1], n) for n in names]) if len(rows) > page_size else None
+    return df, int(total), nxt
 
 
 def queue(

@@ -110,3 +110,49 @@ def test_any_text_is_a_cursor_or_refused(text: str) -> None:
         decode_cursor(text, RESOLVED_CURSOR)
     except BadCursor:
         pass
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "most_supported", "recently_updated", "overdue"])
+def test_queue_keyset_pages_equal_the_whole_sorted_queue(demo_engine: Engine, sort: str) -> None:
+    from data_sources.comments import workflow
+    from tests.support import DEMO_END
+
+    f = workflow.QueueFilter(sort=sort)
+    whole, total = workflow.queue_page(demo_engine, f, 14, DEMO_END, 0, 200)
+    whole_ids = whole["id"].tolist()
+    more, _n = workflow.queue_page(demo_engine, f, 14, DEMO_END, 1, 200)
+    whole_ids += more["id"].tolist()  # the first 400 in order
+    seen: list[int] = []
+    cursor = None
+    while len(seen) < len(whole_ids):
+        df, n, cursor = workflow.queue_after(demo_engine, f, 14, DEMO_END, cursor, 75)
+        assert n == total
+        seen += df["id"].tolist()
+        if cursor is None:
+            break
+    assert seen[: len(whole_ids)] == whole_ids
+
+
+def test_queue_keyset_survives_new_comments_between_pages(any_engine: Engine, demo_city: object) -> None:
+    from data_sources.comments import workflow
+    from data_sources.comments.records import CommentInput, submit_comment
+
+    def new() -> int:
+        text = "The pavement is broken near the school gate."
+        return submit_comment(any_engine, demo_city, CommentInput(lat=48.5, lon=9.0, category="street", text=text)).id
+
+    before = [new() for _ in range(9)]
+    for sort in ("newest", "oldest"):
+        seen: list[int] = []
+        cursor = None
+        for _ in range(20):
+            df, _n, cursor = workflow.queue_after(
+                any_engine, workflow.QueueFilter(sort=sort), cursor=cursor, page_size=2
+            )
+            seen += df["id"].tolist()
+            if cursor is None:
+                break
+            new()
+        assert len(seen) == len(set(seen)) and set(before) <= set(seen)
+    with pytest.raises(BadCursor):
+        workflow.queue_after(any_engine, workflow.QueueFilter(sort="most_supported"), cursor=encode_cursor([T0, 1]))
