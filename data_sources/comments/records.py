@@ -603,8 +603,13 @@ def published_comments(
     status: str | None = None,
     limit: int = 50,
     order_by_resolved: bool = False,
+    after: tuple[datetime, int] | None = None,
 ) -> list[dict]:
+    """Published comments, latest update first (or latest resolution). ``after``: keyset paging, the
+    (updated_at, id) of the last comment of the page before (``UPDATED_CURSOR``; not with order_by_resolved)."""
     cond = [Comment.moderation == "published"]
+    if after is not None:
+        cond.append(tuple_(Comment.updated_at, Comment.id) < tuple_(literal(after[0], DateTime()), after[1]))
     if district_id is not None:
         cond.append(Comment.district_id == district_id)
     if category is not None:
@@ -617,6 +622,7 @@ def published_comments(
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
+UPDATED_CURSOR = ("datetime", "int")  # (updated_at, id) of the last comment shown (the Atom feeds)
 RESOLVED_CURSOR = ("datetime?", "int")  # (resolved_at, id) of the last comment shown
 
 

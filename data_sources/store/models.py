@@ -172,6 +172,8 @@ class Comment(Base):
         Index("ix_comments_overdue", "moderation", "first_response_at", "created_at", "id"),
         Index("ix_comments_resolved", "moderation", "status", "resolved_at", "id"),
         Index("ix_comments_moderation_flags", "moderation", "flag_count", "created_at", "id"),
+        Index("ix_comments_category_updated", "category", "updated_at", "id"),  # the Atom feeds
+        Index("ix_comments_district_updated", "district_id", "updated_at", "id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(index=True)

@@ -132,6 +132,8 @@ def upgrade() -> None:
     op.create_index("ix_comments_overdue", "comments", ["moderation", "first_response_at", "created_at", "id"])
     op.create_index("ix_comments_resolved", "comments", ["moderation", "status", "resolved_at", "id"])
     op.create_index("ix_comments_moderation_flags", "comments", ["moderation", "flag_count", "created_at", "id"])
+    op.create_index("ix_comments_category_updated", "comments", ["category", "updated_at", "id"])  # Atom feeds
+    op.create_index("ix_comments_district_updated", "comments", ["district_id", "updated_at", "id"])
     op.create_table(
         "comment_ledger_counts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -234,7 +236,8 @@ def downgrade() -> None:
     for t in ("comment_ledger_counts", "comment_answer_hours", "comment_open_days"):
         op.drop_table(t)
     for ix in ("ix_comments_answer_dept_cat", "ix_comments_answer_dept", "ix_comments_answer", "ix_comments_overdue",
-               "ix_comments_resolved", "ix_comments_moderation_flags"):
+               "ix_comments_resolved", "ix_comments_moderation_flags", "ix_comments_category_updated",
+               "ix_comments_district_updated"):
         op.drop_index(ix, table_name="comments")
     for col in ("ledger_status", "first_answer_seconds", "ever_resolved", "confirmed_fixed", "reopened"):
         op.drop_column("comments", col)
