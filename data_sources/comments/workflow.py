@@ -721,21 +721,37 @@ def queue(
 
 
 def moderation_queue(engine: Engine, limit: int = 200) -> Any:
-    """Held comments and published comments that citizens flagged, most flagged first."""
+    """Held comments and published comments that citizens flagged, most flagged first (the first page)."""
+    return moderation_page(engine, None, limit)[0]
+
+
+MODERATION_CURSOR = ("int", "datetime", "int")  # (flag_count, created_at, id) of the last comment shown
+
+
+def moderation_page(engine: Engine, cursor: str | None = None, limit: int = 200) -> tuple[Any, str | None]:
+    """One page of the moderation queue after ``cursor`` (keyset; None: the first page): most flagged first, then
+    oldest first. Returns the rows and the next page's cursor (None at the end); ``paging.BadCursor`` for a
+    cursor it did not hand out."""
     import pandas as pd
-    from sqlalchemy import or_
+    from sqlalchemy import and_, literal, or_, tuple_
+
+    from data_sources.comments.paging import decode_cursor, encode_cursor
 
     c = Comment
     cols = [c.id, c.created_at, c.category, c.moderation, c.moderation_reason, c.flag_count, c.text, c.original_text]
-    q = (
-        select(*cols)
-        .where(or_(c.moderation == "held", (c.moderation == "published") & (c.flag_count > 0)))
-        .order_by(c.flag_count.desc(), c.created_at.asc())
-        .limit(limit)
-    )
+    cond = [or_(c.moderation == "held", (c.moderation == "published") & (c.flag_count > 0))]
+    if cursor is not None:
+        flags, at, last = decode_cursor(cursor, MODERATION_CURSOR)
+        later = tuple_(c.created_at, c.id) > tuple_(literal(at, c.created_at.type), last)
+        cond.append(or_(c.flag_count < flags, and_(c.flag_count == flags, later)))
+    q = select(*cols).where(*cond).order_by(c.flag_count.desc(), c.created_at.asc(), c.id.asc()).limit(limit + 1)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return pd.DataFrame(rows, columns=[col.key for col in cols])
+    nxt = None
+    if len(rows) > limit:
+        rows, last_row = rows[:limit], rows[limit - 1]
+        nxt = encode_cursor([last_row.flag_count, last_row.created_at, last_row.id])
+    return pd.DataFrame(rows, columns=[col.key for col in cols]), nxt
 
 
 def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:

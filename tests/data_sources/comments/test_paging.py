@@ -156,3 +156,35 @@ def test_queue_keyset_survives_new_comments_between_pages(any_engine: Engine, de
         assert len(seen) == len(set(seen)) and set(before) <= set(seen)
     with pytest.raises(BadCursor):
         workflow.queue_after(any_engine, workflow.QueueFilter(sort="most_supported"), cursor=encode_cursor([T0, 1]))
+
+
+def test_moderation_pages_cover_the_queue_once(any_engine: Engine) -> None:
+    from data_sources.comments import workflow
+
+    with any_engine.begin() as conn:
+        for i in range(23):
+            conn.execute(
+                insert(Comment.__table__).values(
+                    created_at=T0 + timedelta(minutes=i % 4),  # ties on the time, told apart by the id
+                    updated_at=T0,
+                    lat=0.0,
+                    lon=0.0,
+                    public_lat=0.0,
+                    public_lon=0.0,
+                    category="street",
+                    text="x",
+                    moderation="held" if i % 3 == 0 else "published",
+                    flag_count=i % 5,
+                )
+            )
+    whole = workflow.moderation_queue(any_engine)
+    seen: list[int] = []
+    cursor = None
+    for _ in range(30):
+        df, cursor = workflow.moderation_page(any_engine, cursor, 4)
+        seen += df["id"].tolist()
+        if cursor is None:
+            break
+    assert seen == whole["id"].tolist() and len(seen) == len(set(seen))
+    with pytest.raises(BadCursor):
+        workflow.moderation_page(any_engine, encode_cursor([T0, 1]))
