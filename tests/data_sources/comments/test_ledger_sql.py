@@ -160,7 +160,7 @@ def test_summaries_stay_right_through_the_workflow(any_engine: Engine, demo_city
     assert led["city"].iloc[0].resolved == 2 and led["city"].iloc[0].answered == 2
     dept = workflow.departments(engine)[0][0]
     workflow.assign(engine, official, [b, c], dept)
-    workflow.change_status(engine, official, [c], "closed", "Not ours.", closed_reason="not_city")
+    workflow.change_status(engine, official, [c], "closed", "Same as another.", closed_reason="duplicate")  # a merge
     assert_same_ledger(engine, later, 30)
     workflow.moderate(engine, moderator, a, "hide", "rude")
     led = assert_same_ledger(engine, later, 30)
@@ -216,3 +216,23 @@ def test_medians_are_exact_not_bucketed(engine: Engine, n: int) -> None:
     minutes = sorted(7 * i + 1 for i in range(n))
     expected = (minutes[(n - 1) // 2] + minutes[n // 2]) / 2 / 60
     assert median == pytest.approx(expected, abs=1e-7)
+
+
+@pytest.mark.parametrize("resolution", [6, 7, 8, 9])
+def test_public_cells_from_the_counts_equal_a_scan_of_the_comments(demo_engine: Engine, resolution: int) -> None:
+    """The home map's and the officials' comment cells come from the trigger-kept counts: the same cells and
+    numbers as counting every published comment (which ``since`` still does)."""
+    from data_sources.store import queries
+
+    for category in (None, "air"):
+        for k in (1, 3):
+            fast = queries.public_comment_cells(demo_engine, resolution, k, category=category)
+            scan = queries.public_comment_cells(
+                demo_engine, resolution, k, category=category, since=datetime(1970, 1, 1)
+            )
+            pd.testing.assert_frame_equal(
+                fast.sort_values("cell").reset_index(drop=True),
+                scan.sort_values("cell").reset_index(drop=True),
+                check_dtype=False,
+            )
+            assert len(fast) > 0
