@@ -177,11 +177,14 @@ def cell_counts(engine: Engine, f: HeatFilter) -> pd.DataFrame:
 
 
 def week_range(engine: Engine) -> tuple[int, int] | None:
+    """The first and last week with a published comment. ORDER BY ... LIMIT 1 walks the unique key (led by the
+    week) from either end and stops at the first live row; min()/max() with the n > 0 filter read every row."""
+    t = CommentCellCount
+    live = select(t.week).where(t.n > 0).limit(1)
     with engine.connect() as conn:
-        lo, hi = conn.execute(
-            select(func.min(CommentCellCount.week), func.max(CommentCellCount.week)).where(CommentCellCount.n > 0)
-        ).one()
-    return None if lo is None else (int(lo), int(hi))
+        lo = conn.scalar(live.order_by(t.week.asc()))
+        hi = conn.scalar(live.order_by(t.week.desc()))
+    return None if lo is None or hi is None else (int(lo), int(hi))
 
 
 def cell_centres(cells: Any) -> tuple[np.ndarray, np.ndarray]:
