@@ -121,7 +121,7 @@ def main(n: int, url: str) -> None:
 
     rows: list[tuple[str, tuple[float, float] | None, tuple[float, float]]] = []
     ledger_page.city_ledger = city_ledger_from_history  # type: ignore[attr-defined]
-    before = median_ms(ledger_first_render, runs=3)
+    before = median_ms(ledger_first_render, runs=1)  # seconds each at a million: once
     ledger_page.city_ledger = city_ledger  # type: ignore[attr-defined]
     rows.append(("ledger page, first render", before, median_ms(ledger_first_render)))
     rows.append(("  ledger figures alone (city_ledger)", None, median_ms(lambda: city_ledger(engine, END, 30))))
@@ -137,7 +137,7 @@ def main(n: int, url: str) -> None:
     rows.append(("officials' landing page (/officials)", None, median_ms(lambda: page(client, "/officials"))))
     rows.append(("officials' analysis panel (Gi*, rates, emerging)", None, median_ms(lambda: analysis_panel(client))))
     rows.append(("officials' queue page (/officials/queue)", None, median_ms(lambda: page(client, "/officials/queue"))))
-    print(f"\n{n:,} comments, {engine.dialect.name}; median of 5 (before: 3), ms: wall (CPU of this process)")
+    print(f"\n{n:,} comments, {engine.dialect.name}; median of 5 (before: once), ms: wall (CPU of this process)")
     print(f"{'case':52s} {'before':>16s} {'after':>16s}")
     for name, b, a in rows:
         before_text = "" if b is None else f"{b[0]:7.0f} ({b[1]:5.0f})"
