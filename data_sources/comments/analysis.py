@@ -65,8 +65,9 @@ def rebuild_cell_counts(conn: Connection) -> None:
 
 @contextmanager
 def paused_cell_counts(engine: Engine) -> Any:
-    """For bulk loads: the per-row triggers stand still, and the counts are rebuilt once at the end (in the
-    same transaction that lifts the pause, so nothing written meanwhile is missed on SQLite)."""
+    """For bulk loads: the per-row triggers (heatmap counts and the ledger's summaries) stand still, and the
+    counts are rebuilt once at the end (in the same transaction that lifts the pause, so nothing written
+    meanwhile is missed on SQLite)."""
     with engine.begin() as conn:
         conn.execute(
             CommentCellCountsPause.__table__.insert().values(id=1).prefix_with("OR IGNORE", dialect="sqlite")
@@ -79,9 +80,12 @@ def paused_cell_counts(engine: Engine) -> Any:
         yield
     finally:
         with engine.begin() as conn:
-            conn.execute(CommentCellCountsPause.__table__.delete())
             rebuild_cell_counts(conn)
-            rebuild_ledger(conn)  # the ledger's triggers (0803) share the pause
+            # The ledger's triggers (0803) share the pause. Still paused: rebuilding updates every comment's ledger
+            # state, which would otherwise fire the summary triggers once per comment. One transaction: the
+            # pause ends with the rebuilt counts.
+            rebuild_ledger(conn)
+            conn.execute(CommentCellCountsPause.__table__.delete())
 
 
 def resolution_for_zoom(zoom: float | None) -> int:

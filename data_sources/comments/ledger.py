@@ -215,8 +215,9 @@ _COUNT_COLUMNS = ["comments", "answered", "resolved", "closed", "open", "ever_re
 
 
 def rebuild_ledger(conn: Connection) -> None:
-    """Recompute every comment's ledger state and the three summaries (after a bulk load with the triggers
-    paused; inside the caller's transaction)."""
+    """Recompute every comment's ledger state and the three summaries, inside the caller's transaction. Call it
+    with the triggers paused (``analysis.paused_cell_counts`` does): otherwise updating every comment's state
+    fires the summary triggers once per comment (right, but slow)."""
     d = conn.dialect.name
     ev = "FROM comment_events e WHERE e.comment_id = comments.id"
     dep, pub = "COALESCE(department_id, 0)", "moderation = 'published'"
