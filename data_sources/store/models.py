@@ -210,11 +210,12 @@ class Comment(Base):
     client_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     # The ledger's view of the comment, kept from its events by a trigger (migration 0803; definitions in
     # data_sources.comments.ledger): never written by application code.
-    ledger_status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    # Server defaults only: an INSERT names none of them, so code runs against a store not yet migrated to 0803.
+    ledger_status: Mapped[str] = mapped_column(String(20), server_default="new")
     first_answer_seconds: Mapped[float | None] = mapped_column(Float)
-    ever_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    confirmed_fixed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    reopened: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ever_resolved: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    confirmed_fixed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    reopened: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class CommentEvent(Base):
