@@ -32,7 +32,7 @@ from dashboard.server.hosts import public_root
 from dashboard.server.limits import limiter
 from dashboard.ui.comments import category_label, evidence_text, status_label
 from data_sources.comments.photo_records import photos_of
-from data_sources.comments.paging import BadCursor, decode_cursor, encode_cursor
+from data_sources.store.paging import BadCursor, decode_cursor, encode_cursor
 from data_sources.comments.records import (
     MAX_ID,
     UPDATED_CURSOR,

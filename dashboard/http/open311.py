@@ -31,7 +31,7 @@ from data_sources.comments.api_keys import api_key_name
 from data_sources.comments.photo_records import photos_of
 from data_sources.comments.photos import PhotoRejected
 from data_sources.comments.records import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, as_id, submit_comment
-from data_sources.comments.paging import BadCursor, decode_cursor, encode_cursor
+from data_sources.store.paging import BadCursor, decode_cursor, encode_cursor
 from data_sources.config import CityConfig
 from data_sources.store.db import utcnow
 from data_sources.store.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature

@@ -14,7 +14,7 @@ from dashboard.server.auth import current_official, require_role
 from dashboard.ui.officials import frame
 from data_sources.comments import photo_records as comment_photos
 from data_sources.comments import workflow
-from data_sources.comments.paging import BadCursor
+from data_sources.store.paging import BadCursor
 from data_sources.comments.photos import PhotoRejected
 
 PATH = "/officials/moderation"

@@ -16,7 +16,7 @@ from dashboard.i18n import fmt_datetime, fmt_number, translator
 from dashboard.server.auth import current_official, require_role
 from dashboard.ui.comments import category_label
 from dashboard.ui.officials import STATUS_LABELS, frame, map_link
-from data_sources.comments.paging import BadCursor
+from data_sources.store.paging import BadCursor
 from data_sources.comments import workflow
 from data_sources.store.db import utcnow
 from data_sources.store.models import COMMENT_STATUSES
@@ -276,7 +276,7 @@ def queue_rows(
     """One page of rows as the official reads them (labels in their language, places not ids), the total, and
     the page cursors known so far. A page reached page by page goes on by keyset from the cursor that starts it
     (``workflow.queue_after``); only a jump past the pages seen (typing a page number) counts by OFFSET.
-    Raises ``paging.BadCursor`` for a cursor the queue did not hand out."""
+    Raises ``data_sources.store.paging.BadCursor`` for a cursor the queue did not hand out."""
     _ = translator(lang)
     now = utcnow()
     days = ctx.city.officials.overdue_days

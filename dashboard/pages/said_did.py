@@ -12,7 +12,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import translator
 from dashboard.ui.comments import category_label, comment_list_item
 from dashboard.ui.components import page_frame
-from data_sources.comments.paging import BadCursor
+from data_sources.store.paging import BadCursor
 from data_sources.comments.records import latest_public_answers, resolved_page
 
 PATH = "/you-said-we-did"

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, DateTime, Engine, and_, func, insert, literal
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.comments.emails import InvalidEmail, normalise_email
-from data_sources.comments.paging import decode_cursor, encode_cursor
+from data_sources.store.paging import decode_cursor, encode_cursor
 from data_sources.comments.photo_records import PhotoError, attach, valid_ids
 from data_sources.comments.routing import department_subquery, ensure_department, routed_department
 from data_sources.config import CityConfig
@@ -630,7 +630,7 @@ def resolved_page(
     engine: Engine, *, category: str | None = None, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[dict], str | None]:
     """One page of "you said, we did": published resolved comments, latest resolution first, then those resolved
-    without a recorded time (imports), newest first; paged by keyset (``data_sources.comments.paging``). Returns
+    without a recorded time (imports), newest first; paged by keyset (``data_sources.store.paging``). Returns
     the comments and the cursor of the next (older) page, None at the end. Raises BadCursor for a bad cursor."""
     after = decode_cursor(cursor, RESOLVED_CURSOR) if cursor is not None else None
     base = [Comment.moderation == "published", Comment.status == "resolved"]

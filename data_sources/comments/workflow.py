@@ -651,7 +651,7 @@ def queue_page(
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS), int(total)
 
 
-# Keyset paging (data_sources.comments.paging): the sort's columns, one direction for all, ending with the id.
+# Keyset paging (data_sources.store.paging): the sort's columns, one direction for all, ending with the id.
 _KEYSET = {
     "oldest": (("created_at", "id"), False),
     "oldest_open": (("created_at", "id"), False),
@@ -673,11 +673,11 @@ def queue_after(
 ) -> tuple[pd.DataFrame, int, str | None]:
     """The page of the work queue that follows ``cursor`` (None: the first page), paged by keyset instead of
     OFFSET: (rows, how many match in all, the cursor of the next page or None at the end). Raises
-    ``paging.BadCursor`` for a cursor this sort did not hand out."""
+    ``data_sources.store.paging.BadCursor`` for a cursor this sort did not hand out."""
     import pandas as pd
     from sqlalchemy import and_, func, literal, tuple_
 
-    from data_sources.comments.paging import decode_cursor, encode_cursor
+    from data_sources.store.paging import decode_cursor, encode_cursor
 
     now = now or utcnow()
     page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
@@ -730,12 +730,12 @@ MODERATION_CURSOR = ("int", "datetime", "int")  # (flag_count, created_at, id) o
 
 def moderation_page(engine: Engine, cursor: str | None = None, limit: int = 200) -> tuple[Any, str | None]:
     """One page of the moderation queue after ``cursor`` (keyset; None: the first page): most flagged first, then
-    oldest first. Returns the rows and the next page's cursor (None at the end); ``paging.BadCursor`` for a
+    oldest first. Returns the rows and the next page's cursor (None at the end); ``data_sources.store.paging.BadCursor`` for a
     cursor it did not hand out."""
     import pandas as pd
     from sqlalchemy import and_, literal, or_, tuple_
 
-    from data_sources.comments.paging import decode_cursor, encode_cursor
+    from data_sources.store.paging import decode_cursor, encode_cursor
 
     c = Comment
     cols = [c.id, c.created_at, c.category, c.moderation, c.moderation_reason, c.flag_count, c.text, c.original_text]

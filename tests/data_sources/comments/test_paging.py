@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert
 
-from data_sources.comments.paging import BadCursor, decode_cursor, encode_cursor
+from data_sources.store.paging import BadCursor, decode_cursor, encode_cursor
 from data_sources.comments.records import RESOLVED_CURSOR, resolved_page
 from data_sources.store.models import Comment
 
