@@ -32,8 +32,10 @@ from dashboard.server.hosts import public_root
 from dashboard.server.limits import limiter
 from dashboard.ui.comments import category_label, evidence_text, status_label
 from data_sources.comments.photo_records import photos_of
+from data_sources.store.paging import BadCursor, decode_cursor, encode_cursor
 from data_sources.comments.records import (
     MAX_ID,
+    UPDATED_CURSOR,
     latest_public_answers,
     public_comment,
     public_history,
@@ -164,6 +166,26 @@ def comment_feed(comment_id: int) -> Any:
     return _respond(fg, stamps)
 
 
+def _after() -> Any:
+    """The keyset position in ``?cursor=`` (older entries, RFC 5005 paging); a bad cursor is a 400."""
+    cursor = flask.request.args.get("cursor")
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor, UPDATED_CURSOR)
+    except BadCursor as e:
+        flask.abort(flask.Response(f"Bad cursor: {e}.", status=400, mimetype="text/plain"))
+
+
+def _paged(ctx: AppContext, fg: FeedGenerator, comments: list[dict]) -> list[dict]:
+    """A full page links to the next (older) one: ``<link rel="next">`` with the cursor after its last entry."""
+    if len(comments) == FEED_SIZE:
+        last = comments[-1]
+        cursor = encode_cursor([last["updated_at"], last["id"]])
+        fg.link(href=f"{public_root(ctx)}{flask.request.path}?cursor={cursor}", rel="next")
+    return comments
+
+
 def district_feed(district_id: int) -> Any:
     ctx = get_context()
     with ctx.engine.connect() as conn:
@@ -179,8 +201,8 @@ def district_feed(district_id: int) -> Any:
         f"/feeds/districts/{district_id}.atom",
         "/you-said-we-did",
     )
-    comments = published_comments(ctx.engine, district_id=district_id, limit=FEED_SIZE)
-    return _respond(fg, _comment_entries(ctx, fg, lang, comments))
+    comments = published_comments(ctx.engine, district_id=district_id, limit=FEED_SIZE, after=_after())
+    return _respond(fg, _comment_entries(ctx, fg, lang, _paged(ctx, fg, comments)))
 
 
 def category_feed(category: str) -> Any:
@@ -196,8 +218,8 @@ def category_feed(category: str) -> Any:
         f"/feeds/categories/{category}.atom",
         f"/you-said-we-did?category={category}",
     )
-    comments = published_comments(ctx.engine, category=category, limit=FEED_SIZE)
-    return _respond(fg, _comment_entries(ctx, fg, lang, comments))
+    comments = published_comments(ctx.engine, category=category, limit=FEED_SIZE, after=_after())
+    return _respond(fg, _comment_entries(ctx, fg, lang, _paged(ctx, fg, comments)))
 
 
 class BadQuery(ValueError):

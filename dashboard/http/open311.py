@@ -11,6 +11,7 @@ citizens' text is always escaped. Errors are ``errors[]`` of ``{code, descriptio
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import flask
 from dash import Dash
-from sqlalchemy import Engine, select
+from sqlalchemy import DateTime, Engine, literal, select, tuple_
 from sqlalchemy.engine import Connection
 
 from dashboard.context import AppContext
@@ -30,6 +31,7 @@ from data_sources.comments.api_keys import api_key_name
 from data_sources.comments.photo_records import photos_of
 from data_sources.comments.photos import PhotoRejected
 from data_sources.comments.records import PUBLIC_EVENT_KINDS, CommentInput, CommentRejected, as_id, submit_comment
+from data_sources.store.paging import BadCursor, decode_cursor, encode_cursor
 from data_sources.config import CityConfig
 from data_sources.store.db import utcnow
 from data_sources.store.models import OPEN_STATUSES, Comment, CommentEvent, Department, Feature
@@ -147,6 +149,9 @@ class RequestQuery:
     statuses: list[str] | None = None
     page: int = 1
     page_size: int = MAX_PAGE_SIZE
+    # Keyset paging, an extension the specification leaves room for: the next page's URL is in the response's
+    # ``Link: <...>; rel="next"`` header (RFC 8288), its ``cursor`` parameter opaque. ``page`` still works.
+    after: tuple | None = None
 
 
 def _int(value: str, name: str, lo: int, hi: int | None = None) -> int:
@@ -172,6 +177,13 @@ def parse_request_query(args: Any, now: datetime) -> RequestQuery:
         page=_int(args.get("page", "1"), "page", 1, MAX_PAGE),
         page_size=_int(args.get("page_size", str(MAX_PAGE_SIZE)), "page_size", 1, MAX_PAGE_SIZE),
     )
+    if args.get("cursor") is not None:
+        if q.page != 1:
+            raise Open311Error(400, "give either page or cursor, not both")
+        try:
+            q.after = decode_cursor(args.get("cursor"), REQUEST_CURSOR)
+        except BadCursor as e:
+            raise Open311Error(400, f"bad cursor: {e}") from None
     ids = _csv(args.get("service_request_id"))
     if ids is not None:
         q.ids = [_int(i, "service_request_id", 1, 2**63 - 1) for i in ids]
@@ -216,11 +228,21 @@ def _public_notes(conn: Connection, ids: list[int]) -> dict[int, list]:
     return notes
 
 
+REQUEST_CURSOR = ("datetime", "int")  # (created_at, id) of the last request of a page
+
+
+def next_cursor(q: RequestQuery, page: list[dict]) -> str | None:
+    """The cursor of the page after ``page`` (None when it was not full: nothing more, or ids were asked for)."""
+    if q.ids is not None or len(page) < q.page_size or not page:
+        return None
+    return encode_cursor([page[-1]["_created_at"], page[-1]["service_request_id"]])
+
+
 def find_requests(
     engine: Engine, city: CityConfig, q: RequestQuery, with_notes: bool = False, base_url: str = ""
 ) -> list[dict]:
     """Published comments as GeoReport service requests, newest first. ``media_url`` is the first public photo,
-    at ``base_url``."""
+    at ``base_url``. Each item carries ``_created_at`` (for the next cursor; dropped before it is sent)."""
     cond = [Comment.moderation == "published"]
     if q.ids is not None:
         cond.append(Comment.id.in_(q.ids))
@@ -232,6 +254,8 @@ def find_requests(
             cond.append(
                 Comment.status.in_(OPEN_STATUSES) if q.statuses == ["open"] else Comment.status.not_in(OPEN_STATUSES)
             )
+    if q.after is not None:
+        cond.append(tuple_(Comment.created_at, Comment.id) < tuple_(literal(q.after[0], DateTime()), q.after[1]))
     stmt = (
         select(
             Comment.id,
@@ -248,7 +272,7 @@ def find_requests(
         .where(*cond)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(q.page_size)
-        .offset((q.page - 1) * q.page_size)
+        .offset(0 if q.after is not None else (q.page - 1) * q.page_size)
     )
     tz = city.city.timezone
     with engine.connect() as conn:
@@ -277,6 +301,7 @@ def find_requests(
             "lat": r.public_lat,
             "long": r.public_lon,
             "media_url": f"{base_url.rstrip('/')}/media/{photos[r.id][0]['id']}.jpg" if photos.get(r.id) else None,
+            "_created_at": r.created_at,
         }
         if with_notes:
             item["notes"] = [
@@ -292,6 +317,10 @@ def find_requests(
             ]
         out.append(item)
     return out
+
+
+def without_cursor(item: dict) -> dict:
+    return {k: v for k, v in item.items() if k != "_created_at"}
 
 
 def create_request(
@@ -456,9 +485,14 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     def get_requests(fmt: str) -> Any:
         check(fmt)
         q = parse_request_query(flask.request.args, utcnow())
-        return respond(
-            fmt, find_requests(ctx.engine, ctx.city, q, base_url=public_root(ctx)), "service_requests", "request"
-        )
+        found = find_requests(ctx.engine, ctx.city, q, base_url=public_root(ctx))
+        cursor = next_cursor(q, found)
+        resp = respond(fmt, [without_cursor(r) for r in found], "service_requests", "request")
+        if cursor is not None:
+            args = {k: v for k, v in flask.request.args.items() if k not in ("cursor", "page")}
+            query = urlencode({**args, "cursor": cursor})
+            resp.headers["Link"] = f'<{public_root(ctx).rstrip("/")}{flask.request.path}?{query}>; rel="next"'
+        return resp
 
     @bp.post("/requests.<fmt>")
     @lim.limit(POST_LIMIT_PER_ADDRESS, scope="open311-post-address")
@@ -489,6 +523,6 @@ def init_app(app: Dash, ctx: AppContext) -> None:
         )
         if not found:
             raise Open311Error(404, f"service_request_id {rid} not found")
-        return respond(fmt, found, "service_requests", "request")
+        return respond(fmt, [without_cursor(r) for r in found], "service_requests", "request")
 
     app.server.register_blueprint(bp)

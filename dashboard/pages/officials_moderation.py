@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dash_table, dcc, html, no_update
+from dash import ctx as dash_ctx
 
 from dashboard.context import AppContext
 from dashboard.i18n import fmt_datetime, translator
@@ -13,6 +14,7 @@ from dashboard.server.auth import current_official, require_role
 from dashboard.ui.officials import frame, photo_cell
 from data_sources.comments import photo_records as comment_photos
 from data_sources.comments import workflow
+from data_sources.store.paging import BadCursor
 from data_sources.comments.photos import PhotoRejected
 
 PATH = "/officials/moderation"
@@ -20,6 +22,7 @@ FIRST_PAINT = False
 SHARED = False  # built for each visit (dashboard/pages/__init__.py)
 DEPENDS = "all"
 ROLE = "moderator"
+PAGE = 200
 
 
 def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
@@ -50,6 +53,15 @@ def _content(lang: str) -> list:
             page_size=25,
             style_cell={"whiteSpace": "normal", "textAlign": "left", "maxWidth": "380px"},
         ),
+        html.Div(
+            [
+                html.Button(_("First comments"), id="off-mod-first", className="button"),
+                html.Button(_("Next comments"), id="off-mod-next", className="button"),
+            ],
+            className="off-actions",
+        ),
+        # Keyset paging, PAGE at a time: the cursor of the page shown and of the next one.
+        dcc.Store(id="off-mod-page", data={"at": None, "next": None}),
         html.Label(
             [_("Reason (needed to hide)"), dcc.Input(id="off-mod-reason", maxLength=300, style={"width": "100%"})]
         ),
@@ -129,15 +141,26 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("off-mod-table", "data"),
         Output("off-mod-table", "selected_row_ids"),
+        Output("off-mod-page", "data"),
+        Output("off-mod-next", "disabled"),
         Input("off-mod-refresh", "data"),
+        Input("off-mod-next", "n_clicks"),
+        Input("off-mod-first", "n_clicks"),
         State("off-mod-lang", "data"),
+        State("off-mod-page", "data"),
     )
     @require_role(ROLE)
-    def load(_refresh: Any, lang: str) -> Any:
-        df = workflow.moderation_queue(ctx.engine)
+    def load(_refresh: Any, _next: Any, _first: Any, lang: str, at: Any) -> Any:
+        at = at if isinstance(at, dict) else {}
+        cursor = {"off-mod-next": at.get("next"), "off-mod-first": None}.get(str(dash_ctx.triggered_id), at.get("at"))
+        try:
+            df, nxt = workflow.moderation_page(ctx.engine, cursor if isinstance(cursor, str) else None, PAGE)
+        except BadCursor:  # a tampered store: back to the first page
+            cursor = None
+            df, nxt = workflow.moderation_page(ctx.engine, None, PAGE)
         _ = translator(lang or "en")
         photos = comment_photos.photos_of(ctx.engine, [int(i) for i in df["id"]], public=False) if len(df) else {}
-        return [
+        rows = [
             {
                 "id": int(r.id),
                 "created": fmt_datetime(r.created_at, lang or "en", ctx.city.city.timezone),
@@ -149,7 +172,8 @@ def register(app: Dash, ctx: AppContext) -> None:
                 "photos": photo_cell(photos.get(int(r.id), []), _),
             }
             for r in df.itertuples()
-        ], []
+        ]
+        return rows, [], {"at": cursor, "next": nxt}, nxt is None
 
     @app.callback(
         Output("off-mod-text", "value"),

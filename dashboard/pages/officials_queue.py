@@ -19,6 +19,7 @@ from dashboard.server.auth import current_official, require_role
 from dashboard.ui.comments import category_label
 from dashboard.ui.inputs import data_url
 from dashboard.ui.officials import STATUS_LABELS, frame, map_link, photo_cell
+from data_sources.store.paging import BadCursor
 from data_sources.comments import workflow
 from data_sources.comments.photo_records import PhotoError, photos_of, upload_photo, valid_ids
 from data_sources.comments.photos import PhotoLimits, PhotoRejected
@@ -244,6 +245,7 @@ def _content(ctx: AppContext, lang: str) -> list:
         dcc.Store(id="off-q-lang", data=lang),
         dcc.Store(id="off-q-refresh", data=0),
         dcc.Store(id="off-q-photo", data=[]),  # the answer's photo: its pending id, once made safe and stored
+        dcc.Store(id="off-q-cursors", data=[None]),  # cursors[p] starts page p (keyset paging)
     ]
 
 
@@ -293,12 +295,24 @@ def queue_filter(
     )
 
 
-def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0) -> tuple[list[dict], int]:
+def queue_rows(
+    ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 0, cursors: list | None = None
+) -> tuple[list[dict], int, list]:
     """One page of rows as the official reads them (labels in their language, places not ids, photos as
-    thumbnails) and the total."""
+    thumbnails), the total, and
+    the page cursors known so far. A page reached page by page goes on by keyset from the cursor that starts it
+    (``workflow.queue_after``); only a jump past the pages seen (typing a page number) counts by OFFSET.
+    Raises ``data_sources.store.paging.BadCursor`` for a cursor the queue did not hand out."""
     _ = translator(lang)
     now = utcnow()
-    df, total = workflow.queue_page(ctx.engine, f, ctx.city.officials.overdue_days, now, page, PAGE_SIZE)
+    days = ctx.city.officials.overdue_days
+    known = list(cursors or [None])
+    if page < len(known):
+        df, total, nxt = workflow.queue_after(ctx.engine, f, days, now, known[page], PAGE_SIZE)
+        if nxt is not None and page == len(known) - 1:
+            known.append(nxt)
+    else:
+        df, total = workflow.queue_page(ctx.engine, f, days, now, page, PAGE_SIZE)
     photos = photos_of(ctx.engine, [int(i) for i in df["id"]], public=False) if len(df) else {}
     rows = [
         {
@@ -315,7 +329,7 @@ def queue_rows(ctx: AppContext, f: workflow.QueueFilter, lang: str, page: int = 
         }
         for r in df.itertuples()
     ]
-    return rows, total
+    return rows, total, known
 
 
 def answer_photo(ctx: AppContext, contents: object, lang: str) -> tuple[list[str], str]:
@@ -343,6 +357,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("off-q-table", "page_count"),
         Output("off-q-table", "page_current"),
         Output("off-q-summary", "children"),
+        Output("off-q-cursors", "data"),
         Input("off-q-f-text", "value"),
         Input("off-q-f-status", "value"),
         Input("off-q-f-category", "value"),
@@ -356,6 +371,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Input("off-q-table", "page_current"),
         Input("off-q-refresh", "data"),
         State("off-q-lang", "data"),
+        State("off-q-cursors", "data"),
     )
     @require_role(ROLE)
     def load(
@@ -372,15 +388,22 @@ def register(app: Dash, ctx: AppContext) -> None:
         page: object,
         _refresh: object,
         lang: str | None,
-    ) -> tuple[list[dict], list, int, int, str]:
+        cursors: object,
+    ) -> tuple[list[dict], list, int, int, str, list]:
         lang = lang or "en"
         _ = translator(lang)
         f = queue_filter(text, status, category, district, dept, min_age, max_age, supports, overdue, sort)
         # A new filter starts at the first page; paging keeps the filter.
-        page = page if dash_ctx.triggered_id == "off-q-table" and isinstance(page, int) and page >= 0 else 0
-        rows, total = queue_rows(ctx, f, lang, page)
+        paging = dash_ctx.triggered_id == "off-q-table" and isinstance(page, int) and page >= 0
+        page = page if paging and isinstance(page, int) else 0
+        known = cursors if paging and isinstance(cursors, list) and cursors else [None]
+        try:
+            rows, total, known = queue_rows(ctx, f, lang, page, known)
+        except BadCursor:  # a tampered store: start again from the first page
+            page = 0
+            rows, total, known = queue_rows(ctx, f, lang)
         pages = max(1, -(-total // PAGE_SIZE))
-        return rows, [], pages, page, _("Matching comments: {n}", n=fmt_number(total, lang))
+        return rows, [], pages, page, _("Matching comments: {n}", n=fmt_number(total, lang)), known
 
     @app.callback(
         Output("off-q-answer", "value"),

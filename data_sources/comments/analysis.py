@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.engine import Connection
 
+from data_sources.comments.ledger import rebuild_ledger
 from data_sources.store.db import district_locator
 from data_sources.store.models import (
     H3_RESOLUTIONS,
@@ -64,8 +65,9 @@ def rebuild_cell_counts(conn: Connection) -> None:
 
 @contextmanager
 def paused_cell_counts(engine: Engine) -> Any:
-    """For bulk loads: the per-row triggers stand still, and the counts are rebuilt once at the end (in the
-    same transaction that lifts the pause, so nothing written meanwhile is missed on SQLite)."""
+    """For bulk loads: the per-row triggers (heatmap counts and the ledger's summaries) stand still, and the
+    counts are rebuilt once at the end (in the same transaction that lifts the pause, so nothing written
+    meanwhile is missed on SQLite)."""
     with engine.begin() as conn:
         conn.execute(
             CommentCellCountsPause.__table__.insert().values(id=1).prefix_with("OR IGNORE", dialect="sqlite")
@@ -78,8 +80,12 @@ def paused_cell_counts(engine: Engine) -> Any:
         yield
     finally:
         with engine.begin() as conn:
-            conn.execute(CommentCellCountsPause.__table__.delete())
             rebuild_cell_counts(conn)
+            # The ledger's triggers (0803) share the pause. Still paused: rebuilding updates every comment's ledger
+            # state, which would otherwise fire the summary triggers once per comment. One transaction: the
+            # pause ends with the rebuilt counts.
+            rebuild_ledger(conn)
+            conn.execute(CommentCellCountsPause.__table__.delete())
 
 
 def resolution_for_zoom(zoom: float | None) -> int:
@@ -175,11 +181,14 @@ def cell_counts(engine: Engine, f: HeatFilter) -> pd.DataFrame:
 
 
 def week_range(engine: Engine) -> tuple[int, int] | None:
+    """The first and last week with a published comment. ORDER BY ... LIMIT 1 walks the unique key (led by the
+    week) from either end and stops at the first live row; min()/max() with the n > 0 filter read every row."""
+    t = CommentCellCount
+    live = select(t.week).where(t.n > 0).limit(1)
     with engine.connect() as conn:
-        lo, hi = conn.execute(
-            select(func.min(CommentCellCount.week), func.max(CommentCellCount.week)).where(CommentCellCount.n > 0)
-        ).one()
-    return None if lo is None else (int(lo), int(hi))
+        lo = conn.scalar(live.order_by(t.week.asc()))
+        hi = conn.scalar(live.order_by(t.week.desc()))
+    return None if lo is None or hi is None else (int(lo), int(hi))
 
 
 def cell_centres(cells: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import h3
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, DateTime, Engine, and_, func, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from data_sources.comments.emails import InvalidEmail, normalise_email
+from data_sources.store.paging import decode_cursor, encode_cursor
 from data_sources.comments.photo_records import PhotoError, attach, valid_ids
 from data_sources.comments.routing import department_subquery, ensure_department, routed_department
 from data_sources.config import CityConfig
@@ -610,8 +611,13 @@ def published_comments(
     status: str | None = None,
     limit: int = 50,
     order_by_resolved: bool = False,
+    after: tuple[datetime, int] | None = None,
 ) -> list[dict]:
+    """Published comments, latest update first (or latest resolution). ``after``: keyset paging, the
+    (updated_at, id) of the last comment of the page before (``UPDATED_CURSOR``; not with order_by_resolved)."""
     cond = [Comment.moderation == "published"]
+    if after is not None:
+        cond.append(tuple_(Comment.updated_at, Comment.id) < tuple_(literal(after[0], DateTime()), after[1]))
     if district_id is not None:
         cond.append(Comment.district_id == district_id)
     if category is not None:
@@ -622,6 +628,40 @@ def published_comments(
     q = _public_query().where(and_(*cond)).order_by(order, Comment.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+UPDATED_CURSOR = ("datetime", "int")  # (updated_at, id) of the last comment shown (the Atom feeds)
+RESOLVED_CURSOR = ("datetime?", "int")  # (resolved_at, id) of the last comment shown
+
+
+def resolved_page(
+    engine: Engine, *, category: str | None = None, cursor: str | None = None, limit: int = 50
+) -> tuple[list[dict], str | None]:
+    """One page of "you said, we did": published resolved comments, latest resolution first, then those resolved
+    without a recorded time (imports), newest first; paged by keyset (``data_sources.store.paging``). Returns
+    the comments and the cursor of the next (older) page, None at the end. Raises BadCursor for a bad cursor."""
+    after = decode_cursor(cursor, RESOLVED_CURSOR) if cursor is not None else None
+    base = [Comment.moderation == "published", Comment.status == "resolved"]
+    if category is not None:
+        base.append(Comment.category == category)
+    rows: list[dict] = []
+    with engine.connect() as conn:
+        if after is None or after[0] is not None:
+            cond = [*base, Comment.resolved_at.is_not(None)]
+            if after is not None:
+                cond.append(tuple_(Comment.resolved_at, Comment.id) < tuple_(literal(after[0], DateTime()), after[1]))
+            q = _public_query().where(*cond).order_by(Comment.resolved_at.desc(), Comment.id.desc())
+            rows += [dict(r._mapping) for r in conn.execute(q.limit(limit + 1))]
+        if len(rows) <= limit:
+            cond = [*base, Comment.resolved_at.is_(None)]
+            if after is not None and after[0] is None:
+                cond.append(Comment.id < after[1])
+            q = _public_query().where(*cond).order_by(Comment.id.desc()).limit(limit + 1 - len(rows))
+            rows += [dict(r._mapping) for r in conn.execute(q)]
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1]["resolved_at"], rows[-1]["id"]])
 
 
 def latest_public_answers(engine: Engine, comment_ids: list[int]) -> dict[int, str]:

@@ -497,23 +497,9 @@ def _queue_order(sort: str) -> list:
     }.get(sort, [c.created_at.desc(), c.id.desc()])
 
 
-def queue_page(
-    engine: Engine,
-    f: QueueFilter,
-    overdue_days: int = 14,
-    now: datetime | None = None,
-    page: int = 0,
-    page_size: int = QUEUE_PAGE[0],
-) -> tuple[pd.DataFrame, int]:
-    """One page of the work queue (filtered, sorted and paged in SQL) and how many comments match in all."""
-    import pandas as pd
-    from sqlalchemy import and_, func
-
-    now = now or utcnow()
-    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+def _queue_select() -> Any:
     c = Comment
-    cond = and_(*queue_conditions(f, now, overdue_days))
-    q = (
+    return (
         select(
             c.id,
             c.created_at,
@@ -534,6 +520,27 @@ def queue_page(
         )
         .outerjoin(Department, Department.id == c.department_id)
         .outerjoin(District, District.id == c.district_id)
+    )
+
+
+def queue_page(
+    engine: Engine,
+    f: QueueFilter,
+    overdue_days: int = 14,
+    now: datetime | None = None,
+    page: int = 0,
+    page_size: int = QUEUE_PAGE[0],
+) -> tuple[pd.DataFrame, int]:
+    """One page of the work queue (filtered, sorted and paged in SQL) and how many comments match in all."""
+    import pandas as pd
+    from sqlalchemy import and_, func
+
+    now = now or utcnow()
+    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+    c = Comment
+    cond = and_(*queue_conditions(f, now, overdue_days))
+    q = (
+        _queue_select()
         .where(cond)
         .order_by(*_queue_order(f.sort))
         .limit(page_size)
@@ -543,6 +550,59 @@ def queue_page(
         total = conn.scalar(select(func.count()).select_from(c).where(cond)) or 0
         rows = conn.execute(q).all()
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS), int(total)
+
+
+# Keyset paging (data_sources.store.paging): the sort's columns, one direction for all, ending with the id.
+_KEYSET = {
+    "oldest": (("created_at", "id"), False),
+    "oldest_open": (("created_at", "id"), False),
+    "overdue": (("created_at", "id"), False),
+    "most_supported": (("support_count", "created_at", "id"), True),
+    "recently_updated": (("updated_at", "id"), True),
+    "newest": (("created_at", "id"), True),
+}
+_KIND = {"created_at": "datetime", "updated_at": "datetime", "support_count": "int", "id": "int"}
+
+
+def queue_after(
+    engine: Engine,
+    f: QueueFilter,
+    overdue_days: int = 14,
+    now: datetime | None = None,
+    cursor: str | None = None,
+    page_size: int = QUEUE_PAGE[0],
+) -> tuple[pd.DataFrame, int, str | None]:
+    """The page of the work queue that follows ``cursor`` (None: the first page), paged by keyset instead of
+    OFFSET: (rows, how many match in all, the cursor of the next page or None at the end). Raises
+    ``data_sources.store.paging.BadCursor`` for a cursor this sort did not hand out."""
+    import pandas as pd
+    from sqlalchemy import and_, func, literal, tuple_
+
+    from data_sources.store.paging import decode_cursor, encode_cursor
+
+    now = now or utcnow()
+    page_size = max(1, min(int(page_size), QUEUE_PAGE[1]))
+    names, desc = _KEYSET.get(f.sort, _KEYSET["newest"])
+    c = Comment
+    conds = queue_conditions(f, now, overdue_days)
+    cond = and_(*conds)
+    if cursor is not None:
+        values = decode_cursor(cursor, [_KIND[n] for n in names])
+        cols = tuple_(*(getattr(c, n) for n in names))
+        bound = tuple_(*(literal(v, getattr(c, n).type) for n, v in zip(names, values)))
+        conds = [*conds, cols < bound if desc else cols > bound]
+    q = (
+        _queue_select()
+        .where(and_(*conds))
+        .order_by(*(getattr(c, n).desc() if desc else getattr(c, n).asc() for n in names))
+        .limit(page_size + 1)
+    )
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(c).where(cond)) or 0
+        rows = conn.execute(q).all()
+    df = pd.DataFrame(rows[:page_size], columns=QUEUE_COLUMNS)
+    nxt = encode_cursor([getattr(rows[page_size - 1], n) for n in names]) if len(rows) > page_size else None
+    return df, int(total), nxt
 
 
 def queue(
@@ -562,21 +622,37 @@ def queue(
 
 
 def moderation_queue(engine: Engine, limit: int = 200) -> Any:
-    """Held comments and published comments that citizens flagged, most flagged first."""
+    """Held comments and published comments that citizens flagged, most flagged first (the first page)."""
+    return moderation_page(engine, None, limit)[0]
+
+
+MODERATION_CURSOR = ("int", "datetime", "int")  # (flag_count, created_at, id) of the last comment shown
+
+
+def moderation_page(engine: Engine, cursor: str | None = None, limit: int = 200) -> tuple[Any, str | None]:
+    """One page of the moderation queue after ``cursor`` (keyset; None: the first page): most flagged first, then
+    oldest first. Returns the rows and the next page's cursor (None at the end); ``data_sources.store.paging.BadCursor`` for a
+    cursor it did not hand out."""
     import pandas as pd
-    from sqlalchemy import or_
+    from sqlalchemy import and_, literal, or_, tuple_
+
+    from data_sources.store.paging import decode_cursor, encode_cursor
 
     c = Comment
     cols = [c.id, c.created_at, c.category, c.moderation, c.moderation_reason, c.flag_count, c.text, c.original_text]
-    q = (
-        select(*cols)
-        .where(or_(c.moderation == "held", (c.moderation == "published") & (c.flag_count > 0)))
-        .order_by(c.flag_count.desc(), c.created_at.asc())
-        .limit(limit)
-    )
+    cond = [or_(c.moderation == "held", (c.moderation == "published") & (c.flag_count > 0))]
+    if cursor is not None:
+        flags, at, last = decode_cursor(cursor, MODERATION_CURSOR)
+        later = tuple_(c.created_at, c.id) > tuple_(literal(at, c.created_at.type), last)
+        cond.append(or_(c.flag_count < flags, and_(c.flag_count == flags, later)))
+    q = select(*cols).where(*cond).order_by(c.flag_count.desc(), c.created_at.asc(), c.id.asc()).limit(limit + 1)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return pd.DataFrame(rows, columns=[col.key for col in cols])
+    nxt = None
+    if len(rows) > limit:
+        rows, last_row = rows[:limit], rows[limit - 1]
+        nxt = encode_cursor([last_row.flag_count, last_row.created_at, last_row.id])
+    return pd.DataFrame(rows, columns=[col.key for col in cols]), nxt
 
 
 def audit_entries(engine: Engine, limit: int = 500) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -45,6 +46,9 @@ OPEN_STATUSES = ("new", "acknowledged", "in_progress")
 MODERATION_STATES = ("published", "held", "hidden")
 PHOTO_STATES = ("pending", "attached", "hidden")
 OFFICIAL_ROLES = ("moderator", "official", "admin")
+
+# Published comments with a first answer: the rows of the ledger's median indexes (migration 0803).
+LEDGER_ANSWERED = "moderation = 'published' AND first_answer_seconds IS NOT NULL"
 
 # H3 resolutions kept on every comment and feature: r6 (~36 km²) for a city overview down to r9 (~0.1 km²).
 H3_RESOLUTIONS = (6, 7, 8, 9)
@@ -190,6 +194,27 @@ class Comment(Located, Base):
         Index("ix_comments_category_created", "category", "created_at"),
         Index("ix_comments_h3_r9", "h3_r9"),
         Index("ix_comments_h3_r7", "h3_r7"),
+        # The ledger's exact medians (migration 0803): answered published comments in first-answer order.
+        *[
+            Index(
+                name,
+                *cols,
+                "first_answer_seconds",
+                sqlite_where=text(LEDGER_ANSWERED),
+                postgresql_where=text(LEDGER_ANSWERED),
+            )
+            for name, cols in (
+                ("ix_comments_answer_dept_cat", ("department_id", "category")),
+                ("ix_comments_answer_dept", ("department_id",)),
+                ("ix_comments_answer", ()),
+            )
+        ],
+        # Keyset paging: the queue's overdue sort, "you said, we did", the moderation queue.
+        Index("ix_comments_overdue", "moderation", "first_response_at", "created_at", "id"),
+        Index("ix_comments_resolved", "moderation", "status", "resolved_at", "id"),
+        Index("ix_comments_moderation_flags", "moderation", "flag_count", "created_at", "id"),
+        Index("ix_comments_category_updated", "category", "updated_at", "id"),  # the Atom feeds
+        Index("ix_comments_district_updated", "district_id", "updated_at", "id"),
     )
     district_indexed = True
     id: Mapped[int] = mapped_column(
@@ -223,6 +248,14 @@ class Comment(Located, Base):
     # Where it came from (web, open311:<key>, import, demo) and an id there, so retries and imports add nothing.
     origin: Mapped[str] = mapped_column(String(100), default="web")
     client_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # The ledger's view of the comment, kept from its events by a trigger (migration 0803; definitions in
+    # data_sources.comments.ledger): never written by application code.
+    # Server defaults only: an INSERT names none of them, so code runs against a store not yet migrated to 0803.
+    ledger_status: Mapped[str] = mapped_column(String(20), server_default="new")
+    first_answer_seconds: Mapped[float | None] = mapped_column(Float)
+    ever_resolved: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    confirmed_fixed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    reopened: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class CommentEvent(Base):
@@ -356,6 +389,60 @@ class CommentCellCount(Base):
     h3_r7: Mapped[int] = mapped_column(BigInteger)
     h3_r8: Mapped[int] = mapped_column(BigInteger)
     h3_r9: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentLedgerCount(Base):
+    """Published comments per department (0: none), category, ledger status and ledger flags; kept by triggers
+    on ``comments`` (migration 0803). The ledger's counts and shares come from here."""
+
+    __tablename__ = "comment_ledger_counts"
+    __table_args__ = (
+        UniqueConstraint(
+            "department_id",
+            "category",
+            "status",
+            "answered",
+            "ever_resolved",
+            "confirmed_fixed",
+            "reopened",
+            name="uq_comment_ledger_counts_key",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20))
+    answered: Mapped[bool] = mapped_column(Boolean)
+    ever_resolved: Mapped[bool] = mapped_column(Boolean)
+    confirmed_fixed: Mapped[bool] = mapped_column(Boolean)
+    reopened: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentAnswerHour(Base):
+    """How many published comments had their first answer within each whole hour (-1: before the comment's
+    time), per department (0: none) and category; kept by triggers (0803). Locates the ledger's medians."""
+
+    __tablename__ = "comment_answer_hours"
+    __table_args__ = (UniqueConstraint("department_id", "category", "hour", name="uq_comment_answer_hours_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(50))
+    hour: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentOpenDay(Base):
+    """Open published comments per creation day (days since 1970-01-01), department (0: none) and category;
+    kept by triggers (0803). The ledger's "overdue" at any cut-off."""
+
+    __tablename__ = "comment_open_days"
+    __table_args__ = (UniqueConstraint("department_id", "category", "day", name="uq_comment_open_days_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(50))
+    day: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
 
 

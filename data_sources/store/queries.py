@@ -9,7 +9,16 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, select
 
 from data_sources.store import rollups
-from data_sources.store.models import OPEN_STATUSES, Comment, District, Feature, Observation, RefreshRun, Source
+from data_sources.store.models import (
+    OPEN_STATUSES,
+    Comment,
+    CommentCellCount,
+    District,
+    Feature,
+    Observation,
+    RefreshRun,
+    Source,
+)
 
 
 def counted() -> ColumnElement[bool]:
@@ -143,14 +152,20 @@ def open_comment_count(engine: Engine) -> int:
 def public_comment_cells(
     engine: Engine, resolution: int = 8, min_count: int = 3, category: str | None = None, since: datetime | None = None
 ) -> pd.DataFrame:
-    """Published comments counted per H3 cell; cells under ``min_count`` are suppressed for privacy (at r9, the
-    published location of each comment, ``min_count=1`` shows every cell)."""
+    """Published comments counted per H3 cell (comments without a cell left out); cells under ``min_count`` are
+    suppressed for privacy (at r9, the published location of each comment, ``min_count=1`` shows every cell)."""
+    if since is None:
+        # From the trigger-kept counts (migration 0601), not a scan of every comment: the same cells and numbers.
+        t = CommentCellCount
+        cell, total = getattr(t, f"h3_r{resolution}"), func.sum(t.n)
+        where = [cell != 0, *([t.category == category] if category is not None else [])]
+        q = select(cell.label("cell"), total.label("n")).where(*where).group_by(cell).having(total >= min_count)
+        with engine.connect() as conn:
+            return pd.DataFrame(conn.execute(q).all(), columns=["cell", "n"])
     col = getattr(Comment, f"h3_r{resolution}")
-    cond = [Comment.moderation == "published"]
+    cond = [Comment.moderation == "published", col.is_not(None), Comment.created_at >= since]
     if category is not None:
         cond.append(Comment.category == category)
-    if since is not None:
-        cond.append(Comment.created_at >= since)
     q = select(col.label("cell"), func.count().label("n")).where(*cond).group_by(col).having(func.count() >= min_count)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(q).all(), columns=["cell", "n"])

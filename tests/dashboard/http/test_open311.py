@@ -164,6 +164,25 @@ def test_date_window_service_code_and_paging(client):
     assert p1 + p2 == big
 
 
+def test_keyset_pages_follow_the_link_header(client):
+    """Beyond ``page``: each full page names the next in a ``Link: rel="next"`` header with an opaque cursor, and
+    following the links gives every request of the window once, as one big page does."""
+    import re
+    from urllib.parse import urlsplit
+
+    big = client.get(f"{V2}/requests.json", query_string={**WINDOW, "page_size": 1000}).get_json()
+    r = client.get(f"{V2}/requests.json", query_string={**WINDOW, "page_size": 9})
+    seen = list(r.get_json())
+    while "Link" in r.headers:
+        url = re.match(r'<([^>]+)>; rel="next"', r.headers["Link"]).group(1)
+        parts = urlsplit(url)
+        r = client.get(f"{parts.path}?{parts.query}")
+        assert r.status_code == 200
+        seen += r.get_json()
+    assert [x["service_request_id"] for x in seen] == [x["service_request_id"] for x in big]
+    assert all("_created_at" not in x for x in seen)
+
+
 def test_default_window_is_the_last_90_days_and_at_most_1000(client, demo_engine):
     # Move every comment into the last 90 days: the default answer stops at 1,000.
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -346,6 +365,9 @@ def test_revoked_key_is_refused(client, api_key, demo_engine):
         ("/requests.{fmt}?status=pending", 400),
         ("/requests.{fmt}?page=0", 400),
         ("/requests.{fmt}?page_size=5000", 400),
+        ("/requests.{fmt}?cursor=forged", 400),
+        ("/requests.{fmt}?cursor=WzEsIjIwMjYiLDFd", 400),  # well-formed base64 JSON, not a time
+        ("/requests.{fmt}?cursor=WzEsIjIwMjYtMDEtMDFUMDA6MDA6MDAiLDFd&page=2", 400),  # both ways of paging
         ("/requests.{fmt}?end_date=2026-01-01T00:00:00Z&start_date=2026-02-01T00:00:00Z", 400),
         ("/requests/abc.{fmt}", 400),
         ("/requests/99999999.{fmt}", 404),
