@@ -27,9 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dashboard.app import create_app  # noqa: E402
 from dashboard.context import get_context  # noqa: E402
 from dashboard.pages import ledger as ledger_page  # noqa: E402
-from dashboard.server.auth import hash_password  # noqa: E402
+from data_sources.comments.accounts import create_official, hash_password  # noqa: E402
 from data_sources.comments.ledger import city_ledger, city_ledger_from_history  # noqa: E402
-from data_sources.comments.workflow import create_official  # noqa: E402
 from data_sources.config import Settings, load_city  # noqa: E402
 from data_sources.demo import load_demo  # noqa: E402
 from data_sources.store.db import open_store  # noqa: E402

@@ -152,6 +152,7 @@ def test_full_disk_is_a_clear_error_without_loss_or_corruption(tiny_fs, demo_cit
 
 def test_read_only_disk_is_a_clear_error_without_loss_or_corruption(tiny_fs, demo_city):
     mnt, remount = tiny_fs
+    remount("size=8m")  # room for the schema and its WAL: this test is about read-only, not about a full disk
     db = mnt / "store.sqlite"
     engine = open_store(f"sqlite:///{db}")
     _say(engine, demo_city, "readonly-0001")
