@@ -448,15 +448,16 @@ def _insert_observations(engine: Engine, frame: pd.DataFrame, progress: bool) ->
 def _bind_times(conn: Connection, times: pd.Series) -> list:
     """Naive UTC times as the ``time`` column's type binds them on this dialect (text on SQLite, datetime on
     PostgreSQL), computed for the whole column at once."""
-    as_datetimes = times.to_numpy().astype("datetime64[us]").astype(object)
+    us = times.to_numpy().astype("datetime64[us]")
     time_type = Observation.__table__.c.time.type
     process = time_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None or len(times) == 0:
-        return as_datetimes.tolist()
-    text = np.char.replace(np.datetime_as_string(times.to_numpy().astype("datetime64[us]"), unit="us"), "T", " ")
-    if process(as_datetimes[0]) != text[0]:  # a storage format other than SQLAlchemy's default: bind row by row
-        return [process(v) for v in as_datetimes]
-    return text.tolist()
+        return us.astype(object).tolist()
+    # "2024-01-15T08:00:00.000000" -> "2024-01-15 08:00:00.000000" (string slicing beats numpy's char functions)
+    text = [s[:10] + " " + s[11:] for s in np.datetime_as_string(us, unit="us").tolist()]
+    if process(us[0].astype(object)) != text[0]:  # a storage format other than SQLAlchemy's default: row by row
+        return [process(v) for v in us.astype(object)]
+    return text
 
 
 def replace_districts(engine: Engine, districts: Any) -> int:

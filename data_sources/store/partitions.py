@@ -60,7 +60,9 @@ def is_partitioned(conn: Connection) -> bool:
 def existing_months(conn: Connection) -> set[date]:
     """The months that have their own partition."""
     names = conn.execute(
-        text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:t)"),
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:t)"
+        ),
         {"t": PARENT},
     ).scalars()
     out = set()
@@ -128,20 +130,18 @@ def drop_months_before(engine: Engine, cutoff: date) -> dict[str, Any]:
         for month in old:
             conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition_name(month)}")
             conn.exec_driver_sql(f"DROP TABLE {partition_name(month)}")
-        deleted = conn.execute(
-            text(f"DELETE FROM {DEFAULT_PARTITION} WHERE time < :limit"), {"limit": limit}
-        ).rowcount
+        deleted = conn.execute(text(f"DELETE FROM {DEFAULT_PARTITION} WHERE time < :limit"), {"limit": limit}).rowcount
     return {"dropped": [partition_name(m) for m in old], "deleted": deleted}
 
 
-def maintain_observations(engine: Engine, now: datetime, retention_months: int | None) -> dict[str, Any]:
+def maintain_observations(engine: Engine, now: datetime, retention_months: int) -> dict[str, Any]:
     """The refresh worker's housekeeping: the current month and ``MONTHS_AHEAD`` after it have partitions (on
-    partitioned PostgreSQL), and with ``retention_months`` set, months before the current one minus that many
-    are removed (``drop_months_before``). Returns what was done."""
+    partitioned PostgreSQL), and with ``retention_months`` above 0, months before the current one minus that
+    many are removed (``drop_months_before``). Returns what was done."""
     this = month_start(now)
     created = ensure_months(engine, [add_months(this, i) for i in range(MONTHS_AHEAD + 1)])
     out: dict[str, Any] = {"created": [partition_name(m) for m in created]}
-    if retention_months is not None:
+    if retention_months > 0:
         out.update(drop_months_before(engine, add_months(this, -retention_months)))
     return out
 
