@@ -15,7 +15,7 @@ Each line gives the seconds, the rows added, and the peak resident memory of a c
 measurement. Goal on a 2-core machine: 1,000,000 observations <= 15 s on PostgreSQL, <= 12 s on SQLite, <= 1 GB.
 
     /work/venv/bin/python bench/import_observations.py [--rows 1000000] [--url postgresql+psycopg://.../empty_db]
-        [--only upsert,executemany,sensor_community,csv]
+        [--only upsert,executemany,sensor_community,csv] [--no-sqlite]
 
 ``--url`` names an empty database that each measurement empties (its observations, features and sources) first.
 """
@@ -200,6 +200,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="observations per measurement")
     ap.add_argument("--url", default=None, help="also measure this (empty) PostgreSQL database")
     ap.add_argument("--only", default="upsert,executemany,sensor_community,csv", help="comma-separated paths")
+    ap.add_argument("--no-sqlite", action="store_true", help="measure only the --url store")
     ap.add_argument("--one", nargs=3, metavar=("WHAT", "URL", "FOLDER"), help=argparse.SUPPRESS)  # the child
     args = ap.parse_args()
     if args.one:
@@ -207,14 +208,15 @@ def main() -> None:
         return
 
     folder = Path(tempfile.mkdtemp(prefix="citydash-bench-"))
-    urls = [f"sqlite:///{folder / 'bench.sqlite'}"] + ([args.url] if args.url else [])
+    urls = ([] if args.no_sqlite else [f"sqlite:///{folder / 'bench.sqlite'}"]) + ([args.url] if args.url else [])
     for url in urls:
         for what in args.only.split(","):
             for f in folder.glob("bench.sqlite*"):
                 f.unlink()
             # a fresh process per measurement: its own peak memory
             cmd = [sys.executable, __file__, "--rows", str(args.rows), "--one", what, url, str(folder)]
-            print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip(), flush=True)
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # its errors go to our stderr
+            print(done.stdout.strip() or json.dumps({"path": what, "url": url, "failed": done.returncode}), flush=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from data_sources.store.models import Observation
 
@@ -30,6 +31,7 @@ MONTHS_AHEAD = 3  # the refresh worker keeps this many months after the current 
 _MONTH_NAME = re.compile(r"^observations_(\d{4})(\d{2})$")
 # pg_advisory_xact_lock key: one process at a time creates or drops months (importers, the refresh worker).
 _LOCK_KEY = 0x63697479_0801
+LOCK_TIMEOUT_MS = 3000  # the longest a partition change waits for the observations table (then it tries later)
 
 
 def month_start(t: datetime | date) -> date:
@@ -108,29 +110,53 @@ def ensure_months(engine: Engine, months: Iterable[date]) -> list[date]:
     with engine.connect() as conn:
         if not is_partitioned(conn) or wanted <= existing_months(conn):
             return []
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        missing = sorted(wanted - existing_months(conn))  # another process may have created some meanwhile
-        for month in missing:
-            create_month(conn, month)
+    try:
+        with engine.begin() as conn:
+            _lock(conn)
+            missing = sorted(wanted - existing_months(conn))  # another process may have created some meanwhile
+            for month in missing:
+                create_month(conn, month)
+    except OperationalError as e:
+        if not _lock_timed_out(e):
+            raise
+        return []  # rows of these months wait in the default partition; the next refresh tick tries again
     return missing
+
+
+def _lock(conn: Connection) -> None:
+    """One process at a time changes the partitions, and none waits long for the table's lock: queries that arrive
+    while a partition change waits for its lock queue behind it, so a web request must not wait on a long import."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+
+
+def _lock_timed_out(e: OperationalError) -> bool:
+    return getattr(e.orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def drop_months_before(engine: Engine, cutoff: date) -> dict[str, Any]:
     """Remove every observation older than ``cutoff`` (a first day of a month): on partitioned PostgreSQL the
     whole months before it are detached and dropped, and the default partition's older rows deleted; elsewhere
-    the rows are deleted. Returns {"dropped": [partition names], "deleted": rows deleted}."""
+    the rows are deleted. Returns {"dropped": [partition names], "deleted": rows deleted}, with "postponed" when
+    the table stayed locked longer than ``LOCK_TIMEOUT_MS``."""
     limit = datetime(cutoff.year, cutoff.month, 1)
-    with engine.begin() as conn:
-        if not is_partitioned(conn):
-            deleted = conn.execute(delete(Observation).where(Observation.time < limit)).rowcount
-            return {"dropped": [], "deleted": deleted}
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        old = sorted(m for m in existing_months(conn) if add_months(m, 1) <= cutoff)
-        for month in old:
-            conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition_name(month)}")
-            conn.exec_driver_sql(f"DROP TABLE {partition_name(month)}")
-        deleted = conn.execute(text(f"DELETE FROM {DEFAULT_PARTITION} WHERE time < :limit"), {"limit": limit}).rowcount
+    try:
+        with engine.begin() as conn:
+            if not is_partitioned(conn):
+                deleted = conn.execute(delete(Observation).where(Observation.time < limit)).rowcount
+                return {"dropped": [], "deleted": deleted}
+            _lock(conn)
+            old = sorted(m for m in existing_months(conn) if add_months(m, 1) <= cutoff)
+            for month in old:
+                conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition_name(month)}")
+                conn.exec_driver_sql(f"DROP TABLE {partition_name(month)}")
+            deleted = conn.execute(
+                text(f"DELETE FROM {DEFAULT_PARTITION} WHERE time < :limit"), {"limit": limit}
+            ).rowcount
+    except OperationalError as e:
+        if not _lock_timed_out(e):
+            raise
+        return {"dropped": [], "deleted": 0, "postponed": True}  # the table was busy: the next tick tries again
     return {"dropped": [partition_name(m) for m in old], "deleted": deleted}
 
 

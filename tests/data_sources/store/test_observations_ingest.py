@@ -232,3 +232,26 @@ def test_migration_0801_partitions_an_existing_table_keeping_every_row(any_url):
     with eng.connect() as c:
         assert c.execute(text("SELECT relkind FROM pg_class WHERE relname = 'observations'")).scalar_one() == "r"
     eng.dispose()
+
+
+@pytest.mark.postgres
+def test_a_long_reader_never_holds_an_import_up_its_rows_wait_in_the_default_partition(pg_engine, monkeypatch):
+    """Another transaction is reading observations (a long query): creating a month needs the default partition
+    to itself and would queue every later reader behind it, so the partition change gives up after
+    LOCK_TIMEOUT_MS, the rows go to the default partition, and the next month creation moves them."""
+    import time
+
+    from data_sources.store import partitions
+
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT_MS", 300)
+    ids = _features(pg_engine)
+    with pg_engine.connect() as busy:
+        busy.exec_driver_sql("BEGIN")
+        busy.exec_driver_sql("SELECT count(*) FROM observations")  # its locks last until its transaction ends
+        t0 = time.perf_counter()
+        assert upsert_observations(pg_engine, ids, _hourly(["s0"], "2018-03-01T00:00:00Z", 3)) == 3
+        assert time.perf_counter() - t0 < 10
+        busy.exec_driver_sql("ROLLBACK")
+    assert _partition_of(pg_engine, datetime(2018, 3, 1, 1)) == DEFAULT_PARTITION
+    assert ensure_months(pg_engine, [date(2018, 3, 1)]) == [date(2018, 3, 1)]
+    assert _partition_of(pg_engine, datetime(2018, 3, 1, 1)) == "observations_201803"
