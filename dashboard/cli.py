@@ -186,10 +186,11 @@ def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
 
     def tick() -> None:
         now = utcnow()
-        # observations: this month and the next ones partitioned ahead (PostgreSQL), old months past retention gone
-        kept = maintain_observations(obj.engine, now, obj.settings.observations_retention_months)
         due = due_sources(obj.engine, obj.city, now)
         report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
+        # then the observations' months: the next ones partitioned ahead (PostgreSQL; an import creates the months
+        # it writes itself), the ones past CITYDASH_OBSERVATIONS_RETENTION_MONTHS gone
+        kept = maintain_observations(obj.engine, now, obj.settings.observations_retention_months)
         click.echo(
             json.dumps(
                 {

@@ -255,3 +255,49 @@ def test_a_long_reader_never_holds_an_import_up_its_rows_wait_in_the_default_par
     assert _partition_of(pg_engine, datetime(2018, 3, 1, 1)) == DEFAULT_PARTITION
     assert ensure_months(pg_engine, [date(2018, 3, 1)]) == [date(2018, 3, 1)]
     assert _partition_of(pg_engine, datetime(2018, 3, 1, 1)) == "observations_201803"
+
+
+def test_the_refresh_worker_applies_the_retention_setting(tmp_path):
+    """CITYDASH_OBSERVATIONS_RETENTION_MONTHS=1: on its first tick the worker removes what is older than last
+    month, and says so."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from data_sources.store.db import utcnow
+    from data_sources.store.partitions import add_months, month_start
+
+    root = Path(__file__).resolve().parents[3]
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = open_store(url)
+    ids = _features(engine, 1)
+    cutoff = add_months(month_start(utcnow()), -1)
+    old = datetime(cutoff.year, cutoff.month, 1) - pd.Timedelta(hours=5)
+    assert upsert_observations(engine, ids, _hourly(["s0"], old.isoformat() + "Z", 10)) == 10  # 5 before, 5 after
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "CITYDASH_DATA_DIR": str(tmp_path),
+        "CITYDASH_DATABASE_URL": url,
+        "CITYDASH_CITY": str(root / "cities" / "demo.toml"),
+        "CITYDASH_OBSERVATIONS_RETENTION_MONTHS": "1",
+    }
+    p = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.cli", "refresh", "--every", "1h"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = p.stdout.readline()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert json.loads(first)["observations"] == {"created": [], "dropped": [], "deleted": 5}
+    with engine.connect() as c:
+        assert c.execute(select(func.min(Observation.time))).scalar_one() == datetime(cutoff.year, cutoff.month, 1)
+    engine.dispose()
