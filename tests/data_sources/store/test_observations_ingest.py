@@ -301,3 +301,22 @@ def test_the_refresh_worker_applies_the_retention_setting(tmp_path):
     with engine.connect() as c:
         assert c.execute(select(func.min(Observation.time))).scalar_one() == datetime(cutoff.year, cutoff.month, 1)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_partitioned_store_restores_from_its_backup_and_a_bad_file_changes_nothing(pg_engine, tmp_path):
+    from data_sources.operations import backup, restore
+
+    ids = _features(pg_engine)
+    assert upsert_observations(pg_engine, ids, _hourly(list(ids), "2024-12-31T20:00:00Z", 8)) == 24
+    kept = _stored(pg_engine)
+    dump = backup(pg_engine, tmp_path / "b.dump")
+    assert upsert_observations(pg_engine, ids, _hourly(["s0"], "2025-03-01T00:00:00Z", 5)) == 5
+    restore(pg_engine, dump)
+    assert _stored(pg_engine) == kept
+    assert _partition_of(pg_engine, datetime(2025, 1, 1, 1)) == "observations_202501"
+    bad = tmp_path / "bad.dump"
+    bad.write_bytes(b"not a dump")
+    with pytest.raises(RuntimeError, match="pg_restore failed"):
+        restore(pg_engine, bad)
+    assert _stored(pg_engine) == kept
