@@ -105,6 +105,34 @@ def demo(obj: _Ctx, comments: int, seed: int, days: int) -> None:
     click.echo(json.dumps(counts))
 
 
+@cli.command(name="demo-history")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 36_600), help="Days of hourly history.")
+@click.option("--stations", default=100, show_default=True, type=click.IntRange(1, 100_000), help="Air stations.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Random seed: the same seed gives the same rows.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (there is none either when stderr is no terminal).")
+@click.pass_obj
+def demo_history(obj: _Ctx, days: int, stations: int, seed: int, no_progress: bool) -> None:
+    """Write years of synthetic hourly air-quality history (STATIONS x DAYS x 24 h x 3 metrics, with gaps) into
+    the source "demo-history", to measure the store at scale. Running it again adds nothing."""
+    import time
+
+    from data_sources.history import generate_history
+
+    t0 = time.perf_counter()
+    counts: dict[str, Any] = dict(
+        generate_history(
+            obj.engine,
+            tuple(obj.city.city.centre),
+            stations=stations,
+            days=days,
+            seed=seed,
+            progress=not no_progress and sys.stderr.isatty(),
+        )
+    )
+    counts["seconds"] = round(time.perf_counter() - t0, 2)
+    click.echo(json.dumps(counts))
+
+
 @cli.command()
 @click.option("--source", "source_name", default=None, help="Refresh only this source (by its name in the city TOML).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for cron and logs).")
@@ -166,16 +194,27 @@ def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
     from data_sources.operations import due_sources, store_lock
     from data_sources.refresh import refresh as run_refresh
     from data_sources.store.db import utcnow
+    from data_sources.store.partitions import maintain_observations
 
     def tick() -> None:
+        now = utcnow()
         with store_lock(obj.engine, REFRESH_LOCK, wait=False) as held:
             if not held:  # one refresh at a time across machines; the next tick tries again
                 click.echo(json.dumps({"skipped": "another refresh of this store is running"}))
                 return
-            due = due_sources(obj.engine, obj.city, utcnow())
+            due = due_sources(obj.engine, obj.city, now)
             report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
+            # then the observations' months: the next ones partitioned ahead (PostgreSQL; an import creates the
+            # months it writes itself), the ones past CITYDASH_OBSERVATIONS_RETENTION_MONTHS gone
+            kept = maintain_observations(obj.engine, now, obj.settings.observations_retention_months)
         click.echo(
-            json.dumps({"refreshed": [r.as_dict() for r in report.runs], "districts_error": report.districts_error})
+            json.dumps(
+                {
+                    "refreshed": [r.as_dict() for r in report.runs],
+                    "districts_error": report.districts_error,
+                    "observations": kept,
+                }
+            )
         )
 
     _worker(every, tick)
@@ -333,6 +372,7 @@ def import_(
                 source=source,
                 configured=[s.name for s in obj.city.sources],
                 footprint=footprint(obj.engine, obj.city),
+                progress=sys.stderr.isatty(),  # a bar on a terminal, none in logs and pipes
             )
     except SourceError as e:
         _fail(f"import {kind} {path}: {e}")

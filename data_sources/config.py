@@ -402,6 +402,12 @@ class Settings(BaseModel):
         description="An official's session ends this many hours after login, however active.",
         json_schema_extra={"env": "CITYDASH_SESSION_MAX_HOURS"},
     )
+    observations_retention_months: int = Field(
+        0,
+        ge=0,
+        description="Observations older than the current month minus this many months are removed by the refresh worker (on PostgreSQL whole month partitions are dropped); 0: keep every observation.",
+        json_schema_extra={"env": "CITYDASH_OBSERVATIONS_RETENTION_MONTHS"},
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -13,6 +13,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 import zlib
@@ -329,24 +330,48 @@ def restore(engine: Engine, src: str | os.PathLike) -> None:
     elif engine.dialect.name == "postgresql":
         args, env = _pg_env(engine)
         engine.dispose()
-        _run(
-            [
-                "pg_restore",
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                *args,
-                "--dbname",
-                engine.url.database,
-                str(src),
-            ],
-            env,
-        )
+        _restore_pg(src, args, env, str(engine.url.database))
     else:
         raise ValueError(f"no restore for {engine.dialect.name}")
     migrate(engine)
+
+
+# pg_restore --clean cannot drop a partition's constraints one by one (they belong to the partitioned table): the
+# partitioned observations table goes first, with its partitions, in the same transaction as the restore.
+_RESTORE_PREFIX = b"DROP TABLE IF EXISTS observations CASCADE;\n"
+
+
+def _restore_pg(src: Path, args: list[str], env: dict[str, str], database: str) -> None:
+    """pg_restore's script (--clean) through psql in one transaction: all of the backup or nothing."""
+    for tool in ("pg_restore", "psql"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} not found: install the PostgreSQL client (apt-get install postgresql-client)")
+    script = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file", "-", str(src)]
+    psql = ["psql", "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", *args]
+    with tempfile.TemporaryFile() as err_file:
+        with subprocess.Popen(script, env=env, stdout=subprocess.PIPE, stderr=err_file) as dump:
+            load = subprocess.Popen(
+                [*psql, "--dbname", database],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=err_file,
+            )
+            assert load.stdin is not None and dump.stdout is not None
+            try:
+                load.stdin.write(b"BEGIN;\n" + _RESTORE_PREFIX)
+                shutil.copyfileobj(dump.stdout, load.stdin, 1 << 20)
+                if dump.wait() == 0:  # COMMIT only after the whole script: otherwise psql's exit rolls back
+                    load.stdin.write(b"COMMIT;\n")
+            except BrokenPipeError:  # psql stopped at an error (and rolled back): reported below
+                dump.kill()  # nobody reads its output any more
+            finally:
+                load.stdin.close()
+            load.wait()
+        if dump.returncode != 0 or load.returncode != 0:
+            err_file.seek(0)
+            tool = "psql" if load.returncode != 0 else "pg_restore"
+            raise RuntimeError(f"{tool} failed: {err_file.read().decode(errors='replace').strip()[-500:]}")
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:

@@ -106,11 +106,12 @@ def _reasons_text(parsed: ParseResult) -> str:
 
 
 def store_result(
-    engine: Engine, source_id: int, parsed: ParseResult, footprint: Footprint | None = None
+    engine: Engine, source_id: int, parsed: ParseResult, footprint: Footprint | None = None, progress: bool = False
 ) -> tuple[int, int, int]:
-    """Upsert one parse result; returns (features added, observations added, features outside the footprint)."""
+    """Upsert one parse result; returns (features added, observations added, features outside the footprint).
+    ``progress``: a bar while the observations are written (command-line imports)."""
     ids = upsert_features(engine, source_id, parsed.features, footprint)
-    added = upsert_observations(engine, ids, parsed.observations)
+    added = upsert_observations(engine, ids, parsed.observations, progress=progress)
     return getattr(ids, "added", 0), added, getattr(ids, "outside", 0)
 
 
@@ -244,6 +245,7 @@ def import_file(
     params: dict | None = None,
     configured: Collection[str] = (),
     footprint: Footprint | None = None,
+    progress: bool = False,
 ) -> dict:
     """Load one local payload of ``kind`` (a downloaded response, an archive CSV, a vector file) and store it,
     recording the run and the source's success as a refresh does.
@@ -254,7 +256,8 @@ def import_file(
     import never overwrites another source's features. Returns {"source", "kind", "features",
     "observations", "skipped", "skipped_by_reason", "unmapped", "created", ...}; a payload with rows but nothing
     loadable raises SourceError with the reasons (the failed run is recorded when the source exists).
-    ``footprint``: the city's (features outside it are stored, marked and counted in "outside").
+    ``footprint``: the city's (features outside it are stored, marked and counted in "outside"). ``progress``:
+    a bar while the observations are written (the command line on a terminal).
     """
     connector = get_connector(kind)
     if source is not None and source.kind != kind:
@@ -278,7 +281,7 @@ def import_file(
     try:
         parsed = parse_checked(connector, connector.read_file(path, p), p)
         upsert_source(engine, name, kind, meta=parsed.meta, title=source.title if source is not None else "")
-        features, observations, outside = store_result(engine, sid, parsed, footprint)
+        features, observations, outside = store_result(engine, sid, parsed, footprint, progress)
     except Exception as e:
         error = f"{name}: {_one_line(e)}"
         record_failure(engine, sid, error)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from data_sources.store.models import Base
+from data_sources.store.partitions import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,7 +26,13 @@ def run_migrations_online() -> None:
 
 def _run(connection: Any) -> None:
     # batch mode: SQLite cannot ALTER most things, Alembic rebuilds the table instead, keeping the rows.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        include_object=include_object,  # the month partitions of observations (PostgreSQL only)
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,13 +1,13 @@
 """observation_rollups: count, sum, min, max per feature, metric and hour, day or month, filled from the stored rows
 
 Revision ID: 0802
-Revises: 0703
+Revises: 0801
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0802"
-down_revision = "0703"
+down_revision = "0801"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,182 @@
+"""PostgreSQL: the observations table partitioned by month (migration 0801), and the retention of old months.
+
+On PostgreSQL ``observations`` is partitioned by range on ``time``: one table per calendar month (UTC),
+``observations_YYYYMM``, plus ``observations_default`` that takes any row whose month has no partition yet, so
+that no insert is ever refused. Months are created ahead by the refresh worker (``maintain_observations``) and by
+``upsert_observations`` for the months it is about to write. Creating a month whose rows already sit in the
+default partition moves them into the new month first, in the same transaction.
+
+Retention (``CITYDASH_OBSERVATIONS_RETENTION_MONTHS``; unset keeps everything): whole months older than the
+current month minus N are detached and dropped (not archived: archive a month first with
+``pg_dump --table=observations_YYYYMM`` if it is to be kept). On SQLite, which has no partitions, the same setting
+deletes the rows older than the same cut-off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from data_sources.store.models import Observation
+
+PARENT = "observations"
+DEFAULT_PARTITION = "observations_default"
+MONTHS_AHEAD = 3  # the refresh worker keeps this many months after the current one ready
+_MONTH_NAME = re.compile(r"^observations_(\d{4})(\d{2})$")
+# pg_advisory_xact_lock key: one process at a time creates or drops months (importers, the refresh worker).
+_LOCK_KEY = 0x63697479_0801
+LOCK_TIMEOUT_MS = 3000  # the longest a partition change waits for the observations table (then it tries later)
+
+
+def month_start(t: datetime | date) -> date:
+    """The first day of ``t``'s month."""
+    return date(t.year, t.month, 1)
+
+
+def add_months(month: date, n: int) -> date:
+    """``month`` (a first day) moved by ``n`` months."""
+    i = month.year * 12 + month.month - 1 + n
+    return date(i // 12, i % 12 + 1, 1)
+
+
+def partition_name(month: date) -> str:
+    return f"observations_{month.year:04d}{month.month:02d}"
+
+
+def is_partitioned(conn: Connection) -> bool:
+    """Whether this store's observations table is partitioned (PostgreSQL after migration 0801)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    kind = conn.execute(
+        text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": PARENT}
+    ).scalar_one_or_none()
+    return kind == "p"
+
+
+def existing_months(conn: Connection) -> set[date]:
+    """The months that have their own partition."""
+    names = conn.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:t)"
+        ),
+        {"t": PARENT},
+    ).scalars()
+    out = set()
+    for name in names:
+        m = _MONTH_NAME.match(name)
+        if m:
+            out.add(date(int(m.group(1)), int(m.group(2)), 1))
+    return out
+
+
+def create_month(conn: Connection, month: date) -> None:
+    """Create the partition of ``month`` (a first day), moving its rows out of the default partition if any
+    are there. Call inside a transaction that holds the partition lock (``ensure_months``)."""
+    name, lo, hi = partition_name(month), month.isoformat(), add_months(month, 1).isoformat()
+    bounds = {"lo": lo, "hi": hi}
+    waiting = conn.execute(
+        text(f"SELECT 1 FROM {DEFAULT_PARTITION} WHERE time >= :lo AND time < :hi LIMIT 1"), bounds
+    ).first()
+    if waiting is None:
+        conn.exec_driver_sql(f"CREATE TABLE {name} PARTITION OF {PARENT} FOR VALUES FROM ('{lo}') TO ('{hi}')")
+        return
+    # Rows of this month arrived before its partition: the new month takes them over from the default partition
+    # (PostgreSQL refuses a partition whose rows would still match the default one).
+    conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)")
+    conn.execute(
+        text(
+            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE time >= :lo AND time < :hi "
+            "RETURNING id, feature_id, time, metric, value, unit) "
+            f"INSERT INTO {name} (id, feature_id, time, metric, value, unit) SELECT * FROM moved"
+        ),
+        bounds,
+    )
+    conn.exec_driver_sql(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES FROM ('{lo}') TO ('{hi}')")
+
+
+def ensure_months(engine: Engine, months: Iterable[date]) -> list[date]:
+    """Create the partitions of ``months`` (first days) that do not exist yet; returns the months created. A no-op
+    on SQLite and on an unpartitioned table. Runs in its own transaction, before the rows are written, so that an
+    import's rows go straight to their month."""
+    wanted = {month_start(m) for m in months}
+    if engine.dialect.name != "postgresql" or not wanted:
+        return []
+    with engine.connect() as conn:
+        if not is_partitioned(conn) or wanted <= existing_months(conn):
+            return []
+    try:
+        with engine.begin() as conn:
+            _lock(conn)
+            missing = sorted(wanted - existing_months(conn))  # another process may have created some meanwhile
+            for month in missing:
+                create_month(conn, month)
+    except OperationalError as e:
+        if not _lock_timed_out(e):
+            raise
+        return []  # rows of these months wait in the default partition; the next refresh tick tries again
+    return missing
+
+
+def _lock(conn: Connection) -> None:
+    """One process at a time changes the partitions, and none waits long for the table's lock: queries that arrive
+    while a partition change waits for its lock queue behind it, so a web request must not wait on a long import."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+
+
+def _lock_timed_out(e: OperationalError) -> bool:
+    return getattr(e.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def drop_months_before(engine: Engine, cutoff: date) -> dict[str, Any]:
+    """Remove every observation older than ``cutoff`` (a first day of a month): on partitioned PostgreSQL the
+    whole months before it are detached and dropped, and the default partition's older rows deleted; elsewhere
+    the rows are deleted. Returns {"dropped": [partition names], "deleted": rows deleted}, with "postponed" when
+    the table stayed locked longer than ``LOCK_TIMEOUT_MS``."""
+    limit = datetime(cutoff.year, cutoff.month, 1)
+    try:
+        with engine.begin() as conn:
+            if not is_partitioned(conn):
+                deleted = conn.execute(delete(Observation).where(Observation.time < limit)).rowcount
+                return {"dropped": [], "deleted": deleted}
+            _lock(conn)
+            old = sorted(m for m in existing_months(conn) if add_months(m, 1) <= cutoff)
+            for month in old:
+                conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition_name(month)}")
+                conn.exec_driver_sql(f"DROP TABLE {partition_name(month)}")
+            deleted = conn.execute(
+                text(f"DELETE FROM {DEFAULT_PARTITION} WHERE time < :limit"), {"limit": limit}
+            ).rowcount
+    except OperationalError as e:
+        if not _lock_timed_out(e):
+            raise
+        return {"dropped": [], "deleted": 0, "postponed": True}  # the table was busy: the next tick tries again
+    return {"dropped": [partition_name(m) for m in old], "deleted": deleted}
+
+
+def maintain_observations(engine: Engine, now: datetime, retention_months: int) -> dict[str, Any]:
+    """The refresh worker's housekeeping: the current month and ``MONTHS_AHEAD`` after it have partitions (on
+    partitioned PostgreSQL), and with ``retention_months`` above 0, months before the current one minus that
+    many are removed (``drop_months_before``). Returns what was done."""
+    this = month_start(now)
+    created = ensure_months(engine, [add_months(this, i) for i in range(MONTHS_AHEAD + 1)])
+    out: dict[str, Any] = {"created": [partition_name(m) for m in created]}
+    if retention_months > 0:
+        out.update(drop_months_before(engine, add_months(this, -retention_months)))
+    return out
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter: the month partitions and the BRIN index exist only on PostgreSQL (migration 0801, not
+    in the models, which describe the SQLite and PostgreSQL columns alike)."""
+    if type_ == "table" and reflected and compare_to is None and name is not None:
+        return not (name == DEFAULT_PARTITION or _MONTH_NAME.match(name))
+    if type_ == "index" and reflected and compare_to is None:
+        return name != "ix_observations_time_brin"
+    return True
