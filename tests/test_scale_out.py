@@ -7,6 +7,7 @@ page changes on both servers when an answer arrives on one, and only one refresh
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,6 +45,11 @@ def two_servers() -> Iterator[Cluster]:
     redis_url = os.environ.get("CITYDASH_TEST_REDIS_URL")
     if not redis_url:
         pytest.skip("CITYDASH_TEST_REDIS_URL is not set (several app servers share their limits in Redis)")
+    missing = [tool for tool in ("nginx", "pgbouncer") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{', '.join(missing)} not installed: .ci/run must apt-get install them")
+        pytest.skip(f"{', '.join(missing)} not installed (apt-get install nginx pgbouncer)")
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
