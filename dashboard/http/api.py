@@ -19,7 +19,7 @@ from typing import Any
 
 import flask
 from dash import Dash
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from dashboard.context import AppContext
 from dashboard.http.responses import HttpError, conditional, json_response, query_time
@@ -205,6 +205,32 @@ def features_page(engine: Engine, layer: str, limit: int, offset: int) -> tuple[
     return {"type": "FeatureCollection", "features": feats}, total
 
 
+def _filtered(
+    q: Select,
+    feature_id: Any,
+    metric: Any,
+    time: Any,
+    layer: str | None,
+    metrics: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    feature_ids: list[int] | None,
+) -> Select:
+    """The API's filters on readings or rollups (whose feature, metric and time columns are given): one layer,
+    some metrics, a closed time range, some features."""
+    if layer:
+        q = q.join(Feature, Feature.id == feature_id).where(Feature.layer == layer)
+    if metrics:
+        q = q.where(metric.in_(metrics))
+    if since is not None:
+        q = q.where(time >= since)
+    if until is not None:
+        q = q.where(time <= until)
+    if feature_ids:
+        q = q.where(feature_id.in_(feature_ids))
+    return q
+
+
 def observations_page(
     engine: Engine,
     metrics: list[str] | None,
@@ -215,17 +241,9 @@ def observations_page(
     limit: int,
     offset: int,
 ) -> list[dict]:
-    q = select(Observation.feature_id, Observation.time, Observation.metric, Observation.value, Observation.unit)
-    if layer:
-        q = q.join(Feature, Feature.id == Observation.feature_id).where(Feature.layer == layer)
-    if metrics:
-        q = q.where(Observation.metric.in_(metrics))
-    if start is not None:
-        q = q.where(Observation.time >= start)
-    if end is not None:
-        q = q.where(Observation.time <= end)
-    if feature_ids:
-        q = q.where(Observation.feature_id.in_(feature_ids))
+    o = Observation
+    q = select(o.feature_id, o.time, o.metric, o.value, o.unit)
+    q = _filtered(q, o.feature_id, o.metric, o.time, layer, metrics, start, end, feature_ids)
     q = q.order_by(Observation.time, Observation.feature_id, Observation.metric).limit(limit).offset(offset)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
@@ -279,16 +297,8 @@ def rollups_page(
     max and count; every bucket that overlaps [start, end] (a bucket that starts before ``start`` counts whole)."""
     r = ObservationRollup
     q = select(r.feature_id, r.bucket, r.metric, r.total / r.n, r.low, r.high, r.n).where(r.resolution == resolution)
-    if layer:
-        q = q.join(Feature, Feature.id == r.feature_id).where(Feature.layer == layer)
-    if metrics:
-        q = q.where(r.metric.in_(metrics))
-    if start is not None:
-        q = q.where(r.bucket >= rollups.bucket_start(start, resolution))
-    if end is not None:
-        q = q.where(r.bucket <= end)
-    if feature_ids:
-        q = q.where(r.feature_id.in_(feature_ids))
+    since = None if start is None else rollups.bucket_start(start, resolution)
+    q = _filtered(q, r.feature_id, r.metric, r.bucket, layer, metrics, since, end, feature_ids)
     q = q.order_by(r.bucket, r.feature_id, r.metric).limit(limit).offset(offset)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
