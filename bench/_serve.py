@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -146,6 +147,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill_all()
 
+    def close(self) -> None:
+        """Stop for good and remove the data folder (its log with it): a long bench or test run leaves nothing."""
+        self.stop()
+        shutil.rmtree(self.env["CITYDASH_DATA_DIR"], ignore_errors=True)
+
 
 def _wait_port(port: int, proc: subprocess.Popen, log: Path, wait: float = 30) -> None:
     end = time.monotonic() + wait
@@ -207,6 +213,7 @@ pidfile = {self.dir}/pgbouncer.pid
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Nginx:
@@ -272,6 +279,7 @@ http {{
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @contextmanager
@@ -297,7 +305,7 @@ def cluster(
         if proxy:
             proxy.stop()
         for a in apps:
-            a.stop()
+            a.close()
         if bouncer:
             bouncer.stop()
 

@@ -207,16 +207,19 @@ def main() -> None:
         print(json.dumps(_measure(args.one[0], args.one[1], args.rows, args.one[2])))
         return
 
-    folder = Path(tempfile.mkdtemp(prefix="citydash-bench-"))
-    urls = ([] if args.no_sqlite else [f"sqlite:///{folder / 'bench.sqlite'}"]) + ([args.url] if args.url else [])
-    for url in urls:
-        for what in args.only.split(","):
-            for f in folder.glob("bench.sqlite*"):
-                f.unlink()
-            # a fresh process per measurement: its own peak memory
-            cmd = [sys.executable, __file__, "--rows", str(args.rows), "--one", what, url, str(folder)]
-            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # its errors go to our stderr
-            print(done.stdout.strip() or json.dumps({"path": what, "url": url, "failed": done.returncode}), flush=True)
+    with tempfile.TemporaryDirectory(prefix="citydash-bench-") as tmp:
+        folder = Path(tmp)
+        urls = [] if args.no_sqlite else [f"sqlite:///{folder / 'bench.sqlite'}"]
+        urls += [args.url] if args.url else []
+        for url in urls:
+            for what in args.only.split(","):
+                for f in folder.glob("bench.sqlite*"):
+                    f.unlink()
+                # a fresh process per measurement: its own peak memory
+                cmd = [sys.executable, __file__, "--rows", str(args.rows), "--one", what, url, str(folder)]
+                done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # its errors go to our stderr
+                failed = json.dumps({"path": what, "url": url, "failed": done.returncode})
+                print(done.stdout.strip() or failed, flush=True)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def run(kind: str, citizens: int, seconds: float, comment_share: float) -> dict:
             out["after_server_kill_healthy_s"] = round(time.monotonic() - t0, 2)
             load.join()
         finally:
-            srv.stop()
+            srv.close()
         out["requests"] = stats.report(seconds)
         out["comments"] = check_comments(url, acked, tag)
         return out

@@ -77,7 +77,7 @@ def run(
             base = proxy.base
         else:
             srv = Server(url, workers=workers, redis_url=redis)
-            stack.callback(srv.stop)
+            stack.callback(srv.close)
             srv.start()
             base = srv.base
         startup = time.monotonic() - t0

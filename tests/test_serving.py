@@ -26,7 +26,7 @@ def server(any_url):
     srv = Server(any_url, workers=2)
     srv.start(wait=180)
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def _count(url: str, table) -> int:  # noqa: ANN001
