@@ -114,13 +114,14 @@ def bucket_sql(
 def insert_and_merge_sql(staging: str) -> str:
     """PostgreSQL: one statement that moves the rows of the table ``staging`` (feature_id, time, metric, value,
     unit) into observations, skipping those already stored, and adds the rows it inserted to their days' and
-    months' rollups. It returns one row: how many readings were inserted."""
+    months' rollups (in key order: two imports that touch the same buckets lock them in the same order, and wait
+    for each other instead of deadlocking). It returns one row: how many readings were inserted."""
 
     def merge(resolution: str) -> str:
         return (
             f"INSERT INTO observation_rollups ({', '.join(_COLS)}) "
             f"SELECT '{resolution}', metric, date_trunc('{resolution}', time), feature_id, count(*), sum(value), "
-            "min(value), max(value) FROM inserted GROUP BY 2, 3, 4 "
+            "min(value), max(value) FROM inserted GROUP BY 2, 3, 4 ORDER BY 2, 3, 4 "
             f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET n = observation_rollups.n + excluded.n, "
             "total = observation_rollups.total + excluded.total, "
             "low = least(observation_rollups.low, excluded.low), high = greatest(observation_rollups.high, excluded.high)"

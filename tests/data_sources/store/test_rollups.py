@@ -305,3 +305,26 @@ def test_migration_0903_drops_the_hours_readings_still_give_and_keeps_the_others
         command.downgrade(alembic_config(c), "0803")
     assert len(_stored(eng, "hour")) == n_read  # every hour stored again
     eng.dispose()
+
+
+def test_two_imports_at_once_of_overlapping_rows_count_each_reading_once(any_engine):
+    """Two importers write partly the same readings at the same time (a refresh and a ``citydash import``): each
+    adds to the rollups only the rows it inserted itself, so every reading counts once, and neither fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = _features(any_engine)
+    rows = [
+        (f, k, minute, (minute % 71) / 7)
+        for f in FEATURES
+        for k in ("pm25", "no2")
+        for minute in range(0, 60 * 24 * 40, 20)
+    ]
+    first, second = _frame(rows[: len(rows) * 2 // 3]), _frame(rows[len(rows) // 3 :])
+    for _ in range(3):
+        with any_engine.begin() as c:
+            c.execute(delete(Observation))
+            c.execute(delete(ObservationRollup))
+        with ThreadPoolExecutor(2) as pool:
+            added = list(pool.map(lambda df: upsert_observations(any_engine, ids, df), [first, second]))
+        assert sum(added) == len(rows)
+        _assert_rollups_match(any_engine)
