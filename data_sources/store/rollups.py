@@ -139,7 +139,8 @@ def insert_and_merge_sql(staging: str) -> str:
 def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     """Daily aggregates of readings (feature_id, time as naive UTC datetime64, metric, value): metric, bucket,
     feature_id, n, total, low, high."""
-    g = frame.assign(bucket=floor(frame["time"], "day")).groupby(["metric", "bucket", "feature_id"], sort=False)
+    part = frame[["metric", "feature_id", "value"]].assign(bucket=floor(frame["time"], "day"))
+    g = part.groupby(["metric", "bucket", "feature_id"], sort=False)
     v = g["value"]
     return pd.DataFrame({"n": v.count(), "total": v.sum(), "low": v.min(), "high": v.max()}).reset_index()
 
