@@ -430,8 +430,9 @@ def check(obj: _Ctx, city_name: str | None, as_json: bool, no_store: bool) -> No
 @click.option("--rebuild", is_flag=True, help="Recompute every rollup from the stored readings.")
 @click.pass_obj
 def rollups(obj: _Ctx, rebuild: bool) -> None:
-    """The hourly, daily and monthly rollups of the readings (kept by every refresh and import): count them, or
-    recompute them all with --rebuild (after restoring readings written without them)."""
+    """The daily and monthly rollups of the readings (kept by every refresh and import; hour rows only for readings
+    retention removed): count them, or recompute the days and months with --rebuild (after restoring readings
+    written without them)."""
     if rebuild:
         t0 = time.perf_counter()
         n = rebuild_rollups(obj.engine)

@@ -32,7 +32,7 @@ from data_sources.config import CityConfig
 from data_sources.ingest.types import LAYERS, METRICS
 from data_sources.store.db import utc_iso
 from data_sources.store import rollups
-from data_sources.store.models import Feature, Observation, ObservationRollup, Source
+from data_sources.store.models import Feature, Observation, Source
 
 PREFIX = "/api/v1"
 API_LIMIT = "300/minute"
@@ -295,10 +295,9 @@ def rollups_page(
 ) -> list[dict]:
     """Rows as ``observations_page`` gives them, but each a feature's mean over an hour, day or month, with min,
     max and count; every bucket that overlaps [start, end] (a bucket that starts before ``start`` counts whole)."""
-    r = ObservationRollup
-    q = select(r.feature_id, r.bucket, r.metric, r.total / r.n, r.low, r.high, r.n).where(r.resolution == resolution)
-    since = None if start is None else rollups.bucket_start(start, resolution)
-    q = _filtered(q, r.feature_id, r.metric, r.bucket, layer, metrics, since, end, feature_ids)
+    r = rollups.bucket_rows(engine.dialect.name, resolution, metrics, start, end, feature_ids or None).c
+    q = select(r.feature_id, r.bucket, r.metric, r.total / r.n, r.low, r.high, r.n)
+    q = _filtered(q, r.feature_id, r.metric, r.bucket, layer, None, None, None, None)
     q = q.order_by(r.bucket, r.feature_id, r.metric).limit(limit).offset(offset)
     with engine.connect() as conn:
         rows = conn.execute(q).all()

@@ -29,7 +29,7 @@ from data_sources.ingest.types import SourceMeta
 from data_sources.store.footprint import Footprint
 from data_sources.store.models import H3_RESOLUTIONS, District, Feature, Observation, RefreshRun, Source
 from data_sources.store.partitions import ensure_months
-from data_sources.store.rollups import refresh_rollups, touched
+from data_sources.store.rollups import insert_and_merge_sql, merge_new, newest_id
 
 if TYPE_CHECKING:  # geopandas is heavy: only the connectors need it at run time
     import geopandas as gpd
@@ -356,12 +356,14 @@ def observation_frame(feature_ids: dict[str, int], observations: pd.DataFrame) -
 def upsert_observations(
     engine: Engine, feature_ids: dict[str, int], observations: pd.DataFrame, *, progress: bool = False
 ) -> int:
-    """Insert observations, ignoring any (feature, metric, time) already stored. Returns rows added.
+    """Insert observations, ignoring any (feature, metric, time) already stored, and add the rows inserted to
+    their days' and months' rollups (data_sources/store/rollups.py) in the same transaction. Returns rows added.
 
     ``observations``: external_id, time (tz-aware or naive UTC), metric, value, unit. Rows whose feature is
     unknown or whose value is not a finite number are dropped. PostgreSQL: COPY into a staging table, then one
-    INSERT ... ON CONFLICT DO NOTHING per batch, the months' partitions created first. SQLite: one executemany
-    of plain tuples on the driver's connection, in one transaction. ``progress``: a tqdm bar (command line).
+    INSERT ... ON CONFLICT DO NOTHING per batch that also merges its inserted rows into the rollups, the months'
+    partitions created first. SQLite: one executemany of plain tuples on the driver's connection, then the
+    rollups merged, in one transaction. ``progress``: a tqdm bar (command line).
     """
     if observations is None or len(observations) == 0:
         return 0
@@ -373,7 +375,6 @@ def upsert_observations(
         added = _copy_observations(engine, frame, progress)
     else:
         added = _insert_observations(engine, frame, progress)
-    refresh_rollups(engine, touched(observations, feature_ids) if added else None)  # data_sources/store/rollups.py
     return added
 
 
@@ -381,8 +382,8 @@ _COPY_BATCH = 250_000  # rows per COPY + INSERT ... SELECT: bounded staging tabl
 
 
 def _copy_observations(engine: Engine, frame: pd.DataFrame, progress: bool) -> int:
-    """PostgreSQL: COPY (CSV) into a temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING,
-    batch by batch in one transaction. The staging table is dropped at commit (no session state is left behind,
+    """PostgreSQL: COPY (CSV) into a temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING
+    whose inserted rows are merged into the rollups in the same statement, batch by batch in one transaction. The staging table is dropped at commit (no session state is left behind,
     so this works through PgBouncer in transaction mode)."""
     added = 0
     with engine.begin() as conn, tqdm(total=len(frame), unit="obs", desc="observations", disable=not progress) as bar:
@@ -400,12 +401,9 @@ def _copy_observations(engine: Engine, frame: pd.DataFrame, progress: bool) -> i
                     "(FORMAT csv, FORCE_NOT_NULL (metric, unit))"
                 ) as copy:
                     copy.write(text)
-                cur.execute(
-                    "INSERT INTO observations (feature_id, time, metric, value, unit) "
-                    "SELECT feature_id, time, metric, value, unit FROM observations_staging "
-                    "ON CONFLICT (feature_id, metric, time) DO NOTHING"
-                )
-                added += max(cur.rowcount, 0)
+                cur.execute(insert_and_merge_sql("observations_staging"))
+                row = cur.fetchone()
+                added += int(row[0]) if row else 0
                 cur.execute("TRUNCATE observations_staging")
                 bar.update(len(batch))
     return added
@@ -416,8 +414,8 @@ _SQLITE_BATCH = 100_000  # rows per executemany call (the bar's step); all in on
 
 def _insert_observations(engine: Engine, frame: pd.DataFrame, progress: bool) -> int:
     """SQLite: plain tuples straight to the driver's executemany, in one transaction (SQLAlchemy's per-row
-    parameter processing cost more than the inserts themselves). Times are bound exactly as the column type would
-    bind them."""
+    parameter processing cost more than the inserts themselves), then the rows inserted merged into the rollups.
+    Times are bound exactly as the column type would bind them."""
     added = 0
     with engine.begin() as conn, tqdm(total=len(frame), unit="obs", desc="observations", disable=not progress) as bar:
         stmt = _insert_stmt(conn, Observation.__table__).values(
@@ -435,12 +433,18 @@ def _insert_observations(engine: Engine, frame: pd.DataFrame, progress: bool) ->
         }
         order = sql.positiontup or ("feature_id", "time", "metric", "value", "unit")
         rows = list(zip(*(values[c] for c in order)))
-        cur = conn.connection.driver_connection.cursor()
+        raw = conn.connection.driver_connection
+        cur = raw.cursor()
         cache = cur.execute("PRAGMA cache_size").fetchone()[0]
         # A 128 MB page cache while importing: the unique index of a large table stays in memory. The pooled
         # connection gets its own size back afterwards.
         cur.execute("PRAGMA cache_size=-131072")
         try:
+            # The write transaction starts now, not at the first INSERT: no other writer can add rows between
+            # this largest id and ours (the rollups count the rows above it as this import's).
+            if not raw.in_transaction:
+                cur.execute("BEGIN IMMEDIATE")
+            before_id = newest_id(conn)
             for i in range(0, len(rows), _SQLITE_BATCH):
                 cur.executemany(sql.string, rows[i : i + _SQLITE_BATCH])
                 added += max(cur.rowcount, 0)
@@ -448,6 +452,7 @@ def _insert_observations(engine: Engine, frame: pd.DataFrame, progress: bool) ->
         finally:
             cur.execute(f"PRAGMA cache_size={int(cache)}")
             cur.close()
+        merge_new(conn, frame, added, before_id)
     return added
 
 

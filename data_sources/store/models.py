@@ -162,9 +162,10 @@ class Observation(Base):
 
 
 class ObservationRollup(Base):
-    """Count, sum, min and max of one feature's readings of one metric per hour, day or month (``resolution``;
-    ``bucket`` is the bucket's first instant, UTC), kept by data_sources/store/rollups.py so that long ranges read
-    a few rows per feature instead of every reading. The key's order serves the reads (resolution, metric, range)."""
+    """Count, sum, min and max of one feature's readings of one metric per day or month (``resolution``; ``bucket``
+    is the bucket's first instant, UTC), and per hour only for readings retention removed, kept by
+    data_sources/store/rollups.py so that long ranges read a few rows per feature instead of every reading. The
+    key's order serves the reads (resolution, metric, range)."""
 
     __tablename__ = "observation_rollups"
     # Deleting a feature (its source reloaded) finds its rollups by this index, not by a scan of them all.

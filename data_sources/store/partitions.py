@@ -9,7 +9,8 @@ default partition moves them into the new month first, in the same transaction.
 Retention (``CITYDASH_OBSERVATIONS_RETENTION_MONTHS``; unset keeps everything): whole months older than the
 current month minus N are detached and dropped (not archived: archive a month first with
 ``pg_dump --table=observations_YYYYMM`` if it is to be kept). On SQLite, which has no partitions, the same setting
-deletes the rows older than the same cut-off.
+deletes the rows older than the same cut-off. Either way the readings' hourly aggregates are kept first as hour
+rollups (``rollups.archive_hours``; their days and months are kept already), so long views outlive the readings.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from data_sources.store.models import Observation
+from data_sources.store.rollups import archive_hours
 
 PARENT = "observations"
 DEFAULT_PARTITION = "observations_default"
@@ -143,9 +145,11 @@ def drop_months_before(engine: Engine, cutoff: date) -> dict[str, Any]:
     try:
         with engine.begin() as conn:
             if not is_partitioned(conn):
+                archive_hours(conn, limit)  # hourly means outlive the readings, as daily and monthly ones do
                 deleted = conn.execute(delete(Observation).where(Observation.time < limit)).rowcount
                 return {"dropped": [], "deleted": deleted}
             _lock(conn)
+            archive_hours(conn, limit)
             old = sorted(m for m in existing_months(conn) if add_months(m, 1) <= cutoff)
             for month in old:
                 conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition_name(month)}")

@@ -78,3 +78,34 @@ def test_the_resolution_follows_the_range(client, start, resolution):
 def test_an_unknown_resolution_is_refused(client):
     r = client.get(API, query_string={"metric": "pm25", "resolution": "week"})
     assert r.status_code == 400 and "resolution must be" in r.get_json()["error"]
+
+
+def test_hourly_means_come_from_the_readings_and_outlive_them(client, demo_engine):
+    """``resolution=hour`` groups the readings by UTC hour (no hour rollup is stored while readings are); once
+    retention has removed old readings, the hours kept of them answer the same."""
+    from datetime import timedelta
+
+    from data_sources.store.partitions import drop_months_before
+
+    start = DEMO_END.replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+    q = {
+        "metric": "no2",
+        "resolution": "hour",
+        "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end": DEMO_END.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    raw = _raw(demo_engine)
+    raw = raw[(raw["time"] >= start) & (raw["time"] <= DEMO_END)]
+    g = raw.groupby(["feature_id", raw["time"].dt.floor("h")])["value"]
+    want = {(int(f), h.strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v)) for (f, h), v in g}
+    body, rows = _all(client, q)
+    assert body["resolution"] == "hour" and body["note"].startswith("hourly means per feature")
+    got = {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+    assert got.keys() == want.keys() and len(got) > 24
+    for k, (mean, lo, hi, n) in want.items():
+        assert got[k] == (pytest.approx(mean), lo, hi, n)
+    nxt = DEMO_END.replace(day=1) + timedelta(days=32)
+    drop_months_before(demo_engine, nxt.replace(day=1).date())  # every reading removed
+    assert _raw(demo_engine).empty
+    _, again = _all(client, {**q, "limit": 7})  # another query string: nothing answered from a cache
+    assert {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in again} == got

@@ -10,7 +10,15 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select, text
 
-from data_sources.store.db import alembic_config, make_engine, migrate, open_store, upsert_observations, upsert_source
+from data_sources.store.db import (
+    alembic_config,
+    make_engine,
+    migrate,
+    observation_frame,
+    open_store,
+    upsert_observations,
+    upsert_source,
+)
 from data_sources.store.models import Feature, Observation
 from data_sources.store.partitions import (
     DEFAULT_PARTITION,
@@ -199,7 +207,7 @@ def test_retention_removes_only_the_months_before_the_cutoff(any_engine):
 
 
 @pytest.mark.postgres
-def test_migration_0801_partitions_an_existing_table_keeping_every_row(any_url, monkeypatch):
+def test_migration_0801_partitions_an_existing_table_keeping_every_row(any_url):
     """Rows stored before 0801 (an ordinary table) are all there after it, in their months' partitions; new rows
     get new ids from the same sequence; and the way back keeps them too."""
     if not any_url.startswith("postgresql"):
@@ -208,10 +216,13 @@ def test_migration_0801_partitions_an_existing_table_keeping_every_row(any_url, 
     migrate(eng, "0703")
     ids = _features(eng)
     df = pd.concat([_hourly(list(ids), "2023-12-25T00:00:00Z", 24 * 20), _hourly(list(ids), "2026-02-01", 5, "no2")])
-    # written as the code of 0703 did: an ordinary table, no partitions to create and no rollups (0802) to keep
-    monkeypatch.setattr("data_sources.store.db.refresh_rollups", lambda *_a, **_k: None)
-    assert upsert_observations(eng, ids, df) == len(df)
-    monkeypatch.undo()
+    # written as the code of 0703 could: an ordinary table, no partitions and no rollups (0802) yet
+    frame = observation_frame(ids, df)
+    with eng.begin() as c:
+        c.execute(
+            Observation.__table__.insert(), frame.assign(time=frame["time"].dt.to_pydatetime()).to_dict("records")
+        )
+    assert len(frame) == len(df)
     before = _stored(eng)
     with eng.connect() as c:
         assert c.execute(text("SELECT relkind FROM pg_class WHERE relname = 'observations'")).scalar_one() == "r"
