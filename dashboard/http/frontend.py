@@ -1,7 +1,8 @@
 """What the browser downloads first, kept small for a mid-range phone:
 
 * the HTML page carries a static copy of the page (dashboard/http/ssr.py) for pages that set ``FIRST_PAINT = True``,
-  so KPI text shows before any JavaScript runs, and ``<html lang>`` in the visitor's language;
+  so KPI text shows before any JavaScript runs, and ``<html lang>`` in the visitor's language; a page with a form
+  (/report) gives only its top through its own ``first_paint``: no control that would do nothing until Dash draws;
 * plotly.js is not loaded up front: assets/citydash.js fetches a partial bundle (built by tools/build_plotly.sh:
   assets/deferred/plotly-citydash.min.js with the map, plotly-charts.min.js for the indicator charts, a third of
   its size) when a slot that needs it is wanted (see assets/citydash.js); the ``deferred`` folder is kept out of
@@ -88,7 +89,9 @@ def first_paint(ctx: AppContext, path: str, search: str) -> str:
     if page is None or not page.page.FIRST_PAINT:
         return ""
     try:
-        return f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search))}</div>'
+        return (
+            f'<div id="first-paint" class="first-paint">{to_html(resolve(ctx, path, search, first_paint=True))}</div>'
+        )
     except Exception:  # the static copy is an optimisation; never let it break the page
         log.exception("first paint of %s failed", path)
         return ""
