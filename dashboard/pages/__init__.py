@@ -1,7 +1,8 @@
 """Page registry: every page (``dashboard.context.Page``) in ``PAGE_LIST``, and the router from a URL to its layout.
 
 A page is a module here with ``PATH`` (a pattern such as ``/comments/<int:comment_id>``), ``SHARED``,
-``DEPENDS``, ``FIRST_PAINT``, ``layout(ctx, lang, query, **params)`` and ``register(app, ctx)`` for its callbacks;
+``DEPENDS``, ``FIRST_PAINT``, ``layout(ctx, lang, query, **params)`` and ``register(app, ctx)`` for its callbacks
+(and, if its first paint is not its whole layout, ``first_paint(ctx, lang, query, **params)``: /report's top);
 the three indicator pages are one module's objects (``dashboard.pages.indicator``). To add a page, write its module
 and list it in ``PAGE_LIST``.
 
