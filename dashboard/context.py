@@ -85,7 +85,9 @@ class Page(Protocol):
     ``PATH`` is a pattern such as ``/comments/<int:comment_id>``. ``SHARED``: the layout is the same for every
     visitor (no session, no per-visit token), so each worker keeps it per language and query until what it shows
     changes (``dashboard.server.cache.shared_page``); ``DEPENDS`` says which data that is ("readings",
-    "comments" or "all"). ``FIRST_PAINT``: the HTML page carries a server-rendered copy (dashboard.http.frontend).
+    "comments" or "all"). ``FIRST_PAINT``: the HTML page carries a server-rendered copy (dashboard.http.frontend):
+    the layout, or what the page's optional ``first_paint(ctx, lang, query, **params)`` returns (/report: the
+    heading and the intro, no form control).
     """
 
     PATH: str

@@ -1,7 +1,8 @@
 """Page registry: every page (``dashboard.context.Page``) in ``PAGE_LIST``, and the router from a URL to its layout.
 
 A page is a module here with ``PATH`` (a pattern such as ``/comments/<int:comment_id>``), ``SHARED``,
-``DEPENDS``, ``FIRST_PAINT``, ``layout(ctx, lang, query, **params)`` and ``register(app, ctx)`` for its callbacks;
+``DEPENDS``, ``FIRST_PAINT``, ``layout(ctx, lang, query, **params)`` and ``register(app, ctx)`` for its callbacks
+(and, if its first paint is not its whole layout, ``first_paint(ctx, lang, query, **params)``: /report's top);
 the three indicator pages are one module's objects (``dashboard.pages.indicator``). To add a page, write its module
 and list it in ``PAGE_LIST``.
 
@@ -105,11 +106,15 @@ def find(pathname: str | None) -> tuple[Route, dict[str, Any]] | tuple[None, Non
     return None, None
 
 
-def resolve(ctx: AppContext, pathname: str | None, search: str | None, plain: bool = False) -> Any:
+def resolve(
+    ctx: AppContext, pathname: str | None, search: str | None, plain: bool = False, first_paint: bool = False
+) -> Any:
     """The layout for a URL: the first page whose PATH matches, in the language the query or browser asks for.
 
     ``plain``: a shared page as the JSON-ready dicts Dash would send (the router callback's answer), so that a
-    busy page is not serialised component by component for every visitor."""
+    busy page is not serialised component by component for every visitor. ``first_paint``: what the HTML page
+    shows before Dash draws, which is the layout unless the page has a ``first_paint`` of its own (the top of
+    the page only, such as /report's heading and intro)."""
     # The router's inputs come from the request body: anything that is not a string is no address.
     search = search if isinstance(search, str) else ""
     query: Query = parse_qs(search.lstrip("?"))
@@ -117,6 +122,9 @@ def resolve(ctx: AppContext, pathname: str | None, search: str | None, plain: bo
     page, params = find(pathname) if isinstance(pathname, str) else (None, None)
     if page is None or params is None:
         return not_found(ctx, lang)
+    own_first_paint = getattr(page.page, "first_paint", None)
+    if first_paint and callable(own_first_paint):
+        return own_first_paint(ctx, lang, query, **params)
     if not page.page.SHARED:
         return page.page.layout(ctx, lang, query, **params)
 

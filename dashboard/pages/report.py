@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # dashboard.app imports the pages: a type-only import avoids 
     from dashboard.context import AppContext
 
 PATH = "/report"
-FIRST_PAINT = False
+FIRST_PAINT = True  # the heading and the intro only (``first_paint``): no form control before Dash draws it
 SHARED = False  # built for each visit (dashboard/pages/__init__.py)
 DEPENDS = "all"
 UPLOAD_PATH = "/report/photos"  # a photo, uploaded as soon as it is chosen (dashboard.http.media)
@@ -146,6 +146,26 @@ def feature_choices(features: pd.DataFrame, search: object, value: object, most:
     return [{"label": n, "value": i} for n, i in first + hits]
 
 
+def intro(lang: str) -> list:
+    """The heading and the intro: the top of the page, and its largest text (the intro's paint is the LCP)."""
+    _ = translator(lang)
+    return [
+        html.H1(_("Tell the city")),
+        html.P(
+            _("No account needed. Your comment is public; your exact location and your email are not."),
+            className="lead",
+        ),
+    ]
+
+
+def first_paint(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
+    """What the HTML page shows before Dash has drawn (dashboard/http/frontend.py): the frame, the heading and the
+    intro, as ``layout`` draws them, so that the largest text is painted at once and does not move when Dash's page
+    takes its place. No form control and no footer: a control shown before Dash draws it would do nothing when
+    tapped (a citizen tapping "Place a pin on the map" early got nothing), and the footer would jump down."""
+    return page_frame(ctx, lang, intro(lang), active=PATH, footer=False)
+
+
 def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
     _ = translator(lang)
     city = ctx.city
@@ -172,11 +192,7 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
         ctx,
         lang,
         [
-            html.H1(_("Tell the city")),
-            html.P(
-                _("No account needed. Your comment is public; your exact location and your email are not."),
-                className="lead",
-            ),
+            *intro(lang),
             html.Div(
                 [
                     html.Section(
@@ -200,12 +216,17 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                                 className="row",
                             ),
                             html.Label(_("A whole district"), htmlFor="report-district", className="label"),
-                            dcc.Dropdown(
-                                id="report-district",
-                                placeholder=_("Choose a district"),
-                                options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])]
-                                if len(dists)
-                                else [],
+                            # The box keeps the dropdown's height (.select: 44 px) while Dash loads the dropdown's
+                            # code: without it what follows moved down 34 px a moment after Dash drew (CLS).
+                            html.Div(
+                                dcc.Dropdown(
+                                    id="report-district",
+                                    placeholder=_("Choose a district"),
+                                    options=[{"label": n, "value": int(i)} for i, n in zip(dists["id"], dists["name"])]
+                                    if len(dists)
+                                    else [],
+                                ),
+                                className="select",
                             ),
                             # The map and its bundle load only when asked for (assets/feedback.js ``openMap``).
                             html.Button(
@@ -216,15 +237,25 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                             ),
                             html.Div(id="report-map-slot"),
                             html.Label(_("A station, counter or route"), htmlFor="report-feature", className="label"),
-                            dcc.Dropdown(
-                                id="report-feature",
-                                value=pin["feature_id"] if pin else None,
-                                placeholder=_("Search by name"),
-                                # Options come as the citizen types (``feature_options``): a list of every
-                                # station drawn up front cost 2 s of main thread on a phone.
-                                options=feature_choices(feats, None, pin["feature_id"] if pin else None),
+                            html.Div(
+                                dcc.Dropdown(
+                                    id="report-feature",
+                                    value=pin["feature_id"] if pin else None,
+                                    placeholder=_("Search by name"),
+                                    # Options come as the citizen types (``feature_options``): a list of every
+                                    # station drawn up front cost 2 s of main thread on a phone.
+                                    options=feature_choices(feats, None, pin["feature_id"] if pin else None),
+                                ),
+                                className="select",
                             ),
-                            html.Div(id="report-place", className="place", **{"aria-live": "polite"}),
+                            # Drawn here rather than by ``show_place`` at load: one round trip fewer before the
+                            # page is ready (the same text ``show_place`` gives for this pin and no category).
+                            html.Div(
+                                _place_text(ctx, lang, pin, None),
+                                id="report-place",
+                                className="place",
+                                **{"aria-live": "polite"},
+                            ),
                         ],
                         className="report-where",
                     ),
@@ -291,7 +322,9 @@ def layout(ctx: AppContext, lang: str, query: dict, **_params: Any) -> Any:
                 ],
                 className="report-grid",
             ),
-            dcc.Store(id="report-pin", data=pin),
+            # No ``data=None``: dcc.Store sets a null ``data`` to undefined as it mounts, which is a change, and
+            # ``show_place`` would be called (a round trip and a redraw) before the citizen has done anything.
+            dcc.Store(id="report-pin", **({"data": pin} if pin else {})),
             dcc.Store(id="report-click"),
             dcc.Store(id="report-map-ready"),
             dcc.Store(id="report-client-key", data=secrets.token_urlsafe(16)),
@@ -485,6 +518,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("report-count", "children"),
         Input("report-text", "value"),
         State("report-msgs", "data"),
+        prevent_initial_call=True,  # the layout already says "0 characters"
     )
     app.clientside_callback(
         ClientsideFunction("citydash_feedback", "locate"),

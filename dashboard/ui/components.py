@@ -33,7 +33,9 @@ NAV = [
 ]
 
 
-def page_frame(ctx: AppContext, lang: str, children: list, active: str = "/") -> html.Div:
+def page_frame(ctx: AppContext, lang: str, children: list, active: str = "/", footer: bool = True) -> html.Div:
+    """The page in its frame: skip link, header, demo banner, ``children`` as the main content, and the footer
+    (``footer=False``: without it, for a first paint that shows only the top of a page)."""
     _ = translator(lang)
     city = ctx.city.city
     langs = (
@@ -113,19 +115,24 @@ def page_frame(ctx: AppContext, lang: str, children: list, active: str = "/") ->
             ),
             *banner,
             html.Main(children, id="main", lang=lang),
-            html.Footer(
-                html.P(
-                    [
-                        _("Data from the sources listed on each card. Comments are public; exact locations are not."),
-                        " ",
-                        html.A(_("About the data"), href=f"/about?lang={lang}"),
-                    ]
-                ),
-                className="site-footer",
-            ),
+            *([site_footer(lang)] if footer else []),
         ],
         lang=lang,
         className="frame",
+    )
+
+
+def site_footer(lang: str) -> html.Footer:
+    _ = translator(lang)
+    return html.Footer(
+        html.P(
+            [
+                _("Data from the sources listed on each card. Comments are public; exact locations are not."),
+                " ",
+                html.A(_("About the data"), href=f"/about?lang={lang}"),
+            ]
+        ),
+        className="site-footer",
     )
 
 

@@ -81,6 +81,62 @@ def test_first_view_loads_no_map_bundle_and_stays_under_500_kb(live_server: str,
         phone.context.close()
 
 
+# The page's largest paint and its layout shifts, as the browser reports them (what Lighthouse reads as LCP and CLS).
+VITALS = """
+window.vitals = {lcp: [], shifts: []};
+new PerformanceObserver(list => list.getEntries().forEach(e => window.vitals.lcp.push({
+  first: !!(e.element && e.element.closest('#first-paint')), cls: e.element ? e.element.className : null
+}))).observe({type: 'largest-contentful-paint', buffered: true});
+new PerformanceObserver(list => list.getEntries().forEach(e => window.vitals.shifts.push(e.value)))
+  .observe({type: 'layout-shift', buffered: true});
+"""
+
+
+def test_the_intro_shows_before_dash_draws_and_nothing_moves_when_the_form_comes(
+    live_server: str, browser: Any
+) -> None:
+    """Before Dash has drawn (here: until the first paint is on the screen, the router's answer is held back), the
+    phone shows /report's heading and intro, which is the page's largest paint, and no control of the form; when
+    Dash draws the form nothing on the screen moves, and no callback is called before the citizen does anything."""
+    phone = _phone(browser)
+    try:
+        phone.add_init_script(VITALS)
+        held: list = []
+        posts: list[str] = []
+
+        def router(route: Any) -> None:
+            posts.append(route.request.post_data or "")
+            if len(posts) == 1:
+                held.append(route)  # the page's layout: answered once the first paint has been seen
+            else:
+                route.continue_()
+
+        phone.route("**/_dash-update-component*", router)
+        phone.goto(live_server + "/report")
+        phone.wait_for_function("window.vitals.lcp.length > 0", timeout=15_000)
+        assert phone.locator("#first-paint p.lead").is_visible()
+        assert phone.locator("#first-paint h1").inner_text() == "Tell the city"
+        assert phone.locator("#first-paint :is(input, textarea, select, button:not(.menu-button))").count() == 0
+        assert phone.locator("#report-map-open, #report-send").count() == 0  # no dead control on the screen
+        for route in held:
+            route.continue_()
+        phone.wait_for_selector("#report-map-open", timeout=30_000)
+        phone.wait_for_selector("#report-district.dash-dropdown", timeout=30_000)  # the dropdowns' code has come
+        phone.wait_for_load_state("networkidle")
+        phone.wait_for_timeout(500)
+        vitals = phone.evaluate("window.vitals")
+        assert vitals["lcp"] and all(e["first"] for e in vitals["lcp"]), vitals["lcp"]  # Dash's copy is no larger
+        assert vitals["lcp"][-1]["cls"] == "lead"
+        assert sum(vitals["shifts"]) < 0.001, vitals["shifts"]  # it was 0.03-0.05: the dropdowns came 34 px late
+        assert len(posts) == 1 and '"page.children"' in posts[0], posts  # only the router: nothing else at load
+        assert phone.locator("#first-paint").count() == 0 and phone.errors == []
+        # The live page works at once: the map opens when asked for.
+        phone.click("#report-map-open")
+        phone.wait_for_selector("#report-map .maplibregl-canvas", timeout=30_000)
+    finally:
+        phone.context.close()
+
+
 def test_a_tap_on_a_station_places_the_pin_there_not_on_the_station(
     live_server: str, browser: Any, demo_engine: Engine
 ) -> None:

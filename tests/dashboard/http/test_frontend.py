@@ -21,6 +21,27 @@ def test_first_paint_has_the_kpi_text_in_the_visitors_language(client):
     assert "Luchtkwaliteit nu" in first and "µg/m³" in first and 'id="kpi-traffic"' in first
 
 
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_report_pages_first_paint_is_its_heading_and_intro_and_nothing_to_tap(client, lang):
+    """/report's HTML shows at once the heading and the intro (its largest text) exactly as Dash draws them, and no
+    control of the form, which would do nothing until Dash has drawn (a citizen tapping it early got nothing)."""
+    from markupsafe import escape
+
+    from tests.dashboard.pages.test_home import _find
+    from tests.support import render_page
+
+    body = client.get(f"/report?lang={lang}").get_data(as_text=True)
+    first = body[body.index('<div id="first-paint"') : body.index('<div id="react-entry-point"')]
+    page = render_page(client, "/report", f"?lang={lang}")
+    h1 = _find(page, lambda c: c["type"] == "H1")[0]["props"]["children"]
+    lead = _find(page, lambda c: c["props"].get("className") == "lead")[0]["props"]["children"]
+    assert f'<main id="main" lang="{lang}"><h1>{escape(h1)}</h1><p class="lead">{escape(lead)}</p></main>' in first
+    assert not re.search(r"<(input|textarea|select|form)\b", first) and 'id="report-' not in first
+    # the one button is the header's menu, which works before Dash draws (assets/citydash.js)
+    assert re.findall(r'<button[^>]*class="([^"]*)"', first) == ["menu-button"] and first.count("<button") == 1
+    assert "<footer" not in first  # it would jump down when the form comes
+
+
 def test_scripts_are_deferred_polyfill_dropped_and_plotly_not_loaded_up_front(client):
     body = client.get("/air").get_data(as_text=True)
     srcs = re.findall(r"<script([^>]*) src=\"([^\"]+)\"", body)
@@ -28,7 +49,12 @@ def test_scripts_are_deferred_polyfill_dropped_and_plotly_not_loaded_up_front(cl
     assert not any("polyfill" in s or "plotly" in s for _, s in srcs)
     assert any(s.startswith("/assets/regenerator-runtime.min.js") for _, s in srcs)
     assert 'name="citydash-plotly" content="/assets/deferred/plotly-citydash.min.js?m=' in body
-    assert 'addEventListener("DOMContentLoaded", function () { window.renderer = new DashRenderer(' in body
+    assert (
+        'addEventListener("DOMContentLoaded", function () { function start() { window.renderer = new DashRenderer('
+        in body
+    )
+    # a page with a first paint: Dash draws once the browser has shown it
+    assert 'if (!document.getElementById("first-paint") || document.hidden' in body
 
 
 def test_the_bundle_is_served_and_compressed(client):
