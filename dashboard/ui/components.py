@@ -491,8 +491,31 @@ def table_details(lang: str, *tables: html.Table) -> html.Details:
     in its own scroll box (a keyboard-focusable region, see ``table_scroll``)."""
     _ = translator(lang)
     return html.Details(
-        [html.Summary(_("Show the data as a table")), *(table_scroll(lang, t, _caption(t)) for t in tables)],
+        [html.Summary(_("Show the data as a table")), *table_boxes(lang, *tables)],
         className="table-details",
+    )
+
+
+def table_boxes(lang: str, *tables: html.Table) -> list[html.Div]:
+    """Each table in its own scroll box, named by its caption (what a "Show the data as a table" holds)."""
+    return [table_scroll(lang, t, _caption(t)) for t in tables]
+
+
+def tables_on_open(lang: str, block_id: str) -> html.Details:
+    """A "Show the data as a table" disclosure whose tables are drawn only when it is opened, so that a page's first
+    layout carries none of their hundreds of cells for the Dash renderer to build (issue 17). assets/citydash.js
+    copies the disclosure's ``open`` (id ``<block_id>-details``, marked ``data-sync-open``) to Dash on every
+    toggle; a callback on it (and on the page's filters) fills ``<block_id>`` with ``table_boxes``, in place of
+    the words saying that the tables are loading."""
+    _ = translator(lang)
+    return html.Details(
+        [
+            html.Summary(_("Show the data as a table")),
+            html.Div(html.P(_("The tables are loading."), className="pending"), id=block_id),
+        ],
+        id=f"{block_id}-details",
+        className="table-details",
+        **{"data-sync-open": ""},
     )
 
 
