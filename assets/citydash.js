@@ -19,7 +19,13 @@
  * 6. A <details data-sync-open> (a "Show the data as a table" whose tables are drawn when it opens): its open state
  *    is copied to Dash on every toggle (click, keyboard or the browser's find), so that a callback fills it. Opened
  *    on the first paint before Dash drew the live page, the live one opens too.
- * 7. dash_clientside.citydash.syncQuery: keep the page's filters in the URL (history.replaceState, which Dash's
+ * 7. window.citydashAfterFirstPaint(run), called by the page on DOMContentLoaded to start Dash's renderer
+ *    (dashboard/http/frontend.py): on a page with a server-rendered first paint, run once that copy has been
+ *    painted (its first contentful paint), so that it is on screen before the renderer's work. On a busy phone the
+ *    browser otherwise may present nothing until Dash has drawn the live page, whose text then counts as the
+ *    largest paint, seconds later. Usually the copy is painted long before the scripts have loaded and nothing
+ *    waits; a tab that paints nothing (hidden) runs it after a second at most; other pages run it at once.
+ * 8. dash_clientside.citydash.syncQuery: keep the page's filters in the URL (history.replaceState, which Dash's
  *    dcc.Location does not listen to, so the page is not re-rendered) so that a view can be shared.
  */
 (function () {
@@ -174,6 +180,27 @@
   new MutationObserver(queueScan).observe(document.documentElement,
     { childList: true, subtree: true, attributes: true, attributeFilter: ["role"] });
   document.addEventListener("DOMContentLoaded", scan);
+
+  window.citydashAfterFirstPaint = function (run) {
+    var ran = false;
+    function once() { if (!ran) { ran = true; run(); } }
+    var painted = function () { return performance.getEntriesByName("first-contentful-paint").length > 0; };
+    if (!document.getElementById("first-paint") || !window.PerformanceObserver || !window.performance || painted()) {
+      once();
+      return;
+    }
+    try {
+      new PerformanceObserver(function (list, observer) {
+        if (!list.getEntriesByName("first-contentful-paint").length) return;
+        observer.disconnect();
+        setTimeout(once, 0);
+      }).observe({ type: "paint", buffered: true });
+    } catch (e) {
+      once();
+      return;
+    }
+    setTimeout(once, 1000);
+  };
 
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.citydash = {

@@ -10,7 +10,7 @@
   regeneratorRuntime, is served from assets/regenerator-runtime.min.js; dash_table's bundle is dropped outside the
   officials' pages (no public page draws a DataTable);
 * Dash's scripts are ``defer``red (they still run in order) and the renderer starts on DOMContentLoaded, so they
-  no longer block the first paint;
+  no longer block the first paint, and only once the first paint is on screen (assets/citydash.js);
 * pages that are plain reading (``PLAIN_PAGES``: about, the ledger, "you said, we did", the tracking page) are served
   as plain HTML without Dash's scripts at all: no renderer to download, no layout to hydrate (the renderer took
   seconds of main thread on a long list of comments on a mid-range phone). Should such a page ever hold a component
@@ -108,7 +108,13 @@ def init_app(app: Dash, ctx: AppContext) -> None:
     app.config.assets_path_ignore = [*(app.config.assets_path_ignore or []), "deferred"]
     # "var renderer = new DashRenderer(hooks);" runs once the deferred scripts have (hooks kept as Dash wrote them).
     start = app.renderer.replace("var renderer", "window.renderer", 1)
-    app.renderer = f'window.addEventListener("DOMContentLoaded", function () {{ {start} }});'
+    # It starts once the first paint has been painted (assets/citydash.js, ``citydashAfterFirstPaint``), or at
+    # once without that script.
+    app.renderer = (
+        'window.addEventListener("DOMContentLoaded", function () { '
+        "(window.citydashAfterFirstPaint || function (run) { run(); })(function () { "
+        f"{start} }}); }});"
+    )
     default = app.interpolate_index
     assets = Path(app.config.assets_folder)
 

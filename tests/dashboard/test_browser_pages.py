@@ -189,3 +189,35 @@ def test_the_data_tables_are_drawn_when_opened_by_keyboard_and_follow_the_filter
         assert [e for e in tab.errors if "setSelectionRange" not in e] == []
     finally:
         tab.context.close()
+
+
+def test_dash_starts_once_the_first_paint_is_on_screen(browser):
+    """Dash's renderer waits for the server-rendered copy's first contentful paint (assets/citydash.js,
+    ``citydashAfterFirstPaint``): a busy phone then shows the text at once rather than only once Dash has drawn it
+    (which Lighthouse then counts as the largest paint, seconds later). Nothing painted yet: it waits, and runs when
+    the text is painted; nothing ever painted (a hidden tab): it runs after a second; no first paint: at once."""
+    tab = new_tab(browser, **PHONE)
+    script = (ROOT / "assets" / "citydash.js").read_text(encoding="utf-8")
+
+    def fresh(body: str) -> None:  # a new document (nothing painted yet) with citydash.js, which waits on
+        tab.goto("about:blank")
+        tab.set_content(f"<html><body>{body}</body></html>")
+        tab.add_script_tag(content=script)
+        tab.evaluate("""window.__t0 = performance.now(); window.__ran = null;
+            window.citydashAfterFirstPaint(() => { window.__ran = performance.now() - window.__t0; });""")
+
+    try:
+        fresh('<div id="first-paint"></div>')
+        tab.wait_for_timeout(300)
+        assert tab.evaluate("window.__ran") is None  # waiting for the copy to be painted
+        tab.evaluate("""document.getElementById('first-paint').textContent = 'Air quality';
+            window.__shown = performance.now() - window.__t0""")
+        tab.wait_for_function("window.__ran !== null", timeout=5_000)
+        assert tab.evaluate("window.__ran - window.__shown") < 500  # right after the text's first paint
+        fresh('<div id="first-paint"></div>')  # a copy that never paints (as in a hidden tab): after a second
+        tab.wait_for_function("window.__ran !== null", timeout=5_000)
+        assert 900 <= tab.evaluate("window.__ran") < 3_000
+        fresh("<p>A page without a first paint</p>")  # at once
+        assert tab.evaluate("window.__ran") is not None and tab.evaluate("window.__ran") < 100
+    finally:
+        tab.context.close()

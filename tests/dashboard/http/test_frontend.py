@@ -28,7 +28,12 @@ def test_scripts_are_deferred_polyfill_dropped_and_plotly_not_loaded_up_front(cl
     assert not any("polyfill" in s or "plotly" in s for _, s in srcs)
     assert any(s.startswith("/assets/regenerator-runtime.min.js") for _, s in srcs)
     assert 'name="citydash-plotly" content="/assets/deferred/plotly-citydash.min.js?m=' in body
-    assert 'addEventListener("DOMContentLoaded", function () { window.renderer = new DashRenderer(' in body
+    # the renderer starts on DOMContentLoaded, once the first paint is on screen (assets/citydash.js)
+    assert (
+        'addEventListener("DOMContentLoaded", function () { (window.citydashAfterFirstPaint || function (run) '
+        "{ run(); })(function () { window.renderer = new DashRenderer(" in body
+    )
+    assert "window.citydashAfterFirstPaint = function (run)" in client.get("/assets/citydash.js").get_data(as_text=True)
 
 
 def test_the_bundle_is_served_and_compressed(client):
