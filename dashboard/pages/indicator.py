@@ -374,8 +374,9 @@ def layout(ctx: AppContext, lang: str, query: dict, indicator_key: str) -> Any:
             ),
             deferred(f"{t}-charts", _("The charts load when you scroll to them."), min_height=560, bundle="charts"),
             html.P(context_note(lang, t), className="kpi-sub"),
-            # The tables are drawn when the citizen opens them (update_tables): ~600 components fewer to build.
-            tables_on_open(lang, f"{t}-tables"),
+            # Dash draws the tables when the citizen opens them (update_tables): ~600 components fewer to build. The
+            # static first paint (and the copy kept offline) has them as plain HTML.
+            tables_on_open(lang, f"{t}-tables", first_paint=tables(ctx, lang, st, data)),
             html.Div(download_links(lang, t, st.query()), id=f"{t}-downloads"),
             dcc.Store(id=f"{t}-lang", data=lang),
             dcc.Store(id=f"{t}-query-keys", data=["metric", "district", "from", "to"]),

@@ -65,6 +65,13 @@ def test_indicator_page_has_summary_and_downloads_and_its_tables_wait_to_be_open
     assert details["props"]["id"] == f"{indicator}-tables-details" and "data-sync-open" in details["props"]
     assert _text(details).split() == "Show the data as a table The tables are loading.".split()
     assert len(_find(page, lambda c: True)) < 150  # the whole page: about 60 components; with its tables, 695-725
+    # The server-rendered first paint (plain HTML, nothing to hydrate; also the copy a phone keeps offline) has them,
+    # so that they open at once before Dash has drawn the live page.
+    html = client.get(f"/{indicator}").get_data(as_text=True)
+    first = html[html.index('<div id="first-paint"') : html.index('<div id="react-entry-point"')]
+    details = first[first.index(f'<details id="{indicator}-tables-details"') :]
+    details = details[: details.index("</details>")]
+    assert details.count("<table") == 2 and details.count("<tr>") > 20 and "The tables are loading." not in details
 
 
 def _page_filters(page, indicator):
