@@ -221,3 +221,36 @@ def test_dash_starts_once_the_first_paint_is_on_screen(browser):
         assert tab.evaluate("window.__ran") is not None and tab.evaluate("window.__ran") < 100
     finally:
         tab.context.close()
+
+
+def test_tables_opened_before_dash_has_drawn_the_page_stay_open(live_server, browser):
+    """The first paint has the tables as plain HTML: opened before Dash has drawn the live page (its scripts slow to
+    come), they show at once, and the live page's disclosure opens in its place with its tables."""
+    tab = new_tab(browser, **PHONE)
+    held: list = []  # Dash's scripts, held back until the citizen has opened the tables
+    release = []
+
+    def hold(route) -> None:
+        if release:
+            route.continue_()
+        else:
+            held.append(route)
+
+    try:
+        tab.route("**/_dash-component-suites/**", hold)
+        tab.goto(live_server + "/traffic?lang=nl", wait_until="commit")  # DOMContentLoaded waits for the scripts
+        tab.click("#first-paint .table-details summary")
+        static = tab.locator("#first-paint .table-details table caption")
+        captions = static.all_inner_texts()
+        assert len(captions) == 2 and captions[0].endswith(" door de tijd"), captions  # in the page's language
+        assert static.first.is_visible()
+        release.append(True)
+        for route in held:
+            route.continue_()
+        settle(tab)
+        live = tab.locator("#react-entry-point .table-details")
+        assert live.evaluate("d => d.open")
+        tab.locator("#react-entry-point .table-details table caption").nth(1).wait_for(timeout=15_000)
+        assert tab.locator("#react-entry-point .table-details table caption").all_inner_texts() == captions
+    finally:
+        tab.context.close()
