@@ -16,7 +16,10 @@
  *    server-rendered first paint as well as on the live page, without a Dash callback.
  * 5. Wide tables (.table-box): data-overflow is set while the table is wider than its box, to show the words
  *    "scroll sideways" under it.
- * 6. dash_clientside.citydash.syncQuery: keep the page's filters in the URL (history.replaceState, which Dash's
+ * 6. A <details data-sync-open> (a "Show the data as a table" whose tables are drawn when it opens): its open state
+ *    is copied to Dash on every toggle (click, keyboard or the browser's find), so that a callback fills it. Opened
+ *    on the first paint before Dash drew the live page, the live one opens too.
+ * 7. dash_clientside.citydash.syncQuery: keep the page's filters in the URL (history.replaceState, which Dash's
  *    dcc.Location does not listen to, so the page is not re-rendered) so that a view can be shared.
  */
 (function () {
@@ -93,7 +96,13 @@
   function scan() {
     var entry = document.getElementById("react-entry-point");
     var fp = document.getElementById("first-paint");
-    if (fp && entry && entry.querySelector(".frame")) fp.remove();
+    if (fp && entry && entry.querySelector(".frame")) {
+      fp.querySelectorAll("details[data-sync-open][open]").forEach(function (d) {
+        var live = d.id && entry.querySelector('details[id="' + d.id + '"]');
+        if (live && !live.open) live.open = true;  // its toggle event tells Dash
+      });
+      fp.remove();
+    }
     if (!entry) return;
     entry.querySelectorAll('fieldset [role="listbox"], fieldset [role="option"]').forEach(function (el) {
       el.removeAttribute("role");
@@ -139,6 +148,13 @@
     });
   });
   document.addEventListener("toggle", markOverflow, true);  // a <details> opened: its tables can be measured
+  document.addEventListener("toggle", function (ev) {  // "toggle" does not bubble: listened to on the way down
+    var d = ev.target;
+    if (!d.hasAttribute || !d.hasAttribute("data-sync-open") || !d.id || d.closest("#first-paint")) return;
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(d.id, { open: d.open });
+    }
+  }, true);
   window.addEventListener("resize", markOverflow);
   document.addEventListener("DOMContentLoaded", markOverflow);  // plain HTML pages: nothing mutates after load
 

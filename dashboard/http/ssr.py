@@ -16,6 +16,8 @@ from typing import Any
 from dash.development.base_component import Component
 from markupsafe import escape
 
+from dashboard.ui.components import FIRST_PAINT_CHILDREN
+
 VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 RENAME = {
     "className": "class",
@@ -89,7 +91,8 @@ def to_html(node: Any) -> str:
         tag = TAGS.get(kind, kind.lower())
         if tag in VOID:
             return f"<{tag}{_attrs(props)}>"
-        return f"<{tag}{_attrs(props)}>{to_html(props.get('children'))}</{tag}>"
+        children = node.__dict__.get(FIRST_PAINT_CHILDREN, props.get("children"))  # ui.components.first_paint_only
+        return f"<{tag}{_attrs(props)}>{to_html(children)}</{tag}>"
     if ns == "dash_core_components":
         if kind in ("Checklist", "RadioItems"):
             return _options(props, multi=kind == "Checklist")

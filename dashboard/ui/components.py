@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard.context import AppContext
 from dashboard.i18n import LANGUAGE_NAMES, N_, fmt_datetime, fmt_day, fmt_number, fmt_percent, translator
@@ -498,8 +499,45 @@ def table_details(lang: str, *tables: html.Table) -> html.Details:
     in its own scroll box (a keyboard-focusable region, see ``table_scroll``)."""
     _ = translator(lang)
     return html.Details(
-        [html.Summary(_("Show the data as a table")), *(table_scroll(lang, t, _caption(t)) for t in tables)],
+        [html.Summary(_("Show the data as a table")), *table_boxes(lang, *tables)],
         className="table-details",
+    )
+
+
+def table_boxes(lang: str, *tables: html.Table) -> list[html.Div]:
+    """Each table in its own scroll box, named by its caption (what a "Show the data as a table" holds)."""
+    return [table_scroll(lang, t, _caption(t)) for t in tables]
+
+
+# A component's children that only the server-rendered first paint shows (dashboard/http/ssr.py): kept in the
+# component's __dict__ under this name, which is no Dash prop, so it is never sent to the browser's Dash renderer.
+FIRST_PAINT_CHILDREN = "citydash_first_paint_children"
+
+
+def first_paint_only(node: Component, children: Any) -> Component:
+    """``node`` showing ``children`` in the static first paint (and so in the copy a phone keeps offline) instead of
+    its own, which Dash draws."""
+    node.__dict__[FIRST_PAINT_CHILDREN] = children
+    return node
+
+
+def tables_on_open(lang: str, block_id: str, first_paint: list | None = None) -> html.Details:
+    """A "Show the data as a table" disclosure whose tables Dash draws only when it is opened, so that a page's first
+    layout carries none of their hundreds of cells for the renderer to build (issue 17). assets/citydash.js copies
+    the disclosure's ``open`` (id ``<block_id>-details``, marked ``data-sync-open``) to Dash on every toggle; a
+    callback on it (and on the page's filters) fills ``<block_id>`` with ``table_boxes``, in place of the words
+    saying that the tables are loading. ``first_paint``: the tables as static HTML in the server-rendered first
+    paint only (plain HTML, nothing to hydrate), so that they open at once before Dash has drawn the page and in
+    the copy shown offline."""
+    _ = translator(lang)
+    body = html.Div(html.P(_("The tables are loading."), className="pending"), id=block_id)
+    if first_paint is not None:
+        first_paint_only(body, first_paint)
+    return html.Details(
+        [html.Summary(_("Show the data as a table")), body],
+        id=f"{block_id}-details",
+        className="table-details",
+        **{"data-sync-open": ""},
     )
 
 

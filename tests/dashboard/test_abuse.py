@@ -329,7 +329,7 @@ def test_hostile_values_in_public_callbacks_are_ignored(direct: tuple[str, Engin
             [{"id": "report-lang", "property": "data", "value": None}],
         ),
         (
-            "..air-summary.children...air-tables.children...air-downloads.children...air-district-summary.children..",
+            "..air-summary.children...air-downloads.children...air-district-summary.children..",
             [
                 {"id": "air-metric", "property": "value", "value": ["pm25"]},
                 {"id": "air-district", "property": "value", "value": "²"},
@@ -337,6 +337,17 @@ def test_hostile_values_in_public_callbacks_are_ignored(direct: tuple[str, Engin
                 {"id": "air-to", "property": "value", "value": 9999},
             ],
             [{"id": "air-lang", "property": "data", "value": 1}],
+        ),
+        (
+            "air-tables.children",
+            [
+                {"id": "air-tables-details", "property": "open", "value": True},
+                {"id": "air-metric", "property": "value", "value": {"x": 1}},
+                {"id": "air-district", "property": "value", "value": -(2**70)},
+                {"id": "air-from", "property": "value", "value": "2999-12-31"},
+                {"id": "air-to", "property": "value", "value": ["2026-11-01"]},
+            ],
+            [{"id": "air-lang", "property": "data", "value": "<b>"}],
         ),
         (
             "comment-support-msg.children",

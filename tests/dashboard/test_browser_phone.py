@@ -179,6 +179,7 @@ def test_one_show_the_data_as_a_table_per_chart_block(live_server, phone):
     summaries = phone.get_by_text("Show the data as a table", exact=True)
     assert summaries.count() == 1
     summaries.click()
+    phone.locator(".table-details table caption").nth(1).wait_for(timeout=15_000)  # drawn once opened
     assert phone.locator(".table-details table caption").all_inner_texts() == [
         "Fine particles (PM2.5) over time",
         "Fine particles (PM2.5) by district",

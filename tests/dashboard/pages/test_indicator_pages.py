@@ -1,11 +1,14 @@
 """The indicator pages (/air, /traffic, /cycling) and About the data: state in the URL, filters that change the
 text, tables and charts, bands and guidelines drawn on the charts."""
 
+import base64
 from datetime import date, datetime
 
+import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from dashboard.i18n import fmt_number
 from dashboard.ui.indicators import MAX_DAYS, INDICATORS, State, parse_state
 from tests.support import dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
@@ -45,18 +48,108 @@ def _filters(indicator, metric, district, start, end, metric_prop="value"):
 
 
 @pytest.mark.parametrize("indicator", list(INDICATORS))
-def test_indicator_page_has_summary_tables_and_downloads(client, indicator):
+def test_indicator_page_has_summary_and_downloads_and_its_tables_wait_to_be_opened(client, indicator):
     page = render_page(client, f"/{indicator}")
     summary = _text(_find(page, lambda c: c["props"].get("id") == f"{indicator}-summary")[0])
     assert summary.startswith("From ") and "averaged" in summary
-    tables = _find(page, lambda c: c["type"] == "Table")
-    assert len(tables) == 2 and all(_find(t, lambda c: c["type"] == "Caption") for t in tables)
     links = [
         c["props"]["href"]
         for c in _find(page, lambda c: c["type"] == "A" and "/download/" in c["props"].get("href", ""))
     ]
     assert any(h.startswith(f"/download/{indicator}.csv?metric=") for h in links)
     assert not _find(page, lambda c: c["type"] == "Graph")  # charts wait for plotly.js, the text does not
+    # The tables wait for the citizen to open "Show the data as a table": the first layout has no table in it, only
+    # the disclosure (which assets/citydash.js keeps in step with Dash) saying that they are loading.
+    assert not _find(page, lambda c: c["type"] in ("Table", "Tr", "Td"))
+    (details,) = _find(page, lambda c: c["props"].get("className") == "table-details")
+    assert details["props"]["id"] == f"{indicator}-tables-details" and "data-sync-open" in details["props"]
+    assert _text(details).split() == "Show the data as a table The tables are loading.".split()
+    assert len(_find(page, lambda c: True)) < 150  # the whole page: about 60 components; with its tables, 695-725
+    # The server-rendered first paint (plain HTML, nothing to hydrate; also the copy a phone keeps offline) has them,
+    # so that they open at once before Dash has drawn the live page.
+    html = client.get(f"/{indicator}").get_data(as_text=True)
+    first = html[html.index('<div id="first-paint"') : html.index('<div id="react-entry-point"')]
+    details = first[first.index(f'<details id="{indicator}-tables-details"') :]
+    details = details[: details.index("</details>")]
+    assert details.count("<table") == 2 and details.count("<tr>") > 20 and "The tables are loading." not in details
+
+
+def _page_filters(page, indicator):
+    """The filters as the page drew them (what the browser sends with a callback)."""
+    values = {}
+    for key in ("metric", "district", "from", "to"):
+        (c,) = _find(page, lambda c, key=key: c["props"].get("id") == f"{indicator}-{key}")
+        values[key] = c["props"].get("value", c["props"].get("data"))
+    prop = "value" if len(INDICATORS[indicator].metrics) > 1 else "data"  # one metric: a dcc.Store
+    return _filters(indicator, values["metric"], values["district"], values["from"], values["to"], prop)
+
+
+def _tables(client, indicator, filters, is_open=True, lang="en"):
+    return dash_update(
+        client,
+        f"{indicator}-tables.children",
+        [{"id": f"{indicator}-tables-details", "property": "open", "value": is_open}, *filters],
+        state=[{"id": f"{indicator}-lang", "property": "data", "value": lang}],
+    )
+
+
+def _rows(table) -> list[list[str]]:
+    return [
+        [_text(td) for td in _find(tr, lambda c: c["type"] == "Td")] for tr in _find(table, lambda c: c["type"] == "Tr")
+    ][1:]
+
+
+def _values(trace, axis: str = "y") -> list:
+    v = trace[axis]
+    if isinstance(v, dict):  # plotly.py 6 sends numbers as a typed array
+        v = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+@pytest.mark.parametrize("indicator", list(INDICATORS))
+def test_opening_the_tables_shows_the_rows_the_charts_show(client, indicator):
+    page = render_page(client, f"/{indicator}")
+    filters = _page_filters(page, indicator)
+    r = _tables(client, indicator, filters)
+    assert r.status_code == 200, r.data[:300]
+    boxes = r.get_json()["response"][f"{indicator}-tables"]["children"]
+    time_table, district_table = _find(boxes, lambda c: c["type"] == "Table")
+    # Each table in a scroll box the keyboard can reach, named by its caption.
+    regions = _find(boxes, lambda c: c["props"].get("role") == "region")
+    captions = [_text(_find(t, lambda c: c["type"] == "Caption")[0]) for t in (time_table, district_table)]
+    assert [g["props"]["aria-label"] for g in regions] == captions and all(
+        g["props"]["tabIndex"] == "0" for g in regions
+    )
+    assert captions[0].endswith(" over time") and captions[1].endswith(" by district")
+    # The rows are the points of the charts drawn for the same view: the city line, value by value, and the bars.
+    ts, bars = _charts(client, indicator, *[f["value"] for f in filters], prop=filters[0]["property"])
+    city = next(t for t in ts["data"] if t.get("name") == "Whole city")
+    rows = _rows(time_table)
+    assert rows and [v for _t, area, v in rows if area == "Whole city"] == [
+        fmt_number(y, "en", 1) for y in _values(city)
+    ]
+    district_rows = _rows(district_table)
+    bar = bars["data"][0]  # horizontal bars: the districts on y, their values on x
+    shown = sorted(zip(_values(bar, "y"), (fmt_number(v, "en", 1) for v in _values(bar, "x"))))
+    assert shown and sorted((d, v) for d, v, _n in district_rows) == shown
+
+
+def test_closed_tables_are_not_drawn_and_follow_the_filters_once_open(client):
+    page = render_page(client, "/air")
+    filters = _page_filters(page, "air")
+    for closed in (False, None, "open", 1):  # nothing drawn until the disclosure is really open
+        r = _tables(client, "air", filters, is_open=closed)
+        assert r.status_code == 204 or "air-tables" not in r.get_json().get("response", {}), closed
+    # Opened, then the pollutant and the dates change: the tables follow, in the page's language.
+    moved = _filters("air", "pm10", 3, "2026-11-01", "2026-11-14")
+    r = _tables(client, "air", moved, lang="es")
+    boxes = r.get_json()["response"]["air-tables"]["children"]
+    captions = [_text(c) for c in _find(boxes, lambda c: c["type"] == "Caption")]
+    assert captions == ["Partículas (PM10) a lo largo del tiempo", "Partículas (PM10) por distrito"], captions
+    rows = _rows(_find(boxes, lambda c: c["type"] == "Table")[0])
+    for area in {a for _t, a, _v in rows}:  # the district and the whole city: daily means, one row per day
+        times = [t for t, a, _v in rows if a == area]
+        assert len(times) == 14 and times[0].startswith("1 nov") and times[-1].startswith("14 nov"), times
 
 
 def test_shared_url_opens_the_same_view(client):
@@ -70,7 +163,7 @@ def test_shared_url_opens_the_same_view(client):
 def test_a_filter_changes_the_summary_and_downloads(client):
     r = dash_update(
         client,
-        "..air-summary.children...air-tables.children...air-downloads.children...air-district-summary.children..",
+        "..air-summary.children...air-downloads.children...air-district-summary.children..",
         _filters("air", "pm10", 3, "2026-11-01", "2026-11-14"),
         state=[{"id": "air-lang", "property": "data", "value": "en"}],
     )
