@@ -103,12 +103,13 @@ def test_the_intro_shows_before_dash_draws_and_nothing_moves_when_the_form_comes
         phone.add_init_script(VITALS)
         held: list = []
         posts: list[str] = []
+        released: list[bool] = []
 
         def router(route: Any) -> None:
             posts.append(route.request.post_data or "")
-            if len(posts) == 1:
+            if len(posts) == 1 and not released:
                 held.append(route)  # the page's layout: answered once the first paint has been seen
-            else:
+            else:  # (Dash starts after the first paint: its request may come only after the check below)
                 route.continue_()
 
         phone.route("**/_dash-update-component*", router)
@@ -118,6 +119,7 @@ def test_the_intro_shows_before_dash_draws_and_nothing_moves_when_the_form_comes
         assert phone.locator("#first-paint h1").inner_text() == "Tell the city"
         assert phone.locator("#first-paint :is(input, textarea, select, button:not(.menu-button))").count() == 0
         assert phone.locator("#report-map-open, #report-send").count() == 0  # no dead control on the screen
+        released.append(True)
         for route in held:
             route.continue_()
         phone.wait_for_selector("#report-map-open", timeout=30_000)
