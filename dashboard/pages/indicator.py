@@ -408,6 +408,13 @@ def register(app: Dash, ctx: AppContext, indicator_key: str) -> None:
             },
         )
 
+    def view(metric: Any, district: Any, start: Any, end: Any, lang: Any) -> tuple[str, ViewState, dict]:
+        """What every callback of the page starts from: the visitor's language, the view its filters ask for and
+        that view's data (cached per view, so the callbacks of one change share one computation)."""
+        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
+        st = state_of(metric, district, start, end)
+        return lang, st, indicator_data(ctx, t, st)
+
     @app.callback(
         Output(f"{t}-summary", "children"),
         Output(f"{t}-downloads", "children"),
@@ -417,9 +424,7 @@ def register(app: Dash, ctx: AppContext, indicator_key: str) -> None:
         prevent_initial_call=True,
     )
     def update_text(metric: Any, district: Any, start: Any, end: Any, lang: Any) -> Any:
-        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
-        st = state_of(metric, district, start, end)
-        data = indicator_data(ctx, t, st)
+        lang, st, data = view(metric, district, start, end, lang)
         return (
             summary(ctx, lang, t, st, data),
             download_links(lang, t, st.query()),
@@ -438,9 +443,7 @@ def register(app: Dash, ctx: AppContext, indicator_key: str) -> None:
         they are open; a filter changed while they are closed is drawn when they are opened again."""
         if is_open is not True:
             return no_update
-        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
-        st = state_of(metric, district, start, end)
-        return tables(ctx, lang, st, indicator_data(ctx, t, st))
+        return tables(ctx, *view(metric, district, start, end, lang))
 
     @app.callback(
         Output(f"{t}-charts", "children"),
@@ -452,9 +455,8 @@ def register(app: Dash, ctx: AppContext, indicator_key: str) -> None:
     def update_charts(ready: Any, metric: Any, district: Any, start: Any, end: Any, lang: str) -> Any:
         if not ready:
             return no_update
-        lang = inputs.language(lang, ctx.city.city.languages, ctx.city.city.default_language)
-        st = state_of(metric, district, start, end)
-        return charts(ctx, lang, t, st, indicator_data(ctx, t, st))
+        lang, st, data = view(metric, district, start, end, lang)
+        return charts(ctx, lang, t, st, data)
 
     app.clientside_callback(
         ClientsideFunction("citydash", "syncQuery"),
