@@ -154,6 +154,8 @@ class Observation(Base):
         Index("ix_observations_metric_time", "metric", "time"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # On PostgreSQL this foreign key is kept by statement-level triggers instead (migration 0904: one check per
+    # import batch, not a lookup and lock per reading); SQLite keeps the constraint.
     feature_id: Mapped[int] = mapped_column(ForeignKey("features.id", ondelete="CASCADE"))
     time: Mapped[datetime]
     metric: Mapped[str] = mapped_column(String(50))

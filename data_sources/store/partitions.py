@@ -178,9 +178,12 @@ def maintain_observations(engine: Engine, now: datetime, retention_months: int) 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic's filter: the month partitions and the BRIN index exist only on PostgreSQL (migration 0801, not
-    in the models, which describe the SQLite and PostgreSQL columns alike)."""
+    in the models, which describe the SQLite and PostgreSQL columns alike), and there observations' foreign key to
+    features is kept by statement-level triggers instead (migration 0904)."""
     if type_ == "table" and reflected and compare_to is None and name is not None:
         return not (name == DEFAULT_PARTITION or _MONTH_NAME.match(name))
     if type_ == "index" and reflected and compare_to is None:
         return name != "ix_observations_time_brin"
+    if type_ == "foreign_key_constraint" and not reflected and compare_to is None:
+        return name != "fk_observations_feature_id_features"
     return True

@@ -334,3 +334,99 @@ def test_a_partitioned_store_restores_from_its_backup_and_a_bad_file_changes_not
     with pytest.raises(RuntimeError, match="pg_restore failed"):
         restore(pg_engine, bad)
     assert _stored(pg_engine) == kept
+
+
+def _rollup_rows(engine, feature_id: int) -> int:
+    from data_sources.store.models import ObservationRollup
+
+    with engine.connect() as c:
+        return c.scalar(select(func.count()).where(ObservationRollup.feature_id == feature_id))
+
+
+def test_a_reading_for_a_feature_that_does_not_exist_fails_its_whole_statement(any_engine):
+    """Writes that go around upsert_observations (which drops unknown features) are still checked by the store:
+    on PostgreSQL once per statement (migration 0904), on SQLite by its foreign key."""
+    from sqlalchemy.exc import IntegrityError
+
+    ids = _features(any_engine, 1)
+    rows = [
+        {"feature_id": ids["s0"], "time": datetime(2026, 3, 1, h), "metric": "pm25", "value": 1.0, "unit": ""}
+        for h in range(3)
+    ]
+    rows[1]["feature_id"] = max(ids.values()) + 1000
+    with pytest.raises(IntegrityError), any_engine.begin() as c:
+        c.execute(Observation.__table__.insert(), rows)
+    assert _stored(any_engine) == []
+
+
+def test_deleting_a_feature_deletes_its_readings_and_rollups_and_keeps_the_others(any_engine):
+    ids = _features(any_engine, 3)
+    assert upsert_observations(any_engine, ids, _hourly(list(ids), "2026-03-01T00:00:00Z", 30)) == 90
+    with any_engine.begin() as c:
+        c.execute(Feature.__table__.delete().where(Feature.id.in_([ids["s0"], ids["s1"]])))
+    assert {r[0] for r in _stored(any_engine)} == {ids["s2"]}
+    assert len(_stored(any_engine)) == 30
+    assert _rollup_rows(any_engine, ids["s0"]) == 0
+    assert _rollup_rows(any_engine, ids["s2"]) > 0
+
+
+@pytest.mark.postgres
+def test_a_feature_being_written_cannot_be_deleted_until_the_import_commits(pg_engine):
+    """The statement-level check (migration 0904) locks the features it wrote readings for, as the foreign key
+    did: a delete of one waits for the import's commit, then takes its readings with it; an id never changes."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    ids = _features(pg_engine, 2)
+    with pg_engine.connect() as importer, pg_engine.connect() as deleter:
+        importer.exec_driver_sql("BEGIN")
+        importer.execute(
+            Observation.__table__.insert(),
+            [{"feature_id": ids["s0"], "time": datetime(2026, 3, 1), "metric": "pm25", "value": 2.0, "unit": ""}],
+        )
+        deleter.exec_driver_sql("BEGIN")
+        deleter.exec_driver_sql("SET LOCAL lock_timeout = '300ms'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            deleter.execute(Feature.__table__.delete().where(Feature.id == ids["s0"]))
+        deleter.exec_driver_sql("ROLLBACK")
+        # the other feature was not written: nothing holds it
+        deleter.exec_driver_sql("BEGIN")
+        deleter.execute(Feature.__table__.delete().where(Feature.id == ids["s1"]))
+        deleter.exec_driver_sql("ROLLBACK")
+        importer.exec_driver_sql("COMMIT")
+    assert len(_stored(pg_engine)) == 1
+    with pytest.raises(DBAPIError, match="does not change"), pg_engine.begin() as c:
+        c.execute(Feature.__table__.update().where(Feature.id == ids["s0"]).values(id=ids["s0"] + 1000))
+    with pg_engine.begin() as c:
+        c.execute(Feature.__table__.delete().where(Feature.id == ids["s0"]))
+    assert _stored(pg_engine) == []
+
+
+@pytest.mark.postgres
+def test_migration_0904_trades_the_foreign_key_for_statement_checks_and_back(pg_engine):
+    """0904 drops observations' foreign key (a lookup and lock per reading) for statement-level triggers; its
+    downgrade restores the foreign key, and every reading stays."""
+
+    def state() -> tuple[int, int]:
+        with pg_engine.connect() as c:
+            fks = c.scalar(
+                text("SELECT count(*) FROM pg_constraint WHERE conname = 'fk_observations_feature_id_features'")
+            )
+            triggers = c.scalar(
+                text(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE ANY (ARRAY['observations_feature_check%', "
+                    "'features_delete_observations', 'features_keep_id'])"
+                )
+            )
+        return fks, triggers
+
+    ids = _features(pg_engine, 2)
+    assert upsert_observations(pg_engine, ids, _hourly(list(ids), "2026-03-01T00:00:00Z", 5)) == 10
+    before = _stored(pg_engine)
+    assert state() == (0, 4)
+    with pg_engine.begin() as c:
+        command.downgrade(alembic_config(c), "0903")
+    assert state()[0] >= 1 and state()[1] == 0  # the partitioned table's key and its partitions' copies
+    assert _stored(pg_engine) == before
+    migrate(pg_engine)
+    assert state() == (0, 4)
+    assert _stored(pg_engine) == before
