@@ -102,34 +102,38 @@ def attach_to_answer(conn: Connection, actor: Actor, comment_id: int, event_id: 
 
 
 def _photos(engine: Engine, comment_ids: Sequence[int], public: bool, answers: bool, key: Any) -> dict[int, list[dict]]:
-    if not comment_ids:
-        return {}
-    q = (
-        select(
-            Photo.id,
-            Photo.comment_id,
-            Photo.event_id,
-            Photo.state,
-            Photo.hidden_reason,
-            Photo.blurred,
-            Photo.width,
-            Photo.height,
-        )
-        .join(Comment, Comment.id == Photo.comment_id)
-        .where(
-            Photo.comment_id.in_(list(comment_ids)),
-            Photo.state != "pending",
-            Photo.event_id.is_not(None) if answers else Photo.event_id.is_(None),
-        )
-        .order_by(Photo.comment_id, Photo.event_id, Photo.position, Photo.id)
-    )
-    if public:
-        q = q.where(Photo.state == "attached", Comment.moderation == "published")
-    out: dict[int, list[dict]] = {}
+    """The photos of these comments; ``public``: of their published comments, attached photos only. The
+    comments' moderation is read by their keys alone: joined to photos, SQLite's planner walked every published
+    comment of the store to find a page's few (89 ms at a million comments, for no photo at all)."""
     with engine.connect() as conn:
+        ids = list(comment_ids)
+        if public and ids:
+            rows = conn.execute(select(Comment.id, Comment.moderation).where(Comment.id.in_(ids)))
+            ids = [cid for cid, moderation in rows if moderation == "published"]
+        if not ids:
+            return {}
+        q = (
+            select(
+                Photo.id,
+                Photo.comment_id,
+                Photo.event_id,
+                Photo.state,
+                Photo.hidden_reason,
+                Photo.blurred,
+                Photo.width,
+                Photo.height,
+            )
+            .where(
+                Photo.comment_id.in_(ids),
+                Photo.state == "attached" if public else Photo.state != "pending",
+                Photo.event_id.is_not(None) if answers else Photo.event_id.is_(None),
+            )
+            .order_by(Photo.comment_id, Photo.event_id, Photo.position, Photo.id)
+        )
+        out: dict[int, list[dict]] = {}
         for r in conn.execute(q):
             out.setdefault(r._mapping[key], []).append(dict(r._mapping))
-    return out
+        return out
 
 
 def photos_of(engine: Engine, comment_ids: Sequence[int], public: bool = True) -> dict[int, list[dict]]:
