@@ -475,7 +475,8 @@ def api_paths(has_heatmap: bool) -> dict:
                         "schema": {"type": "string", "enum": ["auto", "raw", "hour", "day", "month"]},
                         "description": "raw: single readings; hour, day, month: each feature's mean, min, max and "
                         "count per UTC bucket. auto (default): raw up to 14 days or without start and end, day up "
-                        "to 366 days, month beyond. The answer says which (resolution, note; X-Resolution header).",
+                        "to 366 days, month beyond. The answer says which (resolution, note; X-Resolution header). hour needs "
+                        "start and end at most 31 days apart.",
                     },
                     *PAGING,
                     IF_NONE_MATCH,

@@ -80,6 +80,30 @@ def test_an_unknown_resolution_is_refused(client):
     assert r.status_code == 400 and "resolution must be" in r.get_json()["error"]
 
 
+@pytest.mark.parametrize(
+    "span",
+    [
+        {"start": "2026-10-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"},  # 32 days
+        {"start": "2026-10-01T00:00:00Z"},  # open: every hour to now
+        {},
+    ],
+)
+def test_hourly_means_cover_at_most_a_month_per_request(client, span):
+    """Hours are grouped from the readings on every page: a long range would hold the database for seconds."""
+    r = client.get(API, query_string={"metric": "pm25", "resolution": "hour", **span})
+    assert r.status_code == 400 and "at most 31 days" in r.get_json()["error"]
+    ok = client.get(
+        API,
+        query_string={
+            "metric": "pm25",
+            "resolution": "hour",
+            "start": "2026-10-16T09:00:00Z",
+            "end": "2026-11-16T09:00:00Z",
+        },
+    )
+    assert ok.status_code == 200 and ok.get_json()["resolution"] == "hour"
+
+
 def test_hourly_means_come_from_the_readings_and_outlive_them(client, demo_engine):
     """``resolution=hour`` groups the readings by UTC hour (no hour rollup is stored while readings are); once
     retention has removed old readings, the hours kept of them answer the same."""
@@ -109,3 +133,64 @@ def test_hourly_means_come_from_the_readings_and_outlive_them(client, demo_engin
     assert _raw(demo_engine).empty
     _, again = _all(client, {**q, "limit": 7})  # another query string: nothing answered from a cache
     assert {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in again} == got
+
+
+def test_every_resolution_answers_the_same_means_on_both_stores(any_engine, demo_city, tmp_path):
+    """Raw, hour, day and month over the same readings, as JSON, on SQLite and PostgreSQL (whose sum of integer
+    counts is a numeric: an hourly answer was a 500 there)."""
+    import numpy as np
+
+    from dashboard.app import create_app
+    from data_sources.config import Settings
+    from data_sources.store.db import upsert_features, upsert_observations, upsert_source
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    sid = upsert_source(any_engine, "stations", "csv")
+    ids = dict(
+        upsert_features(
+            any_engine,
+            sid,
+            gpd.GeoDataFrame(
+                {"external_id": ["a", "b"], "layer": "air_station", "name": "", "properties": None},
+                geometry=[Point(9.0, 48.5), Point(9.01, 48.51)],
+                crs="EPSG:4326",
+            ),
+        )
+    )
+    rng = np.random.default_rng(4)
+    times = pd.date_range("2026-01-30T22:00:00Z", periods=60, freq="30min")
+    df = pd.DataFrame(
+        {
+            "external_id": np.repeat(["a", "b"], len(times)),
+            "time": np.tile(times, 2),
+            "metric": "pm25",
+            "value": rng.gamma(2.0, 5.0, 2 * len(times)).round(2),
+            "unit": "µg/m³",
+        }
+    )
+    assert upsert_observations(any_engine, ids, df) == 120
+    settings = Settings.from_env({"CITYDASH_DATA_DIR": str(tmp_path), "CITYDASH_SECRET_KEY": "test-secret"})
+    client = create_app(city=demo_city, settings=settings, engine=any_engine).server.test_client()
+    q = {"metric": "pm25", "start": "2026-01-30T22:00:00Z", "end": "2026-02-02T00:00:00Z"}
+    raw = df.assign(feature_id=df["external_id"].map(ids), time=df["time"].dt.tz_convert(None))
+    freq = {"hour": "h", "day": "D"}
+    for resolution in ("raw", "hour", "day", "month"):
+        r = client.get(API, query_string={**q, "resolution": resolution})
+        assert r.status_code == 200, (resolution, r.data[:300])
+        rows = r.get_json()["observations"]
+        if resolution == "raw":
+            assert len(rows) == 120
+            continue
+        bucket = (
+            raw["time"].dt.floor(freq[resolution])
+            if resolution in freq
+            else raw["time"].dt.to_period("M").dt.to_timestamp()
+        )
+        g = raw.groupby([raw["feature_id"], bucket])["value"]
+        want = {(int(f), b.strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v)) for (f, b), v in g}
+        got = {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+        assert got.keys() == want.keys(), resolution
+        for k, (mean, lo, hi, n) in want.items():
+            assert got[k] == (pytest.approx(mean), lo, hi, n)
+            assert type(got[k][3]) is int
