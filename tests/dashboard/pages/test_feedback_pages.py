@@ -13,7 +13,7 @@ from dashboard.app import create_app
 from data_sources.comments.records import CommentInput, CommentRejected, submit_comment, validate
 from data_sources.config import FeedbackConfig
 from data_sources.store.models import Comment
-from tests.support import dash_update, render_page
+from tests.support import clear_of_a_minute_edge, dash_update, render_page
 from tests.dashboard.pages.test_home import _find, _text
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
@@ -153,6 +153,7 @@ def test_honeypot_stores_nothing(client, demo_engine):
 
 
 def test_rate_limit_keeps_the_draft(client, demo_engine):
+    clear_of_a_minute_edge(15)
     for i in range(5):  # demo policy: 5 per minute
         assert "Thank you" in said(send(client, key=f"rate-key-{i:04d}"))
     out = send(client, key="rate-key-9999")
@@ -342,5 +343,6 @@ def test_ledger_and_you_said_we_did_pages(client):
 
 
 def test_feeds_and_heatmap_are_rate_limited(client):
+    clear_of_a_minute_edge(30)
     codes = [client.get("/api/v1/comments/heatmap?res=6").status_code for _ in range(121)]
     assert codes[:120] == [200] * 120 and codes[120] == 429

@@ -9,7 +9,7 @@ from dashboard.app import create_app
 from dashboard.server.cache import cached
 from dashboard.server.limits import limiter
 from data_sources.comments.records import CommentInput, submit_comment
-from tests.support import DEMO_END, render_page
+from tests.support import DEMO_END, clear_of_a_minute_edge, render_page
 
 
 def _comment(ctx, key: str):
@@ -145,6 +145,7 @@ def test_redis_shares_cache_and_rate_limits_across_workers(demo_city, settings, 
             cached(app.server.extensions["citydash"], "shared", lambda: calls.append(1) or 42)
     assert len(calls) == 1  # b found a's entry
     ca, cb = a.server.test_client(), b.server.test_client()
+    clear_of_a_minute_edge(10)
     assert [
         ca.get("/limited").status_code,
         cb.get("/limited").status_code,
