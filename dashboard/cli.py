@@ -206,7 +206,12 @@ def _refresh_worker(obj: _Ctx, session: Any, every: str) -> None:
             report = run_refresh(obj.engine, obj.city.model_copy(update={"sources": due}), session)
             # then the observations' months: the next ones partitioned ahead (PostgreSQL; an import creates the
             # months it writes itself), the ones past CITYDASH_OBSERVATIONS_RETENTION_MONTHS gone
-            kept = maintain_observations(obj.engine, now, obj.settings.observations_retention_months)
+            kept = maintain_observations(
+                obj.engine,
+                now,
+                obj.settings.observations_retention_months,
+                obj.settings.observations_archive_dir or None,
+            )
         click.echo(
             json.dumps(
                 {

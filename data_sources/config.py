@@ -408,6 +408,11 @@ class Settings(BaseModel):
         description="Observations older than the current month minus this many months are removed by the refresh worker (on PostgreSQL whole month partitions are dropped); 0: keep every observation.",
         json_schema_extra={"env": "CITYDASH_OBSERVATIONS_RETENTION_MONTHS"},
     )
+    observations_archive_dir: str = Field(
+        "",
+        description="Folder where the refresh worker writes the observations that retention removes, first, as one gzip CSV per month (the data package's observations columns); empty: removed without an archive.",
+        json_schema_extra={"env": "CITYDASH_OBSERVATIONS_ARCHIVE_DIR"},
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -7,20 +7,25 @@ that no insert is ever refused. Months are created ahead by the refresh worker (
 default partition moves them into the new month first, in the same transaction.
 
 Retention (``CITYDASH_OBSERVATIONS_RETENTION_MONTHS``; unset keeps everything): whole months older than the
-current month minus N are detached and dropped (not archived: archive a month first with
-``pg_dump --table=observations_YYYYMM`` if it is to be kept). On SQLite, which has no partitions, the same setting
-deletes the rows older than the same cut-off. Either way the readings' hourly aggregates are kept first as hour
-rollups (``rollups.archive_hours``; their days and months are kept already), so long views outlive the readings.
+current month minus N are detached and dropped. On SQLite, which has no partitions, the same setting deletes the
+rows older than the same cut-off. Either way the readings' hourly aggregates are kept first as hour rollups
+(``rollups.archive_hours``; their days and months are kept already), so long views outlive the readings; and with
+``CITYDASH_OBSERVATIONS_ARCHIVE_DIR`` set, the readings themselves are written first to one gzip CSV per month in
+that folder (``archive_readings``), in the same transaction: if the archive cannot be written, nothing is removed.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import os
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
@@ -136,43 +141,114 @@ def _lock_timed_out(e: OperationalError) -> bool:
     return getattr(e.orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
-def drop_months_before(engine: Engine, cutoff: date) -> dict[str, Any]:
+ARCHIVE_COLUMNS = ("feature_id", "time", "metric", "value", "unit")  # as the data package's observations resource
+
+
+def archive_readings(conn: Connection, limit: datetime, folder: str | Path) -> list[str]:
+    """Write every reading older than ``limit`` to ``folder`` (created if need be), one gzip CSV per UTC month:
+    ``observations-YYYY-MM.csv.gz`` with the columns of the data package's observations resource (feature_id,
+    time as ISO 8601 UTC, metric, value, unit). A month archived before (a late reading removed later) gets the
+    next free name, ``observations-YYYY-MM.2.csv.gz``: an archive is never overwritten. Each file is written
+    under a temporary name and renamed when complete. Returns the file names written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    o = Observation
+    q = select(o.feature_id, o.time, o.metric, o.value, o.unit).where(o.time < limit).order_by(o.time)
+    written: list[str] = []
+    month: tuple[int, int] | None = None
+    handle: IO[str] | None = None
+    writer: Any = None
+    part: Path | None = None
+
+    def close() -> None:
+        if handle is not None and part is not None:
+            handle.close()
+            final = _free_name(out, month)
+            os.replace(part, final)
+            written.append(final.name)
+
+    try:
+        for fid, t, metric, value, unit in conn.execute(q.execution_options(stream_results=True, yield_per=50_000)):
+            if (t.year, t.month) != month:
+                close()
+                month = (t.year, t.month)
+                part = out / f".observations-{t.year:04d}-{t.month:02d}.csv.gz.part"
+                handle = gzip.open(part, "wt", newline="", encoding="utf-8")
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(ARCHIVE_COLUMNS)
+            writer.writerow((fid, t.strftime("%Y-%m-%dT%H:%M:%SZ"), metric, repr(float(value)), unit))
+        close()
+    except BaseException:  # nothing half-done stays: the caller's transaction rolls back and keeps the rows
+        if handle is not None and part is not None:
+            handle.close()
+            part.unlink(missing_ok=True)
+        for name in written:
+            (out / name).unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _free_name(folder: Path, month: tuple[int, int] | None) -> Path:
+    y, m = month or (0, 0)
+    path, n = folder / f"observations-{y:04d}-{m:02d}.csv.gz", 1
+    while path.exists():
+        n += 1
+        path = folder / f"observations-{y:04d}-{m:02d}.{n}.csv.gz"
+    return path
+
+
+def drop_months_before(engine: Engine, cutoff: date, archive_dir: str | Path | None = None) -> dict[str, Any]:
     """Remove every observation older than ``cutoff`` (a first day of a month): on partitioned PostgreSQL the
     whole months before it are detached and dropped, and the default partition's older rows deleted; elsewhere
-    the rows are deleted. Returns {"dropped": [partition names], "deleted": rows deleted}, with "postponed" when
+    the rows are deleted. With ``archive_dir``, the readings are written there first (``archive_readings``); the
+    tables they are read from are locked against writers meanwhile, so no reading is removed unarchived. Returns
+    {"dropped": [partition names], "deleted": rows deleted, "archived": [file names]}, with "postponed" when
     the table stayed locked longer than ``LOCK_TIMEOUT_MS``."""
     limit = datetime(cutoff.year, cutoff.month, 1)
+    archived: list[str] = []
     try:
         with engine.begin() as conn:
             if not is_partitioned(conn):
                 archive_hours(conn, limit)  # hourly means outlive the readings, as daily and monthly ones do
+                if archive_dir:
+                    archived = archive_readings(conn, limit, archive_dir)
                 deleted = conn.execute(delete(Observation).where(Observation.time < limit)).rowcount
-                return {"dropped": [], "deleted": deleted}
+                return {"dropped": [], "deleted": deleted, "archived": archived}
             _lock(conn)
-            archive_hours(conn, limit)
             old = sorted(m for m in existing_months(conn) if add_months(m, 1) <= cutoff)
+            if archive_dir:
+                for table in [*(partition_name(m) for m in old), DEFAULT_PARTITION]:
+                    conn.exec_driver_sql(f"LOCK TABLE {table} IN SHARE MODE")  # readers go on, writers wait
+            archive_hours(conn, limit)
+            if archive_dir:
+                archived = archive_readings(conn, limit, archive_dir)
             for month in old:
                 conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {partition_name(month)}")
                 conn.exec_driver_sql(f"DROP TABLE {partition_name(month)}")
             deleted = conn.execute(
                 text(f"DELETE FROM {DEFAULT_PARTITION} WHERE time < :limit"), {"limit": limit}
             ).rowcount
-    except OperationalError as e:
-        if not _lock_timed_out(e):
+    except BaseException as e:
+        for name in archived:  # written, but the rows stay: the next tick archives them again
+            Path(archive_dir or ".", name).unlink(missing_ok=True)
+        if not (isinstance(e, OperationalError) and _lock_timed_out(e)):
             raise
-        return {"dropped": [], "deleted": 0, "postponed": True}  # the table was busy: the next tick tries again
-    return {"dropped": [partition_name(m) for m in old], "deleted": deleted}
+        return {"dropped": [], "deleted": 0, "archived": [], "postponed": True}
+    return {"dropped": [partition_name(m) for m in old], "deleted": deleted, "archived": archived}
 
 
-def maintain_observations(engine: Engine, now: datetime, retention_months: int) -> dict[str, Any]:
+def maintain_observations(
+    engine: Engine, now: datetime, retention_months: int, archive_dir: str | Path | None = None
+) -> dict[str, Any]:
     """The refresh worker's housekeeping: the current month and ``MONTHS_AHEAD`` after it have partitions (on
     partitioned PostgreSQL), and with ``retention_months`` above 0, months before the current one minus that
-    many are removed (``drop_months_before``). Returns what was done."""
+    many are removed (``drop_months_before``, archived to ``archive_dir`` first when given). Returns what was
+    done."""
     this = month_start(now)
     created = ensure_months(engine, [add_months(this, i) for i in range(MONTHS_AHEAD + 1)])
     out: dict[str, Any] = {"created": [partition_name(m) for m in created]}
     if retention_months > 0:
-        out.update(drop_months_before(engine, add_months(this, -retention_months)))
+        out.update(drop_months_before(engine, add_months(this, -retention_months), archive_dir))
     return out
 
 

@@ -298,6 +298,7 @@ def test_the_refresh_worker_applies_the_retention_setting(tmp_path):
         "CITYDASH_DATABASE_URL": url,
         "CITYDASH_CITY": str(root / "cities" / "demo.toml"),
         "CITYDASH_OBSERVATIONS_RETENTION_MONTHS": "1",
+        "CITYDASH_OBSERVATIONS_ARCHIVE_DIR": str(tmp_path / "archive"),
     }
     p = subprocess.Popen(
         [sys.executable, "-m", "dashboard.cli", "refresh", "--every", "1h"],
@@ -311,10 +312,129 @@ def test_the_refresh_worker_applies_the_retention_setting(tmp_path):
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
-    assert json.loads(first)["observations"] == {"created": [], "dropped": [], "deleted": 5}
+    name = f"observations-{old.year:04d}-{old.month:02d}.csv.gz"
+    assert json.loads(first)["observations"] == {"created": [], "dropped": [], "deleted": 5, "archived": [name]}
     with engine.connect() as c:
         assert c.execute(select(func.min(Observation.time))).scalar_one() == datetime(cutoff.year, cutoff.month, 1)
+    assert len(pd.read_csv(tmp_path / "archive" / name)) == 5
     engine.dispose()
+
+
+def _archive(path) -> list[tuple]:
+    import csv
+    import gzip
+
+    with gzip.open(path, "rt", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["feature_id", "time", "metric", "value", "unit"]
+    return [(int(fid), datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ"), m, float(v), u) for fid, t, m, v, u in rows[1:]]
+
+
+def test_retention_archives_every_reading_it_removes_first_and_never_overwrites_an_archive(any_engine, tmp_path):
+    """With an archive folder, the readings retention removes are written first, one gzip CSV per month, to the
+    last bit (odd metrics and units included; on PostgreSQL also rows that waited in the default partition); a
+    late reading of a month archived before gets a file of its own."""
+    ids = _features(any_engine, 2)
+    df = pd.concat(
+        [
+            _hourly(list(ids)[:2], "2025-10-30T00:00:00Z", 24 * 5),  # end of October, start of November
+            pd.DataFrame(
+                {
+                    "external_id": ["s1", "s1"],
+                    "time": ["2025-10-02T00:00:00Z", "2025-10-02T01:00:00Z"],
+                    "metric": ['odd "metric", with comma', "pm25"],
+                    "value": [0.1 + 0.2, -1e-300],
+                    "unit": ["a,b", '"quoted"'],
+                }
+            ),
+        ]
+    )
+    assert upsert_observations(any_engine, ids, df) == len(df)
+    with any_engine.begin() as c:  # written around upsert_observations: on PostgreSQL no month 2018-03 exists
+        c.execute(
+            Observation.__table__.insert(),
+            [
+                {"feature_id": ids["s0"], "time": datetime(2018, 3, 5, h), "metric": "no2", "value": h, "unit": ""}
+                for h in range(3)
+            ],
+        )
+    before = _stored(any_engine)
+    removed = sorted(r for r in before if r[1] < datetime(2025, 11, 1))
+    folder = tmp_path / "archive"
+    done = maintain_observations(any_engine, datetime(2026, 1, 10), retention_months=2, archive_dir=folder)
+    assert done["archived"] == ["observations-2018-03.csv.gz", "observations-2025-10.csv.gz"]
+    archived = sorted(
+        _archive(folder / "observations-2018-03.csv.gz") + _archive(folder / "observations-2025-10.csv.gz")
+    )
+    assert archived == removed and len(removed) == 3 + 2 * 48 + 2
+    assert _stored(any_engine) == [r for r in before if r[1] >= datetime(2025, 11, 1)]
+    assert sorted(p.name for p in folder.iterdir()) == done["archived"]  # no temporary file left
+
+    first = (folder / "observations-2025-10.csv.gz").read_bytes()
+    late = _hourly(["s0"], "2025-10-15T00:00:00Z", 1, metric="no2")
+    assert upsert_observations(any_engine, ids, late) == 1
+    again = drop_months_before(any_engine, date(2025, 11, 1), folder)
+    assert again["archived"] == ["observations-2025-10.2.csv.gz"]
+    assert _archive(folder / "observations-2025-10.2.csv.gz") == [
+        (ids["s0"], datetime(2025, 10, 15), "no2", late.loc[0, "value"], "µg/m³")
+    ]
+    assert (folder / "observations-2025-10.csv.gz").read_bytes() == first
+
+
+def test_an_archive_that_cannot_be_written_removes_nothing(any_engine, tmp_path):
+    ids = _features(any_engine, 1)
+    assert upsert_observations(any_engine, ids, _hourly(["s0"], "2025-10-30T00:00:00Z", 72)) == 72
+    before = _stored(any_engine)
+    (tmp_path / "here").mkdir()
+    blocked = tmp_path / "here" / "not-a-folder"
+    blocked.write_text("a file where the archive folder should be")
+    with pytest.raises(OSError):
+        drop_months_before(any_engine, date(2025, 11, 1), blocked)
+    assert _stored(any_engine) == before
+    assert list((tmp_path / "here").iterdir()) == [blocked]
+
+
+def test_an_archive_that_fails_half_way_leaves_no_file_and_removes_nothing(any_engine, tmp_path, monkeypatch):
+    """The disk fills while the second month is written: the first month's file goes too, and every reading stays."""
+    import os
+
+    from data_sources.store import partitions
+
+    ids = _features(any_engine, 1)
+    assert upsert_observations(any_engine, ids, _hourly(["s0"], "2025-09-25T00:00:00Z", 24 * 40)) == 960
+    before = _stored(any_engine)
+    renamed, real_replace = [], os.replace
+
+    def replace(src, dst):
+        if renamed:
+            raise OSError(28, "No space left on device")
+        renamed.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(partitions.os, "replace", replace)
+    with pytest.raises(OSError, match="No space"):
+        drop_months_before(any_engine, date(2025, 11, 1), tmp_path / "archive")
+    assert [p.name for p in renamed] == ["observations-2025-09.csv.gz"]  # written, then removed again
+    assert list((tmp_path / "archive").iterdir()) == []
+    assert _stored(any_engine) == before
+
+
+@pytest.mark.postgres
+def test_an_archived_month_goes_back_into_postgresql_with_copy(pg_engine, tmp_path):
+    """README's way back: COPY the file into observations (as psql's \\copy does); the readings are as they were."""
+    import gzip
+
+    ids = _features(pg_engine, 2)
+    assert upsert_observations(pg_engine, ids, _hourly(list(ids)[:2], "2025-10-20T00:00:00Z", 24 * 20)) == 960
+    before = _stored(pg_engine)
+    done = drop_months_before(pg_engine, date(2025, 11, 1), tmp_path)
+    assert done["archived"] == ["observations-2025-10.csv.gz"] and len(_stored(pg_engine)) < len(before)
+    with pg_engine.begin() as c, c.connection.driver_connection.cursor() as cur:
+        with cur.copy(
+            "COPY observations (feature_id, time, metric, value, unit) FROM STDIN WITH (FORMAT csv, HEADER)"
+        ) as copy:
+            copy.write(gzip.decompress((tmp_path / "observations-2025-10.csv.gz").read_bytes()))
+    assert _stored(pg_engine) == before
 
 
 @pytest.mark.postgres
