@@ -49,6 +49,8 @@ def test_phone_journey_attach_two_photos_send_and_see_them(live_server: str, bro
         phone.wait_for_selector("#report-success", timeout=15_000)
         assert phone.locator("#report-photos li").count() == 0  # the next comment starts without them
         phone.click("#report-public-link")
+        # the live page, not the server-rendered copy it replaces (hidden, then removed: its img measures 0 wide)
+        phone.wait_for_function("!document.getElementById('first-paint')", timeout=30_000)
         phone.wait_for_selector("#comment-photos img", timeout=30_000)
         phone.wait_for_function(
             "Array.from(document.querySelectorAll('#comment-photos img')).every(i => i.complete && i.naturalWidth > 0)",
