@@ -31,13 +31,29 @@ def _all(client, q):
     return body, rows
 
 
+def _means(raw: pd.DataFrame, resolution: str) -> dict:
+    """What the API should answer at an hourly, daily or monthly ``resolution``: per (feature, bucket start as
+    ISO 8601 UTC), the mean, min, max and count of the raw readings."""
+    t = raw["time"]
+    if resolution == "month":
+        bucket = t.dt.to_period("M").dt.to_timestamp()
+    else:
+        bucket = t.dt.floor({"hour": "h", "day": "D"}[resolution])
+    g = raw.groupby([raw["feature_id"], bucket])["value"]
+    return {(int(f), b.strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v)) for (f, b), v in g}
+
+
+def _answered(rows: list[dict]) -> dict:
+    return {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+
+
+def _assert_means(got: dict, want: dict) -> None:
+    for k, (mean, lo, hi, n) in want.items():
+        assert got[k] == (pytest.approx(mean), lo, hi, n)
+
+
 def test_five_years_are_monthly_means_from_the_rollups(client, demo_engine):
-    raw = _raw(demo_engine)
-    g = raw.groupby(["feature_id", raw["time"].dt.to_period("M")])["value"]
-    want = {
-        (int(f), m.to_timestamp().strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v))
-        for (f, m), v in g
-    }
+    want = _means(_raw(demo_engine), "month")
     with demo_engine.begin() as c:  # the readings are gone; the rollups stay
         c.execute(delete(Observation).where(Observation.metric == "no2"))
     q = {"metric": "no2", "start": "2021-11-16T00:00:00Z", "end": DEMO_END.strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -45,10 +61,9 @@ def test_five_years_are_monthly_means_from_the_rollups(client, demo_engine):
     assert r.status_code == 200 and r.headers["X-Resolution"] == "month"
     body, rows = _all(client, q)
     assert body["resolution"] == "month" and body["note"].startswith("monthly means per feature")
-    got = {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+    got = _answered(rows)
     assert got.keys() == want.keys() and len(got) > 0
-    for k, (mean, lo, hi, n) in want.items():
-        assert got[k] == (pytest.approx(mean), lo, hi, n)
+    _assert_means(got, want)
     assert client.get(API, query_string={**q, "resolution": "raw"}).get_json()["observations"] == []
     text = client.get(API, query_string={**q, "format": "csv"}).data.decode()
     assert next(csv.reader(io.StringIO(text))) == [
@@ -120,19 +135,17 @@ def test_hourly_means_come_from_the_readings_and_outlive_them(client, demo_engin
     }
     raw = _raw(demo_engine)
     raw = raw[(raw["time"] >= start) & (raw["time"] <= DEMO_END)]
-    g = raw.groupby(["feature_id", raw["time"].dt.floor("h")])["value"]
-    want = {(int(f), h.strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v)) for (f, h), v in g}
+    want = _means(raw, "hour")
     body, rows = _all(client, q)
     assert body["resolution"] == "hour" and body["note"].startswith("hourly means per feature")
-    got = {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+    got = _answered(rows)
     assert got.keys() == want.keys() and len(got) > 24
-    for k, (mean, lo, hi, n) in want.items():
-        assert got[k] == (pytest.approx(mean), lo, hi, n)
+    _assert_means(got, want)
     nxt = DEMO_END.replace(day=1) + timedelta(days=32)
     drop_months_before(demo_engine, nxt.replace(day=1).date())  # every reading removed
     assert _raw(demo_engine).empty
     _, again = _all(client, {**q, "limit": 7})  # another query string: nothing answered from a cache
-    assert {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in again} == got
+    assert _answered(again) == got
 
 
 def test_every_resolution_answers_the_same_means_on_both_stores(any_engine, demo_city, tmp_path):
@@ -174,7 +187,6 @@ def test_every_resolution_answers_the_same_means_on_both_stores(any_engine, demo
     client = create_app(city=demo_city, settings=settings, engine=any_engine).server.test_client()
     q = {"metric": "pm25", "start": "2026-01-30T22:00:00Z", "end": "2026-02-02T00:00:00Z"}
     raw = df.assign(feature_id=df["external_id"].map(ids), time=df["time"].dt.tz_convert(None))
-    freq = {"hour": "h", "day": "D"}
     for resolution in ("raw", "hour", "day", "month"):
         r = client.get(API, query_string={**q, "resolution": resolution})
         assert r.status_code == 200, (resolution, r.data[:300])
@@ -182,15 +194,7 @@ def test_every_resolution_answers_the_same_means_on_both_stores(any_engine, demo
         if resolution == "raw":
             assert len(rows) == 120
             continue
-        bucket = (
-            raw["time"].dt.floor(freq[resolution])
-            if resolution in freq
-            else raw["time"].dt.to_period("M").dt.to_timestamp()
-        )
-        g = raw.groupby([raw["feature_id"], bucket])["value"]
-        want = {(int(f), b.strftime("%Y-%m-%dT%H:%M:%SZ")): (v.mean(), v.min(), v.max(), len(v)) for (f, b), v in g}
-        got = {(o["feature_id"], o["time"]): (o["value"], o["min"], o["max"], o["count"]) for o in rows}
+        want, got = _means(raw, resolution), _answered(rows)
         assert got.keys() == want.keys(), resolution
-        for k, (mean, lo, hi, n) in want.items():
-            assert got[k] == (pytest.approx(mean), lo, hi, n)
-            assert type(got[k][3]) is int
+        _assert_means(got, want)
+        assert all(type(n) is int for _, _, _, n in got.values())
